@@ -1,0 +1,69 @@
+//! Response bodies of the edge and the OpenAI error envelope.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// Body of every edge response.
+pub type EdgeBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A JSON response.
+///
+/// ```
+/// use llm_tower::edge::json_response;
+/// let response = json_response(http::StatusCode::OK, &serde_json::json!({"ok": true}));
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
+pub fn json_response<T: Serialize + ?Sized>(
+    status: StatusCode,
+    value: &T,
+) -> http::Response<EdgeBody> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => bytes_response(status, "application/json", Bytes::from(bytes)),
+        Err(error) => error_response(&Error::new(
+            crate::ErrorKind::Api,
+            format!("cannot encode the reply: {error}"),
+        )),
+    }
+}
+
+/// The OpenAI error envelope with the error's status (and `Retry-After` when known).
+///
+/// ```
+/// use llm_tower::{Error, edge::error_response};
+/// let response = error_response(&Error::invalid_request("bad"));
+/// assert_eq!(response.status(), 400);
+/// ```
+pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
+    let body = serde_json::to_vec(&error.envelope()).unwrap_or_else(|_| {
+        br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"500"}}"#.to_vec()
+    });
+    let mut response = bytes_response(error.status(), "application/json", Bytes::from(body));
+    if let Some(delay) = error.retry_after() {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+pub(crate) fn bytes_response(
+    status: StatusCode,
+    content_type: &'static str,
+    bytes: Bytes,
+) -> http::Response<EdgeBody> {
+    let mut response = http::Response::new(Full::new(bytes).boxed_unsync());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

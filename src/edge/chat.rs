@@ -1,0 +1,214 @@
+//! [`ChatEdge`]: `POST /v1/chat/completions` over any chat service.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Limited, StreamBody};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::{EdgeBody, error_response, json_response};
+use crate::error::{Error, ErrorKind};
+use crate::openai::{ChatCompletionChunk, ChatRequest};
+use crate::provider::{ChatResponse, ChunkStream};
+use crate::sse::{DONE_EVENT, encode_data};
+
+/// Largest request body accepted by default (inline images make requests big).
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Puts an HTTP edge in front of a chat service.
+///
+/// ```
+/// use llm_tower::edge::ChatEdgeLayer;
+/// let _layer = ChatEdgeLayer::new().body_limit(1024 * 1024);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ChatEdgeLayer {
+    body_limit: usize,
+}
+
+impl ChatEdgeLayer {
+    /// With [`DEFAULT_BODY_LIMIT`].
+    pub fn new() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Refuses larger bodies with 413.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+}
+
+impl Default for ChatEdgeLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for ChatEdgeLayer {
+    type Service = ChatEdge<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ChatEdge {
+            inner,
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+/// The service of [`ChatEdgeLayer`]: `http::Request` with an OpenAI chat body in,
+/// `http::Response` with JSON or SSE out. It never fails: errors are responses.
+#[derive(Clone, Debug)]
+pub struct ChatEdge<S> {
+    inner: S,
+    body_limit: usize,
+}
+
+impl<S> ChatEdge<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        ChatEdgeLayer::new().layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for ChatEdge<S>
+where
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<EdgeBody>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        let limit = self.body_limit;
+        Box::pin(async move {
+            Ok(serve(inner, request, limit)
+                .await
+                .unwrap_or_else(|error| error_response(&error)))
+        })
+    }
+}
+
+async fn serve<S, B>(
+    mut inner: S,
+    request: http::Request<B>,
+    limit: usize,
+) -> Result<http::Response<EdgeBody>, Error>
+where
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error>,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if request.method() != Method::POST {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} is not supported here; use POST", request.method()),
+        ));
+    }
+    let chat = decode_request(request.into_body(), limit).await?;
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    match inner.call(chat).await? {
+        ChatResponse::Completion(completion) => Ok(json_response(StatusCode::OK, &completion)),
+        ChatResponse::Stream(stream) => commit_stream(stream).await,
+    }
+}
+
+/// Reads and decodes a chat request body.
+pub(crate) async fn decode_request<B>(body: B, limit: usize) -> Result<ChatRequest, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = Limited::new(body, limit).collect().await.map_err(|error| {
+        if error.is::<http_body_util::LengthLimitError>() {
+            Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!("request body larger than {limit} bytes"),
+            )
+        } else {
+            Error::invalid_request(format!("cannot read the request body: {error}"))
+        }
+    })?;
+    let bytes = bytes.to_bytes();
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let request: ChatRequest = serde_path_to_error::deserialize(&mut deserializer)?;
+    deserializer
+        .end()
+        .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
+    Ok(request)
+}
+
+/// Waits for the first chunk, then answers 200 with an SSE body.
+async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBody>, Error> {
+    let first = match stream.next().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(error)) => return Err(error),
+        None => {
+            return Err(Error::new(
+                ErrorKind::BadGateway,
+                "the upstream stream ended before its first event",
+            ));
+        }
+    };
+    let events = futures_util::stream::once(async move { Ok(first) })
+        .chain(stream)
+        .map(Some)
+        .chain(futures_util::stream::once(async { None }))
+        .scan(false, |failed, item| {
+            let frame = if *failed {
+                None
+            } else {
+                match item {
+                    Some(Ok(chunk)) => Some(encode_chunk(&chunk)),
+                    Some(Err(error)) => {
+                        *failed = true;
+                        Some(encode_data(&error.envelope()).unwrap_or_default())
+                    }
+                    None => Some(Bytes::from_static(DONE_EVENT)),
+                }
+            };
+            std::future::ready(Some(frame))
+        })
+        .filter_map(std::future::ready)
+        .map(|bytes| Ok(Frame::data(bytes)));
+    let mut response = http::Response::new(StreamBody::new(events).boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+fn encode_chunk(chunk: &ChatCompletionChunk) -> Bytes {
+    encode_data(chunk).unwrap_or_else(|error| {
+        encode_data(
+            &Error::new(ErrorKind::Api, format!("cannot encode a chunk: {error}")).envelope(),
+        )
+        .unwrap_or_default()
+    })
+}

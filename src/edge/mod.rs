@@ -1,0 +1,14 @@
+//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat services.
+//!
+//! It decodes a request body once, encodes a reply once, and is the only place where an
+//! [`Error`] becomes the OpenAI error envelope with its status. Streams are committed
+//! late: the edge waits for the first chunk before it answers `200`, so an upstream error
+//! before that is an ordinary HTTP error; after it, an error becomes one
+//! `data: {"error": …}` event and the stream ends. A clean stream ends with
+//! `data: [DONE]`.
+
+mod body;
+mod chat;
+
+pub use body::{EdgeBody, error_response, json_response};
+pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT};

@@ -1,0 +1,294 @@
+//! The OpenAI-level error: what a client sees, with the HTTP status and OpenAI error type
+//! it maps to. Lower levels convert into it with `From`; only the HTTP edge renders it as
+//! the OpenAI envelope `{"error":{"message","type","param","code"}}`.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+use serde::Serialize;
+
+/// What went wrong, in OpenAI/LiteLLM terms. Each kind has one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400: the request is malformed or inconsistent.
+    InvalidRequest,
+    /// 400: a parameter the provider cannot honour (LiteLLM's `UnsupportedParamsError`).
+    UnsupportedParams,
+    /// 400: the prompt does not fit the model's context window.
+    ContextWindowExceeded,
+    /// 400: the upstream refused the content on policy grounds.
+    ContentPolicyViolation,
+    /// 401: missing or invalid credentials.
+    Authentication,
+    /// 403: the key may not do this.
+    PermissionDenied,
+    /// 404: unknown model, route or resource.
+    NotFound,
+    /// 413: the request body is too large.
+    PayloadTooLarge,
+    /// 429: rate or quota limit.
+    RateLimit,
+    /// 500: the upstream failed, or its reply made no sense.
+    Api,
+    /// 500: the reply does not match the requested JSON schema.
+    JsonSchemaValidation,
+    /// 501: the route exists but is not implemented.
+    NotImplemented,
+    /// 502: the upstream answered with something that is not its API (an HTML proxy page).
+    BadGateway,
+    /// 503: the upstream is overloaded or unreachable.
+    ServiceUnavailable,
+    /// 504: the upstream took too long.
+    Timeout,
+}
+
+impl ErrorKind {
+    /// HTTP status of this kind.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidRequest
+            | Self::UnsupportedParams
+            | Self::ContextWindowExceeded
+            | Self::ContentPolicyViolation => StatusCode::BAD_REQUEST,
+            Self::Authentication => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimit => StatusCode::TOO_MANY_REQUESTS,
+            Self::Api | Self::JsonSchemaValidation => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// OpenAI's `error.type` for this kind.
+    pub fn openai_type(self) -> &'static str {
+        match self {
+            Self::InvalidRequest
+            | Self::UnsupportedParams
+            | Self::ContextWindowExceeded
+            | Self::ContentPolicyViolation
+            | Self::NotFound
+            | Self::PayloadTooLarge => "invalid_request_error",
+            Self::Authentication => "authentication_error",
+            Self::PermissionDenied => "permission_error",
+            Self::RateLimit => "rate_limit_error",
+            Self::Api | Self::JsonSchemaValidation | Self::NotImplemented => "api_error",
+            Self::BadGateway | Self::ServiceUnavailable => "service_unavailable_error",
+            Self::Timeout => "timeout_error",
+        }
+    }
+
+    /// LiteLLM's exception name, used as `error.code` when no finer code is known.
+    pub fn litellm_name(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "BadRequestError",
+            Self::UnsupportedParams => "UnsupportedParamsError",
+            Self::ContextWindowExceeded => "ContextWindowExceededError",
+            Self::ContentPolicyViolation => "ContentPolicyViolationError",
+            Self::Authentication => "AuthenticationError",
+            Self::PermissionDenied => "PermissionDeniedError",
+            Self::NotFound => "NotFoundError",
+            Self::PayloadTooLarge => "RequestTooLargeError",
+            Self::RateLimit => "RateLimitError",
+            Self::Api => "InternalServerError",
+            Self::JsonSchemaValidation => "JSONSchemaValidationError",
+            Self::NotImplemented => "NotImplementedError",
+            Self::BadGateway => "BadGatewayError",
+            Self::ServiceUnavailable => "ServiceUnavailableError",
+            Self::Timeout => "Timeout",
+        }
+    }
+}
+
+/// An error a client sees.
+///
+/// ```
+/// use llm_tower::{Error, ErrorKind};
+///
+/// let error = Error::unsupported_param("logit_bias");
+/// assert_eq!(error.kind(), ErrorKind::UnsupportedParams);
+/// assert_eq!(error.status(), 400);
+/// assert_eq!(error.param(), Some("logit_bias"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    param: Option<String>,
+    code: Option<String>,
+    retry_after: Option<Duration>,
+    raw_response: Option<String>,
+}
+
+impl Error {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            param: None,
+            code: None,
+            retry_after: None,
+            raw_response: None,
+        }
+    }
+
+    /// A 400 about the request.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, message)
+    }
+
+    /// A 400 about one parameter.
+    pub fn invalid_param(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid_request(message).with_param(param)
+    }
+
+    /// LiteLLM's `UnsupportedParamsError` for `param`.
+    pub fn unsupported_param(param: &str) -> Self {
+        Self::new(
+            ErrorKind::UnsupportedParams,
+            format!(
+                "UnsupportedParamsError: gemini does not support parameters: ['{param}']. \
+                 To drop unsupported params set `drop_params: true`."
+            ),
+        )
+        .with_param(param)
+    }
+
+    /// Names the parameter the error is about.
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    /// Sets `error.code`.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the delay a client should wait before retrying.
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
+    }
+
+    /// Attaches the model's raw output (schema validation failures).
+    pub fn with_raw_response(mut self, raw: impl Into<String>) -> Self {
+        self.raw_response = Some(raw.into());
+        self
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The parameter the error is about.
+    pub fn param(&self) -> Option<&str> {
+        self.param.as_deref()
+    }
+
+    /// `error.code`: an explicit code, else LiteLLM's exception name.
+    pub fn code(&self) -> &str {
+        self.code.as_deref().unwrap_or(self.kind.litellm_name())
+    }
+
+    /// When to retry, if the upstream said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The model's raw output, for schema validation failures.
+    pub fn raw_response(&self) -> Option<&str> {
+        self.raw_response.as_deref()
+    }
+
+    /// The OpenAI error envelope as a serializable value.
+    ///
+    /// ```
+    /// use llm_tower::Error;
+    /// let json = serde_json::to_string(&Error::invalid_request("messages is empty").envelope())?;
+    /// assert_eq!(json, r#"{"error":{"message":"messages is empty","type":"invalid_request_error","param":null,"code":"BadRequestError"}}"#);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            error: EnvelopeBody {
+                message: &self.message,
+                kind: self.kind.openai_type(),
+                param: self.param.as_deref(),
+                code: self.code(),
+                raw_response: self.raw_response.as_deref(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.litellm_name(),
+            self.status().as_u16(),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `{"error": {…}}`.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a> {
+    /// The error object.
+    pub error: EnvelopeBody<'a>,
+}
+
+/// `{"message","type","param","code"}` (and `raw_response` for schema validation errors).
+#[derive(Debug, Serialize)]
+pub struct EnvelopeBody<'a> {
+    /// Human-readable message.
+    pub message: &'a str,
+    /// OpenAI error type.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Parameter at fault.
+    pub param: Option<&'a str>,
+    /// Machine-readable code.
+    pub code: &'a str,
+    /// The model's raw output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_response: Option<&'a str>,
+}
+
+impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
+    fn from(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if path == "." {
+            Error::invalid_request(format!("invalid request body: {inner}"))
+        } else {
+            Error::invalid_param(
+                path.clone(),
+                format!("invalid request body at `{path}`: {inner}"),
+            )
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! [`ParamMapLayer`]: the OpenAI ⇄ Gemini boundary. It maps a [`ChatRequest`] to a Gemini
+//! [`Call`] and the [`Reply`] back to a [`ChatResponse`], streaming or not, by calling the
+//! pure functions in [`super::translate`]. It does no I/O itself.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::call::{Call, EventStream, Method, Reply};
+use super::error::Error as GeminiError;
+use super::translate::stream::StreamTranslator;
+use super::translate::{
+    IdSource, RandomIds, ReplyContext, TranslateOptions, translate_request, translate_response,
+};
+use crate::error::Error;
+use crate::openai::{ChatCompletionChunk, ChatRequest};
+use crate::provider::ChatResponse;
+
+/// Maps OpenAI requests to Gemini calls and replies back.
+///
+/// ```
+/// use llm_tower::gemini::ParamMapLayer;
+/// use llm_tower::gemini::translate::TranslateOptions;
+/// let _layer = ParamMapLayer::new(TranslateOptions { drop_params: true });
+/// ```
+#[derive(Clone)]
+pub struct ParamMapLayer {
+    options: TranslateOptions,
+    ids: Arc<dyn IdSource>,
+}
+
+impl ParamMapLayer {
+    /// With random ids and the system clock.
+    pub fn new(options: TranslateOptions) -> Self {
+        Self {
+            options,
+            ids: Arc::new(RandomIds),
+        }
+    }
+
+    /// Uses `ids` for tool-call ids, completion ids and timestamps.
+    pub fn with_ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+}
+
+impl std::fmt::Debug for ParamMapLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParamMapLayer")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for ParamMapLayer {
+    type Service = ParamMap<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ParamMap {
+            inner,
+            options: self.options,
+            ids: self.ids.clone(),
+        }
+    }
+}
+
+/// The service of [`ParamMapLayer`].
+#[derive(Clone)]
+pub struct ParamMap<S> {
+    inner: S,
+    options: TranslateOptions,
+    ids: Arc<dyn IdSource>,
+}
+
+impl<S> ParamMap<S> {
+    /// Wraps `inner`, a Gemini-level service.
+    pub fn new(inner: S, options: TranslateOptions) -> Self {
+        ParamMapLayer::new(options).layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<ChatRequest> for ParamMap<S>
+where
+    S: Service<Call, Response = Reply, Error = GeminiError>,
+{
+    type Response = ChatResponse;
+    type Error = Error;
+    type Future = ParamMapFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Error::from)
+    }
+
+    fn call(&mut self, request: ChatRequest) -> Self::Future {
+        let translated = match translate_request(request, self.options) {
+            Ok(translated) => translated,
+            Err(error) => return ParamMapFuture::Failed { error: Some(error) },
+        };
+        let method = if translated.stream {
+            Method::StreamGenerate(translated.body)
+        } else {
+            Method::Generate(translated.body)
+        };
+        let call = Call {
+            model: translated.model.clone(),
+            method,
+            options: translated.options,
+        };
+        ParamMapFuture::Waiting {
+            inner: self.inner.call(call),
+            reply: Some(ReplyState {
+                model: translated.model,
+                legacy_functions: translated.legacy_functions,
+                include_usage: translated.include_usage,
+                ids: self.ids.clone(),
+            }),
+        }
+    }
+}
+
+/// What the reply translation needs, kept while the call is in flight.
+struct ReplyState {
+    model: String,
+    legacy_functions: bool,
+    include_usage: bool,
+    ids: Arc<dyn IdSource>,
+}
+
+impl ReplyState {
+    fn context(&self) -> ReplyContext<'_> {
+        ReplyContext {
+            model: &self.model,
+            legacy_functions: self.legacy_functions,
+        }
+    }
+
+    fn into_response(self, reply: Reply) -> Result<ChatResponse, Error> {
+        match reply {
+            Reply::Generate(reply) => translate_response(reply, self.context(), self.ids.as_ref())
+                .map(ChatResponse::Completion),
+            Reply::Stream(events) => {
+                let translator = StreamTranslator::new(self.context(), self.include_usage);
+                Ok(ChatResponse::Stream(Box::pin(ChatChunks {
+                    events,
+                    translator,
+                    ids: self.ids,
+                    pending: VecDeque::new(),
+                    done: false,
+                })))
+            }
+            Reply::EventBody(_) => Err(Error::from(GeminiError::InvalidCall(
+                "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
+                    .to_owned(),
+            ))),
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`ParamMap`].
+    #[project = ParamMapFutureProj]
+    pub enum ParamMapFuture<F> {
+        /// The request could not be translated.
+        Failed { error: Option<Error> },
+        /// Waiting for Gemini.
+        Waiting { #[pin] inner: F, reply: Option<ReplyState> },
+    }
+}
+
+impl<F> Future for ParamMapFuture<F>
+where
+    F: Future<Output = Result<Reply, GeminiError>>,
+{
+    type Output = Result<ChatResponse, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ParamMapFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| Error::invalid_request("polled after completion")))),
+            ParamMapFutureProj::Waiting { inner, reply } => {
+                let result = ready!(inner.poll(cx));
+                let state = reply
+                    .take()
+                    .ok_or_else(|| Error::invalid_request("polled after completion"));
+                Poll::Ready(
+                    result
+                        .map_err(Error::from)
+                        .and_then(|reply| state?.into_response(reply)),
+                )
+            }
+        }
+    }
+}
+
+/// Gemini events → OpenAI chunks, as a stream.
+struct ChatChunks {
+    events: EventStream,
+    translator: StreamTranslator,
+    ids: Arc<dyn IdSource>,
+    pending: VecDeque<ChatCompletionChunk>,
+    done: bool,
+}
+
+impl Stream for ChatChunks {
+    type Item = Result<ChatCompletionChunk, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(chunk) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match ready!(this.events.as_mut().poll_next(cx)) {
+                Some(Ok(event)) => {
+                    let chunks = this.translator.event(event, this.ids.as_ref());
+                    this.pending.extend(chunks);
+                }
+                Some(Err(error)) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+                None => {
+                    this.done = true;
+                    let chunks = this.translator.finish(this.ids.as_ref());
+                    this.pending.extend(chunks);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The Gemini provider (Google AI Studio, `generativelanguage.googleapis.com/v1beta`).
+//!
+//! The provider is a stack of tower layers around the pure translation core, outer to
+//! inner:
+//!
+//! ```text
+//! MediaFetchLayer   OpenAI   download http(s) image URLs (SSRF-guarded), inline them
+//! ParamMapLayer     OpenAI ⇄ Gemini   translate::{request, response, stream}
+//! SseAdapterLayer   Gemini   text/event-stream body → typed events
+//! GeminiHttpLayer   Gemini ⇄ HTTP     {api_base}/models/{model}:{method}, error bodies
+//! ApiKeyLayer       HTTP     x-goog-api-key header (never the URL)
+//! ReqwestTransport  HTTP     shared reqwest::Client (pooling, HTTP/2, rustls)
+//! ```
+//!
+//! [`Gemini::builder`] assembles it; every layer is public for users who assemble their
+//! own.
+
+pub mod auth;
+pub mod call;
+pub mod error;
+pub mod http;
+pub mod map;
+pub mod model;
+pub mod sse;
+pub mod translate;
+pub mod transport;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower::ServiceBuilder;
+
+pub use auth::{ApiKey, ApiKeyLayer, ApiKeyService};
+pub use call::{Call, Method, Reply};
+pub use error::{Error, MissingApiKey};
+pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer};
+pub use map::{ParamMap, ParamMapLayer};
+pub use model::ModelInfo;
+pub use sse::{SseAdapter, SseAdapterLayer};
+use translate::{IdSource, RandomIds, TranslateOptions};
+pub use transport::ReqwestTransport;
+
+use crate::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
+use crate::provider::{ChatService, Provider};
+
+/// The Gemini provider.
+///
+/// ```no_run
+/// use llm_tower::gemini::{ApiKey, Gemini};
+///
+/// let gemini = Gemini::builder()
+///     .api_key(ApiKey::new("AIza…"))
+///     .drop_params(true)
+///     .build()?;
+/// let client = llm_tower::Client::new(gemini.chat_service());
+/// # Ok::<(), llm_tower::gemini::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct Gemini {
+    service: ChatService,
+}
+
+impl Gemini {
+    /// A builder with the defaults: key from `GEMINI_API_KEY`, base URL from
+    /// `GEMINI_API_BASE` or Google's endpoint, unsupported params refused.
+    pub fn builder() -> GeminiBuilder {
+        GeminiBuilder::default()
+    }
+
+    /// The whole stack as a boxed chat service.
+    pub fn chat_service(&self) -> ChatService {
+        self.service.clone()
+    }
+}
+
+impl Provider for Gemini {
+    fn chat_service(&self) -> ChatService {
+        self.service.clone()
+    }
+}
+
+impl std::fmt::Debug for Gemini {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gemini").finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Gemini`] provider.
+#[derive(Default)]
+pub struct GeminiBuilder {
+    api_key: Option<ApiKey>,
+    api_base: Option<String>,
+    drop_params: bool,
+    client: Option<reqwest::Client>,
+    timeout: Option<Duration>,
+    fetch_policy: FetchPolicy,
+    ids: Option<Arc<dyn IdSource>>,
+}
+
+impl GeminiBuilder {
+    /// The key used when a request carries none (default: `GEMINI_API_KEY`).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// The base URL including the version (default: `GEMINI_API_BASE`, else
+    /// [`DEFAULT_API_BASE`]); a LiteLLM `api_base` works unchanged.
+    pub fn api_base(mut self, base: impl Into<String>) -> Self {
+        self.api_base = Some(base.into());
+        self
+    }
+
+    /// Drop unsupported params instead of answering 400.
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.drop_params = drop;
+        self
+    }
+
+    /// Shares a `reqwest::Client` (and its connection pool).
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Per-request timeout for upstream calls (when the builder makes the client).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Where image URLs may be downloaded from, and how much.
+    pub fn fetch_policy(mut self, policy: FetchPolicy) -> Self {
+        self.fetch_policy = policy;
+        self
+    }
+
+    /// Uses `ids` for reply ids and timestamps (tests and examples use
+    /// [`translate::SequentialIds`]).
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Assembles the stack.
+    pub fn build(self) -> Result<Gemini, BuildError> {
+        let api_base = self
+            .api_base
+            .or_else(|| {
+                std::env::var("GEMINI_API_BASE")
+                    .ok()
+                    .filter(|base| !base.is_empty())
+            })
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+        let client = match self.client {
+            Some(client) => client,
+            None => {
+                let mut builder =
+                    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
+                if let Some(timeout) = self.timeout {
+                    builder = builder.timeout(timeout);
+                }
+                builder
+                    .build()
+                    .map_err(|error| BuildError::Client(error.to_string()))?
+            }
+        };
+        let fetcher = MediaFetcher::new(self.fetch_policy)?;
+        let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
+        let service = ServiceBuilder::new()
+            .layer(MediaFetchLayer::new(fetcher))
+            .layer(
+                ParamMapLayer::new(TranslateOptions {
+                    drop_params: self.drop_params,
+                })
+                .with_ids(ids),
+            )
+            .layer(SseAdapterLayer::new())
+            .layer(GeminiHttpLayer::new(api_base))
+            .layer(ApiKeyLayer::new(self.api_key.or_else(ApiKey::from_env)))
+            .service(ReqwestTransport::new(client));
+        Ok(Gemini {
+            service: ChatService::new(service),
+        })
+    }
+}
+
+/// Why a [`GeminiBuilder`] could not build.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The HTTP client could not be created (TLS roots, …).
+    #[error("cannot create the HTTP client: {0}")]
+    Client(String),
+    /// The image fetch policy is invalid (a malformed allowed host).
+    #[error(transparent)]
+    FetchPolicy(#[from] crate::media::FetchError),
+}

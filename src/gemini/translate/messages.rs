@@ -1,0 +1,551 @@
+//! OpenAI `messages` → Gemini `contents` and `systemInstruction`.
+//!
+//! Rules (each has a test):
+//! - every system and developer message, wherever it stands, becomes parts of the one
+//!   `systemInstruction`, one part per text (not glued together);
+//! - user → `user`, assistant → `model`; consecutive turns of one role merge, except that
+//!   function results and ordinary user text stay in separate `user` turns;
+//! - consecutive `tool` messages (parallel results) merge into ONE `user` turn right after
+//!   the model's call turn; each `functionResponse` takes its name from the assistant tool
+//!   call with the same id (any earlier assistant message, not just the last), and its
+//!   `response` is the result if that is a JSON object, else `{"content": <text>}`;
+//! - assistant `tool_calls` → `functionCall` parts with the arguments parsed (`""` → `{}`);
+//!   the thought signature comes from `provider_specific_fields`, else from the id suffix
+//!   after `__thought__` (LiteLLM's encoding), else, for Gemini 3, Google's documented
+//!   placeholder on the turn's first call (Gemini 3 refuses a replayed call without one);
+//! - `reasoning_content` / `thinking_blocks` replay as thought parts;
+//! - images: data URIs → `inlineData`; `gs://` and http(s) URIs → `fileData` with the media
+//!   type from `format` or the extension (the media-fetch layer has already inlined the
+//!   http(s) images AI Studio cannot fetch); `input_audio` → `inlineData`; `file` parts →
+//!   `fileData` or `inlineData`;
+//! - a conversation with no user turn left (only system messages) gets a `"."` user turn;
+//!   an empty `messages` list is a 400.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::gemini::model::ModelInfo;
+use crate::gemini::wire::{self, Blob, FileData, FunctionResponse, Part};
+use crate::media::fetch::mime_from_extension;
+use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
+
+/// Separator LiteLLM uses to carry a thought signature inside a tool-call id.
+pub const THOUGHT_SEPARATOR: &str = "__thought__";
+
+/// Google's documented placeholder signature (base64 of `skip_thought_signature_validator`).
+pub const DUMMY_THOUGHT_SIGNATURE: &str = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I=";
+
+/// The translated conversation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Conversation {
+    /// `systemInstruction`.
+    pub system_instruction: Option<wire::Content>,
+    /// `contents`.
+    pub contents: Vec<wire::Content>,
+}
+
+/// Which kind of turn a content is, for merging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    User,
+    Model,
+    FunctionResults,
+}
+
+impl Turn {
+    fn role(self) -> &'static str {
+        match self {
+            Self::User | Self::FunctionResults => "user",
+            Self::Model => "model",
+        }
+    }
+}
+
+/// Translates `messages` for `model`.
+///
+/// ```
+/// use llm_tower::gemini::{ModelInfo, translate::messages::translate_messages};
+/// use llm_tower::openai::{Message, Role};
+///
+/// let conversation = translate_messages(
+///     vec![Message::text(Role::System, "Be brief."), Message::text(Role::User, "Hi")],
+///     ModelInfo::parse("gemini-2.5-flash"),
+/// )?;
+/// assert_eq!(conversation.contents.len(), 1);
+/// assert!(conversation.system_instruction.is_some());
+/// # Ok::<(), llm_tower::Error>(())
+/// ```
+pub fn translate_messages(messages: Vec<Message>, model: ModelInfo) -> Result<Conversation, Error> {
+    if messages.is_empty() {
+        return Err(Error::invalid_param(
+            "messages",
+            "messages must contain at least one message",
+        ));
+    }
+    let mut builder = Builder {
+        model,
+        system: Vec::new(),
+        turns: Vec::with_capacity(messages.len()),
+        call_names: HashMap::new(),
+    };
+    for (index, message) in messages.into_iter().enumerate() {
+        builder.add(message, index)?;
+    }
+    Ok(builder.finish())
+}
+
+struct Builder {
+    model: ModelInfo,
+    system: Vec<Part>,
+    turns: Vec<(Turn, Vec<Part>)>,
+    /// Tool-call id (without signature suffix) → function name.
+    call_names: HashMap<String, String>,
+}
+
+impl Builder {
+    fn add(&mut self, message: Message, index: usize) -> Result<(), Error> {
+        match message.role {
+            Role::System | Role::Developer => {
+                let parts = self.content_parts(message.content, index, true)?;
+                self.system.extend(parts);
+            }
+            Role::User => {
+                let parts = self.content_parts(message.content, index, false)?;
+                self.push(Turn::User, parts);
+            }
+            Role::Assistant => {
+                let parts = self.assistant_parts(message, index)?;
+                self.push(Turn::Model, parts);
+            }
+            Role::Tool => {
+                let part = self.tool_result(message, index)?;
+                self.push(Turn::FunctionResults, vec![part]);
+            }
+            Role::Function => {
+                let name = message.name.clone().ok_or_else(|| {
+                    Error::invalid_param(
+                        format!("messages[{index}].name"),
+                        format!("messages[{index}]: a function message needs a `name`"),
+                    )
+                })?;
+                let response = function_response(message.content);
+                self.push(Turn::FunctionResults, vec![response_part(name, response)]);
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, turn: Turn, parts: Vec<Part>) {
+        if parts.is_empty() {
+            return;
+        }
+        match self.turns.last_mut() {
+            Some((last, existing)) if *last == turn => existing.extend(parts),
+            _ => self.turns.push((turn, parts)),
+        }
+    }
+
+    fn finish(self) -> Conversation {
+        let mut contents: Vec<wire::Content> = self
+            .turns
+            .into_iter()
+            .map(|(turn, parts)| wire::Content {
+                role: Some(turn.role().to_owned()),
+                parts,
+            })
+            .collect();
+        if !contents
+            .iter()
+            .any(|content| content.role.as_deref() == Some("user"))
+        {
+            contents.push(wire::Content {
+                role: Some("user".to_owned()),
+                parts: vec![Part::text(".")],
+            });
+        }
+        let system_instruction = (!self.system.is_empty()).then(|| wire::Content {
+            role: None,
+            parts: self.system,
+        });
+        Conversation {
+            system_instruction,
+            contents,
+        }
+    }
+
+    fn content_parts(
+        &self,
+        content: Option<Content>,
+        index: usize,
+        text_only: bool,
+    ) -> Result<Vec<Part>, Error> {
+        match content {
+            None => Ok(Vec::new()),
+            Some(Content::Text(text)) if text.is_empty() => Ok(Vec::new()),
+            Some(Content::Text(text)) => Ok(vec![Part::text(text)]),
+            Some(Content::Parts(parts)) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for (part_index, part) in parts.into_iter().enumerate() {
+                    let location = PartLocation {
+                        message: index,
+                        part: part_index,
+                    };
+                    if text_only && part.kind != "text" {
+                        return Err(Error::invalid_param(
+                            location.param(""),
+                            format!(
+                                "{}: system and developer messages may only contain text parts, got {:?}",
+                                location.param(""),
+                                part.kind
+                            ),
+                        ));
+                    }
+                    if let Some(part) = media_or_text_part(part, &location)? {
+                        out.push(part);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn assistant_parts(&mut self, message: Message, index: usize) -> Result<Vec<Part>, Error> {
+        let mut parts = Vec::new();
+        if let Some(reasoning) = message.reasoning_content.filter(|text| !text.is_empty()) {
+            if message.thinking_blocks.is_none() {
+                parts.push(Part {
+                    text: Some(reasoning),
+                    thought: Some(true),
+                    ..Part::default()
+                });
+            }
+        }
+        for block in message.thinking_blocks.into_iter().flatten() {
+            if block.thinking.is_none() && block.signature.is_none() {
+                continue;
+            }
+            parts.push(Part {
+                text: block.thinking,
+                thought: Some(true),
+                thought_signature: block.signature,
+                ..Part::default()
+            });
+        }
+        let message_signature = message
+            .provider_specific_fields
+            .as_ref()
+            .and_then(|fields| fields.get("thought_signatures"))
+            .and_then(|signatures| signatures.get(0))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let has_calls = message
+            .tool_calls
+            .as_ref()
+            .is_some_and(|calls| !calls.is_empty())
+            || message.function_call.is_some();
+        let text_start = parts.len();
+        parts.extend(self.content_parts(message.content, index, false)?);
+        if !has_calls {
+            if let (Some(signature), Some(part)) = (message_signature, parts.get_mut(text_start)) {
+                part.thought_signature.get_or_insert(signature);
+            }
+        }
+        for image in message.images.into_iter().flatten() {
+            let location = PartLocation {
+                message: index,
+                part: 0,
+            };
+            parts.push(
+                data_uri_part(&image.image_url.url, None, &location)?.unwrap_or_else(|| Part {
+                    file_data: Some(FileData {
+                        mime_type: None,
+                        file_uri: image.image_url.url,
+                    }),
+                    ..Part::default()
+                }),
+            );
+        }
+        let first_call = parts.len();
+        for (call_index, call) in message.tool_calls.into_iter().flatten().enumerate() {
+            parts.push(self.call_part(call, index, call_index)?);
+        }
+        if let Some(call) = message.function_call {
+            let args = parse_arguments(
+                &call.arguments,
+                &format!("messages[{index}].function_call.arguments"),
+            )?;
+            parts.push(Part {
+                function_call: Some(wire::FunctionCall {
+                    id: None,
+                    name: call.name,
+                    args: Some(args),
+                }),
+                ..Part::default()
+            });
+        }
+        if self.model.is_gemini_3_or_later() {
+            if let Some(first) = parts.get_mut(first_call) {
+                if first.function_call.is_some() && first.thought_signature.is_none() {
+                    first.thought_signature = Some(DUMMY_THOUGHT_SIGNATURE.to_owned());
+                }
+            }
+        }
+        Ok(parts)
+    }
+
+    fn call_part(
+        &mut self,
+        call: ToolCall,
+        index: usize,
+        call_index: usize,
+    ) -> Result<Part, Error> {
+        let (id, id_signature) = match call.id.split_once(THOUGHT_SEPARATOR) {
+            Some((id, signature)) => (id, Some(signature)),
+            None => (call.id.as_str(), None),
+        };
+        let signature = signature_field(call.provider_specific_fields.as_ref())
+            .or_else(|| signature_field(call.function.provider_specific_fields.as_ref()))
+            .or(id_signature.filter(|signature| !signature.is_empty()))
+            .map(str::to_owned);
+        self.call_names
+            .insert(id.to_owned(), call.function.name.clone());
+        let args = parse_arguments(
+            &call.function.arguments,
+            &format!("messages[{index}].tool_calls[{call_index}].function.arguments"),
+        )?;
+        Ok(Part {
+            function_call: Some(wire::FunctionCall {
+                id: None,
+                name: call.function.name,
+                args: Some(args),
+            }),
+            thought_signature: signature,
+            ..Part::default()
+        })
+    }
+
+    fn tool_result(&self, message: Message, index: usize) -> Result<Part, Error> {
+        let call_id = message.tool_call_id.as_deref().ok_or_else(|| {
+            Error::invalid_param(
+                format!("messages[{index}].tool_call_id"),
+                format!("messages[{index}]: a tool message needs a `tool_call_id`"),
+            )
+        })?;
+        let bare_id = call_id
+            .split_once(THOUGHT_SEPARATOR)
+            .map_or(call_id, |(id, _)| id);
+        let name = match self.call_names.get(bare_id) {
+            Some(name) => name.clone(),
+            None => message.name.clone().ok_or_else(|| {
+                Error::invalid_param(
+                    format!("messages[{index}].tool_call_id"),
+                    format!(
+                        "messages[{index}]: tool_call_id {bare_id:?} matches no tool call of an earlier assistant message"
+                    ),
+                )
+            })?,
+        };
+        Ok(response_part(name, function_response(message.content)))
+    }
+}
+
+fn signature_field(fields: Option<&Value>) -> Option<&str> {
+    fields?.get("thought_signature")?.as_str()
+}
+
+fn response_part(name: String, response: Value) -> Part {
+    Part {
+        function_response: Some(FunctionResponse {
+            id: None,
+            name,
+            response,
+        }),
+        ..Part::default()
+    }
+}
+
+/// A tool result as a JSON object: the result itself if it is one, else `{"content": text}`.
+fn function_response(content: Option<Content>) -> Value {
+    let text = match content {
+        None => String::new(),
+        Some(Content::Text(text)) => text,
+        Some(Content::Parts(parts)) => parts
+            .into_iter()
+            .filter_map(|part| part.text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text) {
+            return Value::Object(object);
+        }
+    }
+    Value::Object(Map::from_iter([(
+        "content".to_owned(),
+        Value::String(text),
+    )]))
+}
+
+fn parse_arguments(arguments: &str, param: &str) -> Result<Value, Error> {
+    if arguments.trim().is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    match serde_json::from_str(arguments) {
+        Ok(Value::Object(object)) => Ok(Value::Object(object)),
+        Ok(_) => Err(Error::invalid_param(
+            param,
+            format!("{param} must be a JSON object"),
+        )),
+        Err(error) => Err(Error::invalid_param(
+            param,
+            format!("{param} is not valid JSON: {error}"),
+        )),
+    }
+}
+
+struct PartLocation {
+    message: usize,
+    part: usize,
+}
+
+impl PartLocation {
+    fn param(&self, field: &str) -> String {
+        format!("messages[{}].content[{}]{field}", self.message, self.part)
+    }
+}
+
+fn media_or_text_part(part: ContentPart, location: &PartLocation) -> Result<Option<Part>, Error> {
+    match part.kind.as_str() {
+        "text" => Ok(part.text.filter(|text| !text.is_empty()).map(Part::text)),
+        "image_url" => {
+            let image = part
+                .image_url
+                .ok_or_else(|| missing(location, "image_url"))?;
+            uri_part(image.url(), image.format(), location, ".image_url.url").map(Some)
+        }
+        "input_audio" => {
+            let audio = part
+                .input_audio
+                .ok_or_else(|| missing(location, "input_audio"))?;
+            let mime_type = if audio.format.contains('/') {
+                audio.format
+            } else {
+                format!("audio/{}", audio.format)
+            };
+            Ok(Some(Part {
+                inline_data: Some(Blob {
+                    mime_type,
+                    data: audio.data,
+                }),
+                ..Part::default()
+            }))
+        }
+        "file" => {
+            let file = part.file.ok_or_else(|| missing(location, "file"))?;
+            let format = file.format.as_deref();
+            match (&file.file_data, &file.file_id) {
+                (Some(data), _) => uri_part(data, format, location, ".file.file_data").map(Some),
+                (None, Some(id)) => uri_part(id, format, location, ".file.file_id").map(Some),
+                (None, None) => Err(Error::invalid_param(
+                    location.param(".file"),
+                    format!(
+                        "{}: a file part needs file_id or file_data",
+                        location.param(".file")
+                    ),
+                )),
+            }
+        }
+        other => Err(Error::invalid_param(
+            location.param(".type"),
+            format!(
+                "{}: unsupported content part type {other:?} (expected text, image_url, input_audio or file)",
+                location.param("")
+            ),
+        )),
+    }
+}
+
+fn missing(location: &PartLocation, field: &str) -> Error {
+    let param = location.param(&format!(".{field}"));
+    Error::invalid_param(param.clone(), format!("{param} is missing"))
+}
+
+/// A data URI → `inlineData`; anything else → `fileData` with a known media type.
+fn uri_part(
+    uri: &str,
+    format: Option<&str>,
+    location: &PartLocation,
+    field: &str,
+) -> Result<Part, Error> {
+    if let Some(part) = data_uri_part(uri, format, location)? {
+        return Ok(part);
+    }
+    let is_remote = ["gs://", "https://", "http://"]
+        .iter()
+        .any(|scheme| uri.starts_with(scheme));
+    if !is_remote {
+        let param = location.param(field);
+        return Err(Error::invalid_param(
+            param.clone(),
+            format!("{param}: expected a data: URI, a gs:// URI or an http(s) URL"),
+        ));
+    }
+    let mime_type = format
+        .map(str::to_owned)
+        .or_else(|| mime_from_extension(uri).map(str::to_owned));
+    let Some(mime_type) = mime_type else {
+        let param = location.param(".format");
+        return Err(Error::invalid_param(
+            param.clone(),
+            format!(
+                "cannot tell the media type of {}; set {param}",
+                redact_query(uri)
+            ),
+        ));
+    };
+    Ok(Part {
+        file_data: Some(FileData {
+            mime_type: Some(mime_type),
+            file_uri: uri.to_owned(),
+        }),
+        ..Part::default()
+    })
+}
+
+/// `data:<mime>;base64,<data>` → `inlineData`; `None` if `uri` is not a data URI.
+fn data_uri_part(
+    uri: &str,
+    format: Option<&str>,
+    location: &PartLocation,
+) -> Result<Option<Part>, Error> {
+    let Some(rest) = uri.strip_prefix("data:") else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| {
+        let param = location.param("");
+        Error::invalid_param(param.clone(), format!("{param}: invalid data URI: {why}"))
+    };
+    let (header, data) = rest.split_once(',').ok_or_else(|| invalid("no comma"))?;
+    let (mime, encoding) = header.split_once(';').unwrap_or((header, ""));
+    let mime_type = format.unwrap_or(if mime.is_empty() { "text/plain" } else { mime });
+    let data = if encoding.split(';').any(|flag| flag == "base64") {
+        data.to_owned()
+    } else {
+        base64::engine::general_purpose::STANDARD.encode(data)
+    };
+    Ok(Some(Part {
+        inline_data: Some(Blob {
+            mime_type: mime_type.to_owned(),
+            data,
+        }),
+        ..Part::default()
+    }))
+}
+
+fn redact_query(uri: &str) -> &str {
+    uri.split(['?', '#']).next().unwrap_or(uri)
+}

@@ -1,0 +1,477 @@
+//! An OpenAI [`ChatRequest`] → a Gemini `generateContent` request.
+//!
+//! | OpenAI | Gemini |
+//! |---|---|
+//! | `temperature`, `top_p`, `n`, `seed` | `temperature`, `topP`, `candidateCount`, `seed` |
+//! | `max_tokens`, `max_completion_tokens` (wins) | `maxOutputTokens` |
+//! | `stop` (at most 5) | `stopSequences` |
+//! | `presence_penalty`, `frequency_penalty` | same names |
+//! | `logprobs`, `top_logprobs` | `responseLogprobs`, `logprobs` |
+//! | `modalities` | `responseModalities` (`TEXT`, `IMAGE`, `AUDIO`) |
+//! | `audio` `{voice, format: pcm16}` | `speechConfig` + `AUDIO` modality |
+//! | `response_format` | `responseMimeType` and `responseJsonSchema` (2.5 and later) or `responseSchema` (older) |
+//! | `reasoning_effort`, `thinking` | `thinkingConfig` (see [`super::thinking`]) |
+//! | `tools`, `functions`, `web_search_options` | `tools` (see [`super::tools`]) |
+//! | `tool_choice`, `function_call` | `toolConfig.functionCallingConfig` |
+//! | `safety_settings` | `safetySettings` |
+//! | `cached_content` | `cachedContent` |
+//! | GenerationConfig keys (`top_k`/`topK`, `mediaResolution`, `imageConfig`, …) | `generationConfig`, camelCased |
+//! | `user`, `stream_options`, `metadata`, `store` | accepted, not sent |
+//! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]) |
+//! | anything else, `logit_bias`, `parallel_tool_calls: false` | 400 `UnsupportedParamsError` naming it, or dropped with `drop_params` |
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::messages::translate_messages;
+use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
+use super::thinking::{from_reasoning_effort, from_thinking};
+use super::tools::{ToolSet, tool_config};
+use crate::error::Error;
+use crate::gemini::model::ModelInfo;
+use crate::gemini::wire::{GenerateContentRequest, GenerationConfig};
+use crate::openai::chat::{ChatRequest, ResponseFormat, Stop};
+
+/// Provider-wide translation settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TranslateOptions {
+    /// Drop unsupported params instead of refusing them (a request's own `drop_params`
+    /// overrides this).
+    pub drop_params: bool,
+}
+
+/// Per-request credentials and endpoint taken out of the request body.
+#[derive(Clone, Default, PartialEq)]
+pub struct CallOptions {
+    /// `api_key` sent in the request body.
+    pub api_key: Option<String>,
+    /// `api_base` sent in the request body.
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+/// The Gemini side of a chat request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranslatedRequest {
+    /// Bare model id (`gemini-2.5-flash`).
+    pub model: String,
+    /// The `generateContent` body.
+    pub body: GenerateContentRequest,
+    /// `streamGenerateContent` instead of `generateContent`.
+    pub stream: bool,
+    /// Send a final usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+    /// The request used legacy `functions`: replies use `function_call`.
+    pub legacy_functions: bool,
+    /// Per-request credentials and endpoint.
+    pub options: CallOptions,
+}
+
+/// Keys accepted and deliberately not sent upstream.
+const IGNORED_KEYS: &[&str] = &["metadata", "store"];
+
+/// Translates a chat request into a Gemini request.
+///
+/// ```
+/// use llm_tower::gemini::translate::{translate_request, TranslateOptions};
+///
+/// let request = serde_json::from_str(
+///     r#"{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}],"max_tokens":64}"#,
+/// )?;
+/// let translated = translate_request(request, TranslateOptions::default())?;
+/// assert_eq!(
+///     serde_json::to_string(&translated.body)?,
+///     r#"{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"maxOutputTokens":64}}"#,
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn translate_request(
+    request: ChatRequest,
+    options: TranslateOptions,
+) -> Result<TranslatedRequest, Error> {
+    let ChatRequest {
+        model,
+        messages,
+        temperature,
+        top_p,
+        n,
+        stream,
+        stream_options,
+        stop,
+        max_tokens,
+        max_completion_tokens,
+        presence_penalty,
+        frequency_penalty,
+        logit_bias,
+        logprobs,
+        top_logprobs,
+        seed,
+        user: _,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        functions,
+        function_call,
+        response_format,
+        modalities,
+        reasoning_effort,
+        thinking,
+        safety_settings,
+        drop_params,
+        extra,
+    } = request;
+    let drop = drop_params.unwrap_or(options.drop_params);
+    let info = ModelInfo::parse(&model);
+    let conversation = translate_messages(messages, info)?;
+
+    let mut config = GenerationConfig {
+        temperature,
+        top_p,
+        candidate_count: n,
+        max_output_tokens: max_completion_tokens.or(max_tokens),
+        stop_sequences: stop.map(stop_sequences).transpose()?,
+        presence_penalty,
+        frequency_penalty,
+        seed,
+        response_logprobs: logprobs,
+        logprobs: top_logprobs,
+        response_modalities: modalities.map(response_modalities).transpose()?,
+        ..GenerationConfig::default()
+    };
+    if let Some(format) = response_format {
+        apply_response_format(&mut config, format, info)?;
+    }
+    config.thinking_config = match (reasoning_effort, thinking) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid_param(
+                "reasoning_effort",
+                "set either reasoning_effort or thinking, not both",
+            ));
+        }
+        (Some(_), None) if !info.supports_thinking() => {
+            unsupported("reasoning_effort", drop)?;
+            None
+        }
+        (Some(effort), None) => Some(from_reasoning_effort(effort.level(), info)?),
+        (None, Some(_)) if !info.supports_thinking() => {
+            unsupported("thinking", drop)?;
+            None
+        }
+        (None, Some(thinking)) => Some(from_thinking(&thinking, info)?),
+        (None, None) => None,
+    };
+    if logit_bias.is_some() {
+        unsupported("logit_bias", drop)?;
+    }
+
+    let mut tool_set = ToolSet::default();
+    let legacy_functions = functions.is_some();
+    for (index, tool) in tools.into_iter().flatten().enumerate() {
+        tool_set.add_tool(tool, index)?;
+    }
+    for (index, function) in functions.into_iter().flatten().enumerate() {
+        tool_set.add_function(function, &format!("functions[{index}]"))?;
+    }
+    if parallel_tool_calls == Some(false) && tool_set.has_functions() {
+        unsupported("parallel_tool_calls", drop)?;
+    }
+    let tool_config = match (tool_choice, function_call) {
+        (Some(choice), _) => Some(tool_config(&choice, "tool_choice")?),
+        (None, Some(choice)) => Some(tool_config(&choice, "function_call")?),
+        (None, None) => None,
+    };
+    if let Some(names) = tool_config.as_ref().and_then(|config| {
+        config
+            .function_calling_config
+            .allowed_function_names
+            .as_ref()
+    }) {
+        if let Some(unknown) = names.iter().find(|name| !tool_set.declares(name)) {
+            return Err(Error::invalid_param(
+                "tool_choice",
+                format!("tool_choice names function {unknown:?}, which is not among the tools"),
+            ));
+        }
+    }
+
+    let mut body = GenerateContentRequest {
+        contents: conversation.contents,
+        system_instruction: conversation.system_instruction,
+        safety_settings: safety_settings
+            .into_iter()
+            .flatten()
+            .map(|setting| serde_json::to_value(setting).unwrap_or(Value::Null))
+            .collect(),
+        ..GenerateContentRequest::default()
+    };
+    let mut call_options = CallOptions::default();
+    for (key, value) in extra {
+        apply_extra(
+            key,
+            value,
+            Target {
+                body: &mut body,
+                config: &mut config,
+                tools: &mut tool_set,
+                options: &mut call_options,
+            },
+            drop,
+        )?;
+    }
+    body.tools = tool_set.into_tools();
+    body.tool_config = tool_config;
+    body.generation_config = config;
+
+    Ok(TranslatedRequest {
+        model,
+        body,
+        stream: stream == Some(true),
+        include_usage: stream_options.and_then(|options| options.include_usage) == Some(true),
+        legacy_functions,
+        options: call_options,
+    })
+}
+
+fn unsupported(param: &str, drop: bool) -> Result<(), Error> {
+    if drop {
+        tracing::debug!(param, "dropping unsupported param");
+        Ok(())
+    } else {
+        Err(Error::unsupported_param(param))
+    }
+}
+
+fn stop_sequences(stop: Stop) -> Result<Vec<String>, Error> {
+    let sequences = match stop {
+        Stop::One(sequence) => vec![sequence],
+        Stop::Many(sequences) => sequences,
+    };
+    if sequences.len() > 5 {
+        return Err(Error::invalid_param(
+            "stop",
+            format!(
+                "Gemini accepts at most 5 stop sequences, got {}",
+                sequences.len()
+            ),
+        ));
+    }
+    Ok(sequences)
+}
+
+fn response_modalities(modalities: Vec<String>) -> Result<Vec<String>, Error> {
+    modalities
+        .into_iter()
+        .map(|modality| match modality.to_ascii_lowercase().as_str() {
+            "text" => Ok("TEXT".to_owned()),
+            "image" => Ok("IMAGE".to_owned()),
+            "audio" => Ok("AUDIO".to_owned()),
+            _ => Err(Error::invalid_param(
+                "modalities",
+                format!("unsupported modality {modality:?} (expected text, image or audio)"),
+            )),
+        })
+        .collect()
+}
+
+fn apply_response_format(
+    config: &mut GenerationConfig,
+    format: ResponseFormat,
+    model: ModelInfo,
+) -> Result<(), Error> {
+    match format.kind.as_str() {
+        "text" => {
+            config.response_mime_type = Some("text/plain".to_owned());
+            return Ok(());
+        }
+        "json_object" | "json_schema" => {}
+        other => {
+            return Err(Error::invalid_param(
+                "response_format",
+                format!(
+                    "response_format.type must be text, json_object or json_schema; got {other:?}"
+                ),
+            ));
+        }
+    }
+    config.response_mime_type = Some("application/json".to_owned());
+    let schema = format.schema();
+    if format.kind == "json_schema" && schema.is_none() {
+        return Err(Error::invalid_param(
+            "response_format",
+            "response_format json_schema needs json_schema.schema",
+        ));
+    }
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let invalid = |error: super::schema::SchemaError| {
+        Error::invalid_param(
+            "response_format",
+            format!("response_format schema: {error}"),
+        )
+    };
+    if model.supports_json_schema() {
+        config.response_json_schema = Some(to_json_schema(schema).map_err(invalid)?);
+    } else {
+        let options = SchemaOptions {
+            property_ordering: true,
+        };
+        config.response_schema = Some(to_openapi_schema(schema, options).map_err(invalid)?);
+    }
+    Ok(())
+}
+
+/// Where an extra request key can go.
+struct Target<'a> {
+    body: &'a mut GenerateContentRequest,
+    config: &'a mut GenerationConfig,
+    tools: &'a mut ToolSet,
+    options: &'a mut CallOptions,
+}
+
+/// Gemini GenerationConfig keys accepted at the top level of a request, camelCased.
+const GENERATION_CONFIG_KEYS: &[&str] = &[
+    "topK",
+    "candidateCount",
+    "maxOutputTokens",
+    "stopSequences",
+    "responseMimeType",
+    "responseSchema",
+    "responseJsonSchema",
+    "responseModalities",
+    "responseLogprobs",
+    "presencePenalty",
+    "frequencyPenalty",
+    "thinkingConfig",
+    "speechConfig",
+    "imageConfig",
+    "mediaResolution",
+    "enableEnhancedCivicAnswers",
+    "routingConfig",
+];
+
+fn apply_extra(key: String, value: Value, target: Target<'_>, drop: bool) -> Result<(), Error> {
+    match key.as_str() {
+        "api_key" => target.options.api_key = Some(typed(&key, value)?),
+        "api_base" => target.options.api_base = Some(typed(&key, value)?),
+        "cached_content" | "cachedContent" => {
+            target.body.cached_content = Some(typed(&key, value)?)
+        }
+        "web_search_options" => target.tools.add_google_search(),
+        "audio" => apply_audio(target.config, value)?,
+        key if IGNORED_KEYS.contains(&key) => {}
+        _ => {
+            let camel = camel_case(&key);
+            if GENERATION_CONFIG_KEYS.contains(&camel.as_str()) {
+                set_generation_config(target.config, &key, camel, value)?;
+            } else {
+                unsupported(&key, drop)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_generation_config(
+    config: &mut GenerationConfig,
+    param: &str,
+    camel: String,
+    value: Value,
+) -> Result<(), Error> {
+    match camel.as_str() {
+        "candidateCount" => config.candidate_count = Some(typed(param, value)?),
+        "maxOutputTokens" => config.max_output_tokens = Some(typed(param, value)?),
+        "stopSequences" => config.stop_sequences = Some(typed(param, value)?),
+        "responseMimeType" => config.response_mime_type = Some(typed(param, value)?),
+        "responseSchema" => config.response_schema = Some(value),
+        "responseJsonSchema" => config.response_json_schema = Some(value),
+        "responseModalities" => config.response_modalities = Some(typed(param, value)?),
+        "responseLogprobs" => config.response_logprobs = Some(typed(param, value)?),
+        "presencePenalty" => config.presence_penalty = Some(typed(param, value)?),
+        "frequencyPenalty" => config.frequency_penalty = Some(typed(param, value)?),
+        "thinkingConfig" => {
+            if config.thinking_config.is_some() {
+                return Err(Error::invalid_param(
+                    param,
+                    format!("{param} conflicts with reasoning_effort / thinking; set one of them"),
+                ));
+            }
+            config.thinking_config = Some(typed(param, value)?);
+        }
+        _ => {
+            config.extra.insert(camel, value);
+        }
+    }
+    Ok(())
+}
+
+fn apply_audio(config: &mut GenerationConfig, value: Value) -> Result<(), Error> {
+    #[derive(serde::Deserialize)]
+    struct Audio {
+        voice: String,
+        #[serde(default)]
+        format: Option<String>,
+    }
+    let audio: Audio = typed("audio", value)?;
+    if let Some(format) = audio.format.as_deref().filter(|format| *format != "pcm16") {
+        return Err(Error::invalid_param(
+            "audio",
+            format!("Gemini returns pcm16 audio only; audio.format {format:?} is not supported"),
+        ));
+    }
+    let modalities = config.response_modalities.get_or_insert_with(Vec::new);
+    if !modalities.iter().any(|modality| modality == "AUDIO") {
+        modalities.push("AUDIO".to_owned());
+    }
+    let mut voice = Map::new();
+    voice.insert(
+        "voiceConfig".to_owned(),
+        serde_json::json!({"prebuiltVoiceConfig": {"voiceName": audio.voice}}),
+    );
+    config
+        .extra
+        .insert("speechConfig".to_owned(), Value::Object(voice));
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(param: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value)
+        .map_err(|error| Error::invalid_param(param, format!("invalid `{param}`: {error}")))
+}
+
+/// `top_k` → `topK`; camelCase input is returned unchanged.
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for character in key.chars() {
+        if character == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(character.to_uppercase());
+            upper = false;
+        } else {
+            out.push(character);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_keys() {
+        assert_eq!(camel_case("top_k"), "topK");
+        assert_eq!(camel_case("topK"), "topK");
+        assert_eq!(camel_case("media_resolution"), "mediaResolution");
+    }
+}

@@ -1,0 +1,273 @@
+//! Gemini stream events → OpenAI `chat.completion.chunk`s: a pure, stateful translator.
+//!
+//! - one id, `created` and model across the stream (the first `responseId`, else a
+//!   generated id);
+//! - each choice's first chunk carries `role: "assistant"`;
+//! - text → `delta.content`, thought parts → `delta.reasoning_content`, function calls →
+//!   `delta.tool_calls` with a stable `index` per call within the choice and the whole
+//!   call (id, name, arguments string) in one delta — Gemini never splits a call;
+//! - thought signatures ride as in the non-streaming reply;
+//! - finish reasons are held until the stream ends, then each choice gets one empty-delta
+//!   chunk with its `finish_reason` (tool calls win). Some models send `STOP` and then more
+//!   text; holding the reason keeps that text inside the choice;
+//! - with `include_usage`, a last chunk with `choices: []` and the final (cumulative) usage.
+
+use super::ids::IdSource;
+use super::response::{
+    PartsDigest, ReplyContext, annotations, finish_reason, gemini_finish, search_query_count,
+    translate_usage,
+};
+use crate::gemini::wire::{GenerateContentResponse, UsageMetadata};
+use crate::openai::chat::{ChoiceProviderFields, Usage};
+use crate::openai::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
+
+/// Per-choice state.
+#[derive(Debug, Default)]
+struct ChoiceState {
+    role_sent: bool,
+    tool_calls: u32,
+    images: u32,
+    content: String,
+    gemini_reason: Option<String>,
+    gemini_message: Option<String>,
+}
+
+/// Translates one stream.
+///
+/// ```
+/// use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
+/// use llm_tower::gemini::translate::stream::StreamTranslator;
+///
+/// let ids = SequentialIds::new(0);
+/// let context = ReplyContext { model: "gemini-2.5-flash", legacy_functions: false };
+/// let mut translator = StreamTranslator::new(context, false);
+/// let event = serde_json::from_str(r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},"finishReason":"STOP"}]}"#)?;
+/// let chunks = translator.event(event, &ids);
+/// assert_eq!(chunks[0].choices[0].delta.content.as_deref(), Some("Hi"));
+/// let last = translator.finish(&ids);
+/// assert_eq!(last[0].choices[0].finish_reason.as_deref(), Some("stop"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamTranslator {
+    model: String,
+    legacy_functions: bool,
+    include_usage: bool,
+    id: Option<String>,
+    created: Option<u64>,
+    choices: Vec<ChoiceState>,
+    usage: Option<UsageMetadata>,
+    web_search_requests: u64,
+    blocked: Option<String>,
+}
+
+impl StreamTranslator {
+    /// A translator for one stream.
+    pub fn new(context: ReplyContext<'_>, include_usage: bool) -> Self {
+        Self {
+            model: context.model.to_owned(),
+            legacy_functions: context.legacy_functions,
+            include_usage,
+            id: None,
+            created: None,
+            choices: Vec::new(),
+            usage: None,
+            web_search_requests: 0,
+            blocked: None,
+        }
+    }
+
+    /// The chunks for one upstream event (none when it only carried usage).
+    pub fn event(
+        &mut self,
+        event: GenerateContentResponse,
+        ids: &dyn IdSource,
+    ) -> Vec<ChatCompletionChunk> {
+        if self.id.is_none() {
+            self.id = Some(
+                event
+                    .response_id
+                    .clone()
+                    .unwrap_or_else(|| ids.completion_id()),
+            );
+            self.created = Some(ids.created());
+        }
+        if let Some(usage) = event.usage_metadata {
+            self.usage = Some(usage);
+        }
+        if let Some(reason) = event
+            .prompt_feedback
+            .and_then(|feedback| feedback.block_reason)
+        {
+            self.blocked = Some(reason);
+        }
+        let mut choices = Vec::with_capacity(event.candidates.len());
+        let mut grounding = Vec::new();
+        for (position, candidate) in event.candidates.into_iter().enumerate() {
+            let index = candidate.index.unwrap_or(position as u32) as usize;
+            if self.choices.len() <= index {
+                self.choices.resize_with(index + 1, ChoiceState::default);
+            }
+            let state = &mut self.choices[index];
+            if candidate.finish_reason.is_some() {
+                state.gemini_reason = candidate.finish_reason;
+                state.gemini_message = candidate.finish_message.or(state.gemini_message.take());
+            }
+            let parts = candidate
+                .content
+                .map(|content| content.parts)
+                .unwrap_or_default();
+            let mut digest = PartsDigest::of(parts, ids, state.images);
+            if let Some(text) = &digest.content {
+                state.content.push_str(text);
+            }
+            let annotations = candidate.grounding_metadata.as_ref().map(|metadata| {
+                self.web_search_requests =
+                    self.web_search_requests.max(search_query_count(metadata));
+                annotations(metadata, &state.content)
+            });
+            grounding.extend(candidate.grounding_metadata);
+            let tool_calls: Vec<ToolCallDelta> = digest
+                .tool_calls
+                .drain(..)
+                .map(|call| {
+                    let delta = ToolCallDelta {
+                        index: state.tool_calls,
+                        id: Some(call.id),
+                        kind: Some(call.kind),
+                        function: FunctionDelta {
+                            name: Some(call.function.name),
+                            arguments: Some(call.function.arguments),
+                        },
+                        provider_specific_fields: call.provider_specific_fields,
+                    };
+                    state.tool_calls += 1;
+                    delta
+                })
+                .collect();
+            state.images += digest.images.len() as u32;
+            let delta = Delta {
+                role: (!state.role_sent).then(|| "assistant".to_owned()),
+                content: digest.content.take().filter(|text| !text.is_empty()),
+                reasoning_content: digest.reasoning.take(),
+                thinking_blocks: (!digest.thinking_blocks.is_empty())
+                    .then(|| std::mem::take(&mut digest.thinking_blocks)),
+                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+                images: (!digest.images.is_empty()).then(|| std::mem::take(&mut digest.images)),
+                annotations: annotations.filter(|annotations| !annotations.is_empty()),
+                provider_specific_fields: digest.provider_fields(),
+            };
+            if carries_nothing(&delta) {
+                continue;
+            }
+            state.role_sent = true;
+            choices.push(ChunkChoice {
+                index: index as u32,
+                delta,
+                finish_reason: None,
+                logprobs: None,
+                provider_specific_fields: None,
+            });
+        }
+        if choices.is_empty() {
+            return Vec::new();
+        }
+        vec![ChatCompletionChunk {
+            choices,
+            vertex_ai_grounding_metadata: (!grounding.is_empty()).then_some(grounding),
+            ..self.chunk()
+        }]
+    }
+
+    /// The closing chunks: each choice's finish reason, then usage if asked for.
+    pub fn finish(&mut self, ids: &dyn IdSource) -> Vec<ChatCompletionChunk> {
+        if self.id.is_none() {
+            self.id = Some(ids.completion_id());
+            self.created = Some(ids.created());
+        }
+        let mut chunks = Vec::with_capacity(2);
+        let mut choices: Vec<ChunkChoice> = self
+            .choices
+            .iter_mut()
+            .enumerate()
+            .map(|(index, state)| {
+                let reason = if state.tool_calls > 0 {
+                    if self.legacy_functions {
+                        "function_call"
+                    } else {
+                        "tool_calls"
+                    }
+                } else {
+                    finish_reason(state.gemini_reason.as_deref())
+                };
+                ChunkChoice {
+                    index: index as u32,
+                    delta: Delta {
+                        role: (!state.role_sent).then(|| "assistant".to_owned()),
+                        ..Delta::default()
+                    },
+                    finish_reason: Some(reason.to_owned()),
+                    logprobs: None,
+                    provider_specific_fields: gemini_finish(
+                        state.gemini_reason.take(),
+                        state.gemini_message.take(),
+                    ),
+                }
+            })
+            .collect();
+        if choices.is_empty() {
+            choices.push(ChunkChoice {
+                index: 0,
+                delta: Delta {
+                    role: Some("assistant".to_owned()),
+                    ..Delta::default()
+                },
+                finish_reason: Some("content_filter".to_owned()),
+                logprobs: None,
+                provider_specific_fields: Some(ChoiceProviderFields {
+                    finish_reason: self.blocked.take().unwrap_or_else(|| "OTHER".to_owned()),
+                    finish_message: None,
+                }),
+            });
+        }
+        chunks.push(ChatCompletionChunk {
+            choices,
+            ..self.chunk()
+        });
+        if self.include_usage {
+            chunks.push(ChatCompletionChunk {
+                usage: Some(self.usage()),
+                ..self.chunk()
+            });
+        }
+        chunks
+    }
+
+    /// Usage so far (the last cumulative `usageMetadata`).
+    pub fn usage(&self) -> Usage {
+        translate_usage(self.usage.unwrap_or_default(), self.web_search_requests)
+    }
+
+    fn chunk(&self) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.id.clone().unwrap_or_default(),
+            object: "chat.completion.chunk".to_owned(),
+            created: self.created.unwrap_or_default(),
+            model: self.model.clone(),
+            choices: Vec::new(),
+            usage: None,
+            vertex_ai_grounding_metadata: None,
+        }
+    }
+}
+
+/// Whether a delta has nothing but (maybe) the role: such a chunk is not sent.
+fn carries_nothing(delta: &Delta) -> bool {
+    delta.content.is_none()
+        && delta.reasoning_content.is_none()
+        && delta.thinking_blocks.is_none()
+        && delta.tool_calls.is_none()
+        && delta.images.is_none()
+        && delta.annotations.is_none()
+        && delta.provider_specific_fields.is_none()
+}

@@ -1,0 +1,37 @@
+//! # llm-tower
+//!
+//! An OpenAI-compatible API (chat completions, SSE streaming) with Google Gemini behind it,
+//! built as composable [tower] layers — what LiteLLM's `gemini/` provider is for Python,
+//! as a Rust library you mount in your own axum or hyper server, plus a proxy binary
+//! (`llm-tower --config config.yaml`) that reads LiteLLM's config shape.
+//!
+//! ```text
+//!  client ──HTTP──▶ [edge]          http::Request (OpenAI JSON)  ⇄  http::Response (JSON or SSE)
+//!                     ▼             the only place errors become OpenAI error JSON
+//!                  [OpenAI level]   ChatRequest ⇄ ChatResponse::{Completion, Stream}
+//!                     ▼             Router: "gemini/<model>" prefix or a configured name
+//!                  [provider level] gemini::Call ⇄ gemini::Reply
+//!                     ▼
+//!                  [upstream HTTP]  http::Request<Bytes> ⇄ http::Response<Body>
+//!                     ▼             reqwest (the innermost Service)
+//!                generativelanguage.googleapis.com (or any base URL)
+//! ```
+//!
+//! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
+//! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
+
+pub mod client;
+pub mod edge;
+pub mod error;
+pub mod gemini;
+pub mod media;
+pub mod openai;
+pub mod provider;
+pub mod proxy;
+pub mod router;
+pub mod sse;
+
+pub use client::Client;
+pub use error::{Error, ErrorKind};
+pub use provider::{ChatResponse, ChatService, ChunkStream, Provider};
+pub use router::{Deployment, Router};

@@ -1,0 +1,14 @@
+//! OpenAI wire types, as OpenAI documents them and LiteLLM extends them.
+//!
+//! Requests deserialize from what clients send and serialize back without losing a
+//! field: every struct keeps unknown keys in a flattened `extra` map, so the router and
+//! the translators can map them, pass them through, or refuse them by name.
+
+pub mod chat;
+pub mod chunk;
+
+pub use chat::{
+    ChatCompletion, ChatRequest, Choice, Content, ContentPart, FunctionCall, Message,
+    ResponseMessage, Role, Tool, ToolCall, Usage,
+};
+pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta};

@@ -1,0 +1,58 @@
+//! The OpenAI-level service types and the [`Provider`] trait that lets users register
+//! their own backends beside Gemini.
+
+use std::pin::Pin;
+
+use futures_core::Stream;
+use tower::util::BoxCloneSyncService;
+
+use crate::error::Error;
+use crate::openai::{ChatCompletion, ChatCompletionChunk, ChatRequest};
+
+/// A stream of chunks; an `Err` item ends it.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>;
+
+/// The reply of a chat service: a whole completion, or a stream for `stream: true`.
+pub enum ChatResponse {
+    /// `chat.completion`.
+    Completion(ChatCompletion),
+    /// `chat.completion.chunk`s.
+    Stream(ChunkStream),
+}
+
+impl std::fmt::Debug for ChatResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Completion(completion) => f.debug_tuple("Completion").field(completion).finish(),
+            Self::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// A boxed chat service: what a provider hands the router and the edge.
+pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
+
+/// A backend that serves chat requests for models under one prefix (`gemini/…`).
+///
+/// Implement it to route your own upstream beside Gemini; see
+/// `examples/custom_provider.rs`.
+///
+/// ```
+/// use llm_tower::{ChatResponse, ChatService, Error, Provider};
+/// use llm_tower::openai::ChatRequest;
+/// use tower::service_fn;
+///
+/// struct Echo;
+/// impl Provider for Echo {
+///     fn chat_service(&self) -> ChatService {
+///         ChatService::new(service_fn(|request: ChatRequest| async move {
+///             Err::<ChatResponse, _>(Error::invalid_request(format!("echo: {}", request.model)))
+///         }))
+///     }
+/// }
+/// # let _ = Echo.chat_service();
+/// ```
+pub trait Provider: Send + Sync + 'static {
+    /// The chat service; `request.model` reaches it without the provider prefix.
+    fn chat_service(&self) -> ChatService;
+}

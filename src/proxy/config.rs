@@ -1,0 +1,1344 @@
+//! The proxy's configuration file, in LiteLLM's `config.yaml` shape.
+//!
+//! `llm-tower --config config.yaml` reads the file a LiteLLM proxy reads, so a
+//! LiteLLM user can switch without rewriting it. This module turns that file
+//! into a [`Config`]: which client-facing `model_name` goes to which upstream
+//! `provider/model`, with what key, endpoint, timeout and provider params, plus
+//! the few proxy-wide settings llm-tower implements. It only parses and
+//! validates; routing, retries and authentication are the proxy's business.
+//!
+//! ```yaml
+//! model_list:
+//!   - model_name: gemini-flash              # what clients send as `model`
+//!     litellm_params:
+//!       model: gemini/gemini-2.5-flash      # provider/model
+//!       api_key: os.environ/GEMINI_API_KEY
+//!       thinking: {type: enabled, budget_tokens: 1024}   # a provider param
+//! litellm_settings:
+//!   drop_params: true
+//! general_settings:
+//!   master_key: os.environ/LITELLM_MASTER_KEY
+//! ```
+//!
+//! # Understood keys
+//!
+//! | key | becomes |
+//! |---|---|
+//! | `model_list[].model_name` | [`ModelEntry::model_name`]; a name may repeat (load-balanced deployments) |
+//! | `model_list[].litellm_params.model` | [`LitellmParams::model`], `provider/model`; `gemini/*` is a wildcard entry |
+//! | `model_list[].litellm_params.api_key` | [`LitellmParams::api_key`] |
+//! | `model_list[].litellm_params.api_base` | [`LitellmParams::api_base`] |
+//! | `model_list[].litellm_params.timeout` | [`LitellmParams::timeout`], seconds |
+//! | `model_list[].litellm_params.max_retries` | [`LitellmParams::max_retries`] |
+//! | any other key of `litellm_params` | [`LitellmParams::extra`]: provider params merged into each request (`safety_settings`, `thinking`, `reasoning_effort`, `drop_params`, `temperature`, `top_k`, ...) |
+//! | `model_list[].model_info` | [`ModelEntry::model_info`], kept as raw JSON |
+//! | `litellm_settings.drop_params` | [`LitellmSettings::drop_params`] |
+//! | `litellm_settings.num_retries` | [`LitellmSettings::num_retries`] |
+//! | `litellm_settings.request_timeout` | [`LitellmSettings::request_timeout`], seconds |
+//! | `litellm_settings.user_url_allowed_hosts` | [`LitellmSettings::user_url_allowed_hosts`] |
+//! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
+//! | `environment_variables` | [`Config::environment_variables`] |
+//!
+//! Timeouts are a number of seconds (integer or fractional) or a string
+//! holding one (`"30"`); anything else is [`ConfigError::Invalid`]. A null
+//! provider param (`temperature: ~`) means "not set" and is left out of
+//! [`LitellmParams::extra`], as LiteLLM ignores `None` params.
+//!
+//! # Unknown keys
+//!
+//! Any other key at the top level (`router_settings`, ...), in
+//! `litellm_settings` (`success_callback`, `cache`, `set_verbose`, ...), in
+//! `general_settings` (`database_url`, ...) or in a `model_list` entry is
+//! ignored and reported as one warning naming its full path, e.g.
+//! `litellm_settings.success_callback: unknown key, ignored`. So a LiteLLM
+//! config with callbacks, caching or a database still loads. Keys inside
+//! `litellm_params` are never unknown: they are provider params.
+//!
+//! # `os.environ/NAME` references
+//!
+//! A string value `os.environ/NAME` at the top level of `litellm_params`
+//! (`api_key`, `api_base` and provider params, as in LiteLLM) or in
+//! `general_settings.master_key` is replaced by the variable `NAME`, looked up
+//! first in the file's `environment_variables` table and then in the
+//! environment ([`std::env::var`] for [`Config::load`], the given lookup for
+//! [`Config::from_yaml`]). The process environment is never modified.
+//!
+//! When `NAME` is set in neither:
+//! - in `litellm_params`, the proxy still starts, like LiteLLM: a warning is
+//!   reported and the value is treated as absent. A deployment without
+//!   `api_key` then fails its requests with an authentication error; without
+//!   `api_base` it uses the provider's default endpoint; a provider param is
+//!   left out.
+//! - in `master_key`, loading fails with [`ConfigError::MissingEnv`]: a proxy
+//!   meant to require a key must not start open because a variable was
+//!   forgotten. An empty `master_key` is [`ConfigError::Invalid`] for the same
+//!   reason; leave the key out to run without one.
+//!
+//! # Errors
+//!
+//! A YAML syntax error or a value of the wrong type is [`ConfigError::Parse`],
+//! with the 1-based line and column and, when known, the key path:
+//! `config.yaml:7:20: model_list[0].litellm_params.max_retries: invalid type: ...`.
+//! An empty file, or one without `model_list`, is a valid config with no
+//! models (the proxy warns about it).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+/// The prefix of a string value that names an environment variable.
+const ENV_PREFIX: &str = "os.environ/";
+
+/// The variable holding the Gemini API key in [`Config::default_gemini`].
+const GEMINI_API_KEY_VAR: &str = "GEMINI_API_KEY";
+
+/// A parsed and resolved proxy configuration.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let yaml = "
+/// model_list:
+///   - model_name: gemini-flash
+///     litellm_params:
+///       model: gemini/gemini-2.5-flash
+///       api_key: os.environ/GEMINI_API_KEY
+/// ";
+/// let env = |name: &str| (name == "GEMINI_API_KEY").then(|| "k-123".to_string());
+/// let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &env)?;
+/// assert!(warnings.is_empty());
+/// let entry = &config.model_list[0];
+/// assert_eq!(entry.model_name, "gemini-flash");
+/// assert_eq!(entry.litellm_params.api_key.as_ref().map(|k| k.expose()), Some("k-123"));
+/// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The deployments, in file order. Several entries may share a
+    /// `model_name`: they are deployments of one model to balance across.
+    pub model_list: Vec<ModelEntry>,
+    /// Proxy-wide defaults (`litellm_settings`).
+    pub litellm_settings: LitellmSettings,
+    /// Server settings (`general_settings`).
+    pub general_settings: GeneralSettings,
+    /// The file's `environment_variables` table, consulted before the process
+    /// environment when resolving `os.environ/NAME`. Values are kept as
+    /// secrets since they often hold keys; numbers and booleans are kept as
+    /// their text (`6379`, `true`).
+    pub environment_variables: BTreeMap<String, Secret>,
+}
+
+/// One `model_list` entry: a client-facing model name and the upstream
+/// deployment that serves it.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let config = Config::default_gemini();
+/// let entry = &config.model_list[0];
+/// assert_eq!(entry.model_name, "gemini/*");
+/// assert_eq!(entry.litellm_params.model, "gemini/*");
+/// assert!(entry.model_info.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ModelEntry {
+    /// The name clients send in a request's `model`.
+    pub model_name: String,
+    /// How to reach the upstream model.
+    pub litellm_params: LitellmParams,
+    /// LiteLLM's free-form metadata (`id`, `mode`, costs, ...), kept as it
+    /// is and not interpreted.
+    pub model_info: Option<serde_json::Value>,
+}
+
+/// An entry's `litellm_params`: the upstream model and how to call it.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let yaml = "
+/// model_list:
+///   - model_name: flash
+///     litellm_params:
+///       model: gemini/gemini-2.5-flash
+///       timeout: 30
+///       reasoning_effort: low
+/// ";
+/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+/// let params = &config.model_list[0].litellm_params;
+/// assert_eq!(params.provider(), "gemini");
+/// assert_eq!(params.model_id(), "gemini-2.5-flash");
+/// assert_eq!(params.timeout, Some(std::time::Duration::from_secs(30)));
+/// assert_eq!(params.extra["reasoning_effort"], "low");
+/// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LitellmParams {
+    /// `provider/model`, e.g. `gemini/gemini-2.5-flash`, or `gemini/*` for a
+    /// wildcard entry. Always contains a `/` when parsed from a file; any
+    /// provider parses, the proxy decides which it serves.
+    pub model: String,
+    /// The upstream API key; `None` when not given or when its
+    /// `os.environ/` variable is unset.
+    pub api_key: Option<Secret>,
+    /// The upstream base URL; `None` means the provider's default.
+    pub api_base: Option<String>,
+    /// Timeout for one upstream request.
+    pub timeout: Option<Duration>,
+    /// Retries for this deployment, overriding
+    /// [`LitellmSettings::num_retries`].
+    pub max_retries: Option<u32>,
+    /// Every other key: provider params merged into each request
+    /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`,
+    /// `temperature`, `top_k`, ...), in file order, with `os.environ/`
+    /// strings resolved and null values left out.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl LitellmParams {
+    /// The provider prefix of [`model`](Self::model): `gemini` for
+    /// `gemini/gemini-2.5-flash`; empty if the model has no `/`.
+    ///
+    /// ```rust
+    /// use llm_tower::proxy::config::LitellmParams;
+    ///
+    /// let params = LitellmParams { model: "gemini/gemini-2.5-pro".into(), ..Default::default() };
+    /// assert_eq!(params.provider(), "gemini");
+    /// ```
+    pub fn provider(&self) -> &str {
+        self.model
+            .split_once('/')
+            .map_or("", |(provider, _)| provider)
+    }
+
+    /// [`model`](Self::model) without its provider prefix:
+    /// `gemini-2.5-flash` for `gemini/gemini-2.5-flash`, `*` for a wildcard
+    /// entry; the whole model if it has no `/`.
+    ///
+    /// ```rust
+    /// use llm_tower::proxy::config::LitellmParams;
+    ///
+    /// let params = LitellmParams { model: "gemini/*".into(), ..Default::default() };
+    /// assert_eq!(params.model_id(), "*");
+    /// ```
+    pub fn model_id(&self) -> &str {
+        self.model.split_once('/').map_or(&self.model, |(_, id)| id)
+    }
+}
+
+/// `litellm_settings`: proxy-wide defaults.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let yaml = "litellm_settings: {drop_params: true, num_retries: 3, request_timeout: 600}";
+/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+/// let settings = &config.litellm_settings;
+/// assert!(settings.drop_params);
+/// assert_eq!(settings.num_retries, Some(3));
+/// assert_eq!(settings.request_timeout, Some(std::time::Duration::from_secs(600)));
+/// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LitellmSettings {
+    /// Drop request params the provider cannot take instead of rejecting the
+    /// request.
+    pub drop_params: bool,
+    /// Default number of retries for a failed upstream request.
+    pub num_retries: Option<u32>,
+    /// Default timeout for one upstream request.
+    pub request_timeout: Option<Duration>,
+    /// Hosts the proxy may fetch user-supplied URLs (e.g. images) from.
+    pub user_url_allowed_hosts: Vec<String>,
+}
+
+/// `general_settings`: server settings.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let yaml = "general_settings: {master_key: sk-1234}";
+/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+/// let key = config.general_settings.master_key.as_ref().map(|k| k.expose());
+/// assert_eq!(key, Some("sk-1234"));
+/// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct GeneralSettings {
+    /// The key clients must present (`Authorization: Bearer <key>`); `None`
+    /// runs the proxy without authentication.
+    pub master_key: Option<Secret>,
+}
+
+/// A secret string: Debug and Display print `[REDACTED]`; [`expose`](Self::expose)
+/// returns the value.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Secret;
+///
+/// let key = Secret::new("sk-1234");
+/// assert_eq!(format!("{key} {key:?}"), "[REDACTED] [REDACTED]");
+/// assert_eq!(key.expose(), "sk-1234");
+/// ```
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value itself. Compare it in constant time when checking a
+    /// client's key.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Why a config could not be loaded.
+///
+/// ```rust
+/// use llm_tower::proxy::config::{Config, ConfigError};
+///
+/// let yaml = "model_list:\n  - model_name: flash\n    litellm_params: {model: gemini-2.5-flash}\n";
+/// let err = Config::from_yaml(yaml, "config.yaml", &|_: &str| None).unwrap_err();
+/// assert!(matches!(&err, ConfigError::Invalid { field, .. }
+///     if field == "model_list[0].litellm_params.model"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read config: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The read error.
+        source: std::io::Error,
+    },
+    /// A YAML syntax error, or a value of the wrong type.
+    #[error("{path}{}: {message}", location(*.line, *.column))]
+    Parse {
+        /// The file, as given to [`Config::from_yaml`].
+        path: String,
+        /// 1-based line; 0 when the parser gave no position.
+        line: usize,
+        /// 1-based column; 0 when the parser gave no position.
+        column: usize,
+        /// What is wrong, starting with the key path when known, e.g.
+        /// `model_list[0].model_name: invalid type: ...`.
+        message: String,
+    },
+    /// An `os.environ/NAME` reference that must resolve did not.
+    #[error("{field}: environment variable `{var}` is not set (referenced as os.environ/{var})")]
+    MissingEnv {
+        /// The setting, e.g. `general_settings.master_key`.
+        field: String,
+        /// The variable's name.
+        var: String,
+    },
+    /// A value of the right type that llm-tower cannot use.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The setting, e.g. `model_list[2].litellm_params.model`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// `:line:column`, or nothing when the position is unknown.
+fn location(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
+}
+
+impl Config {
+    /// Parses a config from YAML text.
+    ///
+    /// `path_for_errors` names the file in [`ConfigError::Parse`]; `env`
+    /// looks up variables for `os.environ/NAME` after the file's
+    /// `environment_variables`. Returns the config and warnings: one per
+    /// unknown key (named by its path) and one per unset variable in
+    /// `litellm_params`.
+    ///
+    /// ```rust
+    /// use llm_tower::proxy::config::Config;
+    ///
+    /// let yaml = "
+    /// model_list:
+    ///   - model_name: gemini-flash
+    ///     litellm_params: {model: gemini/gemini-2.5-flash}
+    /// router_settings: {routing_strategy: simple-shuffle}
+    /// ";
+    /// let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+    /// assert_eq!(config.model_list.len(), 1);
+    /// assert_eq!(warnings, ["router_settings: unknown key, ignored"]);
+    /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+    /// ```
+    pub fn from_yaml(
+        text: &str,
+        path_for_errors: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        // An empty document (or one of only comments) is null: no settings.
+        let raw: Option<RawConfig> =
+            serde_norway::from_str(text).map_err(|err| parse_error(path_for_errors, &err))?;
+        raw.unwrap_or_default().resolve(env)
+    }
+
+    /// Reads and parses the config file at `path`, resolving
+    /// `os.environ/NAME` from the process environment.
+    ///
+    /// ```rust,no_run
+    /// use llm_tower::proxy::config::Config;
+    ///
+    /// let (config, warnings) = Config::load("config.yaml".as_ref())?;
+    /// for warning in &warnings {
+    ///     eprintln!("config.yaml: {warning}");
+    /// }
+    /// println!("{} models", config.model_list.len());
+    /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+    /// ```
+    pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: display.clone(),
+            source,
+        })?;
+        Self::from_yaml(&text, &display, &|name| std::env::var(name).ok())
+    }
+
+    /// The config used without `--config`: one wildcard entry, `gemini/*`
+    /// served by `gemini/*`, with its key from `GEMINI_API_KEY` (`None` when
+    /// unset, left for the proxy to resolve per request), and default
+    /// settings (no master key).
+    ///
+    /// ```rust
+    /// use llm_tower::proxy::config::Config;
+    ///
+    /// let config = Config::default_gemini();
+    /// assert_eq!(config.model_list.len(), 1);
+    /// assert_eq!(config.model_list[0].litellm_params.provider(), "gemini");
+    /// assert!(config.general_settings.master_key.is_none());
+    /// ```
+    pub fn default_gemini() -> Config {
+        Self::default_gemini_with(&|name| std::env::var(name).ok())
+    }
+
+    fn default_gemini_with(env: &dyn Fn(&str) -> Option<String>) -> Config {
+        let wildcard = "gemini/*".to_string();
+        Config {
+            model_list: vec![ModelEntry {
+                model_name: wildcard.clone(),
+                litellm_params: LitellmParams {
+                    model: wildcard,
+                    api_key: env(GEMINI_API_KEY_VAR).map(Secret),
+                    ..LitellmParams::default()
+                },
+                model_info: None,
+            }],
+            ..Config::default()
+        }
+    }
+}
+
+/// Turns a serde_norway error into [`ConfigError::Parse`], keeping its key
+/// path but moving its position from the message into `line`/`column`.
+fn parse_error(path: &str, err: &serde_norway::Error) -> ConfigError {
+    let mut message = err.to_string();
+    let (line, column) = err
+        .location()
+        .map_or((0, 0), |loc| (loc.line(), loc.column()));
+    if line != 0 {
+        let position = format!(" at line {line} column {column}");
+        if let Some(at) = message.find(&position) {
+            message.replace_range(at..at + position.len(), "");
+        }
+    }
+    ConfigError::Parse {
+        path: path.to_string(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Unknown keys of one mapping; only their names are kept.
+type UnknownKeys = BTreeMap<String, IgnoredAny>;
+
+/// The file as written. Every section may be missing or null.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping with model_list, litellm_settings, general_settings")]
+struct RawConfig {
+    #[serde(default)]
+    model_list: Option<Vec<RawModelEntry>>,
+    #[serde(default)]
+    litellm_settings: Option<RawLitellmSettings>,
+    #[serde(default)]
+    general_settings: Option<RawGeneralSettings>,
+    #[serde(default)]
+    environment_variables: Option<BTreeMap<String, serde_norway::Value>>,
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with model_name and litellm_params")]
+struct RawModelEntry {
+    model_name: String,
+    litellm_params: RawLitellmParams,
+    #[serde(default)]
+    model_info: Option<serde_json::Value>,
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with model and provider params")]
+struct RawLitellmParams {
+    model: String,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    api_base: Option<String>,
+    #[serde(default)]
+    timeout: Option<serde_norway::Value>,
+    #[serde(default)]
+    max_retries: Option<u32>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping of LiteLLM settings")]
+struct RawLitellmSettings {
+    #[serde(default)]
+    drop_params: Option<bool>,
+    #[serde(default)]
+    num_retries: Option<u32>,
+    #[serde(default)]
+    request_timeout: Option<serde_norway::Value>,
+    #[serde(default)]
+    user_url_allowed_hosts: Option<Vec<String>>,
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping of general settings")]
+struct RawGeneralSettings {
+    #[serde(default)]
+    master_key: Option<String>,
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+/// The value of a string setting after `os.environ/` resolution.
+enum Resolved {
+    Value(String),
+    /// It named a variable that is not set.
+    Missing {
+        var: String,
+    },
+}
+
+/// Resolves `os.environ/NAME`: the file's table first, then the environment.
+struct Resolver<'a> {
+    table: &'a BTreeMap<String, Secret>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Resolver<'_> {
+    fn resolve(&self, field: &str, value: String) -> Result<Resolved, ConfigError> {
+        let Some(var) = value.strip_prefix(ENV_PREFIX) else {
+            return Ok(Resolved::Value(value));
+        };
+        if var.is_empty() {
+            return Err(ConfigError::Invalid {
+                field: field.to_string(),
+                message: format!("`{ENV_PREFIX}` must be followed by a variable name"),
+            });
+        }
+        let found = match self.table.get(var) {
+            Some(secret) => Some(secret.expose().to_string()),
+            None => (self.env)(var),
+        };
+        Ok(match found {
+            Some(value) => Resolved::Value(value),
+            None => Resolved::Missing {
+                var: var.to_string(),
+            },
+        })
+    }
+
+    /// Resolves a `litellm_params` value: an unset variable is a warning and
+    /// leaves the setting out.
+    fn resolve_param(
+        &self,
+        field: &str,
+        value: String,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<String>, ConfigError> {
+        Ok(match self.resolve(field, value)? {
+            Resolved::Value(value) => Some(value),
+            Resolved::Missing { var } => {
+                warnings.push(format!(
+                    "{field}: environment variable `{var}` is not set; the setting is left out"
+                ));
+                None
+            }
+        })
+    }
+}
+
+/// Adds one warning per unknown key, prefixed with the mapping's path.
+fn warn_unknown(prefix: &str, unknown: &UnknownKeys, warnings: &mut Vec<String>) {
+    warnings.extend(
+        unknown
+            .keys()
+            .map(|key| format!("{prefix}{key}: unknown key, ignored")),
+    );
+}
+
+/// A timeout in seconds: a number, or a string holding one.
+fn seconds(
+    field: &str,
+    value: Option<serde_norway::Value>,
+) -> Result<Option<Duration>, ConfigError> {
+    let secs = match value {
+        None | Some(serde_norway::Value::Null) => return Ok(None),
+        Some(serde_norway::Value::Number(n)) => n.as_f64(),
+        Some(serde_norway::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    secs.and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .map(Some)
+        .ok_or_else(|| ConfigError::Invalid {
+            field: field.to_string(),
+            message: "expected a non-negative number of seconds, e.g. 30 or 2.5".to_string(),
+        })
+}
+
+impl RawConfig {
+    fn resolve(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut warnings = Vec::new();
+        warn_unknown("", &self.unknown, &mut warnings);
+
+        let environment_variables = environment_table(self.environment_variables)?;
+        let resolver = Resolver {
+            table: &environment_variables,
+            env,
+        };
+
+        let litellm_settings = self.litellm_settings.unwrap_or_default();
+        warn_unknown(
+            "litellm_settings.",
+            &litellm_settings.unknown,
+            &mut warnings,
+        );
+        let litellm_settings = LitellmSettings {
+            drop_params: litellm_settings.drop_params.unwrap_or(false),
+            num_retries: litellm_settings.num_retries,
+            request_timeout: seconds(
+                "litellm_settings.request_timeout",
+                litellm_settings.request_timeout,
+            )?,
+            user_url_allowed_hosts: litellm_settings.user_url_allowed_hosts.unwrap_or_default(),
+        };
+
+        let general_settings = self.general_settings.unwrap_or_default();
+        warn_unknown(
+            "general_settings.",
+            &general_settings.unknown,
+            &mut warnings,
+        );
+        let general_settings = GeneralSettings {
+            master_key: master_key(&resolver, general_settings.master_key)?,
+        };
+
+        let model_list = self
+            .model_list
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| entry.resolve(index, &resolver, &mut warnings))
+            .collect::<Result<_, _>>()?;
+
+        let config = Config {
+            model_list,
+            litellm_settings,
+            general_settings,
+            environment_variables,
+        };
+        Ok((config, warnings))
+    }
+}
+
+/// `environment_variables` as text: strings, numbers and booleans.
+fn environment_table(
+    raw: Option<BTreeMap<String, serde_norway::Value>>,
+) -> Result<BTreeMap<String, Secret>, ConfigError> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_norway::Value::String(s) => s,
+                serde_norway::Value::Number(n) => n.to_string(),
+                serde_norway::Value::Bool(b) => b.to_string(),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: format!("environment_variables.{name}"),
+                        message: "expected a string, number or boolean".to_string(),
+                    });
+                }
+            };
+            Ok((name, Secret(text)))
+        })
+        .collect()
+}
+
+/// `general_settings.master_key`: an unset variable or an empty key is an
+/// error, never a silently open proxy.
+fn master_key(resolver: &Resolver<'_>, raw: Option<String>) -> Result<Option<Secret>, ConfigError> {
+    const FIELD: &str = "general_settings.master_key";
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    match resolver.resolve(FIELD, raw)? {
+        Resolved::Missing { var } => Err(ConfigError::MissingEnv {
+            field: FIELD.to_string(),
+            var,
+        }),
+        Resolved::Value(key) if key.is_empty() => Err(ConfigError::Invalid {
+            field: FIELD.to_string(),
+            message: "empty master key; remove the setting to run without one".to_string(),
+        }),
+        Resolved::Value(key) => Ok(Some(Secret(key))),
+    }
+}
+
+impl RawModelEntry {
+    fn resolve(
+        self,
+        index: usize,
+        resolver: &Resolver<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<ModelEntry, ConfigError> {
+        let entry = format!("model_list[{index}]");
+        warn_unknown(&format!("{entry}."), &self.unknown, warnings);
+        let params = self.litellm_params;
+        let field = |key: &str| format!("{entry}.litellm_params.{key}");
+
+        let has_provider = params
+            .model
+            .split_once('/')
+            .is_some_and(|(provider, id)| !provider.is_empty() && !id.is_empty());
+        if !has_provider {
+            return Err(ConfigError::Invalid {
+                field: field("model"),
+                message: "expected provider/model, e.g. gemini/gemini-2.5-flash".to_string(),
+            });
+        }
+
+        let api_key = match params.api_key {
+            Some(raw) => resolver
+                .resolve_param(&field("api_key"), raw, warnings)?
+                .map(Secret),
+            None => None,
+        };
+        let api_base = match params.api_base {
+            Some(raw) => resolver.resolve_param(&field("api_base"), raw, warnings)?,
+            None => None,
+        };
+
+        let mut extra = serde_json::Map::with_capacity(params.extra.len());
+        for (key, value) in params.extra {
+            let value = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(raw) => resolver
+                    .resolve_param(&field(&key), raw, warnings)?
+                    .map(serde_json::Value::String),
+                other => Some(other),
+            };
+            if let Some(value) = value {
+                extra.insert(key, value);
+            }
+        }
+
+        Ok(ModelEntry {
+            model_name: self.model_name,
+            litellm_params: LitellmParams {
+                model: params.model,
+                api_key,
+                api_base,
+                timeout: seconds(&field("timeout"), params.timeout)?,
+                max_retries: params.max_retries,
+                extra,
+            },
+            model_info: self.model_info,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASIC: &str = include_str!("../../tests/fixtures/config/gemini_basic.yaml");
+    const SAFETY_THINKING: &str =
+        include_str!("../../tests/fixtures/config/gemini_safety_thinking.yaml");
+    const LOAD_BALANCED: &str = include_str!("../../tests/fixtures/config/load_balanced.yaml");
+    const WILDCARD: &str = include_str!("../../tests/fixtures/config/wildcard.yaml");
+    const MASTER_KEY_ENV: &str = include_str!("../../tests/fixtures/config/master_key_env.yaml");
+    const LITELLM_EXTRAS: &str = include_str!("../../tests/fixtures/config/litellm_extras.yaml");
+    const BROKEN: &str = include_str!("../../tests/fixtures/config/broken.yaml");
+    const BAD_TYPE: &str = include_str!("../../tests/fixtures/config/bad_type.yaml");
+
+    /// An environment holding exactly `vars`.
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn parse(text: &str, vars: &[(&str, &str)]) -> Result<(Config, Vec<String>), ConfigError> {
+        Config::from_yaml(text, "config.yaml", &env_of(vars))
+    }
+
+    fn parse_ok(text: &str, vars: &[(&str, &str)]) -> (Config, Vec<String>) {
+        match parse(text, vars) {
+            Ok(parsed) => parsed,
+            Err(err) => panic!("config should parse: {err}"),
+        }
+    }
+
+    fn key(secret: &Option<Secret>) -> Option<&str> {
+        secret.as_ref().map(Secret::expose)
+    }
+
+    /// A one-entry config whose `litellm_params` has `params` besides `model`.
+    fn with_params(params: &str) -> String {
+        format!(
+            "model_list:\n  - model_name: m\n    litellm_params:\n      model: gemini/gemini-2.5-flash\n{}",
+            params
+                .lines()
+                .map(|line| format!("      {line}\n"))
+                .collect::<String>()
+        )
+    }
+
+    #[test]
+    fn basic_gemini_example() {
+        let (config, warnings) = parse_ok(BASIC, &[("GEMINI_API_KEY", "AIza-test")]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.model_list.len(), 1);
+        let entry = &config.model_list[0];
+        assert_eq!(entry.model_name, "gemini-pro");
+        let params = &entry.litellm_params;
+        assert_eq!(params.model, "gemini/gemini-1.5-pro");
+        assert_eq!(params.provider(), "gemini");
+        assert_eq!(params.model_id(), "gemini-1.5-pro");
+        assert_eq!(key(&params.api_key), Some("AIza-test"));
+        assert_eq!(params.api_base, None);
+        assert_eq!(params.timeout, None);
+        assert_eq!(params.max_retries, None);
+        assert!(params.extra.is_empty());
+        assert!(entry.model_info.is_none());
+        assert!(!config.litellm_settings.drop_params);
+        assert!(config.general_settings.master_key.is_none());
+    }
+
+    #[test]
+    fn safety_settings_thinking_and_drop_params_are_provider_params_in_order() {
+        let (config, warnings) = parse_ok(SAFETY_THINKING, &[("GEMINI_API_KEY", "k")]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(config.litellm_settings.drop_params);
+
+        let flash = &config.model_list[0].litellm_params;
+        let keys: Vec<&str> = flash.extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["safety_settings", "thinking", "drop_params"]);
+        let safety = flash.extra["safety_settings"]
+            .as_array()
+            .expect("safety_settings is a list");
+        assert_eq!(safety.len(), 4);
+        assert_eq!(
+            safety[0],
+            serde_json::json!({"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"})
+        );
+        assert_eq!(
+            flash.extra["thinking"],
+            serde_json::json!({"type": "enabled", "budget_tokens": 1024})
+        );
+        assert_eq!(flash.extra["drop_params"], serde_json::json!(true));
+
+        let pro = &config.model_list[1].litellm_params;
+        let keys: Vec<&str> = pro.extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["reasoning_effort", "temperature", "top_k"]);
+        assert_eq!(pro.extra["reasoning_effort"], "low");
+        assert_eq!(pro.extra["temperature"], serde_json::json!(0.2));
+        assert_eq!(pro.extra["top_k"], serde_json::json!(40));
+    }
+
+    #[test]
+    fn load_balanced_deployments_share_a_model_name() {
+        let vars = [
+            ("GEMINI_API_KEY_1", "key-one"),
+            ("GEMINI_API_KEY_2", "key-two"),
+        ];
+        let (config, warnings) = parse_ok(LOAD_BALANCED, &vars);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let [first, second] = config.model_list.as_slice() else {
+            panic!("expected two deployments, got {:?}", config.model_list);
+        };
+        assert_eq!(first.model_name, "gemini-flash");
+        assert_eq!(second.model_name, "gemini-flash");
+
+        assert_eq!(key(&first.litellm_params.api_key), Some("key-one"));
+        assert_eq!(first.litellm_params.api_base, None);
+        assert_eq!(first.litellm_params.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(first.litellm_params.max_retries, Some(2));
+
+        assert_eq!(key(&second.litellm_params.api_key), Some("key-two"));
+        assert_eq!(
+            second.litellm_params.api_base.as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        assert_eq!(
+            second.litellm_params.timeout,
+            Some(Duration::from_millis(12_500))
+        );
+        assert_eq!(second.litellm_params.max_retries, Some(0));
+
+        assert_eq!(config.litellm_settings.num_retries, Some(3));
+        assert_eq!(
+            config.litellm_settings.request_timeout,
+            Some(Duration::from_secs(600))
+        );
+    }
+
+    #[test]
+    fn wildcard_entry() {
+        let (config, warnings) = parse_ok(WILDCARD, &[("GEMINI_API_KEY", "k")]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let params = &config.model_list[0].litellm_params;
+        assert_eq!(config.model_list[0].model_name, "gemini/*");
+        assert_eq!(params.model, "gemini/*");
+        assert_eq!(params.provider(), "gemini");
+        assert_eq!(params.model_id(), "*");
+    }
+
+    #[test]
+    fn master_key_from_env_and_environment_variables_come_first() {
+        let vars = [
+            ("LITELLM_MASTER_KEY", "sk-from-env"),
+            ("GEMINI_API_KEY", "from-process-env"),
+        ];
+        let (config, warnings) = parse_ok(MASTER_KEY_ENV, &vars);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            key(&config.general_settings.master_key),
+            Some("sk-from-env")
+        );
+        // The file's environment_variables win over the process environment.
+        assert_eq!(
+            key(&config.model_list[0].litellm_params.api_key),
+            Some("from-config-file")
+        );
+        assert_eq!(
+            config
+                .environment_variables
+                .get("GEMINI_API_KEY")
+                .map(Secret::expose),
+            Some("from-config-file")
+        );
+    }
+
+    #[test]
+    fn missing_master_key_variable_is_an_error() {
+        let err = parse(MASTER_KEY_ENV, &[]).expect_err("unset master key variable");
+        match &err {
+            ConfigError::MissingEnv { field, var } => {
+                assert_eq!(field, "general_settings.master_key");
+                assert_eq!(var, "LITELLM_MASTER_KEY");
+            }
+            other => panic!("expected MissingEnv, got {other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "general_settings.master_key: environment variable `LITELLM_MASTER_KEY` is not set \
+             (referenced as os.environ/LITELLM_MASTER_KEY)"
+        );
+    }
+
+    #[test]
+    fn empty_master_key_is_invalid() {
+        let err = parse("general_settings:\n  master_key: \"\"\n", &[]).expect_err("empty key");
+        assert!(
+            matches!(&err, ConfigError::Invalid { field, .. } if field == "general_settings.master_key"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn litellm_only_settings_load_with_one_warning_per_unknown_key() {
+        let (config, warnings) = parse_ok(LITELLM_EXTRAS, &[("GEMINI_API_KEY", "k")]);
+        assert_eq!(
+            warnings,
+            [
+                "router_settings: unknown key, ignored",
+                "litellm_settings.cache: unknown key, ignored",
+                "litellm_settings.callbacks: unknown key, ignored",
+                "litellm_settings.set_verbose: unknown key, ignored",
+                "litellm_settings.success_callback: unknown key, ignored",
+                "general_settings.database_url: unknown key, ignored",
+                "model_list[0].tpm: unknown key, ignored",
+            ]
+        );
+        assert!(config.litellm_settings.drop_params);
+        assert_eq!(
+            config.litellm_settings.user_url_allowed_hosts,
+            ["localhost", "127.0.0.1", "images.example.com"]
+        );
+        assert_eq!(key(&config.general_settings.master_key), Some("sk-1234"));
+        assert_eq!(
+            config.model_list[0].model_info,
+            Some(serde_json::json!({"id": "flash-1", "mode": "chat"}))
+        );
+    }
+
+    #[test]
+    fn syntax_error_reports_line_and_column() {
+        let err =
+            Config::from_yaml(BROKEN, "broken.yaml", &|_: &str| None).expect_err("broken YAML");
+        let ConfigError::Parse {
+            path, line, column, ..
+        } = &err
+        else {
+            panic!("expected Parse, got {err:?}");
+        };
+        assert_eq!(path, "broken.yaml");
+        assert_eq!((*line, *column), (8, 6), "{err}");
+        assert!(err.to_string().starts_with("broken.yaml:8:6: "), "{err}");
+    }
+
+    #[test]
+    fn type_error_reports_line_column_and_key_path() {
+        let err = parse(BAD_TYPE, &[]).expect_err("bad type");
+        let ConfigError::Parse {
+            line,
+            column,
+            message,
+            ..
+        } = &err
+        else {
+            panic!("expected Parse, got {err:?}");
+        };
+        assert_eq!((*line, *column), (7, 20), "{err}");
+        assert!(
+            message.starts_with("model_list[0].litellm_params.max_retries: invalid type"),
+            "{message}"
+        );
+        assert!(!message.contains(" at line "), "{message}");
+        assert!(
+            err.to_string()
+                .starts_with("config.yaml:7:20: model_list[0].litellm_params.max_retries: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_parse_errors_naming_the_key() {
+        let cases = [
+            ("model_list: {a: 1}\n", 1, "model_list: "),
+            (
+                "model_list:\n  - model_name: [a, b]\n    litellm_params: {model: gemini/x}\n",
+                2,
+                "model_list[0].model_name: ",
+            ),
+            (
+                "model_list:\n  - model_name: m\n",
+                2,
+                "model_list[0]: missing field `litellm_params`",
+            ),
+            (
+                "model_list:\n  - model_name: m\n    litellm_params: {api_key: k}\n",
+                3,
+                "model_list[0].litellm_params: missing field `model`",
+            ),
+            (
+                "litellm_settings:\n  drop_params: sometimes\n",
+                2,
+                "litellm_settings.drop_params: ",
+            ),
+            (
+                "litellm_settings:\n  num_retries: -1\n",
+                2,
+                "litellm_settings.num_retries: ",
+            ),
+        ];
+        for (yaml, want_line, want_prefix) in cases {
+            match parse(yaml, &[]) {
+                Err(ConfigError::Parse { line, message, .. }) => {
+                    assert_eq!(line, want_line, "{yaml}: {message}");
+                    assert!(message.starts_with(want_prefix), "{yaml}: {message}");
+                }
+                other => panic!("{yaml}: expected Parse, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn model_without_provider_is_invalid_naming_the_entry() {
+        let yaml = "model_list:
+  - {model_name: a, litellm_params: {model: gemini/gemini-2.5-flash}}
+  - {model_name: b, litellm_params: {model: gemini/gemini-2.5-pro}}
+  - {model_name: c, litellm_params: {model: gemini-2.5-flash}}
+";
+        let err = parse(yaml, &[]).expect_err("model without provider");
+        assert_eq!(
+            err.to_string(),
+            "model_list[2].litellm_params.model: expected provider/model, e.g. gemini/gemini-2.5-flash"
+        );
+        for bad in ["/gemini-2.5-flash", "gemini/"] {
+            let yaml = with_params("").replace("gemini/gemini-2.5-flash", bad);
+            assert!(
+                matches!(parse(&yaml, &[]), Err(ConfigError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_providers_parse() {
+        let yaml = with_params("").replace("gemini/gemini-2.5-flash", "openai/gpt-4o");
+        let (config, _) = parse_ok(&yaml, &[]);
+        assert_eq!(config.model_list[0].litellm_params.provider(), "openai");
+    }
+
+    #[test]
+    fn env_refs_resolve_in_api_base_and_provider_params() {
+        let yaml = with_params(
+            "api_base: os.environ/GEMINI_BASE\nlabel: os.environ/LABEL\nplain: os.environ\nnested: {x: os.environ/LABEL}",
+        );
+        let vars = [
+            ("GEMINI_BASE", "http://localhost:9000"),
+            ("LABEL", "team-a"),
+        ];
+        let (config, warnings) = parse_ok(&yaml, &vars);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let params = &config.model_list[0].litellm_params;
+        assert_eq!(params.api_base.as_deref(), Some("http://localhost:9000"));
+        assert_eq!(params.extra["label"], "team-a");
+        assert_eq!(params.extra["plain"], "os.environ");
+        // Like LiteLLM, only top-level values are references.
+        assert_eq!(
+            params.extra["nested"],
+            serde_json::json!({"x": "os.environ/LABEL"})
+        );
+    }
+
+    #[test]
+    fn unset_param_variables_warn_and_leave_the_setting_out() {
+        let yaml = with_params(
+            "api_key: os.environ/NOPE_KEY\napi_base: os.environ/NOPE_BASE\nlabel: os.environ/NOPE_LABEL",
+        );
+        let (config, warnings) = parse_ok(&yaml, &[]);
+        let params = &config.model_list[0].litellm_params;
+        assert!(params.api_key.is_none());
+        assert!(params.api_base.is_none());
+        assert!(!params.extra.contains_key("label"));
+        assert_eq!(
+            warnings,
+            [
+                "model_list[0].litellm_params.api_key: environment variable `NOPE_KEY` is not set; the setting is left out",
+                "model_list[0].litellm_params.api_base: environment variable `NOPE_BASE` is not set; the setting is left out",
+                "model_list[0].litellm_params.label: environment variable `NOPE_LABEL` is not set; the setting is left out",
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_api_key_and_empty_variable_name() {
+        let (config, _) = parse_ok(&with_params("api_key: AIza-literal"), &[]);
+        assert_eq!(
+            key(&config.model_list[0].litellm_params.api_key),
+            Some("AIza-literal")
+        );
+        let err = parse(&with_params("api_key: os.environ/"), &[]).expect_err("no var name");
+        assert!(
+            matches!(&err, ConfigError::Invalid { field, .. }
+                if field == "model_list[0].litellm_params.api_key"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn environment_variables_accept_scalars_only() {
+        let yaml = "environment_variables:\n  REDIS_PORT: 6379\n  FLAG: true\n  NAME: x\n";
+        let (config, _) = parse_ok(yaml, &[]);
+        let text = |name: &str| config.environment_variables.get(name).map(Secret::expose);
+        assert_eq!(text("REDIS_PORT"), Some("6379"));
+        assert_eq!(text("FLAG"), Some("true"));
+        assert_eq!(text("NAME"), Some("x"));
+
+        let err = parse("environment_variables:\n  LIST: [1, 2]\n", &[]).expect_err("a list");
+        assert!(
+            matches!(&err, ConfigError::Invalid { field, .. } if field == "environment_variables.LIST"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn null_provider_params_are_left_out() {
+        let (config, _) = parse_ok(&with_params("temperature: ~\ntop_p: 0.9"), &[]);
+        let keys: Vec<&String> = config.model_list[0].litellm_params.extra.keys().collect();
+        assert_eq!(keys, ["top_p"]);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_display() {
+        let secret = Secret::new("AIza-very-secret");
+        assert_eq!(format!("{secret:?}"), "[REDACTED]");
+        assert_eq!(secret.to_string(), "[REDACTED]");
+        assert_eq!(secret.expose(), "AIza-very-secret");
+
+        let (config, _) = parse_ok(MASTER_KEY_ENV, &[("LITELLM_MASTER_KEY", "sk-hidden")]);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("sk-hidden"), "{debug}");
+        assert!(!debug.contains("from-config-file"), "{debug}");
+        assert!(debug.contains("[REDACTED]"), "{debug}");
+    }
+
+    #[test]
+    fn timeouts_accept_numbers_and_numeric_strings() {
+        let cases = [
+            ("30", Duration::from_secs(30)),
+            ("2.5", Duration::from_millis(2_500)),
+            ("\"45\"", Duration::from_secs(45)),
+            ("'0.25'", Duration::from_millis(250)),
+            ("0", Duration::ZERO),
+        ];
+        for (value, want) in cases {
+            let (config, _) = parse_ok(&with_params(&format!("timeout: {value}")), &[]);
+            assert_eq!(
+                config.model_list[0].litellm_params.timeout,
+                Some(want),
+                "{value}"
+            );
+            let yaml = format!("litellm_settings:\n  request_timeout: {value}\n");
+            let (config, _) = parse_ok(&yaml, &[]);
+            assert_eq!(
+                config.litellm_settings.request_timeout,
+                Some(want),
+                "{value}"
+            );
+        }
+        let (config, _) = parse_ok(&with_params("timeout: null"), &[]);
+        assert_eq!(config.model_list[0].litellm_params.timeout, None);
+    }
+
+    #[test]
+    fn bad_timeouts_are_invalid_naming_the_field() {
+        for value in ["soon", "-1", "[30]", "{s: 30}", "true", ".nan", ".inf"] {
+            let err = parse(&with_params(&format!("timeout: {value}")), &[]).expect_err(value);
+            assert!(
+                matches!(&err, ConfigError::Invalid { field, .. }
+                    if field == "model_list[0].litellm_params.timeout"),
+                "{value}: {err:?}"
+            );
+            let yaml = format!("litellm_settings:\n  request_timeout: {value}\n");
+            let err = parse(&yaml, &[]).expect_err(value);
+            assert!(
+                matches!(&err, ConfigError::Invalid { field, .. }
+                    if field == "litellm_settings.request_timeout"),
+                "{value}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_file_or_no_model_list_is_an_empty_config() {
+        for yaml in [
+            "",
+            "# only a comment\n",
+            "model_list:\n",
+            "model_list: []\n",
+            "litellm_settings:\n",
+        ] {
+            let (config, warnings) = parse_ok(yaml, &[]);
+            assert!(config.model_list.is_empty(), "{yaml:?}");
+            assert!(warnings.is_empty(), "{yaml:?}: {warnings:?}");
+        }
+        let (config, _) = parse_ok("litellm_settings: {drop_params: true}\n", &[]);
+        assert!(config.model_list.is_empty());
+        assert!(config.litellm_settings.drop_params);
+    }
+
+    #[test]
+    fn top_level_must_be_a_mapping() {
+        let err = parse("- a\n- b\n", &[]).expect_err("a list");
+        assert!(matches!(err, ConfigError::Parse { line: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn default_gemini_is_one_wildcard_entry() {
+        let config = Config::default_gemini_with(&env_of(&[("GEMINI_API_KEY", "AIza-env")]));
+        assert_eq!(config.model_list.len(), 1);
+        let entry = &config.model_list[0];
+        assert_eq!(entry.model_name, "gemini/*");
+        assert_eq!(entry.litellm_params.model, "gemini/*");
+        assert_eq!(key(&entry.litellm_params.api_key), Some("AIza-env"));
+        assert!(config.general_settings.master_key.is_none());
+
+        let config = Config::default_gemini_with(&env_of(&[]));
+        assert!(config.model_list[0].litellm_params.api_key.is_none());
+    }
+
+    #[test]
+    fn load_reads_files_and_reports_io_errors() {
+        let file =
+            std::env::temp_dir().join(format!("llm-tower-config-{}.yaml", std::process::id()));
+        std::fs::write(&file, with_params("api_key: AIza-literal")).expect("write temp config");
+        let loaded = Config::load(&file);
+        std::fs::remove_file(&file).expect("remove temp config");
+        let (config, warnings) = loaded.expect("config loads");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            key(&config.model_list[0].litellm_params.api_key),
+            Some("AIza-literal")
+        );
+
+        let missing = std::env::temp_dir().join("llm-tower-no-such-config.yaml");
+        let err = Config::load(&missing).expect_err("missing file");
+        assert!(matches!(&err, ConfigError::Io { .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with(&missing.display().to_string()),
+            "{err}"
+        );
+    }
+}

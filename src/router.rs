@@ -1,0 +1,247 @@
+//! Model routing: `provider/model` prefixes (`gemini/gemini-2.5-flash`), and named
+//! deployments (a LiteLLM `model_name` with one or more upstream models, load-balanced
+//! round robin).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use serde_json::{Map, Value};
+use tower::ServiceExt;
+use tower::util::Oneshot;
+use tower_service::Service;
+
+use crate::error::{Error, ErrorKind};
+use crate::openai::ChatRequest;
+use crate::provider::{ChatResponse, ChatService, Provider};
+
+/// One upstream behind a model name: a provider's service, the provider's model id, and
+/// params merged into every request (a LiteLLM `litellm_params` entry).
+#[derive(Clone)]
+pub struct Deployment {
+    service: ChatService,
+    model: String,
+    params: Map<String, Value>,
+}
+
+impl Deployment {
+    /// `model` is the provider's own id (`gemini-2.5-flash`), or `*` to pass the
+    /// requested model through (a `gemini/*` wildcard).
+    pub fn new(service: ChatService, model: impl Into<String>) -> Self {
+        Self {
+            service,
+            model: model.into(),
+            params: Map::new(),
+        }
+    }
+
+    /// Params set on every request unless the request sets them itself.
+    pub fn with_params(mut self, params: Map<String, Value>) -> Self {
+        self.params = params;
+        self
+    }
+}
+
+#[derive(Clone)]
+struct Group {
+    deployments: Arc<[Deployment]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Group {
+    fn pick(&self) -> &Deployment {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        &self.deployments[turn % self.deployments.len()]
+    }
+}
+
+/// Routes chat requests to providers and deployments.
+///
+/// ```
+/// use llm_tower::{Router, ChatService, ChatResponse, Error};
+/// use llm_tower::openai::ChatRequest;
+/// use tower::service_fn;
+///
+/// let echo = ChatService::new(service_fn(|request: ChatRequest| async move {
+///     Err::<ChatResponse, _>(Error::invalid_request(request.model))
+/// }));
+/// let router = Router::builder().prefix("echo", echo).build();
+/// assert!(router.resolves("echo/anything"));
+/// assert!(!router.resolves("other/model"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Router {
+    prefixes: Arc<HashMap<String, ChatService>>,
+    names: Arc<HashMap<String, Group>>,
+}
+
+/// Builds a [`Router`].
+#[derive(Default)]
+pub struct RouterBuilder {
+    prefixes: HashMap<String, ChatService>,
+    names: HashMap<String, Vec<Deployment>>,
+}
+
+impl RouterBuilder {
+    /// Serves `prefix/<model>` with `service` (which sees `<model>`).
+    pub fn prefix(mut self, prefix: impl Into<String>, service: ChatService) -> Self {
+        self.prefixes.insert(prefix.into(), service);
+        self
+    }
+
+    /// Serves `prefix/<model>` with a provider.
+    pub fn provider(self, prefix: impl Into<String>, provider: &dyn Provider) -> Self {
+        self.prefix(prefix, provider.chat_service())
+    }
+
+    /// Adds a deployment for the model name clients send; several deployments of one
+    /// name are used in turn.
+    pub fn deployment(mut self, name: impl Into<String>, deployment: Deployment) -> Self {
+        self.names.entry(name.into()).or_default().push(deployment);
+        self
+    }
+
+    /// The router.
+    pub fn build(self) -> Router {
+        Router {
+            prefixes: Arc::new(self.prefixes),
+            names: Arc::new(
+                self.names
+                    .into_iter()
+                    .map(|(name, deployments)| {
+                        let group = Group {
+                            deployments: deployments.into(),
+                            next: Arc::new(AtomicUsize::new(0)),
+                        };
+                        (name, group)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Router {
+    /// A builder.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder::default()
+    }
+
+    /// Whether a model name would be routed.
+    pub fn resolves(&self, model: &str) -> bool {
+        self.route(model).is_some()
+    }
+
+    /// The model names with deployments, sorted.
+    pub fn model_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.names.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Resolves `model` to a service, the provider's model id and deployment params.
+    fn route(&self, model: &str) -> Option<(ChatService, String, Option<&Map<String, Value>>)> {
+        if let Some(group) = self.names.get(model) {
+            let deployment = group.pick();
+            return Some((
+                deployment.service.clone(),
+                deployment.model.clone(),
+                Some(&deployment.params),
+            ));
+        }
+        let (prefix, rest) = model.split_once('/')?;
+        if let Some(group) = self.names.get(&format!("{prefix}/*")) {
+            let deployment = group.pick();
+            return Some((
+                deployment.service.clone(),
+                rest.to_owned(),
+                Some(&deployment.params),
+            ));
+        }
+        let service = self.prefixes.get(prefix)?;
+        Some((service.clone(), rest.to_owned(), None))
+    }
+}
+
+impl Service<ChatRequest> for Router {
+    type Response = ChatResponse;
+    type Error = Error;
+    type Future = RouterFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: ChatRequest) -> Self::Future {
+        let Some((service, model, params)) = self.route(&request.model) else {
+            let error = Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "model {:?} is not served here: use a configured model name or a provider prefix such as gemini/<model>",
+                    request.model
+                ),
+            )
+            .with_param("model");
+            return RouterFuture::Failed { error: Some(error) };
+        };
+        if model != "*" {
+            request.model = model;
+        }
+        if let Some(params) = params {
+            if let Err(error) = merge_params(&mut request, params) {
+                return RouterFuture::Failed { error: Some(error) };
+            }
+        }
+        RouterFuture::Routed {
+            inner: service.oneshot(request),
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`Router`].
+    #[project = RouterFutureProj]
+    pub enum RouterFuture {
+        /// Sent to a provider.
+        Routed { #[pin] inner: Oneshot<ChatService, ChatRequest> },
+        /// No route, or unusable deployment params.
+        Failed { error: Option<Error> },
+    }
+}
+
+impl Future for RouterFuture {
+    type Output = Result<ChatResponse, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RouterFutureProj::Routed { inner } => inner.poll(cx),
+            RouterFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| Error::invalid_request("polled after completion")))),
+        }
+    }
+}
+
+/// Sets each deployment param the request does not set itself.
+fn merge_params(request: &mut ChatRequest, params: &Map<String, Value>) -> Result<(), Error> {
+    if params.is_empty() {
+        return Ok(());
+    }
+    let invalid = |error: serde_json::Error| {
+        Error::new(
+            ErrorKind::Api,
+            format!("the deployment's params do not fit a chat request: {error}"),
+        )
+    };
+    let Value::Object(mut object) = serde_json::to_value(&*request).map_err(invalid)? else {
+        return Ok(());
+    };
+    for (key, value) in params {
+        object.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    *request = serde_json::from_value(Value::Object(object)).map_err(invalid)?;
+    Ok(())
+}

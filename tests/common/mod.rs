@@ -1,0 +1,110 @@
+//! Shared helpers of the integration tests: recorded fixtures and a wiremock stand-in for
+//! Gemini that the real provider stack talks to.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::Arc;
+
+use llm_tower::gemini::translate::SequentialIds;
+use llm_tower::gemini::{ApiKey, Gemini};
+use llm_tower::media::FetchPolicy;
+use llm_tower::openai::ChatRequest;
+use serde_json::Value;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The key the stand-in expects.
+pub const TEST_KEY: &str = "test-key-not-real";
+
+/// `created` of every reply built with [`SequentialIds`].
+pub const CREATED: u64 = 1_700_000_000;
+
+/// A recorded or synthetic fixture from `tests/fixtures/gemini/`.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/gemini/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+/// Exchange `index` of a fixture: `(request, response)`.
+pub fn exchange(name: &str, index: usize) -> (Value, Value) {
+    let mut fixture = fixture(name);
+    let exchange = fixture["exchanges"][index].take();
+    (exchange["request"].clone(), exchange["response"].clone())
+}
+
+/// A stand-in for Gemini and a provider stack pointed at it.
+pub struct StandIn {
+    pub server: MockServer,
+    pub gemini: Gemini,
+}
+
+impl StandIn {
+    /// Starts a stand-in; the provider uses [`TEST_KEY`], sequential ids and
+    /// `drop_params: false`.
+    pub async fn start() -> Self {
+        Self::start_with(|builder| builder).await
+    }
+
+    /// Starts a stand-in with a customised provider builder.
+    pub async fn start_with(
+        customise: impl FnOnce(llm_tower::gemini::GeminiBuilder) -> llm_tower::gemini::GeminiBuilder,
+    ) -> Self {
+        let server = MockServer::start().await;
+        let builder = Gemini::builder()
+            .api_base(format!("{}/v1beta", server.uri()))
+            .api_key(ApiKey::new(TEST_KEY))
+            .ids(Arc::new(SequentialIds::new(CREATED)))
+            .fetch_policy(FetchPolicy::default());
+        let gemini = customise(builder).build().expect("provider builds");
+        Self { server, gemini }
+    }
+
+    /// A client over the provider stack.
+    pub fn client(&self) -> llm_tower::Client {
+        llm_tower::Client::new(self.gemini.chat_service())
+    }
+
+    /// Answers `POST /v1beta/models/{model}:generateContent` (with the key header) with `body`.
+    pub async fn reply_json(&self, model: &str, status: u16, body: &Value) {
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{model}:generateContent")))
+            .and(header("x-goog-api-key", TEST_KEY))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` with a raw SSE body.
+    pub async fn reply_sse(&self, model: &str, sse: &str) {
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{model}:streamGenerateContent")))
+            .and(wiremock::matchers::query_param("alt", "sse"))
+            .and(header("x-goog-api-key", TEST_KEY))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(sse.as_bytes().to_vec(), "text/event-stream"))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The JSON bodies the stand-in received, in order.
+    pub async fn received_bodies(&self) -> Vec<Value> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|request| serde_json::from_slice(&request.body).expect("JSON request body"))
+            .collect()
+    }
+
+    /// The one JSON body the stand-in received.
+    pub async fn received_body(&self) -> Value {
+        let mut bodies = self.received_bodies().await;
+        assert_eq!(bodies.len(), 1, "expected exactly one upstream request");
+        bodies.remove(0)
+    }
+}
+
+/// A chat request from JSON.
+pub fn chat(json: Value) -> ChatRequest {
+    serde_json::from_value(json).expect("valid chat request")
+}
