@@ -1,7 +1,5 @@
 //! Response bodies of the edge and the OpenAI error envelope.
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
@@ -11,8 +9,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-/// Body of every edge response.
-pub type EdgeBody = UnsyncBoxBody<Bytes, Infallible>;
+/// Body of every edge response. A body error (a broken pass-through stream) aborts the
+/// connection rather than ending the body as if it were complete.
+pub type EdgeBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A JSON response.
 ///
@@ -60,7 +59,7 @@ pub(crate) fn bytes_response(
     content_type: &'static str,
     bytes: Bytes,
 ) -> http::Response<EdgeBody> {
-    let mut response = http::Response::new(Full::new(bytes).boxed_unsync());
+    let mut response = http::Response::new(Full::new(bytes).map_err(|never| match never {}).boxed_unsync());
     *response.status_mut() = status;
     response
         .headers_mut()

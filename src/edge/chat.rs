@@ -176,32 +176,39 @@ async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBod
             ));
         }
     };
-    let events = futures_util::stream::once(async move { Ok(first) })
-        .chain(stream)
-        .map(Some)
-        .chain(futures_util::stream::once(async { None }))
-        .scan(false, |failed, item| {
-            let frame = if *failed {
-                None
-            } else {
-                match item {
-                    Some(Ok(chunk)) => Some(encode_chunk(&chunk)),
-                    Some(Err(error)) => {
-                        *failed = true;
-                        Some(encode_data(&error.envelope()).unwrap_or_default())
-                    }
-                    None => Some(Bytes::from_static(DONE_EVENT)),
-                }
+    let events = futures_util::stream::unfold(
+        SseState::First(first, stream),
+        |state| async move {
+            let (bytes, next) = match state {
+                SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
+                SseState::Open(mut stream) => match stream.next().await {
+                    Some(Ok(chunk)) => (encode_chunk(&chunk), SseState::Open(stream)),
+                    // The upstream stream is dropped here, at once: nothing follows an error.
+                    Some(Err(error)) => (
+                        encode_data(&error.envelope()).unwrap_or_default(),
+                        SseState::Done,
+                    ),
+                    None => (Bytes::from_static(DONE_EVENT), SseState::Done),
+                },
+                SseState::Done => return None,
             };
-            std::future::ready(Some(frame))
-        })
-        .filter_map(std::future::ready)
-        .map(|bytes| Ok(Frame::data(bytes)));
-    let mut response = http::Response::new(StreamBody::new(events).boxed_unsync());
+            Some((Ok::<_, std::convert::Infallible>(Frame::data(bytes)), next))
+        },
+    );
+    let body = StreamBody::new(events).map_err(|never| match never {});
+    let mut response = http::Response::new(body.boxed_unsync());
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// Where an SSE response body is: the first chunk (already read to commit the response),
+/// the rest of the upstream stream, or finished.
+enum SseState {
+    First(ChatCompletionChunk, ChunkStream),
+    Open(ChunkStream),
+    Done,
 }
 
 fn encode_chunk(chunk: &ChatCompletionChunk) -> Bytes {

@@ -4,6 +4,7 @@
 //! inner:
 //!
 //! ```text
+//! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
 //! MediaFetchLayer   OpenAI   download http(s) image URLs (SSRF-guarded), inline them
 //! ParamMapLayer     OpenAI ⇄ Gemini   translate::{request, response, stream}
 //! SseAdapterLayer   Gemini   text/event-stream body → typed events
@@ -24,6 +25,7 @@ pub mod model;
 pub mod sse;
 pub mod translate;
 pub mod transport;
+pub mod validate;
 pub mod wire;
 
 use std::sync::Arc;
@@ -40,6 +42,7 @@ pub use model::ModelInfo;
 pub use sse::{SseAdapter, SseAdapterLayer};
 use translate::{IdSource, RandomIds, TranslateOptions};
 pub use transport::ReqwestTransport;
+pub use validate::{SchemaValidation, SchemaValidationLayer};
 
 use crate::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
 use crate::provider::{ChatService, Provider};
@@ -95,6 +98,7 @@ pub struct GeminiBuilder {
     client: Option<reqwest::Client>,
     timeout: Option<Duration>,
     fetch_policy: FetchPolicy,
+    fetcher: Option<MediaFetcher>,
     ids: Option<Arc<dyn IdSource>>,
 }
 
@@ -124,7 +128,8 @@ impl GeminiBuilder {
         self
     }
 
-    /// Per-request timeout for upstream calls (when the builder makes the client).
+    /// Upstream connect and read timeout (when the builder makes the client): a call
+    /// fails with 504 when Gemini sends nothing for this long.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -133,6 +138,13 @@ impl GeminiBuilder {
     /// Where image URLs may be downloaded from, and how much.
     pub fn fetch_policy(mut self, policy: FetchPolicy) -> Self {
         self.fetch_policy = policy;
+        self
+    }
+
+    /// Shares an image fetcher (and its clients) across providers; overrides
+    /// [`fetch_policy`](Self::fetch_policy).
+    pub fn media_fetcher(mut self, fetcher: MediaFetcher) -> Self {
+        self.fetcher = Some(fetcher);
         self
     }
 
@@ -166,9 +178,13 @@ impl GeminiBuilder {
                     .map_err(|error| BuildError::Client(error.to_string()))?
             }
         };
-        let fetcher = MediaFetcher::new(self.fetch_policy)?;
+        let fetcher = match self.fetcher {
+            Some(fetcher) => fetcher,
+            None => MediaFetcher::new(self.fetch_policy)?,
+        };
         let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
         let service = ServiceBuilder::new()
+            .layer(SchemaValidationLayer::new())
             .layer(MediaFetchLayer::new(fetcher))
             .layer(
                 ParamMapLayer::new(TranslateOptions {

@@ -1,0 +1,341 @@
+//! The proxy as one tower service: routes, the master-key door, and the wiring from a
+//! LiteLLM-style [`Config`] to a [`Router`] of Gemini deployments.
+//!
+//! | route | auth | what |
+//! |---|---|---|
+//! | `POST /v1/chat/completions`, `/chat/completions` | master key | chat, JSON or SSE |
+//! | `POST /v1/completions`, `/completions`, `/v1/embeddings`, `/embeddings` | master key | 501 until implemented |
+//! | `GET /v1/models`, `/models` | master key | the configured model names |
+//! | `GET /health` | master key | the configured deployments (no upstream call) |
+//! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
+//! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::auth::MasterKey;
+use super::config::{Config, ModelEntry};
+use super::passthrough::{PREFIX, Passthrough};
+use super::retry::retry_layer;
+use crate::edge::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response};
+use crate::error::{Error, ErrorKind};
+use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini};
+use crate::media::{FetchPolicy, MediaFetcher};
+use crate::provider::ChatService;
+use crate::router::{Deployment, Router};
+
+/// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
+const ROUTING_KEYS: &[&str] = &[
+    "rpm",
+    "tpm",
+    "weight",
+    "order",
+    "max_parallel_requests",
+    "stream_timeout",
+    "custom_llm_provider",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "region_name",
+];
+
+/// Why the proxy could not be built from a config.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A deployment names a provider this build does not have.
+    #[error("model_list[{index}] ({model}): unsupported provider {provider:?}; this build serves gemini/…")]
+    UnsupportedProvider {
+        /// Position in `model_list`.
+        index: usize,
+        /// The model string.
+        model: String,
+        /// Its provider prefix.
+        provider: String,
+    },
+    /// A provider could not be built.
+    #[error("model_list[{index}]: {source}")]
+    Provider {
+        /// Position in `model_list`.
+        index: usize,
+        /// Why.
+        source: crate::gemini::BuildError,
+    },
+    /// The image fetch policy is invalid.
+    #[error("litellm_settings.user_url_allowed_hosts: {0}")]
+    FetchPolicy(#[from] crate::media::FetchError),
+    /// The HTTP client could not be created.
+    #[error("cannot create the HTTP client: {0}")]
+    Client(String),
+}
+
+/// Everything a request needs, shared by clones of [`Proxy`].
+struct Shared {
+    chat: ChatEdge<Router>,
+    door: MasterKey,
+    models: Value,
+    health: Value,
+    passthrough: Passthrough,
+    request_timeout: Option<Duration>,
+    body_limit: usize,
+}
+
+/// The proxy service: `http::Request` in, `http::Response` out, errors as responses.
+///
+/// ```
+/// use llm_tower::proxy::{app::Proxy, config::Config};
+///
+/// let proxy = Proxy::from_config(&Config::default_gemini())?;
+/// # let _ = proxy;
+/// # Ok::<(), llm_tower::proxy::app::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+impl Proxy {
+    /// Builds the router and routes from a config.
+    pub fn from_config(config: &Config) -> Result<Self, BuildError> {
+        let settings = &config.litellm_settings;
+        let fetcher = MediaFetcher::new(FetchPolicy {
+            allowed_hosts: settings.user_url_allowed_hosts.clone(),
+            ..FetchPolicy::default()
+        })?;
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|error| BuildError::Client(error.to_string()))?;
+        let mut router = Router::builder();
+        for (index, entry) in config.model_list.iter().enumerate() {
+            let service = deployment_service(index, entry, config, &client, &fetcher)?;
+            let params = entry
+                .litellm_params
+                .extra
+                .iter()
+                .filter(|(key, _)| !ROUTING_KEYS.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            let deployment = Deployment::new(service, entry.litellm_params.model_id()).with_params(params);
+            router = router.deployment(entry.model_name.clone(), deployment);
+        }
+        let router = router.build();
+        let body_limit = DEFAULT_BODY_LIMIT;
+        let chat = ChatEdgeLayer::new().body_limit(body_limit).layer(router.clone());
+        Ok(Self {
+            shared: Arc::new(Shared {
+                chat,
+                door: MasterKey::new(config.general_settings.master_key.clone()),
+                models: models_list(&router),
+                health: health_report(config),
+                passthrough: passthrough(config, client),
+                request_timeout: settings.request_timeout,
+                body_limit,
+            }),
+        })
+    }
+
+    /// Whether requests need the master key.
+    pub fn requires_key(&self) -> bool {
+        self.shared.door.is_set()
+    }
+}
+
+fn deployment_service(
+    index: usize,
+    entry: &ModelEntry,
+    config: &Config,
+    client: &reqwest::Client,
+    fetcher: &MediaFetcher,
+) -> Result<ChatService, BuildError> {
+    let params = &entry.litellm_params;
+    if params.provider() != "gemini" {
+        return Err(BuildError::UnsupportedProvider {
+            index,
+            model: params.model.clone(),
+            provider: params.provider().to_owned(),
+        });
+    }
+    let mut builder = Gemini::builder()
+        .drop_params(config.litellm_settings.drop_params)
+        .media_fetcher(fetcher.clone());
+    builder = match params.timeout {
+        Some(timeout) => builder.timeout(timeout),
+        None => builder.client(client.clone()),
+    };
+    if let Some(key) = &params.api_key {
+        builder = builder.api_key(ApiKey::new(key.expose()));
+    }
+    if let Some(base) = &params.api_base {
+        builder = builder.api_base(base.clone());
+    }
+    let gemini = builder.build().map_err(|source| BuildError::Provider { index, source })?;
+    let retries = params.max_retries.or(config.litellm_settings.num_retries).unwrap_or(0);
+    Ok(if retries == 0 {
+        gemini.chat_service()
+    } else {
+        ChatService::new(tower::ServiceBuilder::new().layer(retry_layer(retries)).service(gemini.chat_service()))
+    })
+}
+
+fn models_list(router: &Router) -> Value {
+    let data: Vec<Value> = router
+        .model_names()
+        .into_iter()
+        .map(|name| json!({"id": name, "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}))
+        .collect();
+    json!({"object": "list", "data": data})
+}
+
+fn health_report(config: &Config) -> Value {
+    let endpoints: Vec<Value> = config
+        .model_list
+        .iter()
+        .map(|entry| {
+            json!({
+                "model": entry.litellm_params.model,
+                "model_name": entry.model_name,
+                "api_base": entry.litellm_params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE),
+                "has_api_key": entry.litellm_params.api_key.is_some(),
+            })
+        })
+        .collect();
+    json!({
+        "healthy_endpoints": endpoints,
+        "unhealthy_endpoints": [],
+        "healthy_count": endpoints.len(),
+        "unhealthy_count": 0,
+        "note": "configuration check; no upstream call is made",
+    })
+}
+
+/// The pass-through uses the first Gemini deployment with a key, else the environment.
+fn passthrough(config: &Config, client: reqwest::Client) -> Passthrough {
+    let entry = config
+        .model_list
+        .iter()
+        .find(|entry| entry.litellm_params.provider() == "gemini" && entry.litellm_params.api_key.is_some());
+    let key = entry
+        .and_then(|entry| entry.litellm_params.api_key.as_ref())
+        .map(|key| ApiKey::new(key.expose()))
+        .or_else(ApiKey::from_env);
+    let api_base = entry
+        .and_then(|entry| entry.litellm_params.api_base.clone())
+        .or_else(|| std::env::var("GEMINI_API_BASE").ok().filter(|base| !base.is_empty()))
+        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+    Passthrough::new(client, api_base, key)
+}
+
+impl<B> Service<http::Request<B>> for Proxy
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<EdgeBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let handled = route(&shared, request);
+            let response = match shared.request_timeout {
+                Some(limit) => tokio::time::timeout(limit, handled).await.unwrap_or_else(|_| {
+                    error_response(&Error::new(
+                        ErrorKind::Timeout,
+                        format!("no reply within the request timeout of {} s", limit.as_secs_f64()),
+                    ))
+                }),
+                None => handled.await,
+            };
+            Ok(response)
+        })
+    }
+}
+
+async fn route<B>(shared: &Shared, request: http::Request<B>) -> http::Response<EdgeBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    if let Some(rest) = path.strip_prefix(PREFIX) {
+        let query = request.uri().query().map(str::to_owned);
+        if !shared.door.admits(request.headers(), query.as_deref(), true) {
+            return unauthorized();
+        }
+        let (parts, body) = request.into_parts();
+        let body = match read_limited(body, shared.body_limit).await {
+            Ok(body) => body,
+            Err(error) => return error_response(&error),
+        };
+        return shared
+            .passthrough
+            .forward(method, rest, query.as_deref(), &parts.headers, body)
+            .await;
+    }
+    match (&method, path.as_str()) {
+        (_, "/health/liveliness" | "/health/liveness") => {
+            return json_response(StatusCode::OK, "I'm alive!");
+        }
+        (_, "/health/readiness") => {
+            return json_response(StatusCode::OK, &json!({"status": "healthy", "db": "Not connected"}));
+        }
+        _ => {}
+    }
+    if !shared.door.admits(request.headers(), None, false) {
+        return unauthorized();
+    }
+    match (method, path.as_str()) {
+        (Method::POST, "/v1/chat/completions" | "/chat/completions") => {
+            shared.chat.clone().oneshot(request).await.unwrap_or_else(|never| match never {})
+        }
+        (Method::POST, "/v1/completions" | "/completions" | "/v1/embeddings" | "/embeddings") => error_response(
+            &Error::new(ErrorKind::NotImplemented, format!("{path} is not implemented yet; use /v1/chat/completions")),
+        ),
+        (Method::GET, "/v1/models" | "/models") => json_response(StatusCode::OK, &shared.models),
+        (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
+        (method, _) => error_response(&Error::new(ErrorKind::NotFound, format!("no route for {method} {path}"))),
+    }
+}
+
+fn unauthorized() -> http::Response<EdgeBody> {
+    error_response(&Error::new(
+        ErrorKind::Authentication,
+        "Authentication Error: missing or invalid key; send Authorization: Bearer <master_key>",
+    ))
+}
+
+async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                Error::new(ErrorKind::PayloadTooLarge, format!("request body larger than {limit} bytes"))
+            } else {
+                Error::invalid_request(format!("cannot read the request body: {error}"))
+            }
+        })
+}

@@ -1,0 +1,106 @@
+//! The Gemini pass-through: `/gemini/v1beta/{…}` is forwarded to Gemini as is, with the
+//! configured key injected as `x-goog-api-key`, so Google's own SDKs can go through the
+//! proxy. The client's `key` query parameter and key headers (its proxy credentials) are
+//! removed; the reply, streamed or not, is passed back unchanged.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use http_body_util::{BodyExt, StreamBody};
+
+use crate::edge::{EdgeBody, error_response};
+use crate::error::{Error, ErrorKind};
+use crate::gemini::ApiKey;
+use crate::gemini::auth::API_KEY_HEADER;
+
+/// The path prefix the pass-through serves.
+pub const PREFIX: &str = "/gemini/v1beta/";
+
+/// Forwards requests to one Gemini endpoint with one key.
+#[derive(Clone, Debug)]
+pub struct Passthrough {
+    client: reqwest::Client,
+    api_base: String,
+    key: Option<ApiKey>,
+}
+
+impl Passthrough {
+    /// Forwards to `api_base` (which includes `/v1beta`) with `key`.
+    pub fn new(client: reqwest::Client, api_base: impl Into<String>, key: Option<ApiKey>) -> Self {
+        Self {
+            client,
+            api_base: api_base.into().trim_end_matches('/').to_owned(),
+            key,
+        }
+    }
+
+    /// Forwards one request; `rest` is the path after [`PREFIX`].
+    pub async fn forward(
+        &self,
+        method: Method,
+        rest: &str,
+        query: Option<&str>,
+        headers: &http::HeaderMap,
+        body: Bytes,
+    ) -> http::Response<EdgeBody> {
+        match self.try_forward(method, rest, query, headers, body).await {
+            Ok(response) => response,
+            Err(error) => error_response(&error),
+        }
+    }
+
+    async fn try_forward(
+        &self,
+        method: Method,
+        rest: &str,
+        query: Option<&str>,
+        headers: &http::HeaderMap,
+        body: Bytes,
+    ) -> Result<http::Response<EdgeBody>, Error> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Authentication,
+                "the pass-through has no Gemini API key: set GEMINI_API_KEY or a gemini deployment's api_key",
+            )
+        })?;
+        let mut url = format!("{}/{rest}", self.api_base);
+        let query: Vec<(String, String)> = query
+            .map(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .filter(|(name, _)| name != "key")
+                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
+        }
+        let mut request = self.client.request(method, &url).body(body);
+        for name in [CONTENT_TYPE, ACCEPT] {
+            if let Some(value) = headers.get(&name) {
+                request = request.header(name, value);
+            }
+        }
+        let mut key_header = HeaderValue::from_str(key.expose())
+            .map_err(|_| Error::new(ErrorKind::Authentication, "the configured Gemini API key is not a valid header value"))?;
+        key_header.set_sensitive(true);
+        let response = request
+            .header(API_KEY_HEADER, key_header)
+            .send()
+            .await
+            .map_err(|error| Error::from(crate::gemini::Error::from(error)))?;
+        let mut builder = http::Response::builder().status(response.status());
+        if let Some(content_type) = response.headers().get(CONTENT_TYPE) {
+            builder = builder.header(CONTENT_TYPE, content_type);
+        }
+        let stream = response
+            .bytes_stream()
+            .map_ok(http_body::Frame::data)
+            .map_err(|error| Box::new(error.without_url()) as Box<dyn std::error::Error + Send + Sync>);
+        builder
+            .body(StreamBody::new(stream).boxed_unsync())
+            .map_err(|error| Error::new(ErrorKind::Api, format!("cannot build the reply: {error}")))
+    }
+}

@@ -1,0 +1,377 @@
+//! The proxy as a service and as a process: routes, auth, config wiring (deployment
+//! params, load balancing, wildcards), the Gemini pass-through, limits and shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{TEST_KEY, fixture};
+use http_body_util::{BodyExt, Full};
+use llm_tower::proxy::app::Proxy;
+use llm_tower::proxy::config::Config;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const MASTER: &str = "sk-master-1234";
+
+fn config(yaml: &str) -> Config {
+    let env = |name: &str| match name {
+        "GEMINI_API_KEY" => Some(TEST_KEY.to_owned()),
+        "MASTER" => Some(MASTER.to_owned()),
+        _ => None,
+    };
+    Config::from_yaml(yaml, "config.yaml", &env).expect("valid config").0
+}
+
+fn proxy_for(server: &MockServer, extra: &str) -> Proxy {
+    let yaml = format!(
+        "model_list:
+  - model_name: gemini-flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: {base}/v1beta
+  - model_name: gemini/*
+    litellm_params:
+      model: gemini/*
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: {base}/v1beta
+general_settings:
+  master_key: os.environ/MASTER
+{extra}",
+        base = server.uri()
+    );
+    Proxy::from_config(&config(&yaml)).expect("proxy builds")
+}
+
+async fn send(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> (http::StatusCode, http::HeaderMap, Bytes) {
+    let response = proxy.clone().oneshot(request).await.unwrap_or_else(|never| match never {});
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, bytes)
+}
+
+fn post(uri: &str, key: Option<&str>, body: &Value) -> http::Request<Full<Bytes>> {
+    let mut builder = http::Request::post(uri).header("content-type", "application/json");
+    if let Some(key) = key {
+        builder = builder.header("authorization", format!("Bearer {key}"));
+    }
+    builder.body(Full::new(Bytes::from(body.to_string()))).expect("request")
+}
+
+fn get(uri: &str, key: Option<&str>) -> http::Request<Full<Bytes>> {
+    let mut builder = http::Request::get(uri);
+    if let Some(key) = key {
+        builder = builder.header("x-api-key", key);
+    }
+    builder.body(Full::new(Bytes::new())).expect("request")
+}
+
+fn json_of(bytes: &Bytes) -> Value {
+    serde_json::from_slice(bytes).expect("JSON body")
+}
+
+async fn mount_text_reply(server: &MockServer, model: &str) {
+    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    Mock::given(method("POST"))
+        .and(path(format!("/v1beta/models/{model}:generateContent")))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .mount(server)
+        .await;
+}
+
+fn hello(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+#[tokio::test]
+async fn chat_needs_the_master_key() {
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.5-flash").await;
+    let proxy = proxy_for(&server, "");
+
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", None, &hello("gemini-flash"))).await;
+    assert_eq!(status, 401);
+    assert_eq!(json_of(&body)["error"]["type"], "authentication_error");
+    let (status, _, _) = send(&proxy, post("/v1/chat/completions", Some("sk-wrong"), &hello("gemini-flash"))).await;
+    assert_eq!(status, 401);
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let reply = json_of(&body);
+    assert_eq!(reply["model"], "gemini-2.5-flash");
+    assert!(reply["choices"][0]["message"]["content"].as_str().unwrap_or_default().starts_with("Rust is"));
+    let (status, _, _) = send(&proxy, post("/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_wildcard_serves_any_gemini_model() {
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.0-flash-lite").await;
+    let proxy = proxy_for(&server, "");
+    let (status, _, body) =
+        send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini/gemini-2.0-flash-lite"))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gpt-4o"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(json_of(&body)["error"]["param"], "model");
+}
+
+#[tokio::test]
+async fn deployment_params_are_defaults_the_request_can_override() {
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.5-flash").await;
+    let yaml = format!(
+        "model_list:
+  - model_name: careful
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: {}/v1beta
+      temperature: 0.2
+      top_k: 40
+      rpm: 100
+      safety_settings:
+        - {{category: HARM_CATEGORY_HARASSMENT, threshold: BLOCK_NONE}}
+",
+        server.uri()
+    );
+    let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    let mut request = hello("careful");
+    request["temperature"] = json!(0.9);
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", None, &request)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap_or_default()[0].body).unwrap();
+    assert_eq!(
+        sent,
+        json!({
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "safetySettings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}],
+            "generationConfig": {"temperature": 0.9, "topK": 40}
+        })
+    );
+}
+
+#[tokio::test]
+async fn deployments_of_one_name_take_turns() {
+    let first = MockServer::start().await;
+    let second = MockServer::start().await;
+    mount_text_reply(&first, "gemini-2.5-flash").await;
+    mount_text_reply(&second, "gemini-2.5-flash").await;
+    let yaml = format!(
+        "model_list:
+  - model_name: flash
+    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY, api_base: {}/v1beta}}
+  - model_name: flash
+    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY, api_base: {}/v1beta}}
+",
+        first.uri(),
+        second.uri()
+    );
+    let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    for _ in 0..4 {
+        let (status, _, _) = send(&proxy, post("/v1/chat/completions", None, &hello("flash"))).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(first.received_requests().await.unwrap_or_default().len(), 2);
+    assert_eq!(second.received_requests().await.unwrap_or_default().len(), 2);
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_when_configured() {
+    let server = MockServer::start().await;
+    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(&server, "litellm_settings: {num_retries: 1}");
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+}
+
+#[tokio::test]
+async fn models_and_health() {
+    let server = MockServer::start().await;
+    let proxy = proxy_for(&server, "");
+    let (status, _, _) = send(&proxy, get("/v1/models", None)).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = send(&proxy, get("/v1/models", Some(MASTER))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json_of(&body),
+        json!({"object": "list", "data": [
+            {"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"},
+            {"id": "gemini/*", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}
+        ]})
+    );
+    let (status, _, body) = send(&proxy, get("/health/liveliness", None)).await;
+    assert_eq!((status.as_u16(), json_of(&body)), (200, json!("I'm alive!")));
+    let (status, _, _) = send(&proxy, get("/health/readiness", None)).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = send(&proxy, get("/health", Some(MASTER))).await;
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&body)["healthy_count"], 2);
+    assert!(!String::from_utf8_lossy(&body).contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn unimplemented_and_unknown_routes() {
+    let server = MockServer::start().await;
+    let proxy = proxy_for(&server, "");
+    for route in ["/v1/completions", "/v1/embeddings"] {
+        let (status, _, body) = send(&proxy, post(route, Some(MASTER), &json!({}))).await;
+        assert_eq!(status, 501, "{route}");
+        assert_eq!(json_of(&body)["error"]["type"], "api_error");
+    }
+    let (status, _, body) = send(&proxy, get("/v2/nothing", Some(MASTER))).await;
+    assert_eq!(status, 404);
+    assert_eq!(json_of(&body)["error"]["type"], "invalid_request_error");
+}
+
+#[tokio::test]
+async fn the_passthrough_swaps_the_master_key_for_the_gemini_key() {
+    let server = MockServer::start().await;
+    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    let body = json!({"contents": [{"parts": [{"text": "hi"}]}]});
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(query_param("alt", "json"))
+        .and(body_json(&body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&reply))
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(&server, "");
+    let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=sk-master-1234&alt=json")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request");
+    let (status, headers, bytes) = send(&proxy, request).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(json_of(&bytes), reply);
+    assert_eq!(headers["content-type"], "application/json");
+    let sent = &server.received_requests().await.unwrap_or_default()[0];
+    assert_eq!(sent.url.query(), Some("alt=json"), "the client's key is not forwarded");
+
+    let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
+        .header("x-goog-api-key", MASTER)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request");
+    let (status, _, _) = send(&proxy, request).await;
+    assert_eq!(status, 404, "no alt=json query: the stand-in has no match, and its 404 is passed back");
+
+    let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
+        .header("x-goog-api-key", "sk-wrong")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request");
+    let (status, _, _) = send(&proxy, request).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_slow_upstream_hits_the_request_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(&server, "litellm_settings: {request_timeout: 0.2}");
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    assert_eq!(status, 504);
+    assert_eq!(json_of(&body)["error"]["type"], "timeout_error");
+}
+
+#[tokio::test]
+async fn unsupported_providers_are_refused_at_startup() {
+    let yaml = "model_list:\n  - model_name: gpt\n    litellm_params: {model: openai/gpt-4o}\n";
+    let error = Proxy::from_config(&config(yaml)).err().expect("refused");
+    assert!(error.to_string().contains("openai"), "{error}");
+}
+
+/// The binary: a broken config exits non-zero naming line and column; a good one serves,
+/// warns about keys it does not use, and stops cleanly on SIGTERM.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let binary = env!("CARGO_BIN_EXE_llm-tower");
+    let broken = format!("{}/tests/fixtures/config/broken.yaml", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(binary).args(["--config", &broken]).output().expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken.yaml:8:6"), "{stderr}");
+
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.5-flash").await;
+    let dir = std::env::temp_dir().join(format!("llm-tower-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config_path = dir.join("config.yaml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "model_list:\n  - model_name: flash\n    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: {TEST_KEY}, api_base: {}/v1beta}}\nrouter_settings: {{routing_strategy: simple-shuffle}}\n",
+            server.uri()
+        ),
+    )
+    .expect("config written");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        listener.local_addr().expect("addr").port()
+    };
+    let mut child = Command::new(binary)
+        .args(["--config", config_path.to_str().expect("utf-8 path"), "--host", "127.0.0.1", "--port", &port.to_string()])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("log line");
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    assert!(log.contains("router_settings"), "unknown key warned about: {log}");
+    assert!(log.contains("open to anyone"), "open proxy warned about: {log}");
+
+    let client = reqwest::Client::new();
+    let bytes = client
+        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(hello("flash").to_string())
+        .send()
+        .await
+        .expect("proxy answers")
+        .bytes()
+        .await
+        .expect("reply body");
+    let reply = json_of(&bytes);
+    assert_eq!(reply["object"], "chat.completion");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("joined").expect("exits");
+    assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|line| line.contains("shutting down")), "{rest:?}");
+    assert!(!log.contains(TEST_KEY) && !rest.iter().any(|line| line.contains(TEST_KEY)), "the key never reaches the log");
+    let _ = std::fs::remove_dir_all(dir);
+}
