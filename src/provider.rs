@@ -13,6 +13,10 @@ use crate::openai::{ChatCompletion, ChatCompletionChunk, ChatRequest};
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>;
 
 /// The reply of a chat service: a whole completion, or a stream for `stream: true`.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once from provider to edge; boxing would cost an allocation per reply"
+)]
 pub enum ChatResponse {
     /// `chat.completion`.
     Completion(ChatCompletion),

@@ -45,6 +45,14 @@ impl Deployment {
     }
 }
 
+/// Where a request goes.
+struct Route<'a> {
+    service: ChatService,
+    /// The provider's model id, or `*` to keep the requested one.
+    model: String,
+    params: Option<&'a Map<String, Value>>,
+}
+
 #[derive(Clone)]
 struct Group {
     deployments: Arc<[Deployment]>,
@@ -143,26 +151,30 @@ impl Router {
     }
 
     /// Resolves `model` to a service, the provider's model id and deployment params.
-    fn route(&self, model: &str) -> Option<(ChatService, String, Option<&Map<String, Value>>)> {
+    fn route(&self, model: &str) -> Option<Route<'_>> {
         if let Some(group) = self.names.get(model) {
             let deployment = group.pick();
-            return Some((
-                deployment.service.clone(),
-                deployment.model.clone(),
-                Some(&deployment.params),
-            ));
+            return Some(Route {
+                service: deployment.service.clone(),
+                model: deployment.model.clone(),
+                params: Some(&deployment.params),
+            });
         }
         let (prefix, rest) = model.split_once('/')?;
         if let Some(group) = self.names.get(&format!("{prefix}/*")) {
             let deployment = group.pick();
-            return Some((
-                deployment.service.clone(),
-                rest.to_owned(),
-                Some(&deployment.params),
-            ));
+            return Some(Route {
+                service: deployment.service.clone(),
+                model: rest.to_owned(),
+                params: Some(&deployment.params),
+            });
         }
         let service = self.prefixes.get(prefix)?;
-        Some((service.clone(), rest.to_owned(), None))
+        Some(Route {
+            service: service.clone(),
+            model: rest.to_owned(),
+            params: None,
+        })
     }
 }
 
@@ -176,7 +188,7 @@ impl Service<ChatRequest> for Router {
     }
 
     fn call(&mut self, mut request: ChatRequest) -> Self::Future {
-        let Some((service, model, params)) = self.route(&request.model) else {
+        let Some(Route { service, model, params }) = self.route(&request.model) else {
             let error = Error::new(
                 ErrorKind::NotFound,
                 format!(

@@ -66,6 +66,10 @@ impl Call {
 }
 
 /// What a [`Call`] returned.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once per call between layers; boxing would cost an allocation per reply"
+)]
 pub enum Reply {
     /// A `generateContent` reply.
     Generate(GenerateContentResponse),

@@ -253,6 +253,8 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
         Box::pin(async move {
+            let started = std::time::Instant::now();
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
             let handled = route(&shared, request);
             let response = match shared.request_timeout {
                 Some(limit) => tokio::time::timeout(limit, handled).await.unwrap_or_else(|_| {
@@ -263,6 +265,8 @@ where
                 }),
                 None => handled.await,
             };
+            // Method, path and status only: headers (and the keys in them) are never logged.
+            tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
             Ok(response)
         })
     }
