@@ -26,6 +26,8 @@ pub enum ErrorKind {
     PermissionDenied,
     /// 404: unknown model, route or resource.
     NotFound,
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
     /// 413: the request body is too large.
     PayloadTooLarge,
     /// 429: rate or quota limit.
@@ -55,6 +57,7 @@ impl ErrorKind {
             Self::Authentication => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimit => StatusCode::TOO_MANY_REQUESTS,
             Self::Api | Self::JsonSchemaValidation => StatusCode::INTERNAL_SERVER_ERROR,
@@ -72,8 +75,9 @@ impl ErrorKind {
             | Self::UnsupportedParams
             | Self::ContextWindowExceeded
             | Self::ContentPolicyViolation
-            | Self::NotFound
+            | Self::MethodNotAllowed
             | Self::PayloadTooLarge => "invalid_request_error",
+            Self::NotFound => "not_found_error",
             Self::Authentication => "authentication_error",
             Self::PermissionDenied => "permission_error",
             Self::RateLimit => "rate_limit_error",
@@ -93,6 +97,7 @@ impl ErrorKind {
             Self::Authentication => "AuthenticationError",
             Self::PermissionDenied => "PermissionDeniedError",
             Self::NotFound => "NotFoundError",
+            Self::MethodNotAllowed => "MethodNotAllowedError",
             Self::PayloadTooLarge => "RequestTooLargeError",
             Self::RateLimit => "RateLimitError",
             Self::Api => "InternalServerError",
@@ -278,17 +283,39 @@ pub struct EnvelopeBody<'a> {
     pub raw_response: Option<&'a str>,
 }
 
+/// A request body that does not decode. Broken JSON text (a syntax error, a truncated
+/// body) names no parameter; a wrong value names its path (`messages[1].content`), and a
+/// missing field names the field (`model`, `messages[0].role`).
 impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
     fn from(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        if path == "." {
-            Error::invalid_request(format!("invalid request body: {inner}"))
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::invalid_request(format!("invalid request body: {inner}"));
+        }
+        let at = |field: &str| {
+            if path == "." {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            }
+        };
+        let message = inner.to_string();
+        let param = match message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+        {
+            Some((field, _)) => Some(at(field)),
+            None => (path != ".").then(|| path.clone()),
+        };
+        let message = if path == "." {
+            format!("invalid request body: {message}")
         } else {
-            Error::invalid_param(
-                path.clone(),
-                format!("invalid request body at `{path}`: {inner}"),
-            )
+            format!("invalid request body at `{path}`: {message}")
+        };
+        match param {
+            Some(param) => Error::invalid_param(param, message),
+            None => Error::invalid_request(message),
         }
     }
 }

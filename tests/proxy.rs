@@ -238,7 +238,7 @@ async fn unimplemented_and_unknown_routes() {
     }
     let (status, _, body) = send(&proxy, get("/v2/nothing", Some(MASTER))).await;
     assert_eq!(status, 404);
-    assert_eq!(json_of(&body)["error"]["type"], "invalid_request_error");
+    assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
 }
 
 #[tokio::test]
@@ -374,4 +374,30 @@ async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
     assert!(rest.iter().any(|line| line.contains("shutting down")), "{rest:?}");
     assert!(!log.contains(TEST_KEY) && !rest.iter().any(|line| line.contains(TEST_KEY)), "the key never reaches the log");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn client_side_credentials_are_refused_unless_allowed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    mount_text_reply(&elsewhere, "gemini-2.5-flash").await;
+    let proxy = proxy_for(&server, "");
+    let mut request = hello("gemini-flash");
+    request["api_base"] = json!(format!("{}/v1beta", elsewhere.uri()));
+    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &request)).await;
+    assert_eq!(status, 400);
+    assert_eq!(json_of(&body)["error"]["param"], "api_base");
+    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty());
+
+    let yaml = format!(
+        "model_list:\n  - model_name: gemini-flash\n    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY, api_base: {}/v1beta}}\ngeneral_settings: {{allow_client_side_credentials: true}}\n",
+        server.uri()
+    );
+    let open = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    let (status, _, _) = send(&open, post("/v1/chat/completions", None, &request)).await;
+    assert_eq!(status, 400, "api_base without the client's own api_key is refused by the provider");
+    request["api_key"] = json!(TEST_KEY);
+    let (status, _, body) = send(&open, post("/v1/chat/completions", None, &request)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(elsewhere.received_requests().await.unwrap_or_default().len(), 1);
 }

@@ -45,6 +45,10 @@ pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
         br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"500"}}"#.to_vec()
     });
     let mut response = bytes_response(error.status(), "application/json", Bytes::from(body));
+    if error.kind() == crate::ErrorKind::MethodNotAllowed {
+        // Every route of the edge that refuses a method is a POST route.
+        response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+    }
     if let Some(delay) = error.retry_after() {
         let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         response

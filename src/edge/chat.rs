@@ -127,7 +127,7 @@ where
 {
     if request.method() != Method::POST {
         return Err(Error::new(
-            ErrorKind::NotFound,
+            ErrorKind::MethodNotAllowed,
             format!("{} is not supported here; use POST", request.method()),
         ));
     }

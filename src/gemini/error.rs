@@ -61,9 +61,46 @@ impl From<reqwest::Error> for Error {
             Self::Timeout
         } else {
             // Keys travel in headers, but strip the URL anyway: it is noise in a client error.
-            Self::Transport(error.without_url().to_string())
+            Self::Transport(causes(&error.without_url()))
         }
     }
+}
+
+impl Error {
+    /// A failure while reading a reply body; a timeout (the client's deadline passing in the
+    /// middle of the body) stays [`Error::Timeout`].
+    pub fn reading_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut cause = Some(error);
+        while let Some(current) = cause {
+            let timed_out = current
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+                || current
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+            if timed_out {
+                return Self::Timeout;
+            }
+            cause = current.source();
+        }
+        Self::Transport(format!("reading the reply failed: {}", causes(error)))
+    }
+}
+
+/// An error and its sources, `: `-separated (reqwest's own message is only "error sending
+/// request"; the reason, e.g. "Connection refused", is in the sources).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let part = current.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = current.source();
+    }
+    text
 }
 
 /// Phrases Google uses when the prompt is too long.
@@ -107,7 +144,15 @@ impl From<Error> for ApiError {
                     _ => ErrorKind::Api,
                 };
                 let mut api = ApiError::new(kind, format!("Gemini: {message}"));
-                if let Some(code) = google_status.filter(|code| !code.is_empty()) {
+                // Google's status name is the code, unless the kind says more than the
+                // status does: then the code names the kind (`ContextWindowExceededError`)
+                // or Google's `ErrorInfo.reason` (`API_KEY_INVALID`).
+                let code = match kind {
+                    ErrorKind::ContextWindowExceeded => None,
+                    ErrorKind::Authentication if reason.is_some() => reason,
+                    _ => google_status,
+                };
+                if let Some(code) = code.filter(|code| !code.is_empty()) {
                     api = api.with_code(code);
                 }
                 match retry_after {

@@ -27,6 +27,7 @@ use tower_service::Service;
 
 use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
+use super::credentials::{ClientCredentials, ClientCredentialsLayer};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
 use crate::edge::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response};
@@ -81,7 +82,7 @@ pub enum BuildError {
 
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
-    chat: ChatEdge<Router>,
+    chat: ChatEdge<ClientCredentials<Router>>,
     door: MasterKey,
     models: Value,
     health: Value,
@@ -132,7 +133,9 @@ impl Proxy {
         }
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
-        let chat = ChatEdgeLayer::new().body_limit(body_limit).layer(router.clone());
+        let guarded = ClientCredentialsLayer::new(config.general_settings.allow_client_side_credentials)
+            .layer(router.clone());
+        let chat = ChatEdgeLayer::new().body_limit(body_limit).layer(guarded);
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,

@@ -37,6 +37,7 @@
 //! | `litellm_settings.request_timeout` | [`LitellmSettings::request_timeout`], seconds |
 //! | `litellm_settings.user_url_allowed_hosts` | [`LitellmSettings::user_url_allowed_hosts`] |
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
+//! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
 //! | `environment_variables` | [`Config::environment_variables`] |
 //!
 //! Timeouts are a number of seconds (integer or fractional) or a string
@@ -272,6 +273,10 @@ pub struct GeneralSettings {
     /// The key clients must present (`Authorization: Bearer <key>`); `None`
     /// runs the proxy without authentication.
     pub master_key: Option<Secret>,
+    /// Let clients send `api_key` / `api_base` in request bodies (LiteLLM's
+    /// `allow_client_side_credentials`); off by default, because a client-chosen
+    /// `api_base` makes the proxy call hosts the client picks.
+    pub allow_client_side_credentials: bool,
 }
 
 /// A secret string: Debug and Display print `[REDACTED]`; [`expose`](Self::expose)
@@ -549,6 +554,8 @@ struct RawLitellmSettings {
 struct RawGeneralSettings {
     #[serde(default)]
     master_key: Option<String>,
+    #[serde(default)]
+    allow_client_side_credentials: bool,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -677,6 +684,7 @@ impl RawConfig {
         );
         let general_settings = GeneralSettings {
             master_key: master_key(&resolver, general_settings.master_key)?,
+            allow_client_side_credentials: general_settings.allow_client_side_credentials,
         };
 
         let model_list = self

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod passthrough;
 pub mod retry;
 pub mod server;

@@ -20,7 +20,10 @@ pub const CREATED: u64 = 1_700_000_000;
 
 /// A recorded or synthetic fixture from `tests/fixtures/gemini/`.
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/gemini/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/gemini/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
 }
@@ -77,10 +80,15 @@ impl StandIn {
     /// Answers `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` with a raw SSE body.
     pub async fn reply_sse(&self, model: &str, sse: &str) {
         Mock::given(method("POST"))
-            .and(path(format!("/v1beta/models/{model}:streamGenerateContent")))
+            .and(path(format!(
+                "/v1beta/models/{model}:streamGenerateContent"
+            )))
             .and(wiremock::matchers::query_param("alt", "sse"))
             .and(header("x-goog-api-key", TEST_KEY))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(sse.as_bytes().to_vec(), "text/event-stream"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(sse.as_bytes().to_vec(), "text/event-stream"),
+            )
             .mount(&self.server)
             .await;
     }

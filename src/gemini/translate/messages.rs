@@ -8,16 +8,19 @@
 //! - consecutive `tool` messages (parallel results) merge into ONE `user` turn right after
 //!   the model's call turn; each `functionResponse` takes its name from the assistant tool
 //!   call with the same id (any earlier assistant message, not just the last), and its
-//!   `response` is the result if that is a JSON object, else `{"content": <text>}`;
+//!   `response` is the result if that is a JSON object, else `{"content": <text>}` (the
+//!   text parts of a list-form result joined by newlines; its images, files and audio follow
+//!   the `functionResponse` as parts of their own, as LiteLLM sends them);
 //! - assistant `tool_calls` → `functionCall` parts with the arguments parsed (`""` → `{}`);
 //!   the thought signature comes from `provider_specific_fields`, else from the id suffix
 //!   after `__thought__` (LiteLLM's encoding), else, for Gemini 3, Google's documented
-//!   placeholder on the turn's first call (Gemini 3 refuses a replayed call without one);
+//!   placeholder on the first call of each assistant message (Gemini 3 refuses a replayed
+//!   call turn without one);
 //! - `reasoning_content` / `thinking_blocks` replay as thought parts;
-//! - images: data URIs → `inlineData`; `gs://` and http(s) URIs → `fileData` with the media
-//!   type from `format` or the extension (the media-fetch layer has already inlined the
-//!   http(s) images AI Studio cannot fetch); `input_audio` → `inlineData`; `file` parts →
-//!   `fileData` or `inlineData`;
+//! - images: data URIs (base64 or percent-encoded) → `inlineData`; `gs://` and http(s) URIs
+//!   → `fileData` with the media type from `format` or the extension (the media-fetch layer
+//!   has already inlined the http(s) images AI Studio cannot fetch); `input_audio` →
+//!   `inlineData`; `file` parts → `fileData` or `inlineData`;
 //! - a conversation with no user turn left (only system messages) gets a `"."` user turn;
 //!   an empty `messages` list is a 400.
 
@@ -121,8 +124,8 @@ impl Builder {
                 self.push(Turn::Model, parts);
             }
             Role::Tool => {
-                let part = self.tool_result(message, index)?;
-                self.push(Turn::FunctionResults, vec![part]);
+                let parts = self.tool_result(message, index)?;
+                self.push(Turn::FunctionResults, parts);
             }
             Role::Function => {
                 let name = message.name.clone().ok_or_else(|| {
@@ -131,8 +134,8 @@ impl Builder {
                         format!("messages[{index}]: a function message needs a `name`"),
                     )
                 })?;
-                let response = function_response(message.content);
-                self.push(Turn::FunctionResults, vec![response_part(name, response)]);
+                let parts = result_parts(name, message.content, index)?;
+                self.push(Turn::FunctionResults, parts);
             }
         }
         Ok(())
@@ -327,7 +330,7 @@ impl Builder {
         })
     }
 
-    fn tool_result(&self, message: Message, index: usize) -> Result<Part, Error> {
+    fn tool_result(&self, message: Message, index: usize) -> Result<Vec<Part>, Error> {
         let call_id = message.tool_call_id.as_deref().ok_or_else(|| {
             Error::invalid_param(
                 format!("messages[{index}].tool_call_id"),
@@ -348,7 +351,7 @@ impl Builder {
                 )
             })?,
         };
-        Ok(response_part(name, function_response(message.content)))
+        result_parts(name, message.content, index)
     }
 }
 
@@ -367,17 +370,37 @@ fn response_part(name: String, response: Value) -> Part {
     }
 }
 
-/// A tool result as a JSON object: the result itself if it is one, else `{"content": text}`.
-fn function_response(content: Option<Content>) -> Value {
+/// A tool or function result (message `index`) → its `functionResponse` part, followed by
+/// the media parts (images, files, audio) of a list-form result.
+fn result_parts(name: String, content: Option<Content>, index: usize) -> Result<Vec<Part>, Error> {
+    let mut media = Vec::new();
     let text = match content {
         None => String::new(),
         Some(Content::Text(text)) => text,
-        Some(Content::Parts(parts)) => parts
-            .into_iter()
-            .filter_map(|part| part.text)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Some(Content::Parts(parts)) => {
+            let mut texts = Vec::new();
+            for (part_index, part) in parts.into_iter().enumerate() {
+                if part.kind == "text" {
+                    texts.extend(part.text);
+                } else {
+                    let location = PartLocation {
+                        message: index,
+                        part: part_index,
+                    };
+                    media.extend(media_or_text_part(part, &location)?);
+                }
+            }
+            texts.join("\n")
+        }
     };
+    let mut parts = Vec::with_capacity(1 + media.len());
+    parts.push(response_part(name, function_response(text)));
+    parts.extend(media);
+    Ok(parts)
+}
+
+/// A tool result as a JSON object: the result itself if it is one, else `{"content": text}`.
+fn function_response(text: String) -> Value {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
         if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text) {
@@ -498,7 +521,9 @@ fn uri_part(
         .map(str::to_owned)
         .or_else(|| mime_from_extension(uri).map(str::to_owned));
     let Some(mime_type) = mime_type else {
-        let param = location.param(".format");
+        // `.image_url.url` → `.image_url.format`, `.file.file_id` → `.file.format`.
+        let object = field.rsplit_once('.').map_or(field, |(object, _)| object);
+        let param = location.param(&format!("{object}.format"));
         return Err(Error::invalid_param(
             param.clone(),
             format!(
@@ -535,7 +560,7 @@ fn data_uri_part(
     let data = if encoding.split(';').any(|flag| flag == "base64") {
         data.to_owned()
     } else {
-        base64::engine::general_purpose::STANDARD.encode(data)
+        base64::engine::general_purpose::STANDARD.encode(percent_decode(data))
     };
     Ok(Some(Part {
         inline_data: Some(Blob {
@@ -544,6 +569,34 @@ fn data_uri_part(
         }),
         ..Part::default()
     }))
+}
+
+/// The bytes of a data URI's percent-encoded (not base64) data: `%2C` → `,`.
+fn percent_decode(data: &str) -> Vec<u8> {
+    let bytes = data.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = match bytes.get(index..index + 3) {
+            Some([b'%', high, low]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                std::str::from_utf8(&[*high, *low])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            }
+            _ => None,
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    out
 }
 
 fn redact_query(uri: &str) -> &str {

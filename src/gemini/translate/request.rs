@@ -6,7 +6,7 @@
 //! | `max_tokens`, `max_completion_tokens` (wins) | `maxOutputTokens` |
 //! | `stop` (at most 5) | `stopSequences` |
 //! | `presence_penalty`, `frequency_penalty` | same names |
-//! | `logprobs`, `top_logprobs` | `responseLogprobs`, `logprobs` |
+//! | `logprobs`, `top_logprobs` | `responseLogprobs`, `logprobs` (`top_logprobs` alone implies `responseLogprobs`) |
 //! | `modalities` | `responseModalities` (`TEXT`, `IMAGE`, `AUDIO`) |
 //! | `audio` `{voice, format: pcm16}` | `speechConfig` + `AUDIO` modality |
 //! | `response_format` | `responseMimeType` and `responseJsonSchema` (2.5 and later) or `responseSchema` (older) |
@@ -17,8 +17,32 @@
 //! | `cached_content` | `cachedContent` |
 //! | GenerationConfig keys (`top_k`/`topK`, `mediaResolution`, `imageConfig`, …) | `generationConfig`, camelCased |
 //! | `user`, `stream_options`, `metadata`, `store` | accepted, not sent |
-//! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]) |
+//! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]); `api_base` only with its own `api_key` |
 //! | anything else, `logit_bias`, `parallel_tool_calls: false` | 400 `UnsupportedParamsError` naming it, or dropped with `drop_params` |
+//!
+//! ## `response_format`
+//!
+//! | `response_format` | `generationConfig` |
+//! |---|---|
+//! | `{"type":"text"}` | `responseMimeType: "text/plain"` |
+//! | `{"type":"json_object"}` | `responseMimeType: "application/json"`, no schema |
+//! | `{"type":"json_object","response_schema":S}` (LiteLLM) | `application/json` and S |
+//! | `{"type":"json_schema","json_schema":{"name","schema":S,"strict"}}` (OpenAI) | `application/json` and S (`name` and `strict` are not sent) |
+//! | `{"type":"json_schema"}` without a schema, any other `type` | 400 naming `response_format` |
+//!
+//! The model rule: the schema goes as `responseJsonSchema` ([`to_json_schema`], full JSON
+//! Schema: `$ref`/`$defs`, `additionalProperties`, type arrays kept; the root's `strict`,
+//! `$schema`, `$id` removed) when the model id's version, read as a number by
+//! [`ModelInfo`], is 2.5 or later (`gemini-2.5-flash`, `gemini-3-pro-preview`,
+//! `gemini-3.1-flash-lite-preview`) or when the id has no version (`gemini-flash-latest`,
+//! assumed current). Older models (`gemini-2.0-flash`, `gemini-1.5-pro`) answer 400 to
+//! `responseJsonSchema`, so they get `responseSchema` ([`to_openapi_schema`] with
+//! `propertyOrdering`: the OpenAPI subset, upper-case types, `$ref`s inlined); a schema the
+//! subset cannot express (recursion, `not`, …) is a 400 naming its place. Exactly one of the
+//! two is sent. LiteLLM decides with a regex that needs a dot after the major version, so it
+//! sends `gemini-3-…` models the subset, and it sends gemini-2.0 models `responseJsonSchema`.
+//! `enforce_validation` is not sent upstream: `SchemaValidationLayer`
+//! ([`crate::gemini::validate`]) checks the reply against S.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -141,7 +165,9 @@ pub fn translate_request(
         presence_penalty,
         frequency_penalty,
         seed,
-        response_logprobs: logprobs,
+        // Gemini refuses `logprobs` without `responseLogprobs`; asking for alternatives
+        // implies asking for log probabilities.
+        response_logprobs: logprobs.or(top_logprobs.map(|_| true)),
         logprobs: top_logprobs,
         response_modalities: modalities.map(response_modalities).transpose()?,
         ..GenerationConfig::default()
@@ -225,6 +251,12 @@ pub fn translate_request(
             },
             drop,
         )?;
+    }
+    if call_options.api_base.is_some() && call_options.api_key.is_none() {
+        return Err(Error::invalid_param(
+            "api_base",
+            "a request that sets api_base must also set its own api_key: the configured key is only sent to the configured endpoint",
+        ));
     }
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;

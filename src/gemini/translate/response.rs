@@ -1,7 +1,8 @@
 //! A Gemini `GenerateContentResponse` → an OpenAI `chat.completion`.
 //!
 //! - text parts → `content`; thought parts → `reasoning_content` and `thinking_blocks`;
-//!   text parts separated by code-execution parts are joined with a blank line;
+//!   text parts separated by code-execution parts are joined with a blank line (newlines
+//!   already at the seam count towards it);
 //! - `functionCall` → `tool_calls` (fresh ids, arguments as a JSON string); a part's
 //!   `thoughtSignature` rides in `provider_specific_fields.thought_signature` and after
 //!   `__thought__` in the id, so that plain OpenAI clients send it back; every signature of
@@ -156,7 +157,8 @@ pub struct PartsDigest {
 }
 
 impl PartsDigest {
-    /// Sorts `parts`; `separate_text` joins text around non-text parts with a blank line.
+    /// Sorts `parts`; text on both sides of code-execution parts is joined with a blank line,
+    /// and images are numbered from `image_offset`.
     pub fn of(parts: Vec<Part>, ids: &dyn IdSource, image_offset: u32) -> Self {
         let mut digest = Self::default();
         let mut text_interrupted = false;
@@ -178,7 +180,7 @@ impl PartsDigest {
                 } else {
                     let content = digest.content.get_or_insert_with(String::new);
                     if text_interrupted && !content.is_empty() && !text.is_empty() {
-                        content.push_str("\n\n");
+                        separate_paragraph(content, &text);
                     }
                     text_interrupted = false;
                     content.push_str(&text);
@@ -251,6 +253,20 @@ impl PartsDigest {
             other_parts: non_empty(std::mem::take(&mut self.other_parts)),
         };
         (!fields.is_empty()).then_some(fields)
+    }
+}
+
+/// Appends the newlines that make a blank line between `content` and `next`, counting the
+/// ones already there (a text part before code often ends with `"\n\n"` itself).
+fn separate_paragraph(content: &mut String, next: &str) {
+    let trailing = content
+        .bytes()
+        .rev()
+        .take_while(|&byte| byte == b'\n')
+        .count();
+    let leading = next.bytes().take_while(|&byte| byte == b'\n').count();
+    for _ in (trailing + leading).min(2)..2 {
+        content.push('\n');
     }
 }
 
@@ -364,7 +380,7 @@ pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage 
                 web_search_requests: (web_search_requests > 0).then_some(web_search_requests),
             }
         });
-    let completion_details = (usage.thoughts_token_count > 0).then(|| CompletionTokensDetails {
+    let completion_details = (usage.thoughts_token_count > 0).then_some(CompletionTokensDetails {
         reasoning_tokens: Some(usage.thoughts_token_count),
     });
     Usage {
