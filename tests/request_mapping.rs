@@ -957,6 +957,21 @@ async fn logit_bias_is_unsupported() {
     assert_unsupported(&error, "logit_bias");
 }
 
+#[tokio::test]
+async fn a_passthrough_schema_beside_response_format_is_refused() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    let error = refused(hi(
+        FLASH,
+        json!({
+            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+            "responseSchema": schema
+        }),
+    ))
+    .await;
+    assert_eq!(error.param(), Some("responseSchema"));
+    assert!(error.message().contains("conflicts with the schema of response_format"));
+}
+
 // ---------------------------------------------------------------------------------------
 // Messages
 // ---------------------------------------------------------------------------------------

@@ -423,6 +423,14 @@ fn set_generation_config(
         "maxOutputTokens" => config.max_output_tokens = Some(typed(param, value)?),
         "stopSequences" => config.stop_sequences = Some(typed(param, value)?),
         "responseMimeType" => config.response_mime_type = Some(typed(param, value)?),
+        "responseSchema" | "responseJsonSchema"
+            if config.response_schema.is_some() || config.response_json_schema.is_some() =>
+        {
+            return Err(Error::invalid_param(
+                param,
+                format!("{param} conflicts with the schema of response_format; set one of them"),
+            ));
+        }
         "responseSchema" => config.response_schema = Some(value),
         "responseJsonSchema" => config.response_json_schema = Some(value),
         "responseModalities" => config.response_modalities = Some(typed(param, value)?),

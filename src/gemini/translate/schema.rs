@@ -71,7 +71,8 @@
 //! 17. `additionalProperties` (in every form), `patternProperties`, `propertyNames`,
 //!     `unevaluatedProperties`, `additionalItems`, `unevaluatedItems`, `minContains` and
 //!     `maxContains` are removed: a Gemini object holds exactly its listed properties, so a map
-//!     such as pydantic's `dict[str, int]` becomes a bare `OBJECT`.
+//!     such as pydantic's `dict[str, int]` becomes a bare `OBJECT`. For the same reason a
+//!     property whose schema is `false` (it must be absent) is left out.
 //! 18. Empty `properties` are removed (with `required`) and `type: OBJECT` kept; `required`
 //!     names that are not properties, and repeated names, are removed.
 //! 19. With [`SchemaOptions::property_ordering`], every object with properties gets
@@ -149,6 +150,12 @@ pub struct SchemaError {
 /// Converts a JSON Schema into a Gemini `Schema` (the OpenAPI 3.0 subset) for function
 /// `parameters` or `responseSchema`, following the rules listed in the [module docs](self).
 ///
+/// # Errors
+///
+/// A [`SchemaError`] for what the subset cannot express (recursion, `not`, `if`/`then`/`else`,
+/// conflicting `allOf` members), for external or dangling `$ref`s, past the depth and size
+/// guards, and for input that is not a schema.
+///
 /// ```rust
 /// use llm_tower::gemini::translate::schema::{to_openapi_schema, SchemaOptions};
 /// use serde_json::json;
@@ -193,6 +200,11 @@ pub fn to_openapi_schema(schema: &Value, options: SchemaOptions) -> Result<Value
 /// `strict` (OpenAI's flag), `$schema` and `$id` are removed and everything else is kept,
 /// `$ref`s and `$defs` included (Gemini resolves them). The root must be a schema object and
 /// every `$ref` must point into the schema itself.
+///
+/// # Errors
+///
+/// A [`SchemaError`] if the root is not an object, or a `$ref` is not a `#` JSON pointer to a
+/// place in the schema.
 ///
 /// ```rust
 /// use llm_tower::gemini::translate::schema::to_json_schema;
@@ -461,7 +473,11 @@ impl<'a> Converter<'a> {
             return Err(self.error_at("properties", "`properties` must be an object"));
         };
         let mut converted = Map::with_capacity(properties.len());
-        for (name, schema) in properties {
+        // A property whose schema is `false` must be absent: leaving it out says just that.
+        for (name, schema) in properties
+            .iter()
+            .filter(|(_, schema)| **schema != Value::Bool(false))
+        {
             let schema = self.at("properties", |c| c.at(name.as_str(), |c| c.child(schema)))?;
             converted.insert(name.clone(), schema);
         }
@@ -545,7 +561,7 @@ impl<'a> Converter<'a> {
     ) -> Result<(), SchemaError> {
         match (key, value) {
             ("multipleOf", Value::Number(factor)) => {
-                raw.note(format!("Must be a multiple of {factor}."))
+                raw.note(format!("Must be a multiple of {factor}."));
             }
             ("uniqueItems", Value::Bool(unique)) => {
                 if *unique {
@@ -844,7 +860,7 @@ fn string_enum(alternatives: &[Raw]) -> Option<Raw> {
             return None;
         }
         if let Some(Value::String(description)) = alternative.map.get("description") {
-            let names: Vec<String> = own.iter().map(|value| value.to_string()).collect();
+            let names: Vec<String> = own.iter().map(ToString::to_string).collect();
             merged.note(format!("{}: {description}", names.join(", ")));
         }
         for value in own {
@@ -1470,14 +1486,14 @@ mod tests {
     #[test]
     fn diamond_shaped_reuse_is_capped() {
         let mut defs = Map::new();
-        for level in 0..40 {
+        for level in 0..20 {
             let next = format!("#/$defs/D{}", level + 1);
             defs.insert(
                 format!("D{level}"),
                 json!({"properties": {"l": {"$ref": next}, "r": {"$ref": next}}}),
             );
         }
-        defs.insert("D40".to_owned(), json!({"type": "string"}));
+        defs.insert("D20".to_owned(), json!({"type": "string"}));
         let schema = json!({"$ref": "#/$defs/D0", "$defs": defs});
         let error = fails(schema);
         assert!(error.message.contains("more than 100000 nodes"), "{error}");
@@ -1969,6 +1985,16 @@ mod tests {
     }
 
     #[test]
+    fn properties_that_must_be_absent_are_left_out() {
+        let schema =
+            json!({"type": "object", "properties": {"a": {"type": "string"}, "legacy": false}});
+        assert_eq!(
+            property(schema),
+            json!({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}})
+        );
+    }
+
+    #[test]
     fn empty_properties_are_removed_and_the_type_kept() {
         assert_eq!(
             convert(json!({"type": "object", "properties": {}, "required": []})),
@@ -2124,7 +2150,14 @@ mod tests {
             "`enum` must be an array"
         );
         assert_eq!(fails(json!({"$defs": []})).path, "#/$defs");
-        assert!(fails(json!({"properties": {"a/b": false}})).path == "#/properties/a~1b");
+        assert_eq!(
+            fails(json!({"properties": {"a/b": []}})).path,
+            "#/properties/a~1b"
+        );
+        assert_eq!(
+            fails(json!({"items": false, "prefixItems": [false]})).path,
+            "#/prefixItems/0"
+        );
         assert_eq!(fails(json!("string")).path, "#");
     }
 

@@ -70,7 +70,7 @@ pub fn from_reasoning_effort(level: &str, model: ModelInfo) -> Result<ThinkingCo
 /// use llm_tower::openai::chat::Thinking;
 ///
 /// let thinking: Thinking = serde_json::from_str(r#"{"type":"enabled","budget_tokens":3000}"#).unwrap();
-/// let config = from_thinking(&thinking, ModelInfo::parse("gemini-3-pro-preview"))?;
+/// let config = from_thinking(&thinking, ModelInfo::parse("gemini-3-flash-preview"))?;
 /// assert_eq!(config.thinking_level.as_deref(), Some("medium"));
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
