@@ -107,7 +107,10 @@ fn reply_bytes(bytes: &[u8], ids: &SequentialIds) -> Vec<u8> {
 fn benches(c: &mut Criterion) {
     let ids = SequentialIds::new(0);
     let mut group = c.benchmark_group("request");
-    for (name, input) in [("small_chat", small_chat()), ("twenty_tools", twenty_tools())] {
+    for (name, input) in [
+        ("small_chat", small_chat()),
+        ("twenty_tools", twenty_tools()),
+    ] {
         group.bench_function(name, |b| b.iter(|| request_bytes(black_box(&input))));
     }
     group.finish();

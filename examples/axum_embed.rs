@@ -41,12 +41,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let client = reqwest::Client::new();
-    let own = client.get(format!("http://{address}/hello")).send().await?.text().await?;
+    let own = client
+        .get(format!("http://{address}/hello"))
+        .send()
+        .await?
+        .text()
+        .await?;
     println!("GET /hello -> {own}");
     let reply = client
         .post(format!("http://{address}/v1/chat/completions"))
         .header("content-type", "application/json")
-        .body(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]}).to_string())
+        .body(
+            json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]})
+                .to_string(),
+        )
         .send()
         .await?
         .text()

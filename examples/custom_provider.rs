@@ -32,10 +32,16 @@ impl Provider for OpenAiCompatible {
             let (client, url, key) = (client.clone(), url.clone(), key.clone());
             async move {
                 if request.is_stream() {
-                    return Err(Error::invalid_param("stream", "this example provider does not stream"));
+                    return Err(Error::invalid_param(
+                        "stream",
+                        "this example provider does not stream",
+                    ));
                 }
-                let body = serde_json::to_vec(&request).map_err(|e| Error::invalid_request(e.to_string()))?;
-                let upstream = |e: reqwest::Error| Error::new(ErrorKind::ServiceUnavailable, e.without_url().to_string());
+                let body = serde_json::to_vec(&request)
+                    .map_err(|e| Error::invalid_request(e.to_string()))?;
+                let upstream = |e: reqwest::Error| {
+                    Error::new(ErrorKind::ServiceUnavailable, e.without_url().to_string())
+                };
                 let response = client
                     .post(&url)
                     .bearer_auth(&key)
@@ -47,10 +53,17 @@ impl Provider for OpenAiCompatible {
                 let status = response.status();
                 let bytes = response.bytes().await.map_err(upstream)?;
                 if !status.is_success() {
-                    return Err(Error::new(ErrorKind::Api, format!("upstream answered {status}")));
+                    return Err(Error::new(
+                        ErrorKind::Api,
+                        format!("upstream answered {status}"),
+                    ));
                 }
-                let completion: ChatCompletion = serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::new(ErrorKind::BadGateway, format!("malformed upstream reply: {e}")))?;
+                let completion: ChatCompletion = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::new(
+                        ErrorKind::BadGateway,
+                        format!("malformed upstream reply: {e}"),
+                    )
+                })?;
                 Ok(ChatResponse::Completion(completion))
             }
         }))
@@ -87,12 +100,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         base_url: format!("{}/v1", openai_stand_in.uri()),
         api_key: "local-key".to_owned(),
     };
-    let router = Router::builder().provider("gemini", &gemini).provider("openai", &local).build();
+    let router = Router::builder()
+        .provider("gemini", &gemini)
+        .provider("openai", &local)
+        .build();
     let client = Client::new(ChatService::new(router));
 
     for model in ["gemini/gemini-2.5-flash", "openai/llama-3.1-8b"] {
-        let request: ChatRequest =
-            serde_json::from_value(json!({"model": model, "messages": [{"role": "user", "content": "Who are you?"}]}))?;
+        let request: ChatRequest = serde_json::from_value(
+            json!({"model": model, "messages": [{"role": "user", "content": "Who are you?"}]}),
+        )?;
         let completion = client.chat(request).await?;
         println!("{model} -> {:?}", completion.choices[0].message.content);
     }

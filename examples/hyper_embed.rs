@@ -36,7 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let service = TowerToHyperService::new(edge.clone());
             tokio::spawn(async move {
                 let _ = auto::Builder::new(TokioExecutor::new())
@@ -49,7 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reply = reqwest::Client::new()
         .post(format!("http://{address}/v1/chat/completions"))
         .header("content-type", "application/json")
-        .body(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]}).to_string())
+        .body(
+            json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]})
+                .to_string(),
+        )
         .send()
         .await?
         .text()

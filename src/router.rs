@@ -188,7 +188,12 @@ impl Service<ChatRequest> for Router {
     }
 
     fn call(&mut self, mut request: ChatRequest) -> Self::Future {
-        let Some(Route { service, model, params }) = self.route(&request.model) else {
+        let Some(Route {
+            service,
+            model,
+            params,
+        }) = self.route(&request.model)
+        else {
             let error = Error::new(
                 ErrorKind::NotFound,
                 format!(

@@ -23,7 +23,9 @@ fn config(yaml: &str) -> Config {
         "MASTER" => Some(MASTER.to_owned()),
         _ => None,
     };
-    Config::from_yaml(yaml, "config.yaml", &env).expect("valid config").0
+    Config::from_yaml(yaml, "config.yaml", &env)
+        .expect("valid config")
+        .0
 }
 
 fn proxy_for(server: &MockServer, extra: &str) -> Proxy {
@@ -47,8 +49,15 @@ general_settings:
     Proxy::from_config(&config(&yaml)).expect("proxy builds")
 }
 
-async fn send(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> (http::StatusCode, http::HeaderMap, Bytes) {
-    let response = proxy.clone().oneshot(request).await.unwrap_or_else(|never| match never {});
+async fn send(
+    proxy: &Proxy,
+    request: http::Request<Full<Bytes>>,
+) -> (http::StatusCode, http::HeaderMap, Bytes) {
+    let response = proxy
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
     (parts.status, parts.headers, bytes)
@@ -59,7 +68,9 @@ fn post(uri: &str, key: Option<&str>, body: &Value) -> http::Request<Full<Bytes>
     if let Some(key) = key {
         builder = builder.header("authorization", format!("Bearer {key}"));
     }
-    builder.body(Full::new(Bytes::from(body.to_string()))).expect("request")
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request")
 }
 
 fn get(uri: &str, key: Option<&str>) -> http::Request<Full<Bytes>> {
@@ -75,7 +86,8 @@ fn json_of(bytes: &Bytes) -> Value {
 }
 
 async fn mount_text_reply(server: &MockServer, model: &str) {
-    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    let reply =
+        fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
     Mock::given(method("POST"))
         .and(path(format!("/v1beta/models/{model}:generateContent")))
         .and(header("x-goog-api-key", TEST_KEY))
@@ -94,19 +106,50 @@ async fn chat_needs_the_master_key() {
     mount_text_reply(&server, "gemini-2.5-flash").await;
     let proxy = proxy_for(&server, "");
 
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", None, &hello("gemini-flash"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post("/v1/chat/completions", None, &hello("gemini-flash")),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(json_of(&body)["error"]["type"], "authentication_error");
-    let (status, _, _) = send(&proxy, post("/v1/chat/completions", Some("sk-wrong"), &hello("gemini-flash"))).await;
+    let (status, _, _) = send(
+        &proxy,
+        post(
+            "/v1/chat/completions",
+            Some("sk-wrong"),
+            &hello("gemini-flash"),
+        ),
+    )
+    .await;
     assert_eq!(status, 401);
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
 
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let reply = json_of(&body);
     assert_eq!(reply["model"], "gemini-2.5-flash");
-    assert!(reply["choices"][0]["message"]["content"].as_str().unwrap_or_default().starts_with("Rust is"));
-    let (status, _, _) = send(&proxy, post("/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    assert!(
+        reply["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Rust is")
+    );
+    let (status, _, _) = send(
+        &proxy,
+        post("/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -115,10 +158,21 @@ async fn the_wildcard_serves_any_gemini_model() {
     let server = MockServer::start().await;
     mount_text_reply(&server, "gemini-2.0-flash-lite").await;
     let proxy = proxy_for(&server, "");
-    let (status, _, body) =
-        send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini/gemini-2.0-flash-lite"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post(
+            "/v1/chat/completions",
+            Some(MASTER),
+            &hello("gemini/gemini-2.0-flash-lite"),
+        ),
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gpt-4o"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gpt-4o")),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(json_of(&body)["error"]["param"], "model");
 }
@@ -147,7 +201,9 @@ async fn deployment_params_are_defaults_the_request_can_override() {
     request["temperature"] = json!(0.9);
     let (status, _, body) = send(&proxy, post("/v1/chat/completions", None, &request)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap_or_default()[0].body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap_or_default()[0].body)
+            .unwrap();
     assert_eq!(
         sent,
         json!({
@@ -176,19 +232,26 @@ async fn deployments_of_one_name_take_turns() {
     );
     let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
     for _ in 0..4 {
-        let (status, _, _) = send(&proxy, post("/v1/chat/completions", None, &hello("flash"))).await;
+        let (status, _, _) =
+            send(&proxy, post("/v1/chat/completions", None, &hello("flash"))).await;
         assert_eq!(status, 200);
     }
     assert_eq!(first.received_requests().await.unwrap_or_default().len(), 2);
-    assert_eq!(second.received_requests().await.unwrap_or_default().len(), 2);
+    assert_eq!(
+        second.received_requests().await.unwrap_or_default().len(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn transient_errors_are_retried_when_configured() {
     let server = MockServer::start().await;
-    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    let reply =
+        fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}})))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}),
+        ))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -197,9 +260,16 @@ async fn transient_errors_are_retried_when_configured() {
         .mount(&server)
         .await;
     let proxy = proxy_for(&server, "litellm_settings: {num_retries: 1}");
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -218,7 +288,10 @@ async fn models_and_health() {
         ]})
     );
     let (status, _, body) = send(&proxy, get("/health/liveliness", None)).await;
-    assert_eq!((status.as_u16(), json_of(&body)), (200, json!("I'm alive!")));
+    assert_eq!(
+        (status.as_u16(), json_of(&body)),
+        (200, json!("I'm alive!"))
+    );
     let (status, _, _) = send(&proxy, get("/health/readiness", None)).await;
     assert_eq!(status, 200);
     let (status, _, body) = send(&proxy, get("/health", Some(MASTER))).await;
@@ -244,7 +317,8 @@ async fn unimplemented_and_unknown_routes() {
 #[tokio::test]
 async fn the_passthrough_swaps_the_master_key_for_the_gemini_key() {
     let server = MockServer::start().await;
-    let reply = fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    let reply =
+        fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
     let body = json!({"contents": [{"parts": [{"text": "hi"}]}]});
     Mock::given(method("POST"))
         .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
@@ -255,23 +329,32 @@ async fn the_passthrough_swaps_the_master_key_for_the_gemini_key() {
         .mount(&server)
         .await;
     let proxy = proxy_for(&server, "");
-    let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=sk-master-1234&alt=json")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("request");
+    let request = http::Request::post(
+        "/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=sk-master-1234&alt=json",
+    )
+    .header("content-type", "application/json")
+    .body(Full::new(Bytes::from(body.to_string())))
+    .expect("request");
     let (status, headers, bytes) = send(&proxy, request).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     assert_eq!(json_of(&bytes), reply);
     assert_eq!(headers["content-type"], "application/json");
     let sent = &server.received_requests().await.unwrap_or_default()[0];
-    assert_eq!(sent.url.query(), Some("alt=json"), "the client's key is not forwarded");
+    assert_eq!(
+        sent.url.query(),
+        Some("alt=json"),
+        "the client's key is not forwarded"
+    );
 
     let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
         .header("x-goog-api-key", MASTER)
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("request");
     let (status, _, _) = send(&proxy, request).await;
-    assert_eq!(status, 404, "no alt=json query: the stand-in has no match, and its 404 is passed back");
+    assert_eq!(
+        status, 404,
+        "no alt=json query: the stand-in has no match, and its 404 is passed back"
+    );
 
     let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
         .header("x-goog-api-key", "sk-wrong")
@@ -289,7 +372,11 @@ async fn a_slow_upstream_hits_the_request_timeout() {
         .mount(&server)
         .await;
     let proxy = proxy_for(&server, "litellm_settings: {request_timeout: 0.2}");
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash"))).await;
+    let (status, _, body) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
     assert_eq!(status, 504);
     assert_eq!(json_of(&body)["error"]["type"], "timeout_error");
 }
@@ -310,8 +397,14 @@ async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
     use std::process::{Command, Stdio};
 
     let binary = env!("CARGO_BIN_EXE_llm-tower");
-    let broken = format!("{}/tests/fixtures/config/broken.yaml", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(binary).args(["--config", &broken]).output().expect("runs");
+    let broken = format!(
+        "{}/tests/fixtures/config/broken.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = Command::new(binary)
+        .args(["--config", &broken])
+        .output()
+        .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("broken.yaml:8:6"), "{stderr}");
@@ -334,7 +427,14 @@ async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
         listener.local_addr().expect("addr").port()
     };
     let mut child = Command::new(binary)
-        .args(["--config", config_path.to_str().expect("utf-8 path"), "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--config",
+            config_path.to_str().expect("utf-8 path"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
@@ -349,8 +449,14 @@ async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
             break;
         }
     }
-    assert!(log.contains("router_settings"), "unknown key warned about: {log}");
-    assert!(log.contains("open to anyone"), "open proxy warned about: {log}");
+    assert!(
+        log.contains("router_settings"),
+        "unknown key warned about: {log}"
+    );
+    assert!(
+        log.contains("open to anyone"),
+        "open proxy warned about: {log}"
+    );
 
     let client = reqwest::Client::new();
     let bytes = client
@@ -366,13 +472,25 @@ async fn the_binary_starts_warns_serves_and_stops_on_sigterm() {
     let reply = json_of(&bytes);
     assert_eq!(reply["object"], "chat.completion");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("joined").expect("exits");
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("joined")
+        .expect("exits");
     assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(rest.iter().any(|line| line.contains("shutting down")), "{rest:?}");
-    assert!(!log.contains(TEST_KEY) && !rest.iter().any(|line| line.contains(TEST_KEY)), "the key never reaches the log");
+    assert!(
+        rest.iter().any(|line| line.contains("shutting down")),
+        "{rest:?}"
+    );
+    assert!(
+        !log.contains(TEST_KEY) && !rest.iter().any(|line| line.contains(TEST_KEY)),
+        "the key never reaches the log"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -384,10 +502,17 @@ async fn client_side_credentials_are_refused_unless_allowed() {
     let proxy = proxy_for(&server, "");
     let mut request = hello("gemini-flash");
     request["api_base"] = json!(format!("{}/v1beta", elsewhere.uri()));
-    let (status, _, body) = send(&proxy, post("/v1/chat/completions", Some(MASTER), &request)).await;
+    let (status, _, body) =
+        send(&proxy, post("/v1/chat/completions", Some(MASTER), &request)).await;
     assert_eq!(status, 400);
     assert_eq!(json_of(&body)["error"]["param"], "api_base");
-    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        elsewhere
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
 
     let yaml = format!(
         "model_list:\n  - model_name: gemini-flash\n    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY, api_base: {}/v1beta}}\ngeneral_settings: {{allow_client_side_credentials: true}}\n",
@@ -395,9 +520,19 @@ async fn client_side_credentials_are_refused_unless_allowed() {
     );
     let open = Proxy::from_config(&config(&yaml)).expect("proxy builds");
     let (status, _, _) = send(&open, post("/v1/chat/completions", None, &request)).await;
-    assert_eq!(status, 400, "api_base without the client's own api_key is refused by the provider");
+    assert_eq!(
+        status, 400,
+        "api_base without the client's own api_key is refused by the provider"
+    );
     request["api_key"] = json!(TEST_KEY);
     let (status, _, body) = send(&open, post("/v1/chat/completions", None, &request)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(elsewhere.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!(
+        elsewhere
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len(),
+        1
+    );
 }

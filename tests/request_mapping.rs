@@ -969,7 +969,11 @@ async fn a_passthrough_schema_beside_response_format_is_refused() {
     ))
     .await;
     assert_eq!(error.param(), Some("responseSchema"));
-    assert!(error.message().contains("conflicts with the schema of response_format"));
+    assert!(
+        error
+            .message()
+            .contains("conflicts with the schema of response_format")
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -57,7 +57,9 @@ struct Args {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -100,14 +102,19 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let proxy = Proxy::from_config(&config).map_err(|error| error.to_string())?;
     if !proxy.requires_key() {
-        tracing::warn!("no general_settings.master_key: the proxy is open to anyone who can reach it");
+        tracing::warn!(
+            "no general_settings.master_key: the proxy is open to anyone who can reach it"
+        );
     }
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     let bound = listener.local_addr().map_err(|error| error.to_string())?;
-    tracing::info!(models = config.model_list.len(), "llm-tower listening on http://{bound}");
+    tracing::info!(
+        models = config.model_list.len(),
+        "llm-tower listening on http://{bound}"
+    );
     serve(listener, proxy, shutdown_signal()).await;
     Ok(())
 }

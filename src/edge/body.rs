@@ -47,7 +47,9 @@ pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
     let mut response = bytes_response(error.status(), "application/json", Bytes::from(body));
     if error.kind() == crate::ErrorKind::MethodNotAllowed {
         // Every route of the edge that refuses a method is a POST route.
-        response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
     }
     if let Some(delay) = error.retry_after() {
         let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
@@ -63,7 +65,11 @@ pub(crate) fn bytes_response(
     content_type: &'static str,
     bytes: Bytes,
 ) -> http::Response<EdgeBody> {
-    let mut response = http::Response::new(Full::new(bytes).map_err(|never| match never {}).boxed_unsync());
+    let mut response = http::Response::new(
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
     *response.status_mut() = status;
     response
         .headers_mut()

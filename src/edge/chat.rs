@@ -176,25 +176,22 @@ async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBod
             ));
         }
     };
-    let events = futures_util::stream::unfold(
-        SseState::First(first, stream),
-        |state| async move {
-            let (bytes, next) = match state {
-                SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
-                SseState::Open(mut stream) => match stream.next().await {
-                    Some(Ok(chunk)) => (encode_chunk(&chunk), SseState::Open(stream)),
-                    // The upstream stream is dropped here, at once: nothing follows an error.
-                    Some(Err(error)) => (
-                        encode_data(&error.envelope()).unwrap_or_default(),
-                        SseState::Done,
-                    ),
-                    None => (Bytes::from_static(DONE_EVENT), SseState::Done),
-                },
-                SseState::Done => return None,
-            };
-            Some((Ok::<_, std::convert::Infallible>(Frame::data(bytes)), next))
-        },
-    );
+    let events = futures_util::stream::unfold(SseState::First(first, stream), |state| async move {
+        let (bytes, next) = match state {
+            SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
+            SseState::Open(mut stream) => match stream.next().await {
+                Some(Ok(chunk)) => (encode_chunk(&chunk), SseState::Open(stream)),
+                // The upstream stream is dropped here, at once: nothing follows an error.
+                Some(Err(error)) => (
+                    encode_data(&error.envelope()).unwrap_or_default(),
+                    SseState::Done,
+                ),
+                None => (Bytes::from_static(DONE_EVENT), SseState::Done),
+            },
+            SseState::Done => return None,
+        };
+        Some((Ok::<_, std::convert::Infallible>(Frame::data(bytes)), next))
+    });
     let body = StreamBody::new(events).map_err(|never| match never {});
     let mut response = http::Response::new(body.boxed_unsync());
     let headers = response.headers_mut();

@@ -210,13 +210,24 @@ where
     }
 }
 
-/// Gemini events → OpenAI chunks, as a stream.
+/// Gemini events → OpenAI chunks, as a stream. It polls the events only when polled
+/// itself (a slow consumer slows the upstream read), holds the chunks of at most one
+/// event, and dropping it drops the upstream body (cancellation).
 struct ChatChunks {
     events: EventStream,
     translator: StreamTranslator,
     ids: Arc<dyn IdSource>,
     pending: VecDeque<ChatCompletionChunk>,
     done: bool,
+}
+
+impl ChatChunks {
+    /// Marks the stream done and drops the upstream body at once: its connection is
+    /// released even if the consumer keeps the chunk stream around.
+    fn end(&mut self) {
+        self.done = true;
+        self.events = Box::pin(futures_util::stream::empty());
+    }
 }
 
 impl Stream for ChatChunks {
@@ -237,11 +248,11 @@ impl Stream for ChatChunks {
                     this.pending.extend(chunks);
                 }
                 Some(Err(error)) => {
-                    this.done = true;
+                    this.end();
                     return Poll::Ready(Some(Err(error.into())));
                 }
                 None => {
-                    this.done = true;
+                    this.end();
                     let chunks = this.translator.finish(this.ids.as_ref());
                     this.pending.extend(chunks);
                 }

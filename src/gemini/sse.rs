@@ -126,11 +126,18 @@ pin_project! {
 }
 
 impl<B> GeminiEvents<B> {
-    /// Decodes `body`.
+    /// Decodes `body`, refusing events larger than
+    /// [`DEFAULT_MAX_EVENT_SIZE`](crate::sse::decode::DEFAULT_MAX_EVENT_SIZE).
     pub fn new(body: B) -> Self {
+        Self::with_max_event_size(body, crate::sse::decode::DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// Decodes `body`; an event larger than `limit` bytes ends the stream with
+    /// [`Error::Stream`] instead of growing the buffer.
+    pub fn with_max_event_size(body: B, limit: usize) -> Self {
         Self {
             body,
-            decoder: SseDecoder::new(),
+            decoder: SseDecoder::with_max_event_size(limit),
             events_seen: 0,
             finished: false,
         }
@@ -140,7 +147,7 @@ impl<B> GeminiEvents<B> {
 impl<B> Stream for GeminiEvents<B>
 where
     B: Body<Data = bytes::Bytes>,
-    B::Error: std::fmt::Display,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Item = Result<GenerateContentResponse, Error>;
 
@@ -169,9 +176,8 @@ where
                 }
                 Some(Err(error)) => {
                     *this.finished = true;
-                    return Poll::Ready(Some(Err(Error::Transport(format!(
-                        "the event stream broke: {error}"
-                    )))));
+                    let error: Box<dyn std::error::Error + Send + Sync> = error.into();
+                    return Poll::Ready(Some(Err(Error::reading_body(error.as_ref()))));
                 }
                 None => {
                     *this.finished = true;
@@ -189,9 +195,16 @@ where
     }
 }
 
+/// Whether `data` is a JSON object whose first key is `"error"` (whitespace allowed).
+fn is_error_event(data: &str) -> bool {
+    data.trim_start()
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("\"error\""))
+}
+
 fn parse_event(event: &SseEvent) -> Result<GenerateContentResponse, Error> {
     let data = event.data.as_bytes();
-    if data.starts_with(b"{\"error\"") || event.data.trim_start().starts_with("{\"error\"") {
+    if is_error_event(&event.data) {
         let status = serde_json::from_slice::<super::wire::ErrorBody>(data)
             .ok()
             .and_then(|body| StatusCode::from_u16(body.error.code).ok())

@@ -74,6 +74,9 @@ pub struct Delta {
     /// Tool call deltas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Legacy function call (when the request used `functions`), whole in one delta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionDelta>,
     /// Generated images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<ImageOutput>>,

@@ -30,7 +30,9 @@ use super::config::{Config, ModelEntry};
 use super::credentials::{ClientCredentials, ClientCredentialsLayer};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
-use crate::edge::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response};
+use crate::edge::{
+    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response,
+};
 use crate::error::{Error, ErrorKind};
 use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini};
 use crate::media::{FetchPolicy, MediaFetcher};
@@ -55,7 +57,9 @@ const ROUTING_KEYS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// A deployment names a provider this build does not have.
-    #[error("model_list[{index}] ({model}): unsupported provider {provider:?}; this build serves gemini/…")]
+    #[error(
+        "model_list[{index}] ({model}): unsupported provider {provider:?}; this build serves gemini/…"
+    )]
     UnsupportedProvider {
         /// Position in `model_list`.
         index: usize,
@@ -128,13 +132,15 @@ impl Proxy {
                 .filter(|(key, _)| !ROUTING_KEYS.contains(&key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
-            let deployment = Deployment::new(service, entry.litellm_params.model_id()).with_params(params);
+            let deployment =
+                Deployment::new(service, entry.litellm_params.model_id()).with_params(params);
             router = router.deployment(entry.model_name.clone(), deployment);
         }
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
-        let guarded = ClientCredentialsLayer::new(config.general_settings.allow_client_side_credentials)
-            .layer(router.clone());
+        let guarded =
+            ClientCredentialsLayer::new(config.general_settings.allow_client_side_credentials)
+                .layer(router.clone());
         let chat = ChatEdgeLayer::new().body_limit(body_limit).layer(guarded);
         Ok(Self {
             shared: Arc::new(Shared {
@@ -183,12 +189,21 @@ fn deployment_service(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    let gemini = builder.build().map_err(|source| BuildError::Provider { index, source })?;
-    let retries = params.max_retries.or(config.litellm_settings.num_retries).unwrap_or(0);
+    let gemini = builder
+        .build()
+        .map_err(|source| BuildError::Provider { index, source })?;
+    let retries = params
+        .max_retries
+        .or(config.litellm_settings.num_retries)
+        .unwrap_or(0);
     Ok(if retries == 0 {
         gemini.chat_service()
     } else {
-        ChatService::new(tower::ServiceBuilder::new().layer(retry_layer(retries)).service(gemini.chat_service()))
+        ChatService::new(
+            tower::ServiceBuilder::new()
+                .layer(retry_layer(retries))
+                .service(gemini.chat_service()),
+        )
     })
 }
 
@@ -225,17 +240,20 @@ fn health_report(config: &Config) -> Value {
 
 /// The pass-through uses the first Gemini deployment with a key, else the environment.
 fn passthrough(config: &Config, client: reqwest::Client) -> Passthrough {
-    let entry = config
-        .model_list
-        .iter()
-        .find(|entry| entry.litellm_params.provider() == "gemini" && entry.litellm_params.api_key.is_some());
+    let entry = config.model_list.iter().find(|entry| {
+        entry.litellm_params.provider() == "gemini" && entry.litellm_params.api_key.is_some()
+    });
     let key = entry
         .and_then(|entry| entry.litellm_params.api_key.as_ref())
         .map(|key| ApiKey::new(key.expose()))
         .or_else(ApiKey::from_env);
     let api_base = entry
         .and_then(|entry| entry.litellm_params.api_base.clone())
-        .or_else(|| std::env::var("GEMINI_API_BASE").ok().filter(|base| !base.is_empty()))
+        .or_else(|| {
+            std::env::var("GEMINI_API_BASE")
+                .ok()
+                .filter(|base| !base.is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
     Passthrough::new(client, api_base, key)
 }
@@ -260,12 +278,17 @@ where
             let (method, path) = (request.method().clone(), request.uri().path().to_owned());
             let handled = route(&shared, request);
             let response = match shared.request_timeout {
-                Some(limit) => tokio::time::timeout(limit, handled).await.unwrap_or_else(|_| {
-                    error_response(&Error::new(
-                        ErrorKind::Timeout,
-                        format!("no reply within the request timeout of {} s", limit.as_secs_f64()),
-                    ))
-                }),
+                Some(limit) => tokio::time::timeout(limit, handled)
+                    .await
+                    .unwrap_or_else(|_| {
+                        error_response(&Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "no reply within the request timeout of {} s",
+                                limit.as_secs_f64()
+                            ),
+                        ))
+                    }),
                 None => handled.await,
             };
             // Method, path and status only: headers (and the keys in them) are never logged.
@@ -284,7 +307,10 @@ where
     let method = request.method().clone();
     if let Some(rest) = path.strip_prefix(PREFIX) {
         let query = request.uri().query().map(str::to_owned);
-        if !shared.door.admits(request.headers(), query.as_deref(), true) {
+        if !shared
+            .door
+            .admits(request.headers(), query.as_deref(), true)
+        {
             return unauthorized();
         }
         let (parts, body) = request.into_parts();
@@ -302,7 +328,10 @@ where
             return json_response(StatusCode::OK, "I'm alive!");
         }
         (_, "/health/readiness") => {
-            return json_response(StatusCode::OK, &json!({"status": "healthy", "db": "Not connected"}));
+            return json_response(
+                StatusCode::OK,
+                &json!({"status": "healthy", "db": "Not connected"}),
+            );
         }
         _ => {}
     }
@@ -310,15 +339,24 @@ where
         return unauthorized();
     }
     match (method, path.as_str()) {
-        (Method::POST, "/v1/chat/completions" | "/chat/completions") => {
-            shared.chat.clone().oneshot(request).await.unwrap_or_else(|never| match never {})
+        (Method::POST, "/v1/chat/completions" | "/chat/completions") => shared
+            .chat
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
+        (Method::POST, "/v1/completions" | "/completions" | "/v1/embeddings" | "/embeddings") => {
+            error_response(&Error::new(
+                ErrorKind::NotImplemented,
+                format!("{path} is not implemented yet; use /v1/chat/completions"),
+            ))
         }
-        (Method::POST, "/v1/completions" | "/completions" | "/v1/embeddings" | "/embeddings") => error_response(
-            &Error::new(ErrorKind::NotImplemented, format!("{path} is not implemented yet; use /v1/chat/completions")),
-        ),
         (Method::GET, "/v1/models" | "/models") => json_response(StatusCode::OK, &shared.models),
         (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
-        (method, _) => error_response(&Error::new(ErrorKind::NotFound, format!("no route for {method} {path}"))),
+        (method, _) => error_response(&Error::new(
+            ErrorKind::NotFound,
+            format!("no route for {method} {path}"),
+        )),
     }
 }
 
@@ -340,7 +378,10 @@ where
         .map(|collected| collected.to_bytes())
         .map_err(|error| {
             if error.is::<http_body_util::LengthLimitError>() {
-                Error::new(ErrorKind::PayloadTooLarge, format!("request body larger than {limit} bytes"))
+                Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    format!("request body larger than {limit} bytes"),
+                )
             } else {
                 Error::invalid_request(format!("cannot read the request body: {error}"))
             }

@@ -45,10 +45,20 @@ impl MasterKey {
         let bearer = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")));
-        let api_key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            });
+        let api_key = headers
+            .get("x-api-key")
+            .and_then(|value| value.to_str().ok());
         let google_header = google_forms
-            .then(|| headers.get("x-goog-api-key").and_then(|value| value.to_str().ok()))
+            .then(|| {
+                headers
+                    .get("x-goog-api-key")
+                    .and_then(|value| value.to_str().ok())
+            })
             .flatten();
         let google_query = google_forms.then(|| query.and_then(key_param)).flatten();
         [bearer, api_key, google_header, google_query.as_deref()]

@@ -78,7 +78,11 @@ where
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
         let refused = (!self.allowed)
-            .then(|| CREDENTIAL_KEYS.iter().find(|key| request.extra.contains_key(**key)))
+            .then(|| {
+                CREDENTIAL_KEYS
+                    .iter()
+                    .find(|key| request.extra.contains_key(**key))
+            })
             .flatten();
         match refused {
             Some(key) => ClientCredentialsFuture::Refused {

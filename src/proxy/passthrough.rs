@@ -75,7 +75,11 @@ impl Passthrough {
             .unwrap_or_default();
         if !query.is_empty() {
             url.push('?');
-            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
+            url.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(query)
+                    .finish(),
+            );
         }
         let mut request = self.client.request(method, &url).body(body);
         for name in [CONTENT_TYPE, ACCEPT] {
@@ -83,8 +87,12 @@ impl Passthrough {
                 request = request.header(name, value);
             }
         }
-        let mut key_header = HeaderValue::from_str(key.expose())
-            .map_err(|_| Error::new(ErrorKind::Authentication, "the configured Gemini API key is not a valid header value"))?;
+        let mut key_header = HeaderValue::from_str(key.expose()).map_err(|_| {
+            Error::new(
+                ErrorKind::Authentication,
+                "the configured Gemini API key is not a valid header value",
+            )
+        })?;
         key_header.set_sensitive(true);
         let response = request
             .header(API_KEY_HEADER, key_header)
@@ -98,7 +106,9 @@ impl Passthrough {
         let stream = response
             .bytes_stream()
             .map_ok(http_body::Frame::data)
-            .map_err(|error| Box::new(error.without_url()) as Box<dyn std::error::Error + Send + Sync>);
+            .map_err(|error| {
+                Box::new(error.without_url()) as Box<dyn std::error::Error + Send + Sync>
+            });
         builder
             .body(StreamBody::new(stream).boxed_unsync())
             .map_err(|error| Error::new(ErrorKind::Api, format!("cannot build the reply: {error}")))

@@ -49,11 +49,19 @@ pub fn retry_layer(max_retries: u32) -> RetryLayer {
 impl Policy<ChatRequest, ChatResponse, Error> for TransientRetry {
     type Future = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-    fn retry(&mut self, _: &mut ChatRequest, result: &mut Result<ChatResponse, Error>) -> Option<Self::Future> {
+    fn retry(
+        &mut self,
+        _: &mut ChatRequest,
+        result: &mut Result<ChatResponse, Error>,
+    ) -> Option<Self::Future> {
         let error = result.as_ref().err()?;
         let transient = matches!(
             error.kind(),
-            ErrorKind::RateLimit | ErrorKind::Api | ErrorKind::BadGateway | ErrorKind::ServiceUnavailable | ErrorKind::Timeout
+            ErrorKind::RateLimit
+                | ErrorKind::Api
+                | ErrorKind::BadGateway
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::Timeout
         );
         if !transient || self.remaining == 0 {
             return None;

@@ -27,8 +27,11 @@ pub const GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// ```
 pub async fn serve<S, B>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()>)
 where
-    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,

@@ -5,8 +5,15 @@
 //! - each choice's first chunk carries `role: "assistant"`;
 //! - text → `delta.content`, thought parts → `delta.reasoning_content`, function calls →
 //!   `delta.tool_calls` with a stable `index` per call within the choice and the whole
-//!   call (id, name, arguments string) in one delta — Gemini never splits a call;
+//!   call (id, name, arguments string) in one delta — Gemini never splits a call; when
+//!   the request used legacy `functions`, the call is `delta.function_call` instead and
+//!   the finish reason `function_call`;
 //! - thought signatures ride as in the non-streaming reply;
+//! - visible text separated from earlier text by code-execution parts starts with a blank
+//!   line, as in the non-streaming reply, also when the parts came in different events;
+//! - `groundingMetadata` rides on the chunk of its event as `vertex_ai_grounding_metadata`;
+//!   when that event has nothing else to send, it rides on the next chunk instead (a
+//!   mid-stream chunk with `choices: []` breaks clients);
 //! - finish reasons are held until the stream ends, then each choice gets one empty-delta
 //!   chunk with its `finish_reason` (tool calls win). Some models send `STOP` and then more
 //!   text; holding the reason keeps that text inside the choice;
@@ -17,7 +24,9 @@ use super::response::{
     PartsDigest, ReplyContext, annotations, finish_reason, gemini_finish, search_query_count,
     translate_usage,
 };
-use crate::gemini::wire::{GenerateContentResponse, UsageMetadata};
+use serde_json::Value;
+
+use crate::gemini::wire::{GenerateContentResponse, Part, UsageMetadata};
 use crate::openai::chat::{ChoiceProviderFields, Usage};
 use crate::openai::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 
@@ -28,6 +37,8 @@ struct ChoiceState {
     tool_calls: u32,
     images: u32,
     content: String,
+    /// Code-execution parts came after the last visible text.
+    text_interrupted: bool,
     gemini_reason: Option<String>,
     gemini_message: Option<String>,
 }
@@ -59,6 +70,8 @@ pub struct StreamTranslator {
     usage: Option<UsageMetadata>,
     web_search_requests: u64,
     blocked: Option<String>,
+    /// Grounding metadata of events that sent no chunk, for the next chunk.
+    grounding: Vec<Value>,
 }
 
 impl StreamTranslator {
@@ -74,6 +87,7 @@ impl StreamTranslator {
             usage: None,
             web_search_requests: 0,
             blocked: None,
+            grounding: Vec::new(),
         }
     }
 
@@ -102,7 +116,6 @@ impl StreamTranslator {
             self.blocked = Some(reason);
         }
         let mut choices = Vec::with_capacity(event.candidates.len());
-        let mut grounding = Vec::new();
         for (position, candidate) in event.candidates.into_iter().enumerate() {
             let index = candidate.index.unwrap_or(position as u32) as usize;
             if self.choices.len() <= index {
@@ -117,8 +130,12 @@ impl StreamTranslator {
                 .content
                 .map(|content| content.parts)
                 .unwrap_or_default();
+            let separate = separate_text(&parts, &mut state.text_interrupted);
             let mut digest = PartsDigest::of(parts, ids, state.images);
-            if let Some(text) = &digest.content {
+            if let Some(text) = &mut digest.content {
+                if separate && !state.content.is_empty() && !text.is_empty() {
+                    text.insert_str(0, "\n\n");
+                }
                 state.content.push_str(text);
             }
             let annotations = candidate.grounding_metadata.as_ref().map(|metadata| {
@@ -126,7 +143,18 @@ impl StreamTranslator {
                     self.web_search_requests.max(search_query_count(metadata));
                 annotations(metadata, &state.content)
             });
-            grounding.extend(candidate.grounding_metadata);
+            self.grounding.extend(candidate.grounding_metadata);
+            let function_call = if self.legacy_functions {
+                digest.tool_calls.drain(..).next_back().map(|call| {
+                    state.tool_calls += 1;
+                    FunctionDelta {
+                        name: Some(call.function.name),
+                        arguments: Some(call.function.arguments),
+                    }
+                })
+            } else {
+                None
+            };
             let tool_calls: Vec<ToolCallDelta> = digest
                 .tool_calls
                 .drain(..)
@@ -153,6 +181,7 @@ impl StreamTranslator {
                 thinking_blocks: (!digest.thinking_blocks.is_empty())
                     .then(|| std::mem::take(&mut digest.thinking_blocks)),
                 tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+                function_call,
                 images: (!digest.images.is_empty()).then(|| std::mem::take(&mut digest.images)),
                 annotations: annotations.filter(|annotations| !annotations.is_empty()),
                 provider_specific_fields: digest.provider_fields(),
@@ -174,7 +203,7 @@ impl StreamTranslator {
         }
         vec![ChatCompletionChunk {
             choices,
-            vertex_ai_grounding_metadata: (!grounding.is_empty()).then_some(grounding),
+            vertex_ai_grounding_metadata: self.take_grounding(),
             ..self.chunk()
         }]
     }
@@ -232,6 +261,7 @@ impl StreamTranslator {
         }
         chunks.push(ChatCompletionChunk {
             choices,
+            vertex_ai_grounding_metadata: self.take_grounding(),
             ..self.chunk()
         });
         if self.include_usage {
@@ -248,6 +278,10 @@ impl StreamTranslator {
         translate_usage(self.usage.unwrap_or_default(), self.web_search_requests)
     }
 
+    fn take_grounding(&mut self) -> Option<Vec<Value>> {
+        (!self.grounding.is_empty()).then(|| std::mem::take(&mut self.grounding))
+    }
+
     fn chunk(&self) -> ChatCompletionChunk {
         ChatCompletionChunk {
             id: self.id.clone().unwrap_or_default(),
@@ -261,13 +295,73 @@ impl StreamTranslator {
     }
 }
 
+/// Whether this event's first visible text follows code-execution parts (of this event
+/// or, per `interrupted`, of earlier ones); updates `interrupted` for the next event.
+/// Mirrors the joining rule of [`PartsDigest::of`], which handles text inside one event.
+fn separate_text(parts: &[Part], interrupted: &mut bool) -> bool {
+    let mut separate = None;
+    for part in parts {
+        if let Some(text) = &part.text {
+            if part.thought != Some(true) {
+                separate.get_or_insert(*interrupted && !text.is_empty());
+                *interrupted = false;
+            }
+        } else if part.function_call.is_none()
+            && part
+                .inline_data
+                .as_ref()
+                .is_none_or(|blob| !blob.mime_type.starts_with("image/"))
+            && (part.executable_code.is_some() || part.code_execution_result.is_some())
+        {
+            *interrupted = true;
+        }
+    }
+    separate.unwrap_or(false)
+}
+
 /// Whether a delta has nothing but (maybe) the role: such a chunk is not sent.
 fn carries_nothing(delta: &Delta) -> bool {
     delta.content.is_none()
         && delta.reasoning_content.is_none()
         && delta.thinking_blocks.is_none()
         && delta.tool_calls.is_none()
+        && delta.function_call.is_none()
         && delta.images.is_none()
         && delta.annotations.is_none()
         && delta.provider_specific_fields.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemini::translate::SequentialIds;
+
+    #[test]
+    fn legacy_functions_stream_a_function_call() {
+        let ids = SequentialIds::new(0);
+        let context = ReplyContext {
+            model: "gemini-2.5-flash",
+            legacy_functions: true,
+        };
+        let mut translator = StreamTranslator::new(context, false);
+        let event = serde_json::from_str(
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":{"x":1}}}]},"finishReason":"STOP"}]}"#,
+        )
+        .expect("valid event");
+        let chunks = translator.event(event, &ids);
+        let delta = &chunks[0].choices[0].delta;
+        assert_eq!(delta.tool_calls, None);
+        assert_eq!(
+            delta.function_call,
+            Some(FunctionDelta {
+                name: Some("f".to_owned()),
+                arguments: Some(r#"{"x":1}"#.to_owned()),
+            })
+        );
+        let last = translator.finish(&ids);
+        assert_eq!(
+            last[0].choices[0].finish_reason.as_deref(),
+            Some("function_call")
+        );
+    }
 }
