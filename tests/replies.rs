@@ -949,7 +949,8 @@ async fn cached_tokens_are_reported_inside_prompt_tokens() {
                 "completion_tokens": 11 + 57,
                 "total_tokens": 4278,
                 "prompt_tokens_details": {"cached_tokens": 4096},
-                "completion_tokens_details": {"reasoning_tokens": 57}
+                "completion_tokens_details": {"reasoning_tokens": 57},
+                "cache_read_input_tokens": 4096
             }
         })
     );

@@ -786,6 +786,9 @@ pub struct Usage {
     /// Output breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
+    /// Tokens read from a context cache, under LiteLLM's (Anthropic-style) name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
 }
 
 /// Input token breakdown.

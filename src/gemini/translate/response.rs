@@ -389,6 +389,8 @@ pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage 
         total_tokens,
         prompt_tokens_details: prompt_details,
         completion_tokens_details: completion_details,
+        cache_read_input_tokens: (usage.cached_content_token_count > 0)
+            .then_some(usage.cached_content_token_count),
     }
 }
 
@@ -400,7 +402,8 @@ pub fn search_query_count(metadata: &Value) -> u64 {
         .map_or(0, |queries| queries.len() as u64)
 }
 
-fn translate_logprobs(result: LogprobsResult) -> Logprobs {
+/// `logprobsResult` → OpenAI `logprobs` (one entry per chosen token, with alternatives).
+pub fn translate_logprobs(result: LogprobsResult) -> Logprobs {
     let mut top = result.top_candidates.into_iter();
     Logprobs {
         content: result

@@ -8,7 +8,7 @@
 //!   call (id, name, arguments string) in one delta — Gemini never splits a call; when
 //!   the request used legacy `functions`, the call is `delta.function_call` instead and
 //!   the finish reason `function_call`;
-//! - thought signatures ride as in the non-streaming reply;
+//! - thought signatures and log probabilities ride as in the non-streaming reply;
 //! - visible text separated from earlier text by code-execution parts starts with a blank
 //!   line, as in the non-streaming reply, also when the parts came in different events;
 //! - `groundingMetadata` rides on the chunk of its event as `vertex_ai_grounding_metadata`;
@@ -22,7 +22,7 @@
 use super::ids::IdSource;
 use super::response::{
     PartsDigest, ReplyContext, annotations, finish_reason, gemini_finish, search_query_count,
-    translate_usage,
+    translate_logprobs, translate_usage,
 };
 use serde_json::Value;
 
@@ -126,6 +126,7 @@ impl StreamTranslator {
                 state.gemini_reason = candidate.finish_reason;
                 state.gemini_message = candidate.finish_message.or(state.gemini_message.take());
             }
+            let logprobs = candidate.logprobs_result.map(translate_logprobs);
             let parts = candidate
                 .content
                 .map(|content| content.parts)
@@ -186,7 +187,7 @@ impl StreamTranslator {
                 annotations: annotations.filter(|annotations| !annotations.is_empty()),
                 provider_specific_fields: digest.provider_fields(),
             };
-            if carries_nothing(&delta) {
+            if carries_nothing(&delta) && logprobs.is_none() {
                 continue;
             }
             state.role_sent = true;
@@ -194,7 +195,7 @@ impl StreamTranslator {
                 index: index as u32,
                 delta,
                 finish_reason: None,
-                logprobs: None,
+                logprobs,
                 provider_specific_fields: None,
             });
         }
@@ -362,6 +363,29 @@ mod tests {
         assert_eq!(
             last[0].choices[0].finish_reason.as_deref(),
             Some("function_call")
+        );
+    }
+
+    #[test]
+    fn log_probabilities_ride_on_their_chunk() {
+        let ids = SequentialIds::new(0);
+        let context = ReplyContext {
+            model: "gemini-2.0-flash",
+            legacy_functions: false,
+        };
+        let mut translator = StreamTranslator::new(context, false);
+        let event = serde_json::from_str(
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Yes"}]},"logprobsResult":{"topCandidates":[{"candidates":[{"token":"Yes","logProbability":-0.5},{"token":"No","logProbability":-1.5}]}],"chosenCandidates":[{"token":"Yes","logProbability":-0.5}]}}]}"#,
+        )
+        .expect("valid event");
+        let chunks = translator.event(event, &ids);
+        let logprobs = serde_json::to_value(&chunks[0].choices[0].logprobs).expect("serializes");
+        assert_eq!(
+            logprobs,
+            serde_json::json!({"content": [{"token": "Yes", "logprob": -0.5, "bytes": [89, 101, 115], "top_logprobs": [
+                {"token": "Yes", "logprob": -0.5, "bytes": [89, 101, 115]},
+                {"token": "No", "logprob": -1.5, "bytes": [78, 111]}
+            ]}]})
         );
     }
 }
