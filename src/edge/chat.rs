@@ -176,7 +176,7 @@ async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBod
             ));
         }
     };
-    let events = futures_util::stream::unfold(SseState::First(first, stream), |state| async move {
+    let events = futures_util::stream::unfold(SseState::First(Box::new(first), stream), |state| async move {
         let (bytes, next) = match state {
             SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
             SseState::Open(mut stream) => match stream.next().await {
@@ -203,7 +203,7 @@ async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBod
 /// Where an SSE response body is: the first chunk (already read to commit the response),
 /// the rest of the upstream stream, or finished.
 enum SseState {
-    First(ChatCompletionChunk, ChunkStream),
+    First(Box<ChatCompletionChunk>, ChunkStream),
     Open(ChunkStream),
     Done,
 }
