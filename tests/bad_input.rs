@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{StandIn, TEST_KEY};
+use common::{StandIn, TEST_KEY, ok_reply};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use llm_tower::ChatService;
@@ -22,16 +22,6 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 use wiremock::MockServer;
 
 const FLASH: &str = "gemini-2.5-flash";
-
-fn ok_reply() -> Value {
-    json!({
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": "ok"}]},
-            "finishReason": "STOP",
-            "index": 0
-        }]
-    })
-}
 
 /// A `POST /v1/chat/completions` request with `body`.
 fn post(body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {

@@ -4,20 +4,8 @@
 
 mod common;
 
-use common::{CREATED, StandIn, chat, exchange};
+use common::{CREATED, StandIn, chat, exchange, fixture_file};
 use serde_json::{Value, json};
-
-/// The fixture file whose name starts with `prefix` (`"01"` → `01-agent--….json`).
-fn fixture_file(prefix: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("fixture folder")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with(&format!("{prefix}-")) && name.ends_with(".json"))
-        .collect();
-    assert_eq!(names.len(), 1, "one fixture named {prefix}-*: {names:?}");
-    names.remove(0)
-}
 
 /// The recorded Gemini reply body of exchange `index` of fixture `prefix`.
 fn recorded_body(prefix: &str, index: usize) -> Value {

@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{StandIn, TEST_KEY, chat, exchange};
+use common::{StandIn, TEST_KEY, chat, exchange, ok_reply};
 use llm_tower::ErrorKind;
 use llm_tower::media::FetchPolicy;
 use serde_json::{Value, json};
@@ -21,18 +21,6 @@ const FLASH_3: &str = "gemini-3-flash-preview";
 
 /// Base64 of `skip_thought_signature_validator`, Google's documented placeholder.
 const DUMMY_SIGNATURE: &str = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I=";
-
-/// A minimal successful Gemini reply.
-fn ok_reply() -> Value {
-    json!({
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": "ok"}]},
-            "finishReason": "STOP",
-            "index": 0
-        }],
-        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2}
-    })
-}
 
 /// `{"model": model, "messages": [user "Hi"]}` plus `params`.
 fn hi(model: &str, params: Value) -> Value {

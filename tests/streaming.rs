@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{CREATED, StandIn, TEST_KEY, chat, exchange};
+use common::{CREATED, StandIn, TEST_KEY, chat, exchange, fixture_file};
 use futures_util::StreamExt;
 use http::StatusCode;
 use http_body::Frame;
@@ -33,18 +33,6 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const FLASH: &str = "gemini-2.5-flash";
-
-/// The fixture file whose name starts with `prefix-`.
-fn fixture_file(prefix: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("fixture folder")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with(&format!("{prefix}-")) && name.ends_with(".json"))
-        .collect();
-    assert_eq!(names.len(), 1, "one fixture named {prefix}-*: {names:?}");
-    names.remove(0)
-}
 
 /// `(model, sse)` of exchange `index` of fixture `prefix`.
 fn recorded(prefix: &str, index: usize) -> (String, String) {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{StandIn, TEST_KEY, exchange};
+use common::{StandIn, TEST_KEY, exchange, fixture_file};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use llm_tower::edge::ChatEdge;
@@ -17,18 +17,6 @@ use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-/// The fixture file whose name starts with `prefix`.
-fn fixture_file(prefix: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("fixture folder")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with(&format!("{prefix}-")) && name.ends_with(".json"))
-        .collect();
-    assert_eq!(names.len(), 1, "one fixture named {prefix}-*: {names:?}");
-    names.remove(0)
-}
 
 /// Answers `generateContent` of `model` (with the key header) with `template`.
 async fn reply_with(stand_in: &StandIn, model: &str, template: ResponseTemplate) {

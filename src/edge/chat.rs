@@ -145,7 +145,22 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let bytes = Limited::new(body, limit).collect().await.map_err(|error| {
+    let bytes = read_body(body, limit).await?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let request: ChatRequest = serde_path_to_error::deserialize(&mut deserializer)?;
+    deserializer
+        .end()
+        .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
+    Ok(request)
+}
+
+/// Reads a whole request body; more than `limit` bytes is a 413.
+pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let collected = Limited::new(body, limit).collect().await.map_err(|error| {
         if error.is::<http_body_util::LengthLimitError>() {
             Error::new(
                 ErrorKind::PayloadTooLarge,
@@ -155,13 +170,7 @@ where
             Error::invalid_request(format!("cannot read the request body: {error}"))
         }
     })?;
-    let bytes = bytes.to_bytes();
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let request: ChatRequest = serde_path_to_error::deserialize(&mut deserializer)?;
-    deserializer
-        .end()
-        .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
-    Ok(request)
+    Ok(collected.to_bytes())
 }
 
 /// Waits for the first chunk, then answers 200 with an SSE body.
@@ -176,22 +185,25 @@ async fn commit_stream(mut stream: ChunkStream) -> Result<http::Response<EdgeBod
             ));
         }
     };
-    let events = futures_util::stream::unfold(SseState::First(Box::new(first), stream), |state| async move {
-        let (bytes, next) = match state {
-            SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
-            SseState::Open(mut stream) => match stream.next().await {
-                Some(Ok(chunk)) => (encode_chunk(&chunk), SseState::Open(stream)),
-                // The upstream stream is dropped here, at once: nothing follows an error.
-                Some(Err(error)) => (
-                    encode_data(&error.envelope()).unwrap_or_default(),
-                    SseState::Done,
-                ),
-                None => (Bytes::from_static(DONE_EVENT), SseState::Done),
-            },
-            SseState::Done => return None,
-        };
-        Some((Ok::<_, std::convert::Infallible>(Frame::data(bytes)), next))
-    });
+    let events = futures_util::stream::unfold(
+        SseState::First(Box::new(first), stream),
+        |state| async move {
+            let (bytes, next) = match state {
+                SseState::First(chunk, stream) => (encode_chunk(&chunk), SseState::Open(stream)),
+                SseState::Open(mut stream) => match stream.next().await {
+                    Some(Ok(chunk)) => (encode_chunk(&chunk), SseState::Open(stream)),
+                    // The upstream stream is dropped here, at once: nothing follows an error.
+                    Some(Err(error)) => (
+                        encode_data(&error.envelope()).unwrap_or_default(),
+                        SseState::Done,
+                    ),
+                    None => (Bytes::from_static(DONE_EVENT), SseState::Done),
+                },
+                SseState::Done => return None,
+            };
+            Some((Ok::<_, std::convert::Infallible>(Frame::data(bytes)), next))
+        },
+    );
     let body = StreamBody::new(events).map_err(|never| match never {});
     let mut response = http::Response::new(body.boxed_unsync());
     let headers = response.headers_mut();

@@ -11,4 +11,4 @@ mod body;
 mod chat;
 
 pub use body::{EdgeBody, error_response, json_response};
-pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT};
+pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, read_body};

@@ -19,7 +19,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body::Body;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_layer::Layer;
@@ -31,7 +30,7 @@ use super::credentials::{ClientCredentials, ClientCredentialsLayer};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
 use crate::edge::{
-    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response,
+    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
 use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini};
@@ -314,7 +313,7 @@ where
             return unauthorized();
         }
         let (parts, body) = request.into_parts();
-        let body = match read_limited(body, shared.body_limit).await {
+        let body = match read_body(body, shared.body_limit).await {
             Ok(body) => body,
             Err(error) => return error_response(&error),
         };
@@ -365,25 +364,4 @@ fn unauthorized() -> http::Response<EdgeBody> {
         ErrorKind::Authentication,
         "Authentication Error: missing or invalid key; send Authorization: Bearer <master_key>",
     ))
-}
-
-async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, Error>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    http_body_util::Limited::new(body, limit)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .map_err(|error| {
-            if error.is::<http_body_util::LengthLimitError>() {
-                Error::new(
-                    ErrorKind::PayloadTooLarge,
-                    format!("request body larger than {limit} bytes"),
-                )
-            } else {
-                Error::invalid_request(format!("cannot read the request body: {error}"))
-            }
-        })
 }

@@ -116,3 +116,27 @@ impl StandIn {
 pub fn chat(json: Value) -> ChatRequest {
     serde_json::from_value(json).expect("valid chat request")
 }
+
+/// The fixture file whose name starts with `prefix-` (`"01"` → `01-agent--….json`).
+pub fn fixture_file(prefix: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixture folder")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&format!("{prefix}-")) && name.ends_with(".json"))
+        .collect();
+    assert_eq!(names.len(), 1, "one fixture named {prefix}-*: {names:?}");
+    names.remove(0)
+}
+
+/// A minimal successful Gemini reply.
+pub fn ok_reply() -> Value {
+    serde_json::json!({
+        "candidates": [{
+            "content": {"role": "model", "parts": [{"text": "ok"}]},
+            "finishReason": "STOP",
+            "index": 0
+        }],
+        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2}
+    })
+}
