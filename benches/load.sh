@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Load benchmark of the proxy against the Gemini stand-in (examples/stand_in.rs), with oha.
+# See benches/README.md for what it measures, the CPU layout and how to read the table.
+#
+#   benches/load.sh                          # 5000 requests at c=1, 5 s at c=32
+#   REQUESTS=20000 DURATION=10 benches/load.sh
+#   NO_PIN=1 benches/load.sh                 # no taskset
+#   LOADGEN_CPU=0 SERVER_CPU=1 benches/load.sh
+#
+# Needs: cargo, oha (cargo install oha --locked), python3, taskset. Everything listens on
+# 127.0.0.1, and every run is bounded in count or time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+REQUESTS="${REQUESTS:-5000}"        # requests of the concurrency-1 latency runs
+DURATION="${DURATION:-5}"           # seconds of the throughput runs
+CONNECTIONS="${CONNECTIONS:-32}"    # concurrency of the throughput runs
+WARMUP="${WARMUP:-1}"               # seconds of warm-up before each measured run
+COLD_STARTS="${COLD_STARTS:-5}"     # cold start: best of this many
+LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core
+SERVER_CPU="${SERVER_CPU:-1}"       # the proxy's and the stand-in's core
+MASTER_KEY="sk-bench-1234"
+STAND_IN_KEY="stand-in-key"
+
+for tool in oha python3 taskset; do
+    command -v "$tool" >/dev/null || { echo "load.sh: $tool not found (oha: cargo install oha --locked)" >&2; exit 1; }
+done
+
+if [[ -n "${NO_PIN:-}" ]]; then
+    LOADGEN=()
+    SERVER=()
+    PIN_NOTE="not pinned"
+    SERVER_WORKERS="$(nproc)"
+else
+    LOADGEN=(taskset -c "$LOADGEN_CPU")
+    SERVER=(taskset -c "$SERVER_CPU")
+    PIN_NOTE="oha on CPU $LOADGEN_CPU, proxy and stand-in on CPU $SERVER_CPU"
+    SERVER_WORKERS=1
+fi
+
+WORK="$(mktemp -d)"
+STAND_IN_PID=""
+PROXY_PID=""
+cleanup() {
+    local pid
+    for pid in "$PROXY_PID" "$STAND_IN_PID"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+(cd "$ROOT" && cargo build --release --bin llm-tower --example stand_in) >&2
+
+# Other processes skew every number here: report how busy the machine is before starting.
+BUSY_PCT="$(python3 - <<'PY'
+import time
+def sample():
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+t0, i0 = sample(); time.sleep(1); t1, i1 = sample()
+print(round(100 * (1 - (i1 - i0) / max(t1 - t0, 1))))
+PY
+)"
+if (( BUSY_PCT > 10 )); then
+    echo "load.sh: warning: the machine was ${BUSY_PCT}% busy before the run; the numbers will be noisy" >&2
+fi
+PROXY_BIN="$TARGET_DIR/release/llm-tower"
+STAND_IN_BIN="$TARGET_DIR/release/examples/stand_in"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL: waits up to 10 s for any HTTP answer
+    python3 - "$1" <<'PY'
+import sys, time, urllib.error, urllib.request
+deadline = time.monotonic() + 10
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1).read()
+        break
+    except urllib.error.HTTPError:
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("no answer from " + sys.argv[1])
+        time.sleep(0.02)
+PY
+}
+
+cpu_ticks() { # PID -> utime+stime of all its threads, in clock ticks
+    local stat fields
+    stat="$(<"/proc/$1/stat")"
+    stat="${stat##*) }" # the fields after "(comm)": state is field 3, utime 14, stime 15
+    read -r -a fields <<<"$stat"
+    echo $((fields[11] + fields[12]))
+}
+
+# --- the stand-in -----------------------------------------------------------------------
+STAND_IN_KEY="$STAND_IN_KEY" "${SERVER[@]}" "$STAND_IN_BIN" --port 0 --threads 1 >"$WORK/stand_in.out" 2>&1 &
+STAND_IN_PID=$!
+for _ in $(seq 1 100); do
+    grep -q '^listening on ' "$WORK/stand_in.out" 2>/dev/null && break
+    sleep 0.05
+done
+STAND_IN_URL="$(sed -n 's/^listening on //p' "$WORK/stand_in.out" | head -n 1)"
+[[ -n "$STAND_IN_URL" ]] || { echo "load.sh: the stand-in did not start" >&2; cat "$WORK/stand_in.out" >&2; exit 1; }
+
+# --- the proxy --------------------------------------------------------------------------
+cat >"$WORK/config.yaml" <<YAML
+model_list:
+  - model_name: gemini-flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: $STAND_IN_KEY
+      api_base: $STAND_IN_URL/v1beta
+general_settings:
+  master_key: $MASTER_KEY
+YAML
+PROXY_PORT="$(free_port)"
+PROXY_URL="http://127.0.0.1:$PROXY_PORT"
+RUST_LOG=warn "${SERVER[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
+    --num_workers "$SERVER_WORKERS" >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+wait_http "$PROXY_URL/health/liveliness"
+
+# --- the two requests -------------------------------------------------------------------
+DIRECT_URL="$STAND_IN_URL/v1beta/models/gemini-2.5-flash:generateContent"
+DIRECT_BODY='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
+DIRECT_HEADER="x-goog-api-key: $STAND_IN_KEY"
+CHAT_URL="$PROXY_URL/v1/chat/completions"
+CHAT_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}]}'
+CHAT_HEADER="Authorization: Bearer $MASTER_KEY"
+
+# Sanity: both answer 200, and the proxy's reply carries the stand-in's text.
+python3 - "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" <<'PY'
+import json, sys, urllib.request
+def post(url, body, header):
+    name, value = header.split(": ", 1)
+    request = urllib.request.Request(url, data=body.encode(), headers={name: value, "content-type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+text = post(*sys.argv[1:4])["candidates"][0]["content"]["parts"][0]["text"]
+assert post(*sys.argv[4:7])["choices"][0]["message"]["content"] == text, "the proxy's reply differs"
+PY
+
+# oha URL BODY HEADER ARGS... (pinned to the load generator's core)
+oha_post() {
+    local url="$1" body="$2" header="$3"
+    shift 3
+    "${LOADGEN[@]}" oha --no-tui "$@" -m POST -H "$header" -H 'content-type: application/json' -d "$body" "$url"
+}
+
+warm() { # URL BODY HEADER CONCURRENCY
+    oha_post "$1" "$2" "$3" --output-format quiet -c "$4" -z "${WARMUP}s" -w >/dev/null
+}
+
+# measure NAME URL BODY HEADER OHA-ARGS... -> R_<NAME>_{REQ,RPS,P50,P99} (latencies in µs)
+measure() {
+    local name="$1" line ok bad rps p50 p99
+    shift
+    oha_post "$1" "$2" "$3" --output-format json "${@:4}" >"$WORK/$name.json"
+    line="$(python3 - "$WORK/$name.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = d.get("statusCodeDistribution") or {}
+ok = codes.get("200", 0)
+bad = sum(codes.values()) - ok + sum((d.get("errorDistribution") or {}).values())
+p = d["latencyPercentiles"]
+print(ok, bad, d["summary"]["requestsPerSec"], p["p50"] * 1e6, p["p99"] * 1e6)
+PY
+)"
+    read -r ok bad rps p50 p99 <<<"$line"
+    if [[ "$bad" != 0 ]]; then
+        echo "load.sh: $name: $bad errors or non-200 replies (200: $ok); oha's report:" >&2
+        cat "$WORK/$name.json" >&2
+        exit 1
+    fi
+    printf -v "R_${name}_REQ" %s "$ok"
+    printf -v "R_${name}_RPS" %s "$rps"
+    printf -v "R_${name}_P50" %s "$p50"
+    printf -v "R_${name}_P99" %s "$p99"
+}
+
+echo "direct, concurrency 1, $REQUESTS requests ..." >&2
+warm "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" 1
+measure D1 "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" -c 1 -n "$REQUESTS"
+echo "proxy, concurrency 1, $REQUESTS requests ..." >&2
+warm "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" 1
+measure P1 "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c 1 -n "$REQUESTS"
+echo "direct, concurrency $CONNECTIONS, $DURATION s ..." >&2
+warm "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" "$CONNECTIONS"
+measure DN "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+echo "proxy, concurrency $CONNECTIONS, $DURATION s ..." >&2
+warm "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" "$CONNECTIONS"
+proxy_before="$(cpu_ticks "$PROXY_PID")"
+stand_in_before="$(cpu_ticks "$STAND_IN_PID")"
+measure PN "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+proxy_after="$(cpu_ticks "$PROXY_PID")"
+stand_in_after="$(cpu_ticks "$STAND_IN_PID")"
+CLK_TCK="$(getconf CLK_TCK)"
+PEAK_RSS_KB="$(awk '/^VmHWM:/ {print $2}' "/proc/$PROXY_PID/status")"
+
+kill "$PROXY_PID"
+wait "$PROXY_PID" 2>/dev/null || true
+PROXY_PID=""
+
+# --- cold start: spawn -> first 200 from /health/liveliness, best of N ------------------
+echo "cold start, best of $COLD_STARTS ..." >&2
+COLD_MS="$(python3 - "$PROXY_BIN" "$WORK/config.yaml" "$COLD_STARTS" "${NO_PIN:-}" "$LOADGEN_CPU" "$SERVER_CPU" <<'PY'
+import os, socket, subprocess, sys, time
+binary, config, tries, no_pin, loadgen_cpu, server_cpu = sys.argv[1:]
+if not no_pin:
+    os.sched_setaffinity(0, {int(loadgen_cpu)})
+pin = None if no_pin else (lambda: os.sched_setaffinity(0, {int(server_cpu)}))
+request = b"GET /health/liveliness HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+best = None
+for _ in range(int(tries)):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    env = dict(os.environ, RUST_LOG="warn")
+    start = time.perf_counter()
+    child = subprocess.Popen([binary, "--config", config, "--host", "127.0.0.1", "--port", str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, preexec_fn=pin)
+    try:
+        while True:  # poll as fast as connect() fails
+            if time.perf_counter() - start > 10:
+                sys.exit("cold start: no answer within 10 s")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                    conn.sendall(request)
+                    if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                        break
+            except OSError:
+                continue
+        elapsed = time.perf_counter() - start
+    finally:
+        child.terminate()
+        child.wait()
+    best = elapsed if best is None else min(best, elapsed)
+print(f"{best * 1000:.1f}")
+PY
+)"
+
+# --- report -----------------------------------------------------------------------------
+python3 - <<PY
+d1_p50, d1_p99, p1_p50, p1_p99 = $R_D1_P50, $R_D1_P99, $R_P1_P50, $R_P1_P99
+dn_rps, pn_rps, pn_req = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ
+ratio = pn_rps / dn_rps
+cpu_us = ($proxy_after - $proxy_before) / $CLK_TCK / pn_req * 1e6
+up_cpu_us = ($stand_in_after - $stand_in_before) / $CLK_TCK / pn_req * 1e6
+rss_mib = $PEAK_RSS_KB / 1024
+cold = $COLD_MS
+added = (p1_p50 - d1_p50) / 1000
+ok = lambda good: "yes" if good else "**no**"
+rows = [
+    ("latency p50, c=1", f"{d1_p50/1000:.3f} ms", f"{p1_p50/1000:.3f} ms", "", ""),
+    ("latency p99, c=1", f"{d1_p99/1000:.3f} ms", f"{p1_p99/1000:.3f} ms", "", ""),
+    ("added latency p50 (proxy − direct)", "", f"{added:.4f} ms", "< 0.05 ms", ok(added < 0.05)),
+    ("added latency p99 (proxy − direct)", "", f"{(p1_p99 - d1_p99)/1000:.4f} ms", "", ""),
+    ("throughput, c=$CONNECTIONS", f"{dn_rps:,.0f} req/s", f"{pn_rps:,.0f} req/s", "", ""),
+    ("throughput ratio (proxy ÷ direct)", "", f"{ratio:.2f}×", "≥ 0.6×", ok(ratio >= 0.6)),
+    ("CPU per request, c=$CONNECTIONS (utime+stime)", f"{up_cpu_us:.1f} µs (stand-in)", f"{cpu_us:.1f} µs (proxy only)", "", ""),
+    ("proxy peak RSS (VmHWM)", "", f"{rss_mib:.1f} MiB", "< 30 MiB", ok(rss_mib < 30)),
+    ("proxy cold start, best of $COLD_STARTS", "", f"{cold:.1f} ms", "< 50 ms", ok(cold < 50)),
+]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"oha; c=1: $REQUESTS requests; c=$CONNECTIONS: $DURATION s; $WARMUP s warm-up before each; "
+      f"$PIN_NOTE; proxy --num_workers $SERVER_WORKERS, stand-in 1 thread; {cpu}, $(nproc) CPUs, "
+      f"$BUSY_PCT % busy before the run")
+print()
+print("| metric | direct (stand-in) | through proxy | target | met |")
+print("|---|---|---|---|---|")
+for row in rows:
+    print("| " + " | ".join(row) + " |")
+PY
