@@ -146,6 +146,11 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let bytes = read_body(body, limit).await?;
+    // The fast path parses without tracking paths; only a body that fails is parsed again
+    // to name the field at fault.
+    if let Ok(request) = serde_json::from_slice(&bytes) {
+        return Ok(request);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let request: ChatRequest = serde_path_to_error::deserialize(&mut deserializer)?;
     deserializer
