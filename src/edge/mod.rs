@@ -1,7 +1,7 @@
 //! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat services.
 //!
 //! It decodes a request body once, encodes a reply once, and is the only place where an
-//! [`Error`] becomes the OpenAI error envelope with its status. Streams are committed
+//! [`Error`](crate::Error) becomes the OpenAI error envelope with its status. Streams are committed
 //! late: the edge waits for the first chunk before it answers `200`, so an upstream error
 //! before that is an ordinary HTTP error; after it, an error becomes one
 //! `data: {"error": …}` event and the stream ends. A clean stream ends with
