@@ -536,3 +536,53 @@ async fn client_side_credentials_are_refused_unless_allowed() {
         1
     );
 }
+
+#[tokio::test]
+async fn user_url_allowed_hosts_opens_image_downloads_to_those_hosts() {
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.5-flash").await;
+    Mock::given(method("GET"))
+        .and(path("/cat.png"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![137, 80, 78, 71], "image/png"))
+        .mount(&server)
+        .await;
+    let request = json!({"model": "gemini-flash", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": format!("{}/cat.png", server.uri())}}
+    ]}]});
+
+    let closed = proxy_for(&server, "");
+    let (status, _, body) = send(
+        &closed,
+        post("/v1/chat/completions", Some(MASTER), &request),
+    )
+    .await;
+    assert_eq!(status, 400, "loopback is refused by default");
+    assert!(
+        json_of(&body)["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("user_url_allowed_hosts")
+    );
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    let open = proxy_for(
+        &server,
+        "litellm_settings: {user_url_allowed_hosts: [\"127.0.0.1\"]}",
+    );
+    let (status, _, body) = send(&open, post("/v1/chat/completions", Some(MASTER), &request)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let requests = server.received_requests().await.unwrap_or_default();
+    let sent: Value =
+        serde_json::from_slice(&requests.last().expect("the chat call").body).expect("JSON");
+    assert_eq!(
+        sent["contents"][0]["parts"][1],
+        json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw=="}})
+    );
+}
