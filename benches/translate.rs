@@ -9,7 +9,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use llm_tower::gemini::translate::{
-    ReplyContext, SequentialIds, TranslateOptions, translate_request, translate_response,
+    ReplyContext, SequentialIds, ToolSchemaCache, TranslateOptions, translate_request,
+    translate_request_cached, translate_response,
 };
 use llm_tower::gemini::wire::GenerateContentResponse;
 use llm_tower::openai::ChatRequest;
@@ -88,9 +89,14 @@ fn tool_call_reply() -> Vec<u8> {
     .expect("serializes")
 }
 
-fn request_bytes(bytes: &[u8]) -> Vec<u8> {
+fn request_bytes(bytes: &[u8], cache: Option<&ToolSchemaCache>) -> Vec<u8> {
     let request: ChatRequest = serde_json::from_slice(bytes).expect("valid request");
-    let translated = translate_request(request, TranslateOptions::default()).expect("translates");
+    let options = TranslateOptions::default();
+    let translated = match cache {
+        Some(cache) => translate_request_cached(request, options, cache),
+        None => translate_request(request, options),
+    }
+    .expect("translates");
     serde_json::to_vec(&translated.body).expect("serializes")
 }
 
@@ -111,8 +117,14 @@ fn benches(c: &mut Criterion) {
         ("small_chat", small_chat()),
         ("twenty_tools", twenty_tools()),
     ] {
-        group.bench_function(name, |b| b.iter(|| request_bytes(black_box(&input))));
+        group.bench_function(name, |b| b.iter(|| request_bytes(black_box(&input), None)));
     }
+    // The steady state of an agent: the same tools on every turn, schemas already converted.
+    let cache = ToolSchemaCache::default();
+    let input = twenty_tools();
+    group.bench_function("twenty_tools_cached", |b| {
+        b.iter(|| request_bytes(black_box(&input), Some(&cache)))
+    });
     group.finish();
     let mut group = c.benchmark_group("reply");
     for (name, input) in [("text", text_reply()), ("tool_call", tool_call_reply())] {

@@ -28,10 +28,12 @@ pub mod media;
 pub mod openai;
 pub mod provider;
 pub mod proxy;
+pub mod raw_json;
 pub mod router;
 pub mod sse;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};
 pub use provider::{ChatResponse, ChatService, ChunkStream, Provider};
+pub use raw_json::RawJson;
 pub use router::{Deployment, Router};

@@ -16,7 +16,8 @@ use super::call::{Call, EventStream, Method, Reply};
 use super::error::Error as GeminiError;
 use super::translate::stream::StreamTranslator;
 use super::translate::{
-    IdSource, RandomIds, ReplyContext, TranslateOptions, translate_request, translate_response,
+    IdSource, RandomIds, ReplyContext, ToolSchemaCache, TranslateOptions, translate_request_cached,
+    translate_response,
 };
 use crate::error::Error;
 use crate::openai::{ChatCompletionChunk, ChatRequest};
@@ -33,6 +34,7 @@ use crate::provider::ChatResponse;
 pub struct ParamMapLayer {
     options: TranslateOptions,
     ids: Arc<dyn IdSource>,
+    schemas: Arc<ToolSchemaCache>,
 }
 
 impl ParamMapLayer {
@@ -41,12 +43,19 @@ impl ParamMapLayer {
         Self {
             options,
             ids: Arc::new(RandomIds),
+            schemas: Arc::default(),
         }
     }
 
     /// Uses `ids` for tool-call ids, completion ids and timestamps.
     pub fn with_ids(mut self, ids: Arc<dyn IdSource>) -> Self {
         self.ids = ids;
+        self
+    }
+
+    /// Shares a cache of converted tool schemas (each layer has its own by default).
+    pub fn with_schema_cache(mut self, schemas: Arc<ToolSchemaCache>) -> Self {
+        self.schemas = schemas;
         self
     }
 }
@@ -67,6 +76,7 @@ impl<S> Layer<S> for ParamMapLayer {
             inner,
             options: self.options,
             ids: self.ids.clone(),
+            schemas: self.schemas.clone(),
         }
     }
 }
@@ -77,6 +87,7 @@ pub struct ParamMap<S> {
     inner: S,
     options: TranslateOptions,
     ids: Arc<dyn IdSource>,
+    schemas: Arc<ToolSchemaCache>,
 }
 
 impl<S> ParamMap<S> {
@@ -109,7 +120,7 @@ where
     }
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
-        let translated = match translate_request(request, self.options) {
+        let translated = match translate_request_cached(request, self.options, &self.schemas) {
             Ok(translated) => translated,
             Err(error) => return ParamMapFuture::Failed { error: Some(error) },
         };

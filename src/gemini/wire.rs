@@ -2,6 +2,7 @@
 //! wire. Requests are built from these and serialized once; replies deserialize into them,
 //! and fields this version does not know are kept as raw JSON rather than dropped.
 
+use crate::raw_json::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -157,9 +158,10 @@ pub struct FunctionDeclaration {
     /// What it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Arguments schema (OpenAPI subset); absent for functions without arguments.
+    /// Arguments schema (OpenAPI subset), serialized; absent for functions without
+    /// arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<RawJson>,
 }
 
 /// `toolConfig`.

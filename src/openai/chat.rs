@@ -1,6 +1,7 @@
 //! `POST /v1/chat/completions`: the request, its messages and tools, and the
 //! non-streaming `chat.completion` reply.
 
+use crate::raw_json::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -302,9 +303,10 @@ pub struct FunctionDefinition {
     /// What it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// JSON Schema of the arguments.
+    /// JSON Schema of the arguments, kept as the client's text (it is converted, and the
+    /// conversion cached, by that text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<RawJson>,
     /// OpenAI strict mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,

@@ -7,10 +7,12 @@ pub mod messages;
 pub mod request;
 pub mod response;
 pub mod schema;
+pub mod schema_cache;
 pub mod stream;
 pub mod thinking;
 pub mod tools;
 
 pub use ids::{IdSource, RandomIds, SequentialIds};
-pub use request::{TranslateOptions, translate_request};
+pub use request::{TranslateOptions, translate_request, translate_request_cached};
 pub use response::{ReplyContext, translate_response};
+pub use schema_cache::ToolSchemaCache;

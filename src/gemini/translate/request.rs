@@ -49,6 +49,7 @@ use serde_json::{Map, Value};
 
 use super::messages::translate_messages;
 use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
+use super::schema_cache::ToolSchemaCache;
 use super::thinking::{from_reasoning_effort, from_thinking};
 use super::tools::{ToolSet, tool_config};
 use crate::error::Error;
@@ -120,6 +121,35 @@ const IGNORED_KEYS: &[&str] = &["metadata", "store"];
 pub fn translate_request(
     request: ChatRequest,
     options: TranslateOptions,
+) -> Result<TranslatedRequest, Error> {
+    translate(request, options, ToolSet::default())
+}
+
+/// [`translate_request`], with tool parameter schemas converted through `cache` (agents
+/// send the same tools every turn; a hit skips the schema conversion).
+///
+/// ```
+/// use llm_tower::gemini::translate::{translate_request_cached, TranslateOptions, ToolSchemaCache};
+///
+/// let cache = ToolSchemaCache::default();
+/// let request = serde_json::from_str(r#"{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}],
+///     "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"x":{"type":"string"}}}}}]}"#)?;
+/// translate_request_cached(request, TranslateOptions::default(), &cache)?;
+/// assert_eq!(cache.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn translate_request_cached(
+    request: ChatRequest,
+    options: TranslateOptions,
+    cache: &ToolSchemaCache,
+) -> Result<TranslatedRequest, Error> {
+    translate(request, options, ToolSet::with_cache(cache))
+}
+
+fn translate(
+    request: ChatRequest,
+    options: TranslateOptions,
+    mut tool_set: ToolSet<'_>,
 ) -> Result<TranslatedRequest, Error> {
     let ChatRequest {
         model,
@@ -198,7 +228,6 @@ pub fn translate_request(
         unsupported("logit_bias", drop)?;
     }
 
-    let mut tool_set = ToolSet::default();
     let legacy_functions = functions.is_some();
     for (index, tool) in tools.into_iter().flatten().enumerate() {
         tool_set.add_tool(tool, index)?;
@@ -362,10 +391,10 @@ fn apply_response_format(
 }
 
 /// Where an extra request key can go.
-struct Target<'a> {
+struct Target<'a, 'b> {
     body: &'a mut GenerateContentRequest,
     config: &'a mut GenerationConfig,
-    tools: &'a mut ToolSet,
+    tools: &'a mut ToolSet<'b>,
     options: &'a mut CallOptions,
 }
 
@@ -390,7 +419,7 @@ const GENERATION_CONFIG_KEYS: &[&str] = &[
     "routingConfig",
 ];
 
-fn apply_extra(key: String, value: Value, target: Target<'_>, drop: bool) -> Result<(), Error> {
+fn apply_extra(key: String, value: Value, target: Target<'_, '_>, drop: bool) -> Result<(), Error> {
     match key.as_str() {
         "api_key" => target.options.api_key = Some(typed(&key, value)?),
         "api_base" => target.options.api_base = Some(typed(&key, value)?),

@@ -11,9 +11,11 @@
 use serde_json::{Map, Value};
 
 use super::schema::{SchemaOptions, to_openapi_schema};
+use super::schema_cache::ToolSchemaCache;
 use crate::error::Error;
 use crate::gemini::wire::{FunctionCallingConfig, FunctionDeclaration, Tool, ToolConfig};
 use crate::openai::chat::{FunctionDefinition, ToolChoice};
+use crate::raw_json::RawJson;
 
 /// Built-in tools by every accepted spelling, with the Gemini key each maps to.
 const BUILTIN_TOOLS: &[(&str, &str)] = &[
@@ -35,12 +37,21 @@ const BUILTIN_TOOLS: &[(&str, &str)] = &[
 
 /// Collects function declarations and built-in tools in request order.
 #[derive(Debug, Default)]
-pub struct ToolSet {
+pub struct ToolSet<'c> {
     functions: Vec<FunctionDeclaration>,
     builtins: Vec<(String, Value)>,
+    cache: Option<&'c ToolSchemaCache>,
 }
 
-impl ToolSet {
+impl<'c> ToolSet<'c> {
+    /// A tool set that converts parameter schemas through `cache`.
+    pub fn with_cache(cache: &'c ToolSchemaCache) -> Self {
+        Self {
+            cache: Some(cache),
+            ..Self::default()
+        }
+    }
+
     /// Adds an OpenAI `tools` entry; `index` locates it in error messages.
     pub fn add_tool(&mut self, tool: crate::openai::Tool, index: usize) -> Result<(), Error> {
         let param = || format!("tools[{index}]");
@@ -64,13 +75,15 @@ impl ToolSet {
 
     /// Adds a legacy `functions` entry.
     pub fn add_function(&mut self, function: FunctionDefinition, param: &str) -> Result<(), Error> {
-        let parameters = match function.parameters {
-            Some(schema) if !is_empty_object_schema(&schema) => Some(
-                to_openapi_schema(&schema, SchemaOptions::default()).map_err(|error| {
-                    Error::invalid_param(param, format!("{param}.function.parameters: {error}"))
-                })?,
-            ),
-            _ => None,
+        let parameters = match &function.parameters {
+            None => None,
+            Some(schema) => {
+                let convert = || convert_parameters(schema.get(), param);
+                match self.cache {
+                    Some(cache) => cache.get_or_convert(schema.get(), convert)?,
+                    None => convert()?,
+                }
+            }
         };
         self.functions.push(FunctionDeclaration {
             name: function.name,
@@ -148,6 +161,24 @@ impl ToolSet {
         }));
         tools
     }
+}
+
+/// A tool's `parameters` text → the Gemini schema, serialized; `None` for a schema that
+/// declares no arguments (Gemini refuses an object schema without properties).
+fn convert_parameters(text: &str, param: &str) -> Result<Option<RawJson>, Error> {
+    let invalid = |message: String| {
+        Error::invalid_param(param, format!("{param}.function.parameters: {message}"))
+    };
+    let schema: Value = serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?;
+    if is_empty_object_schema(&schema) {
+        return Ok(None);
+    }
+    let converted = to_openapi_schema(&schema, SchemaOptions::default())
+        .map_err(|error| invalid(error.to_string()))?;
+    let text = serde_json::to_string(&converted).map_err(|error| invalid(error.to_string()))?;
+    RawJson::from_string(text)
+        .map(Some)
+        .map_err(|error| invalid(error.to_string()))
 }
 
 fn is_empty_object_schema(schema: &Value) -> bool {
