@@ -30,6 +30,7 @@ pub mod provider;
 pub mod proxy;
 pub mod raw_json;
 pub mod router;
+pub mod secret;
 pub mod sse;
 
 pub use client::Client;
@@ -37,3 +38,4 @@ pub use error::{Error, ErrorKind};
 pub use provider::{ChatResponse, ChatService, ChunkStream, Provider};
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
+pub use secret::Secret;

@@ -461,8 +461,11 @@ fn keyless_stack(api_base: String) -> ChatService {
     let service = ServiceBuilder::new()
         .layer(MediaFetchLayer::new(fetcher))
         .layer(
-            ParamMapLayer::new(TranslateOptions::default())
-                .with_ids(Arc::new(SequentialIds::new(common::CREATED))),
+            ParamMapLayer::new(TranslateOptions {
+                client_credentials: true,
+                ..TranslateOptions::default()
+            })
+            .with_ids(Arc::new(SequentialIds::new(common::CREATED))),
         )
         .layer(SseAdapterLayer::new())
         .layer(GeminiHttpLayer::new(api_base))
@@ -482,7 +485,7 @@ async fn missing_api_key_is_401_before_any_network_call() {
     assert_eq!(
         response,
         json!({"error": {
-            "message": "no Gemini API key: set GEMINI_API_KEY, configure one on the provider, or pass api_key in the request",
+            "message": "no usable Gemini API key: set GEMINI_API_KEY, configure one on the provider, or pass api_key in the request (a key must be a valid HTTP header value)",
             "type": "authentication_error",
             "param": null,
             "code": "AuthenticationError"

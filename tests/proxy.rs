@@ -283,8 +283,7 @@ async fn models_and_health() {
     assert_eq!(
         json_of(&body),
         json!({"object": "list", "data": [
-            {"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"},
-            {"id": "gemini/*", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}
+            {"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}
         ]})
     );
     let (status, _, body) = send(&proxy, get("/health/liveliness", None)).await;
@@ -309,6 +308,9 @@ async fn unimplemented_and_unknown_routes() {
         assert_eq!(status, 501, "{route}");
         assert_eq!(json_of(&body)["error"]["type"], "api_error");
     }
+    let (status, headers, _) = send(&proxy, get("/v1/chat/completions", Some(MASTER))).await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST");
     let (status, _, body) = send(&proxy, get("/v2/nothing", Some(MASTER))).await;
     assert_eq!(status, 404);
     assert_eq!(json_of(&body)["error"]["type"], "not_found_error");

@@ -834,8 +834,61 @@ async fn cached_content() {
 }
 
 #[tokio::test]
-async fn per_request_api_key_goes_in_the_header() {
+async fn model_ids_that_would_escape_the_path_are_refused() {
     let stand_in = StandIn::start().await;
+    for model in [
+        "../../files?x=1#",
+        "gemini 2.5",
+        "gemini/../x",
+        "",
+        "..",
+        "models%2Fx",
+    ] {
+        let error = stand_in
+            .client()
+            .chat(chat(hi(model, json!({}))))
+            .await
+            .expect_err("refused");
+        assert_eq!(error.param(), Some("model"), "{model:?}");
+    }
+    let received = stand_in
+        .server
+        .received_requests()
+        .await
+        .unwrap_or_default();
+    assert!(received.is_empty(), "nothing was sent upstream");
+}
+
+#[tokio::test]
+async fn client_side_credentials_are_refused_unless_the_provider_allows_them() {
+    for param in ["api_key", "api_base"] {
+        let mut extra = serde_json::Map::new();
+        extra.insert(param.to_owned(), json!("http://attacker.example/v1beta"));
+        let error = refused(hi(FLASH, Value::Object(extra))).await;
+        assert_eq!(error.param(), Some(param));
+        assert!(
+            error.message().contains("client-side credentials"),
+            "{}",
+            error.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_api_base_needs_its_own_api_key() {
+    let stand_in = StandIn::start_with(|builder| builder.client_credentials(true)).await;
+    let error = refused_via(
+        &stand_in,
+        hi(FLASH, json!({"api_base": "http://127.0.0.1:9/v1beta"})),
+    )
+    .await;
+    assert_eq!(error.param(), Some("api_base"));
+    assert!(error.message().contains("its own api_key"));
+}
+
+#[tokio::test]
+async fn per_request_api_key_goes_in_the_header() {
+    let stand_in = StandIn::start_with(|builder| builder.client_credentials(true)).await;
     Mock::given(method("POST"))
         .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
         .and(header("x-goog-api-key", "per-request-key"))
@@ -855,9 +908,7 @@ async fn per_request_api_key_goes_in_the_header() {
 
 #[tokio::test]
 async fn per_request_api_base_is_where_the_request_goes() {
-    // With its own key: whether the provider's key may follow a client-chosen api_base is
-    // a policy question (see the report), not pinned here.
-    let stand_in = StandIn::start().await;
+    let stand_in = StandIn::start_with(|builder| builder.client_credentials(true)).await;
     stand_in.reply_json(FLASH, 200, &ok_reply()).await;
     let other = MockServer::start().await;
     Mock::given(method("POST"))

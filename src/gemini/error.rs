@@ -12,7 +12,7 @@ use crate::sse::decode::SseError;
 /// No API key was configured or sent: refused before any network call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "no Gemini API key: set GEMINI_API_KEY, configure one on the provider, or pass api_key in the request"
+    "no usable Gemini API key: set GEMINI_API_KEY, configure one on the provider, or pass api_key in the request (a key must be a valid HTTP header value)"
 )]
 pub struct MissingApiKey;
 

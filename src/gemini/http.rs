@@ -137,9 +137,13 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, bo
     let mut request = http::Request::post(uri)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(Bytes::from(body))
-        .map_err(|error| Error::InvalidCall(format!("invalid Gemini URL under {base}: {error}")))?;
+        .map_err(|error| {
+            // The base may carry credentials; name it only without them.
+            let base = crate::media::fetch::redact_url(base);
+            Error::InvalidCall(format!("invalid Gemini URL under {base}: {error}"))
+        })?;
     if let Some(key) = call.options.api_key {
-        request.extensions_mut().insert(ApiKey::new(key));
+        request.extensions_mut().insert(ApiKey::new(key.expose()));
     }
     Ok((request, streaming))
 }

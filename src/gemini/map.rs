@@ -28,7 +28,7 @@ use crate::provider::ChatResponse;
 /// ```
 /// use llm_tower::gemini::ParamMapLayer;
 /// use llm_tower::gemini::translate::TranslateOptions;
-/// let _layer = ParamMapLayer::new(TranslateOptions { drop_params: true });
+/// let _layer = ParamMapLayer::new(TranslateOptions { drop_params: true, ..Default::default() });
 /// ```
 #[derive(Clone)]
 pub struct ParamMapLayer {

@@ -95,6 +95,7 @@ pub struct GeminiBuilder {
     api_key: Option<ApiKey>,
     api_base: Option<String>,
     drop_params: bool,
+    client_credentials: bool,
     client: Option<reqwest::Client>,
     timeout: Option<Duration>,
     fetch_policy: FetchPolicy,
@@ -119,6 +120,15 @@ impl GeminiBuilder {
     /// Drop unsupported params instead of answering 400.
     pub fn drop_params(mut self, drop: bool) -> Self {
         self.drop_params = drop;
+        self
+    }
+
+    /// Accept `api_key` / `api_base` in requests (LiteLLM's client-side credentials). Off
+    /// by default: behind an HTTP edge, clients would choose which host the server calls.
+    /// Turn it on where the callers are trusted (the [`crate::Client`] façade in your own
+    /// code).
+    pub fn client_credentials(mut self, allow: bool) -> Self {
+        self.client_credentials = allow;
         self
     }
 
@@ -171,7 +181,9 @@ impl GeminiBuilder {
                 let mut builder =
                     reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
                 if let Some(timeout) = self.timeout {
-                    builder = builder.timeout(timeout);
+                    // An idle timeout, not a total one: a long stream that keeps sending
+                    // events must not be cut off.
+                    builder = builder.connect_timeout(timeout).read_timeout(timeout);
                 }
                 builder
                     .build()
@@ -189,6 +201,7 @@ impl GeminiBuilder {
             .layer(
                 ParamMapLayer::new(TranslateOptions {
                     drop_params: self.drop_params,
+                    client_credentials: self.client_credentials,
                 })
                 .with_ids(ids),
             )

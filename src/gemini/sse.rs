@@ -5,7 +5,8 @@
 //! The body is read only as fast as the consumer polls (backpressure), the decoder holds
 //! at most one event (bounded memory), and dropping the stream drops the body, which
 //! closes the upstream connection (cancellation). An `{"error": …}` event becomes
-//! [`Error::Upstream`]; malformed event JSON is [`Error::Decode`]; a stream that ends in
+//! [`Error::Upstream`]; malformed event JSON, or a candidate index past Gemini's 8, is
+//! [`Error::Decode`]; a stream that ends in
 //! the middle of an event or with no event at all is [`Error::Truncated`].
 
 use std::pin::Pin;
@@ -21,6 +22,7 @@ use tower_service::Service;
 use super::call::{Call, Reply};
 use super::error::Error;
 use super::http::upstream_error;
+use super::translate::stream::MAX_CANDIDATES;
 use super::wire::GenerateContentResponse;
 use crate::sse::{SseDecoder, SseEvent};
 
@@ -211,7 +213,7 @@ fn parse_event(event: &SseEvent) -> Result<GenerateContentResponse, Error> {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(upstream_error(status, &http::HeaderMap::new(), data));
     }
-    serde_json::from_slice(data).map_err(|error| {
+    let reply: GenerateContentResponse = serde_json::from_slice(data).map_err(|error| {
         if error.is_eof() {
             Error::Truncated("an event ended in the middle of its JSON")
         } else {
@@ -220,5 +222,52 @@ fn parse_event(event: &SseEvent) -> Result<GenerateContentResponse, Error> {
                 event.data.chars().take(120).collect::<String>()
             ))
         }
-    })
+    })?;
+    if let Some(index) = reply
+        .candidates
+        .iter()
+        .filter_map(|candidate| candidate.index)
+        .find(|index| *index >= MAX_CANDIDATES)
+    {
+        return Err(Error::Decode(format!(
+            "candidate index {index} is out of range (Gemini answers at most {MAX_CANDIDATES} candidates)"
+        )));
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use http_body_util::Full;
+
+    use super::*;
+
+    async fn decode(body: &'static str) -> Vec<Result<GenerateContentResponse, Error>> {
+        GeminiEvents::new(Full::new(bytes::Bytes::from_static(body.as_bytes())))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_candidate_index_out_of_range_is_refused() {
+        let events = decode(
+            "data: {\"candidates\":[{\"index\":4294967295,\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}\r\n\r\n",
+        )
+        .await;
+        assert_eq!(events.len(), 1);
+        assert!(
+            matches!(&events[0], Err(Error::Decode(message)) if message.contains("candidate index 4294967295")),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn candidates_in_range_pass() {
+        let events = decode(
+            "data: {\"candidates\":[{\"index\":7,\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}\r\n\r\n",
+        )
+        .await;
+        assert!(matches!(events.as_slice(), [Ok(_)]), "{events:?}");
+    }
 }

@@ -418,8 +418,33 @@ impl GoogleStatus {
         self.details.iter().find_map(|detail| {
             let delay = detail.get("retryDelay")?.as_str()?;
             let seconds: f64 = delay.strip_suffix('s')?.parse().ok()?;
-            (seconds.is_finite() && seconds >= 0.0)
-                .then(|| std::time::Duration::from_secs_f64(seconds))
+            // Refuses negative, infinite and absurdly large delays instead of panicking.
+            std::time::Duration::try_from_secs_f64(seconds).ok()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_with_delay(delay: &str) -> GoogleStatus {
+        GoogleStatus {
+            details: vec![serde_json::json!({
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": delay
+            })],
+            ..GoogleStatus::default()
+        }
+    }
+
+    #[test]
+    fn retry_delays() {
+        let delay = |text| status_with_delay(text).retry_delay();
+        assert_eq!(delay("17s"), Some(std::time::Duration::from_secs(17)));
+        assert_eq!(delay("0.5s"), Some(std::time::Duration::from_millis(500)));
+        for unusable in ["1e30s", "-3s", "NaNs", "infs", "17", "soon"] {
+            assert_eq!(delay(unusable), None, "{unusable}");
+        }
     }
 }

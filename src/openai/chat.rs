@@ -5,6 +5,8 @@ use crate::raw_json::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::secret::Secret;
+
 /// Unknown keys kept beside the typed fields of a wire struct.
 pub type Extra = Map<String, Value>;
 
@@ -108,6 +110,14 @@ pub struct ChatRequest {
     /// Drop unsupported params instead of refusing them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_params: Option<bool>,
+    /// A per-request upstream key (LiteLLM's `api_key`); refused unless the provider allows
+    /// client-side credentials. Never printed by `Debug`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    /// A per-request upstream base URL (LiteLLM's `api_base`); refused unless the provider
+    /// allows client-side credentials, and then only with its own `api_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
     /// Everything else, in the order sent.
     #[serde(flatten)]
     pub extra: Extra,

@@ -26,7 +26,6 @@ use tower_service::Service;
 
 use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
-use super::credentials::{ClientCredentials, ClientCredentialsLayer};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
 use crate::edge::{
@@ -85,7 +84,7 @@ pub enum BuildError {
 
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
-    chat: ChatEdge<ClientCredentials<Router>>,
+    chat: ChatEdge<Router>,
     door: MasterKey,
     models: Value,
     health: Value,
@@ -137,10 +136,9 @@ impl Proxy {
         }
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
-        let guarded =
-            ClientCredentialsLayer::new(config.general_settings.allow_client_side_credentials)
-                .layer(router.clone());
-        let chat = ChatEdgeLayer::new().body_limit(body_limit).layer(guarded);
+        let chat = ChatEdgeLayer::new()
+            .body_limit(body_limit)
+            .layer(router.clone());
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
@@ -177,6 +175,7 @@ fn deployment_service(
     }
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
+        .client_credentials(config.general_settings.allow_client_side_credentials)
         .media_fetcher(fetcher.clone());
     builder = match params.timeout {
         Some(timeout) => builder.timeout(timeout),
@@ -210,6 +209,8 @@ fn models_list(router: &Router) -> Value {
     let data: Vec<Value> = router
         .model_names()
         .into_iter()
+        // A wildcard is a route, not a model a client can name.
+        .filter(|name| !name.contains('*'))
         .map(|name| json!({"id": name, "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}))
         .collect();
     json!({"object": "list", "data": data})
@@ -338,7 +339,7 @@ where
         return unauthorized();
     }
     match (method, path.as_str()) {
-        (Method::POST, "/v1/chat/completions" | "/chat/completions") => shared
+        (_, "/v1/chat/completions" | "/chat/completions") => shared
             .chat
             .clone()
             .oneshot(request)

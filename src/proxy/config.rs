@@ -83,8 +83,8 @@
 //! An empty file, or one without `model_list`, is a valid config with no
 //! models (the proxy warns about it).
 
+pub use crate::secret::Secret;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -251,7 +251,8 @@ pub struct LitellmSettings {
     pub drop_params: bool,
     /// Default number of retries for a failed upstream request.
     pub num_retries: Option<u32>,
-    /// Default timeout for one upstream request.
+    /// Longest time from a request's arrival until its reply starts (the headers, or a
+    /// stream's first event); then 504.
     pub request_timeout: Option<Duration>,
     /// Hosts the proxy may fetch user-supplied URLs (e.g. images) from.
     pub user_url_allowed_hosts: Vec<String>,
@@ -277,44 +278,6 @@ pub struct GeneralSettings {
     /// `allow_client_side_credentials`); off by default, because a client-chosen
     /// `api_base` makes the proxy call hosts the client picks.
     pub allow_client_side_credentials: bool,
-}
-
-/// A secret string: Debug and Display print `[REDACTED]`; [`expose`](Self::expose)
-/// returns the value.
-///
-/// ```rust
-/// use llm_tower::proxy::config::Secret;
-///
-/// let key = Secret::new("sk-1234");
-/// assert_eq!(format!("{key} {key:?}"), "[REDACTED] [REDACTED]");
-/// assert_eq!(key.expose(), "sk-1234");
-/// ```
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value itself. Compare it in constant time when checking a
-    /// client's key.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
 }
 
 /// Why a config could not be loaded.
@@ -457,7 +420,7 @@ impl Config {
                 model_name: wildcard.clone(),
                 litellm_params: LitellmParams {
                     model: wildcard,
-                    api_key: env(GEMINI_API_KEY_VAR).map(Secret),
+                    api_key: env(GEMINI_API_KEY_VAR).map(Secret::new),
                     ..LitellmParams::default()
                 },
                 model_info: None,
@@ -723,7 +686,7 @@ fn environment_table(
                     });
                 }
             };
-            Ok((name, Secret(text)))
+            Ok((name, Secret::new(text)))
         })
         .collect()
 }
@@ -744,7 +707,7 @@ fn master_key(resolver: &Resolver<'_>, raw: Option<String>) -> Result<Option<Sec
             field: FIELD.to_string(),
             message: "empty master key; remove the setting to run without one".to_string(),
         }),
-        Resolved::Value(key) => Ok(Some(Secret(key))),
+        Resolved::Value(key) => Ok(Some(Secret::new(key))),
     }
 }
 
@@ -774,7 +737,7 @@ impl RawModelEntry {
         let api_key = match params.api_key {
             Some(raw) => resolver
                 .resolve_param(&field("api_key"), raw, warnings)?
-                .map(Secret),
+                .map(Secret::new),
             None => None,
         };
         let api_base = match params.api_base {

@@ -5,7 +5,6 @@
 pub mod app;
 pub mod auth;
 pub mod config;
-pub mod credentials;
 pub mod passthrough;
 pub mod retry;
 pub mod server;

@@ -17,7 +17,7 @@
 //! | `cached_content` | `cachedContent` |
 //! | GenerationConfig keys (`top_k`/`topK`, `mediaResolution`, `imageConfig`, …) | `generationConfig`, camelCased |
 //! | `user`, `stream_options`, `metadata`, `store` | accepted, not sent |
-//! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]); `api_base` only with its own `api_key` |
+//! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]), only when [`TranslateOptions::client_credentials`] allows them; `api_base` only with its own `api_key` |
 //! | anything else, `logit_bias`, `parallel_tool_calls: false` | 400 `UnsupportedParamsError` naming it, or dropped with `drop_params` |
 //!
 //! ## `response_format`
@@ -56,6 +56,7 @@ use crate::error::Error;
 use crate::gemini::model::ModelInfo;
 use crate::gemini::wire::{GenerateContentRequest, GenerationConfig};
 use crate::openai::chat::{ChatRequest, ResponseFormat, Stop};
+use crate::secret::Secret;
 
 /// Provider-wide translation settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,13 +64,17 @@ pub struct TranslateOptions {
     /// Drop unsupported params instead of refusing them (a request's own `drop_params`
     /// overrides this).
     pub drop_params: bool,
+    /// Accept `api_key` / `api_base` in requests. Off by default: where clients are not
+    /// trusted (an HTTP edge), a client-chosen `api_base` would make the server call any
+    /// host it names.
+    pub client_credentials: bool,
 }
 
 /// Per-request credentials and endpoint taken out of the request body.
 #[derive(Clone, Default, PartialEq)]
 pub struct CallOptions {
     /// `api_key` sent in the request body.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// `api_base` sent in the request body.
     pub api_base: Option<String>,
 }
@@ -180,9 +185,12 @@ fn translate(
         thinking,
         safety_settings,
         drop_params,
+        api_key,
+        api_base,
         extra,
     } = request;
     let drop = drop_params.unwrap_or(options.drop_params);
+    check_model_id(&model)?;
     let info = ModelInfo::parse(&model);
     let conversation = translate_messages(messages, info)?;
 
@@ -267,7 +275,6 @@ fn translate(
             .collect(),
         ..GenerateContentRequest::default()
     };
-    let mut call_options = CallOptions::default();
     for (key, value) in extra {
         apply_extra(
             key,
@@ -276,17 +283,11 @@ fn translate(
                 body: &mut body,
                 config: &mut config,
                 tools: &mut tool_set,
-                options: &mut call_options,
             },
             drop,
         )?;
     }
-    if call_options.api_base.is_some() && call_options.api_key.is_none() {
-        return Err(Error::invalid_param(
-            "api_base",
-            "a request that sets api_base must also set its own api_key: the configured key is only sent to the configured endpoint",
-        ));
-    }
+    let call_options = client_credentials(api_key, api_base, options.client_credentials)?;
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
@@ -299,6 +300,54 @@ fn translate(
         legacy_functions,
         options: call_options,
     })
+}
+
+/// A model id goes into the URL path: only the characters of Gemini's ids are accepted, so
+/// a client cannot reach another endpoint (`../files`, `?`, `#`) with the server's key.
+fn check_model_id(model: &str) -> Result<(), Error> {
+    let valid = !model.is_empty()
+        && model.len() <= 128
+        && model
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_'))
+        && !model.starts_with('.');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_param(
+            "model",
+            format!("{model:?} is not a Gemini model id (letters, digits, '-', '.', '_')"),
+        ))
+    }
+}
+
+/// Per-request credentials, if the provider accepts them.
+fn client_credentials(
+    api_key: Option<Secret>,
+    api_base: Option<String>,
+    allowed: bool,
+) -> Result<CallOptions, Error> {
+    if !allowed {
+        if let Some(param) = api_key
+            .as_ref()
+            .map(|_| "api_key")
+            .or(api_base.as_ref().map(|_| "api_base"))
+        {
+            return Err(Error::invalid_param(
+                param,
+                format!(
+                    "{param} may not be set in requests here: this provider does not accept client-side credentials"
+                ),
+            ));
+        }
+    }
+    if api_base.is_some() && api_key.is_none() {
+        return Err(Error::invalid_param(
+            "api_base",
+            "a request that sets api_base must also set its own api_key: the configured key is only sent to the configured endpoint",
+        ));
+    }
+    Ok(CallOptions { api_key, api_base })
 }
 
 fn unsupported(param: &str, drop: bool) -> Result<(), Error> {
@@ -395,7 +444,6 @@ struct Target<'a, 'b> {
     body: &'a mut GenerateContentRequest,
     config: &'a mut GenerationConfig,
     tools: &'a mut ToolSet<'b>,
-    options: &'a mut CallOptions,
 }
 
 /// Gemini GenerationConfig keys accepted at the top level of a request, camelCased.
@@ -421,8 +469,6 @@ const GENERATION_CONFIG_KEYS: &[&str] = &[
 
 fn apply_extra(key: String, value: Value, target: Target<'_, '_>, drop: bool) -> Result<(), Error> {
     match key.as_str() {
-        "api_key" => target.options.api_key = Some(typed(&key, value)?),
-        "api_base" => target.options.api_base = Some(typed(&key, value)?),
         "cached_content" | "cachedContent" => {
             target.body.cached_content = Some(typed(&key, value)?)
         }

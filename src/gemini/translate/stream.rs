@@ -30,6 +30,9 @@ use crate::gemini::wire::{GenerateContentResponse, Part, UsageMetadata};
 use crate::openai::chat::{ChoiceProviderFields, Usage};
 use crate::openai::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 
+/// Gemini's largest `candidateCount`: candidate indices are below it.
+pub const MAX_CANDIDATES: u32 = 8;
+
 /// Per-choice state.
 #[derive(Debug, Default)]
 struct ChoiceState {
@@ -118,6 +121,11 @@ impl StreamTranslator {
         let mut choices = Vec::with_capacity(event.candidates.len());
         for (position, candidate) in event.candidates.into_iter().enumerate() {
             let index = candidate.index.unwrap_or(position as u32) as usize;
+            if index >= MAX_CANDIDATES as usize {
+                // The SSE adapter refuses such events; the translator never sizes its state
+                // by an index it cannot trust.
+                continue;
+            }
             if self.choices.len() <= index {
                 self.choices.resize_with(index + 1, ChoiceState::default);
             }
