@@ -237,7 +237,7 @@ impl Future for RouterFuture {
             RouterFutureProj::Routed { inner } => inner.poll(cx),
             RouterFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::invalid_request("polled after completion")))),
+                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
         }
     }
 }

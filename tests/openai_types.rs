@@ -118,3 +118,17 @@ fn replies_and_chunks_round_trip() {
     });
     assert_eq!(round_trip::<ChatCompletionChunk>(&chunk), chunk);
 }
+
+#[test]
+fn debug_output_never_shows_a_request_api_key() {
+    let request: ChatRequest = serde_json::from_value(json!({
+        "model": "m", "messages": [{"role": "user", "content": "Hi"}], "api_key": "AIza-very-secret"
+    }))
+    .expect("deserializes");
+    assert!(!format!("{request:?}").contains("AIza-very-secret"));
+    assert_eq!(
+        serde_json::to_value(&request).expect("serializes")["api_key"],
+        "AIza-very-secret",
+        "the key still travels on the wire"
+    );
+}

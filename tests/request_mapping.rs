@@ -834,6 +834,26 @@ async fn cached_content() {
 }
 
 #[tokio::test]
+async fn too_many_image_urls_are_refused_before_any_download() {
+    let stand_in = StandIn::start().await;
+    let images: Vec<Value> = (0..17)
+        .map(|index| json!({"type": "image_url", "image_url": {"url": format!("https://images.example/{index}.png")}}))
+        .collect();
+    let request = json!({"model": FLASH, "messages": [{"role": "user", "content": images}]});
+    let error = stand_in
+        .client()
+        .chat(chat(request))
+        .await
+        .expect_err("refused");
+    assert_eq!(error.param(), Some("messages"));
+    assert!(
+        error.message().contains("at most 16"),
+        "{}",
+        error.message()
+    );
+}
+
+#[tokio::test]
 async fn model_ids_that_would_escape_the_path_are_refused() {
     let stand_in = StandIn::start().await;
     for model in [

@@ -205,12 +205,12 @@ where
         match self.project() {
             ParamMapFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::invalid_request("polled after completion")))),
+                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
             ParamMapFutureProj::Waiting { inner, reply } => {
                 let result = ready!(inner.poll(cx));
                 let state = reply
                     .take()
-                    .ok_or_else(|| Error::invalid_request("polled after completion"));
+                    .ok_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion"));
                 Poll::Ready(
                     result
                         .map_err(Error::from)

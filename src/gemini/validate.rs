@@ -262,7 +262,10 @@ where
             } => {
                 let response = ready!(inner.poll(cx))?;
                 let Some(validator) = validator.take() else {
-                    return Poll::Ready(Err(Error::invalid_request("polled after completion")));
+                    return Poll::Ready(Err(Error::new(
+                        crate::ErrorKind::Api,
+                        "polled after completion",
+                    )));
                 };
                 Poll::Ready(match response {
                     ChatResponse::Completion(completion) => {
@@ -276,7 +279,7 @@ where
             }
             SchemaValidationFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::invalid_request("polled after completion")))),
+                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
         }
     }
 }
@@ -590,7 +593,8 @@ impl ValidatedStream {
                 }
                 state.content.push_str(text);
             }
-            state.tool_calls |= choice.delta.tool_calls.is_some();
+            state.tool_calls |=
+                choice.delta.tool_calls.is_some() || choice.delta.function_call.is_some();
             if choice.finish_reason.is_some() {
                 state.finish_reason.clone_from(&choice.finish_reason);
             }

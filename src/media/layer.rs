@@ -1,5 +1,6 @@
-//! [`MediaFetchLayer`]: downloads the http(s) `image_url`s of a chat request (concurrently,
-//! on the async runtime, never blocking it) and replaces each with a `data:` URI of the
+//! [`MediaFetchLayer`]: downloads the http(s) `image_url`s of a chat request (a few at a
+//! time, on the async runtime, never blocking it; at most [`MAX_IMAGES`] images and
+//! [`MAX_TOTAL_BYTES`] in all) and replaces each with a `data:` URI of the
 //! served content type, before the request is translated.
 //!
 //! URLs on Google's own API host (Files API URIs) are left alone: Gemini reads those
@@ -10,7 +11,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use base64::Engine;
-use futures_util::future::try_join_all;
+use futures_util::StreamExt;
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -18,6 +20,15 @@ use super::fetch::{FetchError, MediaFetcher};
 use crate::error::Error;
 use crate::openai::ChatRequest;
 use crate::openai::chat::Content;
+
+/// Most image URLs downloaded for one request.
+pub const MAX_IMAGES: usize = 16;
+
+/// Downloads in flight for one request.
+pub const CONCURRENT_DOWNLOADS: usize = 4;
+
+/// Most bytes downloaded for one request, all images together (Gemini takes 20 MB inline).
+pub const MAX_TOTAL_BYTES: usize = 20 * 1024 * 1024;
 
 /// Host whose URLs Gemini fetches itself.
 const GOOGLE_API_HOST: &str = "generativelanguage.googleapis.com";
@@ -82,24 +93,58 @@ where
 {
     type Response = S::Response;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, Error>> + Send>>;
+    type Future = MediaFetchFuture<S::Future, S::Response>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
+        if remote_images(&request).next().is_none() {
+            // The common case: nothing to download, no allocation.
+            return MediaFetchFuture::Direct {
+                inner: self.inner.call(request),
+            };
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if remote_images(&request).next().is_none() {
-            // The common case: no download, no extra allocation beyond the box.
-            return Box::pin(inner.call(request));
-        }
         let fetcher = self.fetcher.clone();
-        Box::pin(async move {
-            let request = inline_remote_images(request, &fetcher).await?;
-            inner.call(request).await
-        })
+        MediaFetchFuture::Fetching {
+            future: Box::pin(async move {
+                let request = inline_remote_images(request, &fetcher).await?;
+                inner.call(request).await
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`MediaFetchService`].
+    #[project = MediaFetchFutureProj]
+    pub enum MediaFetchFuture<F, R> {
+        /// No download: the inner call itself.
+        Direct {
+            #[pin]
+            inner: F,
+        },
+        /// Downloading, then calling the inner service.
+        Fetching {
+            future: Pin<Box<dyn Future<Output = Result<R, Error>> + Send>>,
+        },
+    }
+}
+
+impl<F, R> Future for MediaFetchFuture<F, R>
+where
+    F: Future<Output = Result<R, Error>>,
+{
+    type Output = Result<R, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            MediaFetchFutureProj::Direct { inner } => inner.poll(cx),
+            MediaFetchFutureProj::Fetching { future } => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -139,13 +184,43 @@ async fn inline_remote_images(
     let targets: Vec<(usize, usize, String)> = remote_images(&request)
         .map(|(message, part, url)| (message, part, url.to_owned()))
         .collect();
-    let downloads = targets.iter().map(|(message, part, url)| async move {
-        fetcher
-            .fetch(url)
-            .await
-            .map_err(|error| fetch_error(error, *message, *part))
-    });
-    let fetched = try_join_all(downloads).await?;
+    if targets.len() > MAX_IMAGES {
+        return Err(Error::invalid_param(
+            "messages",
+            format!(
+                "{} image URLs in one request; at most {MAX_IMAGES} are downloaded (send the others inline)",
+                targets.len()
+            ),
+        ));
+    }
+    // A few downloads at a time, and a budget for all of them together, so that one
+    // request cannot hold hundreds of megabytes.
+    let downloads: Vec<_> = targets
+        .iter()
+        .map(|(message, part, url)| {
+            let (fetcher, url, message, part) = (fetcher.clone(), url.clone(), *message, *part);
+            async move {
+                fetcher
+                    .fetch(&url)
+                    .await
+                    .map_err(|error| fetch_error(error, message, part))
+            }
+        })
+        .collect();
+    let mut downloads = futures_util::stream::iter(downloads).buffered(CONCURRENT_DOWNLOADS);
+    let mut fetched = Vec::with_capacity(targets.len());
+    let mut total = 0;
+    while let Some(image) = downloads.next().await {
+        let image = image?;
+        total += image.data.len();
+        if total > MAX_TOTAL_BYTES {
+            return Err(Error::invalid_param(
+                "messages",
+                format!("the images of one request may total at most {MAX_TOTAL_BYTES} bytes"),
+            ));
+        }
+        fetched.push(image);
+    }
     for ((message, part, _), fetched) in targets.into_iter().zip(fetched) {
         let data_uri = format!(
             "data:{};base64,{}",

@@ -85,6 +85,7 @@
 
 pub use crate::secret::Secret;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -177,7 +178,7 @@ pub struct ModelEntry {
 /// assert_eq!(params.extra["reasoning_effort"], "low");
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LitellmParams {
     /// `provider/model`, e.g. `gemini/gemini-2.5-flash`, or `gemini/*` for a
     /// wildcard entry. Always contains a `/` when parsed from a file; any
@@ -198,6 +199,27 @@ pub struct LitellmParams {
     /// `temperature`, `top_k`, ...), in file order, with `os.environ/`
     /// strings resolved and null values left out.
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Provider params may hold values read from the environment (credentials of other
+/// providers), so `Debug` names them without their values.
+impl fmt::Debug for LitellmParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LitellmParams")
+            .field("model", &self.model)
+            .field("api_key", &self.api_key)
+            .field(
+                "api_base",
+                &self
+                    .api_base
+                    .as_deref()
+                    .map(crate::media::fetch::redact_url),
+            )
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl LitellmParams {

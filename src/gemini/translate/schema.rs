@@ -1,6 +1,6 @@
 //! JSON Schema → Gemini schema conversion, for tool `parameters` and response schemas.
 //!
-//! Gemini takes schemas in two shapes (`gemini-wire.md` §3):
+//! Gemini takes schemas in two shapes (the Gemini API reference, "Schema"):
 //!
 //! * [`to_openapi_schema`] produces the OpenAPI 3.0 subset that `parameters` and
 //!   `responseSchema` accept on every model;

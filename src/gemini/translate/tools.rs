@@ -141,7 +141,7 @@ impl<'c> ToolSet<'c> {
         self.functions.iter().any(|function| function.name == name)
     }
 
-    /// Whether no function was declared.
+    /// Whether any function was declared.
     pub fn has_functions(&self) -> bool {
         !self.functions.is_empty()
     }
