@@ -596,5 +596,8 @@ fn config_debug_output_hides_values_read_from_the_environment() {
     for secret in [TEST_KEY, MASTER, "user:pass"] {
         assert!(!debug.contains(secret), "{secret} leaked: {debug}");
     }
-    assert!(debug.contains("vertex_credentials"), "the key is named: {debug}");
+    assert!(
+        debug.contains("vertex_credentials"),
+        "the key is named: {debug}"
+    );
 }

@@ -1092,3 +1092,52 @@ async fn missing_response_id_gets_a_completion_id() {
     assert_eq!(completion["id"], "chatcmpl-1");
     assert_eq!(completion["created"], CREATED);
 }
+
+/// Audio output (`modalities: ["audio"]`): Gemini answers with inline PCM; it comes back as
+/// OpenAI's `message.audio`, with the media type Gemini gave. (Synthetic reply: no
+/// recording of audio output exists among the fixtures.)
+#[tokio::test]
+async fn generated_audio_is_message_audio() {
+    let stand_in = StandIn::start().await;
+    let model = "gemini-2.5-flash-preview-tts";
+    let body = json!({
+        "candidates": [{"content": {"role": "model", "parts": [
+            {"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": "AAEAAQ=="}}
+        ]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 20, "totalTokenCount": 25}
+    });
+    stand_in.reply_json(model, 200, &body).await;
+    let completion = stand_in
+        .client()
+        .chat(chat(json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "Say hi"}],
+            "modalities": ["audio"],
+            "audio": {"voice": "Kore", "format": "pcm16"}
+        })))
+        .await
+        .expect("completion");
+    let message = serde_json::to_value(&completion.choices[0].message).expect("serializes");
+    assert_eq!(
+        message,
+        json!({
+            "role": "assistant",
+            "content": null,
+            "audio": {
+                "id": "audio_1",
+                "data": "AAEAAQ==",
+                "expires_at": CREATED + 86_400,
+                "transcript": "",
+                "mime_type": "audio/L16;codec=pcm;rate=24000"
+            }
+        })
+    );
+    let sent = stand_in.received_body().await;
+    assert_eq!(
+        sent["generationConfig"],
+        json!({
+            "responseModalities": ["AUDIO"],
+            "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Kore"}}}
+        })
+    );
+}

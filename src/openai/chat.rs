@@ -694,6 +694,9 @@ pub struct ResponseMessage {
     /// Generated images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<ImageOutput>>,
+    /// Generated audio (`modalities: ["audio"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioOutput>,
     /// Citations from grounding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<Annotation>>,
@@ -723,6 +726,21 @@ impl MessageProviderFields {
             && self.code_execution.is_none()
             && self.other_parts.is_none()
     }
+}
+
+/// A generated audio clip, in OpenAI's shape plus its media type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioOutput {
+    /// Clip id.
+    pub id: String,
+    /// Base64 audio.
+    pub data: String,
+    /// Unix seconds until which the clip may be referred to.
+    pub expires_at: u64,
+    /// Transcript (Gemini sends none with the audio).
+    pub transcript: String,
+    /// Media type as Gemini gave it (e.g. `audio/L16;codec=pcm;rate=24000`).
+    pub mime_type: String,
 }
 
 /// A citation.

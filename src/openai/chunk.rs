@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::chat::{
-    Annotation, ChoiceProviderFields, ImageOutput, Logprobs, MessageProviderFields, ThinkingBlock,
-    Usage,
+    Annotation, AudioOutput, ChoiceProviderFields, ImageOutput, Logprobs, MessageProviderFields,
+    ThinkingBlock, Usage,
 };
 
 /// One streamed chunk.
@@ -80,6 +80,9 @@ pub struct Delta {
     /// Generated images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<ImageOutput>>,
+    /// Generated audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioOutput>,
     /// Citations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<Annotation>>,

@@ -7,7 +7,8 @@
 //!   `thoughtSignature` rides in `provider_specific_fields.thought_signature` and after
 //!   `__thought__` in the id, so that plain OpenAI clients send it back; every signature of
 //!   the candidate is listed in `message.provider_specific_fields.thought_signatures`;
-//! - `inlineData` images → `images` as data URLs; `executableCode` and
+//! - `inlineData` images → `images` as data URLs; the first audio clip → `audio`
+//!   (`data` base64 as Gemini sent it, usually 24 kHz PCM16, with its `mime_type`); `executableCode` and
 //!   `codeExecutionResult` → `provider_specific_fields.code_execution` (LiteLLM drops them);
 //!   any other part → `provider_specific_fields.other_parts`, as sent;
 //! - finish reasons: tool calls win; `STOP` → `stop`, `MAX_TOKENS` → `length`, safety-type
@@ -31,11 +32,14 @@ use crate::gemini::wire::{
     Candidate, GenerateContentResponse, LogprobsResult, Part, UsageMetadata,
 };
 use crate::openai::chat::{
-    Annotation, ChatCompletion, Choice, ChoiceProviderFields, CompletionTokensDetails,
+    Annotation, AudioOutput, ChatCompletion, Choice, ChoiceProviderFields, CompletionTokensDetails,
     FunctionCall, ImageOutput, ImageUrlObject, Logprobs, MessageProviderFields,
     PromptTokensDetails, ResponseMessage, ThinkingBlock, TokenLogprob, ToolCall, TopLogprob,
     UrlCitation, Usage,
 };
+
+/// How long a generated audio clip is said to stay valid (`expires_at`), as OpenAI does.
+const AUDIO_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
 /// What the reply translation needs from the request.
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +152,8 @@ pub struct PartsDigest {
     pub tool_calls: Vec<ToolCall>,
     /// Generated images.
     pub images: Vec<ImageOutput>,
+    /// The first generated audio clip (OpenAI's message carries one).
+    pub audio: Option<AudioOutput>,
     /// Every signature, in order.
     pub signatures: Vec<String>,
     /// Code-execution parts.
@@ -220,6 +226,18 @@ impl PartsDigest {
                         extra: Default::default(),
                     },
                     index: image_offset + digest.images.len() as u32,
+                });
+            } else if let Some(blob) = part
+                .inline_data
+                .as_ref()
+                .filter(|blob| blob.mime_type.starts_with("audio/") && digest.audio.is_none())
+            {
+                digest.audio = Some(AudioOutput {
+                    id: ids.completion_id().replacen("chatcmpl-", "audio_", 1),
+                    data: blob.data.clone(),
+                    expires_at: ids.created() + AUDIO_LIFETIME_SECS,
+                    transcript: String::new(),
+                    mime_type: blob.mime_type.clone(),
                 });
             } else if let Some(code) = part.executable_code {
                 text_interrupted = true;
@@ -314,6 +332,7 @@ fn translate_candidate(
             tool_calls,
             function_call,
             images: (!digest.images.is_empty()).then_some(digest.images),
+            audio: digest.audio,
             annotations,
             provider_specific_fields: provider_fields,
         },

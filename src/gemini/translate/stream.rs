@@ -192,6 +192,7 @@ impl StreamTranslator {
                 tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
                 function_call,
                 images: (!digest.images.is_empty()).then(|| std::mem::take(&mut digest.images)),
+                audio: digest.audio.take(),
                 annotations: annotations.filter(|annotations| !annotations.is_empty()),
                 provider_specific_fields: digest.provider_fields(),
             };
@@ -336,6 +337,7 @@ fn carries_nothing(delta: &Delta) -> bool {
         && delta.tool_calls.is_none()
         && delta.function_call.is_none()
         && delta.images.is_none()
+        && delta.audio.is_none()
         && delta.annotations.is_none()
         && delta.provider_specific_fields.is_none()
 }
