@@ -23,6 +23,10 @@
 //!   `inlineData`; `file` parts → `fileData` or `inlineData`;
 //! - a conversation with no user turn left (only system messages) gets a `"."` user turn;
 //!   an empty `messages` list is a 400.
+//!
+//! Unknown keys on a message (OpenAI's `refusal`, `annotations`, `audio` on replayed
+//! assistant messages) are ignored, so that clients can send back what they received;
+//! unknown content part types are refused by name.
 
 use std::collections::HashMap;
 
