@@ -24,7 +24,7 @@ use crate::provider::{ChatResponse, ChatService, Provider};
 pub struct Deployment {
     service: ChatService,
     model: String,
-    params: Map<String, Value>,
+    params: Option<Arc<ChatRequest>>,
 }
 
 impl Deployment {
@@ -34,14 +34,29 @@ impl Deployment {
         Self {
             service,
             model: model.into(),
-            params: Map::new(),
+            params: None,
         }
     }
 
-    /// Params set on every request unless the request sets them itself.
-    pub fn with_params(mut self, params: Map<String, Value>) -> Self {
-        self.params = params;
-        self
+    /// Params set on every request unless the request sets them itself. They are checked
+    /// here, once: a param of the wrong type is an error naming it.
+    pub fn with_params(mut self, params: Map<String, Value>) -> Result<Self, Error> {
+        if params.is_empty() {
+            return Ok(self);
+        }
+        let mut object = params;
+        object.insert("model".to_owned(), Value::String(String::new()));
+        object.insert("messages".to_owned(), Value::Array(Vec::new()));
+        let defaults: ChatRequest = serde_path_to_error::deserialize(Value::Object(object))
+            .map_err(|error| {
+                let path = error.path().to_string();
+                Error::invalid_param(
+                    path.clone(),
+                    format!("deployment param `{path}`: {}", error.into_inner()),
+                )
+            })?;
+        self.params = Some(Arc::new(defaults));
+        Ok(self)
     }
 }
 
@@ -50,7 +65,7 @@ struct Route<'a> {
     service: ChatService,
     /// The provider's model id, or `*` to keep the requested one.
     model: String,
-    params: Option<&'a Map<String, Value>>,
+    params: Option<&'a ChatRequest>,
 }
 
 #[derive(Clone)]
@@ -157,7 +172,7 @@ impl Router {
             return Some(Route {
                 service: deployment.service.clone(),
                 model: deployment.model.clone(),
-                params: Some(&deployment.params),
+                params: deployment.params.as_deref(),
             });
         }
         let (prefix, rest) = model.split_once('/')?;
@@ -166,7 +181,7 @@ impl Router {
             return Some(Route {
                 service: deployment.service.clone(),
                 model: rest.to_owned(),
-                params: Some(&deployment.params),
+                params: deployment.params.as_deref(),
             });
         }
         let service = self.prefixes.get(prefix)?;
@@ -207,10 +222,8 @@ impl Service<ChatRequest> for Router {
         if model != "*" {
             request.model = model;
         }
-        if let Some(params) = params {
-            if let Err(error) = merge_params(&mut request, params) {
-                return RouterFuture::Failed { error: Some(error) };
-            }
+        if let Some(defaults) = params {
+            request.fill_defaults(defaults);
         }
         RouterFuture::Routed {
             inner: service.oneshot(request),
@@ -224,7 +237,7 @@ pin_project! {
     pub enum RouterFuture {
         /// Sent to a provider.
         Routed { #[pin] inner: Oneshot<ChatService, ChatRequest> },
-        /// No route, or unusable deployment params.
+        /// No route.
         Failed { error: Option<Error> },
     }
 }
@@ -240,25 +253,4 @@ impl Future for RouterFuture {
                 .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
         }
     }
-}
-
-/// Sets each deployment param the request does not set itself.
-fn merge_params(request: &mut ChatRequest, params: &Map<String, Value>) -> Result<(), Error> {
-    if params.is_empty() {
-        return Ok(());
-    }
-    let invalid = |error: serde_json::Error| {
-        Error::new(
-            ErrorKind::Api,
-            format!("the deployment's params do not fit a chat request: {error}"),
-        )
-    };
-    let Value::Object(mut object) = serde_json::to_value(&*request).map_err(invalid)? else {
-        return Ok(());
-    };
-    for (key, value) in params {
-        object.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    *request = serde_json::from_value(Value::Object(object)).map_err(invalid)?;
-    Ok(())
 }

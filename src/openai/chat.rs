@@ -128,6 +128,94 @@ impl ChatRequest {
     pub fn is_stream(&self) -> bool {
         self.stream == Some(true)
     }
+
+    /// Fills every param this request does not set from `defaults` (a deployment's
+    /// params); `model` and `messages` stay the request's own.
+    ///
+    /// ```
+    /// use llm_tower::openai::ChatRequest;
+    ///
+    /// let mut request: ChatRequest = serde_json::from_str(r#"{"model":"m","messages":[],"temperature":0.9}"#)?;
+    /// let defaults: ChatRequest = serde_json::from_str(r#"{"model":"","messages":[],"temperature":0.2,"top_k":40}"#)?;
+    /// request.fill_defaults(&defaults);
+    /// assert_eq!(request.temperature, Some(0.9));
+    /// assert_eq!(request.extra["top_k"], 40);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn fill_defaults(&mut self, defaults: &ChatRequest) {
+        // Destructured so that a new field cannot be forgotten here.
+        let ChatRequest {
+            model: _,
+            messages: _,
+            temperature,
+            top_p,
+            n,
+            stream,
+            stream_options,
+            stop,
+            max_tokens,
+            max_completion_tokens,
+            presence_penalty,
+            frequency_penalty,
+            logit_bias,
+            logprobs,
+            top_logprobs,
+            seed,
+            user,
+            tools,
+            tool_choice,
+            parallel_tool_calls,
+            functions,
+            function_call,
+            response_format,
+            modalities,
+            reasoning_effort,
+            thinking,
+            safety_settings,
+            drop_params,
+            api_key,
+            api_base,
+            extra,
+        } = defaults;
+        fn fill<T: Clone>(field: &mut Option<T>, default: &Option<T>) {
+            if field.is_none() {
+                field.clone_from(default);
+            }
+        }
+        fill(&mut self.temperature, temperature);
+        fill(&mut self.top_p, top_p);
+        fill(&mut self.n, n);
+        fill(&mut self.stream, stream);
+        fill(&mut self.stream_options, stream_options);
+        fill(&mut self.stop, stop);
+        fill(&mut self.max_tokens, max_tokens);
+        fill(&mut self.max_completion_tokens, max_completion_tokens);
+        fill(&mut self.presence_penalty, presence_penalty);
+        fill(&mut self.frequency_penalty, frequency_penalty);
+        fill(&mut self.logit_bias, logit_bias);
+        fill(&mut self.logprobs, logprobs);
+        fill(&mut self.top_logprobs, top_logprobs);
+        fill(&mut self.seed, seed);
+        fill(&mut self.user, user);
+        fill(&mut self.tools, tools);
+        fill(&mut self.tool_choice, tool_choice);
+        fill(&mut self.parallel_tool_calls, parallel_tool_calls);
+        fill(&mut self.functions, functions);
+        fill(&mut self.function_call, function_call);
+        fill(&mut self.response_format, response_format);
+        fill(&mut self.modalities, modalities);
+        fill(&mut self.reasoning_effort, reasoning_effort);
+        fill(&mut self.thinking, thinking);
+        fill(&mut self.safety_settings, safety_settings);
+        fill(&mut self.drop_params, drop_params);
+        fill(&mut self.api_key, api_key);
+        fill(&mut self.api_base, api_base);
+        for (key, value) in extra {
+            self.extra
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
 }
 
 /// `stream_options`.

@@ -74,6 +74,14 @@ pub enum BuildError {
         /// Why.
         source: crate::gemini::BuildError,
     },
+    /// A deployment param does not fit a chat request (`temperature: hot`).
+    #[error("model_list[{index}].litellm_params: {message}")]
+    Params {
+        /// Position in `model_list`.
+        index: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// The image fetch policy is invalid.
     #[error("litellm_settings.user_url_allowed_hosts: {0}")]
     FetchPolicy(#[from] crate::media::FetchError),
@@ -130,8 +138,12 @@ impl Proxy {
                 .filter(|(key, _)| !ROUTING_KEYS.contains(&key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
-            let deployment =
-                Deployment::new(service, entry.litellm_params.model_id()).with_params(params);
+            let deployment = Deployment::new(service, entry.litellm_params.model_id())
+                .with_params(params)
+                .map_err(|error| BuildError::Params {
+                    index,
+                    message: error.message().to_owned(),
+                })?;
             router = router.deployment(entry.model_name.clone(), deployment);
         }
         let router = router.build();
