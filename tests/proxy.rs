@@ -607,5 +607,8 @@ fn a_deployment_param_of_the_wrong_type_is_refused_at_startup() {
     let yaml = "model_list:\n  - model_name: flash\n    litellm_params: {model: gemini/gemini-2.5-flash, temperature: hot}\n";
     let error = Proxy::from_config(&config(yaml)).err().expect("refused");
     let message = error.to_string();
-    assert!(message.contains("model_list[0]") && message.contains("temperature"), "{message}");
+    assert!(
+        message.contains("model_list[0]") && message.contains("temperature"),
+        "{message}"
+    );
 }

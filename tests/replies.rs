@@ -1010,7 +1010,8 @@ async fn blocked_prompt_is_one_content_filter_choice() {
                 "finish_reason": "content_filter",
                 "provider_specific_fields": {"finish_reason": "PROHIBITED_CONTENT"}
             }],
-            "usage": {"prompt_tokens": 14, "completion_tokens": 0, "total_tokens": 14}
+            "usage": {"prompt_tokens": 14, "completion_tokens": 0, "total_tokens": 14},
+            "vertex_ai_safety_results": [body["promptFeedback"]["safetyRatings"].clone()]
         })
     );
 }

@@ -99,9 +99,10 @@ pub fn translate_response(
         }
     }
     if choices.is_empty() {
-        let block_reason = prompt_feedback
-            .and_then(|feedback| feedback.block_reason)
-            .unwrap_or_else(|| "OTHER".to_owned());
+        let feedback = prompt_feedback.unwrap_or_default();
+        // The prompt's ratings say why it was blocked: kept beside the candidates' ones.
+        safety.extend(feedback.safety_ratings);
+        let block_reason = feedback.block_reason.unwrap_or_else(|| "OTHER".to_owned());
         choices.push(Choice {
             index: 0,
             message: empty_message(),
