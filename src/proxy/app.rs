@@ -286,8 +286,12 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
         Box::pin(async move {
-            let started = std::time::Instant::now();
-            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            // Method, path and status only: headers (and the keys in them) are never
+            // logged. Nothing is copied for the log unless it is on.
+            let access = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                (method, path, std::time::Instant::now())
+            });
             let handled = route(&shared, request);
             let response = match shared.request_timeout {
                 Some(limit) => tokio::time::timeout(limit, handled)
@@ -303,8 +307,9 @@ where
                     }),
                 None => handled.await,
             };
-            // Method, path and status only: headers (and the keys in them) are never logged.
-            tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
+            if let Some((method, path, started)) = access {
+                tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
+            }
             Ok(response)
         })
     }

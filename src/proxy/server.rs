@@ -56,7 +56,7 @@ where
                 };
                 let _ = stream.set_nodelay(true);
                 let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
                     .into_owned();
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
