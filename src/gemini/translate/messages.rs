@@ -196,10 +196,7 @@ impl Builder {
             Some(Content::Parts(parts)) => {
                 let mut out = Vec::with_capacity(parts.len());
                 for (part_index, part) in parts.into_iter().enumerate() {
-                    let location = PartLocation {
-                        message: index,
-                        part: part_index,
-                    };
+                    let location = PartLocation::content(index, part_index);
                     if text_only && part.kind != "text" {
                         return Err(Error::invalid_param(
                             location.param(""),
@@ -260,10 +257,11 @@ impl Builder {
                 part.thought_signature.get_or_insert(signature);
             }
         }
-        for image in message.images.into_iter().flatten() {
+        for (image_index, image) in message.images.into_iter().flatten().enumerate() {
             let location = PartLocation {
                 message: index,
-                part: 0,
+                list: "images",
+                part: image_index,
             };
             parts.push(
                 data_uri_part(&image.image_url.url, None, &location)?.unwrap_or_else(|| Part {
@@ -387,10 +385,7 @@ fn result_parts(name: String, content: Option<Content>, index: usize) -> Result<
                 if part.kind == "text" {
                     texts.extend(part.text);
                 } else {
-                    let location = PartLocation {
-                        message: index,
-                        part: part_index,
-                    };
+                    let location = PartLocation::content(index, part_index);
                     media.extend(media_or_text_part(part, &location)?);
                 }
             }
@@ -434,14 +429,28 @@ fn parse_arguments(arguments: &str, param: &str) -> Result<Value, Error> {
     }
 }
 
+/// Where a part is in the request, for error messages: `messages[m].{list}[p]`.
 struct PartLocation {
     message: usize,
+    list: &'static str,
     part: usize,
 }
 
 impl PartLocation {
+    /// Part `part` of message `message`'s `content`.
+    fn content(message: usize, part: usize) -> Self {
+        Self {
+            message,
+            list: "content",
+            part,
+        }
+    }
+
     fn param(&self, field: &str) -> String {
-        format!("messages[{}].content[{}]{field}", self.message, self.part)
+        format!(
+            "messages[{}].{}[{}]{field}",
+            self.message, self.list, self.part
+        )
     }
 }
 
