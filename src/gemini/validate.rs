@@ -696,6 +696,9 @@ mod tests {
             }],
             usage: None,
             vertex_ai_grounding_metadata: None,
+            vertex_ai_url_context_metadata: None,
+            vertex_ai_safety_results: None,
+            vertex_ai_citation_metadata: None,
         }
     }
 

@@ -37,6 +37,15 @@ pub struct ChatCompletionChunk {
     /// Gemini `groundingMetadata`, on the chunk that carried it (LiteLLM's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertex_ai_grounding_metadata: Option<Vec<Value>>,
+    /// Gemini `urlContextMetadata`, on the chunk that carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_ai_url_context_metadata: Option<Vec<Value>>,
+    /// The final `safetyRatings` of each choice, on the finish chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_ai_safety_results: Option<Vec<Value>>,
+    /// Gemini `citationMetadata`, on the chunk that carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_ai_citation_metadata: Option<Vec<Value>>,
 }
 
 /// The delta of one choice.

@@ -11,9 +11,11 @@
 //! - thought signatures and log probabilities ride as in the non-streaming reply;
 //! - visible text separated from earlier text by code-execution parts starts with a blank
 //!   line, as in the non-streaming reply, also when the parts came in different events;
-//! - `groundingMetadata` rides on the chunk of its event as `vertex_ai_grounding_metadata`;
-//!   when that event has nothing else to send, it rides on the next chunk instead (a
-//!   mid-stream chunk with `choices: []` breaks clients);
+//! - `groundingMetadata`, `urlContextMetadata` and `citationMetadata` ride on the chunk of
+//!   their event (`vertex_ai_grounding_metadata`, `vertex_ai_url_context_metadata`,
+//!   `vertex_ai_citation_metadata`); when that event has nothing else to send, on the next
+//!   chunk instead (a mid-stream chunk with `choices: []` breaks clients); the final
+//!   `safetyRatings` of each choice ride on the finish chunk (`vertex_ai_safety_results`);
 //! - finish reasons are held until the stream ends, then each choice gets one empty-delta
 //!   chunk with its `finish_reason` (tool calls win). Some models send `STOP` and then more
 //!   text; holding the reason keeps that text inside the choice;
@@ -44,6 +46,8 @@ struct ChoiceState {
     text_interrupted: bool,
     gemini_reason: Option<String>,
     gemini_message: Option<String>,
+    /// The latest `safetyRatings` (Gemini repeats them; the last ones are final).
+    safety: Option<Value>,
 }
 
 /// Translates one stream.
@@ -73,8 +77,10 @@ pub struct StreamTranslator {
     usage: Option<UsageMetadata>,
     web_search_requests: u64,
     blocked: Option<String>,
-    /// Grounding metadata of events that sent no chunk, for the next chunk.
+    /// Grounding, URL-context and citation metadata not yet sent, for the next chunk.
     grounding: Vec<Value>,
+    url_context: Vec<Value>,
+    citations: Vec<Value>,
 }
 
 impl StreamTranslator {
@@ -91,6 +97,8 @@ impl StreamTranslator {
             web_search_requests: 0,
             blocked: None,
             grounding: Vec::new(),
+            url_context: Vec::new(),
+            citations: Vec::new(),
         }
     }
 
@@ -153,6 +161,11 @@ impl StreamTranslator {
                 annotations(metadata, &state.content)
             });
             self.grounding.extend(candidate.grounding_metadata);
+            self.url_context.extend(candidate.url_context_metadata);
+            self.citations.extend(candidate.citation_metadata);
+            if candidate.safety_ratings.is_some() {
+                state.safety = candidate.safety_ratings;
+            }
             let function_call = if self.legacy_functions {
                 digest.tool_calls.drain(..).next_back().map(|call| {
                     state.tool_calls += 1;
@@ -211,11 +224,10 @@ impl StreamTranslator {
         if choices.is_empty() {
             return Vec::new();
         }
-        vec![ChatCompletionChunk {
+        vec![self.take_metadata(ChatCompletionChunk {
             choices,
-            vertex_ai_grounding_metadata: self.take_grounding(),
             ..self.chunk()
-        }]
+        })]
     }
 
     /// The closing chunks: each choice's finish reason, then usage if asked for.
@@ -269,11 +281,17 @@ impl StreamTranslator {
                 }),
             });
         }
-        chunks.push(ChatCompletionChunk {
+        let safety: Vec<Value> = self
+            .choices
+            .iter_mut()
+            .filter_map(|state| state.safety.take())
+            .collect();
+        let last = ChatCompletionChunk {
             choices,
-            vertex_ai_grounding_metadata: self.take_grounding(),
+            vertex_ai_safety_results: (!safety.is_empty()).then_some(safety),
             ..self.chunk()
-        });
+        };
+        chunks.push(self.take_metadata(last));
         if self.include_usage {
             chunks.push(ChatCompletionChunk {
                 usage: Some(self.usage()),
@@ -288,8 +306,17 @@ impl StreamTranslator {
         translate_usage(self.usage.unwrap_or_default(), self.web_search_requests)
     }
 
-    fn take_grounding(&mut self) -> Option<Vec<Value>> {
-        (!self.grounding.is_empty()).then(|| std::mem::take(&mut self.grounding))
+    /// Puts the metadata not yet sent on `chunk`.
+    fn take_metadata(&mut self, chunk: ChatCompletionChunk) -> ChatCompletionChunk {
+        fn take(pending: &mut Vec<Value>) -> Option<Vec<Value>> {
+            (!pending.is_empty()).then(|| std::mem::take(pending))
+        }
+        ChatCompletionChunk {
+            vertex_ai_grounding_metadata: take(&mut self.grounding),
+            vertex_ai_url_context_metadata: take(&mut self.url_context),
+            vertex_ai_citation_metadata: take(&mut self.citations),
+            ..chunk
+        }
     }
 
     fn chunk(&self) -> ChatCompletionChunk {
@@ -301,6 +328,9 @@ impl StreamTranslator {
             choices: Vec::new(),
             usage: None,
             vertex_ai_grounding_metadata: None,
+            vertex_ai_url_context_metadata: None,
+            vertex_ai_safety_results: None,
+            vertex_ai_citation_metadata: None,
         }
     }
 }
@@ -396,6 +426,49 @@ mod tests {
                 {"token": "Yes", "logprob": -0.5, "bytes": [89, 101, 115]},
                 {"token": "No", "logprob": -1.5, "bytes": [78, 111]}
             ]}]})
+        );
+    }
+
+    #[test]
+    fn url_context_citations_and_safety_ratings_reach_the_client() {
+        let ids = SequentialIds::new(0);
+        let context = ReplyContext {
+            model: "gemini-2.5-flash",
+            legacy_functions: false,
+        };
+        let mut translator = StreamTranslator::new(context, false);
+        let first = serde_json::from_str(
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},"safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"LOW"}],"urlContextMetadata":{"urlMetadata":[{"retrievedUrl":"https://a"}]}}]}"#,
+        )
+        .expect("valid event");
+        let last = serde_json::from_str(
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"!"}]},"finishReason":"STOP","safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"}],"citationMetadata":{"citationSources":[{"uri":"https://b"}]}}]}"#,
+        )
+        .expect("valid event");
+        let chunks = translator.event(first, &ids);
+        assert_eq!(
+            chunks[0].vertex_ai_url_context_metadata,
+            Some(vec![
+                serde_json::json!({"urlMetadata": [{"retrievedUrl": "https://a"}]})
+            ])
+        );
+        assert_eq!(
+            chunks[0].vertex_ai_safety_results, None,
+            "ratings wait for the end"
+        );
+        let chunks = translator.event(last, &ids);
+        assert_eq!(
+            chunks[0].vertex_ai_citation_metadata,
+            Some(vec![
+                serde_json::json!({"citationSources": [{"uri": "https://b"}]})
+            ])
+        );
+        let finish = translator.finish(&ids);
+        assert_eq!(
+            finish[0].vertex_ai_safety_results,
+            Some(vec![
+                serde_json::json!([{"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"}])
+            ])
         );
     }
 }
