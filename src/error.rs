@@ -319,3 +319,19 @@ impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
         }
     }
 }
+
+/// An error and its sources, `: `-separated, each cause once (reqwest's own message is
+/// only "error sending request"; the reason, e.g. "Connection refused", is in the sources).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let part = current.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = current.source();
+    }
+    text
+}

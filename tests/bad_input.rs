@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{StandIn, TEST_KEY, ok_reply};
+use common::{StandIn, TEST_KEY, body_bytes, ok_reply};
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use llm_tower::ChatService;
 use llm_tower::edge::{ChatEdge, ChatEdgeLayer};
 use llm_tower::gemini::translate::{SequentialIds, TranslateOptions};
@@ -49,12 +49,7 @@ async fn call_edge(
             .map(|value| value.to_str().expect("ascii")),
         Some("application/json")
     );
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = body_bytes(response).await;
     let body = serde_json::from_slice(&bytes).expect("JSON body");
     (status, body)
 }

@@ -612,3 +612,47 @@ fn a_deployment_param_of_the_wrong_type_is_refused_at_startup() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}),
+        ))
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(&server, "litellm_settings: {num_retries: 3}");
+    let (status, _, _) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_passthrough_without_a_key_or_an_upstream_answers_in_the_openai_shape() {
+    // No deployment key: the pass-through falls back to GEMINI_API_KEY, which a test cannot
+    // rely on being unset, so the key is given and the upstream is a closed port instead.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        listener.local_addr().expect("addr").port()
+    };
+    let yaml = format!(
+        "model_list:\n  - model_name: flash\n    litellm_params: {{model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY, api_base: http://127.0.0.1:{closed}/v1beta}}\n"
+    );
+    let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    let request = http::Request::get("/gemini/v1beta/models")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let (status, _, body) = send(&proxy, request).await;
+    assert_eq!(status, 503);
+    let error = json_of(&body)["error"].clone();
+    assert_eq!(error["type"], "service_unavailable_error");
+    assert!(!error.to_string().contains(TEST_KEY));
+}

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{CREATED, StandIn, TEST_KEY, chat, exchange, fixture_file};
+use common::{CREATED, StandIn, TEST_KEY, body_bytes, chat, exchange, fixture_file};
 use futures_util::StreamExt;
 use http::StatusCode;
 use http_body::Frame;
@@ -94,15 +94,6 @@ async fn edge_call(stand_in: &StandIn, body: &Value) -> http::Response<EdgeBody>
         .oneshot(post(body))
         .await
         .expect("the edge never fails")
-}
-
-async fn body_bytes(response: http::Response<EdgeBody>) -> Bytes {
-    response
-        .into_body()
-        .collect()
-        .await
-        .expect("the body reads")
-        .to_bytes()
 }
 
 /// Splits an OpenAI SSE body into its `data:` payloads, checking the framing exactly.

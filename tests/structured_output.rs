@@ -6,9 +6,9 @@
 mod common;
 
 use bytes::Bytes;
-use common::{StandIn, chat, exchange};
+use common::{StandIn, body_bytes, chat, exchange};
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use llm_tower::ErrorKind;
 use llm_tower::edge::ChatEdge;
 use serde_json::{Value, json};
@@ -104,12 +104,7 @@ async fn edge_post(stand_in: &StandIn, body: Value) -> (u16, String) {
         .expect("request");
     let response = edge.oneshot(request).await.expect("the edge never fails");
     let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = body_bytes(response).await;
     (status, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
 }
 

@@ -7,9 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{StandIn, TEST_KEY, exchange, fixture_file};
+use common::{StandIn, TEST_KEY, body_bytes, exchange, fixture_file};
 use http::StatusCode;
-use http_body_util::BodyExt;
 use llm_tower::edge::ChatEdge;
 use llm_tower::gemini::wire::{Content, GenerateContentRequest, Part};
 use llm_tower::gemini::{ApiKey, ApiKeyLayer, Call, GeminiHttpLayer, Method, ReqwestTransport};
@@ -81,12 +80,7 @@ async fn post(stand_in: &StandIn, model: &str) -> Answer {
         .get("retry-after")
         .map(|value| value.to_str().expect("ASCII").to_owned());
     assert_eq!(response.headers()["content-type"], "application/json");
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = body_bytes(response).await;
     let text = String::from_utf8(bytes.to_vec()).expect("UTF-8 body");
     let json = serde_json::from_str(&text).expect("a JSON envelope");
     assert!(!text.contains(TEST_KEY), "the key leaked: {text}");

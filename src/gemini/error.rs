@@ -61,7 +61,7 @@ impl From<reqwest::Error> for Error {
             Self::Timeout
         } else {
             // Keys travel in headers, but strip the URL anyway: it is noise in a client error.
-            Self::Transport(causes(&error.without_url()))
+            Self::Transport(crate::error::error_chain(&error.without_url()))
         }
     }
 }
@@ -83,24 +83,11 @@ impl Error {
             }
             cause = current.source();
         }
-        Self::Transport(format!("reading the reply failed: {}", causes(error)))
+        Self::Transport(format!(
+            "reading the reply failed: {}",
+            crate::error::error_chain(error)
+        ))
     }
-}
-
-/// An error and its sources, `: `-separated (reqwest's own message is only "error sending
-/// request"; the reason, e.g. "Connection refused", is in the sources).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(current) = cause {
-        let part = current.to_string();
-        if !part.is_empty() && !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = current.source();
-    }
-    text
 }
 
 /// Phrases Google uses when the prompt is too long.

@@ -540,7 +540,10 @@ fn client_builder() -> reqwest::ClientBuilder {
 fn client_build_error(error: reqwest::Error) -> FetchError {
     FetchError::Transport {
         url: String::new(),
-        message: format!("cannot build HTTP client: {}", error_chain(&error)),
+        message: format!(
+            "cannot build HTTP client: {}",
+            crate::error::error_chain(&error)
+        ),
     }
 }
 
@@ -563,20 +566,8 @@ fn transport_error(url: &Url, error: reqwest::Error) -> FetchError {
     FetchError::Transport {
         url: redact(url),
         // reqwest prints the full URL (query included) unless told not to.
-        message: error_chain(&error.without_url()),
+        message: crate::error::error_chain(&error.without_url()),
     }
-}
-
-/// An error and its sources, joined with `": "`.
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(err) = source {
-        message.push_str(": ");
-        message.push_str(&err.to_string());
-        source = err.source();
-    }
-    message
 }
 
 fn media_type(

@@ -331,14 +331,17 @@ where
             return unauthorized();
         }
         let (parts, body) = request.into_parts();
-        let body = match read_body(body, shared.body_limit).await {
-            Ok(body) => body,
-            Err(error) => return error_response(&error),
+        let forwarded = async {
+            let body = read_body(body, shared.body_limit).await?;
+            let query = query.as_deref();
+            shared
+                .passthrough
+                .forward(method, rest, query, &parts.headers, body)
+                .await
         };
-        return shared
-            .passthrough
-            .forward(method, rest, query.as_deref(), &parts.headers, body)
-            .await;
+        return forwarded
+            .await
+            .unwrap_or_else(|error| error_response(&error));
     }
     match (&method, path.as_str()) {
         (_, "/health/liveliness" | "/health/liveness") => {

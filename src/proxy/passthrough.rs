@@ -9,7 +9,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use http_body_util::{BodyExt, StreamBody};
 
-use crate::edge::{EdgeBody, error_response};
+use crate::edge::EdgeBody;
 use crate::error::{Error, ErrorKind};
 use crate::gemini::ApiKey;
 use crate::gemini::auth::API_KEY_HEADER;
@@ -35,22 +35,10 @@ impl Passthrough {
         }
     }
 
-    /// Forwards one request; `rest` is the path after [`PREFIX`].
+    /// Forwards one request; `rest` is the path after [`PREFIX`]. Errors of its own (no
+    /// key, Gemini unreachable) are for the caller to render; Gemini's error replies are
+    /// passed back as they are.
     pub async fn forward(
-        &self,
-        method: Method,
-        rest: &str,
-        query: Option<&str>,
-        headers: &http::HeaderMap,
-        body: Bytes,
-    ) -> http::Response<EdgeBody> {
-        match self.try_forward(method, rest, query, headers, body).await {
-            Ok(response) => response,
-            Err(error) => error_response(&error),
-        }
-    }
-
-    async fn try_forward(
         &self,
         method: Method,
         rest: &str,

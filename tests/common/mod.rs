@@ -140,3 +140,14 @@ pub fn ok_reply() -> Value {
         "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2}
     })
 }
+
+/// The whole body of an edge response.
+pub async fn body_bytes(response: http::Response<llm_tower::edge::EdgeBody>) -> bytes::Bytes {
+    use http_body_util::BodyExt;
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body reads")
+        .to_bytes()
+}

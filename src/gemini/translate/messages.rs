@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::gemini::model::ModelInfo;
 use crate::gemini::wire::{self, Blob, FileData, FunctionResponse, Part};
-use crate::media::fetch::mime_from_extension;
+use crate::media::fetch::{mime_from_extension, redact_url};
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
 
 /// Separator LiteLLM uses to carry a thought signature inside a tool-call id.
@@ -541,7 +541,7 @@ fn uri_part(
             param.clone(),
             format!(
                 "cannot tell the media type of {}; set {param}",
-                redact_query(uri)
+                redact_url(uri)
             ),
         ));
     };
@@ -573,7 +573,8 @@ fn data_uri_part(
     let data = if encoding.split(';').any(|flag| flag == "base64") {
         data.to_owned()
     } else {
-        base64::engine::general_purpose::STANDARD.encode(percent_decode(data))
+        base64::engine::general_purpose::STANDARD
+            .encode(percent_encoding::percent_decode_str(data).collect::<Vec<u8>>())
     };
     Ok(Some(Part {
         inline_data: Some(Blob {
@@ -582,36 +583,4 @@ fn data_uri_part(
         }),
         ..Part::default()
     }))
-}
-
-/// The bytes of a data URI's percent-encoded (not base64) data: `%2C` → `,`.
-fn percent_decode(data: &str) -> Vec<u8> {
-    let bytes = data.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = match bytes.get(index..index + 3) {
-            Some([b'%', high, low]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                std::str::from_utf8(&[*high, *low])
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            }
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                index += 3;
-            }
-            None => {
-                out.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    out
-}
-
-fn redact_query(uri: &str) -> &str {
-    uri.split(['?', '#']).next().unwrap_or(uri)
 }

@@ -129,7 +129,8 @@ pub fn translate_response(
     })
 }
 
-fn non_empty(values: Vec<Value>) -> Option<Vec<Value>> {
+/// `None` for an empty list (the field is then left out of the reply).
+fn non_empty<T>(values: Vec<T>) -> Option<Vec<T>> {
     (!values.is_empty()).then_some(values)
 }
 
@@ -267,7 +268,7 @@ impl PartsDigest {
     /// Provider fields of the message, if any.
     pub fn provider_fields(&mut self) -> Option<MessageProviderFields> {
         let fields = MessageProviderFields {
-            thought_signatures: non_empty_strings(std::mem::take(&mut self.signatures)),
+            thought_signatures: non_empty(std::mem::take(&mut self.signatures)),
             code_execution: non_empty(std::mem::take(&mut self.code_execution)),
             other_parts: non_empty(std::mem::take(&mut self.other_parts)),
         };
@@ -287,10 +288,6 @@ fn separate_paragraph(content: &mut String, next: &str) {
     for _ in (trailing + leading).min(2)..2 {
         content.push('\n');
     }
-}
-
-fn non_empty_strings(values: Vec<String>) -> Option<Vec<String>> {
-    (!values.is_empty()).then_some(values)
 }
 
 fn translate_candidate(
@@ -329,10 +326,10 @@ fn translate_candidate(
             role: "assistant".to_owned(),
             content: digest.content,
             reasoning_content: digest.reasoning,
-            thinking_blocks: (!digest.thinking_blocks.is_empty()).then_some(digest.thinking_blocks),
+            thinking_blocks: non_empty(digest.thinking_blocks),
             tool_calls,
             function_call,
-            images: (!digest.images.is_empty()).then_some(digest.images),
+            images: non_empty(digest.images),
             audio: digest.audio,
             annotations,
             provider_specific_fields: provider_fields,

@@ -1144,7 +1144,10 @@ fn pointer_tokens(reference: &str) -> Result<Loc<'_>, String> {
     Ok(path
         .split('/')
         .map(|token| {
-            let token = percent_decode(token);
+            // `%XX` escapes of a URI fragment; text that does not decode to UTF-8 stays as is.
+            let token = percent_encoding::percent_decode_str(token)
+                .decode_utf8()
+                .unwrap_or(Cow::Borrowed(token));
             if token.contains('~') {
                 Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
             } else {
@@ -1152,33 +1155,6 @@ fn pointer_tokens(reference: &str) -> Result<Loc<'_>, String> {
             }
         })
         .collect())
-}
-
-/// Decodes `%XX` escapes of a URI fragment; text that does not decode to UTF-8 is kept as is.
-fn percent_decode(token: &str) -> Cow<'_, str> {
-    if !token.contains('%') {
-        return Cow::Borrowed(token);
-    }
-    let bytes = token.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = token
-            .get(index + 1..index + 3)
-            .filter(|_| bytes[index] == b'%')
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            None => {
-                decoded.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8(decoded).map_or(Cow::Borrowed(token), Cow::Owned)
 }
 
 fn lookup<'v>(root: &'v Value, tokens: &[Cow<'_, str>]) -> Option<&'v Value> {
