@@ -13,7 +13,7 @@
 //!                  [provider level] gemini::Call ⇄ gemini::Reply
 //!                     ▼
 //!                  [upstream HTTP]  http::Request<Bytes> ⇄ http::Response<Body>
-//!                     ▼             reqwest (the innermost Service)
+//!                     ▼             HttpTransport (the innermost Service)
 //!                generativelanguage.googleapis.com (or any base URL)
 //! ```
 //!

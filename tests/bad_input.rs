@@ -14,7 +14,7 @@ use llm_tower::ChatService;
 use llm_tower::edge::{ChatEdge, ChatEdgeLayer};
 use llm_tower::gemini::translate::{SequentialIds, TranslateOptions};
 use llm_tower::gemini::{
-    ApiKeyLayer, GeminiHttpLayer, ParamMapLayer, ReqwestTransport, SseAdapterLayer,
+    ApiKeyLayer, GeminiHttpLayer, HttpTransport, ParamMapLayer, SseAdapterLayer,
 };
 use llm_tower::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
 use serde_json::{Value, json};
@@ -465,7 +465,7 @@ fn keyless_stack(api_base: String) -> ChatService {
         .layer(SseAdapterLayer::new())
         .layer(GeminiHttpLayer::new(api_base))
         .layer(ApiKeyLayer::new(None))
-        .service(ReqwestTransport::new(reqwest::Client::new()));
+        .service(HttpTransport::builder().build().expect("transport"));
     ChatService::new(service)
 }
 

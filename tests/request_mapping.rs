@@ -1,5 +1,5 @@
 //! Request side of the Gemini provider, end to end: every OpenAI parameter and message
-//! kind goes through the real stack (`Client` → media fetch → param map → HTTP → reqwest)
+//! kind goes through the real stack (`Client` → media fetch → param map → HTTP → transport)
 //! to a wiremock stand-in, and each test asserts the EXACT JSON body Gemini received, its
 //! path, and that the key travelled in `x-goog-api-key` (never in the query string).
 

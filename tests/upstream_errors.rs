@@ -11,7 +11,7 @@ use common::{StandIn, TEST_KEY, body_bytes, exchange, fixture_file};
 use http::StatusCode;
 use llm_tower::edge::ChatEdge;
 use llm_tower::gemini::wire::{Content, GenerateContentRequest, Part};
-use llm_tower::gemini::{ApiKey, ApiKeyLayer, Call, GeminiHttpLayer, Method, ReqwestTransport};
+use llm_tower::gemini::{ApiKey, ApiKeyLayer, Call, GeminiHttpLayer, HttpTransport, Method};
 use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 use wiremock::matchers::{header, method, path};
@@ -377,11 +377,11 @@ async fn an_unreachable_upstream_is_a_503() {
         .expect("message")
         .to_owned();
     assert!(
-        message.starts_with("could not reach Gemini: error sending request"),
+        message.starts_with("could not reach Gemini: client error (Connect)"),
         "{message}"
     );
-    // The cause is named (reqwest's own text is only "error sending request").
-    assert!(message.contains("onnect"), "{message}");
+    // The cause is named, not only the client's "client error (Connect)".
+    assert!(message.contains("Connection refused"), "{message}");
     assert!(
         !message.contains("127.0.0.1"),
         "no URL in the message: {message}"
@@ -457,7 +457,7 @@ async fn gemini_error(base: &str) -> llm_tower::gemini::Error {
     let service = ServiceBuilder::new()
         .layer(GeminiHttpLayer::new(base))
         .layer(ApiKeyLayer::new(Some(ApiKey::new(TEST_KEY))))
-        .service(ReqwestTransport::default());
+        .service(HttpTransport::builder().build().expect("transport"));
     let body = GenerateContentRequest {
         contents: vec![Content {
             role: Some("user".to_owned()),

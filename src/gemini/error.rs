@@ -55,39 +55,46 @@ pub enum Error {
     InvalidCall(String),
 }
 
-impl From<reqwest::Error> for Error {
-    fn from(error: reqwest::Error) -> Self {
-        if error.is_timeout() {
+impl Error {
+    /// A failure to send the request or receive the reply head. A connect timeout stays
+    /// [`Error::Timeout`]; anything else names its causes (connection refused, TLS, …).
+    /// Keys travel in headers, and the client's errors carry no URL, so nothing secret is
+    /// quoted.
+    pub fn sending(error: &(dyn std::error::Error + 'static)) -> Self {
+        if timed_out(error) {
             Self::Timeout
         } else {
-            // Keys travel in headers, but strip the URL anyway: it is noise in a client error.
-            Self::Transport(crate::error::error_chain(&error.without_url()))
+            Self::Transport(crate::error::error_chain(error))
+        }
+    }
+
+    /// A failure while reading a reply body; a timeout (the upstream falling silent in the
+    /// middle of the body) stays [`Error::Timeout`].
+    pub fn reading_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        if timed_out(error) {
+            Self::Timeout
+        } else {
+            Self::Transport(format!(
+                "reading the reply failed: {}",
+                crate::error::error_chain(error)
+            ))
         }
     }
 }
 
-impl Error {
-    /// A failure while reading a reply body; a timeout (the client's deadline passing in the
-    /// middle of the body) stays [`Error::Timeout`].
-    pub fn reading_body(error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut cause = Some(error);
-        while let Some(current) = cause {
-            let timed_out = current
-                .downcast_ref::<reqwest::Error>()
-                .is_some_and(reqwest::Error::is_timeout)
-                || current
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
-            if timed_out {
-                return Self::Timeout;
-            }
-            cause = current.source();
+/// Whether `error` or one of its causes is an I/O timeout.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
         }
-        Self::Transport(format!(
-            "reading the reply failed: {}",
-            crate::error::error_chain(error)
-        ))
+        cause = current.source();
     }
+    false
 }
 
 /// Phrases Google uses when the prompt is too long.

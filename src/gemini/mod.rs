@@ -10,7 +10,7 @@
 //! SseAdapterLayer   Gemini   text/event-stream body → typed events
 //! GeminiHttpLayer   Gemini ⇄ HTTP     {api_base}/models/{model}:{method}, error bodies
 //! ApiKeyLayer       HTTP     x-goog-api-key header (never the URL)
-//! ReqwestTransport  HTTP     shared reqwest::Client (pooling, HTTP/2, rustls)
+//! HttpTransport     HTTP     shared connection pool (HTTP/1.1 and HTTP/2, rustls)
 //! ```
 //!
 //! [`Gemini::builder`] assembles it; every layer is public for users who assemble their
@@ -41,7 +41,7 @@ pub use map::{ParamMap, ParamMapLayer};
 pub use model::ModelInfo;
 pub use sse::{SseAdapter, SseAdapterLayer};
 use translate::{IdSource, RandomIds, TranslateOptions};
-pub use transport::ReqwestTransport;
+pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};
 pub use validate::{SchemaValidation, SchemaValidationLayer};
 
 use crate::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
@@ -96,7 +96,7 @@ pub struct GeminiBuilder {
     api_base: Option<String>,
     drop_params: bool,
     client_credentials: bool,
-    client: Option<reqwest::Client>,
+    transport: Option<HttpTransport>,
     timeout: Option<Duration>,
     fetch_policy: FetchPolicy,
     fetcher: Option<MediaFetcher>,
@@ -132,14 +132,16 @@ impl GeminiBuilder {
         self
     }
 
-    /// Shares a `reqwest::Client` (and its connection pool).
-    pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+    /// Shares an [`HttpTransport`] (and its connection pool) across providers.
+    pub fn transport(mut self, transport: HttpTransport) -> Self {
+        self.transport = Some(transport);
         self
     }
 
-    /// Upstream connect and read timeout (when the builder makes the client): a call
-    /// fails with 504 when Gemini sends nothing for this long.
+    /// The upstream silence limit: a call fails with 504 when Gemini sends nothing for
+    /// this long, before the reply or between stream events (see
+    /// [`HttpTransport::with_timeout`]). It applies to a shared
+    /// [`transport`](Self::transport) too, without changing the other users of its pool.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -175,21 +177,13 @@ impl GeminiBuilder {
                     .filter(|base| !base.is_empty())
             })
             .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-        let client = match self.client {
-            Some(client) => client,
-            None => {
-                let mut builder =
-                    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
-                if let Some(timeout) = self.timeout {
-                    // An idle timeout, not a total one: a long stream that keeps sending
-                    // events must not be cut off.
-                    builder = builder.connect_timeout(timeout).read_timeout(timeout);
-                }
-                builder
-                    .build()
-                    .map_err(|error| BuildError::Client(error.to_string()))?
-            }
+        let mut transport = match self.transport {
+            Some(transport) => transport,
+            None => HttpTransport::builder().build()?,
         };
+        if let Some(timeout) = self.timeout {
+            transport = transport.with_timeout(timeout);
+        }
         let fetcher = match self.fetcher {
             Some(fetcher) => fetcher,
             None => MediaFetcher::new(self.fetch_policy)?,
@@ -208,7 +202,7 @@ impl GeminiBuilder {
             .layer(SseAdapterLayer::new())
             .layer(GeminiHttpLayer::new(api_base))
             .layer(ApiKeyLayer::new(self.api_key.or_else(ApiKey::from_env)))
-            .service(ReqwestTransport::new(client));
+            .service(transport);
         Ok(Gemini {
             service: ChatService::new(service),
         })

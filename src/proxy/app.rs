@@ -32,7 +32,7 @@ use crate::edge::{
     ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
-use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini};
+use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini, HttpTransport};
 use crate::media::{FetchPolicy, MediaFetcher};
 use crate::provider::ChatService;
 use crate::router::{Deployment, Router};
@@ -50,6 +50,9 @@ const ROUTING_KEYS: &[&str] = &[
     "output_cost_per_token",
     "region_name",
 ];
+
+/// How long opening a connection to Gemini may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the proxy could not be built from a config.
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +88,12 @@ pub enum BuildError {
     /// The image fetch policy is invalid.
     #[error("litellm_settings.user_url_allowed_hosts: {0}")]
     FetchPolicy(#[from] crate::media::FetchError),
-    /// The HTTP client could not be created.
-    #[error("cannot create the HTTP client: {0}")]
-    Client(String),
+    /// The HTTP transport could not be created.
+    #[error("{source}")]
+    Transport {
+        /// Why.
+        source: crate::gemini::BuildError,
+    },
 }
 
 /// Everything a request needs, shared by clones of [`Proxy`].
@@ -123,14 +129,15 @@ impl Proxy {
             allowed_hosts: settings.user_url_allowed_hosts.clone(),
             ..FetchPolicy::default()
         })?;
-        let client = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(90))
-            .connect_timeout(Duration::from_secs(10))
+        // One pool for every deployment and the pass-through; a deployment's `timeout`
+        // is its own silence limit over the shared pool.
+        let transport = HttpTransport::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()
-            .map_err(|error| BuildError::Client(error.to_string()))?;
+            .map_err(|source| BuildError::Transport { source })?;
         let mut router = Router::builder();
         for (index, entry) in config.model_list.iter().enumerate() {
-            let service = deployment_service(index, entry, config, &client, &fetcher)?;
+            let service = deployment_service(index, entry, config, &transport, &fetcher)?;
             let params = entry
                 .litellm_params
                 .extra
@@ -157,7 +164,7 @@ impl Proxy {
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: models_list(&router),
                 health: health_report(config),
-                passthrough: passthrough(config, client),
+                passthrough: passthrough(config, transport),
                 request_timeout: settings.request_timeout,
                 body_limit,
             }),
@@ -174,7 +181,7 @@ fn deployment_service(
     index: usize,
     entry: &ModelEntry,
     config: &Config,
-    client: &reqwest::Client,
+    transport: &HttpTransport,
     fetcher: &MediaFetcher,
 ) -> Result<ChatService, BuildError> {
     let params = &entry.litellm_params;
@@ -188,11 +195,11 @@ fn deployment_service(
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
-        .media_fetcher(fetcher.clone());
-    builder = match params.timeout {
-        Some(timeout) => builder.timeout(timeout),
-        None => builder.client(client.clone()),
-    };
+        .media_fetcher(fetcher.clone())
+        .transport(transport.clone());
+    if let Some(timeout) = params.timeout {
+        builder = builder.timeout(timeout);
+    }
     if let Some(key) = &params.api_key {
         builder = builder.api_key(ApiKey::new(key.expose()));
     }
@@ -251,7 +258,7 @@ fn health_report(config: &Config) -> Value {
 }
 
 /// The pass-through uses the first Gemini deployment with a key, else the environment.
-fn passthrough(config: &Config, client: reqwest::Client) -> Passthrough {
+fn passthrough(config: &Config, transport: HttpTransport) -> Passthrough {
     let entry = config.model_list.iter().find(|entry| {
         entry.litellm_params.provider() == "gemini" && entry.litellm_params.api_key.is_some()
     });
@@ -267,7 +274,7 @@ fn passthrough(config: &Config, client: reqwest::Client) -> Passthrough {
                 .filter(|base| !base.is_empty())
         })
         .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-    Passthrough::new(client, api_base, key)
+    Passthrough::new(transport, api_base, key)
 }
 
 impl<B> Service<http::Request<B>> for Proxy

@@ -4,15 +4,14 @@
 //! removed; the reply, streamed or not, is passed back unchanged.
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
-use http_body_util::{BodyExt, StreamBody};
+use tower::ServiceExt;
 
 use crate::edge::EdgeBody;
 use crate::error::{Error, ErrorKind};
-use crate::gemini::ApiKey;
 use crate::gemini::auth::API_KEY_HEADER;
+use crate::gemini::{ApiKey, HttpTransport};
 
 /// The path prefix the pass-through serves.
 pub const PREFIX: &str = "/gemini/v1beta/";
@@ -20,16 +19,16 @@ pub const PREFIX: &str = "/gemini/v1beta/";
 /// Forwards requests to one Gemini endpoint with one key.
 #[derive(Clone, Debug)]
 pub struct Passthrough {
-    client: reqwest::Client,
+    transport: HttpTransport,
     api_base: String,
     key: Option<ApiKey>,
 }
 
 impl Passthrough {
     /// Forwards to `api_base` (which includes `/v1beta`) with `key`.
-    pub fn new(client: reqwest::Client, api_base: impl Into<String>, key: Option<ApiKey>) -> Self {
+    pub fn new(transport: HttpTransport, api_base: impl Into<String>, key: Option<ApiKey>) -> Self {
         Self {
-            client,
+            transport,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
             key,
         }
@@ -69,7 +68,7 @@ impl Passthrough {
                     .finish(),
             );
         }
-        let mut request = self.client.request(method, &url).body(body);
+        let mut request = http::Request::builder().method(method).uri(url.as_str());
         for name in [CONTENT_TYPE, ACCEPT] {
             if let Some(value) = headers.get(&name) {
                 request = request.header(name, value);
@@ -82,23 +81,19 @@ impl Passthrough {
             )
         })?;
         key_header.set_sensitive(true);
-        let response = request
+        let request = request
             .header(API_KEY_HEADER, key_header)
-            .send()
-            .await
-            .map_err(|error| Error::from(crate::gemini::Error::from(error)))?;
-        let mut builder = http::Response::builder().status(response.status());
-        if let Some(content_type) = response.headers().get(CONTENT_TYPE) {
-            builder = builder.header(CONTENT_TYPE, content_type);
+            .body(body)
+            .map_err(|_| Error::invalid_request("the pass-through path is not a valid URL"))?;
+        let response = self.transport.clone().oneshot(request).await?;
+        let (parts, body) = response.into_parts();
+        let mut reply = http::Response::new(body);
+        *reply.status_mut() = parts.status;
+        if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
+            reply
+                .headers_mut()
+                .insert(CONTENT_TYPE, content_type.clone());
         }
-        let stream = response
-            .bytes_stream()
-            .map_ok(http_body::Frame::data)
-            .map_err(|error| {
-                Box::new(error.without_url()) as Box<dyn std::error::Error + Send + Sync>
-            });
-        builder
-            .body(StreamBody::new(stream).boxed_unsync())
-            .map_err(|error| Error::new(ErrorKind::Api, format!("cannot build the reply: {error}")))
+        Ok(reply)
     }
 }
