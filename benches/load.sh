@@ -5,7 +5,6 @@
 #   benches/load.sh                          # 5000 requests at c=1, 5 s at c=32
 #   REQUESTS=20000 DURATION=10 benches/load.sh
 #   NO_PIN=1 benches/load.sh                 # no taskset
-#   LOADGEN_CPU=0 SERVER_CPU=1 benches/load.sh
 #
 # Needs: cargo, oha (cargo install oha --locked), python3, taskset. Everything listens on
 # 127.0.0.1, and every run is bounded in count or time.
@@ -18,8 +17,8 @@ DURATION="${DURATION:-5}"           # seconds of the throughput runs
 CONNECTIONS="${CONNECTIONS:-32}"    # concurrency of the throughput runs
 WARMUP="${WARMUP:-1}"               # seconds of warm-up before each measured run
 COLD_STARTS="${COLD_STARTS:-5}"     # cold start: best of this many
-LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core
-SERVER_CPU="${SERVER_CPU:-1}"       # the proxy's and the stand-in's core
+LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core (and the stand-in's in the throughput runs)
+PROXY_CPU="${PROXY_CPU:-1}"         # the proxy's core (and the stand-in's in the latency runs)
 MASTER_KEY="sk-bench-1234"
 STAND_IN_KEY="stand-in-key"
 
@@ -29,14 +28,16 @@ done
 
 if [[ -n "${NO_PIN:-}" ]]; then
     LOADGEN=()
-    SERVER=()
+    STAND_IN=()
+    PROXY=()
     PIN_NOTE="not pinned"
-    SERVER_WORKERS="$(nproc)"
+    PROXY_WORKERS="$(nproc)"
 else
     LOADGEN=(taskset -c "$LOADGEN_CPU")
-    SERVER=(taskset -c "$SERVER_CPU")
-    PIN_NOTE="oha on CPU $LOADGEN_CPU, proxy and stand-in on CPU $SERVER_CPU"
-    SERVER_WORKERS=1
+    STAND_IN=(taskset -c "$PROXY_CPU")
+    PROXY=(taskset -c "$PROXY_CPU")
+    PIN_NOTE="oha on CPU $LOADGEN_CPU, proxy on CPU $PROXY_CPU, stand-in on CPU $PROXY_CPU at c=1 and on CPU $LOADGEN_CPU at c=$CONNECTIONS"
+    PROXY_WORKERS=1
 fi
 
 WORK="$(mktemp -d)"
@@ -102,7 +103,7 @@ cpu_ticks() { # PID -> utime+stime of all its threads, in clock ticks
 }
 
 # --- the stand-in -----------------------------------------------------------------------
-STAND_IN_KEY="$STAND_IN_KEY" "${SERVER[@]}" "$STAND_IN_BIN" --port 0 --threads 1 >"$WORK/stand_in.out" 2>&1 &
+STAND_IN_KEY="$STAND_IN_KEY" "${STAND_IN[@]}" "$STAND_IN_BIN" --port 0 --threads 1 >"$WORK/stand_in.out" 2>&1 &
 STAND_IN_PID=$!
 for _ in $(seq 1 100); do
     grep -q '^listening on ' "$WORK/stand_in.out" 2>/dev/null && break
@@ -124,8 +125,8 @@ general_settings:
 YAML
 PROXY_PORT="$(free_port)"
 PROXY_URL="http://127.0.0.1:$PROXY_PORT"
-RUST_LOG=warn "${SERVER[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
-    --num_workers "$SERVER_WORKERS" >"$WORK/proxy.log" 2>&1 &
+RUST_LOG=warn "${PROXY[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
+    --num_workers "$PROXY_WORKERS" >"$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!
 wait_http "$PROXY_URL/health/liveliness"
 
@@ -136,6 +137,10 @@ DIRECT_HEADER="x-goog-api-key: $STAND_IN_KEY"
 CHAT_URL="$PROXY_URL/v1/chat/completions"
 CHAT_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}]}'
 CHAT_HEADER="Authorization: Bearer $MASTER_KEY"
+# The pass-through: the direct request, forwarded as is (the master key swapped for the
+# stand-in's): the proxy's cost without the translation.
+PASS_URL="$PROXY_URL/gemini/v1beta/models/gemini-2.5-flash:generateContent"
+PASS_HEADER="x-goog-api-key: $MASTER_KEY"
 
 # Sanity: both answer 200, and the proxy's reply carries the stand-in's text.
 python3 - "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" <<'PY'
@@ -192,6 +197,10 @@ measure D1 "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" -c 1 -n "$REQUESTS"
 echo "proxy, concurrency 1, $REQUESTS requests ..." >&2
 warm "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" 1
 measure P1 "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c 1 -n "$REQUESTS"
+# The throughput runs give the proxy a core of its own (see benches/README.md).
+if [[ -z "${NO_PIN:-}" ]]; then
+    taskset -a -p -c "$LOADGEN_CPU" "$STAND_IN_PID" >/dev/null
+fi
 echo "direct, concurrency $CONNECTIONS, $DURATION s ..." >&2
 warm "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" "$CONNECTIONS"
 measure DN "$DIRECT_URL" "$DIRECT_BODY" "$DIRECT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
@@ -202,6 +211,11 @@ stand_in_before="$(cpu_ticks "$STAND_IN_PID")"
 measure PN "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
 proxy_after="$(cpu_ticks "$PROXY_PID")"
 stand_in_after="$(cpu_ticks "$STAND_IN_PID")"
+echo "pass-through, concurrency $CONNECTIONS, $DURATION s ..." >&2
+warm "$PASS_URL" "$DIRECT_BODY" "$PASS_HEADER" "$CONNECTIONS"
+pass_before="$(cpu_ticks "$PROXY_PID")"
+measure TN "$PASS_URL" "$DIRECT_BODY" "$PASS_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+pass_after="$(cpu_ticks "$PROXY_PID")"
 CLK_TCK="$(getconf CLK_TCK)"
 PEAK_RSS_KB="$(awk '/^VmHWM:/ {print $2}' "/proc/$PROXY_PID/status")"
 
@@ -211,12 +225,12 @@ PROXY_PID=""
 
 # --- cold start: spawn -> first 200 from /health/liveliness, best of N ------------------
 echo "cold start, best of $COLD_STARTS ..." >&2
-COLD_MS="$(python3 - "$PROXY_BIN" "$WORK/config.yaml" "$COLD_STARTS" "${NO_PIN:-}" "$LOADGEN_CPU" "$SERVER_CPU" <<'PY'
+COLD_MS="$(python3 - "$PROXY_BIN" "$WORK/config.yaml" "$COLD_STARTS" "${NO_PIN:-}" "$LOADGEN_CPU" "$PROXY_CPU" <<'PY'
 import os, socket, subprocess, sys, time
-binary, config, tries, no_pin, loadgen_cpu, server_cpu = sys.argv[1:]
+binary, config, tries, no_pin, loadgen_cpu, proxy_cpu = sys.argv[1:]
 if not no_pin:
     os.sched_setaffinity(0, {int(loadgen_cpu)})
-pin = None if no_pin else (lambda: os.sched_setaffinity(0, {int(server_cpu)}))
+pin = None if no_pin else (lambda: os.sched_setaffinity(0, {int(proxy_cpu)}))
 request = b"GET /health/liveliness HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 best = None
 for _ in range(int(tries)):
@@ -248,9 +262,10 @@ PY
 # --- report -----------------------------------------------------------------------------
 python3 - <<PY
 d1_p50, d1_p99, p1_p50, p1_p99 = $R_D1_P50, $R_D1_P99, $R_P1_P50, $R_P1_P99
-dn_rps, pn_rps, pn_req = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ
+dn_rps, pn_rps, pn_req, tn_rps, tn_req = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ, $R_TN_RPS, $R_TN_REQ
 ratio = pn_rps / dn_rps
 cpu_us = ($proxy_after - $proxy_before) / $CLK_TCK / pn_req * 1e6
+pass_cpu_us = ($pass_after - $pass_before) / $CLK_TCK / tn_req * 1e6
 up_cpu_us = ($stand_in_after - $stand_in_before) / $CLK_TCK / pn_req * 1e6
 rss_mib = $PEAK_RSS_KB / 1024
 cold = $COLD_MS
@@ -263,13 +278,15 @@ rows = [
     ("added latency p99 (proxy − direct)", "", f"{(p1_p99 - d1_p99)/1000:.4f} ms", "", ""),
     ("throughput, c=$CONNECTIONS", f"{dn_rps:,.0f} req/s", f"{pn_rps:,.0f} req/s", "", ""),
     ("throughput ratio (proxy ÷ direct)", "", f"{ratio:.2f}×", "≥ 0.6×", ok(ratio >= 0.6)),
+    ("pass-through throughput, c=$CONNECTIONS (no translation)", "", f"{tn_rps:,.0f} req/s ({tn_rps / dn_rps:.2f}×)", "", ""),
     ("CPU per request, c=$CONNECTIONS (utime+stime)", f"{up_cpu_us:.1f} µs (stand-in)", f"{cpu_us:.1f} µs (proxy only)", "", ""),
+    ("CPU per pass-through request", "", f"{pass_cpu_us:.1f} µs (proxy only)", "", ""),
     ("proxy peak RSS (VmHWM)", "", f"{rss_mib:.1f} MiB", "< 30 MiB", ok(rss_mib < 30)),
     ("proxy cold start, best of $COLD_STARTS", "", f"{cold:.1f} ms", "< 50 ms", ok(cold < 50)),
 ]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"oha; c=1: $REQUESTS requests; c=$CONNECTIONS: $DURATION s; $WARMUP s warm-up before each; "
-      f"$PIN_NOTE; proxy --num_workers $SERVER_WORKERS, stand-in 1 thread; {cpu}, $(nproc) CPUs, "
+      f"$PIN_NOTE; proxy --num_workers $PROXY_WORKERS, stand-in 1 thread; {cpu}, $(nproc) CPUs, "
       f"$BUSY_PCT % busy before the run")
 print()
 print("| metric | direct (stand-in) | through proxy | target | met |")
