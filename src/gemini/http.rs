@@ -11,7 +11,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -191,8 +191,7 @@ pub fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]
     let retry_after = headers
         .get(RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+        .and_then(|value| parse_retry_after(value, SystemTime::now()))
         .or_else(|| google.as_ref().and_then(|google| google.retry_delay()));
     let message = match &google {
         Some(google) if !google.message.is_empty() => google.message.clone(),
@@ -203,6 +202,18 @@ pub fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]
         google,
         message,
         retry_after,
+    }
+}
+
+/// A `Retry-After` value: delay-seconds, or an HTTP date (a date already past is no
+/// delay at all).
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    match value.parse::<u64>() {
+        Ok(seconds) => Some(Duration::from_secs(seconds)),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()
+            .map(|date| date.duration_since(now).unwrap_or_default()),
     }
 }
 
@@ -321,7 +332,28 @@ fn decode_entities(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::preview;
+    use std::time::{Duration, SystemTime};
+
+    use super::{parse_retry_after, preview};
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = httpdate::parse_http_date("Thu, 26 Nov 2026 10:00:00 GMT").expect("date");
+        assert_eq!(
+            parse_retry_after(" 17 ", now),
+            Some(Duration::from_secs(17))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 26 Nov 2026 10:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 26 Nov 2026 09:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", SystemTime::UNIX_EPOCH), None);
+    }
 
     #[test]
     fn html_pages_become_their_text() {
