@@ -22,6 +22,7 @@
 //! | same, `generationConfig.responseMimeType` is `application/json` | the JSON text of fixture 04 |
 //! | same, anything else | the text of fixture 01 |
 //! | `POST /v1beta/models/{m}:streamGenerateContent` | the recorded SSE of fixture 18 |
+//! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn |
 //! | `GET /v1beta/models` | the model list of fixture 53 |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
 //! | anything else | 404 |
@@ -56,6 +57,8 @@ struct Replies {
     /// Fixture 13's reply, to rename for functions without a recording.
     call_template: Value,
     stream: Bytes,
+    /// Fixture 77's vectors, handed out in turn.
+    vectors: Vec<Value>,
     models: Bytes,
     bad_key: Bytes,
 }
@@ -125,6 +128,10 @@ impl Replies {
             calls,
             call_template: body_of("13", 0),
             stream: Bytes::from(stream),
+            vectors: body_of("77", 0)["embeddings"]
+                .as_array()
+                .expect("fixture 77 has embeddings")
+                .clone(),
             models: bytes(&body_of("53", 0)),
             bad_key: bytes(&body_of("68", 0)),
         }
@@ -140,10 +147,7 @@ impl Replies {
         {
             return Ok(self.text.clone());
         }
-        let request: Value = serde_json::from_slice(body).map_err(|error| {
-            bytes(&json!({"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                "message": format!("Invalid JSON payload received. {error}")}}))
-        })?;
+        let request: Value = serde_json::from_slice(body).map_err(invalid_json)?;
         let last_is_tool_result = request["contents"]
             .as_array()
             .and_then(|contents| contents.last())
@@ -175,6 +179,20 @@ impl Replies {
         }
         Ok(self.text.clone())
     }
+
+    /// The reply to a `batchEmbedContents` body.
+    fn embed(&self, body: &[u8]) -> Result<Bytes, Bytes> {
+        let request: Value = serde_json::from_slice(body).map_err(invalid_json)?;
+        let count = request["requests"].as_array().map_or(0, Vec::len);
+        let embeddings: Vec<&Value> = self.vectors.iter().cycle().take(count).collect();
+        Ok(bytes(&json!({ "embeddings": embeddings })))
+    }
+}
+
+/// Google's 400 for a body that is not JSON.
+fn invalid_json(error: serde_json::Error) -> Bytes {
+    bytes(&json!({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+        "message": format!("Invalid JSON payload received. {error}")}}))
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
@@ -218,11 +236,12 @@ async fn handle(
     }
     let generate = rest.starts_with("models/") && rest.ends_with(":generateContent");
     let stream = rest.starts_with("models/") && rest.ends_with(":streamGenerateContent");
+    let embed = rest.starts_with("models/") && rest.ends_with(":batchEmbedContents");
     let method = request.method().clone();
     if method == Method::GET && rest == "models" {
         return Ok(reply(StatusCode::OK, JSON, replies.models.clone()));
     }
-    if method != Method::POST || !(generate || stream) {
+    if method != Method::POST || !(generate || stream || embed) {
         let body = bytes(&json!({"path": request.uri().path(), "ok": true}));
         return Ok(reply(StatusCode::OK, JSON, body));
     }
@@ -241,7 +260,12 @@ async fn handle(
     if stream {
         return Ok(reply(StatusCode::OK, SSE, replies.stream.clone()));
     }
-    Ok(match replies.generate(&body) {
+    let answer = if embed {
+        replies.embed(&body)
+    } else {
+        replies.generate(&body)
+    };
+    Ok(match answer {
         Ok(body) => reply(StatusCode::OK, JSON, body),
         Err(body) => reply(StatusCode::BAD_REQUEST, JSON, body),
     })

@@ -1,10 +1,11 @@
-//! [`Client`]: a plain Rust façade over any chat service stack.
+//! [`Client`]: a plain Rust façade over a chat service stack (and, optionally, an
+//! embeddings one).
 
 use tower::ServiceExt;
 
 use crate::error::{Error, ErrorKind};
-use crate::openai::{ChatCompletion, ChatRequest};
-use crate::provider::{ChatResponse, ChatService, ChunkStream};
+use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::provider::{ChatResponse, ChatService, ChunkStream, EmbeddingService, Provider};
 
 /// Calls a chat service from Rust code.
 ///
@@ -25,12 +26,51 @@ use crate::provider::{ChatResponse, ChatService, ChunkStream};
 #[derive(Clone)]
 pub struct Client {
     service: ChatService,
+    embeddings: Option<EmbeddingService>,
 }
 
 impl Client {
     /// Wraps a chat service (a provider's, or a [`crate::Router`] boxed as one).
     pub fn new(service: ChatService) -> Self {
-        Self { service }
+        Self {
+            service,
+            embeddings: None,
+        }
+    }
+
+    /// A provider's chat service, and its embeddings service if it has one.
+    pub fn from_provider(provider: &dyn Provider) -> Self {
+        Self {
+            service: provider.chat_service(),
+            embeddings: provider.embedding_service(),
+        }
+    }
+
+    /// Serves [`embed`](Self::embed) with `service`.
+    pub fn with_embeddings(mut self, service: EmbeddingService) -> Self {
+        self.embeddings = Some(service);
+        self
+    }
+
+    /// Embeds text.
+    ///
+    /// ```no_run
+    /// use llm_tower::{Client, gemini::Gemini, openai::EmbeddingRequest};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::from_provider(&Gemini::builder().build()?);
+    /// let reply = client
+    ///     .embed(EmbeddingRequest::new("gemini-embedding-001", "What is Rust?"))
+    ///     .await?;
+    /// println!("{} vectors", reply.data.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
+        let service = self
+            .embeddings
+            .clone()
+            .ok_or_else(|| Error::invalid_request("this client has no embeddings service"))?;
+        service.oneshot(request).await
     }
 
     /// A non-streaming completion (`stream` is forced off).

@@ -1,14 +1,15 @@
 //! # llm-tower
 //!
-//! An OpenAI-compatible API (chat completions, SSE streaming) with Google Gemini behind it,
-//! built as composable [tower] layers — what LiteLLM's `gemini/` provider is for Python,
-//! as a Rust library you mount in your own axum or hyper server, plus a proxy binary
-//! (`llm-tower --config config.yaml`) that reads LiteLLM's config shape.
+//! An OpenAI-compatible API (chat completions, SSE streaming, embeddings) with Google Gemini
+//! behind it, built as composable [tower] layers — what LiteLLM's `gemini/` provider is for
+//! Python, as a Rust library you mount in your own axum or hyper server, plus a proxy
+//! binary (`llm-tower --config config.yaml`) that reads LiteLLM's config shape.
 //!
 //! ```text
 //!  client ──HTTP──▶ [edge]          http::Request (OpenAI JSON)  ⇄  http::Response (JSON or SSE)
 //!                     ▼             the only place errors become OpenAI error JSON
 //!                  [OpenAI level]   ChatRequest ⇄ ChatResponse::{Completion, Stream}
+//!                     │             EmbeddingRequest ⇄ EmbeddingResponse
 //!                     ▼             Router: "gemini/<model>" prefix or a configured name
 //!                  [provider level] gemini::Call ⇄ gemini::Reply
 //!                     ▼
@@ -35,7 +36,7 @@ pub mod sse;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};
-pub use provider::{ChatResponse, ChatService, ChunkStream, Provider};
+pub use provider::{ChatResponse, ChatService, ChunkStream, EmbeddingService, Provider};
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
 pub use secret::Secret;

@@ -1,5 +1,5 @@
-//! The OpenAI-level service types and the [`Provider`] trait that lets users register
-//! their own backends beside Gemini.
+//! The OpenAI-level service types (chat and embeddings) and the [`Provider`] trait that
+//! lets users register their own backends beside Gemini.
 
 use std::pin::Pin;
 
@@ -7,7 +7,9 @@ use futures_core::Stream;
 use tower::util::BoxCloneSyncService;
 
 use crate::error::Error;
-use crate::openai::{ChatCompletion, ChatCompletionChunk, ChatRequest};
+use crate::openai::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse,
+};
 
 /// A stream of chunks; an `Err` item ends it.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>;
@@ -36,7 +38,11 @@ impl std::fmt::Debug for ChatResponse {
 /// A boxed chat service: what a provider hands the router and the edge.
 pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
 
-/// A backend that serves chat requests for models under one prefix (`gemini/…`).
+/// A boxed embeddings service.
+pub type EmbeddingService = BoxCloneSyncService<EmbeddingRequest, EmbeddingResponse, Error>;
+
+/// A backend that serves chat requests (and, if it can, embeddings) for models under one
+/// prefix (`gemini/…`).
 ///
 /// Implement it to route your own upstream beside Gemini; see
 /// `examples/custom_provider.rs`.
@@ -59,4 +65,10 @@ pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
 pub trait Provider: Send + Sync + 'static {
     /// The chat service; `request.model` reaches it without the provider prefix.
     fn chat_service(&self) -> ChatService;
+
+    /// The embeddings service, if the provider has one (the default: none, and
+    /// `/v1/embeddings` answers that the model does not serve embeddings).
+    fn embedding_service(&self) -> Option<EmbeddingService> {
+        None
+    }
 }

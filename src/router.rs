@@ -1,6 +1,6 @@
 //! Model routing: `provider/model` prefixes (`gemini/gemini-2.5-flash`), and named
 //! deployments (a LiteLLM `model_name` with one or more upstream models, load-balanced
-//! round robin).
+//! round robin), for chat and embeddings requests alike.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -11,18 +11,19 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use serde_json::{Map, Value};
 use tower::ServiceExt;
-use tower::util::Oneshot;
+use tower::util::{BoxCloneSyncService, Oneshot};
 use tower_service::Service;
 
 use crate::error::{Error, ErrorKind};
-use crate::openai::ChatRequest;
-use crate::provider::{ChatResponse, ChatService, Provider};
+use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::provider::{ChatResponse, ChatService, EmbeddingService, Provider};
 
-/// One upstream behind a model name: a provider's service, the provider's model id, and
-/// params merged into every request (a LiteLLM `litellm_params` entry).
+/// One upstream behind a model name: a provider's services, the provider's model id, and
+/// params merged into every chat request (a LiteLLM `litellm_params` entry).
 #[derive(Clone)]
 pub struct Deployment {
     service: ChatService,
+    embeddings: Option<EmbeddingService>,
     model: String,
     params: Option<Arc<ChatRequest>>,
 }
@@ -33,13 +34,20 @@ impl Deployment {
     pub fn new(service: ChatService, model: impl Into<String>) -> Self {
         Self {
             service,
+            embeddings: None,
             model: model.into(),
             params: None,
         }
     }
 
-    /// Params set on every request unless the request sets them itself. They are checked
-    /// here, once: a param of the wrong type is an error naming it.
+    /// Serves embeddings requests for this model name too.
+    pub fn with_embeddings(mut self, service: EmbeddingService) -> Self {
+        self.embeddings = Some(service);
+        self
+    }
+
+    /// Params set on every chat request unless the request sets them itself. They are
+    /// checked here, once: a param of the wrong type is an error naming it.
     pub fn with_params(mut self, params: Map<String, Value>) -> Result<Self, Error> {
         if params.is_empty() {
             return Ok(self);
@@ -61,8 +69,8 @@ impl Deployment {
 }
 
 /// Where a request goes.
-struct Route<'a> {
-    service: ChatService,
+struct Route<'a, S> {
+    service: S,
     /// The provider's model id, or `*` to keep the requested one.
     model: String,
     params: Option<&'a ChatRequest>,
@@ -81,7 +89,7 @@ impl Group {
     }
 }
 
-/// Routes chat requests to providers and deployments.
+/// Routes chat and embeddings requests to providers and deployments.
 ///
 /// ```
 /// use llm_tower::{Router, ChatService, ChatResponse, Error};
@@ -98,6 +106,7 @@ impl Group {
 #[derive(Clone, Default)]
 pub struct Router {
     prefixes: Arc<HashMap<String, ChatService>>,
+    embedding_prefixes: Arc<HashMap<String, EmbeddingService>>,
     names: Arc<HashMap<String, Group>>,
 }
 
@@ -105,19 +114,35 @@ pub struct Router {
 #[derive(Default)]
 pub struct RouterBuilder {
     prefixes: HashMap<String, ChatService>,
+    embedding_prefixes: HashMap<String, EmbeddingService>,
     names: HashMap<String, Vec<Deployment>>,
 }
 
 impl RouterBuilder {
-    /// Serves `prefix/<model>` with `service` (which sees `<model>`).
+    /// Serves chat for `prefix/<model>` with `service` (which sees `<model>`).
     pub fn prefix(mut self, prefix: impl Into<String>, service: ChatService) -> Self {
         self.prefixes.insert(prefix.into(), service);
         self
     }
 
-    /// Serves `prefix/<model>` with a provider.
+    /// Serves embeddings for `prefix/<model>` with `service` (which sees `<model>`).
+    pub fn embedding_prefix(
+        mut self,
+        prefix: impl Into<String>,
+        service: EmbeddingService,
+    ) -> Self {
+        self.embedding_prefixes.insert(prefix.into(), service);
+        self
+    }
+
+    /// Serves `prefix/<model>` with a provider: chat, and embeddings if it has them.
     pub fn provider(self, prefix: impl Into<String>, provider: &dyn Provider) -> Self {
-        self.prefix(prefix, provider.chat_service())
+        let prefix = prefix.into();
+        let builder = match provider.embedding_service() {
+            Some(embeddings) => self.embedding_prefix(prefix.clone(), embeddings),
+            None => self,
+        };
+        builder.prefix(prefix, provider.chat_service())
     }
 
     /// Adds a deployment for the model name clients send; several deployments of one
@@ -131,6 +156,7 @@ impl RouterBuilder {
     pub fn build(self) -> Router {
         Router {
             prefixes: Arc::new(self.prefixes),
+            embedding_prefixes: Arc::new(self.embedding_prefixes),
             names: Arc::new(
                 self.names
                     .into_iter()
@@ -153,9 +179,15 @@ impl Router {
         RouterBuilder::default()
     }
 
-    /// Whether a model name would be routed.
+    /// Whether a model name would be routed for chat.
     pub fn resolves(&self, model: &str) -> bool {
-        self.route(model).is_some()
+        self.route(
+            model,
+            |deployment| Some(deployment.service.clone()),
+            &self.prefixes,
+            "chat",
+        )
+        .is_ok()
     }
 
     /// The model names with deployments, sorted.
@@ -165,59 +197,85 @@ impl Router {
         names
     }
 
-    /// Resolves `model` to a service, the provider's model id and deployment params.
-    fn route(&self, model: &str) -> Option<Route<'_>> {
-        if let Some(group) = self.names.get(model) {
-            let deployment = group.pick();
-            return Some(Route {
-                service: deployment.service.clone(),
-                model: deployment.model.clone(),
+    /// Resolves `model` to a service (`service_of` a deployment, or a provider prefix's),
+    /// the provider's model id and deployment params; `what` names the kind of request in
+    /// errors.
+    fn route<S: Clone>(
+        &self,
+        model: &str,
+        service_of: impl Fn(&Deployment) -> Option<S>,
+        prefixes: &HashMap<String, S>,
+        what: &str,
+    ) -> Result<Route<'_, S>, Error> {
+        let not_served = || {
+            Error::invalid_param(
+                "model",
+                format!("model {model:?} does not serve {what} requests"),
+            )
+        };
+        let deployment = match self.names.get(model) {
+            Some(group) => {
+                let deployment = group.pick();
+                Some((deployment, deployment.model.clone()))
+            }
+            None => model.split_once('/').and_then(|(prefix, rest)| {
+                let group = self.names.get(&format!("{prefix}/*"))?;
+                Some((group.pick(), rest.to_owned()))
+            }),
+        };
+        if let Some((deployment, model)) = deployment {
+            let service = service_of(deployment).ok_or_else(not_served)?;
+            return Ok(Route {
+                service,
+                model,
                 params: deployment.params.as_deref(),
             });
         }
-        let (prefix, rest) = model.split_once('/')?;
-        if let Some(group) = self.names.get(&format!("{prefix}/*")) {
-            let deployment = group.pick();
-            return Some(Route {
-                service: deployment.service.clone(),
+        let not_found = || {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "model {model:?} is not served here: use a configured model name or a provider prefix such as gemini/<model>"
+                ),
+            )
+            .with_param("model")
+        };
+        let (prefix, rest) = model.split_once('/').ok_or_else(not_found)?;
+        match prefixes.get(prefix) {
+            Some(service) => Ok(Route {
+                service: service.clone(),
                 model: rest.to_owned(),
-                params: deployment.params.as_deref(),
-            });
+                params: None,
+            }),
+            None if self.prefixes.contains_key(prefix) => Err(not_served()),
+            None => Err(not_found()),
         }
-        let service = self.prefixes.get(prefix)?;
-        Some(Route {
-            service: service.clone(),
-            model: rest.to_owned(),
-            params: None,
-        })
     }
 }
 
 impl Service<ChatRequest> for Router {
     type Response = ChatResponse;
     type Error = Error;
-    type Future = RouterFuture;
+    type Future = RouterFuture<ChatRequest, ChatResponse>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, mut request: ChatRequest) -> Self::Future {
-        let Some(Route {
+        let route = self.route(
+            &request.model,
+            |deployment| Some(deployment.service.clone()),
+            &self.prefixes,
+            "chat",
+        );
+        let Route {
             service,
             model,
             params,
-        }) = self.route(&request.model)
-        else {
-            let error = Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "model {:?} is not served here: use a configured model name or a provider prefix such as gemini/<model>",
-                    request.model
-                ),
-            )
-            .with_param("model");
-            return RouterFuture::Failed { error: Some(error) };
+        } = match route {
+            Ok(route) => route,
+            Err(error) => return RouterFuture::Failed { error: Some(error) },
         };
         if model != "*" {
             request.model = model;
@@ -231,19 +289,50 @@ impl Service<ChatRequest> for Router {
     }
 }
 
+impl Service<EmbeddingRequest> for Router {
+    type Response = EmbeddingResponse;
+    type Error = Error;
+    type Future = RouterFuture<EmbeddingRequest, EmbeddingResponse>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: EmbeddingRequest) -> Self::Future {
+        let route = self.route(
+            &request.model,
+            |deployment| deployment.embeddings.clone(),
+            &self.embedding_prefixes,
+            "embeddings",
+        );
+        let service = match route {
+            Ok(Route { service, model, .. }) => {
+                if model != "*" {
+                    request.model = model;
+                }
+                service
+            }
+            Err(error) => return RouterFuture::Failed { error: Some(error) },
+        };
+        RouterFuture::Routed {
+            inner: service.oneshot(request),
+        }
+    }
+}
+
 pin_project! {
-    /// Future of [`Router`].
+    /// Future of [`Router`], for requests of type `Req` answered with `Res`.
     #[project = RouterFutureProj]
-    pub enum RouterFuture {
+    pub enum RouterFuture<Req, Res> {
         /// Sent to a provider.
-        Routed { #[pin] inner: Oneshot<ChatService, ChatRequest> },
+        Routed { #[pin] inner: Oneshot<BoxCloneSyncService<Req, Res, Error>, Req> },
         /// No route.
         Failed { error: Option<Error> },
     }
 }
 
-impl Future for RouterFuture {
-    type Output = Result<ChatResponse, Error>;
+impl<Req, Res> Future for RouterFuture<Req, Res> {
+    type Output = Result<Res, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {

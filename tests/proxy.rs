@@ -303,17 +303,63 @@ async fn models_and_health() {
 async fn unimplemented_and_unknown_routes() {
     let server = MockServer::start().await;
     let proxy = proxy_for(&server, "");
-    for route in ["/v1/completions", "/v1/embeddings"] {
-        let (status, _, body) = send(&proxy, post(route, Some(MASTER), &json!({}))).await;
-        assert_eq!(status, 501, "{route}");
-        assert_eq!(json_of(&body)["error"]["type"], "api_error");
+    let (status, _, body) = send(&proxy, post("/v1/completions", Some(MASTER), &json!({}))).await;
+    assert_eq!(status, 501);
+    assert_eq!(json_of(&body)["error"]["type"], "api_error");
+    for route in ["/v1/chat/completions", "/v1/embeddings"] {
+        let (status, headers, _) = send(&proxy, get(route, Some(MASTER))).await;
+        assert_eq!(status, 405, "{route}");
+        assert_eq!(headers["allow"], "POST");
     }
-    let (status, headers, _) = send(&proxy, get("/v1/chat/completions", Some(MASTER))).await;
-    assert_eq!(status, 405);
-    assert_eq!(headers["allow"], "POST");
     let (status, _, body) = send(&proxy, get("/v2/nothing", Some(MASTER))).await;
     assert_eq!(status, 404);
     assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
+}
+
+#[tokio::test]
+async fn embeddings_go_to_the_named_or_wildcard_deployment_behind_the_master_key() {
+    let server = MockServer::start().await;
+    let exchange = fixture("77-synthetic--embed-batch.json")["exchanges"][0].clone();
+    Mock::given(method("POST"))
+        .and(path(
+            "/v1beta/models/gemini-embedding-001:batchEmbedContents",
+        ))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(body_json(&exchange["request"]["body"]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&exchange["response"]["body"]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let yaml = format!(
+        "model_list:
+  - model_name: embedder
+    litellm_params: {{model: gemini/gemini-embedding-001, api_key: os.environ/GEMINI_API_KEY, api_base: {base}/v1beta}}
+  - model_name: gemini/*
+    litellm_params: {{model: gemini/*, api_key: os.environ/GEMINI_API_KEY, api_base: {base}/v1beta}}
+general_settings: {{master_key: os.environ/MASTER}}
+",
+        base = server.uri()
+    );
+    let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    let request =
+        |model: &str| json!({"model": model, "input": ["hello", "world"], "dimensions": 4});
+    let (status, _, _) = send(&proxy, post("/v1/embeddings", None, &request("embedder"))).await;
+    assert_eq!(status, 401);
+    for model in ["embedder", "gemini/gemini-embedding-001"] {
+        let (status, _, body) = send(
+            &proxy,
+            post("/v1/embeddings", Some(MASTER), &request(model)),
+        )
+        .await;
+        assert_eq!(status, 200, "{model}: {}", String::from_utf8_lossy(&body));
+        let reply = json_of(&body);
+        assert_eq!(reply["object"], "list");
+        assert_eq!(reply["data"][1]["index"], 1);
+        assert_eq!(
+            reply["data"][1]["embedding"],
+            json!([-0.0321, 0.0654, -0.0987, 0.0021])
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,18 +1,18 @@
 //! [`ChatEdge`]: `POST /v1/chat/completions` over any chat service.
 
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, StatusCode};
 use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Limited, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{EdgeBody, error_response, json_response};
+use super::body::{EdgeBody, json_response};
+use super::decode::{EdgeFuture, accept, answer};
 use crate::error::{Error, ErrorKind};
 use crate::openai::{ChatCompletionChunk, ChatRequest};
 use crate::provider::{ChatResponse, ChunkStream};
@@ -98,20 +98,14 @@ where
 {
     type Response = http::Response<EdgeBody>;
     type Error = std::convert::Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = EdgeFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let inner = self.inner.clone();
-        let limit = self.body_limit;
-        Box::pin(async move {
-            Ok(serve(inner, request, limit)
-                .await
-                .unwrap_or_else(|error| error_response(&error)))
-        })
+    fn call(&mut self, request: http::Request<B>) -> EdgeFuture {
+        answer(serve(self.inner.clone(), request, self.body_limit))
     }
 }
 
@@ -125,57 +119,11 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if request.method() != Method::POST {
-        return Err(Error::new(
-            ErrorKind::MethodNotAllowed,
-            format!("{} is not supported here; use POST", request.method()),
-        ));
-    }
-    let chat = decode_request(request.into_body(), limit).await?;
-    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    let chat = accept(&mut inner, request, limit).await?;
     match inner.call(chat).await? {
         ChatResponse::Completion(completion) => Ok(json_response(StatusCode::OK, &completion)),
         ChatResponse::Stream(stream) => commit_stream(stream).await,
     }
-}
-
-/// Reads and decodes a chat request body.
-pub(crate) async fn decode_request<B>(body: B, limit: usize) -> Result<ChatRequest, Error>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let bytes = read_body(body, limit).await?;
-    // The fast path parses without tracking paths; only a body that fails is parsed again
-    // to name the field at fault.
-    if let Ok(request) = serde_json::from_slice(&bytes) {
-        return Ok(request);
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let request: ChatRequest = serde_path_to_error::deserialize(&mut deserializer)?;
-    deserializer
-        .end()
-        .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
-    Ok(request)
-}
-
-/// Reads a whole request body; more than `limit` bytes is a 413.
-pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Error>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let collected = Limited::new(body, limit).collect().await.map_err(|error| {
-        if error.is::<http_body_util::LengthLimitError>() {
-            Error::new(
-                ErrorKind::PayloadTooLarge,
-                format!("request body larger than {limit} bytes"),
-            )
-        } else {
-            Error::invalid_request(format!("cannot read the request body: {error}"))
-        }
-    })?;
-    Ok(collected.to_bytes())
 }
 
 /// Waits for the first chunk, then answers 200 with an SSE body.

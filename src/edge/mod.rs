@@ -1,4 +1,4 @@
-//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat services.
+//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat and embeddings services.
 //!
 //! It decodes a request body once, encodes a reply once, and is the only place where an
 //! [`Error`](crate::Error) becomes the OpenAI error envelope with its status. Streams are committed
@@ -9,6 +9,10 @@
 
 mod body;
 mod chat;
+mod decode;
+mod embeddings;
 
 pub use body::{EdgeBody, error_response, json_response};
-pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, read_body};
+pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT};
+pub use decode::read_body;
+pub use embeddings::{EmbeddingsEdge, EmbeddingsEdgeLayer};

@@ -8,7 +8,10 @@ use http_body_util::combinators::UnsyncBoxBody;
 
 use super::error::Error;
 use super::translate::request::CallOptions;
-use super::wire::{GenerateContentRequest, GenerateContentResponse};
+use super::wire::{
+    BatchEmbedContentsRequest, BatchEmbedContentsResponse, GenerateContentRequest,
+    GenerateContentResponse,
+};
 
 /// Body of an upstream HTTP reply.
 pub type UpstreamBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -42,6 +45,8 @@ pub enum Method {
     Generate(GenerateContentRequest),
     /// `models/{model}:streamGenerateContent?alt=sse`.
     StreamGenerate(GenerateContentRequest),
+    /// `models/{model}:batchEmbedContents`.
+    BatchEmbed(BatchEmbedContentsRequest),
 }
 
 impl Call {
@@ -61,15 +66,12 @@ impl Call {
             Method::StreamGenerate(_) => {
                 format!("models/{}:streamGenerateContent?alt=sse", self.model)
             }
+            Method::BatchEmbed(_) => format!("models/{}:batchEmbedContents", self.model),
         }
     }
 }
 
 /// What a [`Call`] returned.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "moved once per call between layers; boxing would cost an allocation per reply"
-)]
 pub enum Reply {
     /// A `generateContent` reply.
     Generate(GenerateContentResponse),
@@ -77,6 +79,8 @@ pub enum Reply {
     EventBody(UpstreamBody),
     /// Decoded stream events.
     Stream(EventStream),
+    /// A `batchEmbedContents` reply.
+    Embeddings(BatchEmbedContentsResponse),
 }
 
 impl std::fmt::Debug for Reply {
@@ -85,6 +89,7 @@ impl std::fmt::Debug for Reply {
             Self::Generate(reply) => f.debug_tuple("Generate").field(reply).finish(),
             Self::EventBody(_) => f.write_str("EventBody(..)"),
             Self::Stream(_) => f.write_str("Stream(..)"),
+            Self::Embeddings(reply) => f.debug_tuple("Embeddings").field(reply).finish(),
         }
     }
 }

@@ -23,7 +23,7 @@ use tower_service::Service;
 use super::auth::ApiKey;
 use super::call::{Call, Method, Reply, UpstreamBody};
 use super::error::Error;
-use super::wire::{ErrorBody, GenerateContentResponse};
+use super::wire::ErrorBody;
 
 /// Google's public endpoint.
 pub const DEFAULT_API_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -113,14 +113,22 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let (request, streaming) = request?;
+            let (request, kind) = request?;
             let response = inner.call(request).await?;
-            read_reply(response, streaming).await
+            read_reply(response, kind).await
         })
     }
 }
 
-fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, bool), Error> {
+/// What the body of a successful reply is.
+#[derive(Clone, Copy)]
+enum ReplyKind {
+    Generate,
+    EventStream,
+    Embeddings,
+}
+
+fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, ReplyKind), Error> {
     let base = call
         .options
         .api_base
@@ -128,9 +136,10 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, bo
         .unwrap_or(api_base)
         .trim_end_matches('/');
     let uri = format!("{base}/{}", call.path());
-    let (body, streaming) = match &call.method {
-        Method::Generate(body) => (serde_json::to_vec(body), false),
-        Method::StreamGenerate(body) => (serde_json::to_vec(body), true),
+    let (body, kind) = match &call.method {
+        Method::Generate(body) => (serde_json::to_vec(body), ReplyKind::Generate),
+        Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),
+        Method::BatchEmbed(body) => (serde_json::to_vec(body), ReplyKind::Embeddings),
     };
     let body =
         body.map_err(|error| Error::InvalidCall(format!("cannot encode request: {error}")))?;
@@ -145,25 +154,36 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, bo
     if let Some(key) = call.options.api_key {
         request.extensions_mut().insert(ApiKey::new(key.expose()));
     }
-    Ok((request, streaming))
+    Ok((request, kind))
 }
 
 async fn read_reply(
     response: http::Response<UpstreamBody>,
-    streaming: bool,
+    kind: ReplyKind,
 ) -> Result<Reply, Error> {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
         let bytes = read_body(body).await.unwrap_or_default();
         return Err(upstream_error(parts.status, &parts.headers, &bytes));
     }
-    if streaming {
-        return Ok(Reply::EventBody(body));
-    }
-    let bytes = read_body(body).await?;
-    let reply: GenerateContentResponse = serde_json::from_slice(&bytes)
-        .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))?;
-    Ok(Reply::Generate(reply))
+    let decode_error = |error: serde_json::Error, bytes: &[u8]| {
+        Error::Decode(format!("{error} in {}", preview(bytes)))
+    };
+    Ok(match kind {
+        ReplyKind::EventStream => Reply::EventBody(body),
+        ReplyKind::Generate => {
+            let bytes = read_body(body).await?;
+            Reply::Generate(
+                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
+            )
+        }
+        ReplyKind::Embeddings => {
+            let bytes = read_body(body).await?;
+            Reply::Embeddings(
+                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
+            )
+        }
+    })
 }
 
 /// Reads a whole reply body, refusing more than [`MAX_REPLY_BYTES`].

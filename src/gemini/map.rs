@@ -180,6 +180,9 @@ impl ReplyState {
                 "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
                     .to_owned(),
             ))),
+            Reply::Embeddings(_) => Err(Error::from(GeminiError::InvalidCall(
+                "a chat call was answered with embeddings".to_owned(),
+            ))),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
 //! MediaFetchLayer   OpenAI   download http(s) image URLs (SSRF-guarded), inline them
 //! ParamMapLayer     OpenAI ⇄ Gemini   translate::{request, response, stream}
+//!                   (embeddings: EmbedMapLayer, translate::embed, then the layers below)
 //! SseAdapterLayer   Gemini   text/event-stream body → typed events
 //! GeminiHttpLayer   Gemini ⇄ HTTP     {api_base}/models/{model}:{method}, error bodies
 //! ApiKeyLayer       HTTP     x-goog-api-key header (never the URL)
@@ -18,6 +19,7 @@
 
 pub mod auth;
 pub mod call;
+pub mod embed;
 pub mod error;
 pub mod http;
 pub mod map;
@@ -35,6 +37,7 @@ use tower::ServiceBuilder;
 
 pub use auth::{ApiKey, ApiKeyLayer, ApiKeyService};
 pub use call::{Call, Method, Reply};
+pub use embed::{EmbedMap, EmbedMapLayer};
 pub use error::{Error, MissingApiKey};
 pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer};
 pub use map::{ParamMap, ParamMapLayer};
@@ -45,7 +48,7 @@ pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};
 pub use validate::{SchemaValidation, SchemaValidationLayer};
 
 use crate::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
-use crate::provider::{ChatService, Provider};
+use crate::provider::{ChatService, EmbeddingService, Provider};
 
 /// The Gemini provider.
 ///
@@ -62,6 +65,7 @@ use crate::provider::{ChatService, Provider};
 #[derive(Clone)]
 pub struct Gemini {
     service: ChatService,
+    embeddings: EmbeddingService,
 }
 
 impl Gemini {
@@ -75,11 +79,21 @@ impl Gemini {
     pub fn chat_service(&self) -> ChatService {
         self.service.clone()
     }
+
+    /// The embeddings stack (`batchEmbedContents`) as a boxed service; it shares the
+    /// chat stack's key, endpoint and connection pool.
+    pub fn embedding_service(&self) -> EmbeddingService {
+        self.embeddings.clone()
+    }
 }
 
 impl Provider for Gemini {
     fn chat_service(&self) -> ChatService {
         self.service.clone()
+    }
+
+    fn embedding_service(&self) -> Option<EmbeddingService> {
+        Some(self.embeddings.clone())
     }
 }
 
@@ -189,22 +203,28 @@ impl GeminiBuilder {
             None => MediaFetcher::new(self.fetch_policy)?,
         };
         let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
+        let options = TranslateOptions {
+            drop_params: self.drop_params,
+            client_credentials: self.client_credentials,
+        };
+        let http = GeminiHttpLayer::new(api_base);
+        let key = ApiKeyLayer::new(self.api_key.or_else(ApiKey::from_env));
         let service = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .layer(MediaFetchLayer::new(fetcher))
-            .layer(
-                ParamMapLayer::new(TranslateOptions {
-                    drop_params: self.drop_params,
-                    client_credentials: self.client_credentials,
-                })
-                .with_ids(ids),
-            )
+            .layer(ParamMapLayer::new(options).with_ids(ids))
             .layer(SseAdapterLayer::new())
-            .layer(GeminiHttpLayer::new(api_base))
-            .layer(ApiKeyLayer::new(self.api_key.or_else(ApiKey::from_env)))
+            .layer(http.clone())
+            .layer(key.clone())
+            .service(transport.clone());
+        let embeddings = ServiceBuilder::new()
+            .layer(EmbedMapLayer::new(options))
+            .layer(http)
+            .layer(key)
             .service(transport);
         Ok(Gemini {
             service: ChatService::new(service),
+            embeddings: EmbeddingService::new(embeddings),
         })
     }
 }

@@ -381,6 +381,52 @@ pub struct UsageMetadata {
     pub total_token_count: u64,
 }
 
+/// `batchEmbedContents` body: up to 100 requests, answered in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchEmbedContentsRequest {
+    /// One per text.
+    pub requests: Vec<EmbedContentRequest>,
+}
+
+/// One text to embed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbedContentRequest {
+    /// `models/{model}`.
+    pub model: String,
+    /// The text, as one part.
+    pub content: Content,
+    /// `RETRIEVAL_QUERY`, `RETRIEVAL_DOCUMENT`, `SEMANTIC_SIMILARITY`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<String>,
+    /// The document title, with `RETRIEVAL_DOCUMENT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Truncate each vector to this length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_dimensionality: Option<u32>,
+}
+
+/// `batchEmbedContents` reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchEmbedContentsResponse {
+    /// One per request, in order.
+    #[serde(default)]
+    pub embeddings: Vec<ContentEmbedding>,
+    /// Token counts, when the model reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_metadata: Option<UsageMetadata>,
+}
+
+/// One vector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContentEmbedding {
+    /// The numbers.
+    #[serde(default)]
+    pub values: Vec<f32>,
+}
+
 /// Google's error body: `{"error": {"code", "message", "status", "details"}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

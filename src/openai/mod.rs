@@ -1,4 +1,5 @@
-//! OpenAI wire types, as OpenAI documents them and LiteLLM extends them.
+//! OpenAI wire types, as OpenAI documents them and LiteLLM extends them: chat (whole and
+//! streamed) and embeddings.
 //!
 //! Requests deserialize from what clients send and serialize back without losing a
 //! field: every struct keeps unknown keys in a flattened `extra` map, so the router and
@@ -6,9 +7,14 @@
 
 pub mod chat;
 pub mod chunk;
+pub mod embeddings;
 
 pub use chat::{
     ChatCompletion, ChatRequest, Choice, Content, ContentPart, FunctionCall, Message,
     ResponseMessage, Role, Tool, ToolCall, Usage,
 };
 pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta};
+pub use embeddings::{
+    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
+    EmbeddingVector, EncodingFormat,
+};

@@ -4,7 +4,8 @@
 //! | route | auth | what |
 //! |---|---|---|
 //! | `POST /v1/chat/completions`, `/chat/completions` | master key | chat, JSON or SSE |
-//! | `POST /v1/completions`, `/completions`, `/v1/embeddings`, `/embeddings` | master key | 501 until implemented |
+//! | `POST /v1/embeddings`, `/embeddings` | master key | embeddings |
+//! | `POST /v1/completions`, `/completions` | master key | 501 until implemented |
 //! | `GET /v1/models`, `/models` | master key | the configured model names |
 //! | `GET /health` | master key | the configured deployments (no upstream call) |
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
@@ -29,12 +30,13 @@ use super::config::{Config, ModelEntry};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
 use crate::edge::{
-    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, error_response, json_response, read_body,
+    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, EmbeddingsEdge, EmbeddingsEdgeLayer,
+    error_response, json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
 use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini, HttpTransport};
 use crate::media::{FetchPolicy, MediaFetcher};
-use crate::provider::ChatService;
+use crate::provider::{ChatService, EmbeddingService};
 use crate::router::{Deployment, Router};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
@@ -99,6 +101,7 @@ pub enum BuildError {
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
     chat: ChatEdge<Router>,
+    embeddings: EmbeddingsEdge<Router>,
     door: MasterKey,
     models: Value,
     health: Value,
@@ -137,7 +140,8 @@ impl Proxy {
             .map_err(|source| BuildError::Transport { source })?;
         let mut router = Router::builder();
         for (index, entry) in config.model_list.iter().enumerate() {
-            let service = deployment_service(index, entry, config, &transport, &fetcher)?;
+            let (chat, embeddings) =
+                deployment_services(index, entry, config, &transport, &fetcher)?;
             let params = entry
                 .litellm_params
                 .extra
@@ -145,7 +149,8 @@ impl Proxy {
                 .filter(|(key, _)| !ROUTING_KEYS.contains(&key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
-            let deployment = Deployment::new(service, entry.litellm_params.model_id())
+            let deployment = Deployment::new(chat, entry.litellm_params.model_id())
+                .with_embeddings(embeddings)
                 .with_params(params)
                 .map_err(|error| BuildError::Params {
                     index,
@@ -158,9 +163,13 @@ impl Proxy {
         let chat = ChatEdgeLayer::new()
             .body_limit(body_limit)
             .layer(router.clone());
+        let embeddings = EmbeddingsEdgeLayer::new()
+            .body_limit(body_limit)
+            .layer(router.clone());
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
+                embeddings,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: models_list(&router),
                 health: health_report(config),
@@ -177,13 +186,14 @@ impl Proxy {
     }
 }
 
-fn deployment_service(
+/// The chat and embeddings services of one `model_list` entry, with its retries.
+fn deployment_services(
     index: usize,
     entry: &ModelEntry,
     config: &Config,
     transport: &HttpTransport,
     fetcher: &MediaFetcher,
-) -> Result<ChatService, BuildError> {
+) -> Result<(ChatService, EmbeddingService), BuildError> {
     let params = &entry.litellm_params;
     if params.provider() != "gemini" {
         return Err(BuildError::UnsupportedProvider {
@@ -213,15 +223,14 @@ fn deployment_service(
         .max_retries
         .or(config.litellm_settings.num_retries)
         .unwrap_or(0);
-    Ok(if retries == 0 {
-        gemini.chat_service()
-    } else {
-        ChatService::new(
-            tower::ServiceBuilder::new()
-                .layer(retry_layer(retries))
-                .service(gemini.chat_service()),
-        )
-    })
+    if retries == 0 {
+        return Ok((gemini.chat_service(), gemini.embedding_service()));
+    }
+    let retry = retry_layer(retries);
+    Ok((
+        ChatService::new(retry.layer(gemini.chat_service())),
+        EmbeddingService::new(retry.layer(gemini.embedding_service())),
+    ))
 }
 
 fn models_list(router: &Router) -> Value {
@@ -372,12 +381,16 @@ where
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {}),
-        (Method::POST, "/v1/completions" | "/completions" | "/v1/embeddings" | "/embeddings") => {
-            error_response(&Error::new(
-                ErrorKind::NotImplemented,
-                format!("{path} is not implemented yet; use /v1/chat/completions"),
-            ))
-        }
+        (_, "/v1/embeddings" | "/embeddings") => shared
+            .embeddings
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
+        (Method::POST, "/v1/completions" | "/completions") => error_response(&Error::new(
+            ErrorKind::NotImplemented,
+            format!("{path} is not implemented yet; use /v1/chat/completions"),
+        )),
         (Method::GET, "/v1/models" | "/models") => json_response(StatusCode::OK, &shared.models),
         (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
         (method, _) => error_response(&Error::new(

@@ -1,4 +1,4 @@
-//! [`RetryLayer`]: retries a chat call that failed with a transient upstream error
+//! [`RetryLayer`]: retries a chat or embeddings call that failed with a transient upstream error
 //! (429, 500, 502, 503, 504) up to `max_retries` times, waiting for the upstream's
 //! `Retry-After` when it gave one (capped at 30 s), else 0.5 s, 1 s, 2 s, …
 //!
@@ -11,8 +11,6 @@ use std::time::Duration;
 use tower::retry::Policy;
 
 use crate::error::{Error, ErrorKind};
-use crate::openai::ChatRequest;
-use crate::provider::ChatResponse;
 
 /// Longest wait between attempts.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -46,14 +44,10 @@ pub fn retry_layer(max_retries: u32) -> RetryLayer {
     tower::retry::RetryLayer::new(TransientRetry::new(max_retries))
 }
 
-impl Policy<ChatRequest, ChatResponse, Error> for TransientRetry {
+impl<Req: Clone, Res> Policy<Req, Res, Error> for TransientRetry {
     type Future = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-    fn retry(
-        &mut self,
-        _: &mut ChatRequest,
-        result: &mut Result<ChatResponse, Error>,
-    ) -> Option<Self::Future> {
+    fn retry(&mut self, _: &mut Req, result: &mut Result<Res, Error>) -> Option<Self::Future> {
         let error = result.as_ref().err()?;
         let transient = matches!(
             error.kind(),
@@ -76,7 +70,7 @@ impl Policy<ChatRequest, ChatResponse, Error> for TransientRetry {
         Some(Box::pin(tokio::time::sleep(wait)))
     }
 
-    fn clone_request(&mut self, request: &ChatRequest) -> Option<ChatRequest> {
+    fn clone_request(&mut self, request: &Req) -> Option<Req> {
         (self.remaining > 0).then(|| request.clone())
     }
 }

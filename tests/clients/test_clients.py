@@ -153,6 +153,23 @@ def test_json_mode(client):
     assert isinstance(json.loads(content), dict)
 
 
+EMBEDDINGS = [item["values"] for item in fixture_response("77")["body"]["embeddings"]]
+
+
+def test_embeddings(client):
+    # The SDK asks for base64 unless told otherwise and decodes the little-endian floats.
+    reply = client.embeddings.create(
+        model="gemini/gemini-embedding-001", input=["hello", "world"], dimensions=4
+    )
+    assert [item.index for item in reply.data] == [0, 1]
+    for item, expected in zip(reply.data, EMBEDDINGS):
+        assert item.embedding == pytest.approx(expected, rel=1e-6)
+    floats = client.embeddings.create(
+        model="gemini/gemini-embedding-001", input="hello", encoding_format="float"
+    )
+    assert floats.data[0].embedding == pytest.approx(EMBEDDINGS[0], rel=1e-6)
+
+
 def test_wrong_key():
     bad = openai.OpenAI(base_url=f"{PROXY_URL}/v1", api_key="sk-wrong", max_retries=0, timeout=30)
     with pytest.raises(openai.AuthenticationError):

@@ -62,9 +62,9 @@ impl StandIn {
         Self { server, gemini }
     }
 
-    /// A client over the provider stack.
+    /// A client over the provider stacks (chat and embeddings).
     pub fn client(&self) -> llm_tower::Client {
-        llm_tower::Client::new(self.gemini.chat_service())
+        llm_tower::Client::from_provider(&self.gemini)
     }
 
     /// Answers `POST /v1beta/models/{model}:generateContent` (with the key header) with `body`.

@@ -2,6 +2,7 @@
 //! except an injected [`IdSource`]. The layers call these functions; the criterion
 //! benchmarks and most unit tests call them directly.
 
+pub mod embed;
 pub mod ids;
 pub mod messages;
 pub mod request;

@@ -189,8 +189,7 @@ fn translate(
         api_base,
         extra,
     } = request;
-    let drop = drop_params.unwrap_or(options.drop_params);
-    check_model_id(&model)?;
+    let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, &options)?;
     let info = ModelInfo::parse(&model);
     let conversation = translate_messages(messages, info)?;
 
@@ -287,7 +286,6 @@ fn translate(
             drop,
         )?;
     }
-    let call_options = client_credentials(api_key, api_base, options.client_credentials)?;
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
@@ -300,6 +298,21 @@ fn translate(
         legacy_functions,
         options: call_options,
     })
+}
+
+/// What every request to Gemini is checked for first: a model id fit for the URL path, and
+/// client credentials only where allowed. Returns whether unknown params are dropped, and
+/// the call's credentials.
+pub(crate) fn preflight(
+    model: &str,
+    drop_params: Option<bool>,
+    api_key: Option<Secret>,
+    api_base: Option<String>,
+    options: &TranslateOptions,
+) -> Result<(bool, CallOptions), Error> {
+    check_model_id(model)?;
+    let call_options = client_credentials(api_key, api_base, options.client_credentials)?;
+    Ok((drop_params.unwrap_or(options.drop_params), call_options))
 }
 
 /// A model id goes into the URL path: only the characters of Gemini's ids are accepted, so
@@ -350,7 +363,7 @@ fn client_credentials(
     Ok(CallOptions { api_key, api_base })
 }
 
-fn unsupported(param: &str, drop: bool) -> Result<(), Error> {
+pub(crate) fn unsupported(param: &str, drop: bool) -> Result<(), Error> {
     if drop {
         tracing::debug!(param, "dropping unsupported param");
         Ok(())

@@ -1,0 +1,104 @@
+//! What every edge does with a request before its service sees it, and with an error
+//! after: `POST` only (405), a body size limit (413), JSON decoded once on the fast path
+//! and again with paths only when it fails, so the error names the field at fault; and
+//! every error rendered as the OpenAI envelope.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use http::Method;
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+
+use super::body::{EdgeBody, error_response};
+use crate::error::{Error, ErrorKind};
+
+/// The future of an edge: it always answers, errors included.
+pub(crate) type EdgeFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<EdgeBody>, Infallible>> + Send>>;
+
+/// Runs an edge's handler, rendering its error as the reply.
+pub(crate) fn answer<F>(handled: F) -> EdgeFuture
+where
+    F: Future<Output = Result<http::Response<EdgeBody>, Error>> + Send + 'static,
+{
+    Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| error_response(&error))) })
+}
+
+/// Checks the method, decodes the body as `T`, and waits until `inner` is ready for it.
+pub(crate) async fn accept<S, T, B>(
+    inner: &mut S,
+    request: http::Request<B>,
+    limit: usize,
+) -> Result<T, Error>
+where
+    S: Service<T, Error = Error>,
+    T: DeserializeOwned,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if request.method() != Method::POST {
+        return Err(Error::new(
+            ErrorKind::MethodNotAllowed,
+            format!("{} is not supported here; use POST", request.method()),
+        ));
+    }
+    let decoded = decode_json(request.into_body(), limit).await?;
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    Ok(decoded)
+}
+
+/// Reads a request body and decodes it as JSON.
+async fn decode_json<T, B>(body: B, limit: usize) -> Result<T, Error>
+where
+    T: DeserializeOwned,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = read_body(body, limit).await?;
+    // The fast path parses without tracking paths; only a body that fails is parsed again
+    // to name the field at fault.
+    if let Ok(request) = serde_json::from_slice(&bytes) {
+        return Ok(request);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let request: T = serde_path_to_error::deserialize(&mut deserializer)?;
+    deserializer
+        .end()
+        .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
+    Ok(request)
+}
+
+/// Reads a whole request body; more than `limit` bytes is a 413.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let body = llm_tower::edge::read_body(Full::new(Bytes::from("{}")), 1024).await.unwrap();
+/// assert_eq!(body, "{}");
+/// let error = llm_tower::edge::read_body(Full::new(Bytes::from("{}")), 1).await.unwrap_err();
+/// assert_eq!(error.status(), 413);
+/// # }
+/// ```
+pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let collected = Limited::new(body, limit).collect().await.map_err(|error| {
+        if error.is::<http_body_util::LengthLimitError>() {
+            Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!("request body larger than {limit} bytes"),
+            )
+        } else {
+            Error::invalid_request(format!("cannot read the request body: {error}"))
+        }
+    })?;
+    Ok(collected.to_bytes())
+}

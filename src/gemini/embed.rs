@@ -1,0 +1,162 @@
+//! [`EmbedMapLayer`]: the OpenAI ⇄ Gemini boundary for embeddings. It maps an
+//! [`EmbeddingRequest`] to one `batchEmbedContents` [`Call`] per hundred inputs (sent
+//! concurrently) and joins the replies, in order, into an [`EmbeddingResponse`], by calling
+//! the pure functions in [`super::translate::embed`].
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::future::{TryJoinAll, try_join_all};
+use pin_project_lite::pin_project;
+use tower::ServiceExt;
+use tower::util::Oneshot;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::call::{Call, Method, Reply};
+use super::error::Error as GeminiError;
+use super::translate::TranslateOptions;
+use super::translate::embed::{translate_embedding_request, translate_embedding_response};
+use crate::error::Error;
+use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+
+/// Maps OpenAI embeddings requests to Gemini calls and replies back.
+///
+/// ```
+/// use llm_tower::gemini::EmbedMapLayer;
+/// use llm_tower::gemini::translate::TranslateOptions;
+/// let _layer = EmbedMapLayer::new(TranslateOptions::default());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct EmbedMapLayer {
+    options: TranslateOptions,
+}
+
+impl EmbedMapLayer {
+    /// Refusing or dropping unknown params, and accepting client credentials, as `options`
+    /// say.
+    pub fn new(options: TranslateOptions) -> Self {
+        Self { options }
+    }
+}
+
+impl<S> Layer<S> for EmbedMapLayer {
+    type Service = EmbedMap<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EmbedMap {
+            inner,
+            options: self.options,
+        }
+    }
+}
+
+/// The service of [`EmbedMapLayer`].
+#[derive(Clone, Debug)]
+pub struct EmbedMap<S> {
+    inner: S,
+    options: TranslateOptions,
+}
+
+impl<S> EmbedMap<S> {
+    /// Wraps `inner`, a Gemini-level service.
+    pub fn new(inner: S, options: TranslateOptions) -> Self {
+        EmbedMapLayer::new(options).layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<EmbeddingRequest> for EmbedMap<S>
+where
+    S: Service<Call, Response = Reply, Error = GeminiError> + Clone,
+{
+    type Response = EmbeddingResponse;
+    type Error = Error;
+    type Future = EmbedMapFuture<TryJoinAll<Oneshot<S, Call>>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // Each batch is sent on its own clone, which is made ready when it is sent.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
+        let translated = match translate_embedding_request(request, &self.options) {
+            Ok(translated) => translated,
+            Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
+        };
+        let calls = translated.batches.into_iter().map(|batch| {
+            let call = Call {
+                model: translated.model.clone(),
+                method: Method::BatchEmbed(batch),
+                options: translated.options.clone(),
+            };
+            self.inner.clone().oneshot(call)
+        });
+        EmbedMapFuture::Calling {
+            calls: try_join_all(calls),
+            model: translated.model,
+            inputs: translated.inputs,
+            encoding: translated.encoding,
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`EmbedMap`].
+    #[project = EmbedMapFutureProj]
+    pub enum EmbedMapFuture<F> {
+        /// The batches are under way.
+        Calling {
+            #[pin]
+            calls: F,
+            model: String,
+            inputs: usize,
+            encoding: EncodingFormat,
+        },
+        /// The request was refused before any call.
+        Failed { error: Option<Error> },
+    }
+}
+
+impl<F> Future for EmbedMapFuture<F>
+where
+    F: Future<Output = Result<Vec<Reply>, GeminiError>>,
+{
+    type Output = Result<EmbeddingResponse, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            EmbedMapFutureProj::Calling {
+                calls,
+                model,
+                inputs,
+                encoding,
+            } => {
+                let replies = ready!(calls.poll(cx))?
+                    .into_iter()
+                    .map(|reply| match reply {
+                        Reply::Embeddings(reply) => Ok(reply),
+                        _ => Err(Error::from(GeminiError::InvalidCall(
+                            "an embeddings call was answered with another kind of reply".to_owned(),
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                Poll::Ready(translate_embedding_response(
+                    model, replies, *inputs, *encoding,
+                ))
+            }
+            EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! `POST /v1/embeddings`: the request and the reply, as OpenAI documents them, with
+//! LiteLLM's additions (`input_type`, `drop_params`, client-side credentials).
+
+use serde::{Deserialize, Serialize};
+
+use super::chat::Extra;
+use crate::secret::Secret;
+
+/// An embeddings request.
+///
+/// ```
+/// use llm_tower::openai::{EmbeddingInput, EmbeddingRequest};
+///
+/// let request: EmbeddingRequest = serde_json::from_str(
+///     r#"{"model": "gemini/gemini-embedding-001", "input": ["a", "b"], "dimensions": 256}"#,
+/// )?;
+/// assert_eq!(request.input, EmbeddingInput::Texts(vec!["a".into(), "b".into()]));
+/// assert_eq!(request.dimensions, Some(256));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingRequest {
+    /// `provider/model` (routed) or a bare model id (after routing).
+    pub model: String,
+    /// What to embed.
+    pub input: EmbeddingInput,
+    /// `float` (the default) or `base64` (little-endian `f32`s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_format: Option<EncodingFormat>,
+    /// Length of each vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<u32>,
+    /// An end-user id (OpenAI's abuse monitoring; Gemini has no such field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// What the vectors are for (LiteLLM's name for Gemini's `taskType`:
+    /// `RETRIEVAL_QUERY`, `RETRIEVAL_DOCUMENT`, `SEMANTIC_SIMILARITY`, …).
+    #[serde(default, alias = "task_type", skip_serializing_if = "Option::is_none")]
+    pub input_type: Option<String>,
+    /// The document title, with `RETRIEVAL_DOCUMENT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Drop unsupported params instead of refusing them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_params: Option<bool>,
+    /// A per-request upstream key; see [`ChatRequest::api_key`](super::ChatRequest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    /// A per-request upstream base URL; see [`ChatRequest::api_base`](super::ChatRequest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
+    /// Everything else, in the order sent.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl EmbeddingRequest {
+    /// A request for `model` with `input` and nothing else.
+    pub fn new(model: impl Into<String>, input: impl Into<EmbeddingInput>) -> Self {
+        Self {
+            model: model.into(),
+            input: input.into(),
+            encoding_format: None,
+            dimensions: None,
+            user: None,
+            input_type: None,
+            title: None,
+            drop_params: None,
+            api_key: None,
+            api_base: None,
+            extra: Extra::new(),
+        }
+    }
+}
+
+/// The `input` of an embeddings request: text, or token ids (which Gemini does not take).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EmbeddingInput {
+    /// One string.
+    Text(String),
+    /// Several strings, one vector each.
+    Texts(Vec<String>),
+    /// One string as token ids.
+    Tokens(Vec<u32>),
+    /// Several strings as token ids.
+    TokenLists(Vec<Vec<u32>>),
+}
+
+impl From<&str> for EmbeddingInput {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for EmbeddingInput {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<Vec<String>> for EmbeddingInput {
+    fn from(texts: Vec<String>) -> Self {
+        Self::Texts(texts)
+    }
+}
+
+/// How vectors are written in the reply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodingFormat {
+    /// JSON numbers.
+    #[default]
+    Float,
+    /// Base64 of the little-endian `f32` bytes.
+    Base64,
+}
+
+/// The reply: `{"object": "list", "data": […], "model", "usage"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingResponse {
+    /// Always `list`.
+    pub object: String,
+    /// One embedding per input, in input order.
+    pub data: Vec<Embedding>,
+    /// The model as the client named it.
+    pub model: String,
+    /// Token counts, where the upstream reports them.
+    pub usage: EmbeddingUsage,
+}
+
+/// One vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embedding {
+    /// Always `embedding`.
+    pub object: String,
+    /// Position of its input.
+    pub index: usize,
+    /// The vector.
+    pub embedding: EmbeddingVector,
+}
+
+/// A vector as numbers or as base64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EmbeddingVector {
+    /// `encoding_format: float`.
+    Float(Vec<f32>),
+    /// `encoding_format: base64`.
+    Base64(String),
+}
+
+/// Token counts of an embeddings request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingUsage {
+    /// Input tokens.
+    pub prompt_tokens: u64,
+    /// The same (embeddings produce no output tokens).
+    pub total_tokens: u64,
+}
