@@ -3,9 +3,16 @@
 
 use tower::ServiceExt;
 
+use crate::completions::Completions;
 use crate::error::{Error, ErrorKind};
-use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
-use crate::provider::{ChatResponse, ChatService, ChunkStream, EmbeddingService, Provider};
+use crate::openai::{
+    ChatCompletion, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResponse,
+    TextCompletion,
+};
+use crate::provider::{
+    ChatResponse, ChatService, ChunkStream, CompletionResponse, EmbeddingService, Provider,
+    TextChunkStream,
+};
 
 /// Calls a chat service from Rust code.
 ///
@@ -50,6 +57,40 @@ impl Client {
     pub fn with_embeddings(mut self, service: EmbeddingService) -> Self {
         self.embeddings = Some(service);
         self
+    }
+
+    /// A legacy text completion (`stream` is forced off), served by the chat service.
+    pub async fn complete(&self, mut request: CompletionRequest) -> Result<TextCompletion, Error> {
+        request.stream = None;
+        request.stream_options = None;
+        match Completions::new(self.service.clone())
+            .oneshot(request)
+            .await?
+        {
+            CompletionResponse::Completion(completion) => Ok(completion),
+            CompletionResponse::Stream(_) => Err(Error::new(
+                ErrorKind::Api,
+                "the service streamed a reply to a non-streaming request",
+            )),
+        }
+    }
+
+    /// A streamed legacy text completion (`stream` is forced on).
+    pub async fn complete_stream(
+        &self,
+        mut request: CompletionRequest,
+    ) -> Result<TextChunkStream, Error> {
+        request.stream = Some(true);
+        match Completions::new(self.service.clone())
+            .oneshot(request)
+            .await?
+        {
+            CompletionResponse::Stream(stream) => Ok(stream),
+            CompletionResponse::Completion(_) => Err(Error::new(
+                ErrorKind::Api,
+                "the service answered a streaming request with a whole completion",
+            )),
+        }
     }
 
     /// Embeds text.

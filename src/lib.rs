@@ -22,6 +22,7 @@
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 
 pub mod client;
+pub mod completions;
 pub mod edge;
 pub mod error;
 pub mod gemini;
@@ -36,7 +37,10 @@ pub mod sse;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};
-pub use provider::{ChatResponse, ChatService, ChunkStream, EmbeddingService, Provider};
+pub use provider::{
+    ChatResponse, ChatService, ChunkStream, CompletionResponse, CompletionService,
+    EmbeddingService, Provider, TextChunkStream,
+};
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
 pub use secret::Secret;

@@ -1,5 +1,5 @@
-//! The OpenAI-level service types (chat and embeddings) and the [`Provider`] trait that
-//! lets users register their own backends beside Gemini.
+//! The OpenAI-level service types (chat, legacy completions, embeddings) and the
+//! [`Provider`] trait that lets users register their own backends beside Gemini.
 
 use std::pin::Pin;
 
@@ -8,7 +8,8 @@ use tower::util::BoxCloneSyncService;
 
 use crate::error::Error;
 use crate::openai::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse,
+    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, EmbeddingRequest,
+    EmbeddingResponse, TextCompletion,
 };
 
 /// A stream of chunks; an `Err` item ends it.
@@ -37,6 +38,29 @@ impl std::fmt::Debug for ChatResponse {
 
 /// A boxed chat service: what a provider hands the router and the edge.
 pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
+
+/// A stream of `text_completion` chunks; an `Err` item ends it.
+pub type TextChunkStream = Pin<Box<dyn Stream<Item = Result<TextCompletion, Error>> + Send>>;
+
+/// The reply of a legacy completions service: whole, or a stream for `stream: true`.
+pub enum CompletionResponse {
+    /// A `text_completion`.
+    Completion(TextCompletion),
+    /// `text_completion` chunks.
+    Stream(TextChunkStream),
+}
+
+impl std::fmt::Debug for CompletionResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Completion(completion) => f.debug_tuple("Completion").field(completion).finish(),
+            Self::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// A boxed legacy completions service (see [`crate::completions`]).
+pub type CompletionService = BoxCloneSyncService<CompletionRequest, CompletionResponse, Error>;
 
 /// A boxed embeddings service.
 pub type EmbeddingService = BoxCloneSyncService<EmbeddingRequest, EmbeddingResponse, Error>;

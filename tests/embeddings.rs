@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use bytes::Bytes;
-use common::{StandIn, TEST_KEY, exchange, fixture_file};
+use common::{StandIn, TEST_KEY, exchange, fixture_file, post_json};
 use http_body_util::Full;
 use llm_tower::edge::EmbeddingsEdge;
 use llm_tower::openai::{EmbeddingInput, EmbeddingRequest, EmbeddingVector, EncodingFormat};
@@ -34,16 +34,7 @@ async fn expect_batch(stand_in: &StandIn, model: &str, body: &Value, status: u16
 /// A POST of `body` through the embeddings edge: status and JSON reply.
 async fn post(stand_in: &StandIn, body: &Value) -> (u16, Value) {
     let edge = EmbeddingsEdge::new(stand_in.gemini.embedding_service());
-    let request = http::Request::post("/v1/embeddings")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("request");
-    let response = edge
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status().as_u16();
-    let bytes = common::body_bytes(response).await;
+    let (status, _, bytes) = post_json(edge, "/v1/embeddings", body).await;
     (status, serde_json::from_slice(&bytes).expect("JSON reply"))
 }
 

@@ -300,13 +300,10 @@ async fn models_and_health() {
 }
 
 #[tokio::test]
-async fn unimplemented_and_unknown_routes() {
+async fn wrong_methods_and_unknown_routes() {
     let server = MockServer::start().await;
     let proxy = proxy_for(&server, "");
-    let (status, _, body) = send(&proxy, post("/v1/completions", Some(MASTER), &json!({}))).await;
-    assert_eq!(status, 501);
-    assert_eq!(json_of(&body)["error"]["type"], "api_error");
-    for route in ["/v1/chat/completions", "/v1/embeddings"] {
+    for route in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
         let (status, headers, _) = send(&proxy, get(route, Some(MASTER))).await;
         assert_eq!(status, 405, "{route}");
         assert_eq!(headers["allow"], "POST");
@@ -314,6 +311,35 @@ async fn unimplemented_and_unknown_routes() {
     let (status, _, body) = send(&proxy, get("/v2/nothing", Some(MASTER))).await;
     assert_eq!(status, 404);
     assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
+}
+
+#[tokio::test]
+async fn legacy_completions_are_served_by_the_chat_deployments() {
+    let server = MockServer::start().await;
+    let reply =
+        fixture("01-agent--completion-smoke.json")["exchanges"][0]["response"]["body"].clone();
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(body_json(
+            json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&reply))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(&server, "");
+    let request = json!({"model": "gemini-flash", "prompt": "hi"});
+    let (status, _, _) = send(&proxy, post("/v1/completions", None, &request)).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = send(&proxy, post("/v1/completions", Some(MASTER), &request)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let completion = json_of(&body);
+    assert_eq!(completion["object"], "text_completion");
+    assert_eq!(
+        completion["choices"][0]["text"],
+        reply["candidates"][0]["content"]["parts"][0]["text"]
+    );
 }
 
 #[tokio::test]

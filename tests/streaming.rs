@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{CREATED, StandIn, TEST_KEY, body_bytes, chat, exchange, fixture_file};
+use common::{CREATED, StandIn, TEST_KEY, body_bytes, chat, exchange, fixture_file, sse_payloads};
 use futures_util::StreamExt;
 use http::StatusCode;
 use http_body::Frame;
@@ -94,24 +94,6 @@ async fn edge_call(stand_in: &StandIn, body: &Value) -> http::Response<EdgeBody>
         .oneshot(post(body))
         .await
         .expect("the edge never fails")
-}
-
-/// Splits an OpenAI SSE body into its `data:` payloads, checking the framing exactly.
-fn sse_payloads(body: &[u8]) -> Vec<String> {
-    let text = std::str::from_utf8(body).expect("UTF-8 body");
-    assert!(
-        text.ends_with("\n\n"),
-        "body must end with a blank line: {text:?}"
-    );
-    text.split_terminator("\n\n")
-        .map(|event| {
-            assert!(!event.contains('\n'), "one line per event: {event:?}");
-            event
-                .strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("not a data event: {event:?}"))
-                .to_owned()
-        })
-        .collect()
 }
 
 fn assert_sse_headers(response: &http::Response<EdgeBody>) {

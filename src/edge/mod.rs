@@ -1,4 +1,5 @@
-//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat and embeddings services.
+//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat, completions and embeddings
+//! services.
 //!
 //! It decodes a request body once, encodes a reply once, and is the only place where an
 //! [`Error`](crate::Error) becomes the OpenAI error envelope with its status. Streams are committed
@@ -8,11 +9,15 @@
 //! `data: [DONE]`.
 
 mod body;
-mod chat;
+mod commit;
 mod decode;
-mod embeddings;
+mod reply;
+mod service;
 
 pub use body::{EdgeBody, error_response, json_response};
-pub use chat::{ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT};
 pub use decode::read_body;
-pub use embeddings::{EmbeddingsEdge, EmbeddingsEdgeLayer};
+pub use reply::EdgeReply;
+pub use service::{
+    ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, Edge,
+    EdgeLayer, EmbeddingsEdge, EmbeddingsEdgeLayer,
+};

@@ -1,5 +1,5 @@
 //! OpenAI wire types, as OpenAI documents them and LiteLLM extends them: chat (whole and
-//! streamed) and embeddings.
+//! streamed), legacy text completions and embeddings.
 //!
 //! Requests deserialize from what clients send and serialize back without losing a
 //! field: every struct keeps unknown keys in a flattened `extra` map, so the router and
@@ -7,6 +7,7 @@
 
 pub mod chat;
 pub mod chunk;
+pub mod completions;
 pub mod embeddings;
 
 pub use chat::{
@@ -14,6 +15,7 @@ pub use chat::{
     ResponseMessage, Role, Tool, ToolCall, Usage,
 };
 pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta};
+pub use completions::{CompletionRequest, Prompt, TextChoice, TextCompletion, TextLogprobs};
 pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
     EmbeddingVector, EncodingFormat,

@@ -4,8 +4,8 @@
 //! | route | auth | what |
 //! |---|---|---|
 //! | `POST /v1/chat/completions`, `/chat/completions` | master key | chat, JSON or SSE |
+//! | `POST /v1/completions`, `/completions` | master key | legacy text completions, JSON or SSE |
 //! | `POST /v1/embeddings`, `/embeddings` | master key | embeddings |
-//! | `POST /v1/completions`, `/completions` | master key | 501 until implemented |
 //! | `GET /v1/models`, `/models` | master key | the configured model names |
 //! | `GET /health` | master key | the configured deployments (no upstream call) |
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
@@ -29,9 +29,10 @@ use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
+use crate::completions::Completions;
 use crate::edge::{
-    ChatEdge, ChatEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody, EmbeddingsEdge, EmbeddingsEdgeLayer,
-    error_response, json_response, read_body,
+    ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
+    EmbeddingsEdge, EmbeddingsEdgeLayer, error_response, json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
 use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini, HttpTransport};
@@ -101,6 +102,7 @@ pub enum BuildError {
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
     chat: ChatEdge<Router>,
+    completions: CompletionsEdge<Completions<Router>>,
     embeddings: EmbeddingsEdge<Router>,
     door: MasterKey,
     models: Value,
@@ -163,12 +165,16 @@ impl Proxy {
         let chat = ChatEdgeLayer::new()
             .body_limit(body_limit)
             .layer(router.clone());
+        let completions = CompletionsEdgeLayer::new()
+            .body_limit(body_limit)
+            .layer(Completions::new(router.clone()));
         let embeddings = EmbeddingsEdgeLayer::new()
             .body_limit(body_limit)
             .layer(router.clone());
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
+                completions,
                 embeddings,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: models_list(&router),
@@ -387,10 +393,12 @@ where
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {}),
-        (Method::POST, "/v1/completions" | "/completions") => error_response(&Error::new(
-            ErrorKind::NotImplemented,
-            format!("{path} is not implemented yet; use /v1/chat/completions"),
-        )),
+        (_, "/v1/completions" | "/completions") => shared
+            .completions
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
         (Method::GET, "/v1/models" | "/models") => json_response(StatusCode::OK, &shared.models),
         (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
         (method, _) => error_response(&Error::new(

@@ -153,6 +153,16 @@ def test_json_mode(client):
     assert isinstance(json.loads(content), dict)
 
 
+def test_legacy_completion(client):
+    reply = client.completions.create(model=MODEL, prompt="hi")
+    assert reply.object == "text_completion"
+    assert reply.choices[0].text == TEXT
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.prompt_tokens == USAGE["promptTokenCount"]
+    stream = client.completions.create(model=MODEL, prompt="hi", stream=True)
+    assert "".join(chunk.choices[0].text for chunk in stream if chunk.choices) == STREAM_TEXT
+
+
 EMBEDDINGS = [item["values"] for item in fixture_response("77")["body"]["embeddings"]]
 
 

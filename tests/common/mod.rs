@@ -151,3 +151,45 @@ pub async fn body_bytes(response: http::Response<llm_tower::edge::EdgeBody>) -> 
         .expect("the body reads")
         .to_bytes()
 }
+
+/// Splits an OpenAI SSE body into its `data:` payloads, checking the framing exactly.
+pub fn sse_payloads(body: &[u8]) -> Vec<String> {
+    let text = std::str::from_utf8(body).expect("UTF-8 body");
+    assert!(
+        text.ends_with("\n\n"),
+        "body must end with a blank line: {text:?}"
+    );
+    text.split_terminator("\n\n")
+        .map(|event| {
+            assert!(!event.contains('\n'), "one line per event: {event:?}");
+            event
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("not a data event: {event:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// POSTs `body` as JSON to an edge service: status, headers and the whole body.
+pub async fn post_json<S>(edge: S, uri: &str, body: &Value) -> (u16, http::HeaderMap, bytes::Bytes)
+where
+    S: tower::Service<
+            http::Request<http_body_util::Full<bytes::Bytes>>,
+            Response = http::Response<llm_tower::edge::EdgeBody>,
+            Error = std::convert::Infallible,
+        >,
+{
+    use tower::ServiceExt;
+    let request = http::Request::post(uri)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .expect("request");
+    let response = edge
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, body_bytes(response).await)
+}

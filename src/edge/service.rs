@@ -1,0 +1,187 @@
+//! [`Edge`]: an OpenAI endpoint over HTTP in front of a typed service. It takes `POST`
+//! only, decodes the JSON body as the service's request type, calls the service, and writes
+//! its reply ([`EdgeReply`]): JSON, or a stream of server-sent events. It never fails:
+//! errors are responses in the OpenAI envelope.
+//!
+//! | endpoint | edge | request → reply |
+//! |---|---|---|
+//! | `/v1/chat/completions` | [`ChatEdge`] | [`ChatRequest`] → [`ChatResponse`] |
+//! | `/v1/completions` | [`CompletionsEdge`] | [`CompletionRequest`] → [`CompletionResponse`] |
+//! | `/v1/embeddings` | [`EmbeddingsEdge`] | [`EmbeddingRequest`] → [`EmbeddingResponse`] |
+
+use std::marker::PhantomData;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Body;
+use serde::de::DeserializeOwned;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::EdgeBody;
+use super::decode::{EdgeFuture, accept, answer};
+use super::reply::EdgeReply;
+use crate::error::Error;
+#[cfg(doc)]
+use crate::openai::EmbeddingResponse;
+use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
+#[cfg(doc)]
+use crate::provider::{ChatResponse, CompletionResponse};
+
+/// Largest request body accepted by default (inline images make requests big).
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// `POST /v1/chat/completions`: JSON, or SSE for `stream: true`.
+pub type ChatEdge<S> = Edge<S, ChatRequest>;
+/// The layer of [`ChatEdge`].
+pub type ChatEdgeLayer = EdgeLayer<ChatRequest>;
+/// `POST /v1/completions` (legacy text completions): JSON, or SSE for `stream: true`.
+pub type CompletionsEdge<S> = Edge<S, CompletionRequest>;
+/// The layer of [`CompletionsEdge`].
+pub type CompletionsEdgeLayer = EdgeLayer<CompletionRequest>;
+/// `POST /v1/embeddings`.
+pub type EmbeddingsEdge<S> = Edge<S, EmbeddingRequest>;
+/// The layer of [`EmbeddingsEdge`].
+pub type EmbeddingsEdgeLayer = EdgeLayer<EmbeddingRequest>;
+
+/// Puts an HTTP edge taking `Req` bodies in front of a service.
+///
+/// ```
+/// use llm_tower::edge::ChatEdgeLayer;
+/// let _layer = ChatEdgeLayer::new().body_limit(1024 * 1024);
+/// ```
+pub struct EdgeLayer<Req> {
+    body_limit: usize,
+    _request: PhantomData<fn(Req)>,
+}
+
+impl<Req> EdgeLayer<Req> {
+    /// With [`DEFAULT_BODY_LIMIT`].
+    pub fn new() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            _request: PhantomData,
+        }
+    }
+
+    /// Refuses larger bodies with 413.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+}
+
+impl<Req> Default for EdgeLayer<Req> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<Req> Clone for EdgeLayer<Req> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Req> Copy for EdgeLayer<Req> {}
+
+impl<Req> std::fmt::Debug for EdgeLayer<Req> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeLayer")
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+impl<S, Req> Layer<S> for EdgeLayer<Req> {
+    type Service = Edge<S, Req>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Edge {
+            inner,
+            body_limit: self.body_limit,
+            _request: PhantomData,
+        }
+    }
+}
+
+/// The service of [`EdgeLayer`]: `http::Request` with an OpenAI body in, `http::Response`
+/// out.
+///
+/// ```
+/// use llm_tower::edge::ChatEdge;
+/// use llm_tower::{ChatResponse, ChatService, Error};
+///
+/// let chat = ChatService::new(tower::service_fn(|_| async {
+///     Err::<ChatResponse, _>(Error::invalid_request("offline"))
+/// }));
+/// let _edge = ChatEdge::new(chat); // a tower Service<http::Request<B>>
+/// ```
+pub struct Edge<S, Req> {
+    inner: S,
+    body_limit: usize,
+    _request: PhantomData<fn(Req)>,
+}
+
+impl<S, Req> Edge<S, Req> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        EdgeLayer::new().layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, Req> Clone for Edge<S, Req> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            body_limit: self.body_limit,
+            _request: PhantomData,
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, Req> std::fmt::Debug for Edge<S, Req> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field("inner", &self.inner)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+impl<S, Req, B> Service<http::Request<B>> for Edge<S, Req>
+where
+    S: Service<Req, Error = Error> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Response: EdgeReply,
+    Req: DeserializeOwned + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<EdgeBody>;
+    type Error = std::convert::Infallible;
+    type Future = EdgeFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> EdgeFuture {
+        let mut inner = self.inner.clone();
+        let limit = self.body_limit;
+        answer(async move {
+            let decoded = accept(&mut inner, request, limit).await?;
+            inner.call(decoded).await?.into_http().await
+        })
+    }
+}
