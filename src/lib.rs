@@ -21,6 +21,7 @@
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 
+pub mod cache_store;
 pub mod client;
 pub mod completions;
 pub mod edge;

@@ -9,8 +9,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use super::error::Error;
 use super::translate::request::CallOptions;
 use super::wire::{
-    BatchEmbedContentsRequest, BatchEmbedContentsResponse, GenerateContentRequest,
-    GenerateContentResponse,
+    BatchEmbedContentsRequest, BatchEmbedContentsResponse, CachedContent, CachedContentRequest,
+    GenerateContentRequest, GenerateContentResponse,
 };
 
 /// Body of an upstream HTTP reply.
@@ -36,6 +36,18 @@ pub struct Call {
     pub method: Method,
     /// Per-call key and base URL.
     pub options: CallOptions,
+    /// The head of the conversation to keep in a context cache, if the request marked one
+    /// (see [`super::cache`]).
+    pub cache: Option<CachePlan>,
+}
+
+/// Which head of a `generateContent` body goes into a context cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePlan {
+    /// How many leading `contents` (with the system instruction, tools and tool config).
+    pub contents: usize,
+    /// The cache's lifetime, `"{seconds}s"`, when the request set one.
+    pub ttl: Option<String>,
 }
 
 /// The REST method of a [`Call`].
@@ -47,6 +59,8 @@ pub enum Method {
     StreamGenerate(GenerateContentRequest),
     /// `models/{model}:batchEmbedContents`.
     BatchEmbed(BatchEmbedContentsRequest),
+    /// `cachedContents` (create).
+    CreateCachedContent(CachedContentRequest),
 }
 
 impl Call {
@@ -56,6 +70,7 @@ impl Call {
             model: model.into(),
             method,
             options: CallOptions::default(),
+            cache: None,
         }
     }
 
@@ -67,6 +82,7 @@ impl Call {
                 format!("models/{}:streamGenerateContent?alt=sse", self.model)
             }
             Method::BatchEmbed(_) => format!("models/{}:batchEmbedContents", self.model),
+            Method::CreateCachedContent(_) => "cachedContents".to_owned(),
         }
     }
 }
@@ -81,6 +97,8 @@ pub enum Reply {
     Stream(EventStream),
     /// A `batchEmbedContents` reply.
     Embeddings(BatchEmbedContentsResponse),
+    /// A created `CachedContent`.
+    CachedContent(CachedContent),
 }
 
 impl std::fmt::Debug for Reply {
@@ -90,6 +108,7 @@ impl std::fmt::Debug for Reply {
             Self::EventBody(_) => f.write_str("EventBody(..)"),
             Self::Stream(_) => f.write_str("Stream(..)"),
             Self::Embeddings(reply) => f.debug_tuple("Embeddings").field(reply).finish(),
+            Self::CachedContent(cache) => f.debug_tuple("CachedContent").field(cache).finish(),
         }
     }
 }

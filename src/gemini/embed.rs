@@ -98,6 +98,7 @@ where
                 model: translated.model.clone(),
                 method: Method::BatchEmbed(batch),
                 options: translated.options.clone(),
+                cache: None,
             };
             self.inner.clone().oneshot(call)
         });

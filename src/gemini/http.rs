@@ -126,6 +126,7 @@ enum ReplyKind {
     Generate,
     EventStream,
     Embeddings,
+    CachedContent,
 }
 
 fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, ReplyKind), Error> {
@@ -140,6 +141,7 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, Re
         Method::Generate(body) => (serde_json::to_vec(body), ReplyKind::Generate),
         Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),
         Method::BatchEmbed(body) => (serde_json::to_vec(body), ReplyKind::Embeddings),
+        Method::CreateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
     };
     let body =
         body.map_err(|error| Error::InvalidCall(format!("cannot encode request: {error}")))?;
@@ -180,6 +182,12 @@ async fn read_reply(
         ReplyKind::Embeddings => {
             let bytes = read_body(body).await?;
             Reply::Embeddings(
+                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
+            )
+        }
+        ReplyKind::CachedContent => {
+            let bytes = read_body(body).await?;
+            Reply::CachedContent(
                 serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
             )
         }

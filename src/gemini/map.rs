@@ -133,6 +133,7 @@ where
             model: translated.model.clone(),
             method,
             options: translated.options,
+            cache: translated.cache,
         };
         ParamMapFuture::Waiting {
             inner: self.inner.call(call),
@@ -180,9 +181,11 @@ impl ReplyState {
                 "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
                     .to_owned(),
             ))),
-            Reply::Embeddings(_) => Err(Error::from(GeminiError::InvalidCall(
-                "a chat call was answered with embeddings".to_owned(),
-            ))),
+            Reply::Embeddings(_) | Reply::CachedContent(_) => {
+                Err(Error::from(GeminiError::InvalidCall(
+                    "a chat call was answered with another kind of reply".to_owned(),
+                )))
+            }
         }
     }
 }

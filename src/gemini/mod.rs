@@ -8,6 +8,7 @@
 //! MediaFetchLayer   OpenAI   download http(s) image URLs (SSRF-guarded), inline them
 //! ParamMapLayer     OpenAI ⇄ Gemini   translate::{request, response, stream}
 //!                   (embeddings: EmbedMapLayer, translate::embed, then the layers below)
+//! ContextCacheLayer Gemini   the cache_control-marked head → cachedContents, reused
 //! SseAdapterLayer   Gemini   text/event-stream body → typed events
 //! GeminiHttpLayer   Gemini ⇄ HTTP     {api_base}/models/{model}:{method}, error bodies
 //! ApiKeyLayer       HTTP     x-goog-api-key header (never the URL)
@@ -18,6 +19,7 @@
 //! own.
 
 pub mod auth;
+pub mod cache;
 pub mod call;
 pub mod embed;
 pub mod error;
@@ -36,7 +38,8 @@ use std::time::Duration;
 use tower::ServiceBuilder;
 
 pub use auth::{ApiKey, ApiKeyLayer, ApiKeyService};
-pub use call::{Call, Method, Reply};
+pub use cache::{ContextCache, ContextCacheLayer};
+pub use call::{CachePlan, Call, Method, Reply};
 pub use embed::{EmbedMap, EmbedMapLayer};
 pub use error::{Error, MissingApiKey};
 pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer};
@@ -47,6 +50,7 @@ use translate::{IdSource, RandomIds, TranslateOptions};
 pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};
 pub use validate::{SchemaValidation, SchemaValidationLayer};
 
+use crate::cache_store::{CacheStore, MemoryCacheStore};
 use crate::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
 use crate::provider::{ChatService, EmbeddingService, Provider};
 
@@ -115,6 +119,7 @@ pub struct GeminiBuilder {
     fetch_policy: FetchPolicy,
     fetcher: Option<MediaFetcher>,
     ids: Option<Arc<dyn IdSource>>,
+    cache_store: Option<Arc<dyn CacheStore>>,
 }
 
 impl GeminiBuilder {
@@ -174,6 +179,13 @@ impl GeminiBuilder {
         self
     }
 
+    /// Remembers context caches in `store` (default: an in-memory store of this provider's
+    /// own); share one store across providers and processes to share their caches.
+    pub fn cache_store(mut self, store: Arc<dyn CacheStore>) -> Self {
+        self.cache_store = Some(store);
+        self
+    }
+
     /// Uses `ids` for reply ids and timestamps (tests and examples use
     /// [`translate::SequentialIds`]).
     pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
@@ -207,12 +219,19 @@ impl GeminiBuilder {
             drop_params: self.drop_params,
             client_credentials: self.client_credentials,
         };
+        let api_key = self.api_key.or_else(ApiKey::from_env);
+        let caching = ContextCacheLayer::new(
+            self.cache_store
+                .unwrap_or_else(|| Arc::new(MemoryCacheStore::default())),
+            cache_namespace(&api_base, api_key.as_ref()),
+        );
         let http = GeminiHttpLayer::new(api_base);
-        let key = ApiKeyLayer::new(self.api_key.or_else(ApiKey::from_env));
+        let key = ApiKeyLayer::new(api_key);
         let service = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .layer(MediaFetchLayer::new(fetcher))
             .layer(ParamMapLayer::new(options).with_ids(ids))
+            .layer(caching)
             .layer(SseAdapterLayer::new())
             .layer(http.clone())
             .layer(key.clone())
@@ -227,6 +246,13 @@ impl GeminiBuilder {
             embeddings: EmbeddingService::new(embeddings),
         })
     }
+}
+
+/// Tells apart the endpoints and keys sharing a cache store (a cache belongs to the project
+/// of the key that created it): a hash, never the key itself.
+fn cache_namespace(api_base: &str, key: Option<&ApiKey>) -> String {
+    let key = key.map(ApiKey::expose).unwrap_or_default();
+    cache::sha256_hex(&[api_base.as_bytes(), key.as_bytes()])
 }
 
 /// Why a [`GeminiBuilder`] could not build.

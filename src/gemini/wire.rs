@@ -381,6 +381,48 @@ pub struct UsageMetadata {
     pub total_token_count: u64,
 }
 
+/// `POST cachedContents` body: the head of a conversation, stored by Google.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedContentRequest {
+    /// `models/{model}`: the cache can only be used with this model.
+    pub model: String,
+    /// A name to recognise it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// System instructions (they cannot be sent beside a cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_instruction: Option<Content>,
+    /// The cached turns.
+    pub contents: Vec<Content>,
+    /// Tools (they cannot be sent beside a cache).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// Function calling mode (it cannot be sent beside a cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_config: Option<ToolConfig>,
+    /// Lifetime, `"{seconds}s"` (Google's default: one hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+}
+
+/// A `CachedContent` resource as Google returns it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedContent {
+    /// `cachedContents/{id}`.
+    pub name: String,
+    /// `models/{model}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The name it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// When it expires (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
+}
+
 /// `batchEmbedContents` body: up to 100 requests, answered in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchEmbedContentsRequest {

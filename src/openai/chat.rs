@@ -505,10 +505,20 @@ impl Message {
         }
     }
 
+    /// The `cache_control` marks of the message and of its parts.
+    pub fn cache_controls(&self) -> impl Iterator<Item = &CacheControl> {
+        let parts = match &self.content {
+            Some(Content::Parts(parts)) => parts.as_slice(),
+            _ => &[],
+        };
+        self.cache_control
+            .iter()
+            .chain(parts.iter().filter_map(|part| part.cache_control.as_ref()))
+    }
+
     /// Whether this message (or one of its parts) carries a `cache_control` mark.
     pub fn has_cache_control(&self) -> bool {
-        self.cache_control.is_some()
-            || matches!(&self.content, Some(Content::Parts(parts)) if parts.iter().any(|p| p.cache_control.is_some()))
+        self.cache_controls().next().is_some()
     }
 }
 

@@ -29,6 +29,7 @@ use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
+use crate::cache_store::{CacheStore, MemoryCacheStore};
 use crate::completions::Completions;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
@@ -140,10 +141,17 @@ impl Proxy {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|source| BuildError::Transport { source })?;
+        // One registry of context caches; entries of different keys and endpoints are kept
+        // apart by their hash.
+        let caches: Arc<dyn CacheStore> = Arc::new(MemoryCacheStore::default());
+        let common = Common {
+            transport: &transport,
+            fetcher: &fetcher,
+            caches: &caches,
+        };
         let mut router = Router::builder();
         for (index, entry) in config.model_list.iter().enumerate() {
-            let (chat, embeddings) =
-                deployment_services(index, entry, config, &transport, &fetcher)?;
+            let (chat, embeddings) = deployment_services(index, entry, config, &common)?;
             let params = entry
                 .litellm_params
                 .extra
@@ -192,13 +200,19 @@ impl Proxy {
     }
 }
 
+/// What every deployment shares.
+struct Common<'a> {
+    transport: &'a HttpTransport,
+    fetcher: &'a MediaFetcher,
+    caches: &'a Arc<dyn CacheStore>,
+}
+
 /// The chat and embeddings services of one `model_list` entry, with its retries.
 fn deployment_services(
     index: usize,
     entry: &ModelEntry,
     config: &Config,
-    transport: &HttpTransport,
-    fetcher: &MediaFetcher,
+    common: &Common<'_>,
 ) -> Result<(ChatService, EmbeddingService), BuildError> {
     let params = &entry.litellm_params;
     if params.provider() != "gemini" {
@@ -211,8 +225,9 @@ fn deployment_services(
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
-        .media_fetcher(fetcher.clone())
-        .transport(transport.clone());
+        .media_fetcher(common.fetcher.clone())
+        .transport(common.transport.clone())
+        .cache_store(common.caches.clone());
     if let Some(timeout) = params.timeout {
         builder = builder.timeout(timeout);
     }

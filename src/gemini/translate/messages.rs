@@ -52,6 +52,9 @@ pub struct Conversation {
     pub system_instruction: Option<wire::Content>,
     /// `contents`.
     pub contents: Vec<wire::Content>,
+    /// How many leading `contents` (with the system instruction) make up the head the
+    /// request marked for a context cache; `None` when nothing can be cached.
+    pub cached_contents: Option<usize>,
 }
 
 /// Which kind of turn a content is, for merging.
@@ -86,6 +89,18 @@ impl Turn {
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
 pub fn translate_messages(messages: Vec<Message>, model: ModelInfo) -> Result<Conversation, Error> {
+    translate_conversation(messages, model, None)
+}
+
+/// [`translate_messages`], keeping messages `0..=cache_end` apart as the head of the
+/// conversation for a context cache: the turn after it is never merged into it. A system
+/// message after the head makes the head uncachable (a cache holds the system instruction
+/// and a request naming a cache may not carry one).
+pub fn translate_conversation(
+    messages: Vec<Message>,
+    model: ModelInfo,
+    cache_end: Option<usize>,
+) -> Result<Conversation, Error> {
     if messages.is_empty() {
         return Err(Error::invalid_param(
             "messages",
@@ -97,9 +112,17 @@ pub fn translate_messages(messages: Vec<Message>, model: ModelInfo) -> Result<Co
         system: Vec::new(),
         turns: Vec::with_capacity(messages.len()),
         call_names: HashMap::new(),
+        head: None,
+        head_open: true,
     };
     for (index, message) in messages.into_iter().enumerate() {
+        let system = matches!(message.role, Role::System | Role::Developer);
         builder.add(message, index)?;
+        match cache_end {
+            Some(end) if index == end => builder.head = Some(builder.turns.len()),
+            Some(end) if index > end && system => builder.head_open = false,
+            _ => {}
+        }
     }
     Ok(builder.finish())
 }
@@ -110,6 +133,10 @@ struct Builder {
     turns: Vec<(Turn, Vec<Part>)>,
     /// Tool-call id (without signature suffix) → function name.
     call_names: HashMap<String, String>,
+    /// Turns in the head marked for a context cache, once it is complete.
+    head: Option<usize>,
+    /// No system message came after the head.
+    head_open: bool,
 }
 
 impl Builder {
@@ -149,8 +176,9 @@ impl Builder {
         if parts.is_empty() {
             return;
         }
+        let after_head = self.head == Some(self.turns.len());
         match self.turns.last_mut() {
-            Some((last, existing)) if *last == turn => existing.extend(parts),
+            Some((last, existing)) if *last == turn && !after_head => existing.extend(parts),
             _ => self.turns.push((turn, parts)),
         }
     }
@@ -177,9 +205,16 @@ impl Builder {
             role: None,
             parts: self.system,
         });
+        // The live request needs at least one content of its own.
+        let cached_contents = self
+            .head
+            .filter(|_| self.head_open)
+            .map(|head| head.min(contents.len().saturating_sub(1)))
+            .filter(|head| *head > 0);
         Conversation {
             system_instruction,
             contents,
+            cached_contents,
         }
     }
 

@@ -47,15 +47,16 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::messages::translate_messages;
+use super::messages::translate_conversation;
 use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
 use super::thinking::{from_reasoning_effort, from_thinking};
 use super::tools::{ToolSet, tool_config};
 use crate::error::Error;
+use crate::gemini::call::CachePlan;
 use crate::gemini::model::ModelInfo;
 use crate::gemini::wire::{GenerateContentRequest, GenerationConfig};
-use crate::openai::chat::{ChatRequest, ResponseFormat, Stop};
+use crate::openai::chat::{ChatRequest, Message, ResponseFormat, Stop};
 use crate::secret::Secret;
 
 /// Provider-wide translation settings.
@@ -103,6 +104,8 @@ pub struct TranslatedRequest {
     pub legacy_functions: bool,
     /// Per-request credentials and endpoint.
     pub options: CallOptions,
+    /// The head of the conversation to keep in a context cache.
+    pub cache: Option<CachePlan>,
 }
 
 /// Keys accepted and deliberately not sent upstream.
@@ -191,7 +194,10 @@ fn translate(
     } = request;
     let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, &options)?;
     let info = ModelInfo::parse(&model);
-    let conversation = translate_messages(messages, info)?;
+    let marked = cache_block(&messages);
+    let conversation =
+        translate_conversation(messages, info, marked.as_ref().map(|block| block.end))?;
+    let cached_contents = conversation.cached_contents;
 
     let mut config = GenerationConfig {
         temperature,
@@ -289,6 +295,14 @@ fn translate(
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
+    // A cache the client names itself wins over marks.
+    let cache = match (marked, cached_contents, &body.cached_content) {
+        (Some(block), Some(contents), None) => Some(CachePlan {
+            contents,
+            ttl: block.ttl,
+        }),
+        _ => None,
+    };
 
     Ok(TranslatedRequest {
         model,
@@ -297,7 +311,45 @@ fn translate(
         include_usage: stream_options.and_then(|options| options.include_usage) == Some(true),
         legacy_functions,
         options: call_options,
+        cache,
     })
+}
+
+/// The first continuous run of messages marked with `cache_control`.
+struct CacheBlock {
+    /// Index of its last message: the cached head is every message up to it.
+    end: usize,
+    /// The first valid `ttl` in the run.
+    ttl: Option<String>,
+}
+
+/// Finds the head of the conversation the client marked for caching. Unlike LiteLLM, which
+/// caches the marked run alone and sends the messages before it after the cache (out of
+/// order), the head is everything up to the end of the first marked run, as Anthropic's
+/// breakpoints mean.
+fn cache_block(messages: &[Message]) -> Option<CacheBlock> {
+    let start = messages.iter().position(Message::has_cache_control)?;
+    let run = messages[start..]
+        .iter()
+        .take_while(|message| message.has_cache_control())
+        .count();
+    let ttl = messages[start..start + run]
+        .iter()
+        .flat_map(Message::cache_controls)
+        .filter_map(|control| control.ttl.as_deref())
+        .find(|ttl| valid_ttl(ttl))
+        .map(str::to_owned);
+    Some(CacheBlock {
+        end: start + run - 1,
+        ttl,
+    })
+}
+
+/// `"{seconds}s"` with a positive number of seconds, as Google takes it.
+fn valid_ttl(ttl: &str) -> bool {
+    ttl.strip_suffix('s')
+        .and_then(|seconds| seconds.parse::<f64>().ok())
+        .is_some_and(|seconds| seconds.is_finite() && seconds > 0.0)
 }
 
 /// What every request to Gemini is checked for first: a model id fit for the URL path, and
