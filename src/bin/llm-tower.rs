@@ -41,9 +41,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// reported once at startup and ignored. Without --config, any gemini/<model> is served
 /// with GEMINI_API_KEY.
 ///
-/// ROUTES: POST /v1/chat/completions, GET /v1/models, GET /health,
-/// /health/liveliness, /health/readiness, and /gemini/v1beta/… (pass-through for Google's
-/// SDKs). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=llm_tower=debug) for more.
+/// ROUTES: POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models,
+/// GET /health, /health/liveliness, /health/readiness, and /gemini/v1beta/… (pass-through
+/// for Google's SDKs). Messages marked with cache_control are cached with Gemini's
+/// cachedContents. HTTPS_PROXY / NO_PROXY apply to the calls to Gemini. Logs go to stderr;
+/// set RUST_LOG (e.g. RUST_LOG=llm_tower=debug) for more.
 #[derive(Debug, Parser)]
 #[command(name = "llm-tower", version, verbatim_doc_comment)]
 struct Args {
