@@ -83,9 +83,14 @@ struct Group {
 }
 
 impl Group {
-    fn pick(&self) -> &Deployment {
+    /// The next deployment in turn that has the service `service_of` looks for.
+    fn pick<S>(&self, service_of: impl Fn(&Deployment) -> Option<S>) -> Option<(&Deployment, S)> {
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        &self.deployments[turn % self.deployments.len()]
+        let count = self.deployments.len();
+        (0..count).find_map(|offset| {
+            let deployment = &self.deployments[(turn + offset) % count];
+            service_of(deployment).map(|service| (deployment, service))
+        })
     }
 }
 
@@ -179,15 +184,14 @@ impl Router {
         RouterBuilder::default()
     }
 
-    /// Whether a model name would be routed for chat.
+    /// Whether a model name would be routed for chat (without taking a turn of its
+    /// deployments).
     pub fn resolves(&self, model: &str) -> bool {
-        self.route(
-            model,
-            |deployment| Some(deployment.service.clone()),
-            &self.prefixes,
-            "chat",
-        )
-        .is_ok()
+        self.names.contains_key(model)
+            || model.split_once('/').is_some_and(|(prefix, _)| {
+                self.names.contains_key(&format!("{prefix}/*"))
+                    || self.prefixes.contains_key(prefix)
+            })
     }
 
     /// The model names with deployments, sorted.
@@ -213,21 +217,17 @@ impl Router {
                 format!("model {model:?} does not serve {what} requests"),
             )
         };
-        let deployment = match self.names.get(model) {
-            Some(group) => {
-                let deployment = group.pick();
-                Some((deployment, deployment.model.clone()))
-            }
+        let group = match self.names.get(model) {
+            Some(group) => Some((group, None)),
             None => model.split_once('/').and_then(|(prefix, rest)| {
-                let group = self.names.get(&format!("{prefix}/*"))?;
-                Some((group.pick(), rest.to_owned()))
+                Some((self.names.get(&format!("{prefix}/*"))?, Some(rest)))
             }),
         };
-        if let Some((deployment, model)) = deployment {
-            let service = service_of(deployment).ok_or_else(not_served)?;
+        if let Some((group, rest)) = group {
+            let (deployment, service) = group.pick(service_of).ok_or_else(not_served)?;
             return Ok(Route {
                 service,
-                model,
+                model: rest.map_or_else(|| deployment.model.clone(), str::to_owned),
                 params: deployment.params.as_deref(),
             });
         }
@@ -340,6 +340,67 @@ impl<Req, Res> Future for RouterFuture<Req, Res> {
             RouterFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
                 .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::EmbeddingResponse;
+    use crate::provider::EmbeddingService;
+
+    /// A chat deployment that fails with its own name, so the test sees which one answered.
+    fn named(name: &'static str) -> Deployment {
+        let service = ChatService::new(tower::service_fn(move |_: ChatRequest| async move {
+            Err::<ChatResponse, _>(Error::invalid_request(name))
+        }));
+        Deployment::new(service, "m")
+    }
+
+    async fn answer(router: &Router, model: &str) -> String {
+        let request = ChatRequest {
+            model: model.to_owned(),
+            ..ChatRequest::default()
+        };
+        let error = router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect_err("named error");
+        error.message().to_owned()
+    }
+
+    #[tokio::test]
+    async fn asking_whether_a_name_resolves_takes_no_turn() {
+        let router = Router::builder()
+            .deployment("pair", named("a"))
+            .deployment("pair", named("b"))
+            .build();
+        for _ in 0..3 {
+            assert!(router.resolves("pair"));
+        }
+        assert_eq!(answer(&router, "pair").await, "a");
+        assert_eq!(answer(&router, "pair").await, "b");
+        assert_eq!(answer(&router, "pair").await, "a");
+    }
+
+    #[tokio::test]
+    async fn embeddings_skip_the_deployments_that_have_none() {
+        let embeddings = EmbeddingService::new(tower::service_fn(|_: EmbeddingRequest| async {
+            Err::<EmbeddingResponse, _>(Error::invalid_request("embedded"))
+        }));
+        let router = Router::builder()
+            .deployment("mixed", named("chat only"))
+            .deployment("mixed", named("both").with_embeddings(embeddings))
+            .build();
+        for _ in 0..3 {
+            let error = router
+                .clone()
+                .oneshot(EmbeddingRequest::new("mixed", "a"))
+                .await
+                .expect_err("named error");
+            assert_eq!(error.message(), "embedded");
         }
     }
 }

@@ -150,7 +150,7 @@ async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
 }
 
 #[tokio::test]
-async fn a_head_too_small_to_cache_is_sent_whole() {
+async fn a_head_too_small_to_cache_is_sent_whole_and_not_offered_again() {
     let stand_in = StandIn::start().await;
     let too_small = json!({"error": {
         "code": 400,
@@ -173,15 +173,18 @@ async fn a_head_too_small_to_cache_is_sent_whole() {
             "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]}
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .expect(1)
+        .expect(2)
         .mount(&stand_in.server)
         .await;
-    let reply = stand_in
-        .client()
-        .chat(chat(contract_request(false)))
-        .await
-        .expect("answered uncached");
-    assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
+    // The refusal is remembered: the second request is not offered for caching again.
+    for _ in 0..2 {
+        let reply = stand_in
+            .client()
+            .chat(chat(contract_request(false)))
+            .await
+            .expect("answered uncached");
+        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
+    }
 }
 
 #[tokio::test]
@@ -329,4 +332,50 @@ fn every_marked_message_leaves_the_last_turn_live_and_the_first_valid_ttl_counts
         })
     );
     assert_eq!(contents, 3);
+}
+
+#[test]
+fn a_marked_system_prompt_alone_is_a_head() {
+    let (plan, contents) = plan_of(json!([
+        marked("system", "You are terse."),
+        plain("user", "a"),
+        plain("assistant", "b"),
+        marked("user", "c")
+    ]));
+    assert_eq!(
+        plan,
+        Some(CachePlan {
+            contents: 0,
+            ttl: None
+        })
+    );
+    assert_eq!(contents, 3);
+}
+
+#[test]
+fn marks_of_other_types_are_refused_and_odd_ttls_ignored() {
+    let mut odd = marked("user", "a");
+    odd["content"][0]["cache_control"] = json!({"type": "persistent"});
+    let error = translate_request(
+        chat(json!({"model": FLASH, "messages": [odd, plain("user", "b")]})),
+        TranslateOptions::default(),
+    )
+    .expect_err("refused");
+    assert_eq!(error.param(), Some("messages[0].cache_control"));
+
+    for (ttl, valid) in [
+        ("1e3s", false),
+        ("+5s", false),
+        ("5.s", false),
+        ("0s", false),
+        ("300", false),
+        ("1.5s", true),
+        (".5s", true),
+    ] {
+        let mut first = marked("user", "a");
+        first["content"][0]["cache_control"]["ttl"] = json!(ttl);
+        let (plan, _) = plan_of(json!([first, plain("user", "b")]));
+        let kept = plan.expect("a plan").ttl;
+        assert_eq!(kept.is_some(), valid, "{ttl}");
+    }
 }

@@ -202,3 +202,29 @@ async fn a_body_that_falls_silent_is_a_timeout() {
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
     assert!(matches!(Error::reading_body(&*error), Error::Timeout));
 }
+
+#[test]
+fn proxies_it_cannot_use_are_build_errors_that_keep_passwords_out() {
+    for url in [
+        "socks5://alice:s3cret@proxy.corp:1080",
+        "https://alice:s3cret@proxy.corp:443",
+        "proxy.corp:3128 ",
+        "http://",
+    ] {
+        let error = HttpTransport::builder()
+            .proxy(url)
+            .build()
+            .expect_err("refused");
+        let message = error.to_string();
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+    let builder = HttpTransport::builder().proxy("http://alice:s3cret@proxy.corp:3128");
+    assert!(!format!("{builder:?}").contains("s3cret"));
+    // curl's bare host:port is an http proxy.
+    assert!(
+        HttpTransport::builder()
+            .proxy("proxy.corp:3128")
+            .build()
+            .is_ok()
+    );
+}

@@ -6,7 +6,8 @@
 //! other's caches.
 //!
 //! A store is a best-effort index: a failure to read or write it must behave as a miss
-//! (the cache is created again), never fail a request.
+//! (the cache is created again), never fail a request. An empty name records that Google
+//! refused to cache a head (too small), so it is not offered again for a while.
 
 mod memory;
 

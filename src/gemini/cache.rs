@@ -9,7 +9,8 @@
 //! - A cache Google no longer has (expired, deleted: 403/404 `CachedContent not found`) is
 //!   forgotten, created again and the call resent, once.
 //! - A head Google will not cache (below the model's minimum size, a model without
-//!   caching: 400 on create) is sent uncached, as it came: the request still works.
+//!   caching: 400 on create) is sent uncached, as it came: the request still works, and the
+//!   refusal is remembered for ten minutes so the same head is not offered at every request.
 //! - Calls without a plan pass straight through.
 
 use std::pin::Pin;
@@ -29,6 +30,12 @@ use crate::cache_store::{CacheStore, MemoryCacheStore};
 
 /// Google's lifetime for a cache created without `ttl`.
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+
+/// What the store holds for a head Google refused to cache.
+const REFUSED: &str = "";
+
+/// How long a refusal is remembered.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
 
 /// Prefix of the display name of the caches this layer creates.
 const DISPLAY_PREFIX: &str = "llm-tower:";
@@ -194,6 +201,7 @@ where
             .and_then(ttl_seconds)
             .unwrap_or(DEFAULT_TTL);
         let (name, from_store) = match self.store.get(&key).await {
+            Some(name) if name == REFUSED => return self.inner.oneshot(call).await,
             Some(name) => (name, true),
             None => {
                 match create(self.inner.clone(), &*self.store, &call, &head, &key, ttl).await? {
@@ -273,6 +281,8 @@ where
             && google.as_ref().and_then(GoogleStatus::reason) != Some("API_KEY_INVALID") =>
         {
             tracing::debug!(%message, "context cache not created; sending uncached");
+            // Remembered, so the same head is not offered again at every request.
+            store.put(key, REFUSED, REFUSAL_MEMORY).await;
             Ok(None)
         }
         Err(error) => Err(error),
@@ -280,12 +290,16 @@ where
 }
 
 /// The cache's body (no display name yet: it is derived from the key) and the call without
-/// the head; `None` for a call that is not a `generateContent`.
+/// the head; `None` for a call that is not a `generateContent`, or a plan that would leave
+/// nothing to send.
 fn split(call: &Call, plan: &CachePlan) -> Option<(CachedContentRequest, Call)> {
     let mut live = call.clone();
     let (Method::Generate(body) | Method::StreamGenerate(body)) = &mut live.method else {
         return None;
     };
+    if plan.contents >= body.contents.len() {
+        return None;
+    }
     let head = CachedContentRequest {
         model: format!("models/{}", call.model),
         display_name: None,

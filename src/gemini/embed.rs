@@ -93,6 +93,11 @@ where
             Ok(translated) => translated,
             Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
         };
+        let batch_sizes = translated
+            .batches
+            .iter()
+            .map(|batch| batch.requests.len())
+            .collect();
         let calls = translated.batches.into_iter().map(|batch| {
             let call = Call {
                 model: translated.model.clone(),
@@ -105,7 +110,7 @@ where
         EmbedMapFuture::Calling {
             calls: try_join_all(calls),
             model: translated.model,
-            inputs: translated.inputs,
+            batch_sizes,
             encoding: translated.encoding,
         }
     }
@@ -120,7 +125,7 @@ pin_project! {
             #[pin]
             calls: F,
             model: String,
-            inputs: usize,
+            batch_sizes: Vec<usize>,
             encoding: EncodingFormat,
         },
         /// The request was refused before any call.
@@ -139,7 +144,7 @@ where
             EmbedMapFutureProj::Calling {
                 calls,
                 model,
-                inputs,
+                batch_sizes,
                 encoding,
             } => {
                 let replies = ready!(calls.poll(cx))?
@@ -152,7 +157,10 @@ where
                     })
                     .collect::<Result<Vec<_>, Error>>()?;
                 Poll::Ready(translate_embedding_response(
-                    model, replies, *inputs, *encoding,
+                    model,
+                    replies,
+                    batch_sizes,
+                    *encoding,
                 ))
             }
             EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error

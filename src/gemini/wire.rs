@@ -393,7 +393,8 @@ pub struct CachedContentRequest {
     /// System instructions (they cannot be sent beside a cache).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_instruction: Option<Content>,
-    /// The cached turns.
+    /// The cached turns (none when the cache holds only instructions and tools).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<Content>,
     /// Tools (they cannot be sent beside a cache).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -38,8 +38,6 @@ pub struct TranslatedEmbedding {
     pub model: String,
     /// One call each, in input order.
     pub batches: Vec<BatchEmbedContentsRequest>,
-    /// How many vectors the reply must have.
-    pub inputs: usize,
     /// How to write the vectors.
     pub encoding: EncodingFormat,
     /// Per-request credentials and endpoint.
@@ -105,9 +103,7 @@ pub fn translate_embedding_request(
         output_dimensionality: dimensions,
     });
     let mut batches: Vec<BatchEmbedContentsRequest> = Vec::new();
-    let mut inputs = 0;
     for request in requests {
-        inputs += 1;
         match batches.last_mut() {
             Some(batch) if batch.requests.len() < MAX_BATCH => batch.requests.push(request),
             _ => batches.push(BatchEmbedContentsRequest {
@@ -118,7 +114,6 @@ pub fn translate_embedding_request(
     Ok(TranslatedEmbedding {
         model,
         batches,
-        inputs,
         encoding: encoding_format.unwrap_or_default(),
         options: call_options,
     })
@@ -148,7 +143,9 @@ fn texts(input: EmbeddingInput) -> Result<Vec<String>, Error> {
     Ok(texts)
 }
 
-/// Joins the replies of a request's batches (in order) into the OpenAI reply.
+/// Joins the replies of a request's batches (in order; `batch_sizes[i]` inputs were sent
+/// in batch `i`) into the OpenAI reply. A batch answered with more or fewer vectors than it
+/// sent is an error: the indices after it would be wrong.
 ///
 /// ```
 /// use llm_tower::gemini::translate::embed::translate_embedding_response;
@@ -159,44 +156,52 @@ fn texts(input: EmbeddingInput) -> Result<Vec<String>, Error> {
 ///     embeddings: vec![ContentEmbedding { values: vec![0.5, -1.0] }],
 ///     usage_metadata: None,
 /// };
-/// let response = translate_embedding_response("gemini-embedding-001", vec![reply], 1, EncodingFormat::Float)?;
+/// let response = translate_embedding_response("gemini-embedding-001", vec![reply], &[1], EncodingFormat::Float)?;
 /// assert_eq!(response.data[0].embedding, EmbeddingVector::Float(vec![0.5, -1.0]));
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
 pub fn translate_embedding_response(
     model: &str,
     replies: Vec<BatchEmbedContentsResponse>,
-    inputs: usize,
+    batch_sizes: &[usize],
     encoding: EncodingFormat,
 ) -> Result<EmbeddingResponse, Error> {
+    if replies.len() != batch_sizes.len() {
+        return Err(Error::new(
+            ErrorKind::Api,
+            format!(
+                "{} embedding replies for {} batches",
+                replies.len(),
+                batch_sizes.len()
+            ),
+        ));
+    }
+    for (reply, sent) in replies.iter().zip(batch_sizes) {
+        if reply.embeddings.len() != *sent {
+            return Err(Error::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "malformed Gemini reply: {} embeddings for {sent} inputs",
+                    reply.embeddings.len()
+                ),
+            ));
+        }
+    }
     let prompt_tokens = replies
         .iter()
         .filter_map(|reply| reply.usage_metadata.as_ref())
         .map(|usage| usage.prompt_token_count)
         .sum();
-    let vectors: Vec<Vec<f32>> = replies
+    let data = replies
         .into_iter()
         .flat_map(|reply| reply.embeddings)
-        .map(|embedding| embedding.values)
-        .collect();
-    if vectors.len() != inputs {
-        return Err(Error::new(
-            ErrorKind::BadGateway,
-            format!(
-                "malformed Gemini reply: {} embeddings for {inputs} inputs",
-                vectors.len()
-            ),
-        ));
-    }
-    let data = vectors
-        .into_iter()
         .enumerate()
-        .map(|(index, values)| Embedding {
+        .map(|(index, embedding)| Embedding {
             object: "embedding".to_owned(),
             index,
             embedding: match encoding {
-                EncodingFormat::Float => EmbeddingVector::Float(values),
-                EncodingFormat::Base64 => EmbeddingVector::Base64(base64_floats(&values)),
+                EncodingFormat::Float => EmbeddingVector::Float(embedding.values),
+                EncodingFormat::Base64 => EmbeddingVector::Base64(base64_floats(&embedding.values)),
             },
         })
         .collect();
@@ -242,7 +247,6 @@ mod tests {
             .map(|batch| batch.requests.len())
             .collect();
         assert_eq!(sizes, [100, 100, 50]);
-        assert_eq!(translated.inputs, 250);
         let last = &translated.batches[2].requests[49];
         assert_eq!(last.content.parts[0].text.as_deref(), Some("text 249"));
     }
@@ -281,11 +285,32 @@ mod tests {
             embeddings: vec![Default::default()],
             usage_metadata: None,
         };
-        let error = translate_embedding_response("m", vec![reply], 3, EncodingFormat::Float)
+        let error = translate_embedding_response("m", vec![reply], &[3], EncodingFormat::Float)
             .expect_err("mismatch");
         assert_eq!(error.status(), 502);
         assert!(
             error.message().contains("1 embeddings for 3 inputs"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn each_batch_must_answer_for_its_own_inputs() {
+        let reply = |count: usize| BatchEmbedContentsResponse {
+            embeddings: vec![Default::default(); count],
+            usage_metadata: None,
+        };
+        // 200 vectors for 200 inputs, but split 99 / 101 against batches of 100 / 100.
+        let error = translate_embedding_response(
+            "m",
+            vec![reply(99), reply(101)],
+            &[100, 100],
+            EncodingFormat::Float,
+        )
+        .expect_err("mismatch");
+        assert_eq!(error.status(), 502);
+        assert!(
+            error.message().contains("99 embeddings for 100 inputs"),
             "{error}"
         );
     }

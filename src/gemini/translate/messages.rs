@@ -53,7 +53,8 @@ pub struct Conversation {
     /// `contents`.
     pub contents: Vec<wire::Content>,
     /// How many leading `contents` (with the system instruction) make up the head the
-    /// request marked for a context cache; `None` when nothing can be cached.
+    /// request marked for a context cache (0: the system instruction alone); `None` when
+    /// nothing can be cached.
     pub cached_contents: Option<usize>,
 }
 
@@ -209,8 +210,7 @@ impl Builder {
         let cached_contents = self
             .head
             .filter(|_| self.head_open)
-            .map(|head| head.min(contents.len().saturating_sub(1)))
-            .filter(|head| *head > 0);
+            .map(|head| head.min(contents.len().saturating_sub(1)));
         Conversation {
             system_instruction,
             contents,

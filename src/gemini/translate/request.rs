@@ -194,7 +194,7 @@ fn translate(
     } = request;
     let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, &options)?;
     let info = ModelInfo::parse(&model);
-    let marked = cache_block(&messages);
+    let marked = cache_block(&messages)?;
     let conversation =
         translate_conversation(messages, info, marked.as_ref().map(|block| block.end))?;
     let cached_contents = conversation.cached_contents;
@@ -295,9 +295,12 @@ fn translate(
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
-    // A cache the client names itself wins over marks.
+    // A cache the client names itself wins over marks; an empty head is not worth one.
+    let worth_caching = |contents: usize| {
+        contents > 0 || body.system_instruction.is_some() || !body.tools.is_empty()
+    };
     let cache = match (marked, cached_contents, &body.cached_content) {
-        (Some(block), Some(contents), None) => Some(CachePlan {
+        (Some(block), Some(contents), None) if worth_caching(contents) => Some(CachePlan {
             contents,
             ttl: block.ttl,
         }),
@@ -326,9 +329,26 @@ struct CacheBlock {
 /// Finds the head of the conversation the client marked for caching. Unlike LiteLLM, which
 /// caches the marked run alone and sends the messages before it after the cache (out of
 /// order), the head is everything up to the end of the first marked run, as Anthropic's
-/// breakpoints mean.
-fn cache_block(messages: &[Message]) -> Option<CacheBlock> {
-    let start = messages.iter().position(Message::has_cache_control)?;
+/// breakpoints mean. A mark of a type other than `ephemeral` (the only one there is) is
+/// refused by name.
+fn cache_block(messages: &[Message]) -> Result<Option<CacheBlock>, Error> {
+    for (index, message) in messages.iter().enumerate() {
+        if let Some(control) = message
+            .cache_controls()
+            .find(|control| control.kind != "ephemeral")
+        {
+            return Err(Error::invalid_param(
+                format!("messages[{index}].cache_control"),
+                format!(
+                    "messages[{index}]: cache_control type {:?} is not supported; use \"ephemeral\"",
+                    control.kind
+                ),
+            ));
+        }
+    }
+    let Some(start) = messages.iter().position(Message::has_cache_control) else {
+        return Ok(None);
+    };
     let run = messages[start..]
         .iter()
         .take_while(|message| message.has_cache_control())
@@ -339,17 +359,24 @@ fn cache_block(messages: &[Message]) -> Option<CacheBlock> {
         .filter_map(|control| control.ttl.as_deref())
         .find(|ttl| valid_ttl(ttl))
         .map(str::to_owned);
-    Some(CacheBlock {
+    Ok(Some(CacheBlock {
         end: start + run - 1,
         ttl,
-    })
+    }))
 }
 
-/// `"{seconds}s"` with a positive number of seconds, as Google takes it.
+/// `"{seconds}s"` as Google's Duration takes it: digits with at most one decimal point
+/// (LiteLLM's `^\d*\.?\d+s$`), more than zero.
 fn valid_ttl(ttl: &str) -> bool {
-    ttl.strip_suffix('s')
-        .and_then(|seconds| seconds.parse::<f64>().ok())
-        .is_some_and(|seconds| seconds.is_finite() && seconds > 0.0)
+    let Some(seconds) = ttl.strip_suffix('s') else {
+        return false;
+    };
+    let (whole, fraction) = seconds.split_once('.').unwrap_or(("", seconds));
+    let digits = |text: &str| text.bytes().all(|byte| byte.is_ascii_digit());
+    digits(whole)
+        && !fraction.is_empty()
+        && digits(fraction)
+        && seconds.parse::<f64>().is_ok_and(|value| value > 0.0)
 }
 
 /// What every request to Gemini is checked for first: a model id fit for the URL path, and

@@ -36,6 +36,7 @@ pub use self::idle::IdleTimeout;
 use super::BuildError;
 use super::call::UpstreamBody;
 use super::error::Error;
+use crate::media::fetch::redact_url;
 
 /// How long an unused pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(90);
@@ -104,7 +105,7 @@ impl Service<http::Request<Bytes>> for HttpTransport {
 }
 
 /// Which proxy the transport tunnels `https` calls through.
-#[derive(Debug, Default)]
+#[derive(Default)]
 enum ProxyChoice {
     /// `HTTPS_PROXY` / `ALL_PROXY`, minus `NO_PROXY` (the curl conventions).
     #[default]
@@ -116,11 +117,27 @@ enum ProxyChoice {
 }
 
 /// Configures an [`HttpTransport`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct HttpTransportBuilder {
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     proxy: ProxyChoice,
+}
+
+impl std::fmt::Debug for HttpTransportBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A proxy URL may carry a password.
+        let proxy = match &self.proxy {
+            ProxyChoice::FromEnv => "from the environment".to_owned(),
+            ProxyChoice::Url(url) => redact_url(url),
+            ProxyChoice::None => "none".to_owned(),
+        };
+        f.debug_struct("HttpTransportBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("proxy", &proxy)
+            .finish()
+    }
 }
 
 impl HttpTransportBuilder {
@@ -137,7 +154,8 @@ impl HttpTransportBuilder {
     }
 
     /// Tunnels every `https` call through this HTTP proxy (`http://[user:pass@]host:port`)
-    /// with `CONNECT`, instead of reading `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+    /// with `CONNECT`, instead of reading `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`. Another
+    /// scheme (`socks5://`, `https://`) or a URL without a host is a build error.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxyChoice::Url(url.into());
         self
@@ -156,8 +174,11 @@ impl HttpTransportBuilder {
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(self.connect_timeout);
         let proxies = match self.proxy {
-            ProxyChoice::FromEnv => Some(Matcher::from_env()),
-            ProxyChoice::Url(url) => Some(Matcher::builder().https(url).build()),
+            ProxyChoice::FromEnv => proxy_from_env(),
+            ProxyChoice::Url(url) => {
+                check_proxy_url(&url).map_err(BuildError::Client)?;
+                Some(Matcher::builder().https(url).build())
+            }
             ProxyChoice::None => None,
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -176,4 +197,45 @@ impl HttpTransportBuilder {
             timeout: self.timeout,
         })
     }
+}
+
+/// The proxy for `https` calls from `HTTPS_PROXY` (else `ALL_PROXY`), minus `NO_PROXY`, in
+/// either case. One this transport cannot use (a SOCKS or TLS proxy) is reported and not
+/// used, rather than making every call fail.
+fn proxy_from_env() -> Option<Matcher> {
+    let read = |names: [&str; 2]| {
+        names
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    };
+    let proxy =
+        read(["HTTPS_PROXY", "https_proxy"]).or_else(|| read(["ALL_PROXY", "all_proxy"]))?;
+    if let Err(why) = check_proxy_url(&proxy) {
+        tracing::warn!("ignoring the proxy from the environment: {why}");
+        return None;
+    }
+    let no_proxy = read(["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    Some(Matcher::builder().https(proxy).no(no_proxy).build())
+}
+
+/// An HTTP proxy URL: `http://host[:port]`, or `host[:port]` as curl reads it.
+fn check_proxy_url(url: &str) -> Result<(), String> {
+    let shown = redact_url(url);
+    let with_scheme = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    let uri: http::Uri = with_scheme
+        .parse()
+        .map_err(|_| format!("{shown} is not a proxy URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!(
+            "{shown}: only http:// proxies are supported (CONNECT tunnels)"
+        ));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{shown} has no host"));
+    }
+    Ok(())
 }
