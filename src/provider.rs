@@ -43,6 +43,10 @@ pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
 pub type TextChunkStream = Pin<Box<dyn Stream<Item = Result<TextCompletion, Error>> + Send>>;
 
 /// The reply of a legacy completions service: whole, or a stream for `stream: true`.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once from provider to edge; boxing would cost an allocation per reply"
+)]
 pub enum CompletionResponse {
     /// A `text_completion`.
     Completion(TextCompletion),

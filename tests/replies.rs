@@ -88,6 +88,7 @@ async fn text_content() {
                 "prompt_tokens": 29,
                 "completion_tokens": 57 + 183,
                 "total_tokens": 269,
+                "prompt_tokens_details": {"text_tokens": 29},
                 "completion_tokens_details": {"reasoning_tokens": 183}
             }
         })
@@ -118,7 +119,7 @@ async fn max_tokens_is_length_with_the_partial_text() {
                 },
                 "finish_reason": "length"
             }],
-            "usage": {"prompt_tokens": 23, "completion_tokens": 48, "total_tokens": 71}
+            "usage": {"prompt_tokens": 23, "completion_tokens": 48, "total_tokens": 71, "prompt_tokens_details": {"text_tokens": 23}}
         })
     );
 }
@@ -155,6 +156,7 @@ async fn thoughts_become_reasoning_content_and_thinking_blocks() {
                 "prompt_tokens": 33,
                 "completion_tokens": 5 + 127,
                 "total_tokens": 165,
+                "prompt_tokens_details": {"text_tokens": 33},
                 "completion_tokens_details": {"reasoning_tokens": 127}
             }
         })
@@ -192,6 +194,7 @@ async fn reasoning_round_trip_both_turns() {
                     "prompt_tokens": prompt,
                     "completion_tokens": candidates + thoughts,
                     "total_tokens": total,
+                    "prompt_tokens_details": {"text_tokens": prompt},
                     "completion_tokens_details": {"reasoning_tokens": thoughts}
                 }
             }),
@@ -240,6 +243,7 @@ async fn function_call_after_thoughts_carries_its_signature() {
                 "prompt_tokens": 144,
                 "completion_tokens": 15 + 91,
                 "total_tokens": 250,
+                "prompt_tokens_details": {"text_tokens": 144},
                 "completion_tokens_details": {"reasoning_tokens": 91}
             }
         })
@@ -289,6 +293,7 @@ async fn named_tool_choice_call() {
             20,
             22,
             json!({"prompt_tokens": 135, "completion_tokens": 20 + 57, "total_tokens": 212,
+                   "prompt_tokens_details": {"text_tokens": 135},
                    "completion_tokens_details": {"reasoning_tokens": 57}})
         )
     );
@@ -311,6 +316,7 @@ async fn required_tool_choice_call() {
             1,
             2,
             json!({"prompt_tokens": 85, "completion_tokens": 18 + 33, "total_tokens": 136,
+                   "prompt_tokens_details": {"text_tokens": 85},
                    "completion_tokens_details": {"reasoning_tokens": 33}})
         )
     );
@@ -362,6 +368,7 @@ async fn parallel_calls_get_their_own_ids_and_only_the_signed_one_a_signature() 
                 "prompt_tokens": 193,
                 "completion_tokens": 37 + 108,
                 "total_tokens": 338,
+                "prompt_tokens_details": {"text_tokens": 193},
                 "completion_tokens_details": {"reasoning_tokens": 108}
             }
         })
@@ -404,6 +411,7 @@ async fn zero_argument_call_has_an_empty_object() {
                 "prompt_tokens": 58,
                 "completion_tokens": 8 + 32,
                 "total_tokens": 98,
+                "prompt_tokens_details": {"text_tokens": 58},
                 "completion_tokens_details": {"reasoning_tokens": 32}
             }
         })
@@ -449,6 +457,7 @@ async fn nested_arguments_keep_their_structure_and_order() {
                 "prompt_tokens": 301,
                 "completion_tokens": 56 + 134,
                 "total_tokens": 491,
+                "prompt_tokens_details": {"text_tokens": 301},
                 "completion_tokens_details": {"reasoning_tokens": 134}
             }
         })
@@ -495,6 +504,7 @@ async fn unicode_arguments_are_kept_unescaped() {
                 "prompt_tokens": 94,
                 "completion_tokens": 27 + 78,
                 "total_tokens": 199,
+                "prompt_tokens_details": {"text_tokens": 94},
                 "completion_tokens_details": {"reasoning_tokens": 78}
             }
         })
@@ -549,6 +559,7 @@ async fn two_candidates_become_two_choices() {
                 "prompt_tokens": 12,
                 "completion_tokens": 84,
                 "total_tokens": 96,
+                "prompt_tokens_details": {"text_tokens": 12},
                 "completion_tokens_details": {"reasoning_tokens": 84}
             }
         })
@@ -588,6 +599,7 @@ async fn all_thought_turn_has_null_content() {
                 "prompt_tokens": 15,
                 "completion_tokens": 60,
                 "total_tokens": 75,
+                "prompt_tokens_details": {"text_tokens": 15},
                 "completion_tokens_details": {"reasoning_tokens": 60}
             }
         })
@@ -618,6 +630,7 @@ async fn trailing_signature_on_a_text_part_is_kept() {
                 "prompt_tokens": 14,
                 "completion_tokens": 2 + 43,
                 "total_tokens": 59,
+                "prompt_tokens_details": {"text_tokens": 14},
                 "completion_tokens_details": {"reasoning_tokens": 43}
             }
         })
@@ -663,6 +676,7 @@ async fn code_execution_is_kept_and_text_around_it_separated() {
                 "prompt_tokens": 23 + 620,
                 "completion_tokens": 278 + 315,
                 "total_tokens": 1236,
+                "prompt_tokens_details": {"text_tokens": 23},
                 "completion_tokens_details": {"reasoning_tokens": 315}
             }
         })
@@ -723,6 +737,7 @@ async fn failed_code_execution_is_kept() {
                 "prompt_tokens": 31 + 133,
                 "completion_tokens": 8 + 64,
                 "total_tokens": 236,
+                "prompt_tokens_details": {"text_tokens": 31},
                 "completion_tokens_details": {"reasoning_tokens": 64}
             }
         })
@@ -761,7 +776,7 @@ async fn generated_image_is_a_data_url() {
                 },
                 "finish_reason": "stop"
             }],
-            "usage": {"prompt_tokens": 15, "completion_tokens": 1290, "total_tokens": 1305}
+            "usage": {"prompt_tokens": 15, "completion_tokens": 1290, "total_tokens": 1305, "prompt_tokens_details": {"text_tokens": 15}, "completion_tokens_details": {"image_tokens": 1290}}
         })
     );
 }
@@ -936,7 +951,7 @@ async fn cached_tokens_are_reported_inside_prompt_tokens() {
                 "prompt_tokens": 4210,
                 "completion_tokens": 11 + 57,
                 "total_tokens": 4278,
-                "prompt_tokens_details": {"cached_tokens": 4096},
+                "prompt_tokens_details": {"cached_tokens": 4096, "text_tokens": 4210 - 4096},
                 "completion_tokens_details": {"reasoning_tokens": 57},
                 "cache_read_input_tokens": 4096
             }
@@ -1079,6 +1094,7 @@ async fn legacy_functions_get_a_function_call() {
                 "prompt_tokens": 135,
                 "completion_tokens": 20 + 57,
                 "total_tokens": 212,
+                "prompt_tokens_details": {"text_tokens": 135},
                 "completion_tokens_details": {"reasoning_tokens": 57}
             }
         })

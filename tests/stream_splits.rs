@@ -292,6 +292,7 @@ fn smoke_stream_chunks_in_full() {
                     "prompt_tokens": 26,
                     "completion_tokens": 86 + 292,
                     "total_tokens": 404,
+                    "prompt_tokens_details": {"text_tokens": 26},
                     "completion_tokens_details": {"reasoning_tokens": 292},
                 })
             ),
@@ -336,6 +337,7 @@ fn tool_call_stream_chunks_in_full() {
                     "prompt_tokens": 103,
                     "completion_tokens": 13 + 34,
                     "total_tokens": 150,
+                    "prompt_tokens_details": {"text_tokens": 103},
                     "completion_tokens_details": {"reasoning_tokens": 34},
                 })
             ),
@@ -381,6 +383,7 @@ fn parallel_tool_call_stream_chunks_in_full() {
                     "prompt_tokens": 170,
                     "completion_tokens": 26,
                     "total_tokens": 196,
+                    "prompt_tokens_details": {"text_tokens": 170},
                 })
             ),
         ])
@@ -430,6 +433,7 @@ fn thinking_stream_chunks_in_full() {
             "prompt_tokens": 37,
             "completion_tokens": 429 + 4358,
             "total_tokens": 4824,
+            "prompt_tokens_details": {"text_tokens": 37},
             "completion_tokens_details": {"reasoning_tokens": 4358},
         }),
     ));
@@ -485,6 +489,8 @@ fn two_terminal_stream_chunks_in_full() {
                     "prompt_tokens": 91 + 574,
                     "completion_tokens": 93 + 211,
                     "total_tokens": 969,
+                    // 574 of the prompt are tool-use tokens (the search results).
+                    "prompt_tokens_details": {"text_tokens": 91},
                     "completion_tokens_details": {"reasoning_tokens": 211},
                 })
             ),
@@ -540,7 +546,7 @@ fn merged_reply(events: &[GenerateContentResponse]) -> GenerateContentResponse {
     let mut merged = GenerateContentResponse::default();
     for event in events {
         merged.response_id = merged.response_id.take().or(event.response_id.clone());
-        merged.usage_metadata = event.usage_metadata.or(merged.usage_metadata);
+        merged.usage_metadata = event.usage_metadata.clone().or(merged.usage_metadata);
         for candidate in &event.candidates {
             let index = candidate.index.unwrap_or(0) as usize;
             if merged.candidates.len() <= index {

@@ -166,7 +166,8 @@ async fn the_edge_sends_the_usage_chunk_of_a_cached_stream() {
             "id": "id_REDACTED_1", "object": "chat.completion.chunk", "created": CREATED,
             "model": model, "choices": [],
             "usage": {"prompt_tokens": 1087, "completion_tokens": 2, "total_tokens": 1089,
-                      "prompt_tokens_details": {"cached_tokens": 1081},
+                      // 1087 prompt tokens, all text, 1081 of them from the cache.
+                      "prompt_tokens_details": {"cached_tokens": 1081, "text_tokens": 6},
                       "cache_read_input_tokens": 1081}
         })
     );

@@ -358,7 +358,7 @@ pub struct LogprobCandidate {
 }
 
 /// `usageMetadata`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageMetadata {
     /// Prompt tokens, cached ones included.
@@ -379,6 +379,27 @@ pub struct UsageMetadata {
     /// Everything.
     #[serde(default)]
     pub total_token_count: u64,
+    /// Prompt tokens by modality (cached ones included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_tokens_details: Vec<ModalityTokenCount>,
+    /// Cached prompt tokens by modality.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_tokens_details: Vec<ModalityTokenCount>,
+    /// Output tokens by modality.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates_tokens_details: Vec<ModalityTokenCount>,
+}
+
+/// Tokens of one modality (`TEXT`, `IMAGE`, `AUDIO`, `VIDEO`, `DOCUMENT`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalityTokenCount {
+    /// The modality.
+    #[serde(default)]
+    pub modality: String,
+    /// Its tokens.
+    #[serde(default)]
+    pub token_count: u64,
 }
 
 /// `POST cachedContents` body: the head of a conversation, stored by Google.

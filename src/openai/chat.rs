@@ -925,6 +925,18 @@ pub struct PromptTokensDetails {
     /// Tokens read from a context cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
+    /// Text tokens not read from a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<u64>,
+    /// Audio tokens not read from a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    /// Image tokens not read from a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<u64>,
+    /// Video tokens not read from a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_tokens: Option<u64>,
     /// Google Search queries the model ran (LiteLLM's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search_requests: Option<u64>,
@@ -936,4 +948,13 @@ pub struct CompletionTokensDetails {
     /// Thinking tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Text tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<u64>,
+    /// Audio tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    /// Image tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<u64>,
 }

@@ -29,7 +29,7 @@ use super::ids::IdSource;
 use super::messages::THOUGHT_SEPARATOR;
 use crate::error::Error;
 use crate::gemini::wire::{
-    Candidate, GenerateContentResponse, LogprobsResult, Part, UsageMetadata,
+    Candidate, GenerateContentResponse, LogprobsResult, ModalityTokenCount, Part, UsageMetadata,
 };
 use crate::openai::chat::{
     Annotation, AudioOutput, ChatCompletion, Choice, ChoiceProviderFields, CompletionTokensDetails,
@@ -380,7 +380,10 @@ pub fn gemini_finish(
     })
 }
 
-/// `usageMetadata` → OpenAI usage.
+/// `usageMetadata` → OpenAI usage. The prompt's per-modality counts exclude what was read
+/// from a cache (`cacheTokensDetails`, or with only `cachedContentTokenCount`, the text),
+/// as LiteLLM reports them; `DOCUMENT` tokens count in `prompt_tokens` only (OpenAI has no
+/// field for them).
 pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage {
     let prompt_tokens = usage.prompt_token_count + usage.tool_use_prompt_token_count;
     let completion_tokens = usage.candidates_token_count + usage.thoughts_token_count;
@@ -389,25 +392,81 @@ pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage 
     } else {
         usage.total_token_count
     };
-    let prompt_details =
-        (usage.cached_content_token_count > 0 || web_search_requests > 0).then(|| {
-            PromptTokensDetails {
-                cached_tokens: (usage.cached_content_token_count > 0)
-                    .then_some(usage.cached_content_token_count),
-                web_search_requests: (web_search_requests > 0).then_some(web_search_requests),
-            }
-        });
-    let completion_details = (usage.thoughts_token_count > 0).then_some(CompletionTokensDetails {
-        reasoning_tokens: Some(usage.thoughts_token_count),
-    });
+    let cached = (usage.cached_content_token_count > 0).then_some(usage.cached_content_token_count);
+    let fresh = uncached_prompt(&usage);
+    let prompt_details = PromptTokensDetails {
+        cached_tokens: cached,
+        text_tokens: fresh.text,
+        audio_tokens: fresh.audio,
+        image_tokens: fresh.image,
+        video_tokens: fresh.video,
+        web_search_requests: (web_search_requests > 0).then_some(web_search_requests),
+    };
+    let output = Modalities::of(&usage.candidates_tokens_details);
+    let completion_details = CompletionTokensDetails {
+        reasoning_tokens: (usage.thoughts_token_count > 0).then_some(usage.thoughts_token_count),
+        text_tokens: output.text,
+        audio_tokens: output.audio,
+        image_tokens: output.image,
+    };
     Usage {
         prompt_tokens,
         completion_tokens,
         total_tokens,
-        prompt_tokens_details: prompt_details,
-        completion_tokens_details: completion_details,
-        cache_read_input_tokens: (usage.cached_content_token_count > 0)
-            .then_some(usage.cached_content_token_count),
+        prompt_tokens_details: (prompt_details != PromptTokensDetails::default())
+            .then_some(prompt_details),
+        completion_tokens_details: (completion_details != CompletionTokensDetails::default())
+            .then_some(completion_details),
+        cache_read_input_tokens: cached,
+    }
+}
+
+/// Token counts by modality.
+#[derive(Debug, Default, Clone, Copy)]
+struct Modalities {
+    text: Option<u64>,
+    audio: Option<u64>,
+    image: Option<u64>,
+    video: Option<u64>,
+}
+
+impl Modalities {
+    fn of(counts: &[ModalityTokenCount]) -> Self {
+        let mut modalities = Self::default();
+        for count in counts {
+            let slot = match count.modality.as_str() {
+                "TEXT" => &mut modalities.text,
+                "AUDIO" => &mut modalities.audio,
+                "IMAGE" => &mut modalities.image,
+                "VIDEO" => &mut modalities.video,
+                _ => continue,
+            };
+            *slot = Some(slot.unwrap_or(0) + count.token_count);
+        }
+        modalities
+    }
+}
+
+/// The prompt's tokens by modality, less the cached ones.
+fn uncached_prompt(usage: &UsageMetadata) -> Modalities {
+    let mut prompt = Modalities::of(&usage.prompt_tokens_details);
+    if usage.cache_tokens_details.is_empty() {
+        if usage.cached_content_token_count > 0 {
+            prompt.text = prompt
+                .text
+                .map(|text| text.saturating_sub(usage.cached_content_token_count));
+        }
+        return prompt;
+    }
+    let cached = Modalities::of(&usage.cache_tokens_details);
+    let less = |fresh: Option<u64>, cached: Option<u64>| {
+        fresh.map(|fresh| fresh.saturating_sub(cached.unwrap_or(0)))
+    };
+    Modalities {
+        text: less(prompt.text, cached.text),
+        audio: less(prompt.audio, cached.audio),
+        image: less(prompt.image, cached.image),
+        video: less(prompt.video, cached.video),
     }
 }
 
@@ -487,4 +546,81 @@ fn char_offset(text: &str, byte_offset: u64) -> u64 {
         .min(text.len());
     let prefix = text.as_bytes().get(..byte_offset).unwrap_or_default();
     String::from_utf8_lossy(prefix).chars().count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(&str, u64)]) -> Vec<ModalityTokenCount> {
+        pairs
+            .iter()
+            .map(|(modality, token_count)| ModalityTokenCount {
+                modality: (*modality).to_owned(),
+                token_count: *token_count,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prompt_modalities_exclude_cached_tokens() {
+        // Fixture 56's transcription: text and audio, nothing cached.
+        let usage = UsageMetadata {
+            prompt_token_count: 152,
+            candidates_token_count: 18,
+            prompt_tokens_details: counts(&[("TEXT", 14), ("AUDIO", 138)]),
+            ..UsageMetadata::default()
+        };
+        let details = translate_usage(usage, 0)
+            .prompt_tokens_details
+            .expect("details");
+        assert_eq!(
+            (details.text_tokens, details.audio_tokens),
+            (Some(14), Some(138))
+        );
+
+        // An explicit cache of video: its tokens come off the video count.
+        let usage = UsageMetadata {
+            prompt_token_count: 1300,
+            cached_content_token_count: 1000,
+            prompt_tokens_details: counts(&[("TEXT", 300), ("VIDEO", 1000)]),
+            cache_tokens_details: counts(&[("VIDEO", 1000)]),
+            ..UsageMetadata::default()
+        };
+        let details = translate_usage(usage, 0)
+            .prompt_tokens_details
+            .expect("details");
+        assert_eq!(details.text_tokens, Some(300));
+        assert_eq!(details.video_tokens, Some(0));
+        assert_eq!(details.cached_tokens, Some(1000));
+
+        // An implicit cache reports only a total: it comes off the text.
+        let usage = UsageMetadata {
+            prompt_token_count: 5000,
+            cached_content_token_count: 4000,
+            prompt_tokens_details: counts(&[("TEXT", 5000)]),
+            ..UsageMetadata::default()
+        };
+        let details = translate_usage(usage, 0)
+            .prompt_tokens_details
+            .expect("details");
+        assert_eq!(details.text_tokens, Some(1000));
+    }
+
+    #[test]
+    fn output_modalities_are_reported() {
+        let usage = UsageMetadata {
+            candidates_token_count: 1300,
+            candidates_tokens_details: counts(&[("IMAGE", 1290), ("TEXT", 10)]),
+            ..UsageMetadata::default()
+        };
+        let details = translate_usage(usage, 0)
+            .completion_tokens_details
+            .expect("details");
+        assert_eq!(
+            (details.image_tokens, details.text_tokens),
+            (Some(1290), Some(10))
+        );
+        assert_eq!(details.reasoning_tokens, None);
+    }
 }

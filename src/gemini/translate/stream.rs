@@ -303,7 +303,10 @@ impl StreamTranslator {
 
     /// Usage so far (the last cumulative `usageMetadata`).
     pub fn usage(&self) -> Usage {
-        translate_usage(self.usage.unwrap_or_default(), self.web_search_requests)
+        translate_usage(
+            self.usage.clone().unwrap_or_default(),
+            self.web_search_requests,
+        )
     }
 
     /// Puts the metadata not yet sent on `chunk`.
