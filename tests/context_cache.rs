@@ -62,6 +62,18 @@ async fn expect_created_once(stand_in: &StandIn) {
     .await;
 }
 
+/// Sends the contract conversation twice; both times the stand-in's `ok` must come back.
+async fn ask_twice(stand_in: &StandIn) {
+    for _ in 0..2 {
+        let reply = stand_in
+            .client()
+            .chat(chat(contract_request(false)))
+            .await
+            .expect("answered");
+        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
+    }
+}
+
 fn live_body(cache: &str) -> Value {
     json!({
         "contents": [{"role": "user", "parts": [{"text": "Summarise clause 2"}]}],
@@ -80,14 +92,7 @@ async fn a_marked_head_is_cached_once_and_reused() {
         .expect(2)
         .mount(&stand_in.server)
         .await;
-    for _ in 0..2 {
-        let reply = stand_in
-            .client()
-            .chat(chat(contract_request(false)))
-            .await
-            .expect("answered");
-        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
-    }
+    ask_twice(&stand_in).await;
     let bodies = stand_in.received_bodies().await;
     let display = bodies[0]["displayName"].as_str().expect("display name");
     let hash = display.strip_prefix("llm-tower:").expect("our prefix");
@@ -140,13 +145,7 @@ async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    for _ in 0..2 {
-        stand_in
-            .client()
-            .chat(chat(contract_request(false)))
-            .await
-            .expect("answered");
-    }
+    ask_twice(&stand_in).await;
 }
 
 #[tokio::test]
@@ -177,14 +176,7 @@ async fn a_head_too_small_to_cache_is_sent_whole_and_not_offered_again() {
         .mount(&stand_in.server)
         .await;
     // The refusal is remembered: the second request is not offered for caching again.
-    for _ in 0..2 {
-        let reply = stand_in
-            .client()
-            .chat(chat(contract_request(false)))
-            .await
-            .expect("answered uncached");
-        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
-    }
+    ask_twice(&stand_in).await;
 }
 
 #[tokio::test]
