@@ -164,7 +164,7 @@ fn whole(
         .into_iter()
         .map(|reply| match reply {
             ChatResponse::Completion(chat) => Ok(chat),
-            ChatResponse::Stream(_) => Err(mismatch("streamed")),
+            ChatResponse::Stream(_) => Err(mismatch("a stream", "a whole completion")),
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(CompletionResponse::Completion(text_completion(
@@ -185,15 +185,40 @@ fn streamed(
                 let prompt = prompts.as_mut().and_then(Iterator::next);
                 Ok(TextChunks::new(chunks, index, n, prompt))
             }
-            ChatResponse::Completion(_) => Err(mismatch("whole")),
+            ChatResponse::Completion(_) => Err(mismatch("a whole completion", "a stream")),
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(CompletionResponse::Stream(merge(streams)))
 }
 
-fn mismatch(how: &str) -> Error {
+fn mismatch(answered: &str, asked: &str) -> Error {
     Error::new(
         ErrorKind::Api,
-        format!("the chat service answered {how} where the request asked otherwise"),
+        format!("the chat service answered with {answered} where {asked} was asked for"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ChatService;
+
+    #[tokio::test]
+    async fn a_chat_service_answering_the_wrong_way_is_an_error_not_a_panic() {
+        // Streams whatever it is asked.
+        let streaming = ChatService::new(tower::service_fn(|_: ChatRequest| async {
+            Ok::<_, Error>(ChatResponse::Stream(
+                Box::pin(futures_util::stream::empty()),
+            ))
+        }));
+        let error = Completions::new(streaming)
+            .oneshot(CompletionRequest::new("m", "a"))
+            .await
+            .expect_err("a mismatch");
+        assert_eq!(error.kind(), ErrorKind::Api);
+        assert_eq!(
+            error.message(),
+            "the chat service answered with a stream where a whole completion was asked for"
+        );
+    }
 }

@@ -168,30 +168,20 @@ async fn read_reply(
         let bytes = read_body(body).await.unwrap_or_default();
         return Err(upstream_error(parts.status, &parts.headers, &bytes));
     }
-    let decode_error = |error: serde_json::Error, bytes: &[u8]| {
-        Error::Decode(format!("{error} in {}", preview(bytes)))
-    };
     Ok(match kind {
         ReplyKind::EventStream => Reply::EventBody(body),
-        ReplyKind::Generate => {
-            let bytes = read_body(body).await?;
-            Reply::Generate(
-                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
-            )
-        }
-        ReplyKind::Embeddings => {
-            let bytes = read_body(body).await?;
-            Reply::Embeddings(
-                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
-            )
-        }
-        ReplyKind::CachedContent => {
-            let bytes = read_body(body).await?;
-            Reply::CachedContent(
-                serde_json::from_slice(&bytes).map_err(|error| decode_error(error, &bytes))?,
-            )
-        }
+        ReplyKind::Generate => Reply::Generate(read_json(body).await?),
+        ReplyKind::Embeddings => Reply::Embeddings(read_json(body).await?),
+        ReplyKind::CachedContent => Reply::CachedContent(read_json(body).await?),
     })
+}
+
+/// Reads a whole JSON reply body as `T`; a body that is not one is a [`Error::Decode`]
+/// quoting its start.
+async fn read_json<T: serde::de::DeserializeOwned>(body: UpstreamBody) -> Result<T, Error> {
+    let bytes = read_body(body).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))
 }
 
 /// Reads a whole reply body, refusing more than [`MAX_REPLY_BYTES`].
