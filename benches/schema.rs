@@ -4,7 +4,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use llm_tower::gemini::translate::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
-use llm_tower::gemini::validate::{ValidatorCache, validate_json};
+use llm_tower::layers::validate::{ValidatorCache, validate_json};
 use serde_json::{Map, Value, json};
 
 /// Groups at the top level; each is an object of `FIELDS_PER_GROUP` properties.

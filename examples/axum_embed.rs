@@ -8,8 +8,9 @@
 
 use axum::Router;
 use axum::routing::get;
+use llm_tower::Secret;
 use llm_tower::edge::ChatEdge;
-use llm_tower::gemini::{ApiKey, Gemini};
+use llm_tower::gemini::Gemini;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let gemini = Gemini::builder()
         .api_base(format!("{}/v1beta", stand_in.uri()))
-        .api_key(ApiKey::new("demo-key"))
+        .api_key(Secret::new("demo-key"))
         .build()?;
 
     // The application's router, with the chat edge mounted as one more route.

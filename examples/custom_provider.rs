@@ -7,7 +7,8 @@
 //! cargo run --example custom_provider
 //! ```
 
-use llm_tower::gemini::{ApiKey, Gemini};
+use llm_tower::Secret;
+use llm_tower::gemini::Gemini;
 use llm_tower::openai::{ChatCompletion, ChatRequest};
 use llm_tower::{ChatResponse, ChatService, Client, Error, ErrorKind, Provider, Router};
 use serde_json::json;
@@ -93,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let gemini = Gemini::builder()
         .api_base(format!("{}/v1beta", gemini_stand_in.uri()))
-        .api_key(ApiKey::new("demo-key"))
+        .api_key(Secret::new("demo-key"))
         .build()?;
     let local = OpenAiCompatible {
         client: reqwest::Client::new(),

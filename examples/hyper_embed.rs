@@ -9,8 +9,9 @@
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use llm_tower::Secret;
 use llm_tower::edge::ChatEdge;
-use llm_tower::gemini::{ApiKey, Gemini};
+use llm_tower::gemini::Gemini;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let gemini = Gemini::builder()
         .api_base(format!("{}/v1beta", stand_in.uri()))
-        .api_key(ApiKey::new("demo-key"))
+        .api_key(Secret::new("demo-key"))
         .build()?;
     let edge = ChatEdge::new(gemini.chat_service());
 

@@ -7,7 +7,8 @@
 //! ```
 
 use llm_tower::Client;
-use llm_tower::gemini::{ApiKey, Gemini};
+use llm_tower::Secret;
+use llm_tower::gemini::Gemini;
 use llm_tower::openai::ChatRequest;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -38,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The Gemini provider: a tower stack pointed at the stand-in.
     let gemini = Gemini::builder()
         .api_base(format!("{}/v1beta", stand_in.uri()))
-        .api_key(ApiKey::new("demo-key"))
+        .api_key(Secret::new("demo-key"))
         .build()?;
     let client = Client::new(gemini.chat_service());
 

@@ -3,8 +3,8 @@
 
 use tower::ServiceExt;
 
-use crate::completions::Completions;
 use crate::error::{Error, ErrorKind};
+use crate::layers::completions::Completions;
 use crate::openai::{
     ChatCompletion, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResponse,
     TextCompletion,

@@ -286,6 +286,16 @@ pub struct EnvelopeBody<'a> {
 /// A request body that does not decode. Broken JSON text (a syntax error, a truncated
 /// body) names no parameter; a wrong value names its path (`messages[1].content`), and a
 /// missing field names the field (`model`, `messages[0].role`).
+impl From<crate::upstream::Error> for Error {
+    fn from(error: crate::upstream::Error) -> Self {
+        let kind = match error {
+            crate::upstream::Error::Timeout => ErrorKind::Timeout,
+            crate::upstream::Error::Transport(_) => ErrorKind::ServiceUnavailable,
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
 impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
     fn from(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = error.path().to_string();

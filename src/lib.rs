@@ -14,27 +14,38 @@
 //!                  [provider level] gemini::Call ⇄ gemini::Reply
 //!                     ▼
 //!                  [upstream HTTP]  http::Request<Bytes> ⇄ http::Response<Body>
-//!                     ▼             HttpTransport (the innermost Service)
+//!                     ▼             upstream::HttpTransport (the innermost Service)
 //!                generativelanguage.googleapis.com (or any base URL)
 //! ```
+//!
+//! | module | level | what |
+//! |---|---|---|
+//! | [`edge`] | HTTP edge | OpenAI JSON/SSE ⇄ the typed services; the one place errors become JSON |
+//! | [`openai`] | OpenAI | the wire types |
+//! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
+//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions |
+//! | [`providers`] | provider | [`gemini`] and the other upstreams |
+//! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction |
+//! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
+//! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`) |
 //!
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 
-pub mod cache_store;
 pub mod client;
-pub mod completions;
 pub mod edge;
 pub mod error;
-pub mod gemini;
-pub mod media;
+pub mod layers;
 pub mod openai;
 pub mod provider;
+pub mod providers;
+#[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod raw_json;
 pub mod router;
-pub mod secret;
 pub mod sse;
+pub mod store;
+pub mod upstream;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};
@@ -42,6 +53,7 @@ pub use provider::{
     ChatResponse, ChatService, ChunkStream, CompletionResponse, CompletionService,
     EmbeddingService, Provider, TextChunkStream,
 };
+pub use providers::gemini;
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
-pub use secret::Secret;
+pub use upstream::Secret;

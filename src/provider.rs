@@ -63,7 +63,7 @@ impl std::fmt::Debug for CompletionResponse {
     }
 }
 
-/// A boxed legacy completions service (see [`crate::completions`]).
+/// A boxed legacy completions service (see [`crate::layers::completions`]).
 pub type CompletionService = BoxCloneSyncService<CompletionRequest, CompletionResponse, Error>;
 
 /// A boxed embeddings service.

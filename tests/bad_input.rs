@@ -13,10 +13,9 @@ use http_body_util::Full;
 use llm_tower::ChatService;
 use llm_tower::edge::{ChatEdge, ChatEdgeLayer};
 use llm_tower::gemini::translate::{SequentialIds, TranslateOptions};
-use llm_tower::gemini::{
-    ApiKeyLayer, GeminiHttpLayer, HttpTransport, ParamMapLayer, SseAdapterLayer,
-};
-use llm_tower::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
+use llm_tower::gemini::{ApiKeyLayer, GeminiHttpLayer, ParamMapLayer, SseAdapterLayer};
+use llm_tower::layers::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
+use llm_tower::upstream::HttpTransport;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceBuilder, ServiceExt};
 use wiremock::MockServer;

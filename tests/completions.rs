@@ -6,8 +6,8 @@ mod common;
 
 use bytes::Bytes;
 use common::{StandIn, TEST_KEY, exchange, fixture_file, ok_reply, post_json, sse_payloads};
-use llm_tower::completions::Completions;
 use llm_tower::edge::CompletionsEdge;
+use llm_tower::layers::completions::Completions;
 use llm_tower::openai::CompletionRequest;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};

@@ -1,5 +1,6 @@
 //! The proxy as a service and as a process: routes, auth, config wiring (deployment
 //! params, load balancing, wildcards), the Gemini pass-through, limits and shutdown.
+#![cfg(feature = "proxy")]
 
 mod common;
 

@@ -8,7 +8,7 @@ mod common;
 use base64::Engine;
 use common::{StandIn, TEST_KEY, chat, exchange, ok_reply};
 use llm_tower::ErrorKind;
-use llm_tower::media::FetchPolicy;
+use llm_tower::layers::media::FetchPolicy;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

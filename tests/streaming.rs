@@ -19,11 +19,12 @@ use futures_util::StreamExt;
 use http::StatusCode;
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
+use llm_tower::Secret;
 use llm_tower::edge::{ChatEdge, EdgeBody};
+use llm_tower::gemini::Gemini;
 use llm_tower::gemini::sse::GeminiEvents;
 use llm_tower::gemini::translate::stream::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
-use llm_tower::gemini::{ApiKey, Gemini};
 use llm_tower::sse::SseDecoder;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -460,7 +461,7 @@ fn event(text: &str) -> String {
 fn raw_provider(api_base: String) -> Gemini {
     Gemini::builder()
         .api_base(api_base)
-        .api_key(ApiKey::new(TEST_KEY))
+        .api_key(Secret::new(TEST_KEY))
         .ids(Arc::new(SequentialIds::new(CREATED)))
         .build()
         .expect("provider builds")

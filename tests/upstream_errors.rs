@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use common::{StandIn, TEST_KEY, body_bytes, exchange, fixture_file};
 use http::StatusCode;
+use llm_tower::Secret;
 use llm_tower::edge::ChatEdge;
 use llm_tower::gemini::wire::{Content, GenerateContentRequest, Part};
-use llm_tower::gemini::{ApiKey, ApiKeyLayer, Call, GeminiHttpLayer, HttpTransport, Method};
+use llm_tower::gemini::{ApiKeyLayer, Call, GeminiHttpLayer, Method};
+use llm_tower::upstream::HttpTransport;
 use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 use wiremock::matchers::{header, method, path};
@@ -456,7 +458,7 @@ async fn a_reply_body_that_stalls_is_a_504() {
 async fn gemini_error(base: &str) -> llm_tower::gemini::Error {
     let service = ServiceBuilder::new()
         .layer(GeminiHttpLayer::new(base))
-        .layer(ApiKeyLayer::new(Some(ApiKey::new(TEST_KEY))))
+        .layer(ApiKeyLayer::new(Some(Secret::new(TEST_KEY))))
         .service(HttpTransport::builder().build().expect("transport"));
     let body = GenerateContentRequest {
         contents: vec![Content {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::chat::Extra;
-use crate::secret::Secret;
+use crate::upstream::secret::Secret;
 
 /// An embeddings request.
 ///

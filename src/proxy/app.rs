@@ -29,17 +29,18 @@ use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
 use super::passthrough::{PREFIX, Passthrough};
 use super::retry::retry_layer;
-use crate::cache_store::{CacheStore, MemoryCacheStore};
-use crate::completions::Completions;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
     EmbeddingsEdge, EmbeddingsEdgeLayer, error_response, json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
-use crate::gemini::{ApiKey, DEFAULT_API_BASE, Gemini, HttpTransport};
-use crate::media::{FetchPolicy, MediaFetcher};
+use crate::layers::completions::Completions;
+use crate::layers::media::{FetchPolicy, MediaFetcher};
 use crate::provider::{ChatService, EmbeddingService};
+use crate::providers::gemini::{DEFAULT_API_BASE, Gemini, api_key_from_env};
 use crate::router::{Deployment, Router};
+use crate::store::{CacheStore, MemoryCacheStore};
+use crate::upstream::{HttpTransport, Secret};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
 const ROUTING_KEYS: &[&str] = &[
@@ -79,7 +80,7 @@ pub enum BuildError {
         /// Position in `model_list`.
         index: usize,
         /// Why.
-        source: crate::gemini::BuildError,
+        source: crate::providers::gemini::BuildError,
     },
     /// A deployment param does not fit a chat request (`temperature: hot`).
     #[error("model_list[{index}].litellm_params: {message}")]
@@ -91,12 +92,12 @@ pub enum BuildError {
     },
     /// The image fetch policy is invalid.
     #[error("litellm_settings.user_url_allowed_hosts: {0}")]
-    FetchPolicy(#[from] crate::media::FetchError),
+    FetchPolicy(#[from] crate::layers::media::FetchError),
     /// The HTTP transport could not be created.
     #[error("{source}")]
     Transport {
         /// Why.
-        source: crate::gemini::BuildError,
+        source: crate::upstream::BuildError,
     },
 }
 
@@ -232,7 +233,7 @@ fn deployment_services(
         builder = builder.timeout(timeout);
     }
     if let Some(key) = &params.api_key {
-        builder = builder.api_key(ApiKey::new(key.expose()));
+        builder = builder.api_key(Secret::new(key.expose()));
     }
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
@@ -294,8 +295,8 @@ fn passthrough(config: &Config, transport: HttpTransport) -> Passthrough {
     });
     let key = entry
         .and_then(|entry| entry.litellm_params.api_key.as_ref())
-        .map(|key| ApiKey::new(key.expose()))
-        .or_else(ApiKey::from_env);
+        .map(|key| Secret::new(key.expose()))
+        .or_else(api_key_from_env);
     let api_base = entry
         .and_then(|entry| entry.litellm_params.api_base.clone())
         .or_else(|| {

@@ -83,7 +83,7 @@
 //! An empty file, or one without `model_list`, is a valid config with no
 //! models (the proxy warns about it).
 
-pub use crate::secret::Secret;
+pub use crate::upstream::secret::Secret;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -210,10 +210,7 @@ impl fmt::Debug for LitellmParams {
             .field("api_key", &self.api_key)
             .field(
                 "api_base",
-                &self
-                    .api_base
-                    .as_deref()
-                    .map(crate::media::fetch::redact_url),
+                &self.api_base.as_deref().map(crate::upstream::redact_url),
             )
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)

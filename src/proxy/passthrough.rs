@@ -10,8 +10,8 @@ use tower::ServiceExt;
 
 use crate::edge::EdgeBody;
 use crate::error::{Error, ErrorKind};
-use crate::gemini::auth::API_KEY_HEADER;
-use crate::gemini::{ApiKey, HttpTransport};
+use crate::providers::gemini::auth::API_KEY_HEADER;
+use crate::upstream::{HttpTransport, Secret};
 
 /// The path prefix the pass-through serves.
 pub const PREFIX: &str = "/gemini/v1beta/";
@@ -21,12 +21,12 @@ pub const PREFIX: &str = "/gemini/v1beta/";
 pub struct Passthrough {
     transport: HttpTransport,
     api_base: String,
-    key: Option<ApiKey>,
+    key: Option<Secret>,
 }
 
 impl Passthrough {
     /// Forwards to `api_base` (which includes `/v1beta`) with `key`.
-    pub fn new(transport: HttpTransport, api_base: impl Into<String>, key: Option<ApiKey>) -> Self {
+    pub fn new(transport: HttpTransport, api_base: impl Into<String>, key: Option<Secret>) -> Self {
         Self {
             transport,
             api_base: api_base.into().trim_end_matches('/').to_owned(),

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use llm_tower::Secret;
+use llm_tower::gemini::Gemini;
 use llm_tower::gemini::translate::SequentialIds;
-use llm_tower::gemini::{ApiKey, Gemini};
-use llm_tower::media::FetchPolicy;
+use llm_tower::layers::media::FetchPolicy;
 use llm_tower::openai::ChatRequest;
 use serde_json::Value;
 use wiremock::matchers::{header, method, path};
@@ -55,7 +56,7 @@ impl StandIn {
         let server = MockServer::start().await;
         let builder = Gemini::builder()
             .api_base(format!("{}/v1beta", server.uri()))
-            .api_key(ApiKey::new(TEST_KEY))
+            .api_key(Secret::new(TEST_KEY))
             .ids(Arc::new(SequentialIds::new(CREATED)))
             .fetch_policy(FetchPolicy::default());
         let gemini = customise(builder).build().expect("provider builds");

@@ -1,0 +1,16 @@
+//! Provider-agnostic layers at the OpenAI level: each works over any chat service, so every
+//! provider (and the [`Router`](crate::Router)) can use it.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`validate`] | [`SchemaValidationLayer`]: `enforce_validation` of structured replies |
+//! | [`media`] | [`MediaFetchLayer`]: downloads image URLs (SSRF-guarded) and inlines them |
+//! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
+
+pub mod completions;
+pub mod media;
+pub mod validate;
+
+pub use completions::CompletionsLayer;
+pub use media::MediaFetchLayer;
+pub use validate::SchemaValidationLayer;

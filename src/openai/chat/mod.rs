@@ -1,0 +1,24 @@
+//! `POST /v1/chat/completions`: the request, its messages and tools, and the
+//! non-streaming `chat.completion` reply.
+//!
+//! | file | what |
+//! |---|---|
+//! | `request.rs` | [`ChatRequest`] and its params |
+//! | `message.rs` | [`Message`] of every role, content parts, tool calls |
+//! | `completion.rs` | [`ChatCompletion`], its choices and annotations |
+//! | `usage.rs` | [`Usage`] and its details |
+
+mod completion;
+mod message;
+mod request;
+mod usage;
+
+use serde_json::{Map, Value};
+
+pub use completion::*;
+pub use message::*;
+pub use request::*;
+pub use usage::*;
+
+/// Unknown keys kept beside the typed fields of a wire struct.
+pub type Extra = Map<String, Value>;

@@ -1,0 +1,110 @@
+//! The provider-level request and reply: one Gemini REST call and what it returned.
+
+use std::pin::Pin;
+
+use futures_core::Stream;
+
+use super::error::Error;
+use super::translate::request::CallOptions;
+use super::wire::{
+    BatchEmbedContentsRequest, BatchEmbedContentsResponse, CachedContent, CachedContentRequest,
+    GenerateContentRequest, GenerateContentResponse,
+};
+use crate::upstream::UpstreamBody;
+
+/// Typed events of a streamed reply.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, Error>> + Send>>;
+
+/// One Gemini call.
+///
+/// ```
+/// use llm_tower::gemini::{Call, Method};
+/// use llm_tower::gemini::wire::GenerateContentRequest;
+///
+/// let call = Call::new("gemini-2.5-flash", Method::Generate(GenerateContentRequest::default()));
+/// assert_eq!(call.path(), "models/gemini-2.5-flash:generateContent");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// Bare model id.
+    pub model: String,
+    /// What to call.
+    pub method: Method,
+    /// Per-call key and base URL.
+    pub options: CallOptions,
+    /// The head of the conversation to keep in a context cache, if the request marked one
+    /// (see [`super::cache`]).
+    pub cache: Option<CachePlan>,
+}
+
+/// Which head of a `generateContent` body goes into a context cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePlan {
+    /// How many leading `contents` (with the system instruction, tools and tool config).
+    pub contents: usize,
+    /// The cache's lifetime, `"{seconds}s"`, when the request set one.
+    pub ttl: Option<String>,
+}
+
+/// The REST method of a [`Call`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    /// `models/{model}:generateContent`.
+    Generate(GenerateContentRequest),
+    /// `models/{model}:streamGenerateContent?alt=sse`.
+    StreamGenerate(GenerateContentRequest),
+    /// `models/{model}:batchEmbedContents`.
+    BatchEmbed(BatchEmbedContentsRequest),
+    /// `cachedContents` (create).
+    CreateCachedContent(CachedContentRequest),
+}
+
+impl Call {
+    /// A call with default options.
+    pub fn new(model: impl Into<String>, method: Method) -> Self {
+        Self {
+            model: model.into(),
+            method,
+            options: CallOptions::default(),
+            cache: None,
+        }
+    }
+
+    /// The path relative to the base URL, query included.
+    pub fn path(&self) -> String {
+        match self.method {
+            Method::Generate(_) => format!("models/{}:generateContent", self.model),
+            Method::StreamGenerate(_) => {
+                format!("models/{}:streamGenerateContent?alt=sse", self.model)
+            }
+            Method::BatchEmbed(_) => format!("models/{}:batchEmbedContents", self.model),
+            Method::CreateCachedContent(_) => "cachedContents".to_owned(),
+        }
+    }
+}
+
+/// What a [`Call`] returned.
+pub enum Reply {
+    /// A `generateContent` reply.
+    Generate(GenerateContentResponse),
+    /// A `text/event-stream` body not yet decoded (between the HTTP service and the SSE adapter).
+    EventBody(UpstreamBody),
+    /// Decoded stream events.
+    Stream(EventStream),
+    /// A `batchEmbedContents` reply.
+    Embeddings(BatchEmbedContentsResponse),
+    /// A created `CachedContent`.
+    CachedContent(CachedContent),
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Generate(reply) => f.debug_tuple("Generate").field(reply).finish(),
+            Self::EventBody(_) => f.write_str("EventBody(..)"),
+            Self::Stream(_) => f.write_str("Stream(..)"),
+            Self::Embeddings(reply) => f.debug_tuple("Embeddings").field(reply).finish(),
+            Self::CachedContent(cache) => f.debug_tuple("CachedContent").field(cache).finish(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The Gemini-level error: what can go wrong between the translation and Google, and how
+//! each case maps to the OpenAI-level [`crate::Error`] a client sees.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use super::wire::GoogleStatus;
+use crate::error::{Error as ApiError, ErrorKind};
+use crate::sse::decode::SseError;
+
+/// No API key was configured or sent: refused before any network call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no usable Gemini API key: set GEMINI_API_KEY, configure one on the provider, or pass api_key in the request (a key must be a valid HTTP header value)"
+)]
+pub struct MissingApiKey;
+
+/// An error of the Gemini provider.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Google (or something in front of it) answered with an error status.
+    #[error("Gemini answered {status}: {message}")]
+    Upstream {
+        /// The HTTP status.
+        status: StatusCode,
+        /// Google's status body, when the reply was one.
+        google: Option<GoogleStatus>,
+        /// Google's message, or the start of a non-Google body.
+        message: String,
+        /// `Retry-After` or `RetryInfo.retryDelay`.
+        retry_after: Option<Duration>,
+    },
+    /// No API key.
+    #[error(transparent)]
+    MissingApiKey(#[from] MissingApiKey),
+    /// The request could not be sent or the reply not read.
+    #[error("could not reach Gemini: {0}")]
+    Transport(String),
+    /// The upstream did not answer in time.
+    #[error("Gemini did not answer in time")]
+    Timeout,
+    /// The reply was not what the API documents.
+    #[error("malformed Gemini reply: {0}")]
+    Decode(String),
+    /// The event stream broke.
+    #[error("malformed Gemini event stream: {0}")]
+    Stream(#[from] SseError),
+    /// The event stream ended in the middle of an event or before any event.
+    #[error("Gemini event stream ended early: {0}")]
+    Truncated(&'static str),
+    /// The call was invalid before it was sent (an unusable base URL, …).
+    #[error("{0}")]
+    InvalidCall(String),
+}
+
+impl From<crate::upstream::Error> for Error {
+    fn from(error: crate::upstream::Error) -> Self {
+        match error {
+            crate::upstream::Error::Timeout => Self::Timeout,
+            crate::upstream::Error::Transport(message) => Self::Transport(message),
+        }
+    }
+}
+
+/// Phrases Google uses when the prompt is too long.
+const CONTEXT_WINDOW_PHRASES: &[&str] = &[
+    "exceeds the maximum number of tokens",
+    "input token count",
+    "context window",
+    "request payload size exceeds",
+];
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Upstream {
+                status,
+                google,
+                message,
+                retry_after,
+            } => {
+                let reason = google.as_ref().and_then(GoogleStatus::reason);
+                let google_status = google.as_ref().map(|google| google.status.as_str());
+                let lower = message.to_ascii_lowercase();
+                let kind = match status.as_u16() {
+                    _ if reason == Some("API_KEY_INVALID") => ErrorKind::Authentication,
+                    400 if CONTEXT_WINDOW_PHRASES
+                        .iter()
+                        .any(|phrase| lower.contains(phrase)) =>
+                    {
+                        ErrorKind::ContextWindowExceeded
+                    }
+                    400 => ErrorKind::InvalidRequest,
+                    401 => ErrorKind::Authentication,
+                    403 => ErrorKind::PermissionDenied,
+                    404 => ErrorKind::NotFound,
+                    408 | 504 => ErrorKind::Timeout,
+                    413 => ErrorKind::PayloadTooLarge,
+                    429 => ErrorKind::RateLimit,
+                    502 => ErrorKind::BadGateway,
+                    503 => ErrorKind::ServiceUnavailable,
+                    _ if status.is_client_error() => ErrorKind::InvalidRequest,
+                    _ => ErrorKind::Api,
+                };
+                let mut api = ApiError::new(kind, format!("Gemini: {message}"));
+                // Google's status name is the code, unless the kind says more than the
+                // status does: then the code names the kind (`ContextWindowExceededError`)
+                // or Google's `ErrorInfo.reason` (`API_KEY_INVALID`).
+                let code = match kind {
+                    ErrorKind::ContextWindowExceeded => None,
+                    ErrorKind::Authentication if reason.is_some() => reason,
+                    _ => google_status,
+                };
+                if let Some(code) = code.filter(|code| !code.is_empty()) {
+                    api = api.with_code(code);
+                }
+                match retry_after {
+                    Some(delay) => api.with_retry_after(delay),
+                    None => api,
+                }
+            }
+            Error::MissingApiKey(error) => {
+                ApiError::new(ErrorKind::Authentication, error.to_string())
+            }
+            Error::Timeout => ApiError::new(ErrorKind::Timeout, error.to_string()),
+            Error::Transport(_) => ApiError::new(ErrorKind::ServiceUnavailable, error.to_string()),
+            Error::Decode(_) | Error::Stream(_) | Error::Truncated(_) => {
+                ApiError::new(ErrorKind::BadGateway, error.to_string())
+            }
+            Error::InvalidCall(_) => ApiError::invalid_request(error.to_string()),
+        }
+    }
+}

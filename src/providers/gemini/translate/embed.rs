@@ -1,0 +1,322 @@
+//! OpenAI embeddings ⇄ Gemini `batchEmbedContents`, as pure functions.
+//!
+//! | OpenAI | Gemini | notes |
+//! |---|---|---|
+//! | `input` (a string or strings) | one `EmbedContentRequest` per string | batches of [`MAX_BATCH`], answered in order |
+//! | `input` as token ids | — | 400: Gemini embeds text |
+//! | `dimensions` | `outputDimensionality` | |
+//! | `input_type` (`task_type`) | `taskType` | LiteLLM's name |
+//! | `title` | `title` | for `RETRIEVAL_DOCUMENT` |
+//! | `encoding_format: base64` | — | the reply's vectors as base64 of little-endian `f32`s |
+//! | `user` | — | accepted, not sent (as for chat) |
+//! | anything else | — | refused by name, or dropped with `drop_params` |
+//!
+//! Each vector keeps its input's `index` (LiteLLM numbers them all 0), a reply with fewer
+//! or more vectors than inputs is an error rather than a silent mismatch, and `usage`
+//! counts what Gemini reports: its embedding replies carry no token counts today, so the
+//! counts are 0 rather than a local guess.
+
+use base64::Engine;
+
+use super::request::{CallOptions, TranslateOptions, preflight, unsupported};
+use crate::error::{Error, ErrorKind};
+use crate::openai::{
+    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
+    EmbeddingVector, EncodingFormat,
+};
+use crate::providers::gemini::wire::{
+    BatchEmbedContentsRequest, BatchEmbedContentsResponse, Content, EmbedContentRequest, Part,
+};
+
+/// Most requests Gemini takes in one `batchEmbedContents` call.
+pub const MAX_BATCH: usize = 100;
+
+/// The Gemini side of an embeddings request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranslatedEmbedding {
+    /// Bare model id.
+    pub model: String,
+    /// One call each, in input order.
+    pub batches: Vec<BatchEmbedContentsRequest>,
+    /// How to write the vectors.
+    pub encoding: EncodingFormat,
+    /// Per-request credentials and endpoint.
+    pub options: CallOptions,
+}
+
+/// Maps an OpenAI embeddings request (its `model` already a bare Gemini id).
+///
+/// ```
+/// use llm_tower::gemini::translate::TranslateOptions;
+/// use llm_tower::gemini::translate::embed::translate_embedding_request;
+/// use llm_tower::openai::EmbeddingRequest;
+///
+/// let mut request = EmbeddingRequest::new("gemini-embedding-001", vec!["hello".to_owned(), "world".to_owned()]);
+/// request.dimensions = Some(4);
+/// let translated = translate_embedding_request(request, &TranslateOptions::default())?;
+/// assert_eq!(
+///     serde_json::to_value(&translated.batches[0])?,
+///     serde_json::json!({"requests": [
+///         {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "hello"}]}, "outputDimensionality": 4},
+///         {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "world"}]}, "outputDimensionality": 4}
+///     ]})
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn translate_embedding_request(
+    request: EmbeddingRequest,
+    options: &TranslateOptions,
+) -> Result<TranslatedEmbedding, Error> {
+    let EmbeddingRequest {
+        model,
+        input,
+        encoding_format,
+        dimensions,
+        user: _,
+        input_type,
+        title,
+        drop_params,
+        api_key,
+        api_base,
+        extra,
+    } = request;
+    let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, options)?;
+    for key in extra.keys() {
+        unsupported(key, drop)?;
+    }
+    if dimensions == Some(0) {
+        return Err(Error::invalid_param(
+            "dimensions",
+            "dimensions must be at least 1",
+        ));
+    }
+    let texts = texts(input)?;
+    let resource = format!("models/{model}");
+    let requests = texts.into_iter().map(|text| EmbedContentRequest {
+        model: resource.clone(),
+        content: Content {
+            role: None,
+            parts: vec![Part::text(text)],
+        },
+        task_type: input_type.clone(),
+        title: title.clone(),
+        output_dimensionality: dimensions,
+    });
+    let mut batches: Vec<BatchEmbedContentsRequest> = Vec::new();
+    for request in requests {
+        match batches.last_mut() {
+            Some(batch) if batch.requests.len() < MAX_BATCH => batch.requests.push(request),
+            _ => batches.push(BatchEmbedContentsRequest {
+                requests: vec![request],
+            }),
+        }
+    }
+    Ok(TranslatedEmbedding {
+        model,
+        batches,
+        encoding: encoding_format.unwrap_or_default(),
+        options: call_options,
+    })
+}
+
+/// The strings to embed: at least one, none empty.
+fn texts(input: EmbeddingInput) -> Result<Vec<String>, Error> {
+    let texts = match input {
+        EmbeddingInput::Text(text) => vec![text],
+        EmbeddingInput::Texts(texts) => texts,
+        EmbeddingInput::Tokens(_) | EmbeddingInput::TokenLists(_) => {
+            return Err(Error::invalid_param(
+                "input",
+                "Gemini embeds text: send input as a string or a list of strings, not token ids",
+            ));
+        }
+    };
+    if texts.is_empty() {
+        return Err(Error::invalid_param("input", "input has no text to embed"));
+    }
+    if let Some(index) = texts.iter().position(|text| text.trim().is_empty()) {
+        return Err(Error::invalid_param(
+            "input",
+            format!("input[{index}] is empty: Gemini cannot embed an empty string"),
+        ));
+    }
+    Ok(texts)
+}
+
+/// Joins the replies of a request's batches (in order; `batch_sizes[i]` inputs were sent
+/// in batch `i`) into the OpenAI reply. A batch answered with more or fewer vectors than it
+/// sent is an error: the indices after it would be wrong.
+///
+/// ```
+/// use llm_tower::gemini::translate::embed::translate_embedding_response;
+/// use llm_tower::gemini::wire::{BatchEmbedContentsResponse, ContentEmbedding};
+/// use llm_tower::openai::{EmbeddingVector, EncodingFormat};
+///
+/// let reply = BatchEmbedContentsResponse {
+///     embeddings: vec![ContentEmbedding { values: vec![0.5, -1.0] }],
+///     usage_metadata: None,
+/// };
+/// let response = translate_embedding_response("gemini-embedding-001", vec![reply], &[1], EncodingFormat::Float)?;
+/// assert_eq!(response.data[0].embedding, EmbeddingVector::Float(vec![0.5, -1.0]));
+/// # Ok::<(), llm_tower::Error>(())
+/// ```
+pub fn translate_embedding_response(
+    model: &str,
+    replies: Vec<BatchEmbedContentsResponse>,
+    batch_sizes: &[usize],
+    encoding: EncodingFormat,
+) -> Result<EmbeddingResponse, Error> {
+    if replies.len() != batch_sizes.len() {
+        return Err(Error::new(
+            ErrorKind::Api,
+            format!(
+                "{} embedding replies for {} batches",
+                replies.len(),
+                batch_sizes.len()
+            ),
+        ));
+    }
+    for (reply, sent) in replies.iter().zip(batch_sizes) {
+        if reply.embeddings.len() != *sent {
+            return Err(Error::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "malformed Gemini reply: {} embeddings for {sent} inputs",
+                    reply.embeddings.len()
+                ),
+            ));
+        }
+    }
+    let prompt_tokens = replies
+        .iter()
+        .filter_map(|reply| reply.usage_metadata.as_ref())
+        .map(|usage| usage.prompt_token_count)
+        .sum();
+    let data = replies
+        .into_iter()
+        .flat_map(|reply| reply.embeddings)
+        .enumerate()
+        .map(|(index, embedding)| Embedding {
+            object: "embedding".to_owned(),
+            index,
+            embedding: match encoding {
+                EncodingFormat::Float => EmbeddingVector::Float(embedding.values),
+                EncodingFormat::Base64 => EmbeddingVector::Base64(base64_floats(&embedding.values)),
+            },
+        })
+        .collect();
+    Ok(EmbeddingResponse {
+        object: "list".to_owned(),
+        data,
+        model: model.to_owned(),
+        usage: EmbeddingUsage {
+            prompt_tokens,
+            total_tokens: prompt_tokens,
+        },
+    })
+}
+
+/// OpenAI's base64 encoding: the little-endian bytes of each `f32`.
+fn base64_floats(values: &[f32]) -> String {
+    let bytes: Vec<u8> = values
+        .iter()
+        .flat_map(|value| value.to_le_bytes())
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(input: EmbeddingInput) -> EmbeddingRequest {
+        EmbeddingRequest::new("gemini-embedding-001", input)
+    }
+
+    #[test]
+    fn many_inputs_are_split_into_batches_of_a_hundred() {
+        let texts: Vec<String> = (0..250).map(|index| format!("text {index}")).collect();
+        let translated = translate_embedding_request(
+            request(EmbeddingInput::Texts(texts)),
+            &TranslateOptions::default(),
+        )
+        .expect("translated");
+        let sizes: Vec<usize> = translated
+            .batches
+            .iter()
+            .map(|batch| batch.requests.len())
+            .collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let last = &translated.batches[2].requests[49];
+        assert_eq!(last.content.parts[0].text.as_deref(), Some("text 249"));
+    }
+
+    #[test]
+    fn token_ids_and_empty_text_are_refused_naming_input() {
+        for input in [
+            EmbeddingInput::Tokens(vec![1, 2]),
+            EmbeddingInput::TokenLists(vec![vec![1]]),
+            EmbeddingInput::Texts(Vec::new()),
+            EmbeddingInput::Texts(vec!["a".to_owned(), " ".to_owned()]),
+        ] {
+            let error = translate_embedding_request(request(input), &TranslateOptions::default())
+                .expect_err("refused");
+            assert_eq!(error.param(), Some("input"), "{error}");
+            assert_eq!(error.status(), 400);
+        }
+    }
+
+    #[test]
+    fn unknown_params_are_refused_by_name_unless_dropped() {
+        let mut with_extra = request(EmbeddingInput::Text("a".to_owned()));
+        with_extra.extra.insert("truncate".to_owned(), true.into());
+        let error = translate_embedding_request(with_extra.clone(), &TranslateOptions::default())
+            .expect_err("refused");
+        assert_eq!(error.param(), Some("truncate"));
+        with_extra.drop_params = Some(true);
+        let translated =
+            translate_embedding_request(with_extra, &TranslateOptions::default()).expect("dropped");
+        assert_eq!(translated.batches.len(), 1);
+    }
+
+    #[test]
+    fn a_reply_with_the_wrong_number_of_vectors_is_an_error() {
+        let reply = BatchEmbedContentsResponse {
+            embeddings: vec![Default::default()],
+            usage_metadata: None,
+        };
+        let error = translate_embedding_response("m", vec![reply], &[3], EncodingFormat::Float)
+            .expect_err("mismatch");
+        assert_eq!(error.status(), 502);
+        assert!(
+            error.message().contains("1 embeddings for 3 inputs"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn each_batch_must_answer_for_its_own_inputs() {
+        let reply = |count: usize| BatchEmbedContentsResponse {
+            embeddings: vec![Default::default(); count],
+            usage_metadata: None,
+        };
+        // 200 vectors for 200 inputs, but split 99 / 101 against batches of 100 / 100.
+        let error = translate_embedding_response(
+            "m",
+            vec![reply(99), reply(101)],
+            &[100, 100],
+            EncodingFormat::Float,
+        )
+        .expect_err("mismatch");
+        assert_eq!(error.status(), 502);
+        assert!(
+            error.message().contains("99 embeddings for 100 inputs"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        assert_eq!(base64_floats(&[1.0, -2.5]), "AACAPwAAIMA=");
+    }
+}

@@ -1,0 +1,325 @@
+//! `tools`, `functions`, `tool_choice`, `function_call` and `web_search_options` → Gemini
+//! `tools` and `toolConfig`.
+//!
+//! Function tools become one `Tool` entry holding every `functionDeclarations` item; each
+//! built-in tool gets an entry of its own (Gemini's tool kind is a oneof). Built-ins are
+//! accepted in Gemini's camelCase or snake_case spelling (`googleSearch`, `code_execution`,
+//! …) and OpenAI's `{"type":"web_search"}`. Unlike LiteLLM, a function tool next to
+//! `googleSearch` is sent as given: if a model refuses the mix, the client sees Google's
+//! error.
+
+use serde_json::{Map, Value};
+
+use super::schema::{SchemaOptions, to_openapi_schema};
+use super::schema_cache::ToolSchemaCache;
+use crate::error::Error;
+use crate::openai::chat::{FunctionDefinition, ToolChoice};
+use crate::providers::gemini::wire::{
+    FunctionCallingConfig, FunctionDeclaration, Tool, ToolConfig,
+};
+use crate::raw_json::RawJson;
+
+/// Built-in tools by every accepted spelling, with the Gemini key each maps to.
+const BUILTIN_TOOLS: &[(&str, &str)] = &[
+    ("googleSearch", "googleSearch"),
+    ("google_search", "googleSearch"),
+    ("googleSearchRetrieval", "googleSearchRetrieval"),
+    ("google_search_retrieval", "googleSearchRetrieval"),
+    ("codeExecution", "codeExecution"),
+    ("code_execution", "codeExecution"),
+    ("urlContext", "urlContext"),
+    ("url_context", "urlContext"),
+    ("googleMaps", "googleMaps"),
+    ("google_maps", "googleMaps"),
+    ("enterpriseWebSearch", "enterpriseWebSearch"),
+    ("enterprise_web_search", "enterpriseWebSearch"),
+    ("computerUse", "computerUse"),
+    ("computer_use", "computerUse"),
+];
+
+/// Collects function declarations and built-in tools in request order.
+#[derive(Debug, Default)]
+pub struct ToolSet<'c> {
+    functions: Vec<FunctionDeclaration>,
+    builtins: Vec<(String, Value)>,
+    cache: Option<&'c ToolSchemaCache>,
+}
+
+impl<'c> ToolSet<'c> {
+    /// A tool set that converts parameter schemas through `cache`.
+    pub fn with_cache(cache: &'c ToolSchemaCache) -> Self {
+        Self {
+            cache: Some(cache),
+            ..Self::default()
+        }
+    }
+
+    /// Adds an OpenAI `tools` entry; `index` locates it in error messages.
+    pub fn add_tool(&mut self, tool: crate::openai::Tool, index: usize) -> Result<(), Error> {
+        let param = || format!("tools[{index}]");
+        match (tool.kind.as_deref(), tool.function) {
+            (Some("function") | None, Some(function)) => self.add_function(function, &param()),
+            (Some("function"), None) => Err(Error::invalid_param(
+                param(),
+                "a function tool needs a `function` object",
+            )),
+            (Some("web_search" | "web_search_preview"), _) => {
+                self.add_builtin("googleSearch", Value::Object(Map::new()));
+                Ok(())
+            }
+            (_, None) => self.add_builtin_object(tool.kind.as_deref(), tool.extra, &param()),
+            (Some(kind), Some(_)) => Err(Error::invalid_param(
+                param(),
+                format!("unsupported tool type {kind:?}"),
+            )),
+        }
+    }
+
+    /// Adds a legacy `functions` entry.
+    pub fn add_function(&mut self, function: FunctionDefinition, param: &str) -> Result<(), Error> {
+        let parameters = match &function.parameters {
+            None => None,
+            Some(schema) => {
+                let convert = || convert_parameters(schema.get(), param);
+                match self.cache {
+                    Some(cache) => cache.get_or_convert(schema.get(), convert)?,
+                    None => convert()?,
+                }
+            }
+        };
+        self.functions.push(FunctionDeclaration {
+            name: function.name,
+            description: function.description,
+            parameters,
+        });
+        Ok(())
+    }
+
+    /// Adds `{"googleSearch": {}}` unless already present (`web_search_options`).
+    pub fn add_google_search(&mut self) {
+        self.add_builtin("googleSearch", Value::Object(Map::new()));
+    }
+
+    fn add_builtin_object(
+        &mut self,
+        kind: Option<&str>,
+        fields: Map<String, Value>,
+        param: &str,
+    ) -> Result<(), Error> {
+        let mut entries = fields.into_iter();
+        let (Some((key, config)), None) = (entries.next(), entries.next()) else {
+            return Err(Error::invalid_param(
+                param,
+                format!(
+                    "unsupported tool {}: expected a function tool or one built-in tool such as {{\"googleSearch\":{{}}}}",
+                    kind.map_or_else(String::new, |kind| format!("of type {kind:?}"))
+                ),
+            ));
+        };
+        let Some((_, gemini_key)) = BUILTIN_TOOLS.iter().find(|(spelling, _)| *spelling == key)
+        else {
+            return Err(Error::invalid_param(
+                param,
+                format!("unsupported built-in tool {key:?}"),
+            ));
+        };
+        self.add_builtin(gemini_key, config);
+        Ok(())
+    }
+
+    fn add_builtin(&mut self, key: &str, config: Value) {
+        match self
+            .builtins
+            .iter_mut()
+            .find(|(existing, _)| existing == key)
+        {
+            Some(entry) => entry.1 = config,
+            None => self.builtins.push((key.to_owned(), config)),
+        }
+    }
+
+    /// Whether a function with this name was declared.
+    pub fn declares(&self, name: &str) -> bool {
+        self.functions.iter().any(|function| function.name == name)
+    }
+
+    /// Whether any function was declared.
+    pub fn has_functions(&self) -> bool {
+        !self.functions.is_empty()
+    }
+
+    /// The Gemini `tools` list.
+    pub fn into_tools(self) -> Vec<Tool> {
+        let mut tools = Vec::with_capacity(1 + self.builtins.len());
+        if !self.functions.is_empty() {
+            tools.push(Tool {
+                function_declarations: self.functions,
+                builtin: Map::new(),
+            });
+        }
+        tools.extend(self.builtins.into_iter().map(|(key, config)| Tool {
+            function_declarations: Vec::new(),
+            builtin: Map::from_iter([(key, config)]),
+        }));
+        tools
+    }
+}
+
+/// A tool's `parameters` text → the Gemini schema, serialized; `None` for a schema that
+/// declares no arguments (Gemini refuses an object schema without properties).
+fn convert_parameters(text: &str, param: &str) -> Result<Option<RawJson>, Error> {
+    let invalid = |message: String| {
+        Error::invalid_param(param, format!("{param}.function.parameters: {message}"))
+    };
+    let schema: Value = serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?;
+    if is_empty_object_schema(&schema) {
+        return Ok(None);
+    }
+    let converted = to_openapi_schema(&schema, SchemaOptions::default())
+        .map_err(|error| invalid(error.to_string()))?;
+    let text = serde_json::to_string(&converted).map_err(|error| invalid(error.to_string()))?;
+    RawJson::from_string(text)
+        .map(Some)
+        .map_err(|error| invalid(error.to_string()))
+}
+
+fn is_empty_object_schema(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => {
+            map.get("properties")
+                .is_none_or(|properties| properties.as_object().is_some_and(Map::is_empty))
+                && map.keys().all(|key| {
+                    matches!(
+                        key.as_str(),
+                        "type" | "properties" | "required" | "additionalProperties" | "$schema"
+                    )
+                })
+        }
+        Value::String(text) => text.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// `tool_choice` (or legacy `function_call`, named by `param`) → `toolConfig`.
+///
+/// ```
+/// use llm_tower::gemini::translate::tools::tool_config;
+/// use llm_tower::openai::chat::ToolChoice;
+///
+/// let config = tool_config(&ToolChoice::Mode("required".into()), "tool_choice")?;
+/// assert_eq!(config.function_calling_config.mode, "ANY");
+/// # Ok::<(), llm_tower::Error>(())
+/// ```
+pub fn tool_config(choice: &ToolChoice, param: &str) -> Result<ToolConfig, Error> {
+    let (mode, allowed) = match choice {
+        ToolChoice::Mode(mode) => match mode.as_str() {
+            "auto" => ("AUTO", None),
+            "none" => ("NONE", None),
+            "required" | "any" => ("ANY", None),
+            "validated" => ("VALIDATED", None),
+            other => {
+                return Err(Error::invalid_param(
+                    param,
+                    format!(
+                        "{param} must be \"auto\", \"none\", \"required\", \"validated\" or a named function; got {other:?}"
+                    ),
+                ));
+            }
+        },
+        ToolChoice::Named(named) => {
+            let name = named
+                .function_name()
+                .ok_or_else(|| Error::invalid_param(param, format!("{param} names no function")))?;
+            ("ANY", Some(vec![name.to_owned()]))
+        }
+    };
+    Ok(ToolConfig {
+        function_calling_config: FunctionCallingConfig {
+            mode: mode.to_owned(),
+            allowed_function_names: allowed,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(value: Value) -> crate::openai::Tool {
+        serde_json::from_value(value).expect("valid tool")
+    }
+
+    #[test]
+    fn functions_share_one_entry_and_builtins_get_their_own() {
+        let mut set = ToolSet::default();
+        set.add_tool(
+            tool(json!({"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{"x":{"type":"string"}}}}})),
+            0,
+        )
+        .unwrap();
+        set.add_tool(tool(json!({"googleSearch":{}})), 1).unwrap();
+        set.add_tool(tool(json!({"type":"function","function":{"name":"b"}})), 2)
+            .unwrap();
+        set.add_tool(tool(json!({"code_execution":{}})), 3).unwrap();
+        let tools = serde_json::to_value(set.into_tools()).unwrap();
+        assert_eq!(
+            tools,
+            json!([
+                {"functionDeclarations":[
+                    {"name":"a","parameters":{"type":"OBJECT","properties":{"x":{"type":"STRING"}}}},
+                    {"name":"b"}
+                ]},
+                {"googleSearch":{}},
+                {"codeExecution":{}}
+            ])
+        );
+    }
+
+    #[test]
+    fn empty_parameters_are_omitted() {
+        let mut set = ToolSet::default();
+        set.add_tool(
+            tool(json!({"type":"function","function":{"name":"now","parameters":{"type":"object","properties":{}}}})),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(set.into_tools()).unwrap(),
+            json!([{"functionDeclarations":[{"name":"now"}]}])
+        );
+    }
+
+    #[test]
+    fn unknown_tools_are_refused_by_name() {
+        let mut set = ToolSet::default();
+        let error = set.add_tool(tool(json!({"fileSearch":{}})), 4).unwrap_err();
+        assert_eq!(error.param(), Some("tools[4]"));
+        assert!(error.message().contains("fileSearch"));
+    }
+
+    #[test]
+    fn tool_choice_modes() {
+        let mode = |choice: &str| {
+            tool_config(&ToolChoice::Mode(choice.into()), "tool_choice")
+                .unwrap()
+                .function_calling_config
+                .mode
+        };
+        assert_eq!(mode("auto"), "AUTO");
+        assert_eq!(mode("none"), "NONE");
+        assert_eq!(mode("required"), "ANY");
+        assert_eq!(mode("validated"), "VALIDATED");
+        assert!(tool_config(&ToolChoice::Mode("sometimes".into()), "tool_choice").is_err());
+        let named: ToolChoice =
+            serde_json::from_value(json!({"type":"function","function":{"name":"f"}})).unwrap();
+        let config = tool_config(&named, "tool_choice")
+            .unwrap()
+            .function_calling_config;
+        assert_eq!(
+            (config.mode.as_str(), config.allowed_function_names),
+            ("ANY", Some(vec!["f".to_owned()]))
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The providers: each is a folder that turns the OpenAI-level services
+//! ([`ChatService`](crate::ChatService), [`EmbeddingService`](crate::EmbeddingService)) into
+//! calls to one upstream API, reusing the shared pieces ([`crate::upstream`],
+//! [`crate::layers`], [`crate::sse`], [`crate::store`]). A provider implements
+//! [`Provider`](crate::Provider); the [`Router`](crate::Router) picks one by the model's
+//! prefix (`gemini/…`).
+
+pub mod gemini;

@@ -1,0 +1,70 @@
+//! The upstream HTTP level's errors: a call that could not be sent or whose reply could not
+//! be read ([`Error`]), and a transport that could not be built ([`BuildError`]). Providers
+//! convert them into their own errors with `From`.
+
+/// A failure between the provider and its upstream, below any API semantics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be sent or the reply not read (connection refused, TLS, reset).
+    #[error("could not reach the upstream: {0}")]
+    Transport(String),
+    /// The upstream did not answer in time (connecting, the reply head, or a pause in the
+    /// body longer than the silence limit).
+    #[error("the upstream did not answer in time")]
+    Timeout,
+}
+
+impl Error {
+    /// A failure to send the request or receive the reply head. A connect timeout stays
+    /// [`Error::Timeout`]; anything else names its causes (connection refused, TLS, …).
+    /// Keys travel in headers, and the client's errors carry no URL, so nothing secret is
+    /// quoted.
+    pub fn sending(error: &(dyn std::error::Error + 'static)) -> Self {
+        if timed_out(error) {
+            Self::Timeout
+        } else {
+            Self::Transport(crate::error::error_chain(error))
+        }
+    }
+
+    /// A failure while reading a reply body; a timeout (the upstream falling silent in the
+    /// middle of the body) stays [`Error::Timeout`].
+    pub fn reading_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        if timed_out(error) {
+            Self::Timeout
+        } else {
+            Self::Transport(format!(
+                "reading the reply failed: {}",
+                crate::error::error_chain(error)
+            ))
+        }
+    }
+}
+
+/// Whether `error` or one of its causes is an I/O timeout.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Why an [`HttpTransport`](super::HttpTransport) could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The TLS setup failed (no usable roots, …).
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    /// The configured proxy URL cannot be used.
+    #[error("unusable proxy: {0}")]
+    Proxy(String),
+}

@@ -1,0 +1,24 @@
+//! The upstream HTTP level every provider shares: requests are `http::Request<Bytes>`,
+//! replies `http::Response<UpstreamBody>`.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`transport`] | [`HttpTransport`]: the pooled HTTP/1.1 + HTTP/2 client (rustls, proxies) |
+//! | [`secret`] | [`Secret`]: keys that never print themselves |
+//! | [`redact`] | [`redact_url`]: URLs fit for logs and errors |
+//! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
+//! | [`body`] | [`UpstreamBody`]: the boxed reply body |
+//!
+//! Nothing here knows a provider: providers convert [`Error`] into their own errors.
+
+pub mod body;
+pub mod error;
+pub mod redact;
+pub mod secret;
+pub mod transport;
+
+pub use body::UpstreamBody;
+pub use error::{BuildError, Error};
+pub use redact::redact_url;
+pub use secret::Secret;
+pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};

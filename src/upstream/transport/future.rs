@@ -1,0 +1,58 @@
+//! [`ResponseFuture`]: one upstream call, bounded by the transport's silence limit until the
+//! reply head arrives; the body then gets the same limit between chunks ([`IdleTimeout`]).
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy;
+use tokio::time::Sleep;
+
+use super::idle::IdleTimeout;
+use crate::upstream::body::UpstreamBody;
+use crate::upstream::error::Error;
+
+pin_project_lite::pin_project! {
+    /// The future of [`HttpTransport::call`](super::HttpTransport).
+    pub struct ResponseFuture {
+        #[pin]
+        sending: legacy::ResponseFuture,
+        // Boxed so a transport without a limit does not carry a timer in every call.
+        deadline: Option<Pin<Box<Sleep>>>,
+        timeout: Option<Duration>,
+    }
+}
+
+impl ResponseFuture {
+    pub(super) fn new(sending: legacy::ResponseFuture, timeout: Option<Duration>) -> Self {
+        Self {
+            sending,
+            deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
+            timeout,
+        }
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<http::Response<UpstreamBody>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match this.sending.poll(cx) {
+            Poll::Ready(result) => result.map_err(|error| Error::sending(&error))?,
+            Poll::Pending => {
+                if let Some(deadline) = this.deadline {
+                    ready!(deadline.as_mut().poll(cx));
+                    return Poll::Ready(Err(Error::Timeout));
+                }
+                return Poll::Pending;
+            }
+        };
+        let timeout = *this.timeout;
+        Poll::Ready(Ok(response.map(|body| match timeout {
+            Some(limit) => IdleTimeout::new(body, limit).boxed_unsync(),
+            None => body.map_err(Into::into).boxed_unsync(),
+        })))
+    }
+}
