@@ -16,7 +16,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::fetch::{FetchError, MediaFetcher};
+use super::fetch::MediaFetcher;
+use super::policy::FetchError;
 use crate::error::Error;
 use crate::openai::ChatRequest;
 use crate::openai::chat::Content;

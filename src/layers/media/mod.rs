@@ -1,8 +1,23 @@
 //! Media the provider fetches for the model: remote images downloaded under a policy and
 //! sent inline, because Gemini (AI Studio) cannot fetch arbitrary URLs itself.
+//!
+//! | file | what |
+//! |---|---|
+//! | `fetch.rs` | [`MediaFetcher`]: the download, redirects, size and time bounds |
+//! | `guard.rs` | the SSRF guard: forbidden addresses, the guarded resolver, `allowed_hosts` |
+//! | `policy.rs` | [`FetchPolicy`], [`Fetched`], [`FetchError`] |
+//! | `mime.rs` | [`mime_from_extension`] |
+//! | `layer.rs` | [`MediaFetchLayer`]: inlines a chat request's image URLs |
 
 pub mod fetch;
+mod guard;
 pub mod layer;
+mod mime;
+mod policy;
+#[cfg(test)]
+mod tests;
 
-pub use fetch::{FetchError, FetchPolicy, Fetched, MediaFetcher};
+pub use fetch::MediaFetcher;
 pub use layer::{MediaFetchLayer, MediaFetchService};
+pub use mime::mime_from_extension;
+pub use policy::{DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FetchError, FetchPolicy, Fetched};

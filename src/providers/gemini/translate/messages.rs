@@ -34,7 +34,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::layers::media::fetch::mime_from_extension;
+use crate::layers::media::mime_from_extension;
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{self, Blob, FileData, FunctionResponse, Part};
