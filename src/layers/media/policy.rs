@@ -77,12 +77,12 @@ pub struct Fetched {
 
 /// Why a download failed.
 ///
-/// URLs in these errors have been passed through [`redact_url`]: no userinfo,
+/// URLs in these errors have been passed through [`redact_url`](crate::upstream::redact_url): no userinfo,
 /// query string or fragment.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The URL could not be parsed, or a redirect pointed nowhere sensible.
-    /// Also returned by [`MediaFetcher::new`] for a malformed
+    /// Also returned by [`MediaFetcher::new`](super::MediaFetcher::new) for a malformed
     /// [`FetchPolicy::allowed_hosts`] entry (then `url` is that entry).
     #[error("invalid URL {url}: {reason}")]
     InvalidUrl {
