@@ -115,7 +115,7 @@ impl ErrorKind {
 /// ```
 /// use llm_tower::{Error, ErrorKind};
 ///
-/// let error = Error::unsupported_param("logit_bias");
+/// let error = Error::unsupported_param("gemini", "logit_bias");
 /// assert_eq!(error.kind(), ErrorKind::UnsupportedParams);
 /// assert_eq!(error.status(), 400);
 /// assert_eq!(error.param(), Some("logit_bias"));
@@ -153,12 +153,12 @@ impl Error {
         Self::invalid_request(message).with_param(param)
     }
 
-    /// LiteLLM's `UnsupportedParamsError` for `param`.
-    pub fn unsupported_param(param: &str) -> Self {
+    /// LiteLLM's `UnsupportedParamsError` for `param`, which `provider` cannot honour.
+    pub fn unsupported_param(provider: &str, param: &str) -> Self {
         Self::new(
             ErrorKind::UnsupportedParams,
             format!(
-                "UnsupportedParamsError: gemini does not support parameters: ['{param}']. \
+                "UnsupportedParamsError: {provider} does not support parameters: ['{param}']. \
                  To drop unsupported params set `drop_params: true`."
             ),
         )

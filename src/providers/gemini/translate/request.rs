@@ -447,7 +447,7 @@ pub(crate) fn unsupported(param: &str, drop: bool) -> Result<(), Error> {
         tracing::debug!(param, "dropping unsupported param");
         Ok(())
     } else {
-        Err(Error::unsupported_param(param))
+        Err(Error::unsupported_param("gemini", param))
     }
 }
 
