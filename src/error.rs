@@ -28,6 +28,8 @@ pub enum ErrorKind {
     NotFound,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
+    /// 408: the client took too long to send the request.
+    RequestTimeout,
     /// 413: the request body is too large.
     PayloadTooLarge,
     /// 429: rate or quota limit.
@@ -58,6 +60,7 @@ impl ErrorKind {
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimit => StatusCode::TOO_MANY_REQUESTS,
             Self::Api | Self::JsonSchemaValidation => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +86,7 @@ impl ErrorKind {
             Self::RateLimit => "rate_limit_error",
             Self::Api | Self::JsonSchemaValidation | Self::NotImplemented => "api_error",
             Self::BadGateway | Self::ServiceUnavailable => "service_unavailable_error",
-            Self::Timeout => "timeout_error",
+            Self::Timeout | Self::RequestTimeout => "timeout_error",
         }
     }
 
@@ -98,6 +101,7 @@ impl ErrorKind {
             Self::PermissionDenied => "PermissionDeniedError",
             Self::NotFound => "NotFoundError",
             Self::MethodNotAllowed => "MethodNotAllowedError",
+            Self::RequestTimeout => "Timeout",
             Self::PayloadTooLarge => "RequestTooLargeError",
             Self::RateLimit => "RateLimitError",
             Self::Api => "InternalServerError",
@@ -328,6 +332,21 @@ impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
             None => Error::invalid_request(message),
         }
     }
+}
+
+/// Whether `error` or one of its causes is an I/O timeout.
+pub(crate) fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// An error and its sources, `: `-separated, each cause once (reqwest's own message is

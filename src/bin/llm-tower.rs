@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::config::Config;
-use llm_tower::proxy::server::{serve, shutdown_signal};
+use llm_tower::proxy::server::{ServerOptions, serve, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the proxy allocates many short-lived buffers per request (bodies, JSON
@@ -130,6 +130,6 @@ async fn run(args: Args) -> Result<(), String> {
         models = config.model_list.len(),
         "llm-tower listening on http://{bound}"
     );
-    serve(listener, proxy, shutdown_signal()).await;
+    serve(listener, proxy, shutdown_signal(), ServerOptions::default()).await;
     Ok(())
 }

@@ -72,7 +72,8 @@ where
     Ok(request)
 }
 
-/// Reads a whole request body; more than `limit` bytes is a 413.
+/// Reads a whole request body; more than `limit` bytes is a 413, a body that stops
+/// arriving (an I/O timeout from the server) a 408.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -95,6 +96,11 @@ where
             Error::new(
                 ErrorKind::PayloadTooLarge,
                 format!("request body larger than {limit} bytes"),
+            )
+        } else if crate::error::is_timeout(&*error) {
+            Error::new(
+                ErrorKind::RequestTimeout,
+                "the request body stopped arriving before it was complete",
             )
         } else {
             Error::invalid_request(format!("cannot read the request body: {error}"))

@@ -21,7 +21,7 @@ impl Error {
     /// Keys travel in headers, and the client's errors carry no URL, so nothing secret is
     /// quoted.
     pub fn sending(error: &(dyn std::error::Error + 'static)) -> Self {
-        if timed_out(error) {
+        if crate::error::is_timeout(error) {
             Self::Timeout
         } else {
             Self::Transport(crate::error::error_chain(error))
@@ -31,7 +31,7 @@ impl Error {
     /// A failure while reading a reply body; a timeout (the upstream falling silent in the
     /// middle of the body) stays [`Error::Timeout`].
     pub fn reading_body(error: &(dyn std::error::Error + 'static)) -> Self {
-        if timed_out(error) {
+        if crate::error::is_timeout(error) {
             Self::Timeout
         } else {
             Self::Transport(format!(
@@ -40,21 +40,6 @@ impl Error {
             ))
         }
     }
-}
-
-/// Whether `error` or one of its causes is an I/O timeout.
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        if current
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        cause = current.source();
-    }
-    false
 }
 
 /// Why an [`HttpTransport`](super::HttpTransport) could not be built.
