@@ -71,6 +71,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if let Some(workers) = args.num_workers.filter(|&workers| workers > cores * 4) {
+        eprintln!(
+            "llm-tower: --num_workers {workers} is more than four per core ({cores} cores); \
+             one per core is the fastest setting"
+        );
+        return ExitCode::FAILURE;
+    }
     // One worker: a current-thread runtime, without the work-stealing machinery a
     // single worker cannot use.
     let mut runtime = match args.num_workers {

@@ -388,8 +388,19 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(Config, Vec<String>), ConfigError> {
         // An empty document (or one of only comments) is null: no settings.
-        let raw: Option<RawConfig> =
-            serde_norway::from_str(text).map_err(|err| parse_error(path_for_errors, &err))?;
+        // The key path of a bad value goes in front of the parser's message.
+        let mut key_path = String::new();
+        let raw: Option<RawConfig> = serde_saphyr::with_deserializer_from_str_with_options(
+            text,
+            yaml_options(),
+            |deserializer| {
+                serde_path_to_error::deserialize(deserializer).map_err(|error| {
+                    key_path = error.path().to_string();
+                    error.into_inner()
+                })
+            },
+        )
+        .map_err(|error| parse_error(path_for_errors, &key_path, &error))?;
         raw.unwrap_or_default().resolve(env)
     }
 
@@ -408,10 +419,25 @@ impl Config {
     /// ```
     pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             path: display.clone(),
             source,
-        })?;
+        };
+        // A FIFO or a device would block startup or never end: only regular files.
+        let metadata = std::fs::metadata(path).map_err(io)?;
+        if !metadata.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        if metadata.len() > MAX_CONFIG_BYTES {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("larger than {MAX_CONFIG_BYTES} bytes"),
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         Self::from_yaml(&text, &display, &|name| std::env::var(name).ok())
     }
 
@@ -449,18 +475,44 @@ impl Config {
     }
 }
 
-/// Turns a serde_norway error into [`ConfigError::Parse`], keeping its key
-/// path but moving its position from the message into `line`/`column`.
-fn parse_error(path: &str, err: &serde_norway::Error) -> ConfigError {
+/// Deepest nesting a config file may have; LiteLLM's configs need five or six levels.
+const MAX_YAML_DEPTH: usize = 32;
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The YAML parser's settings: serde-saphyr's budgets (nodes, aliases, scalar bytes) with
+/// a small depth, so a hostile or broken file is refused in microseconds, and errors
+/// without a source snippet (the position is reported separately).
+fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    if let Some(budget) = options.budget.as_mut() {
+        budget.max_depth = MAX_YAML_DEPTH;
+    }
+    options
+}
+
+/// Turns a YAML error at `key_path` into [`ConfigError::Parse`], moving its position from
+/// the message into `line`/`column`.
+fn parse_error(path: &str, key_path: &str, err: &serde_saphyr::Error) -> ConfigError {
+    let (line, column) = err.location().map_or((0, 0), |location| {
+        (
+            usize::try_from(location.line()).unwrap_or(usize::MAX),
+            usize::try_from(location.column()).unwrap_or(usize::MAX),
+        )
+    });
     let mut message = err.to_string();
-    let (line, column) = err
-        .location()
-        .map_or((0, 0), |loc| (loc.line(), loc.column()));
-    if line != 0 {
-        let position = format!(" at line {line} column {column}");
-        if let Some(at) = message.find(&position) {
-            message.replace_range(at..at + position.len(), "");
+    for prefix in ["error: ", &format!("line {line} column {column}: ")] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            message = rest.to_owned();
         }
+    }
+    if let Some(rest) = message.strip_suffix(&format!(" at line {line}, column {column}")) {
+        message = rest.to_owned();
+    }
+    if !key_path.is_empty() && key_path != "." {
+        message = format!("{key_path}: {message}");
     }
     ConfigError::Parse {
         path: path.to_string(),
@@ -484,7 +536,7 @@ struct RawConfig {
     #[serde(default)]
     general_settings: Option<RawGeneralSettings>,
     #[serde(default)]
-    environment_variables: Option<BTreeMap<String, serde_norway::Value>>,
+    environment_variables: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -509,7 +561,7 @@ struct RawLitellmParams {
     #[serde(default)]
     api_base: Option<String>,
     #[serde(default)]
-    timeout: Option<serde_norway::Value>,
+    timeout: Option<serde_json::Value>,
     #[serde(default)]
     max_retries: Option<u32>,
     #[serde(flatten)]
@@ -524,7 +576,7 @@ struct RawLitellmSettings {
     #[serde(default)]
     num_retries: Option<u32>,
     #[serde(default)]
-    request_timeout: Option<serde_norway::Value>,
+    request_timeout: Option<serde_json::Value>,
     #[serde(default)]
     user_url_allowed_hosts: Option<Vec<String>>,
     #[serde(flatten)]
@@ -609,22 +661,35 @@ fn warn_unknown(prefix: &str, unknown: &UnknownKeys, warnings: &mut Vec<String>)
     );
 }
 
-/// A timeout in seconds: a number, or a string holding one.
-fn seconds(
-    field: &str,
-    value: Option<serde_norway::Value>,
-) -> Result<Option<Duration>, ConfigError> {
+/// An upstream base URL: `http://` or `https://` with a host.
+fn check_api_base(base: &str) -> Result<(), String> {
+    let shown = crate::upstream::redact_url(base);
+    let uri: http::Uri = base
+        .parse()
+        .map_err(|_| format!("{shown} is not a URL (expected e.g. https://host/v1beta)"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(format!("{shown}: expected an http:// or https:// URL"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{shown} has no host"));
+    }
+    Ok(())
+}
+
+/// A timeout in seconds: a positive number, or a string holding one.
+fn seconds(field: &str, value: Option<serde_json::Value>) -> Result<Option<Duration>, ConfigError> {
     let secs = match value {
-        None | Some(serde_norway::Value::Null) => return Ok(None),
-        Some(serde_norway::Value::Number(n)) => n.as_f64(),
-        Some(serde_norway::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
         Some(_) => None,
     };
     secs.and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .filter(|duration| !duration.is_zero())
         .map(Some)
         .ok_or_else(|| ConfigError::Invalid {
             field: field.to_string(),
-            message: "expected a non-negative number of seconds, e.g. 30 or 2.5".to_string(),
+            message: "expected a positive number of seconds, e.g. 30 or 2.5".to_string(),
         })
 }
 
@@ -689,15 +754,15 @@ impl RawConfig {
 
 /// `environment_variables` as text: strings, numbers and booleans.
 fn environment_table(
-    raw: Option<BTreeMap<String, serde_norway::Value>>,
+    raw: Option<BTreeMap<String, serde_json::Value>>,
 ) -> Result<BTreeMap<String, Secret>, ConfigError> {
     raw.unwrap_or_default()
         .into_iter()
         .map(|(name, value)| {
             let text = match value {
-                serde_norway::Value::String(s) => s,
-                serde_norway::Value::Number(n) => n.to_string(),
-                serde_norway::Value::Bool(b) => b.to_string(),
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
                 _ => {
                     return Err(ConfigError::Invalid {
                         field: format!("environment_variables.{name}"),
@@ -753,16 +818,30 @@ impl RawModelEntry {
             });
         }
 
+        // A key that names an unset variable would fail every request with 401: refused
+        // here, where the operator sees it.
         let api_key = match params.api_key {
-            Some(raw) => resolver
-                .resolve_param(&field("api_key"), raw, warnings)?
-                .map(Secret::new),
+            Some(raw) => match resolver.resolve(&field("api_key"), raw)? {
+                Resolved::Value(key) => Some(Secret::new(key)),
+                Resolved::Missing { var } => {
+                    return Err(ConfigError::MissingEnv {
+                        field: field("api_key"),
+                        var,
+                    });
+                }
+            },
             None => None,
         };
         let api_base = match params.api_base {
             Some(raw) => resolver.resolve_param(&field("api_base"), raw, warnings)?,
             None => None,
         };
+        if let Some(base) = &api_base {
+            check_api_base(base).map_err(|message| ConfigError::Invalid {
+                field: field("api_base"),
+                message,
+            })?;
+        }
 
         let mut extra = serde_json::Map::with_capacity(params.extra.len());
         for (key, value) in params.extra {
@@ -1050,7 +1129,7 @@ mod tests {
         };
         assert_eq!((*line, *column), (7, 20), "{err}");
         assert!(
-            message.starts_with("model_list[0].litellm_params.max_retries: invalid type"),
+            message.starts_with("model_list[0].litellm_params.max_retries: invalid"),
             "{message}"
         );
         assert!(!message.contains(" at line "), "{message}");
@@ -1153,19 +1232,65 @@ mod tests {
     }
 
     #[test]
+    fn only_regular_files_are_loaded() {
+        for path in ["/dev/null", env!("CARGO_MANIFEST_DIR")] {
+            let error = Config::load(path.as_ref()).expect_err(path);
+            assert!(error.to_string().contains("not a regular file"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_unset_api_key_variable_is_refused() {
+        let yaml = with_params("api_key: os.environ/NOPE_KEY");
+        let Err(ConfigError::MissingEnv { field, var }) = parse(&yaml, &[]) else {
+            panic!("accepted");
+        };
+        assert_eq!(field, "model_list[0].litellm_params.api_key");
+        assert_eq!(var, "NOPE_KEY");
+    }
+
+    #[test]
+    fn unusable_timeouts_and_api_bases_are_refused() {
+        for params in [
+            "timeout: 0",
+            "timeout: -1",
+            "timeout: soon",
+            "api_base: not a url",
+            "api_base: ftp://example.com/v1beta",
+            "api_base: /v1beta",
+        ] {
+            let error = parse(&with_params(params), &[]).expect_err(params);
+            let key = params.split(':').next().unwrap();
+            assert!(
+                matches!(&error, ConfigError::Invalid { field, .. } if field.ends_with(key)),
+                "{params}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_yaml_is_refused_quickly_with_its_position() {
+        let yaml = format!("model_list: {}{}", "[".repeat(50_000), "]".repeat(50_000));
+        let started = std::time::Instant::now();
+        let error = parse(&yaml, &[]).expect_err("deep");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let ConfigError::Parse { line, column, .. } = error else {
+            panic!("{error}");
+        };
+        assert_eq!(line, 1);
+        assert!(column > 0);
+    }
+
+    #[test]
     fn unset_param_variables_warn_and_leave_the_setting_out() {
-        let yaml = with_params(
-            "api_key: os.environ/NOPE_KEY\napi_base: os.environ/NOPE_BASE\nlabel: os.environ/NOPE_LABEL",
-        );
+        let yaml = with_params("api_base: os.environ/NOPE_BASE\nlabel: os.environ/NOPE_LABEL");
         let (config, warnings) = parse_ok(&yaml, &[]);
         let params = &config.model_list[0].litellm_params;
-        assert!(params.api_key.is_none());
         assert!(params.api_base.is_none());
         assert!(!params.extra.contains_key("label"));
         assert_eq!(
             warnings,
             [
-                "model_list[0].litellm_params.api_key: environment variable `NOPE_KEY` is not set; the setting is left out",
                 "model_list[0].litellm_params.api_base: environment variable `NOPE_BASE` is not set; the setting is left out",
                 "model_list[0].litellm_params.label: environment variable `NOPE_LABEL` is not set; the setting is left out",
             ]
@@ -1231,7 +1356,6 @@ mod tests {
             ("2.5", Duration::from_millis(2_500)),
             ("\"45\"", Duration::from_secs(45)),
             ("'0.25'", Duration::from_millis(250)),
-            ("0", Duration::ZERO),
         ];
         for (value, want) in cases {
             let (config, _) = parse_ok(&with_params(&format!("timeout: {value}")), &[]);
@@ -1254,7 +1378,7 @@ mod tests {
 
     #[test]
     fn bad_timeouts_are_invalid_naming_the_field() {
-        for value in ["soon", "-1", "[30]", "{s: 30}", "true", ".nan", ".inf"] {
+        for value in ["soon", "-1", "0", "[30]", "{s: 30}", "true"] {
             let err = parse(&with_params(&format!("timeout: {value}")), &[]).expect_err(value);
             assert!(
                 matches!(&err, ConfigError::Invalid { field, .. }
@@ -1266,6 +1390,15 @@ mod tests {
             assert!(
                 matches!(&err, ConfigError::Invalid { field, .. }
                     if field == "litellm_settings.request_timeout"),
+                "{value}: {err:?}"
+            );
+        }
+        // Non-finite numbers are refused by the parser itself, still naming the key.
+        for value in [".nan", ".inf"] {
+            let err = parse(&with_params(&format!("timeout: {value}")), &[]).expect_err(value);
+            assert!(
+                matches!(&err, ConfigError::Parse { message, .. }
+                    if message.starts_with("model_list[0].litellm_params.timeout: ")),
                 "{value}: {err:?}"
             );
         }

@@ -228,10 +228,10 @@ async fn inline_remote_images(
             fetched.mime_type,
             base64::engine::general_purpose::STANDARD.encode(&fetched.data)
         );
-        if let Some(Content::Parts(parts)) = &mut request.messages[message].content {
-            if let Some(image) = parts[part].image_url.as_mut() {
-                image.set_url(data_uri);
-            }
+        if let Some(Content::Parts(parts)) = &mut request.messages[message].content
+            && let Some(image) = parts[part].image_url.as_mut()
+        {
+            image.set_url(data_uri);
         }
     }
     Ok(request)

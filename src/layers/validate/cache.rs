@@ -70,10 +70,10 @@ impl ValidatorCache {
     /// place in the schema (`#/properties/n/type`) and what is wrong there.
     pub fn get_or_compile(&self, schema: &Value) -> Result<Arc<Validator>, Error> {
         let key = schema_hash(schema);
-        if let Some(entry) = self.lock().get(&key) {
-            if entry.schema == *schema {
-                return Ok(entry.validator.clone());
-            }
+        if let Some(entry) = self.lock().get(&key)
+            && entry.schema == *schema
+        {
+            return Ok(entry.validator.clone());
         }
         // Compiled outside the lock: a large schema must not stall other requests.
         let validator = Arc::new(compile(schema)?);

@@ -254,14 +254,14 @@ impl Builder {
 
     fn assistant_parts(&mut self, message: Message, index: usize) -> Result<Vec<Part>, Error> {
         let mut parts = Vec::new();
-        if let Some(reasoning) = message.reasoning_content.filter(|text| !text.is_empty()) {
-            if message.thinking_blocks.is_none() {
-                parts.push(Part {
-                    text: Some(reasoning),
-                    thought: Some(true),
-                    ..Part::default()
-                });
-            }
+        if let Some(reasoning) = message.reasoning_content.filter(|text| !text.is_empty())
+            && message.thinking_blocks.is_none()
+        {
+            parts.push(Part {
+                text: Some(reasoning),
+                thought: Some(true),
+                ..Part::default()
+            });
         }
         for block in message.thinking_blocks.into_iter().flatten() {
             if block.thinking.is_none() && block.signature.is_none() {
@@ -288,10 +288,10 @@ impl Builder {
             || message.function_call.is_some();
         let text_start = parts.len();
         parts.extend(self.content_parts(message.content, index, false)?);
-        if !has_calls {
-            if let (Some(signature), Some(part)) = (message_signature, parts.get_mut(text_start)) {
-                part.thought_signature.get_or_insert(signature);
-            }
+        if !has_calls
+            && let (Some(signature), Some(part)) = (message_signature, parts.get_mut(text_start))
+        {
+            part.thought_signature.get_or_insert(signature);
         }
         for (image_index, image) in message.images.into_iter().flatten().enumerate() {
             let location = PartLocation {
@@ -327,12 +327,12 @@ impl Builder {
                 ..Part::default()
             });
         }
-        if self.model.is_gemini_3_or_later() {
-            if let Some(first) = parts.get_mut(first_call) {
-                if first.function_call.is_some() && first.thought_signature.is_none() {
-                    first.thought_signature = Some(DUMMY_THOUGHT_SIGNATURE.to_owned());
-                }
-            }
+        if self.model.is_gemini_3_or_later()
+            && let Some(first) = parts.get_mut(first_call)
+            && first.function_call.is_some()
+            && first.thought_signature.is_none()
+        {
+            first.thought_signature = Some(DUMMY_THOUGHT_SIGNATURE.to_owned());
         }
         Ok(parts)
     }
@@ -437,10 +437,10 @@ fn result_parts(name: String, content: Option<Content>, index: usize) -> Result<
 /// A tool result as a JSON object: the result itself if it is one, else `{"content": text}`.
 fn function_response(text: String) -> Value {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text) {
-            return Value::Object(object);
-        }
+    if trimmed.starts_with('{')
+        && let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text)
+    {
+        return Value::Object(object);
     }
     Value::Object(Map::from_iter([(
         "content".to_owned(),

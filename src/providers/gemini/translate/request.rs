@@ -261,13 +261,12 @@ fn translate(
             .function_calling_config
             .allowed_function_names
             .as_ref()
-    }) {
-        if let Some(unknown) = names.iter().find(|name| !tool_set.declares(name)) {
-            return Err(Error::invalid_param(
-                "tool_choice",
-                format!("tool_choice names function {unknown:?}, which is not among the tools"),
-            ));
-        }
+    }) && let Some(unknown) = names.iter().find(|name| !tool_set.declares(name))
+    {
+        return Err(Error::invalid_param(
+            "tool_choice",
+            format!("tool_choice names function {unknown:?}, which is not among the tools"),
+        ));
     }
 
     let mut body = GenerateContentRequest {
@@ -419,19 +418,18 @@ fn client_credentials(
     api_base: Option<String>,
     allowed: bool,
 ) -> Result<CallOptions, Error> {
-    if !allowed {
-        if let Some(param) = api_key
+    if !allowed
+        && let Some(param) = api_key
             .as_ref()
             .map(|_| "api_key")
             .or(api_base.as_ref().map(|_| "api_base"))
-        {
-            return Err(Error::invalid_param(
-                param,
-                format!(
-                    "{param} may not be set in requests here: this provider does not accept client-side credentials"
-                ),
-            ));
-        }
+    {
+        return Err(Error::invalid_param(
+            param,
+            format!(
+                "{param} may not be set in requests here: this provider does not accept client-side credentials"
+            ),
+        ));
     }
     if api_base.is_some() && api_key.is_none() {
         return Err(Error::invalid_param(

@@ -254,11 +254,11 @@ impl<'a> Converter<'a> {
             }
             self.merge(&mut merged, alternative)?;
             let mut member = self.finalize(merged, root)?;
-            if member.len() == 1 {
-                if let Some(Value::Array(inner)) = member.get_mut("anyOf") {
-                    members.append(inner);
-                    continue;
-                }
+            if member.len() == 1
+                && let Some(Value::Array(inner)) = member.get_mut("anyOf")
+            {
+                members.append(inner);
+                continue;
             }
             members.push(Value::Object(member));
         }
