@@ -729,3 +729,69 @@ async fn the_passthrough_without_a_key_or_an_upstream_answers_in_the_openai_shap
     assert_eq!(error["type"], "service_unavailable_error");
     assert!(!error.to_string().contains(TEST_KEY));
 }
+
+#[tokio::test]
+async fn health_hides_credentials_in_urls_and_reports_deployments_without_a_key() {
+    let yaml = "model_list:
+  - model_name: flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: http://user:s3cret@127.0.0.1:9/v1beta?token=t0ken
+  - model_name: keyless
+    litellm_params:
+      model: gemini/gemini-2.5-pro
+general_settings:
+  master_key: os.environ/MASTER
+";
+    let proxy = Proxy::from_config(&config(yaml)).expect("proxy builds");
+    let (status, _, body) = send(&proxy, get("/health", Some(MASTER))).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&body);
+    for secret in ["s3cret", "user:", "t0ken", TEST_KEY] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    let health = json_of(&body);
+    assert_eq!(
+        health["healthy_endpoints"][0]["api_base"],
+        "http://127.0.0.1:9/v1beta"
+    );
+    // Without a key of its own, a Gemini deployment falls back on the environment's.
+    let fallback = ["GEMINI_API_KEY", "GOOGLE_API_KEY"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|key| !key.is_empty()));
+    if fallback {
+        assert_eq!(health["healthy_count"], 2, "{health}");
+    } else {
+        assert_eq!(health["healthy_count"], 1, "{health}");
+        assert_eq!(health["unhealthy_count"], 1, "{health}");
+        assert_eq!(health["unhealthy_endpoints"][0]["model_name"], "keyless");
+    }
+}
+
+#[tokio::test]
+async fn the_passthrough_refuses_dot_segments_before_calling_gemini() {
+    let server = MockServer::start().await;
+    let proxy = proxy_for(&server, "");
+    for path in [
+        "/gemini/v1beta/../../admin",
+        "/gemini/v1beta/models/%2e%2e/%2e%2e/admin",
+        "/gemini/v1beta/models/..%2fadmin",
+        "/gemini/v1beta/models/%2E./admin",
+    ] {
+        let request = http::Request::get(path)
+            .header("x-goog-api-key", MASTER)
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let (status, _, body) = send(&proxy, request).await;
+        assert_eq!(status, 400, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "nothing reached the upstream"
+    );
+}

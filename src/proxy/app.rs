@@ -266,24 +266,35 @@ fn models_list(router: &Router) -> Value {
     json!({"object": "list", "data": data})
 }
 
+/// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when
+/// it has no key to call with (none configured, and no `GEMINI_API_KEY` to fall back on).
+/// Base URLs are shown without credentials, query or fragment.
 fn health_report(config: &Config) -> Value {
-    let endpoints: Vec<Value> = config
-        .model_list
-        .iter()
-        .map(|entry| {
-            json!({
-                "model": entry.litellm_params.model,
-                "model_name": entry.model_name,
-                "api_base": entry.litellm_params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE),
-                "has_api_key": entry.litellm_params.api_key.is_some(),
-            })
-        })
-        .collect();
+    let env_key = api_key_from_env().is_some();
+    let mut healthy = Vec::new();
+    let mut unhealthy = Vec::new();
+    for entry in &config.model_list {
+        let params = &entry.litellm_params;
+        let has_key = params.api_key.is_some() || (params.provider() == "gemini" && env_key);
+        let api_base = params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        let mut report = json!({
+            "model": params.model,
+            "model_name": entry.model_name,
+            "api_base": crate::upstream::redact_url(api_base),
+            "has_api_key": has_key,
+        });
+        if has_key {
+            healthy.push(report);
+        } else {
+            report["error"] = json!("no API key: set api_key or the provider's key variable");
+            unhealthy.push(report);
+        }
+    }
     json!({
-        "healthy_endpoints": endpoints,
-        "unhealthy_endpoints": [],
-        "healthy_count": endpoints.len(),
-        "unhealthy_count": 0,
+        "healthy_count": healthy.len(),
+        "unhealthy_count": unhealthy.len(),
+        "healthy_endpoints": healthy,
+        "unhealthy_endpoints": unhealthy,
         "note": "configuration check; no upstream call is made",
     })
 }

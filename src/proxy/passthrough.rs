@@ -51,6 +51,7 @@ impl Passthrough {
                 "the pass-through has no Gemini API key: set GEMINI_API_KEY or a gemini deployment's api_key",
             )
         })?;
+        check_path(rest)?;
         let mut url = format!("{}/{rest}", self.api_base);
         let query: Vec<(String, String)> = query
             .map(|query| {
@@ -95,5 +96,52 @@ impl Passthrough {
                 .insert(CONTENT_TYPE, content_type.clone());
         }
         Ok(reply)
+    }
+}
+
+/// Refuses a path that a server could resolve outside the API: `.` or `..` segments, raw or
+/// percent-encoded (`%2e%2e`), encoded separators (`..%2f`, `%5c`), and empty segments.
+/// Nothing is normalised: what is forwarded is what the client sent.
+fn check_path(rest: &str) -> Result<(), Error> {
+    for segment in rest.split('/') {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        if segment.is_empty() || decoded == "." || decoded == ".." || decoded.contains(['/', '\\'])
+        {
+            return Err(Error::invalid_request(
+                "the pass-through path may not contain empty, `.` or `..` segments or encoded separators",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_path;
+
+    #[test]
+    fn dot_segments_and_encoded_separators_are_refused() {
+        for path in [
+            "../../X",
+            "models/../../X",
+            "models/%2e%2e/X",
+            "models/%2E%2e/X",
+            "models/..%2fX",
+            "models/.%2e/X",
+            "models/%2e/X",
+            "models/a%5cb",
+            "models//x",
+            "./models",
+        ] {
+            assert!(check_path(path).is_err(), "{path}");
+        }
+        for path in [
+            "models/gemini-2.5-flash:generateContent",
+            "models",
+            "cachedContents/abc",
+            "models/v1.5..x:countTokens",
+        ] {
+            assert!(check_path(path).is_ok(), "{path}");
+        }
     }
 }
