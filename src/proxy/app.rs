@@ -37,7 +37,7 @@ use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
 use crate::provider::{ChatService, EmbeddingService};
-use crate::providers::gemini::{DEFAULT_API_BASE, Gemini, api_key_from_env};
+use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
 use crate::router::{Deployment, Router};
 use crate::store::{CacheStore, MemoryCacheStore};
 use crate::upstream::{HttpTransport, Secret};
@@ -299,7 +299,8 @@ fn health_report(config: &Config) -> Value {
     })
 }
 
-/// The pass-through uses the first Gemini deployment with a key, else the environment.
+/// The pass-through uses the first Gemini deployment with a key (and its `timeout` as the
+/// silence limit), else the environment and the default limit.
 fn passthrough(config: &Config, transport: HttpTransport) -> Passthrough {
     let entry = config.model_list.iter().find(|entry| {
         entry.litellm_params.provider() == "gemini" && entry.litellm_params.api_key.is_some()
@@ -316,7 +317,10 @@ fn passthrough(config: &Config, transport: HttpTransport) -> Passthrough {
                 .filter(|base| !base.is_empty())
         })
         .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-    Passthrough::new(transport, api_base, key)
+    let timeout = entry
+        .and_then(|entry| entry.litellm_params.timeout)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    Passthrough::new(transport.with_timeout(timeout), api_base, key)
 }
 
 impl<B> Service<http::Request<B>> for Proxy

@@ -166,7 +166,7 @@ async fn read_reply(
 ) -> Result<Reply, Error> {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
-        let bytes = read_body(body).await.unwrap_or_default();
+        let bytes = read_error_body(body).await;
         return Err(upstream_error(parts.status, &parts.headers, &bytes));
     }
     Ok(match kind {
@@ -183,6 +183,33 @@ async fn read_json<T: serde::de::DeserializeOwned>(body: UpstreamBody) -> Result
     let bytes = read_body(body).await?;
     serde_json::from_slice(&bytes)
         .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))
+}
+
+/// Most of an error body read: Google's are a few hundred bytes.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Longest time spent reading an error body: one that trickles in is cut off, not waited
+/// for byte by byte.
+const ERROR_BODY_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Reads what an error body sends within [`ERROR_BODY_DEADLINE`], up to
+/// [`MAX_ERROR_BYTES`]; what arrived by then is the body (an error status is reported
+/// either way).
+async fn read_error_body(mut body: UpstreamBody) -> Bytes {
+    let mut buffer = bytes::BytesMut::new();
+    let reading = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                let room = MAX_ERROR_BYTES - buffer.len();
+                buffer.extend_from_slice(&data[..data.len().min(room)]);
+                if buffer.len() == MAX_ERROR_BYTES {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(ERROR_BODY_DEADLINE, reading).await;
+    buffer.freeze()
 }
 
 /// Reads a whole reply body, refusing more than [`MAX_REPLY_BYTES`].

@@ -52,6 +52,9 @@ use crate::provider::{ChatService, EmbeddingService, Provider};
 use crate::store::{CacheStore, MemoryCacheStore};
 use crate::upstream::{HttpTransport, Secret};
 
+/// The default upstream silence limit: ten minutes, as LiteLLM's default `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// The Gemini provider.
 ///
 /// ```no_run
@@ -156,9 +159,10 @@ impl GeminiBuilder {
         self
     }
 
-    /// The upstream silence limit: a call fails with 504 when Gemini sends nothing for
-    /// this long, before the reply or between stream events (see
-    /// [`HttpTransport::with_timeout`]). It applies to a shared
+    /// The upstream silence limit (default [`DEFAULT_TIMEOUT`]): a call fails with 504
+    /// when Gemini sends nothing for this long before the reply, pauses this long inside
+    /// it (see [`HttpTransport::with_timeout`]), or sends no stream event for this long
+    /// (keep-alive comments do not count). It applies to a shared
     /// [`transport`](Self::transport) too, without changing the other users of its pool.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -202,13 +206,12 @@ impl GeminiBuilder {
                     .filter(|base| !base.is_empty())
             })
             .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-        let mut transport = match self.transport {
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let transport = match self.transport {
             Some(transport) => transport,
             None => HttpTransport::builder().build()?,
-        };
-        if let Some(timeout) = self.timeout {
-            transport = transport.with_timeout(timeout);
         }
+        .with_timeout(timeout);
         let fetcher = match self.fetcher {
             Some(fetcher) => fetcher,
             None => MediaFetcher::new(self.fetch_policy)?,
@@ -231,7 +234,7 @@ impl GeminiBuilder {
             .layer(MediaFetchLayer::new(fetcher))
             .layer(ParamMapLayer::new(options).with_ids(ids))
             .layer(caching)
-            .layer(SseAdapterLayer::new())
+            .layer(SseAdapterLayer::new().event_timeout(timeout))
             .layer(http.clone())
             .layer(key.clone())
             .service(transport.clone());

@@ -7,15 +7,20 @@
 //! closes the upstream connection (cancellation). An `{"error": …}` event becomes
 //! [`Error::Upstream`]; malformed event JSON, or a candidate index past Gemini's 8, is
 //! [`Error::Decode`]; a stream that ends in
-//! the middle of an event or with no event at all is [`Error::Truncated`].
+//! the middle of an event or with no event at all is [`Error::Truncated`]. With an event
+//! timeout, a stream that sends no event for that long fails with [`Error::Timeout`] even if
+//! bytes keep arriving (comment lines such as `: ping` keep a connection alive, not a
+//! generation).
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use futures_core::Stream;
 use http::StatusCode;
 use http_body::Body;
 use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -30,16 +35,26 @@ use crate::upstream::Error as UpstreamError;
 /// Decodes streamed replies.
 ///
 /// ```
+/// use std::time::Duration;
 /// use llm_tower::gemini::SseAdapterLayer;
-/// let _layer = SseAdapterLayer::new();
+/// let _layer = SseAdapterLayer::new().event_timeout(Duration::from_secs(120));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SseAdapterLayer;
+pub struct SseAdapterLayer {
+    event_timeout: Option<Duration>,
+}
 
 impl SseAdapterLayer {
-    /// The layer.
+    /// The layer, without an event timeout.
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// Fails a stream that sends no event for `timeout` (bytes that are not events, such
+    /// as `: ping` comments, do not count).
+    pub fn event_timeout(mut self, timeout: Duration) -> Self {
+        self.event_timeout = Some(timeout);
+        self
     }
 }
 
@@ -47,7 +62,10 @@ impl<S> Layer<S> for SseAdapterLayer {
     type Service = SseAdapter<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SseAdapter::new(inner)
+        SseAdapter {
+            inner,
+            event_timeout: self.event_timeout,
+        }
     }
 }
 
@@ -55,12 +73,13 @@ impl<S> Layer<S> for SseAdapterLayer {
 #[derive(Clone, Debug)]
 pub struct SseAdapter<S> {
     inner: S,
+    event_timeout: Option<Duration>,
 }
 
 impl<S> SseAdapter<S> {
-    /// Wraps `inner`.
+    /// Wraps `inner`, without an event timeout.
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        SseAdapterLayer::new().layer(inner)
     }
 
     /// The inner service.
@@ -89,6 +108,7 @@ where
     fn call(&mut self, call: Call) -> Self::Future {
         SseAdapterFuture {
             inner: self.inner.call(call),
+            event_timeout: self.event_timeout,
         }
     }
 }
@@ -98,6 +118,7 @@ pin_project! {
     pub struct SseAdapterFuture<F> {
         #[pin]
         inner: F,
+        event_timeout: Option<Duration>,
     }
 }
 
@@ -108,12 +129,18 @@ where
     type Output = Result<Reply, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(
-            ready!(self.project().inner.poll(cx)).map(|reply| match reply {
-                Reply::EventBody(body) => Reply::Stream(Box::pin(GeminiEvents::new(body))),
-                other => other,
-            }),
-        )
+        let this = self.project();
+        let event_timeout = *this.event_timeout;
+        Poll::Ready(ready!(this.inner.poll(cx)).map(|reply| match reply {
+            Reply::EventBody(body) => {
+                let events = GeminiEvents::new(body);
+                Reply::Stream(Box::pin(match event_timeout {
+                    Some(limit) => events.with_event_timeout(limit),
+                    None => events,
+                }))
+            }
+            other => other,
+        }))
     }
 }
 
@@ -125,6 +152,8 @@ pin_project! {
         decoder: SseDecoder,
         events_seen: usize,
         finished: bool,
+        // The limit, and when it runs out; boxed so streams without one carry no timer.
+        silence: Option<(Duration, Pin<Box<Sleep>>)>,
     }
 }
 
@@ -143,7 +172,14 @@ impl<B> GeminiEvents<B> {
             decoder: SseDecoder::with_max_event_size(limit),
             events_seen: 0,
             finished: false,
+            silence: None,
         }
+    }
+
+    /// Fails the stream with [`Error::Timeout`] when no event arrives for `limit`.
+    pub fn with_event_timeout(mut self, limit: Duration) -> Self {
+        self.silence = Some((limit, Box::pin(tokio::time::sleep(limit))));
+        self
     }
 }
 
@@ -163,6 +199,9 @@ where
             match this.decoder.next_event() {
                 Ok(Some(event)) => {
                     *this.events_seen += 1;
+                    if let Some((limit, deadline)) = this.silence {
+                        deadline.as_mut().reset(Instant::now() + *limit);
+                    }
                     return Poll::Ready(Some(parse_event(&event)));
                 }
                 Ok(None) => {}
@@ -171,7 +210,18 @@ where
                     return Poll::Ready(Some(Err(error.into())));
                 }
             }
-            match ready!(this.body.as_mut().poll_frame(cx)) {
+            let frame = match this.body.as_mut().poll_frame(cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    if let Some((_, deadline)) = this.silence {
+                        ready!(deadline.as_mut().poll(cx));
+                        *this.finished = true;
+                        return Poll::Ready(Some(Err(Error::Timeout)));
+                    }
+                    return Poll::Pending;
+                }
+            };
+            match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         this.decoder.push(&data);
