@@ -497,3 +497,39 @@ async fn missing_api_key_is_401_before_any_network_call() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(received(&stand_in.server).await, 1);
 }
+
+#[tokio::test]
+async fn a_million_messages_are_refused_before_they_are_parsed() {
+    let one = r#"{"role":"user","content":"hi"}"#;
+    let body = format!(
+        r#"{{"model":"gemini-2.5-flash","messages":[{}]}}"#,
+        vec![one; 1_000_000].join(",")
+    );
+    assert!(body.len() > 30_000_000);
+    let started = std::time::Instant::now();
+    let (status, reply, reached) = through_stand_in(body).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["param"], "messages");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 10000"),
+        "{reply}"
+    );
+    assert_eq!(reached, 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn too_many_tools_in_a_small_body_are_refused_by_name() {
+    let tool = r#"{"type":"function","function":{"name":"f"}}"#;
+    let body = format!(
+        r#"{{"model":"gemini-2.5-flash","messages":[{{"role":"user","content":"hi"}}],"tools":[{}]}}"#,
+        vec![tool; 600].join(",")
+    );
+    let (status, reply, reached) = through_stand_in(body).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["param"], "tools");
+    assert_eq!(reached, 0);
+}

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use super::body::{EdgeBody, error_response};
+use super::limits::{Bounded, RequestLimits};
 use crate::error::{Error, ErrorKind};
 
 /// The future of an edge: it always answers, errors included.
@@ -28,15 +29,17 @@ where
     Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| error_response(&error))) })
 }
 
-/// Checks the method, decodes the body as `T`, and waits until `inner` is ready for it.
+/// Checks the method, decodes the body as `T` within `limits`, and waits until `inner` is
+/// ready for it.
 pub(crate) async fn accept<S, T, B>(
     inner: &mut S,
     request: http::Request<B>,
     limit: usize,
+    limits: &RequestLimits,
 ) -> Result<T, Error>
 where
     S: Service<T, Error = Error>,
-    T: DeserializeOwned,
+    T: DeserializeOwned + Bounded,
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -46,25 +49,22 @@ where
             format!("{} is not supported here; use POST", request.method()),
         ));
     }
-    let decoded = decode_json(request.into_body(), limit).await?;
+    let bytes = read_body(request.into_body(), limit).await?;
+    limits.scan(&bytes)?;
+    let decoded: T = decode_json(&bytes)?;
+    limits.check(decoded.counts())?;
     std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
     Ok(decoded)
 }
 
-/// Reads a request body and decodes it as JSON.
-async fn decode_json<T, B>(body: B, limit: usize) -> Result<T, Error>
-where
-    T: DeserializeOwned,
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let bytes = read_body(body, limit).await?;
+/// Decodes a request body as JSON.
+fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     // The fast path parses without tracking paths; only a body that fails is parsed again
     // to name the field at fault.
-    if let Ok(request) = serde_json::from_slice(&bytes) {
+    if let Ok(request) = serde_json::from_slice(bytes) {
         return Ok(request);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let request: T = serde_path_to_error::deserialize(&mut deserializer)?;
     deserializer
         .end()

@@ -6,16 +6,18 @@
 //! late: the edge waits for the first chunk before it answers `200`, so an upstream error
 //! before that is an ordinary HTTP error; after it, an error becomes one
 //! `data: {"error": …}` event and the stream ends. A clean stream ends with
-//! `data: [DONE]`.
+//! `data: [DONE]`. What one request may hold is bounded by [`RequestLimits`].
 
 mod body;
 mod commit;
 mod decode;
+mod limits;
 mod reply;
 mod service;
 
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
+pub use limits::{Bounded, Counts, RequestLimits};
 pub use reply::EdgeReply;
 pub use service::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, Edge,

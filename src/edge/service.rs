@@ -20,6 +20,7 @@ use tower_service::Service;
 
 use super::body::EdgeBody;
 use super::decode::{EdgeFuture, accept, answer};
+use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
 use crate::error::Error;
 #[cfg(doc)]
@@ -47,19 +48,24 @@ pub type EmbeddingsEdgeLayer = EdgeLayer<EmbeddingRequest>;
 /// Puts an HTTP edge taking `Req` bodies in front of a service.
 ///
 /// ```
-/// use llm_tower::edge::ChatEdgeLayer;
-/// let _layer = ChatEdgeLayer::new().body_limit(1024 * 1024);
+/// use llm_tower::edge::{ChatEdgeLayer, RequestLimits};
+///
+/// let mut limits = RequestLimits::default();
+/// limits.max_messages = 1_000;
+/// let _layer = ChatEdgeLayer::new().body_limit(1024 * 1024).limits(limits);
 /// ```
 pub struct EdgeLayer<Req> {
     body_limit: usize,
+    limits: RequestLimits,
     _request: PhantomData<fn(Req)>,
 }
 
 impl<Req> EdgeLayer<Req> {
-    /// With [`DEFAULT_BODY_LIMIT`].
+    /// With [`DEFAULT_BODY_LIMIT`] and the default [`RequestLimits`].
     pub fn new() -> Self {
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
+            limits: RequestLimits::default(),
             _request: PhantomData,
         }
     }
@@ -67,6 +73,12 @@ impl<Req> EdgeLayer<Req> {
     /// Refuses larger bodies with 413.
     pub fn body_limit(mut self, limit: usize) -> Self {
         self.body_limit = limit;
+        self
+    }
+
+    /// Refuses requests that hold more than `limits` allow with 400.
+    pub fn limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
         self
     }
 }
@@ -100,6 +112,7 @@ impl<S, Req> Layer<S> for EdgeLayer<Req> {
         Edge {
             inner,
             body_limit: self.body_limit,
+            limits: self.limits,
             _request: PhantomData,
         }
     }
@@ -120,6 +133,7 @@ impl<S, Req> Layer<S> for EdgeLayer<Req> {
 pub struct Edge<S, Req> {
     inner: S,
     body_limit: usize,
+    limits: RequestLimits,
     _request: PhantomData<fn(Req)>,
 }
 
@@ -145,6 +159,7 @@ impl<S: Clone, Req> Clone for Edge<S, Req> {
         Self {
             inner: self.inner.clone(),
             body_limit: self.body_limit,
+            limits: self.limits,
             _request: PhantomData,
         }
     }
@@ -164,7 +179,7 @@ where
     S: Service<Req, Error = Error> + Clone + Send + 'static,
     S::Future: Send,
     S::Response: EdgeReply,
-    Req: DeserializeOwned + Send + 'static,
+    Req: DeserializeOwned + Bounded + Send + 'static,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -178,9 +193,9 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> EdgeFuture {
         let mut inner = self.inner.clone();
-        let limit = self.body_limit;
+        let (limit, limits) = (self.body_limit, self.limits);
         answer(async move {
-            let decoded = accept(&mut inner, request, limit).await?;
+            let decoded = accept(&mut inner, request, limit, &limits).await?;
             inner.call(decoded).await?.into_http().await
         })
     }
