@@ -439,8 +439,10 @@ mod tests {
         let limits = RequestLimits::default();
         assert!(limits.scan(messages(20_000).as_bytes()).is_err());
         assert!(limits.scan(b"{not json").is_ok());
-        let mut tiny = RequestLimits::default();
-        tiny.scan_above = usize::MAX;
+        let tiny = RequestLimits {
+            scan_above: usize::MAX,
+            ..RequestLimits::default()
+        };
         assert!(tiny.scan(messages(20_000).as_bytes()).is_ok());
     }
 }
