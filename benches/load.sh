@@ -223,6 +223,23 @@ kill "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null || true
 PROXY_PID=""
 
+# --- the same proxy with JSON logs: an access-log line per request at info --------------
+# (Metrics are always on; this adds the log line a log aggregator reads.)
+OBS_PORT="$(free_port)"
+RUST_LOG=info "${PROXY[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$OBS_PORT" \
+    --num_workers "$PROXY_WORKERS" --log-format json >"$WORK/proxy-json.log" 2>&1 &
+PROXY_PID=$!
+wait_http "http://127.0.0.1:$OBS_PORT/health/liveliness"
+OBS_URL="http://127.0.0.1:$OBS_PORT/v1/chat/completions"
+echo "proxy with JSON access logs, concurrency $CONNECTIONS, $DURATION s ..." >&2
+warm "$OBS_URL" "$CHAT_BODY" "$CHAT_HEADER" "$CONNECTIONS"
+measure ON "$OBS_URL" "$CHAT_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+grep -q '"target":"llm_tower::access"' "$WORK/proxy-json.log" \
+    || { echo "load.sh: no access-log lines in the JSON log" >&2; exit 1; }
+kill "$PROXY_PID"
+wait "$PROXY_PID" 2>/dev/null || true
+PROXY_PID=""
+
 # --- cold start: spawn -> first 200 from /health/liveliness, best of N ------------------
 echo "cold start, best of $COLD_STARTS ..." >&2
 COLD_MS="$(python3 - "$PROXY_BIN" "$WORK/config.yaml" "$COLD_STARTS" "${NO_PIN:-}" "$LOADGEN_CPU" "$PROXY_CPU" <<'PY'
@@ -262,7 +279,7 @@ PY
 # --- report -----------------------------------------------------------------------------
 python3 - <<PY
 d1_p50, d1_p99, p1_p50, p1_p99 = $R_D1_P50, $R_D1_P99, $R_P1_P50, $R_P1_P99
-dn_rps, pn_rps, pn_req, tn_rps, tn_req = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ, $R_TN_RPS, $R_TN_REQ
+dn_rps, pn_rps, pn_req, tn_rps, tn_req, on_rps = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ, $R_TN_RPS, $R_TN_REQ, $R_ON_RPS
 ratio = pn_rps / dn_rps
 cpu_us = ($proxy_after - $proxy_before) / $CLK_TCK / pn_req * 1e6
 pass_cpu_us = ($pass_after - $pass_before) / $CLK_TCK / tn_req * 1e6
@@ -278,6 +295,7 @@ rows = [
     ("added latency p99 (proxy − direct)", "", f"{(p1_p99 - d1_p99)/1000:.4f} ms", "", ""),
     ("throughput, c=$CONNECTIONS", f"{dn_rps:,.0f} req/s", f"{pn_rps:,.0f} req/s", "", ""),
     ("throughput ratio (proxy ÷ direct)", "", f"{ratio:.2f}×", "≥ 0.6×", ok(ratio >= 0.6)),
+    ("throughput with JSON access logs, c=$CONNECTIONS (÷ without)", "", f"{on_rps:,.0f} req/s ({on_rps / pn_rps:.2f}×)", "≥ 0.9×", ok(on_rps / pn_rps >= 0.9)),
     ("pass-through throughput, c=$CONNECTIONS (no translation)", "", f"{tn_rps:,.0f} req/s ({tn_rps / dn_rps:.2f}×)", "", ""),
     ("CPU per request, c=$CONNECTIONS (utime+stime)", f"{up_cpu_us:.1f} µs (stand-in)", f"{cpu_us:.1f} µs (proxy only)", "", ""),
     ("CPU per pass-through request", "", f"{pass_cpu_us:.1f} µs (proxy only)", "", ""),

@@ -244,6 +244,7 @@ impl Error {
                 param: self.param.as_deref(),
                 code: self.code(),
                 raw_response: self.raw_response.as_deref(),
+                request_id: None,
             },
         }
     }
@@ -285,6 +286,9 @@ pub struct EnvelopeBody<'a> {
     /// The model's raw output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_response: Option<&'a str>,
+    /// The id of the request that failed (`x-request-id`), where one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
 }
 
 /// A request body that does not decode. Broken JSON text (a syntax error, a truncated

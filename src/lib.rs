@@ -25,7 +25,7 @@
 //! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
 //! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions |
 //! | [`providers`] | provider | [`gemini`] and the other upstreams |
-//! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction |
+//! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction, the per-request call context |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
 //! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`) |
 //!

@@ -1,14 +1,23 @@
 //! `llm-tower`: the proxy command line.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::config::Config;
+use llm_tower::proxy::cors::cors_layer;
+use llm_tower::proxy::demo;
+use llm_tower::proxy::metrics::Metrics;
+use llm_tower::proxy::observe::AccessLog;
+use llm_tower::proxy::scrape::{MetricsRoute, NotFound};
 use llm_tower::proxy::server::{ServerOptions, serve, shutdown_signal};
+use llm_tower::proxy::stack::{StackOptions, metrics_door, served};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// mimalloc: the proxy allocates many short-lived buffers per request (bodies, JSON
 /// strings); measured with `benches/load.sh`, it cuts the proxy's CPU per request against
@@ -39,19 +48,33 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///
 /// Keys llm-tower does not use (router_settings, callbacks, database settings) are
 /// reported once at startup and ignored. Without --config, any gemini/<model> is served
-/// with GEMINI_API_KEY.
+/// with GEMINI_API_KEY. --check-config FILE reports what a config would serve, and exits.
+/// --demo serves canned answers from a built-in stand-in for Gemini (no key, no network).
 ///
 /// ROUTES: POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models,
-/// GET /health, /health/liveliness, /health/readiness, and /gemini/v1beta/… (pass-through
-/// for Google's SDKs). Messages marked with cache_control are cached with Gemini's
-/// cachedContents. HTTPS_PROXY / NO_PROXY apply to the calls to Gemini. Logs go to stderr;
-/// set RUST_LOG (e.g. RUST_LOG=llm_tower=debug) for more.
+/// GET /health, /health/liveliness, /health/readiness (?check=upstream: one call per
+/// deployment, master key), /metrics (Prometheus; master key unless --metrics-public),
+/// and /gemini/v1beta/… (pass-through for Google's SDKs). Messages marked with
+/// cache_control are cached with Gemini's cachedContents. HTTPS_PROXY / NO_PROXY apply to
+/// the calls to Gemini.
+///
+/// OBSERVING: every answer carries x-request-id (the client's, or a new UUID) and
+/// x-litellm-call-id; a client's W3C traceparent is carried on to Gemini. Logs go to
+/// stderr; RUST_LOG tunes them (e.g. RUST_LOG=llm_tower=debug); --log-format json writes
+/// one JSON object a line, with one access-log line per request.
 #[derive(Debug, Parser)]
 #[command(name = "llm-tower", version, verbatim_doc_comment)]
 struct Args {
     /// Path of the LiteLLM-style config.yaml.
     #[arg(long, short, env = "LLM_TOWER_CONFIG")]
     config: Option<PathBuf>,
+    /// Check this config file (parse, resolve os.environ/ values, build every deployment),
+    /// print its warnings and the models it would serve, and exit (1 on an error).
+    #[arg(long, value_name = "CONFIG", conflicts_with_all = ["config", "demo"])]
+    check_config: Option<PathBuf>,
+    /// Serve canned answers from a built-in stand-in for Gemini: no key, no network.
+    #[arg(long)]
+    demo: bool,
     /// Address to listen on.
     #[arg(long, env = "LLM_TOWER_HOST", default_value = "0.0.0.0")]
     host: std::net::IpAddr,
@@ -61,16 +84,32 @@ struct Args {
     /// Worker threads (default: one per core).
     #[arg(long = "num_workers", alias = "num-workers", env = "LLM_TOWER_WORKERS")]
     num_workers: Option<usize>,
+    /// Log format on stderr: text, or json (one object a line, an access line per request).
+    #[arg(long, env = "LLM_TOWER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Serve /metrics without the master key.
+    #[arg(long, env = "LLM_TOWER_METRICS_PUBLIC")]
+    metrics_public: bool,
+    /// Serve /metrics on this port (same host) instead of the proxy's.
+    #[arg(long, env = "LLM_TOWER_METRICS_PORT")]
+    metrics_port: Option<u16>,
+    /// Origins browsers may call from, comma-separated (`*` for any); default none (no CORS).
+    #[arg(long, env = "LLM_TOWER_CORS_ORIGINS", default_value = "")]
+    cors_origins: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    init_logs(args.log_format);
+    if let Some(path) = &args.check_config {
+        return check_config(path);
+    }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if let Some(workers) = args.num_workers.filter(|&workers| workers > cores * 4) {
         eprintln!(
@@ -106,20 +145,113 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs on stderr, text or JSON, filtered by `RUST_LOG` (default `info`); with the `otel`
+/// feature, spans exported with OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let text = (format == LogFormat::Text)
+        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+    });
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json);
+    #[cfg(feature = "otel")]
+    let registry = registry.with(llm_tower::proxy::otel::layer());
+    registry.init();
+}
+
+/// `--check-config`: what the file would serve, or why it cannot.
+fn check_config(path: &Path) -> ExitCode {
+    let (config, warnings) = match Config::load(path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            println!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &warnings {
+        println!("warning: {}: {warning}", path.display());
+    }
+    if let Err(error) = Proxy::from_config(&config) {
+        println!("error: {}: {error}", path.display());
+        return ExitCode::FAILURE;
+    }
+    if config.model_list.is_empty() {
+        println!("warning: {}: model_list is empty", path.display());
+    }
+    println!(
+        "{}: ok, {} deployment(s), {} warning(s)",
+        path.display(),
+        config.model_list.len(),
+        warnings.len()
+    );
+    for entry in &config.model_list {
+        let params = &entry.litellm_params;
+        let key = if params.api_key.is_some() {
+            "key set"
+        } else {
+            "no key"
+        };
+        println!("  {} -> {} ({key})", entry.model_name, params.model);
+    }
+    if config.general_settings.master_key.is_none() {
+        println!("note: no general_settings.master_key: the proxy would be open");
+    }
+    ExitCode::SUCCESS
+}
+
 async fn run(args: Args) -> Result<(), String> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => {
-            let (config, warnings) = Config::load(path).map_err(|error| error.to_string())?;
+            let loaded = if args.demo {
+                demo::load(path)
+            } else {
+                Config::load(path)
+            };
+            let (config, warnings) = loaded.map_err(|error| error.to_string())?;
             for warning in warnings {
                 tracing::warn!("{}: {warning}", path.display());
             }
             config
         }
+        None if args.demo => Config::default_gemini(),
         None => {
-            tracing::info!("no --config: serving gemini/* with GEMINI_API_KEY");
+            if std::env::var_os("GEMINI_API_KEY").is_none_or(|key| key.is_empty()) {
+                tracing::warn!(
+                    "no --config and no GEMINI_API_KEY: requests will fail with an \
+                     authentication error; set GEMINI_API_KEY, or try --demo for canned answers"
+                );
+            } else {
+                tracing::info!("no --config: serving gemini/* with GEMINI_API_KEY");
+            }
             Config::default_gemini()
         }
     };
+    if args.demo {
+        let stand_in = demo::start(&mut config)
+            .await
+            .map_err(|error| format!("cannot start the demo stand-in: {error}"))?;
+        tracing::warn!(
+            "DEMO MODE: every answer is a canned reply from a built-in stand-in for Gemini \
+             (http://{stand_in}), not a model; nothing leaves this machine"
+        );
+        for entry in &config.model_list {
+            if entry.litellm_params.provider() != "gemini" {
+                tracing::warn!(
+                    "demo: {} ({}) is not a Gemini deployment and still calls its upstream",
+                    entry.model_name,
+                    entry.litellm_params.model
+                );
+            }
+        }
+    }
     if config.model_list.is_empty() {
         tracing::warn!("model_list is empty: every chat request will answer 404");
     }
@@ -129,6 +261,32 @@ async fn run(args: Args) -> Result<(), String> {
             "no general_settings.master_key: the proxy is open to anyone who can reach it"
         );
     }
+    let metrics = Arc::new(Metrics::new(&config));
+    let options = StackOptions {
+        metrics_public: args.metrics_public,
+        metrics_elsewhere: args.metrics_port.is_some(),
+        cors: cors_layer(&args.cors_origins).map_err(|error| error.to_string())?,
+        access_log: match args.log_format {
+            LogFormat::Json => AccessLog::Info,
+            LogFormat::Text => AccessLog::Debug,
+        },
+    };
+    if let Some(port) = args.metrics_port {
+        let address = SocketAddr::new(args.host, port);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|error| format!("cannot listen on {address} for metrics: {error}"))?;
+        let door = metrics_door(&config, args.metrics_public);
+        let route = MetricsRoute::new(NotFound, metrics.clone(), door);
+        tracing::info!("metrics on http://{address}/metrics");
+        tokio::spawn(serve(
+            listener,
+            route,
+            shutdown_signal(),
+            ServerOptions::default(),
+        ));
+    }
+    let service = served(&config, proxy, metrics, &options);
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -138,6 +296,14 @@ async fn run(args: Args) -> Result<(), String> {
         models = config.model_list.len(),
         "llm-tower listening on http://{bound}"
     );
-    serve(listener, proxy, shutdown_signal(), ServerOptions::default()).await;
+    serve(
+        listener,
+        service,
+        shutdown_signal(),
+        ServerOptions::default(),
+    )
+    .await;
+    #[cfg(feature = "otel")]
+    llm_tower::proxy::otel::shutdown();
     Ok(())
 }

@@ -8,6 +8,7 @@ use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::upstream::context::CallContext;
 
 /// Body of every edge response. A body error (a broken pass-through stream) aborts the
 /// connection rather than ending the body as if it were complete.
@@ -33,7 +34,8 @@ pub fn json_response<T: Serialize + ?Sized>(
     }
 }
 
-/// The OpenAI error envelope with the error's status (and `Retry-After` when known).
+/// The OpenAI error envelope with the error's status (and `Retry-After` when known); inside a
+/// [`CallContext`] with a request id, the envelope carries it as `error.request_id`.
 ///
 /// ```
 /// use llm_tower::{Error, edge::error_response};
@@ -41,7 +43,10 @@ pub fn json_response<T: Serialize + ?Sized>(
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    let body = serde_json::to_vec(&error.envelope()).unwrap_or_else(|_| {
+    let request_id = CallContext::current_request_id();
+    let mut envelope = error.envelope();
+    envelope.error.request_id = request_id.as_ref().and_then(|id| id.to_str().ok());
+    let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| {
         br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"500"}}"#.to_vec()
     });
     let mut response = bytes_response(error.status(), "application/json", Bytes::from(body));

@@ -9,6 +9,7 @@
 //! | `GET /v1/models`, `/models` | master key | the configured model names |
 //! | `GET /health` | master key | the configured deployments (no upstream call) |
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
+//! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 
 use std::convert::Infallible;
@@ -27,7 +28,9 @@ use tower_service::Service;
 
 use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
+use super::observe::usage::RecordUsage;
 use super::passthrough::{PREFIX, Passthrough};
+use super::readiness::Readiness;
 use super::retry::retry_layer;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
@@ -103,13 +106,14 @@ pub enum BuildError {
 
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
-    chat: ChatEdge<Router>,
-    completions: CompletionsEdge<Completions<Router>>,
-    embeddings: EmbeddingsEdge<Router>,
+    chat: ChatEdge<RecordUsage<Router>>,
+    completions: CompletionsEdge<Completions<RecordUsage<Router>>>,
+    embeddings: EmbeddingsEdge<RecordUsage<Router>>,
     door: MasterKey,
     models: Value,
     health: Value,
     passthrough: Passthrough,
+    readiness: Readiness,
     request_timeout: Option<Duration>,
     body_limit: usize,
 }
@@ -173,13 +177,13 @@ impl Proxy {
         let body_limit = DEFAULT_BODY_LIMIT;
         let chat = ChatEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(router.clone());
+            .layer(RecordUsage::new(router.clone()));
         let completions = CompletionsEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(Completions::new(router.clone()));
+            .layer(Completions::new(RecordUsage::new(router.clone())));
         let embeddings = EmbeddingsEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(router.clone());
+            .layer(RecordUsage::new(router.clone()));
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
@@ -188,6 +192,7 @@ impl Proxy {
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: models_list(&router),
                 health: health_report(config),
+                readiness: Readiness::new(config, transport.clone()),
                 passthrough: passthrough(config, transport),
                 request_timeout: settings.request_timeout,
                 body_limit,
@@ -401,10 +406,15 @@ where
             return json_response(StatusCode::OK, "I'm alive!");
         }
         (_, "/health/readiness") => {
-            return json_response(
-                StatusCode::OK,
-                &json!({"status": "healthy", "db": "Not connected"}),
-            );
+            // Checking the upstreams spends calls: only for the master key.
+            let check = request.uri().query().is_some_and(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .any(|(name, value)| name == "check" && value == "upstream")
+            });
+            if check && !shared.door.admits(request.headers(), None, false) {
+                return unauthorized();
+            }
+            return shared.readiness.answer(check).await;
         }
         _ => {}
     }

@@ -418,6 +418,24 @@ impl Config {
     /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
     /// ```
     pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+        Self::load_with(path, &|name| std::env::var(name).ok())
+    }
+
+    /// [`load`](Self::load), resolving `os.environ/NAME` with `env` instead of the process
+    /// environment.
+    ///
+    /// ```rust,no_run
+    /// use llm_tower::proxy::config::Config;
+    ///
+    /// let env = |name: &str| std::env::var(name).ok();
+    /// let (config, _warnings) = Config::load_with("config.yaml".as_ref(), &env)?;
+    /// # let _ = config;
+    /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+    /// ```
+    pub fn load_with(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
         let display = path.display().to_string();
         let io = |source| ConfigError::Io {
             path: display.clone(),
@@ -438,7 +456,7 @@ impl Config {
             )));
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
-        Self::from_yaml(&text, &display, &|name| std::env::var(name).ok())
+        Self::from_yaml(&text, &display, env)
     }
 
     /// The config used without `--config`: one wildcard entry, `gemini/*`

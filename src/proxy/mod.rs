@@ -5,6 +5,16 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod cors;
+pub mod demo;
+pub mod metrics;
+pub mod observe;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod passthrough;
+pub mod readiness;
 pub mod retry;
+pub mod scrape;
 pub mod server;
+pub mod stack;
+pub mod stand_in;

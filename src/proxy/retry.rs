@@ -11,6 +11,7 @@ use std::time::Duration;
 use tower::retry::Policy;
 
 use crate::error::{Error, ErrorKind};
+use crate::upstream::context::CallContext;
 
 /// Longest wait between attempts.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -67,6 +68,7 @@ impl<Req: Clone, Res> Policy<Req, Res, Error> for TransientRetry {
             .min(MAX_WAIT);
         self.attempt += 1;
         tracing::debug!(kind = ?error.kind(), ?wait, "retrying a transient upstream error");
+        CallContext::note_retry();
         Some(Box::pin(tokio::time::sleep(wait)))
     }
 

@@ -8,10 +8,12 @@
 //! | [`redact`] | [`redact_url`]: URLs fit for logs and errors |
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
+//! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
 //!
 //! Nothing here knows a provider: providers convert [`Error`] into their own errors.
 
 pub mod body;
+pub mod context;
 pub mod error;
 pub mod redact;
 pub mod secret;

@@ -11,6 +11,7 @@ use tokio::time::Sleep;
 
 use super::idle::IdleTimeout;
 use crate::upstream::body::UpstreamBody;
+use crate::upstream::context::CallWatch;
 use crate::upstream::error::Error;
 
 pin_project_lite::pin_project! {
@@ -21,15 +22,22 @@ pin_project_lite::pin_project! {
         // Boxed so a transport without a limit does not carry a timer in every call.
         deadline: Option<Pin<Box<Sleep>>>,
         timeout: Option<Duration>,
+        // Reports the call to the request's observer, if it has one.
+        watch: Option<CallWatch>,
     }
 }
 
 impl ResponseFuture {
-    pub(super) fn new(sending: legacy::ResponseFuture, timeout: Option<Duration>) -> Self {
+    pub(super) fn new(
+        sending: legacy::ResponseFuture,
+        timeout: Option<Duration>,
+        watch: Option<CallWatch>,
+    ) -> Self {
         Self {
             sending,
             deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
             timeout,
+            watch,
         }
     }
 }
@@ -40,10 +48,19 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = match this.sending.poll(cx) {
-            Poll::Ready(result) => result.map_err(|error| Error::sending(&error))?,
+            Poll::Ready(result) => {
+                let status = result.as_ref().ok().map(http::Response::status);
+                if let Some(watch) = this.watch.take() {
+                    watch.ended(status);
+                }
+                result.map_err(|error| Error::sending(&error))?
+            }
             Poll::Pending => {
                 if let Some(deadline) = this.deadline {
                     ready!(deadline.as_mut().poll(cx));
+                    if let Some(watch) = this.watch.take() {
+                        watch.ended(None);
+                    }
                     return Poll::Ready(Err(Error::Timeout));
                 }
                 return Poll::Pending;

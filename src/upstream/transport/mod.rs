@@ -34,6 +34,7 @@ use self::connect::{Connector, ProxyConnector};
 pub use self::future::ResponseFuture;
 pub use self::idle::IdleTimeout;
 use super::body::UpstreamBody;
+use super::context::CallContext;
 use super::error::{BuildError, Error};
 use super::redact::redact_url;
 
@@ -98,8 +99,13 @@ impl Service<http::Request<Bytes>> for HttpTransport {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Bytes>) -> ResponseFuture {
-        ResponseFuture::new(self.client.request(request.map(Full::new)), self.timeout)
+    fn call(&mut self, mut request: http::Request<Bytes>) -> ResponseFuture {
+        let watch = CallContext::start_call(&mut request);
+        ResponseFuture::new(
+            self.client.request(request.map(Full::new)),
+            self.timeout,
+            watch,
+        )
     }
 }
 

@@ -1,0 +1,110 @@
+//! [`Record`]: what is learnt about one request while it is answered (its model, tokens,
+//! upstream calls), shared by the layers that learn it through a task-local
+//! ([`Record::scope`], [`Record::current`]).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use http::StatusCode;
+use tokio::task::futures::TaskLocalFuture;
+
+use crate::openai::{EmbeddingUsage, Usage};
+use crate::proxy::metrics::{Metrics, ModelLabel, TokenCounts};
+use crate::upstream::context::UpstreamObserver;
+
+tokio::task_local! {
+    static CURRENT: Arc<Record>;
+}
+
+/// The facts of one request; see the [module](self).
+#[derive(Debug)]
+pub(crate) struct Record {
+    metrics: Arc<Metrics>,
+    facts: Mutex<Facts>,
+}
+
+/// What the request's layers reported.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Facts {
+    /// The labels of the (first) model the request named.
+    pub(crate) label: Option<ModelLabel>,
+    /// Tokens, summed over the request's replies.
+    pub(crate) tokens: TokenCounts,
+}
+
+impl Record {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            facts: Mutex::new(Facts::default()),
+        }
+    }
+
+    /// Runs `future` with `record` current.
+    pub(crate) fn scope<F: Future>(record: Arc<Self>, future: F) -> TaskLocalFuture<Arc<Self>, F> {
+        CURRENT.scope(record, future)
+    }
+
+    /// The current request's record, outside the proxy's stack `None`.
+    pub(crate) fn current() -> Option<Arc<Self>> {
+        CURRENT.try_with(Arc::clone).ok()
+    }
+
+    fn facts(&self) -> std::sync::MutexGuard<'_, Facts> {
+        // The facts stay consistent whatever panicked while holding them.
+        self.facts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The request names `model`; the first name counts.
+    pub(crate) fn model(&self, model: &str) {
+        let mut facts = self.facts();
+        if facts.label.is_none() {
+            facts.label = Some(self.metrics.models().label(model));
+        }
+    }
+
+    /// A chat or completion reply reported `usage`.
+    pub(crate) fn usage(&self, usage: &Usage) {
+        let mut facts = self.facts();
+        let tokens = &mut facts.tokens;
+        tokens.prompt += usage.prompt_tokens;
+        tokens.completion += usage.completion_tokens;
+        tokens.cached += usage
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|details| details.cached_tokens)
+            .unwrap_or(0);
+        tokens.reasoning += usage
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|details| details.reasoning_tokens)
+            .unwrap_or(0);
+    }
+
+    /// An embeddings reply reported `usage`.
+    pub(crate) fn embedding_usage(&self, usage: &EmbeddingUsage) {
+        self.facts().tokens.prompt += usage.prompt_tokens;
+    }
+
+    /// A copy of what is known so far.
+    pub(crate) fn snapshot(&self) -> Facts {
+        self.facts().clone()
+    }
+
+    fn label(&self) -> ModelLabel {
+        self.facts()
+            .label
+            .clone()
+            .unwrap_or_else(|| self.metrics.models().none())
+    }
+}
+
+impl UpstreamObserver for Record {
+    fn call_ended(&self, status: Option<StatusCode>, elapsed: Duration) {
+        self.metrics.upstream_call(&self.label(), status, elapsed);
+    }
+
+    fn retrying(&self) {
+        self.metrics.retry(&self.label());
+    }
+}

@@ -1,0 +1,133 @@
+//! [`RecordUsage`]: at the OpenAI level, tells the request's [`Record`] which model a
+//! chat or embeddings request names and how many tokens its reply used (a stream's usage
+//! is read from its chunks as they pass).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use futures_util::StreamExt;
+use tower_service::Service;
+
+use super::record::Record;
+use crate::error::Error;
+use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::provider::ChatResponse;
+
+/// Tells the current [`Record`] the model and tokens of each request to `inner`. Outside
+/// the proxy's observed stack it only passes requests on.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordUsage<S> {
+    inner: S,
+}
+
+impl<S> RecordUsage<S> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+/// A reply whose token counts the [`Record`] learns.
+pub(crate) trait Counted: Sized {
+    fn count(self, record: &Arc<Record>) -> Self;
+}
+
+impl Counted for ChatResponse {
+    fn count(self, record: &Arc<Record>) -> Self {
+        match self {
+            Self::Completion(completion) => {
+                if let Some(usage) = &completion.usage {
+                    record.usage(usage);
+                }
+                Self::Completion(completion)
+            }
+            Self::Stream(chunks) => {
+                let record = record.clone();
+                Self::Stream(Box::pin(chunks.inspect(move |chunk| {
+                    if let Ok(chunk) = chunk
+                        && let Some(usage) = &chunk.usage
+                    {
+                        record.usage(usage);
+                    }
+                })))
+            }
+        }
+    }
+}
+
+impl Counted for EmbeddingResponse {
+    fn count(self, record: &Arc<Record>) -> Self {
+        record.embedding_usage(&self.usage);
+        self
+    }
+}
+
+/// A request that names its model.
+pub(crate) trait NamesModel {
+    fn model(&self) -> &str;
+}
+
+impl NamesModel for ChatRequest {
+    fn model(&self) -> &str {
+        &self.model
+    }
+}
+
+impl NamesModel for EmbeddingRequest {
+    fn model(&self) -> &str {
+        &self.model
+    }
+}
+
+impl<S, Req> Service<Req> for RecordUsage<S>
+where
+    S: Service<Req, Error = Error>,
+    S::Response: Counted,
+    Req: NamesModel,
+{
+    type Response = S::Response;
+    type Error = Error;
+    type Future = RecordUsageFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        let record = Record::current();
+        if let Some(record) = &record {
+            record.model(request.model());
+        }
+        RecordUsageFuture {
+            inner: self.inner.call(request),
+            record,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RecordUsage`].
+    pub(crate) struct RecordUsageFuture<F> {
+        #[pin]
+        inner: F,
+        record: Option<Arc<Record>>,
+    }
+}
+
+impl<F, R> Future for RecordUsageFuture<F>
+where
+    F: Future<Output = Result<R, Error>>,
+    R: Counted,
+{
+    type Output = Result<R, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let reply = ready!(this.inner.poll(cx))?;
+        Poll::Ready(Ok(match this.record.take() {
+            Some(record) => reply.count(&record),
+            None => reply,
+        }))
+    }
+}

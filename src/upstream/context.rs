@@ -1,0 +1,156 @@
+//! [`CallContext`]: what an upstream call carries from the request that caused it: the W3C
+//! `traceparent` sent on with every upstream call, the request id written into that
+//! request's error bodies, and an [`UpstreamObserver`] told how each upstream call went.
+//!
+//! The context lives in a tokio task-local for the length of one request
+//! ([`CallContext::scope`]), so the typed levels in between (OpenAI requests, provider
+//! calls) need not carry it. Without a scope nothing is added and nothing is observed.
+//!
+//! ```
+//! use llm_tower::upstream::context::CallContext;
+//!
+//! # async fn run() {
+//! let context = CallContext::new()
+//!     .with_request_id(http::HeaderValue::from_static("req-1"))
+//!     .with_traceparent(http::HeaderValue::from_static(
+//!         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+//!     ));
+//! let id = context
+//!     .scope(async { CallContext::current_request_id() })
+//!     .await;
+//! assert_eq!(id.as_ref().map(|id| id.to_str().unwrap()), Some("req-1"));
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use tokio::task::futures::TaskLocalFuture;
+
+/// The W3C trace-context header.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+tokio::task_local! {
+    static CURRENT: CallContext;
+}
+
+/// Told about the upstream calls of one request.
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_tower::upstream::context::UpstreamObserver;
+///
+/// struct Count(std::sync::atomic::AtomicU32);
+/// impl UpstreamObserver for Count {
+///     fn call_ended(&self, _: Option<http::StatusCode>, _: Duration) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
+///     fn retrying(&self) {}
+/// }
+/// ```
+pub trait UpstreamObserver: Send + Sync + 'static {
+    /// A call's reply head arrived with `status`, or (`None`) the call failed without one
+    /// (connection error, timeout), `elapsed` after it was sent.
+    fn call_ended(&self, status: Option<StatusCode>, elapsed: Duration);
+
+    /// A failed call is about to be tried again.
+    fn retrying(&self);
+}
+
+/// The per-request context read by the upstream HTTP level; see the [module](self).
+#[derive(Clone, Default)]
+pub struct CallContext {
+    request_id: Option<HeaderValue>,
+    traceparent: Option<HeaderValue>,
+    observer: Option<Arc<dyn UpstreamObserver>>,
+}
+
+impl CallContext {
+    /// An empty context: no id, no trace, no observer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The request id, written into the request's error bodies.
+    pub fn with_request_id(mut self, id: HeaderValue) -> Self {
+        self.request_id = Some(id);
+        self
+    }
+
+    /// The `traceparent` value every upstream call of the request is sent with.
+    pub fn with_traceparent(mut self, traceparent: HeaderValue) -> Self {
+        self.traceparent = Some(traceparent);
+        self
+    }
+
+    /// Who is told about the upstream calls.
+    pub fn with_observer(mut self, observer: Arc<dyn UpstreamObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Runs `future` with this context current.
+    pub fn scope<F: Future>(self, future: F) -> TaskLocalFuture<CallContext, F> {
+        CURRENT.scope(self, future)
+    }
+
+    /// The request id of the current context, if any.
+    pub fn current_request_id() -> Option<HeaderValue> {
+        CURRENT
+            .try_with(|context| context.request_id.clone())
+            .ok()
+            .flatten()
+    }
+
+    /// Tells the current observer that a failed call is tried again.
+    pub fn note_retry() {
+        let _ = CURRENT.try_with(|context| {
+            if let Some(observer) = &context.observer {
+                observer.retrying();
+            }
+        });
+    }
+
+    /// Prepares an upstream request: adds the current `traceparent` and starts the watch
+    /// that reports the call to the observer.
+    pub(crate) fn start_call<B>(request: &mut http::Request<B>) -> Option<CallWatch> {
+        CURRENT
+            .try_with(|context| {
+                if let Some(traceparent) = &context.traceparent {
+                    request
+                        .headers_mut()
+                        .insert(TRACEPARENT, traceparent.clone());
+                }
+                context.observer.clone().map(|observer| CallWatch {
+                    observer,
+                    started: Instant::now(),
+                })
+            })
+            .ok()
+            .flatten()
+    }
+}
+
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("request_id", &self.request_id)
+            .field("traceparent", &self.traceparent)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
+}
+
+/// One upstream call being watched; [`ended`](Self::ended) reports it.
+pub(crate) struct CallWatch {
+    observer: Arc<dyn UpstreamObserver>,
+    started: Instant,
+}
+
+impl CallWatch {
+    /// Reports the call's outcome.
+    pub(crate) fn ended(self, status: Option<StatusCode>) {
+        self.observer.call_ended(status, self.started.elapsed());
+    }
+}
