@@ -27,6 +27,8 @@
 //! | [`providers`] | provider | [`gemini`] and the other upstreams |
 //! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction, the per-request call context |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
+//! | [`pricing`] | shared | what a request cost, from its usage and LiteLLM-style prices |
+//! | `tokens` | shared | OpenAI's `cl100k_base` token ids and counts (feature `tiktoken`) |
 //! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`) |
 //!
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
@@ -37,6 +39,7 @@ pub mod edge;
 pub mod error;
 pub mod layers;
 pub mod openai;
+pub mod pricing;
 pub mod provider;
 pub mod providers;
 #[cfg(feature = "proxy")]
@@ -45,6 +48,8 @@ pub mod raw_json;
 pub mod router;
 pub mod sse;
 pub mod store;
+#[cfg(feature = "tiktoken")]
+pub mod tokens;
 pub mod upstream;
 
 pub use client::Client;

@@ -104,10 +104,12 @@ fn replies_and_chunks_round_trip() {
                 "annotations": [{"type": "url_citation", "url_citation": {"start_index": 0, "end_index": 2, "url": "https://a", "title": "a"}}],
                 "provider_specific_fields": {"thought_signatures": ["s"], "code_execution": [{"executableCode": {"code": "print(1)"}}]}},
             "logprobs": {"content": [{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]},
-            "provider_specific_fields": {"finish_reason": "MALFORMED_FUNCTION_CALL", "finish_message": "bad"}}],
+            "provider_specific_fields": {"native_finish_reason": "MALFORMED_FUNCTION_CALL", "finish_message": "bad"}}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7,
-            "prompt_tokens_details": {"cached_tokens": 1, "web_search_requests": 1},
-            "completion_tokens_details": {"reasoning_tokens": 2}, "cache_read_input_tokens": 1},
+            "prompt_tokens_details": {"cached_tokens": 1, "web_search_requests": 1,
+                "cached_tokens_details": {"text_tokens": 1}, "cache_creation_tokens": 5, "cache_write_tokens": 5},
+            "completion_tokens_details": {"reasoning_tokens": 2, "text_tokens": 2}, "cache_read_input_tokens": 1,
+            "cache_creation_input_tokens": 5, "cost": 0.0000125},
         "vertex_ai_grounding_metadata": [{"webSearchQueries": ["q"]}]
     });
     assert_eq!(round_trip::<ChatCompletion>(&completion), completion);

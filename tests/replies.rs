@@ -82,14 +82,16 @@ async fn text_content() {
             "choices": [{
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
                 "prompt_tokens": 29,
                 "completion_tokens": 57 + 183,
                 "total_tokens": 269,
                 "prompt_tokens_details": {"text_tokens": 29},
-                "completion_tokens_details": {"reasoning_tokens": 183}
+                "completion_tokens_details": {"reasoning_tokens": 183, "text_tokens": 57},
+                "cost": 0.0006087
             }
         })
     );
@@ -117,9 +119,17 @@ async fn max_tokens_is_length_with_the_partial_text() {
                     "role": "assistant",
                     "content": "Elara had seen a thousand storms, each one a furious ballet of wind and water against the unyielding stone of the lighthouse. Tonight, however, felt different. The air thrummed with an ancient energy, and the waves, usually"
                 },
-                "finish_reason": "length"
+                "finish_reason": "length",
+                "provider_specific_fields": {"native_finish_reason": "MAX_TOKENS"}
             }],
-            "usage": {"prompt_tokens": 23, "completion_tokens": 48, "total_tokens": 71, "prompt_tokens_details": {"text_tokens": 23}}
+            "usage": {
+                "prompt_tokens": 23,
+                "completion_tokens": 48,
+                "total_tokens": 71,
+                "prompt_tokens_details": {"text_tokens": 23},
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 48},
+                "cost": 0.0001269
+            }
         })
     );
 }
@@ -150,14 +160,16 @@ async fn thoughts_become_reasoning_content_and_thinking_blocks() {
                     "reasoning_content": thought,
                     "thinking_blocks": [{"type": "thinking", "thinking": thought}]
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
                 "prompt_tokens": 33,
                 "completion_tokens": 5 + 127,
                 "total_tokens": 165,
                 "prompt_tokens_details": {"text_tokens": 33},
-                "completion_tokens_details": {"reasoning_tokens": 127}
+                "completion_tokens_details": {"reasoning_tokens": 127, "text_tokens": 5},
+                "cost": 0.0003399
             }
         })
     );
@@ -165,9 +177,10 @@ async fn thoughts_become_reasoning_content_and_thinking_blocks() {
 
 #[tokio::test]
 async fn reasoning_round_trip_both_turns() {
-    for (index, id, prompt, candidates, thoughts, total) in [
-        (0, "id_REDACTED_1", 72, 461, 1413, 1946),
-        (1, "id_REDACTED_2", 1257, 1251, 1212, 3720),
+    // Cost at gemini-2.5-flash's $0.30/M input and $2.50/M output (thinking included).
+    for (index, id, prompt, candidates, thoughts, total, cost) in [
+        (0, "id_REDACTED_1", 72, 461, 1413, 1946, 0.0047066),
+        (1, "id_REDACTED_2", 1257, 1251, 1212, 3720, 0.0065346),
     ] {
         let body = recorded_body("27", index);
         let thought = part_text(&body, 0, 0);
@@ -188,14 +201,16 @@ async fn reasoning_round_trip_both_turns() {
                         "reasoning_content": thought,
                         "thinking_blocks": [{"type": "thinking", "thinking": thought}]
                     },
-                    "finish_reason": "stop"
+                    "finish_reason": "stop",
+                    "provider_specific_fields": {"native_finish_reason": "STOP"}
                 }],
                 "usage": {
                     "prompt_tokens": prompt,
                     "completion_tokens": candidates + thoughts,
                     "total_tokens": total,
                     "prompt_tokens_details": {"text_tokens": prompt},
-                    "completion_tokens_details": {"reasoning_tokens": thoughts}
+                    "completion_tokens_details": {"reasoning_tokens": thoughts, "text_tokens": candidates},
+                    "cost": cost
                 }
             }),
             "exchange {index}"
@@ -237,14 +252,16 @@ async fn function_call_after_thoughts_carries_its_signature() {
                     }],
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "tool_calls"
+                "finish_reason": "tool_calls",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 144,
                 "completion_tokens": 15 + 91,
                 "total_tokens": 250,
                 "prompt_tokens_details": {"text_tokens": 144},
-                "completion_tokens_details": {"reasoning_tokens": 91}
+                "completion_tokens_details": {"reasoning_tokens": 91, "text_tokens": 15},
+                "cost": 0.0003082
             }
         })
     );
@@ -270,7 +287,8 @@ fn add_call_reply(id: &str, x: u32, y: u32, usage: Value) -> Value {
                 }],
                 "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
             },
-            "finish_reason": "tool_calls"
+            "finish_reason": "tool_calls",
+            "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
         }],
         "usage": usage
     })
@@ -294,7 +312,8 @@ async fn named_tool_choice_call() {
             22,
             json!({"prompt_tokens": 135, "completion_tokens": 20 + 57, "total_tokens": 212,
                    "prompt_tokens_details": {"text_tokens": 135},
-                   "completion_tokens_details": {"reasoning_tokens": 57}})
+                   "completion_tokens_details": {"reasoning_tokens": 57, "text_tokens": 20},
+                   "cost": 0.000233})
         )
     );
 }
@@ -317,7 +336,8 @@ async fn required_tool_choice_call() {
             2,
             json!({"prompt_tokens": 85, "completion_tokens": 18 + 33, "total_tokens": 136,
                    "prompt_tokens_details": {"text_tokens": 85},
-                   "completion_tokens_details": {"reasoning_tokens": 33}})
+                   "completion_tokens_details": {"reasoning_tokens": 33, "text_tokens": 18},
+                   "cost": 0.000153})
         )
     );
 }
@@ -362,14 +382,16 @@ async fn parallel_calls_get_their_own_ids_and_only_the_signed_one_a_signature() 
                     ],
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "tool_calls"
+                "finish_reason": "tool_calls",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 193,
                 "completion_tokens": 37 + 108,
                 "total_tokens": 338,
                 "prompt_tokens_details": {"text_tokens": 193},
-                "completion_tokens_details": {"reasoning_tokens": 108}
+                "completion_tokens_details": {"reasoning_tokens": 108, "text_tokens": 37},
+                "cost": 0.0004204
             }
         })
     );
@@ -405,14 +427,16 @@ async fn zero_argument_call_has_an_empty_object() {
                     }],
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "tool_calls"
+                "finish_reason": "tool_calls",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 58,
                 "completion_tokens": 8 + 32,
                 "total_tokens": 98,
                 "prompt_tokens_details": {"text_tokens": 58},
-                "completion_tokens_details": {"reasoning_tokens": 32}
+                "completion_tokens_details": {"reasoning_tokens": 32, "text_tokens": 8},
+                "cost": 0.0001174
             }
         })
     );
@@ -451,14 +475,16 @@ async fn nested_arguments_keep_their_structure_and_order() {
                     }],
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "tool_calls"
+                "finish_reason": "tool_calls",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 301,
                 "completion_tokens": 56 + 134,
                 "total_tokens": 491,
                 "prompt_tokens_details": {"text_tokens": 301},
-                "completion_tokens_details": {"reasoning_tokens": 134}
+                "completion_tokens_details": {"reasoning_tokens": 134, "text_tokens": 56},
+                "cost": 0.0005653
             }
         })
     );
@@ -498,14 +524,16 @@ async fn unicode_arguments_are_kept_unescaped() {
                     }],
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "tool_calls"
+                "finish_reason": "tool_calls",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 94,
                 "completion_tokens": 27 + 78,
                 "total_tokens": 199,
                 "prompt_tokens_details": {"text_tokens": 94},
-                "completion_tokens_details": {"reasoning_tokens": 78}
+                "completion_tokens_details": {"reasoning_tokens": 78, "text_tokens": 27},
+                "cost": 0.0002907
             }
         })
     );
@@ -542,7 +570,8 @@ async fn two_candidates_become_two_choices() {
                             {"type": "thinking", "thinking": second_thought}
                         ]
                     },
-                    "finish_reason": "stop"
+                    "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
                 },
                 {
                     "index": 1,
@@ -552,7 +581,8 @@ async fn two_candidates_become_two_choices() {
                         "reasoning_content": other_thought,
                         "thinking_blocks": [{"type": "thinking", "thinking": other_thought}]
                     },
-                    "finish_reason": "stop"
+                    "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
                 }
             ],
             "usage": {
@@ -560,7 +590,8 @@ async fn two_candidates_become_two_choices() {
                 "completion_tokens": 84,
                 "total_tokens": 96,
                 "prompt_tokens_details": {"text_tokens": 12},
-                "completion_tokens_details": {"reasoning_tokens": 84}
+                "completion_tokens_details": {"reasoning_tokens": 84, "text_tokens": 0},
+                "cost": 0.0002136
             }
         })
     );
@@ -593,14 +624,16 @@ async fn all_thought_turn_has_null_content() {
                     "reasoning_content": thought,
                     "thinking_blocks": [{"type": "thinking", "thinking": thought}]
                 },
-                "finish_reason": "length"
+                "finish_reason": "length",
+                "provider_specific_fields": {"native_finish_reason": "MAX_TOKENS"}
             }],
             "usage": {
                 "prompt_tokens": 15,
                 "completion_tokens": 60,
                 "total_tokens": 75,
                 "prompt_tokens_details": {"text_tokens": 15},
-                "completion_tokens_details": {"reasoning_tokens": 60}
+                "completion_tokens_details": {"reasoning_tokens": 60, "text_tokens": 0},
+                "cost": 0.0001545
             }
         })
     );
@@ -624,14 +657,16 @@ async fn trailing_signature_on_a_text_part_is_kept() {
                     "content": "289",
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
                 "prompt_tokens": 14,
                 "completion_tokens": 2 + 43,
                 "total_tokens": 59,
                 "prompt_tokens_details": {"text_tokens": 14},
-                "completion_tokens_details": {"reasoning_tokens": 43}
+                "completion_tokens_details": {"reasoning_tokens": 43, "text_tokens": 2},
+                "cost": 0.000142
             }
         })
     );
@@ -670,14 +705,16 @@ async fn code_execution_is_kept_and_text_around_it_separated() {
                         {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "The 20th Fibonacci number is: 6765\n"}}
                     ]}
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
-                "prompt_tokens": 23 + 620,
+                "prompt_tokens": 643,
                 "completion_tokens": 278 + 315,
                 "total_tokens": 1236,
                 "prompt_tokens_details": {"text_tokens": 23},
-                "completion_tokens_details": {"reasoning_tokens": 315}
+                "completion_tokens_details": {"reasoning_tokens": 315, "text_tokens": 278},
+                "cost": 0.0016754
             }
         })
     );
@@ -731,14 +768,16 @@ async fn failed_code_execution_is_kept() {
                         }}
                     ]}
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
-                "prompt_tokens": 31 + 133,
+                "prompt_tokens": 164,
                 "completion_tokens": 8 + 64,
                 "total_tokens": 236,
                 "prompt_tokens_details": {"text_tokens": 31},
-                "completion_tokens_details": {"reasoning_tokens": 64}
+                "completion_tokens_details": {"reasoning_tokens": 64, "text_tokens": 8},
+                "cost": 0.0002292
             }
         })
     );
@@ -774,9 +813,17 @@ async fn generated_image_is_a_data_url() {
                         "index": 0
                     }]
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
-            "usage": {"prompt_tokens": 15, "completion_tokens": 1290, "total_tokens": 1305, "prompt_tokens_details": {"text_tokens": 15}, "completion_tokens_details": {"image_tokens": 1290}}
+            "usage": {
+                "prompt_tokens": 15,
+                "completion_tokens": 1290,
+                "total_tokens": 1305,
+                "prompt_tokens_details": {"text_tokens": 15},
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 0, "image_tokens": 1290},
+                "cost": 0.0387045
+            }
         })
     );
 }
@@ -814,13 +861,16 @@ async fn grounding_becomes_annotations_metadata_and_search_count() {
                         }
                     }]
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
-                "prompt_tokens": 11 + 85,
+                "prompt_tokens": 96,
                 "completion_tokens": 12,
                 "total_tokens": 108,
-                "prompt_tokens_details": {"web_search_requests": 1}
+                "prompt_tokens_details": {"web_search_requests": 1},
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 12},
+                "cost": 5.88e-05
             },
             "vertex_ai_grounding_metadata": [grounding]
         })
@@ -880,9 +930,16 @@ async fn url_context_metadata_is_kept() {
             "choices": [{
                 "index": 0,
                 "message": {"role": "assistant", "content": "The post describes a new release."},
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29},
+            "usage": {
+                "prompt_tokens": 20,
+                "completion_tokens": 9,
+                "total_tokens": 29,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 9},
+                "cost": 2.85e-05
+            },
             "vertex_ai_url_context_metadata": [{"urlMetadata": [{
                 "retrievedUrl": "https://example.org/post",
                 "urlRetrievalStatus": "URL_RETRIEVAL_STATUS_SUCCESS"
@@ -911,6 +968,7 @@ async fn logprobs_with_alternatives() {
                 "index": 0,
                 "message": {"role": "assistant", "content": "Yes"},
                 "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"},
                 "logprobs": {"content": [{
                     "token": "Yes",
                     "logprob": -0.0123,
@@ -921,7 +979,13 @@ async fn logprobs_with_alternatives() {
                     ]
                 }]}
             }],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            "usage": {
+                "prompt_tokens": 3,
+                "completion_tokens": 1,
+                "total_tokens": 4,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 1},
+                "cost": 7e-07
+            }
         })
     );
 }
@@ -945,15 +1009,19 @@ async fn cached_tokens_are_reported_inside_prompt_tokens() {
                     "reasoning_content": "Considering clause two of the contract.",
                     "thinking_blocks": [{"type": "thinking", "thinking": "Considering clause two of the contract."}]
                 },
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "provider_specific_fields": {"native_finish_reason": "STOP"}
             }],
             "usage": {
                 "prompt_tokens": 4210,
                 "completion_tokens": 11 + 57,
                 "total_tokens": 4278,
-                "prompt_tokens_details": {"cached_tokens": 4096, "text_tokens": 4210 - 4096},
-                "completion_tokens_details": {"reasoning_tokens": 57},
-                "cache_read_input_tokens": 4096
+                "prompt_tokens_details": {"cached_tokens": 4096, "text_tokens": 4210, "cached_tokens_details": {"text_tokens": 4096}},
+                "completion_tokens_details": {"reasoning_tokens": 57, "text_tokens": 11},
+                "cache_read_input_tokens": 4096,
+                // gemini-2.5-flash: 114 fresh tokens × $0.30/M + 4096 cached × $0.03/M
+                // + 68 output × $2.50/M = $0.0000342 + $0.00012288 + $0.00017.
+                "cost": 0.00032708
             }
         })
     );
@@ -975,9 +1043,15 @@ async fn safety_stop_is_content_filter_with_geminis_reason() {
                 "index": 0,
                 "message": {"role": "assistant", "content": null},
                 "finish_reason": "content_filter",
-                "provider_specific_fields": {"finish_reason": "SAFETY"}
+                "provider_specific_fields": {"native_finish_reason": "SAFETY"}
             }],
-            "usage": {"prompt_tokens": 12, "completion_tokens": 0, "total_tokens": 12},
+            "usage": {
+                "prompt_tokens": 12,
+                "completion_tokens": 0,
+                "total_tokens": 12,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 0},
+                "cost": 3.6e-06
+            },
             "vertex_ai_safety_results": [ratings]
         })
     );
@@ -998,9 +1072,15 @@ async fn recitation_keeps_the_partial_text_and_citations() {
                 "index": 0,
                 "message": {"role": "assistant", "content": "It was the best of times, it was"},
                 "finish_reason": "content_filter",
-                "provider_specific_fields": {"finish_reason": "RECITATION"}
+                "provider_specific_fields": {"native_finish_reason": "RECITATION"}
             }],
-            "usage": {"prompt_tokens": 9, "completion_tokens": 8, "total_tokens": 17},
+            "usage": {
+                "prompt_tokens": 9,
+                "completion_tokens": 8,
+                "total_tokens": 17,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 8},
+                "cost": 2.27e-05
+            },
             "vertex_ai_citation_metadata": [{"citationSources": [{
                 "startIndex": 0, "endIndex": 32, "uri": "https://example.org/book", "license": ""
             }]}]
@@ -1023,9 +1103,15 @@ async fn blocked_prompt_is_one_content_filter_choice() {
                 "index": 0,
                 "message": {"role": "assistant", "content": null},
                 "finish_reason": "content_filter",
-                "provider_specific_fields": {"finish_reason": "PROHIBITED_CONTENT"}
+                "provider_specific_fields": {"native_finish_reason": "PROHIBITED_CONTENT"}
             }],
-            "usage": {"prompt_tokens": 14, "completion_tokens": 0, "total_tokens": 14},
+            "usage": {
+                "prompt_tokens": 14,
+                "completion_tokens": 0,
+                "total_tokens": 14,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 0},
+                "cost": 4.2e-06
+            },
             "vertex_ai_safety_results": [body["promptFeedback"]["safetyRatings"].clone()]
         })
     );
@@ -1053,11 +1139,17 @@ async fn malformed_function_call_keeps_the_choice_and_geminis_message() {
                 "message": {"role": "assistant", "content": null},
                 "finish_reason": "stop",
                 "provider_specific_fields": {
-                    "finish_reason": "MALFORMED_FUNCTION_CALL",
+                    "native_finish_reason": "MALFORMED_FUNCTION_CALL",
                     "finish_message": "Malformed function call: get_weather(city=)"
                 }
             }],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 0, "total_tokens": 40}
+            "usage": {
+                "prompt_tokens": 40,
+                "completion_tokens": 0,
+                "total_tokens": 40,
+                "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 0},
+                "cost": 1.2e-05
+            }
         })
     );
 }
@@ -1088,14 +1180,16 @@ async fn legacy_functions_get_a_function_call() {
                     "function_call": {"name": "add", "arguments": "{\"x\":20,\"y\":22}"},
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]}
                 },
-                "finish_reason": "function_call"
+                "finish_reason": "function_call",
+                "provider_specific_fields": {"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."}
             }],
             "usage": {
                 "prompt_tokens": 135,
                 "completion_tokens": 20 + 57,
                 "total_tokens": 212,
                 "prompt_tokens_details": {"text_tokens": 135},
-                "completion_tokens_details": {"reasoning_tokens": 57}
+                "completion_tokens_details": {"reasoning_tokens": 57, "text_tokens": 20},
+                "cost": 0.000233
             }
         })
     );

@@ -219,8 +219,17 @@ fn delta(delta: Value) -> Value {
     json!([{"index": 0, "delta": delta, "finish_reason": null}])
 }
 
-fn finish(reason: &str) -> Value {
-    json!([{"index": 0, "delta": {}, "finish_reason": reason}])
+/// The finish chunk's choice: the OpenAI reason, and Gemini's own beside it.
+fn finish(reason: &str, native: Value) -> Value {
+    json!([{"index": 0, "delta": {}, "finish_reason": reason, "provider_specific_fields": native}])
+}
+
+fn stop() -> Value {
+    json!({"native_finish_reason": "STOP"})
+}
+
+fn calls_stop() -> Value {
+    json!({"native_finish_reason": "STOP", "finish_message": "Model generated function call(s)."})
 }
 
 fn usage_chunk(id: &str, model: &str, usage: Value) -> Value {
@@ -284,7 +293,7 @@ fn smoke_stream_chunks_in_full() {
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]},
                 }))
             ),
-            chunk(id, model, finish("stop")),
+            chunk(id, model, finish("stop", stop())),
             usage_chunk(
                 id,
                 model,
@@ -293,7 +302,7 @@ fn smoke_stream_chunks_in_full() {
                     "completion_tokens": 86 + 292,
                     "total_tokens": 404,
                     "prompt_tokens_details": {"text_tokens": 26},
-                    "completion_tokens_details": {"reasoning_tokens": 292},
+                    "completion_tokens_details": {"reasoning_tokens": 292, "text_tokens": 86},
                 })
             ),
         ])
@@ -327,9 +336,9 @@ fn tool_call_stream_chunks_in_full() {
                     "provider_specific_fields": {"thought_signatures": ["signature_REDACTED_1"]},
                 }))
             ),
-            // Gemini said STOP; a turn with tool calls finishes with tool_calls. Gemini's
-            // own STOP says nothing more, so no provider fields on the choice.
-            chunk(id, model, finish("tool_calls")),
+            // Gemini said STOP; a turn with tool calls finishes with tool_calls, Gemini's own
+            // reason and message beside it.
+            chunk(id, model, finish("tool_calls", calls_stop())),
             usage_chunk(
                 id,
                 model,
@@ -338,7 +347,7 @@ fn tool_call_stream_chunks_in_full() {
                     "completion_tokens": 13 + 34,
                     "total_tokens": 150,
                     "prompt_tokens_details": {"text_tokens": 103},
-                    "completion_tokens_details": {"reasoning_tokens": 34},
+                    "completion_tokens_details": {"reasoning_tokens": 34, "text_tokens": 13},
                 })
             ),
         ])
@@ -375,7 +384,7 @@ fn parallel_tool_call_stream_chunks_in_full() {
                     ],
                 }))
             ),
-            chunk(id, model, finish("tool_calls")),
+            chunk(id, model, finish("tool_calls", calls_stop())),
             usage_chunk(
                 id,
                 model,
@@ -384,6 +393,7 @@ fn parallel_tool_call_stream_chunks_in_full() {
                     "completion_tokens": 26,
                     "total_tokens": 196,
                     "prompt_tokens_details": {"text_tokens": 170},
+                    "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 26},
                 })
             ),
         ])
@@ -425,7 +435,7 @@ fn thinking_stream_chunks_in_full() {
         expected.push(chunk(id, model, delta(delta_json)));
     }
     assert_eq!((thoughts, texts, expected.len()), (8, 18, 27));
-    expected.push(chunk(id, model, finish("stop")));
+    expected.push(chunk(id, model, finish("stop", stop())));
     expected.push(usage_chunk(
         id,
         model,
@@ -434,7 +444,7 @@ fn thinking_stream_chunks_in_full() {
             "completion_tokens": 429 + 4358,
             "total_tokens": 4824,
             "prompt_tokens_details": {"text_tokens": 37},
-            "completion_tokens_details": {"reasoning_tokens": 4358},
+            "completion_tokens_details": {"reasoning_tokens": 4358, "text_tokens": 429},
         }),
     ));
     assert_eq!(to_json(&replay.chunks), Value::Array(expected));
@@ -481,7 +491,7 @@ fn two_terminal_stream_chunks_in_full() {
                 model,
                 delta(json!({"content": "1112635269.\nThe second number is 63."}))
             ),
-            chunk(id, model, finish("stop")),
+            chunk(id, model, finish("stop", stop())),
             usage_chunk(
                 id,
                 model,
@@ -491,7 +501,7 @@ fn two_terminal_stream_chunks_in_full() {
                     "total_tokens": 969,
                     // 574 of the prompt are tool-use tokens (the search results).
                     "prompt_tokens_details": {"text_tokens": 91},
-                    "completion_tokens_details": {"reasoning_tokens": 211},
+                    "completion_tokens_details": {"reasoning_tokens": 211, "text_tokens": 93},
                 })
             ),
         ])
@@ -724,8 +734,9 @@ fn each_choice_gets_one_role_and_its_own_finish_reason_last() {
         serde_json::to_value(&finish_chunk.choices).unwrap(),
         json!([
             {"index": 0, "delta": {}, "finish_reason": "content_filter",
-             "provider_specific_fields": {"finish_reason": "SAFETY", "finish_message": "flagged"}},
-            {"index": 1, "delta": {}, "finish_reason": "length"},
+             "provider_specific_fields": {"native_finish_reason": "SAFETY", "finish_message": "flagged"}},
+            {"index": 1, "delta": {}, "finish_reason": "length",
+             "provider_specific_fields": {"native_finish_reason": "MAX_TOKENS"}},
         ])
     );
 }
@@ -752,7 +763,7 @@ fn usage_only_events_send_no_chunk_and_the_usage_chunk_comes_last() {
     assert_eq!(
         last["usage"],
         json!({"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10,
-               "completion_tokens_details": {"reasoning_tokens": 3}})
+               "completion_tokens_details": {"reasoning_tokens": 3, "text_tokens": 2}})
     );
 }
 
@@ -822,7 +833,7 @@ fn a_blocked_prompt_finishes_with_content_filter() {
     assert_eq!(
         serde_json::to_value(&chunks[0].choices).unwrap(),
         json!([{"index": 0, "delta": {"role": "assistant"}, "finish_reason": "content_filter",
-                "provider_specific_fields": {"finish_reason": "PROHIBITED_CONTENT"}}])
+                "provider_specific_fields": {"native_finish_reason": "PROHIBITED_CONTENT"}}])
     );
     assert_eq!(chunks[1].choices, []);
 }

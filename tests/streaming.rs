@@ -21,10 +21,10 @@ use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use llm_tower::Secret;
 use llm_tower::edge::{ChatEdge, EdgeBody};
-use llm_tower::gemini::Gemini;
 use llm_tower::gemini::sse::GeminiEvents;
 use llm_tower::gemini::translate::stream::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
+use llm_tower::gemini::{Gemini, pricing};
 use llm_tower::sse::SseDecoder;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,8 +48,8 @@ fn recorded(prefix: &str, index: usize) -> (String, String) {
     (model, sse)
 }
 
-/// What the pure translator makes of `sse` with fresh sequential ids: the chunks a
-/// clean stream must deliver, as JSON.
+/// What the pure translator makes of `sse` with fresh sequential ids, the usage priced
+/// at the bundled price of `model`: the chunks a clean stream must deliver, as JSON.
 fn expected_chunks(model: &str, sse: &str, include_usage: bool) -> Vec<Value> {
     let ids = SequentialIds::new(CREATED);
     let context = ReplyContext {
@@ -64,6 +64,9 @@ fn expected_chunks(model: &str, sse: &str, include_usage: bool) -> Vec<Value> {
         chunks.extend(translator.event(serde_json::from_str(&event.data).expect("event"), &ids));
     }
     chunks.extend(translator.finish(&ids));
+    for usage in chunks.iter_mut().filter_map(|chunk| chunk.usage.as_mut()) {
+        pricing::price_usage(usage, pricing::bundled().get(model), None);
+    }
     chunks
         .iter()
         .map(|chunk| serde_json::to_value(chunk).expect("serializes"))
@@ -168,8 +171,12 @@ async fn the_edge_sends_the_usage_chunk_of_a_cached_stream() {
             "model": model, "choices": [],
             "usage": {"prompt_tokens": 1087, "completion_tokens": 2, "total_tokens": 1089,
                       // 1087 prompt tokens, all text, 1081 of them from the cache.
-                      "prompt_tokens_details": {"cached_tokens": 1081, "text_tokens": 6},
-                      "cache_read_input_tokens": 1081}
+                      "prompt_tokens_details": {"cached_tokens": 1081, "text_tokens": 1087,
+                                                "cached_tokens_details": {"text_tokens": 1081}},
+                      "completion_tokens_details": {"reasoning_tokens": 0, "text_tokens": 2},
+                      "cache_read_input_tokens": 1081,
+                      // gemini-2.5-flash: 6 × $0.30/M + 1081 cached × $0.03/M + 2 × $2.50/M.
+                      "cost": 0.00003923}
         })
     );
     assert_eq!(payloads[3], "[DONE]");

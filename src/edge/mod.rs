@@ -18,7 +18,7 @@ mod service;
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
 pub use limits::{Bounded, Counts, RequestLimits};
-pub use reply::EdgeReply;
+pub use reply::{EdgeReply, RESPONSE_COST_HEADER};
 pub use service::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, Edge,
     EdgeLayer, EmbeddingsEdge, EmbeddingsEdgeLayer,

@@ -1,6 +1,8 @@
-//! [`EdgeReply`]: how a service's reply is written as an HTTP response.
+//! [`EdgeReply`]: how a service's reply is written as an HTTP response. A whole reply
+//! whose cost is known carries it in LiteLLM's `x-litellm-response-cost` header (US
+//! dollars); a streamed one carries it in its usage chunk.
 
-use http::StatusCode;
+use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::body::{EdgeBody, json_response};
 use super::commit::commit_stream;
@@ -15,10 +17,27 @@ pub trait EdgeReply: Send + 'static {
     fn into_http(self) -> impl Future<Output = Result<http::Response<EdgeBody>, Error>> + Send;
 }
 
+/// LiteLLM's header for the cost of a whole reply.
+pub const RESPONSE_COST_HEADER: HeaderName = HeaderName::from_static("x-litellm-response-cost");
+
+/// Adds the cost header to `response` when `cost` is known.
+fn with_cost(
+    mut response: http::Response<EdgeBody>,
+    cost: Option<f64>,
+) -> http::Response<EdgeBody> {
+    if let Some(value) = cost.and_then(|cost| HeaderValue::try_from(cost.to_string()).ok()) {
+        response.headers_mut().insert(RESPONSE_COST_HEADER, value);
+    }
+    response
+}
+
 impl EdgeReply for ChatResponse {
     async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
         match self {
-            Self::Completion(completion) => Ok(json_response(StatusCode::OK, &completion)),
+            Self::Completion(completion) => {
+                let cost = completion.usage.as_ref().and_then(|usage| usage.cost());
+                Ok(with_cost(json_response(StatusCode::OK, &completion), cost))
+            }
             Self::Stream(chunks) => commit_stream(chunks).await,
         }
     }
@@ -27,7 +46,10 @@ impl EdgeReply for ChatResponse {
 impl EdgeReply for CompletionResponse {
     async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
         match self {
-            Self::Completion(completion) => Ok(json_response(StatusCode::OK, &completion)),
+            Self::Completion(completion) => {
+                let cost = completion.usage.as_ref().and_then(|usage| usage.cost());
+                Ok(with_cost(json_response(StatusCode::OK, &completion), cost))
+            }
             Self::Stream(chunks) => commit_stream(chunks).await,
         }
     }

@@ -6,7 +6,9 @@
 //! | `POST /v1/chat/completions`, `/chat/completions` | master key | chat, JSON or SSE |
 //! | `POST /v1/completions`, `/completions` | master key | legacy text completions, JSON or SSE |
 //! | `POST /v1/embeddings`, `/embeddings` | master key | embeddings |
-//! | `GET /v1/models`, `/models` | master key | the configured model names |
+//! | `GET /v1/models`, `/models` | master key | the configured model names, and the models a wildcard serves ([`super::models`]) |
+//! | `GET /v1/models/{id}`, `/models/{id}` | master key | one model (OpenAI's `models.retrieve`) |
+//! | `GET /model/info`, `/v1/model/info` | master key | each deployment: its params (no keys), limits and prices |
 //! | `GET /health` | master key | the configured deployments (no upstream call) |
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
@@ -28,8 +30,9 @@ use tower_service::Service;
 
 use super::auth::MasterKey;
 use super::config::{Config, ModelEntry};
+use super::models::{Catalogue, deployment_price};
 use super::observe::usage::RecordUsage;
-use super::passthrough::{PREFIX, Passthrough};
+use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
 use super::readiness::Readiness;
 use super::retry::retry_layer;
 use crate::edge::{
@@ -39,6 +42,7 @@ use crate::edge::{
 use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
+use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
 use crate::router::{Deployment, Router};
@@ -54,8 +58,6 @@ const ROUTING_KEYS: &[&str] = &[
     "max_parallel_requests",
     "stream_timeout",
     "custom_llm_provider",
-    "input_cost_per_token",
-    "output_cost_per_token",
     "region_name",
 ];
 
@@ -110,7 +112,7 @@ struct Shared {
     completions: CompletionsEdge<Completions<RecordUsage<Router>>>,
     embeddings: EmbeddingsEdge<RecordUsage<Router>>,
     door: MasterKey,
-    models: Value,
+    models: Catalogue,
     health: Value,
     passthrough: Passthrough,
     readiness: Readiness,
@@ -155,13 +157,19 @@ impl Proxy {
             caches: &caches,
         };
         let mut router = Router::builder();
+        let mut prices = Vec::with_capacity(config.model_list.len());
         for (index, entry) in config.model_list.iter().enumerate() {
-            let (chat, embeddings) = deployment_services(index, entry, config, &common)?;
+            let price =
+                deployment_price(entry).map_err(|message| BuildError::Params { index, message })?;
+            let (chat, embeddings) = deployment_services(index, entry, config, &common, price)?;
+            prices.push(price);
             let params = entry
                 .litellm_params
                 .extra
                 .iter()
-                .filter(|(key, _)| !ROUTING_KEYS.contains(&key.as_str()))
+                .filter(|(key, _)| {
+                    !ROUTING_KEYS.contains(&key.as_str()) && !PRICE_KEYS.contains(&key.as_str())
+                })
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
             let deployment = Deployment::new(chat, entry.litellm_params.model_id())
@@ -190,7 +198,7 @@ impl Proxy {
                 completions,
                 embeddings,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
-                models: models_list(&router),
+                models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
                 passthrough: passthrough(config, transport),
@@ -219,6 +227,7 @@ fn deployment_services(
     entry: &ModelEntry,
     config: &Config,
     common: &Common<'_>,
+    price: Option<ModelPrice>,
 ) -> Result<(ChatService, EmbeddingService), BuildError> {
     let params = &entry.litellm_params;
     if params.provider() != "gemini" {
@@ -236,6 +245,9 @@ fn deployment_services(
         .cache_store(common.caches.clone());
     if let Some(timeout) = params.timeout {
         builder = builder.timeout(timeout);
+    }
+    if let Some(price) = price {
+        builder = builder.price(price);
     }
     if let Some(key) = &params.api_key {
         builder = builder.api_key(Secret::new(key.expose()));
@@ -258,17 +270,6 @@ fn deployment_services(
         ChatService::new(retry.layer(gemini.chat_service())),
         EmbeddingService::new(retry.layer(gemini.embedding_service())),
     ))
-}
-
-fn models_list(router: &Router) -> Value {
-    let data: Vec<Value> = router
-        .model_names()
-        .into_iter()
-        // A wildcard is a route, not a model a client can name.
-        .filter(|name| !name.contains('*'))
-        .map(|name| json!({"id": name, "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}))
-        .collect();
-    json!({"object": "list", "data": data})
 }
 
 /// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when
@@ -380,14 +381,20 @@ where
 {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    if let Some(rest) = path.strip_prefix(PREFIX) {
+    if let Some(rest) = path.strip_prefix(GEMINI_ROUTES) {
         let query = request.uri().query().map(str::to_owned);
         if !shared
             .door
             .admits(request.headers(), query.as_deref(), true)
         {
-            return unauthorized();
+            return google_error(&unauthenticated());
         }
+        let Some(rest) = rest.strip_prefix(VERSION) else {
+            return google_error(&Error::new(
+                ErrorKind::NotFound,
+                format!("no route for {method} {path}: the pass-through serves {PREFIX}…"),
+            ));
+        };
         let (parts, body) = request.into_parts();
         let forwarded = async {
             let body = read_body(body, shared.body_limit).await?;
@@ -397,9 +404,7 @@ where
                 .forward(method, rest, query, &parts.headers, body)
                 .await
         };
-        return forwarded
-            .await
-            .unwrap_or_else(|error| error_response(&error));
+        return forwarded.await.unwrap_or_else(|error| google_error(&error));
     }
     match (&method, path.as_str()) {
         (_, "/health/liveliness" | "/health/liveness") => {
@@ -440,7 +445,22 @@ where
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {}),
-        (Method::GET, "/v1/models" | "/models") => json_response(StatusCode::OK, &shared.models),
+        (Method::GET, "/v1/models" | "/models") => {
+            json_response(StatusCode::OK, shared.models.list())
+        }
+        (Method::GET, "/model/info" | "/v1/model/info") => {
+            json_response(StatusCode::OK, shared.models.info())
+        }
+        (Method::GET, path) if path.starts_with("/v1/models/") || path.starts_with("/models/") => {
+            let id = path.split_once("models/").map_or("", |(_, id)| id);
+            match shared.models.model(id) {
+                Some(model) => json_response(StatusCode::OK, &model),
+                None => error_response(&Error::new(
+                    ErrorKind::NotFound,
+                    format!("The model `{id}` does not exist"),
+                )),
+            }
+        }
         (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
         (method, _) => error_response(&Error::new(
             ErrorKind::NotFound,
@@ -450,8 +470,12 @@ where
 }
 
 fn unauthorized() -> http::Response<EdgeBody> {
-    error_response(&Error::new(
+    error_response(&unauthenticated())
+}
+
+fn unauthenticated() -> Error {
+    Error::new(
         ErrorKind::Authentication,
         "Authentication Error: missing or invalid key; send Authorization: Bearer <master_key>",
-    ))
+    )
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod cors;
 pub mod demo;
 pub mod metrics;
+pub mod models;
 pub mod observe;
 #[cfg(feature = "otel")]
 pub mod otel;

@@ -1,20 +1,29 @@
 //! The Gemini pass-through: `/gemini/v1beta/{…}` is forwarded to Gemini as is, with the
 //! configured key injected as `x-goog-api-key`, so Google's own SDKs can go through the
 //! proxy. The client's `key` query parameter and key headers (its proxy credentials) are
-//! removed; the reply, streamed or not, is passed back unchanged.
+//! removed; the reply, streamed or not, is passed back unchanged. The pass-through's own
+//! errors (a bad master key, an unknown route, no key configured, Gemini unreachable) are
+//! written in Google's envelope, `{"error": {"code", "message", "status"}}`, which Google's
+//! SDKs read ([`google_error`]).
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use tower::ServiceExt;
 
-use crate::edge::EdgeBody;
+use crate::edge::{EdgeBody, json_response};
 use crate::error::{Error, ErrorKind};
 use crate::providers::gemini::auth::API_KEY_HEADER;
 use crate::upstream::{HttpTransport, Secret};
 
 /// The path prefix the pass-through serves.
 pub const PREFIX: &str = "/gemini/v1beta/";
+
+/// The routes whose errors are Google's: everything under `/gemini/`.
+pub const GEMINI_ROUTES: &str = "/gemini/";
+
+/// The API version the pass-through forwards, after [`GEMINI_ROUTES`].
+pub const VERSION: &str = "v1beta/";
 
 /// Forwards requests to one Gemini endpoint with one key.
 #[derive(Clone, Debug)]
@@ -113,6 +122,39 @@ fn check_path(rest: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `error` in Google's error envelope (`{"error": {"code", "message", "status"}}`), with
+/// its HTTP status.
+///
+/// ```
+/// use llm_tower::{Error, ErrorKind};
+/// use llm_tower::proxy::passthrough::google_error;
+///
+/// let response = google_error(&Error::new(ErrorKind::NotFound, "no such route"));
+/// assert_eq!(response.status(), 404);
+/// ```
+pub fn google_error(error: &Error) -> http::Response<EdgeBody> {
+    let status = error.status();
+    let name = match status.as_u16() {
+        400 | 413 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 | 405 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    };
+    json_response(
+        status,
+        &serde_json::json!({"error": {
+            "code": status.as_u16(),
+            "message": error.message(),
+            "status": name,
+        }}),
+    )
 }
 
 #[cfg(test)]

@@ -183,15 +183,10 @@ pub fn text_completion(
     }
 }
 
-/// One prompt's usage as it is; several prompts' counts added up.
+/// One prompt's usage as it is; several prompts' counts (details and cost too) added up.
 pub(super) fn total_usage(usages: impl Iterator<Item = Usage>) -> Option<Usage> {
     usages.reduce(|mut total, usage| {
-        total.prompt_tokens += usage.prompt_tokens;
-        total.completion_tokens += usage.completion_tokens;
-        total.total_tokens += usage.total_tokens;
-        total.prompt_tokens_details = None;
-        total.completion_tokens_details = None;
-        total.cache_read_input_tokens = None;
+        total += usage;
         total
     })
 }
@@ -220,7 +215,9 @@ pub(super) fn text_logprobs(logprobs: Logprobs, offset: usize) -> TextLogprobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openai::chat::{Choice, ResponseMessage, TokenLogprob, TopLogprob};
+    use crate::openai::chat::{
+        Choice, CompletionTokensDetails, ResponseMessage, TokenLogprob, TopLogprob,
+    };
 
     fn chat_reply(id: &str, texts: &[&str]) -> ChatCompletion {
         ChatCompletion {
@@ -246,6 +243,12 @@ mod tests {
                 prompt_tokens: 2,
                 completion_tokens: 3,
                 total_tokens: 5,
+                completion_tokens_details: Some(CompletionTokensDetails {
+                    reasoning_tokens: Some(1),
+                    text_tokens: Some(2),
+                    ..CompletionTokensDetails::default()
+                }),
+                cost: Some(0.25),
                 ..Usage::default()
             }),
             vertex_ai_grounding_metadata: None,
@@ -282,6 +285,15 @@ mod tests {
             ),
             (4, 6, 10)
         );
+        assert_eq!(
+            usage.completion_tokens_details,
+            Some(CompletionTokensDetails {
+                reasoning_tokens: Some(2),
+                text_tokens: Some(4),
+                ..CompletionTokensDetails::default()
+            })
+        );
+        assert_eq!(usage.cost(), Some(0.5));
     }
 
     #[test]

@@ -49,16 +49,17 @@ pub struct Choice {
     /// Token log probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Logprobs>,
-    /// Gemini's own finish reason and message, when they say more than the OpenAI one.
+    /// The provider's own finish reason (and message) beside the OpenAI one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_specific_fields: Option<ChoiceProviderFields>,
 }
 
-/// Gemini's finish reason and message beside the OpenAI one.
+/// The provider's finish reason and message beside the OpenAI one, under LiteLLM's names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChoiceProviderFields {
-    /// Gemini's `finishReason` (`MALFORMED_FUNCTION_CALL`, `SAFETY`, …).
-    pub finish_reason: String,
+    /// Gemini's `finishReason` as sent (`STOP`, `MAX_TOKENS`, `SAFETY`,
+    /// `MALFORMED_FUNCTION_CALL`, …).
+    pub native_finish_reason: String,
     /// Gemini's `finishMessage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_message: Option<String>,

@@ -178,6 +178,14 @@ impl ImageUrl {
         }
     }
 
+    /// The requested detail (`low`, `high`, `auto`), if the client gave one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Url(_) => None,
+            Self::Object(object) => object.detail.as_deref(),
+        }
+    }
+
     /// Replaces the URL, keeping the other fields.
     pub fn set_url(&mut self, url: String) {
         match self {

@@ -1,8 +1,24 @@
-//! Token counts of a reply, with LiteLLM's per-kind details.
+//! Token counts of a reply, with LiteLLM's per-kind details, and what the reply cost.
+
+use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
 
-/// Token counts.
+/// Token counts, and the cost where the model's price is known.
+///
+/// The fields mean what they mean in LiteLLM's replies: `prompt_tokens` counts every
+/// input token (those read from a cache included), `completion_tokens` every output token
+/// (reasoning included); the details split them by kind.
+///
+/// ```
+/// use llm_tower::openai::Usage;
+///
+/// let usage: Usage = serde_json::from_str(
+///     r#"{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.0000155}"#,
+/// )?;
+/// assert_eq!(usage.cost(), Some(0.0000155));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     /// Input tokens (cached ones included).
@@ -20,29 +36,157 @@ pub struct Usage {
     /// Tokens read from a context cache, under LiteLLM's (Anthropic-style) name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_input_tokens: Option<u64>,
+    /// Tokens written to a context cache that this request created (not counted in
+    /// `prompt_tokens`: the cached head is counted there already).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// What the request cost, in US dollars (LiteLLM's `usage.cost`), where the model's
+    /// price is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
 }
 
-/// Input token breakdown.
+impl Usage {
+    /// What the request cost in US dollars, where the model's price is known.
+    pub fn cost(&self) -> Option<f64> {
+        self.cost
+    }
+
+    /// Records a context cache write of `tokens` (a request that created a cache): in
+    /// `cache_creation_input_tokens` and in the prompt details' `cache_creation_tokens` /
+    /// `cache_write_tokens`, not in `prompt_tokens` or `total_tokens`.
+    ///
+    /// ```
+    /// use llm_tower::openai::Usage;
+    ///
+    /// let mut usage = Usage { prompt_tokens: 4200, total_tokens: 4210, completion_tokens: 10, ..Usage::default() };
+    /// usage.add_cache_write(4102);
+    /// assert_eq!(usage.cache_creation_input_tokens, Some(4102));
+    /// assert_eq!(usage.total_tokens, 4210);
+    /// ```
+    pub fn add_cache_write(&mut self, tokens: u64) {
+        let add = |slot: &mut Option<u64>| *slot = Some(slot.unwrap_or(0) + tokens);
+        add(&mut self.cache_creation_input_tokens);
+        let details = self
+            .prompt_tokens_details
+            .get_or_insert_with(PromptTokensDetails::default);
+        add(&mut details.cache_creation_tokens);
+        add(&mut details.cache_write_tokens);
+    }
+}
+
+impl AddAssign for Usage {
+    /// Adds another reply's counts (and cost) to these, detail by detail; several prompts of
+    /// one legacy completion request are reported this way.
+    fn add_assign(&mut self, other: Self) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+        add_details(&mut self.prompt_tokens_details, other.prompt_tokens_details);
+        add_details(
+            &mut self.completion_tokens_details,
+            other.completion_tokens_details,
+        );
+        add_count(
+            &mut self.cache_read_input_tokens,
+            other.cache_read_input_tokens,
+        );
+        add_count(
+            &mut self.cache_creation_input_tokens,
+            other.cache_creation_input_tokens,
+        );
+        self.cost = match (self.cost, other.cost) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// Adds an optional count: absent on both sides stays absent.
+fn add_count(total: &mut Option<u64>, other: Option<u64>) {
+    if let Some(other) = other {
+        *total = Some(total.unwrap_or(0) + other);
+    }
+}
+
+fn add_details<T: AddAssign + Default>(total: &mut Option<T>, other: Option<T>) {
+    if let Some(other) = other {
+        *total.get_or_insert_with(T::default) += other;
+    }
+}
+
+/// Input token breakdown. The per-modality counts are the prompt's as the provider reports
+/// them, cached tokens included (as LiteLLM reports them); `cached_tokens` says how many of
+/// them were read from a cache.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PromptTokensDetails {
     /// Tokens read from a context cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
-    /// Text tokens not read from a cache.
+    /// Text tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<u64>,
-    /// Audio tokens not read from a cache.
+    /// Audio tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
-    /// Image tokens not read from a cache.
+    /// Image tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<u64>,
-    /// Video tokens not read from a cache.
+    /// Video tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_tokens: Option<u64>,
     /// Google Search queries the model ran (LiteLLM's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search_requests: Option<u64>,
+    /// The cached tokens by modality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens_details: Option<CachedTokensDetails>,
+    /// Tokens written to a context cache this request created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_tokens: Option<u64>,
+    /// The same, under LiteLLM's other name for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
+}
+
+impl AddAssign for PromptTokensDetails {
+    fn add_assign(&mut self, other: Self) {
+        add_count(&mut self.cached_tokens, other.cached_tokens);
+        add_count(&mut self.text_tokens, other.text_tokens);
+        add_count(&mut self.audio_tokens, other.audio_tokens);
+        add_count(&mut self.image_tokens, other.image_tokens);
+        add_count(&mut self.video_tokens, other.video_tokens);
+        add_count(&mut self.web_search_requests, other.web_search_requests);
+        add_details(&mut self.cached_tokens_details, other.cached_tokens_details);
+        add_count(&mut self.cache_creation_tokens, other.cache_creation_tokens);
+        add_count(&mut self.cache_write_tokens, other.cache_write_tokens);
+    }
+}
+
+/// Cached input tokens by modality.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CachedTokensDetails {
+    /// Text tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<u64>,
+    /// Audio tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    /// Image tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<u64>,
+    /// Video tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_tokens: Option<u64>,
+}
+
+impl AddAssign for CachedTokensDetails {
+    fn add_assign(&mut self, other: Self) {
+        add_count(&mut self.text_tokens, other.text_tokens);
+        add_count(&mut self.audio_tokens, other.audio_tokens);
+        add_count(&mut self.image_tokens, other.image_tokens);
+        add_count(&mut self.video_tokens, other.video_tokens);
+    }
 }
 
 /// Output token breakdown.
@@ -60,4 +204,13 @@ pub struct CompletionTokensDetails {
     /// Image tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<u64>,
+}
+
+impl AddAssign for CompletionTokensDetails {
+    fn add_assign(&mut self, other: Self) {
+        add_count(&mut self.reasoning_tokens, other.reasoning_tokens);
+        add_count(&mut self.text_tokens, other.text_tokens);
+        add_count(&mut self.audio_tokens, other.audio_tokens);
+        add_count(&mut self.image_tokens, other.image_tokens);
+    }
 }

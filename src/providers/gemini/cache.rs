@@ -11,6 +11,8 @@
 //! - A head Google will not cache (below the model's minimum size, a model without
 //!   caching: 400 on create) is sent uncached, as it came: the request still works, and the
 //!   refusal is remembered for ten minutes so the same head is not offered at every request.
+//! - A call that created its cache answers [`Reply::CacheWritten`], so that the reply's
+//!   usage reports the write (`cache_creation_input_tokens`) and its cost.
 //! - Calls without a plan pass straight through.
 
 use std::pin::Pin;
@@ -23,7 +25,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::call::{CachePlan, Call, Method, Reply};
+use super::call::{CachePlan, CacheWrite, Call, Method, Reply};
 use super::error::Error;
 use super::wire::{CachedContentRequest, GoogleStatus};
 use crate::store::{CacheStore, MemoryCacheStore};
@@ -200,12 +202,12 @@ where
             .as_deref()
             .and_then(ttl_seconds)
             .unwrap_or(DEFAULT_TTL);
-        let (name, from_store) = match self.store.get(&key).await {
+        let (name, from_store, written) = match self.store.get(&key).await {
             Some(name) if name == REFUSED => return self.inner.oneshot(call).await,
-            Some(name) => (name, true),
+            Some(name) => (name, true, None),
             None => {
                 match create(self.inner.clone(), &*self.store, &call, &head, &key, ttl).await? {
-                    Some(name) => (name, false),
+                    Some((name, tokens)) => (name, false, tokens),
                     None => return self.inner.oneshot(call).await,
                 }
             }
@@ -216,11 +218,14 @@ where
                 tracing::debug!("context cache gone upstream; creating it again");
                 self.store.remove(&key).await;
                 match create(self.inner.clone(), &*self.store, &call, &head, &key, ttl).await? {
-                    Some(name) => self.inner.oneshot(with_cache(&live, &name)).await,
+                    Some((name, tokens)) => {
+                        let reply = self.inner.oneshot(with_cache(&live, &name)).await;
+                        reply.map(|reply| written_by(reply, tokens, ttl))
+                    }
                     None => self.inner.oneshot(call).await,
                 }
             }
-            reply => reply,
+            reply => reply.map(|reply| written_by(reply, written, ttl)),
         }
     }
 
@@ -239,8 +244,19 @@ where
     }
 }
 
-/// Creates the cache; `None` when Google will not cache this head (the call then goes
-/// uncached).
+/// The reply of a call that created a cache of `tokens` (when Google said how many).
+fn written_by(reply: Reply, tokens: Option<u64>, ttl: Duration) -> Reply {
+    match tokens {
+        Some(tokens) => Reply::CacheWritten {
+            reply: Box::new(reply),
+            write: CacheWrite { tokens, ttl },
+        },
+        None => reply,
+    }
+}
+
+/// Creates the cache: its name and size in tokens (if Google says); `None` when Google
+/// will not cache this head (the call then goes uncached).
 async fn create<S>(
     inner: S,
     store: &dyn CacheStore,
@@ -248,7 +264,7 @@ async fn create<S>(
     head: &CachedContentRequest,
     key: &str,
     ttl: Duration,
-) -> Result<Option<String>, Error>
+) -> Result<Option<(String, Option<u64>)>, Error>
 where
     S: Service<Call, Response = Reply, Error = Error>,
 {
@@ -265,7 +281,8 @@ where
             // Stop using it a little before Google drops it.
             let margin = (ttl / 10).min(Duration::from_secs(60));
             store.put(key, &created.name, ttl - margin).await;
-            Ok(Some(created.name))
+            let tokens = created.usage_metadata.map(|usage| usage.total_token_count);
+            Ok(Some((created.name, tokens)))
         }
         Ok(_) => Err(Error::InvalidCall(
             "creating a context cache was answered with another kind of reply".to_owned(),

@@ -1,6 +1,7 @@
 //! The provider-level request and reply: one Gemini REST call and what it returned.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -44,6 +45,16 @@ pub struct CachePlan {
     pub contents: usize,
     /// The cache's lifetime, `"{seconds}s"`, when the request set one.
     pub ttl: Option<String>,
+}
+
+/// A context cache the call created on its way: what the reply's usage and cost report
+/// beside the call's own tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CacheWrite {
+    /// Tokens written into the cache (the created entry's `usageMetadata.totalTokenCount`).
+    pub tokens: u64,
+    /// How long the entry lives.
+    pub ttl: Duration,
 }
 
 /// The REST method of a [`Call`].
@@ -95,6 +106,13 @@ pub enum Reply {
     Embeddings(BatchEmbedContentsResponse),
     /// A created `CachedContent`.
     CachedContent(CachedContent),
+    /// The reply of a call that created a context cache first (see [`super::cache`]).
+    CacheWritten {
+        /// The call's own reply.
+        reply: Box<Reply>,
+        /// The cache it created.
+        write: CacheWrite,
+    },
 }
 
 impl std::fmt::Debug for Reply {
@@ -105,6 +123,11 @@ impl std::fmt::Debug for Reply {
             Self::Stream(_) => f.write_str("Stream(..)"),
             Self::Embeddings(reply) => f.debug_tuple("Embeddings").field(reply).finish(),
             Self::CachedContent(cache) => f.debug_tuple("CachedContent").field(cache).finish(),
+            Self::CacheWritten { reply, write } => f
+                .debug_struct("CacheWritten")
+                .field("reply", reply)
+                .field("write", write)
+                .finish(),
         }
     }
 }

@@ -112,6 +112,7 @@ where
             model: translated.model,
             batch_sizes,
             encoding: translated.encoding,
+            estimated_tokens: translated.estimated_tokens,
         }
     }
 }
@@ -127,6 +128,7 @@ pin_project! {
             model: String,
             batch_sizes: Vec<usize>,
             encoding: EncodingFormat,
+            estimated_tokens: u64,
         },
         /// The request was refused before any call.
         Failed { error: Option<Error> },
@@ -146,6 +148,7 @@ where
                 model,
                 batch_sizes,
                 encoding,
+                estimated_tokens,
             } => {
                 let replies = ready!(calls.poll(cx))?
                     .into_iter()
@@ -156,12 +159,14 @@ where
                         ))),
                     })
                     .collect::<Result<Vec<_>, Error>>()?;
-                Poll::Ready(translate_embedding_response(
-                    model,
-                    replies,
-                    batch_sizes,
-                    *encoding,
-                ))
+                let mut response =
+                    translate_embedding_response(model, replies, batch_sizes, *encoding)?;
+                // Gemini's embedding replies carry no counts: LiteLLM's estimate instead.
+                if response.usage.prompt_tokens == 0 {
+                    response.usage.prompt_tokens = *estimated_tokens;
+                    response.usage.total_tokens = *estimated_tokens;
+                }
+                Poll::Ready(Ok(response))
             }
             EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()

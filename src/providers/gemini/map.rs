@@ -1,6 +1,7 @@
 //! [`ParamMapLayer`]: the OpenAI ⇄ Gemini boundary. It maps a [`ChatRequest`] to a Gemini
 //! [`Call`] and the [`Reply`] back to a [`ChatResponse`], streaming or not, by calling the
-//! pure functions in [`super::translate`]. It does no I/O itself.
+//! pure functions in [`super::translate`]. It does no I/O itself. Replies get their cost
+//! (`usage.cost`) from the model's price ([`super::pricing`]).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -12,8 +13,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::call::{Call, EventStream, Method, Reply};
+use super::call::{CacheWrite, Call, EventStream, Method, Reply};
 use super::error::Error as GeminiError;
+use super::pricing::{bundled, price_usage};
 use super::translate::stream::StreamTranslator;
 use super::translate::{
     IdSource, RandomIds, ReplyContext, ToolSchemaCache, TranslateOptions, translate_request_cached,
@@ -21,6 +23,7 @@ use super::translate::{
 };
 use crate::error::Error;
 use crate::openai::{ChatCompletionChunk, ChatRequest};
+use crate::pricing::ModelPrice;
 use crate::provider::ChatResponse;
 
 /// Maps OpenAI requests to Gemini calls and replies back.
@@ -35,6 +38,7 @@ pub struct ParamMapLayer {
     options: TranslateOptions,
     ids: Arc<dyn IdSource>,
     schemas: Arc<ToolSchemaCache>,
+    price: Option<ModelPrice>,
 }
 
 impl ParamMapLayer {
@@ -44,12 +48,20 @@ impl ParamMapLayer {
             options,
             ids: Arc::new(RandomIds),
             schemas: Arc::default(),
+            price: None,
         }
     }
 
     /// Uses `ids` for tool-call ids, completion ids and timestamps.
     pub fn with_ids(mut self, ids: Arc<dyn IdSource>) -> Self {
         self.ids = ids;
+        self
+    }
+
+    /// Prices every reply at `price` instead of the bundled table's price of its model (a
+    /// deployment's own price: LiteLLM's `input_cost_per_token`, … in its config).
+    pub fn with_price(mut self, price: ModelPrice) -> Self {
+        self.price = Some(price);
         self
     }
 
@@ -77,6 +89,7 @@ impl<S> Layer<S> for ParamMapLayer {
             options: self.options,
             ids: self.ids.clone(),
             schemas: self.schemas.clone(),
+            price: self.price,
         }
     }
 }
@@ -88,6 +101,7 @@ pub struct ParamMap<S> {
     options: TranslateOptions,
     ids: Arc<dyn IdSource>,
     schemas: Arc<ToolSchemaCache>,
+    price: Option<ModelPrice>,
 }
 
 impl<S> ParamMap<S> {
@@ -138,6 +152,9 @@ where
         ParamMapFuture::Waiting {
             inner: self.inner.call(call),
             reply: Some(ReplyState {
+                price: self
+                    .price
+                    .or_else(|| bundled().get(&translated.model).copied()),
                 model: translated.model,
                 legacy_functions: translated.legacy_functions,
                 include_usage: translated.include_usage,
@@ -150,6 +167,7 @@ where
 /// What the reply translation needs, kept while the call is in flight.
 struct ReplyState {
     model: String,
+    price: Option<ModelPrice>,
     legacy_functions: bool,
     include_usage: bool,
     ids: Arc<dyn IdSource>,
@@ -164,15 +182,29 @@ impl ReplyState {
     }
 
     fn into_response(self, reply: Reply) -> Result<ChatResponse, Error> {
+        let (reply, write) = match reply {
+            Reply::CacheWritten { reply, write } => (*reply, Some(write)),
+            reply => (reply, None),
+        };
         match reply {
-            Reply::Generate(reply) => translate_response(reply, self.context(), self.ids.as_ref())
-                .map(ChatResponse::Completion),
+            Reply::Generate(reply) => {
+                let mut completion = translate_response(reply, self.context(), self.ids.as_ref())?;
+                if let Some(usage) = &mut completion.usage {
+                    if let Some(write) = write {
+                        usage.add_cache_write(write.tokens);
+                    }
+                    price_usage(usage, self.price.as_ref(), write);
+                }
+                Ok(ChatResponse::Completion(completion))
+            }
             Reply::Stream(events) => {
                 let translator = StreamTranslator::new(self.context(), self.include_usage);
                 Ok(ChatResponse::Stream(Box::pin(ChatChunks {
                     events,
                     translator,
                     ids: self.ids,
+                    price: self.price,
+                    write,
                     pending: VecDeque::new(),
                     done: false,
                 })))
@@ -181,7 +213,7 @@ impl ReplyState {
                 "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
                     .to_owned(),
             ))),
-            Reply::Embeddings(_) | Reply::CachedContent(_) => {
+            Reply::Embeddings(_) | Reply::CachedContent(_) | Reply::CacheWritten { .. } => {
                 Err(Error::from(GeminiError::InvalidCall(
                     "a chat call was answered with another kind of reply".to_owned(),
                 )))
@@ -234,6 +266,9 @@ struct ChatChunks {
     events: EventStream,
     translator: StreamTranslator,
     ids: Arc<dyn IdSource>,
+    price: Option<ModelPrice>,
+    /// The context cache the call created, reported in the usage chunk.
+    write: Option<CacheWrite>,
     pending: VecDeque<ChatCompletionChunk>,
     done: bool,
 }
@@ -270,7 +305,13 @@ impl Stream for ChatChunks {
                 }
                 None => {
                     this.end();
-                    let chunks = this.translator.finish(this.ids.as_ref());
+                    let mut chunks = this.translator.finish(this.ids.as_ref());
+                    for usage in chunks.iter_mut().filter_map(|chunk| chunk.usage.as_mut()) {
+                        if let Some(write) = this.write {
+                            usage.add_cache_write(write.tokens);
+                        }
+                        price_usage(usage, this.price.as_ref(), this.write);
+                    }
                     this.pending.extend(chunks);
                 }
             }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod http;
 pub mod map;
 pub mod model;
+pub mod pricing;
 pub mod sse;
 pub mod translate;
 pub mod wire;
@@ -37,7 +38,7 @@ use tower::ServiceBuilder;
 
 pub use auth::{API_KEY_HEADER, ApiKeyLayer, ApiKeyService, api_key_from_env};
 pub use cache::{ContextCache, ContextCacheLayer};
-pub use call::{CachePlan, Call, Method, Reply};
+pub use call::{CachePlan, CacheWrite, Call, Method, Reply};
 pub use embed::{EmbedMap, EmbedMapLayer};
 pub use error::{Error, MissingApiKey};
 pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer};
@@ -48,6 +49,7 @@ use translate::{IdSource, RandomIds, TranslateOptions};
 
 use crate::layers::media::{FetchPolicy, MediaFetchLayer, MediaFetcher};
 use crate::layers::validate::SchemaValidationLayer;
+use crate::pricing::ModelPrice;
 use crate::provider::{ChatService, EmbeddingService, Provider};
 use crate::store::{CacheStore, MemoryCacheStore};
 use crate::upstream::{HttpTransport, Secret};
@@ -122,6 +124,7 @@ pub struct GeminiBuilder {
     fetcher: Option<MediaFetcher>,
     ids: Option<Arc<dyn IdSource>>,
     cache_store: Option<Arc<dyn CacheStore>>,
+    price: Option<ModelPrice>,
 }
 
 impl GeminiBuilder {
@@ -196,6 +199,13 @@ impl GeminiBuilder {
         self
     }
 
+    /// Prices every reply at `price` (default: the bundled table's price of the model
+    /// asked for, see [`pricing`]; a model it does not know gets no cost).
+    pub fn price(mut self, price: ModelPrice) -> Self {
+        self.price = Some(price);
+        self
+    }
+
     /// Assembles the stack.
     pub fn build(self) -> Result<Gemini, BuildError> {
         let api_base = self
@@ -229,10 +239,14 @@ impl GeminiBuilder {
         );
         let http = GeminiHttpLayer::new(api_base);
         let key = ApiKeyLayer::new(api_key);
+        let mut param_map = ParamMapLayer::new(options).with_ids(ids);
+        if let Some(price) = self.price {
+            param_map = param_map.with_price(price);
+        }
         let service = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .layer(MediaFetchLayer::new(fetcher))
-            .layer(ParamMapLayer::new(options).with_ids(ids))
+            .layer(param_map)
             .layer(caching)
             .layer(SseAdapterLayer::new().event_timeout(timeout))
             .layer(http.clone())

@@ -77,7 +77,10 @@ pub struct Part {
     /// Its result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_execution_result: Option<Value>,
-    /// Fields this version does not know (`videoMetadata`, `mediaResolution`, …).
+    /// How finely the model looks at this image (Gemini 3 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_resolution: Option<MediaResolution>,
+    /// Fields this version does not know (`videoMetadata`, …).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -90,6 +93,13 @@ impl Part {
             ..Self::default()
         }
     }
+}
+
+/// A part's `mediaResolution`: `{"level": "MEDIA_RESOLUTION_LOW" | …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaResolution {
+    /// `MEDIA_RESOLUTION_LOW`, `_MEDIUM`, `_HIGH` or `_ULTRA_HIGH`.
+    pub level: String,
 }
 
 /// `inlineData`.
@@ -443,6 +453,9 @@ pub struct CachedContent {
     /// When it expires (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<String>,
+    /// Its size (`totalTokenCount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_metadata: Option<UsageMetadata>,
 }
 
 /// `batchEmbedContents` body: up to 100 requests, answered in order.

@@ -3,7 +3,7 @@
 //! | OpenAI | Gemini | notes |
 //! |---|---|---|
 //! | `input` (a string or strings) | one `EmbedContentRequest` per string | batches of [`MAX_BATCH`], answered in order |
-//! | `input` as token ids | — | 400: Gemini embeds text |
+//! | `input` as token ids (one list or several) | the text they encode | OpenAI's `cl100k_base` encoding, as LiteLLM decodes them (feature `tiktoken`; without it, a 400) |
 //! | `dimensions` | `outputDimensionality` | |
 //! | `input_type` (`task_type`) | `taskType` | LiteLLM's name |
 //! | `title` | `title` | for `RETRIEVAL_DOCUMENT` |
@@ -11,10 +11,11 @@
 //! | `user` | — | accepted, not sent (as for chat) |
 //! | anything else | — | refused by name, or dropped with `drop_params` |
 //!
-//! Each vector keeps its input's `index` (LiteLLM numbers them all 0), a reply with fewer
-//! or more vectors than inputs is an error rather than a silent mismatch, and `usage`
-//! counts what Gemini reports: its embedding replies carry no token counts today, so the
-//! counts are 0 rather than a local guess.
+//! Each vector keeps its input's `index` (LiteLLM numbers them all 0), and a reply with
+//! fewer or more vectors than inputs is an error rather than a silent mismatch. `usage`
+//! counts what Gemini reports; its embedding replies carry no token counts today, so it is
+//! LiteLLM's estimate instead: the `cl100k_base` tokens of the input texts (feature
+//! `tiktoken`; without it, 0).
 
 use base64::Engine;
 
@@ -42,6 +43,8 @@ pub struct TranslatedEmbedding {
     pub encoding: EncodingFormat,
     /// Per-request credentials and endpoint.
     pub options: CallOptions,
+    /// The input's `cl100k_base` token count, for the usage when Gemini reports none.
+    pub estimated_tokens: u64,
 }
 
 /// Maps an OpenAI embeddings request (its `model` already a bare Gemini id).
@@ -90,7 +93,7 @@ pub fn translate_embedding_request(
             "dimensions must be at least 1",
         ));
     }
-    let texts = texts(input)?;
+    let (texts, estimated_tokens) = texts(input)?;
     let resource = format!("models/{model}");
     let requests = texts.into_iter().map(|text| EmbedContentRequest {
         model: resource.clone(),
@@ -116,19 +119,30 @@ pub fn translate_embedding_request(
         batches,
         encoding: encoding_format.unwrap_or_default(),
         options: call_options,
+        estimated_tokens,
     })
 }
 
-/// The strings to embed: at least one, none empty.
-fn texts(input: EmbeddingInput) -> Result<Vec<String>, Error> {
+/// The strings to embed (at least one, none empty), and their `cl100k_base` token count.
+fn texts(input: EmbeddingInput) -> Result<(Vec<String>, u64), Error> {
     let texts = match input {
         EmbeddingInput::Text(text) => vec![text],
         EmbeddingInput::Texts(texts) => texts,
-        EmbeddingInput::Tokens(_) | EmbeddingInput::TokenLists(_) => {
-            return Err(Error::invalid_param(
-                "input",
-                "Gemini embeds text: send input as a string or a list of strings, not token ids",
-            ));
+        EmbeddingInput::Tokens(ids) => {
+            let count = ids.len() as u64;
+            return Ok((vec![decode(&ids, "input")?], count));
+        }
+        EmbeddingInput::TokenLists(lists) => {
+            if lists.is_empty() {
+                return Err(Error::invalid_param("input", "input has no text to embed"));
+            }
+            let count = lists.iter().map(|ids| ids.len() as u64).sum();
+            let texts = lists
+                .iter()
+                .enumerate()
+                .map(|(index, ids)| decode(ids, &format!("input[{index}]")))
+                .collect::<Result<Vec<_>, Error>>()?;
+            return Ok((texts, count));
         }
     };
     if texts.is_empty() {
@@ -140,7 +154,45 @@ fn texts(input: EmbeddingInput) -> Result<Vec<String>, Error> {
             format!("input[{index}] is empty: Gemini cannot embed an empty string"),
         ));
     }
-    Ok(texts)
+    let count = texts.iter().map(|text| count_tokens(text)).sum();
+    Ok((texts, count))
+}
+
+/// The text of `cl100k_base` token ids (what OpenAI's clients send as token input).
+#[cfg(feature = "tiktoken")]
+fn decode(ids: &[u32], param: &str) -> Result<String, Error> {
+    let text = crate::tokens::decode(ids).ok_or_else(|| {
+        Error::invalid_param(
+            "input",
+            format!("{param}: not cl100k_base token ids of UTF-8 text"),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(Error::invalid_param(
+            "input",
+            format!("{param} is empty: Gemini cannot embed an empty string"),
+        ));
+    }
+    Ok(text)
+}
+
+/// Without the encoding, token ids cannot be turned back into text.
+#[cfg(not(feature = "tiktoken"))]
+fn decode(_: &[u32], param: &str) -> Result<String, Error> {
+    Err(Error::invalid_param(
+        "input",
+        format!("{param}: token-id input needs the `tiktoken` feature; send text"),
+    ))
+}
+
+#[cfg(feature = "tiktoken")]
+fn count_tokens(text: &str) -> u64 {
+    crate::tokens::count(text)
+}
+
+#[cfg(not(feature = "tiktoken"))]
+fn count_tokens(_: &str) -> u64 {
+    0
 }
 
 /// Joins the replies of a request's batches (in order; `batch_sizes[i]` inputs were sent
@@ -252,10 +304,12 @@ mod tests {
     }
 
     #[test]
-    fn token_ids_and_empty_text_are_refused_naming_input() {
+    fn bad_token_ids_and_empty_text_are_refused_naming_input() {
         for input in [
-            EmbeddingInput::Tokens(vec![1, 2]),
-            EmbeddingInput::TokenLists(vec![vec![1]]),
+            EmbeddingInput::Tokens(vec![u32::MAX]),
+            EmbeddingInput::Tokens(vec![220]), // " "
+            EmbeddingInput::TokenLists(Vec::new()),
+            EmbeddingInput::TokenLists(vec![vec![15339], vec![]]),
             EmbeddingInput::Texts(Vec::new()),
             EmbeddingInput::Texts(vec!["a".to_owned(), " ".to_owned()]),
         ] {
@@ -264,6 +318,26 @@ mod tests {
             assert_eq!(error.param(), Some("input"), "{error}");
             assert_eq!(error.status(), 400);
         }
+    }
+
+    #[cfg(feature = "tiktoken")]
+    #[test]
+    fn token_ids_are_embedded_as_their_text_and_counted() {
+        let lists = EmbeddingInput::TokenLists(vec![vec![15339, 1917], vec![15339]]);
+        let translated = translate_embedding_request(request(lists), &TranslateOptions::default())
+            .expect("decoded");
+        let texts: Vec<_> = translated.batches[0]
+            .requests
+            .iter()
+            .map(|request| request.content.parts[0].text.as_deref())
+            .collect();
+        assert_eq!(texts, [Some("hello world"), Some("hello")]);
+        assert_eq!(translated.estimated_tokens, 3);
+
+        let text = EmbeddingInput::Texts(vec!["hello world".to_owned(), "hello".to_owned()]);
+        let translated =
+            translate_embedding_request(request(text), &TranslateOptions::default()).expect("text");
+        assert_eq!(translated.estimated_tokens, 3);
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //!   → `fileData` with the media type from `format` or the extension (the media-fetch layer
 //!   has already inlined the http(s) images AI Studio cannot fetch); `input_audio` →
 //!   `inlineData`; `file` parts → `fileData` or `inlineData`;
+//! - `image_url.detail` `low` / `medium` / `high` / `ultra_high` → the part's
+//!   `mediaResolution` on Gemini 3 and later (`auto`: unset); older models have only the
+//!   request-wide `generationConfig.mediaResolution`, so the detail is not sent to them;
 //! - a conversation with no user turn left (only system messages) gets a `"."` user turn;
 //!   an empty `messages` list is a 400.
 //!
@@ -37,7 +40,9 @@ use crate::error::Error;
 use crate::layers::media::mime_from_extension;
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
 use crate::providers::gemini::model::ModelInfo;
-use crate::providers::gemini::wire::{self, Blob, FileData, FunctionResponse, Part};
+use crate::providers::gemini::wire::{
+    self, Blob, FileData, FunctionResponse, MediaResolution, Part,
+};
 use crate::upstream::redact_url;
 
 /// Separator LiteLLM uses to carry a thought signature inside a tool-call id.
@@ -167,7 +172,7 @@ impl Builder {
                         format!("messages[{index}]: a function message needs a `name`"),
                     )
                 })?;
-                let parts = result_parts(name, message.content, index)?;
+                let parts = result_parts(name, message.content, index, self.model)?;
                 self.push(Turn::FunctionResults, parts);
             }
         }
@@ -243,7 +248,7 @@ impl Builder {
                             ),
                         ));
                     }
-                    if let Some(part) = media_or_text_part(part, &location)? {
+                    if let Some(part) = media_or_text_part(part, &location, self.model)? {
                         out.push(part);
                     }
                 }
@@ -389,7 +394,7 @@ impl Builder {
                 )
             })?,
         };
-        result_parts(name, message.content, index)
+        result_parts(name, message.content, index, self.model)
     }
 }
 
@@ -410,7 +415,12 @@ fn response_part(name: String, response: Value) -> Part {
 
 /// A tool or function result (message `index`) → its `functionResponse` part, followed by
 /// the media parts (images, files, audio) of a list-form result.
-fn result_parts(name: String, content: Option<Content>, index: usize) -> Result<Vec<Part>, Error> {
+fn result_parts(
+    name: String,
+    content: Option<Content>,
+    index: usize,
+    model: ModelInfo,
+) -> Result<Vec<Part>, Error> {
     let mut media = Vec::new();
     let text = match content {
         None => String::new(),
@@ -422,7 +432,7 @@ fn result_parts(name: String, content: Option<Content>, index: usize) -> Result<
                     texts.extend(part.text);
                 } else {
                     let location = PartLocation::content(index, part_index);
-                    media.extend(media_or_text_part(part, &location)?);
+                    media.extend(media_or_text_part(part, &location, model)?);
                 }
             }
             texts.join("\n")
@@ -490,14 +500,23 @@ impl PartLocation {
     }
 }
 
-fn media_or_text_part(part: ContentPart, location: &PartLocation) -> Result<Option<Part>, Error> {
+fn media_or_text_part(
+    part: ContentPart,
+    location: &PartLocation,
+    model: ModelInfo,
+) -> Result<Option<Part>, Error> {
     match part.kind.as_str() {
         "text" => Ok(part.text.filter(|text| !text.is_empty()).map(Part::text)),
         "image_url" => {
             let image = part
                 .image_url
                 .ok_or_else(|| missing(location, "image_url"))?;
-            uri_part(image.url(), image.format(), location, ".image_url.url").map(Some)
+            let resolution = media_resolution(image.detail(), location)?;
+            let mut part = uri_part(image.url(), image.format(), location, ".image_url.url")?;
+            if model.is_gemini_3_or_later() {
+                part.media_resolution = resolution;
+            }
+            Ok(Some(part))
         }
         "input_audio" => {
             let audio = part
@@ -539,6 +558,32 @@ fn media_or_text_part(part: ContentPart, location: &PartLocation) -> Result<Opti
             ),
         )),
     }
+}
+
+/// `image_url.detail` → a part's `mediaResolution` (`auto` and no detail: none).
+fn media_resolution(
+    detail: Option<&str>,
+    location: &PartLocation,
+) -> Result<Option<MediaResolution>, Error> {
+    let level = match detail {
+        None | Some("auto") => return Ok(None),
+        Some("low") => "MEDIA_RESOLUTION_LOW",
+        Some("medium") => "MEDIA_RESOLUTION_MEDIUM",
+        Some("high") => "MEDIA_RESOLUTION_HIGH",
+        Some("ultra_high") => "MEDIA_RESOLUTION_ULTRA_HIGH",
+        Some(other) => {
+            let param = location.param(".image_url.detail");
+            return Err(Error::invalid_param(
+                param.clone(),
+                format!(
+                    "{param}: {other:?} is not a detail (expected auto, low, medium, high or ultra_high)"
+                ),
+            ));
+        }
+    };
+    Ok(Some(MediaResolution {
+        level: level.to_owned(),
+    }))
 }
 
 fn missing(location: &PartLocation, field: &str) -> Error {

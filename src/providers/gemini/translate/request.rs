@@ -16,9 +16,13 @@
 //! | `safety_settings` | `safetySettings` |
 //! | `cached_content` | `cachedContent` |
 //! | GenerationConfig keys (`top_k`/`topK`, `mediaResolution`, `imageConfig`, …) | `generationConfig`, camelCased |
-//! | `user`, `stream_options`, `metadata`, `store` | accepted, not sent |
+//! | `media_resolution` (`low`, `medium`, `high`) | `generationConfig.mediaResolution` (`MEDIA_RESOLUTION_…`) |
+//! | `parallel_tool_calls` | accepted, not sent: Gemini has no switch (it may still return several calls) |
+//! | `user`, `safety_identifier`, `stream_options`, `metadata`, `store`, `tags`, `prompt_cache_key`, `timeout`, `num_retries` | accepted, not sent (see [`IGNORED_KEYS`]) |
+//! | `service_tier` `auto` / `default` | accepted, not sent (Gemini's standard tier); other tiers refused by name |
 //! | `api_key`, `api_base` | per-request credentials and endpoint ([`CallOptions`]), only when [`TranslateOptions::client_credentials`] allows them; `api_base` only with its own `api_key` |
-//! | anything else, `logit_bias`, `parallel_tool_calls: false` | 400 `UnsupportedParamsError` naming it, or dropped with `drop_params` |
+//! | `n: 0` | 400 (OpenAI refuses it too) |
+//! | anything else (`logit_bias`, `prediction`, `verbosity`, `extra_headers`, `mock_response`, …) | 400 `UnsupportedParamsError` naming it, or dropped with `drop_params` |
 //!
 //! ## `response_format`
 //!
@@ -108,8 +112,19 @@ pub struct TranslatedRequest {
     pub cache: Option<CachePlan>,
 }
 
-/// Keys accepted and deliberately not sent upstream.
-const IGNORED_KEYS: &[&str] = &["metadata", "store"];
+/// Keys accepted and deliberately not sent upstream: OpenAI's bookkeeping and abuse
+/// signals (`metadata`, `store`, `safety_identifier`), OpenAI's cache routing hint (Gemini
+/// caches implicitly), LiteLLM's spend `tags`, and LiteLLM's per-request `timeout` and
+/// `num_retries` (the deployment's own settings apply).
+pub const IGNORED_KEYS: &[&str] = &[
+    "metadata",
+    "store",
+    "safety_identifier",
+    "prompt_cache_key",
+    "tags",
+    "timeout",
+    "num_retries",
+];
 
 /// Translates a chat request into a Gemini request.
 ///
@@ -179,7 +194,8 @@ fn translate(
         user: _,
         tools,
         tool_choice,
-        parallel_tool_calls,
+        // Gemini has no switch for it: accepted and not sent, as LiteLLM does.
+        parallel_tool_calls: _,
         functions,
         function_call,
         response_format,
@@ -193,6 +209,9 @@ fn translate(
         extra,
     } = request;
     let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, &options)?;
+    if n == Some(0) {
+        return Err(Error::invalid_param("n", "n must be at least 1"));
+    }
     let info = ModelInfo::parse(&model);
     let marked = cache_block(&messages)?;
     let conversation =
@@ -247,9 +266,6 @@ fn translate(
     }
     for (index, function) in functions.into_iter().flatten().enumerate() {
         tool_set.add_function(function, &format!("functions[{index}]"))?;
-    }
-    if parallel_tool_calls == Some(false) && tool_set.has_functions() {
-        unsupported("parallel_tool_calls", drop)?;
     }
     let tool_config = match (tool_choice, function_call) {
         (Some(choice), _) => Some(tool_config(&choice, "tool_choice")?),
@@ -564,6 +580,10 @@ fn apply_extra(key: String, value: Value, target: Target<'_, '_>, drop: bool) ->
         }
         "web_search_options" => target.tools.add_google_search(),
         "audio" => apply_audio(target.config, value)?,
+        "service_tier" => match value.as_str() {
+            Some("auto" | "default") => {}
+            _ => unsupported(&key, drop)?,
+        },
         key if IGNORED_KEYS.contains(&key) => {}
         _ => {
             let camel = camel_case(&key);
@@ -600,6 +620,10 @@ fn set_generation_config(
         "responseJsonSchema" => config.response_json_schema = Some(value),
         "responseModalities" => config.response_modalities = Some(typed(param, value)?),
         "responseLogprobs" => config.response_logprobs = Some(typed(param, value)?),
+        "mediaResolution" => {
+            let level = media_resolution(param, value)?;
+            config.extra.insert(camel, Value::String(level));
+        }
         "presencePenalty" => config.presence_penalty = Some(typed(param, value)?),
         "frequencyPenalty" => config.frequency_penalty = Some(typed(param, value)?),
         "thinkingConfig" => {
@@ -616,6 +640,20 @@ fn set_generation_config(
         }
     }
     Ok(())
+}
+
+/// `media_resolution`: `low` / `medium` / `high` (any case), or Gemini's own
+/// `MEDIA_RESOLUTION_…` name.
+fn media_resolution(param: &str, value: Value) -> Result<String, Error> {
+    let level: String = typed(param, value)?;
+    match level.to_ascii_lowercase().as_str() {
+        "low" | "medium" | "high" => Ok(format!("MEDIA_RESOLUTION_{}", level.to_ascii_uppercase())),
+        _ if level.starts_with("MEDIA_RESOLUTION_") => Ok(level),
+        _ => Err(Error::invalid_param(
+            param,
+            format!("{param}: {level:?} is not a media resolution (expected low, medium or high)"),
+        )),
+    }
 }
 
 fn apply_audio(config: &mut GenerationConfig, value: Value) -> Result<(), Error> {

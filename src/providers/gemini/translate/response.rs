@@ -29,10 +29,10 @@ use super::ids::IdSource;
 use super::messages::THOUGHT_SEPARATOR;
 use crate::error::Error;
 use crate::openai::chat::{
-    Annotation, AudioOutput, ChatCompletion, Choice, ChoiceProviderFields, CompletionTokensDetails,
-    FunctionCall, ImageOutput, ImageUrlObject, Logprobs, MessageProviderFields,
-    PromptTokensDetails, ResponseMessage, ThinkingBlock, TokenLogprob, ToolCall, TopLogprob,
-    UrlCitation, Usage,
+    Annotation, AudioOutput, CachedTokensDetails, ChatCompletion, Choice, ChoiceProviderFields,
+    CompletionTokensDetails, FunctionCall, ImageOutput, ImageUrlObject, Logprobs,
+    MessageProviderFields, PromptTokensDetails, ResponseMessage, ThinkingBlock, TokenLogprob,
+    ToolCall, TopLogprob, UrlCitation, Usage,
 };
 use crate::providers::gemini::wire::{
     Candidate, GenerateContentResponse, LogprobsResult, ModalityTokenCount, Part, UsageMetadata,
@@ -109,7 +109,7 @@ pub fn translate_response(
             finish_reason: Some("content_filter".to_owned()),
             logprobs: None,
             provider_specific_fields: Some(ChoiceProviderFields {
-                finish_reason: block_reason,
+                native_finish_reason: block_reason,
                 finish_message: None,
             }),
         });
@@ -365,25 +365,24 @@ pub fn finish_reason(reason: Option<&str>) -> &'static str {
     }
 }
 
-/// Gemini's own reason and message, when they say more than `stop`/`length`.
+/// Gemini's own reason (LiteLLM's `native_finish_reason`) and message, on every choice
+/// Gemini gave a reason for.
 pub fn gemini_finish(
     reason: Option<String>,
     message: Option<String>,
 ) -> Option<ChoiceProviderFields> {
-    let reason = reason?;
-    if matches!(reason.as_str(), "STOP" | "MAX_TOKENS") {
-        return None;
-    }
     Some(ChoiceProviderFields {
-        finish_reason: reason,
+        native_finish_reason: reason?,
         finish_message: message,
     })
 }
 
-/// `usageMetadata` → OpenAI usage. The prompt's per-modality counts exclude what was read
-/// from a cache (`cacheTokensDetails`, or with only `cachedContentTokenCount`, the text),
-/// as LiteLLM reports them; `DOCUMENT` tokens count in `prompt_tokens` only (OpenAI has no
-/// field for them).
+/// `usageMetadata` → OpenAI usage, with LiteLLM's details: the prompt's per-modality
+/// counts as Gemini sends them (cached tokens included), the cached ones in
+/// `cached_tokens` and by modality in `cached_tokens_details`; the output's text tokens
+/// (all of `candidatesTokenCount` less image and audio when Gemini sends no breakdown) and
+/// reasoning tokens (0 without thinking). `DOCUMENT` tokens count in `prompt_tokens` only
+/// (OpenAI has no field for them).
 pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage {
     let prompt_tokens = usage.prompt_token_count + usage.tool_use_prompt_token_count;
     let completion_tokens = usage.candidates_token_count + usage.thoughts_token_count;
@@ -393,19 +392,36 @@ pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage 
         usage.total_token_count
     };
     let cached = (usage.cached_content_token_count > 0).then_some(usage.cached_content_token_count);
-    let fresh = uncached_prompt(&usage);
+    let prompt = Modalities::of(&usage.prompt_tokens_details);
+    let cache = Modalities::of(&usage.cache_tokens_details);
+    let cached_details = CachedTokensDetails {
+        text_tokens: cache.text,
+        audio_tokens: cache.audio,
+        image_tokens: cache.image,
+        video_tokens: cache.video,
+    };
     let prompt_details = PromptTokensDetails {
         cached_tokens: cached,
-        text_tokens: fresh.text,
-        audio_tokens: fresh.audio,
-        image_tokens: fresh.image,
-        video_tokens: fresh.video,
+        text_tokens: prompt.text,
+        audio_tokens: prompt.audio,
+        image_tokens: prompt.image,
+        video_tokens: prompt.video,
         web_search_requests: (web_search_requests > 0).then_some(web_search_requests),
+        cached_tokens_details: (cached_details != CachedTokensDetails::default())
+            .then_some(cached_details),
+        cache_creation_tokens: None,
+        cache_write_tokens: None,
     };
     let output = Modalities::of(&usage.candidates_tokens_details);
+    let text = output.text.unwrap_or_else(|| {
+        usage
+            .candidates_token_count
+            .saturating_sub(output.image.unwrap_or(0))
+            .saturating_sub(output.audio.unwrap_or(0))
+    });
     let completion_details = CompletionTokensDetails {
-        reasoning_tokens: (usage.thoughts_token_count > 0).then_some(usage.thoughts_token_count),
-        text_tokens: output.text,
+        reasoning_tokens: Some(usage.thoughts_token_count),
+        text_tokens: Some(text),
         audio_tokens: output.audio,
         image_tokens: output.image,
     };
@@ -415,9 +431,10 @@ pub fn translate_usage(usage: UsageMetadata, web_search_requests: u64) -> Usage 
         total_tokens,
         prompt_tokens_details: (prompt_details != PromptTokensDetails::default())
             .then_some(prompt_details),
-        completion_tokens_details: (completion_details != CompletionTokensDetails::default())
-            .then_some(completion_details),
+        completion_tokens_details: Some(completion_details),
         cache_read_input_tokens: cached,
+        cache_creation_input_tokens: None,
+        cost: None,
     }
 }
 
@@ -444,29 +461,6 @@ impl Modalities {
             *slot = Some(slot.unwrap_or(0) + count.token_count);
         }
         modalities
-    }
-}
-
-/// The prompt's tokens by modality, less the cached ones.
-fn uncached_prompt(usage: &UsageMetadata) -> Modalities {
-    let mut prompt = Modalities::of(&usage.prompt_tokens_details);
-    if usage.cache_tokens_details.is_empty() {
-        if usage.cached_content_token_count > 0 {
-            prompt.text = prompt
-                .text
-                .map(|text| text.saturating_sub(usage.cached_content_token_count));
-        }
-        return prompt;
-    }
-    let cached = Modalities::of(&usage.cache_tokens_details);
-    let less = |fresh: Option<u64>, cached: Option<u64>| {
-        fresh.map(|fresh| fresh.saturating_sub(cached.unwrap_or(0)))
-    };
-    Modalities {
-        text: less(prompt.text, cached.text),
-        audio: less(prompt.audio, cached.audio),
-        image: less(prompt.image, cached.image),
-        video: less(prompt.video, cached.video),
     }
 }
 
@@ -563,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn prompt_modalities_exclude_cached_tokens() {
+    fn prompt_modalities_are_gross_with_the_cache_beside_them() {
         // Fixture 56's transcription: text and audio, nothing cached.
         let usage = UsageMetadata {
             prompt_token_count: 152,
@@ -578,23 +572,30 @@ mod tests {
             (details.text_tokens, details.audio_tokens),
             (Some(14), Some(138))
         );
+        assert_eq!(details.cached_tokens_details, None);
 
-        // An explicit cache of video: its tokens come off the video count.
+        // An explicit cache: per-modality counts as sent, the cache by modality beside them.
         let usage = UsageMetadata {
-            prompt_token_count: 1300,
-            cached_content_token_count: 1000,
-            prompt_tokens_details: counts(&[("TEXT", 300), ("VIDEO", 1000)]),
-            cache_tokens_details: counts(&[("VIDEO", 1000)]),
+            prompt_token_count: 1200,
+            cached_content_token_count: 1024,
+            prompt_tokens_details: counts(&[("TEXT", 1200)]),
+            cache_tokens_details: counts(&[("TEXT", 1024)]),
             ..UsageMetadata::default()
         };
         let details = translate_usage(usage, 0)
             .prompt_tokens_details
             .expect("details");
-        assert_eq!(details.text_tokens, Some(300));
-        assert_eq!(details.video_tokens, Some(0));
-        assert_eq!(details.cached_tokens, Some(1000));
+        assert_eq!(details.text_tokens, Some(1200));
+        assert_eq!(details.cached_tokens, Some(1024));
+        assert_eq!(
+            details.cached_tokens_details,
+            Some(CachedTokensDetails {
+                text_tokens: Some(1024),
+                ..CachedTokensDetails::default()
+            })
+        );
 
-        // An implicit cache reports only a total: it comes off the text.
+        // An implicit cache reports only a total.
         let usage = UsageMetadata {
             prompt_token_count: 5000,
             cached_content_token_count: 4000,
@@ -604,7 +605,11 @@ mod tests {
         let details = translate_usage(usage, 0)
             .prompt_tokens_details
             .expect("details");
-        assert_eq!(details.text_tokens, Some(1000));
+        assert_eq!(
+            (details.text_tokens, details.cached_tokens),
+            (Some(5000), Some(4000))
+        );
+        assert_eq!(details.cached_tokens_details, None);
     }
 
     #[test]
@@ -621,6 +626,26 @@ mod tests {
             (details.image_tokens, details.text_tokens),
             (Some(1290), Some(10))
         );
-        assert_eq!(details.reasoning_tokens, None);
+        assert_eq!(details.reasoning_tokens, Some(0));
+    }
+
+    #[test]
+    fn output_text_is_the_candidates_without_a_breakdown() {
+        let usage = UsageMetadata {
+            prompt_token_count: 29,
+            candidates_token_count: 57,
+            thoughts_token_count: 183,
+            ..UsageMetadata::default()
+        };
+        let usage = translate_usage(usage, 0);
+        assert_eq!(
+            usage.completion_tokens_details,
+            Some(CompletionTokensDetails {
+                reasoning_tokens: Some(183),
+                text_tokens: Some(57),
+                ..CompletionTokensDetails::default()
+            })
+        );
+        assert_eq!(usage.completion_tokens, 240);
     }
 }

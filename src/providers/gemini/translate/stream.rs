@@ -276,7 +276,7 @@ impl StreamTranslator {
                 finish_reason: Some("content_filter".to_owned()),
                 logprobs: None,
                 provider_specific_fields: Some(ChoiceProviderFields {
-                    finish_reason: self.blocked.take().unwrap_or_else(|| "OTHER".to_owned()),
+                    native_finish_reason: self.blocked.take().unwrap_or_else(|| "OTHER".to_owned()),
                     finish_message: None,
                 }),
             });

@@ -1,0 +1,255 @@
+//! What a request cost, from its [`Usage`] and a [`ModelPrice`] in LiteLLM's vocabulary
+//! (`input_cost_per_token`, `cache_read_input_token_cost`, …, US dollars per token).
+//!
+//! The usage is read with LiteLLM's meaning: `prompt_tokens` counts every input token
+//! (cached ones included), `prompt_tokens_details` splits it by modality as sent, with the
+//! cache reads in `cached_tokens` (and `cached_tokens_details` by modality);
+//! `completion_tokens` counts every output token, split in `completion_tokens_details`.
+//!
+//! | tokens | price |
+//! |---|---|
+//! | input, not read from a cache | `input_cost_per_token` (audio: `input_cost_per_audio_token`, images: `input_cost_per_image_token`, when set) |
+//! | input read from a cache | `cache_read_input_token_cost` (else the input price) |
+//! | input written to a cache (`cache_creation_input_tokens`) | `cache_creation_input_token_cost` (else the input price) |
+//! | output text | `output_cost_per_token` |
+//! | output reasoning, images, audio | `output_cost_per_reasoning_token`, `output_cost_per_image_token`, `output_cost_per_audio_token` (else the output price) |
+//!
+//! A prompt above 200,000 tokens takes the `…_above_200k_tokens` prices where the model has
+//! them (Gemini's Pro models), for its input, cache reads and output alike.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::openai::Usage;
+
+/// Prompt size above which the `…_above_200k_tokens` prices apply.
+pub const LONG_PROMPT_TOKENS: u64 = 200_000;
+
+/// The keys of a [`ModelPrice`] (LiteLLM's names), as a config may give them.
+pub const PRICE_KEYS: &[&str] = &[
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "input_cost_per_token_above_200k_tokens",
+    "output_cost_per_token_above_200k_tokens",
+    "cache_read_input_token_cost",
+    "cache_read_input_token_cost_above_200k_tokens",
+    "cache_creation_input_token_cost",
+    "cache_storage_cost_per_token_hour",
+    "input_cost_per_audio_token",
+    "input_cost_per_image_token",
+    "output_cost_per_reasoning_token",
+    "output_cost_per_image_token",
+    "output_cost_per_audio_token",
+];
+
+/// The prices of one model, in US dollars per token, under LiteLLM's key names.
+///
+/// ```
+/// use llm_tower::pricing::ModelPrice;
+/// use llm_tower::openai::Usage;
+///
+/// let price = ModelPrice::new(3e-7, 2.5e-6);
+/// let usage = Usage { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, ..Usage::default() };
+/// assert!((price.cost(&usage) - 0.00055).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// Input tokens.
+    pub input_cost_per_token: f64,
+    /// Output tokens.
+    pub output_cost_per_token: f64,
+    /// Input tokens of a prompt above 200k tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_cost_per_token_above_200k_tokens: Option<f64>,
+    /// Output tokens after a prompt above 200k tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_token_above_200k_tokens: Option<f64>,
+    /// Input tokens read from a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_token_cost: Option<f64>,
+    /// Cache reads of a prompt above 200k tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_token_cost_above_200k_tokens: Option<f64>,
+    /// Input tokens written to a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_token_cost: Option<f64>,
+    /// Keeping one token in a cache for an hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_storage_cost_per_token_hour: Option<f64>,
+    /// Audio input tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_cost_per_audio_token: Option<f64>,
+    /// Image input tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_cost_per_image_token: Option<f64>,
+    /// Reasoning (thinking) output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_reasoning_token: Option<f64>,
+    /// Image output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_image_token: Option<f64>,
+    /// Audio output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_audio_token: Option<f64>,
+}
+
+impl ModelPrice {
+    /// A flat price: every input token at `input`, every output token at `output`.
+    pub fn new(input: f64, output: f64) -> Self {
+        Self {
+            input_cost_per_token: input,
+            output_cost_per_token: output,
+            ..Self::default()
+        }
+    }
+
+    /// The cost of `usage` in US dollars, rounded to a millionth of a millionth of a dollar
+    /// (so that equal usage gives equal figures everywhere they are shown).
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        let long = usage.prompt_tokens > LONG_PROMPT_TOKENS
+            && self.input_cost_per_token_above_200k_tokens.is_some();
+        let tier = |base: f64, above: Option<f64>| match above {
+            Some(above) if long => above,
+            _ => base,
+        };
+        let input = tier(
+            self.input_cost_per_token,
+            self.input_cost_per_token_above_200k_tokens,
+        );
+        let output = tier(
+            self.output_cost_per_token,
+            self.output_cost_per_token_above_200k_tokens,
+        );
+        let cache_read = if long {
+            self.cache_read_input_token_cost_above_200k_tokens
+                .or(self.cache_read_input_token_cost)
+        } else {
+            self.cache_read_input_token_cost
+        }
+        .unwrap_or(input);
+
+        let prompt = usage.prompt_tokens_details.clone().unwrap_or_default();
+        let cached_by_modality = prompt.cached_tokens_details.unwrap_or_default();
+        let cached = prompt.cached_tokens.unwrap_or(0);
+        let audio = prompt
+            .audio_tokens
+            .unwrap_or(0)
+            .saturating_sub(cached_by_modality.audio_tokens.unwrap_or(0));
+        let image = prompt
+            .image_tokens
+            .unwrap_or(0)
+            .saturating_sub(cached_by_modality.image_tokens.unwrap_or(0));
+        let other = usage
+            .prompt_tokens
+            .saturating_sub(cached)
+            .saturating_sub(audio)
+            .saturating_sub(image);
+        let input_cost = tokens(other) * input
+            + tokens(audio) * self.input_cost_per_audio_token.unwrap_or(input)
+            + tokens(image) * self.input_cost_per_image_token.unwrap_or(input)
+            + tokens(cached) * cache_read;
+
+        let completion = usage.completion_tokens_details.clone().unwrap_or_default();
+        let reasoning = completion.reasoning_tokens.unwrap_or(0);
+        let image_out = completion.image_tokens.unwrap_or(0);
+        let audio_out = completion.audio_tokens.unwrap_or(0);
+        let text_out = usage
+            .completion_tokens
+            .saturating_sub(reasoning)
+            .saturating_sub(image_out)
+            .saturating_sub(audio_out);
+        // A long prompt's reasoning is billed at the long output price.
+        let reasoning_price = if long {
+            output
+        } else {
+            self.output_cost_per_reasoning_token.unwrap_or(output)
+        };
+        let output_cost = tokens(text_out) * output
+            + tokens(reasoning) * reasoning_price
+            + tokens(image_out) * self.output_cost_per_image_token.unwrap_or(output)
+            + tokens(audio_out) * self.output_cost_per_audio_token.unwrap_or(output);
+
+        let written = usage.cache_creation_input_tokens.unwrap_or(0);
+        let write_cost = tokens(written) * self.cache_creation_input_token_cost.unwrap_or(input);
+
+        round(input_cost + output_cost + write_cost)
+    }
+
+    /// What keeping `tokens` in a cache for `seconds` costs, if the storage price is known.
+    pub fn storage_cost(&self, tokens_stored: u64, seconds: f64) -> Option<f64> {
+        self.cache_storage_cost_per_token_hour
+            .map(|price| round(tokens(tokens_stored) * price * seconds / 3600.0))
+    }
+}
+
+/// A token count as a float for pricing (exact below 2^53).
+fn tokens(count: u64) -> f64 {
+    count as f64
+}
+
+/// Rounds to 1e-12 dollars: the nearest double to a decimal with 12 places, which prints
+/// as that decimal.
+pub fn round(dollars: f64) -> f64 {
+    (dollars * 1e12).round() / 1e12
+}
+
+/// A model's limits and prices, as a price table lists them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// Largest prompt, in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_input_tokens: Option<u64>,
+    /// Largest reply, in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    /// The prices.
+    #[serde(flatten)]
+    pub price: ModelPrice,
+}
+
+/// Prices (and limits) by model id.
+///
+/// ```
+/// use llm_tower::pricing::PriceTable;
+///
+/// let table = PriceTable::from_json(r#"{"models": {"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}}"#)?;
+/// assert_eq!(table.get("m").map(|price| price.output_cost_per_token), Some(2e-6));
+/// assert!(table.get("other").is_none());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriceTable {
+    /// Where the prices come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When they were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// The models, by id.
+    pub models: HashMap<String, ModelCard>,
+}
+
+impl PriceTable {
+    /// Reads a table: `{"source", "date", "models": {"<id>": {<LiteLLM price keys>}}}`.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The price of `model`, if the table has it.
+    pub fn get(&self, model: &str) -> Option<&ModelPrice> {
+        self.models.get(model).map(|card| &card.price)
+    }
+
+    /// The limits and prices of `model`, if the table has it.
+    pub fn card(&self, model: &str) -> Option<&ModelCard> {
+        self.models.get(model)
+    }
+
+    /// The model ids, sorted.
+    pub fn model_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.models.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids
+    }
+}

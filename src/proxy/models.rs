@@ -1,0 +1,225 @@
+//! The model catalogue of the proxy: `GET /v1/models`, `GET /v1/models/{id}` and LiteLLM's
+//! `GET /model/info`, and each deployment's price.
+//!
+//! - `/v1/models` lists the configured names and, for a wildcard deployment (`gemini/*`),
+//!   every model of the bundled Gemini price table under that prefix (`gemini/<id>`): that
+//!   is what LiteLLM lists for a wildcard by default (its model map, not a call to
+//!   Google's model list, so the list costs no upstream call and needs no key).
+//! - `/v1/models/{id}` answers for every configured name and every id the router would
+//!   serve (a wildcard serves any model id under its prefix); anything else is a 404.
+//! - `/model/info` (and `/v1/model/info`) lists each deployment with its `litellm_params`
+//!   (never a key: `api_key` and any param whose name speaks of a key, secret, password,
+//!   credential or token of access are left out) and its `model_info`: the configured one,
+//!   plus the provider, the mode, the limits and prices of the model (the deployment's own
+//!   price, else the bundled table's).
+//! - A deployment's price: LiteLLM's `input_cost_per_token`, `output_cost_per_token`,
+//!   `cache_read_input_token_cost` (and the other [`PRICE_KEYS`]) in its `litellm_params` or
+//!   its `model_info` (`litellm_params` wins), over the bundled price of its model.
+
+use serde_json::{Map, Value, json};
+
+use super::config::ModelEntry;
+use crate::gemini::pricing::bundled;
+use crate::pricing::{ModelPrice, PRICE_KEYS};
+use crate::router::Router;
+
+/// `created` of every listed model (OpenAI's list needs one; LiteLLM sends a constant).
+const CREATED: u64 = 1_677_610_602;
+
+/// The catalogue, built once from the config.
+#[derive(Clone)]
+pub struct Catalogue {
+    router: Router,
+    list: Value,
+    info: Value,
+}
+
+impl Catalogue {
+    /// The catalogue of `entries`, served by `router`; `prices[i]` is entry `i`'s own price.
+    pub fn new(entries: &[ModelEntry], prices: &[Option<ModelPrice>], router: Router) -> Self {
+        let mut ids: Vec<String> = Vec::new();
+        for name in router.model_names() {
+            match name.strip_suffix("/*") {
+                Some(prefix) => {
+                    let served = bundled()
+                        .model_ids()
+                        .into_iter()
+                        .map(|id| format!("{prefix}/{id}"));
+                    ids.extend(served);
+                }
+                None if name.contains('*') => {}
+                None => ids.push(name.to_owned()),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let data: Vec<Value> = ids.iter().map(|id| model_object(id)).collect();
+        let info: Vec<Value> = entries
+            .iter()
+            .zip(prices)
+            .map(|(entry, price)| deployment_info(entry, price.as_ref()))
+            .collect();
+        Self {
+            router,
+            list: json!({"object": "list", "data": data}),
+            info: json!({"data": info}),
+        }
+    }
+
+    /// `GET /v1/models`.
+    pub fn list(&self) -> &Value {
+        &self.list
+    }
+
+    /// `GET /v1/models/{id}`: the model, if a request naming it would be served.
+    pub fn model(&self, id: &str) -> Option<Value> {
+        (!id.contains('*') && self.router.resolves(id)).then(|| model_object(id))
+    }
+
+    /// `GET /model/info`.
+    pub fn info(&self) -> &Value {
+        &self.info
+    }
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("list", &self.list)
+            .finish_non_exhaustive()
+    }
+}
+
+fn model_object(id: &str) -> Value {
+    let owner = id
+        .split_once('/')
+        .map_or("gemini", |(provider, _)| provider);
+    json!({"id": id, "object": "model", "created": CREATED, "owned_by": owner})
+}
+
+/// Whether a param's name says it holds a credential (never shown).
+fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "key",
+        "secret",
+        "password",
+        "credential",
+        "auth",
+        "access_token",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// One deployment for `/model/info`.
+fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value {
+    let params = &entry.litellm_params;
+    let mut litellm_params = Map::new();
+    litellm_params.insert("model".to_owned(), json!(params.model));
+    if let Some(base) = &params.api_base {
+        litellm_params.insert("api_base".to_owned(), json!(base));
+    }
+    if let Some(timeout) = params.timeout {
+        litellm_params.insert("timeout".to_owned(), json!(timeout.as_secs_f64()));
+    }
+    if let Some(retries) = params.max_retries {
+        litellm_params.insert("max_retries".to_owned(), json!(retries));
+    }
+    for (key, value) in &params.extra {
+        if !is_secret(key) {
+            litellm_params.insert(key.clone(), value.clone());
+        }
+    }
+    let mut model_info: Map<String, Value> = match &entry.model_info {
+        Some(Value::Object(info)) => info
+            .iter()
+            .filter(|(key, _)| !is_secret(key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        _ => Map::new(),
+    };
+    let id = params.model_id();
+    model_info.insert("key".to_owned(), json!(params.model));
+    model_info.insert("litellm_provider".to_owned(), json!(params.provider()));
+    let mode = if id.contains("embedding") {
+        "embedding"
+    } else {
+        "chat"
+    };
+    model_info.entry("mode").or_insert_with(|| json!(mode));
+    let card = bundled().card(id);
+    if let Some(card) = card {
+        if let Some(max) = card.max_input_tokens {
+            model_info.insert("max_input_tokens".to_owned(), json!(max));
+        }
+        if let Some(max) = card.max_output_tokens {
+            model_info.insert("max_output_tokens".to_owned(), json!(max));
+            model_info.insert("max_tokens".to_owned(), json!(max));
+        }
+    }
+    let price = own_price.or(card.map(|card| &card.price));
+    if let Some(Value::Object(prices)) = price.and_then(|price| serde_json::to_value(price).ok()) {
+        model_info.extend(prices);
+    }
+    json!({
+        "model_name": entry.model_name,
+        "litellm_params": litellm_params,
+        "model_info": model_info,
+    })
+}
+
+/// Entry `entry`'s own price, if its `litellm_params` or `model_info` set one: the given
+/// keys over the bundled price of its model (a price given without its
+/// `…_above_200k_tokens` counterpart applies to long prompts too). An entry of a model the
+/// table does not know must give at least `input_cost_per_token` and
+/// `output_cost_per_token`.
+///
+/// ```
+/// use llm_tower::proxy::config::Config;
+/// use llm_tower::proxy::models::deployment_price;
+///
+/// let yaml = "
+/// model_list:
+///   - model_name: cheap
+///     litellm_params: {model: gemini/gemini-2.5-pro, input_cost_per_token: 1.0e-6}
+///     model_info: {output_cost_per_token: 8.0e-6}
+/// ";
+/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+/// let price = deployment_price(&config.model_list[0]).expect("valid").expect("set");
+/// assert_eq!((price.input_cost_per_token, price.output_cost_per_token), (1.0e-6, 8.0e-6));
+/// assert_eq!(price.input_cost_per_token_above_200k_tokens, None);
+/// assert_eq!(price.cache_read_input_token_cost, Some(1.25e-7)); // the table's
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn deployment_price(entry: &ModelEntry) -> Result<Option<ModelPrice>, String> {
+    let mut given = Map::new();
+    if let Some(Value::Object(info)) = &entry.model_info {
+        given.extend(price_keys(info));
+    }
+    given.extend(price_keys(&entry.litellm_params.extra));
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let mut price = match bundled().get(entry.litellm_params.model_id()) {
+        Some(price) => match serde_json::to_value(price) {
+            Ok(Value::Object(price)) => price,
+            _ => Map::new(),
+        },
+        None => Map::new(),
+    };
+    for key in given.keys() {
+        price.remove(&format!("{key}_above_200k_tokens"));
+    }
+    price.extend(given);
+    serde_json::from_value(Value::Object(price))
+        .map(Some)
+        .map_err(|error| format!("price: {error}"))
+}
+
+/// The price keys of `map`.
+fn price_keys(map: &Map<String, Value>) -> impl Iterator<Item = (String, Value)> + '_ {
+    map.iter()
+        .filter(|(key, _)| PRICE_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+}
