@@ -58,8 +58,55 @@ async fn two_strings_with_dimensions_make_the_documented_batch() {
                 {"object": "embedding", "index": 1, "embedding": [-0.0321, 0.0654, -0.0987, 0.0021]}
             ],
             "model": MODEL,
-            "usage": {"prompt_tokens": 0, "total_tokens": 0}
+            // Gemini sends no counts: the cl100k_base estimate, one token per word here.
+            "usage": {"prompt_tokens": 2, "total_tokens": 2}
         })
+    );
+}
+
+#[tokio::test]
+async fn token_id_input_is_embedded_as_the_text_it_encodes() {
+    // LangChain's OpenAIEmbeddings sends cl100k_base token ids: "hello world" and "hello".
+    let stand_in = StandIn::start().await;
+    let (sent, received) = exchange(&fixture_file("77"), 0);
+    let mut body = sent["body"].clone();
+    body["requests"][0]["content"]["parts"][0]["text"] = json!("hello world");
+    body["requests"][1]["content"]["parts"][0]["text"] = json!("hello");
+    expect_batch(&stand_in, MODEL, &body, 200, &received["body"]).await;
+    let (status, reply) = post(
+        &stand_in,
+        &json!({"model": MODEL, "input": [[15339, 1917], [15339]], "dimensions": 4}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["data"][1]["index"], 1);
+    assert_eq!(
+        reply["usage"],
+        json!({"prompt_tokens": 3, "total_tokens": 3})
+    );
+    // One list of ids is one input.
+    let stand_in = StandIn::start().await;
+    let mut body = sent["body"].clone();
+    body["requests"]
+        .as_array_mut()
+        .expect("requests")
+        .truncate(1);
+    body["requests"][0]["content"]["parts"][0]["text"] = json!("hello world");
+    let mut reply = received["body"].clone();
+    reply["embeddings"]
+        .as_array_mut()
+        .expect("embeddings")
+        .truncate(1);
+    expect_batch(&stand_in, MODEL, &body, 200, &reply).await;
+    let (status, reply) = post(
+        &stand_in,
+        &json!({"model": MODEL, "input": [15339, 1917], "dimensions": 4}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["usage"],
+        json!({"prompt_tokens": 2, "total_tokens": 2})
     );
 }
 
@@ -206,7 +253,11 @@ async fn an_unknown_model_is_googles_404_in_the_openai_envelope() {
 async fn bad_requests_are_refused_before_any_call() {
     let stand_in = StandIn::start().await;
     let cases = [
-        (json!({"model": MODEL, "input": [1, 2, 3]}), "input"),
+        (json!({"model": MODEL, "input": [[15339], []]}), "input"),
+        (
+            json!({"model": MODEL, "input": [4_000_000_000_u32]}),
+            "input",
+        ),
         (json!({"model": MODEL, "input": []}), "input"),
         (json!({"model": MODEL, "input": ["a", ""]}), "input"),
         (

@@ -281,12 +281,35 @@ async fn models_and_health() {
     assert_eq!(status, 401);
     let (status, _, body) = send(&proxy, get("/v1/models", Some(MASTER))).await;
     assert_eq!(status, 200);
+    // The configured name, then what the `gemini/*` wildcard serves: the bundled table's
+    // models, as LiteLLM lists a wildcard.
+    let list = json_of(&body);
+    let data = list["data"].as_array().expect("data");
     assert_eq!(
-        json_of(&body),
-        json!({"object": "list", "data": [
-            {"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"}
-        ]})
+        data[0],
+        json!({"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"})
     );
+    let table = llm_tower::gemini::pricing::bundled().model_ids();
+    assert_eq!(data.len(), 1 + table.len());
+    for (listed, id) in data[1..].iter().zip(&table) {
+        assert_eq!(
+            listed,
+            &json!({"id": format!("gemini/{id}"), "object": "model", "created": 1_677_610_602, "owned_by": "gemini"})
+        );
+    }
+    // OpenAI's models.retrieve: every configured name, and what the wildcard would serve.
+    for id in [
+        "gemini-flash",
+        "gemini/gemini-2.5-pro",
+        "gemini/gemini-4-ultra",
+    ] {
+        let (status, _, body) = send(&proxy, get(&format!("/v1/models/{id}"), Some(MASTER))).await;
+        assert_eq!(status, 200, "{id}");
+        assert_eq!(json_of(&body)["id"], id);
+    }
+    let (status, _, body) = send(&proxy, get("/v1/models/gpt-4o", Some(MASTER))).await;
+    assert_eq!(status, 404);
+    assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
     let (status, _, body) = send(&proxy, get("/health/liveliness", None)).await;
     assert_eq!(
         (status.as_u16(), json_of(&body)),
@@ -435,8 +458,27 @@ async fn the_passthrough_swaps_the_master_key_for_the_gemini_key() {
         .header("x-goog-api-key", "sk-wrong")
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("request");
-    let (status, _, _) = send(&proxy, request).await;
+    let (status, _, body) = send(&proxy, request).await;
     assert_eq!(status, 401);
+    // The pass-through's own errors are in Google's envelope, which google-genai reads.
+    let error = json_of(&body)["error"].clone();
+    assert_eq!(
+        (error["code"].clone(), error["status"].clone()),
+        (json!(401), json!("UNAUTHENTICATED"))
+    );
+    assert!(error["message"].as_str().expect("message").contains("key"));
+
+    let request = http::Request::get("/gemini/v1/models")
+        .header("x-goog-api-key", MASTER)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let (status, _, body) = send(&proxy, request).await;
+    assert_eq!(status, 404);
+    let error = json_of(&body)["error"].clone();
+    assert_eq!(
+        (error["code"].clone(), error["status"].clone()),
+        (json!(404), json!("NOT_FOUND"))
+    );
 }
 
 #[tokio::test]
@@ -709,7 +751,7 @@ async fn client_errors_are_not_retried() {
 }
 
 #[tokio::test]
-async fn the_passthrough_without_a_key_or_an_upstream_answers_in_the_openai_shape() {
+async fn the_passthrough_without_a_key_or_an_upstream_answers_in_googles_shape() {
     // No deployment key: the pass-through falls back to GEMINI_API_KEY, which a test cannot
     // rely on being unset, so the key is given and the upstream is a closed port instead.
     let closed = {
@@ -726,7 +768,10 @@ async fn the_passthrough_without_a_key_or_an_upstream_answers_in_the_openai_shap
     let (status, _, body) = send(&proxy, request).await;
     assert_eq!(status, 503);
     let error = json_of(&body)["error"].clone();
-    assert_eq!(error["type"], "service_unavailable_error");
+    assert_eq!(
+        (error["code"].clone(), error["status"].clone()),
+        (json!(503), json!("UNAVAILABLE"))
+    );
     assert!(!error.to_string().contains(TEST_KEY));
 }
 
@@ -794,4 +839,82 @@ async fn the_passthrough_refuses_dot_segments_before_calling_gemini() {
             .is_empty(),
         "nothing reached the upstream"
     );
+}
+
+#[tokio::test]
+async fn model_info_lists_deployments_with_prices_and_no_keys() {
+    let server = MockServer::start().await;
+    let yaml = format!(
+        "model_list:
+  - model_name: flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: {base}/v1beta
+      top_k: 4
+    model_info:
+      id: flash-1
+      input_cost_per_token: 1.0e-6
+  - model_name: pro
+    litellm_params:
+      model: gemini/gemini-2.5-pro
+      api_key: os.environ/GEMINI_API_KEY
+      api_base: {base}/v1beta
+      output_cost_per_token: 2.0e-5
+general_settings:
+  master_key: os.environ/MASTER
+",
+        base = server.uri()
+    );
+    let proxy = Proxy::from_config(&config(&yaml)).expect("proxy builds");
+    for route in ["/model/info", "/v1/model/info"] {
+        let (status, _, body) = send(&proxy, get(route, Some(MASTER))).await;
+        assert_eq!(status, 200, "{route}");
+        assert!(!String::from_utf8_lossy(&body).contains(TEST_KEY));
+        let info = json_of(&body);
+        let flash = &info["data"][0];
+        assert_eq!(flash["model_name"], "flash");
+        assert_eq!(
+            flash["litellm_params"],
+            json!({"model": "gemini/gemini-2.5-flash", "api_base": format!("{}/v1beta", server.uri()), "top_k": 4})
+        );
+        assert_eq!(
+            flash["model_info"],
+            json!({
+                "id": "flash-1", "input_cost_per_token": 1.0e-6,
+                "key": "gemini/gemini-2.5-flash", "litellm_provider": "gemini", "mode": "chat",
+                "max_input_tokens": 1_048_576, "max_output_tokens": 65535, "max_tokens": 65535,
+                "output_cost_per_token": 2.5e-6, "input_cost_per_audio_token": 1e-6,
+                "output_cost_per_reasoning_token": 2.5e-6, "cache_read_input_token_cost": 3e-8,
+                "cache_storage_cost_per_token_hour": 1e-6
+            })
+        );
+        let pro = &info["data"][1]["model_info"];
+        assert_eq!(pro["output_cost_per_token"], 2.0e-5);
+        assert!(
+            pro.get("output_cost_per_token_above_200k_tokens").is_none(),
+            "{pro}"
+        );
+        assert_eq!(pro["input_cost_per_token_above_200k_tokens"], 2.5e-6);
+    }
+
+    // The deployment's own price is the one replies are billed at, in the header too.
+    let reply = json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 100, "totalTokenCount": 1100}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&reply))
+        .mount(&server)
+        .await;
+    let (status, headers, body) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("flash")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // 1,000 × $1/M (the deployment's) + 100 × $2.50/M (the table's).
+    assert_eq!(json_of(&body)["usage"]["cost"], 0.00125);
+    assert_eq!(headers["x-litellm-response-cost"], "0.00125");
 }

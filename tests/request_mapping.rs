@@ -1870,3 +1870,116 @@ async fn percent_encoded_data_uri_is_decoded() {
         ]}]})
     );
 }
+
+#[tokio::test]
+async fn parallel_tool_calls_is_accepted_either_way_and_not_sent() {
+    for value in [false, true] {
+        let body = sent(hi(
+            FLASH,
+            json!({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
+                   "parallel_tool_calls": value}),
+        ))
+        .await;
+        assert_eq!(
+            body,
+            json!({
+                "contents": hi_contents(),
+                "tools": [{"functionDeclarations": [{"name": "f"}]}]
+            }),
+            "parallel_tool_calls: {value}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn params_clients_send_for_bookkeeping_are_accepted_and_not_sent() {
+    let body = sent(hi(
+        FLASH,
+        json!({"safety_identifier": "u-1", "prompt_cache_key": "k", "tags": ["team-a"],
+               "timeout": 30, "num_retries": 2, "service_tier": "auto"}),
+    ))
+    .await;
+    assert_eq!(body, json!({"contents": hi_contents()}));
+    let body = sent(hi(FLASH, json!({"service_tier": "default"}))).await;
+    assert_eq!(body, json!({"contents": hi_contents()}));
+}
+
+#[tokio::test]
+async fn params_gemini_cannot_honour_are_refused_by_name() {
+    for (param, value) in [
+        ("prediction", json!({"type": "content", "content": "x"})),
+        ("verbosity", json!("low")),
+        ("extra_headers", json!({"x-a": "b"})),
+        ("mock_response", json!("hi")),
+        ("service_tier", json!("flex")),
+    ] {
+        let mut params = serde_json::Map::new();
+        params.insert(param.to_owned(), value);
+        let error = refused(hi(FLASH, Value::Object(params))).await;
+        assert_unsupported(&error, param);
+    }
+}
+
+#[tokio::test]
+async fn n_zero_is_refused_as_openai_refuses_it() {
+    let error = refused(hi(FLASH, json!({"n": 0}))).await;
+    assert_invalid(&error, "n", "n must be at least 1");
+}
+
+/// A user message with one image of `detail`.
+fn image_with_detail(model: &str, detail: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": detail}}
+    ]}]})
+}
+
+#[tokio::test]
+async fn image_detail_is_the_parts_media_resolution_on_gemini_3() {
+    for (detail, level) in [
+        ("low", Some("MEDIA_RESOLUTION_LOW")),
+        ("high", Some("MEDIA_RESOLUTION_HIGH")),
+        ("auto", None),
+    ] {
+        let body = sent(image_with_detail(PRO_3, detail)).await;
+        let mut image = json!({"inlineData": {"mimeType": "image/png", "data": "AAAA"}});
+        if let Some(level) = level {
+            image["mediaResolution"] = json!({"level": level});
+        }
+        assert_eq!(
+            body["contents"],
+            json!([{"role": "user", "parts": [{"text": "What is this?"}, image]}]),
+            "detail {detail}"
+        );
+    }
+    // Gemini 2.x has no per-part resolution: the detail is not sent.
+    let body = sent(image_with_detail(FLASH, "low")).await;
+    assert_eq!(
+        body["contents"][0]["parts"][1],
+        json!({"inlineData": {"mimeType": "image/png", "data": "AAAA"}})
+    );
+    let error = refused(image_with_detail(PRO_3, "huge")).await;
+    assert_eq!(
+        error.param(),
+        Some("messages[0].content[1].image_url.detail")
+    );
+    assert_eq!(error.status(), 400);
+}
+
+#[tokio::test]
+async fn media_resolution_is_the_request_wide_setting() {
+    for (value, level) in [
+        ("low", "MEDIA_RESOLUTION_LOW"),
+        ("Medium", "MEDIA_RESOLUTION_MEDIUM"),
+        ("high", "MEDIA_RESOLUTION_HIGH"),
+        ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_LOW"),
+    ] {
+        let body = sent(hi(FLASH, json!({"media_resolution": value}))).await;
+        assert_eq!(
+            body,
+            json!({"contents": hi_contents(), "generationConfig": {"mediaResolution": level}})
+        );
+    }
+    let error = refused(hi(FLASH, json!({"media_resolution": "ultra"}))).await;
+    assert_eq!(error.param(), Some("media_resolution"));
+}

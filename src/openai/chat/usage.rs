@@ -96,7 +96,7 @@ impl AddAssign for Usage {
             other.cache_creation_input_tokens,
         );
         self.cost = match (self.cost, other.cost) {
-            (Some(a), Some(b)) => Some(a + b),
+            (Some(a), Some(b)) => Some(crate::pricing::round(a + b)),
             (a, b) => a.or(b),
         };
     }
