@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{StandIn, TEST_KEY, chat, exchange, fixture_file, ok_reply};
+use common::{StandIn, TEST_KEY, chat, contract_request, exchange, fixture_file, ok_reply};
 use llm_tower::gemini::CachePlan;
 use llm_tower::gemini::translate::{TranslateOptions, translate_request};
 use serde_json::{Value, json};
@@ -13,23 +13,6 @@ use wiremock::matchers::{body_json, body_partial_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const FLASH: &str = "gemini-2.5-flash";
-
-/// Fixture 75's conversation as OpenAI messages: the system prompt and the contract are
-/// the head (the contract is marked), the question is live.
-fn contract_request(stream: bool) -> Value {
-    json!({
-        "model": FLASH,
-        "stream": stream,
-        "messages": [
-            {"role": "system", "content": "You are a contracts lawyer."},
-            {"role": "user", "content": [{
-                "type": "text", "text": "<a long contract>",
-                "cache_control": {"type": "ephemeral", "ttl": "3600s"}
-            }]},
-            {"role": "user", "content": "Summarise clause 2"}
-        ]
-    })
-}
 
 /// Fixture 75: the create body (without its display name) and the created resource.
 fn recorded_create() -> (Value, Value) {

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{CREATED, StandIn, TEST_KEY, chat, exchange, fixture_file, post_json, sse_payloads};
+use common::{
+    CREATED, StandIn, TEST_KEY, chat, contract_request, exchange, fixture_file, post_json,
+    recorded, sse_payloads,
+};
 use llm_tower::edge::{ChatEdge, RESPONSE_COST_HEADER};
 use llm_tower::pricing::ModelPrice;
 use serde_json::{Value, json};
@@ -132,17 +135,9 @@ async fn a_deployments_own_price_wins_and_usage_cost_is_read_in_the_library() {
 
 #[tokio::test]
 async fn the_streamed_usage_chunk_carries_the_cost() {
-    let (request, response) = exchange(&fixture_file("23"), 0);
-    let model = request["path"]
-        .as_str()
-        .and_then(|path| path.strip_prefix("/v1beta/models/"))
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(model, _)| model.to_owned())
-        .expect("a model path");
+    let (model, sse) = recorded("23", 0);
     let stand_in = StandIn::start().await;
-    stand_in
-        .reply_sse(&model, response["sse"].as_str().expect("sse"))
-        .await;
+    stand_in.reply_sse(&model, &sse).await;
     let mut request = ask(&model);
     request["stream"] = json!(true);
     request["stream_options"] = json!({"include_usage": true});
@@ -155,34 +150,25 @@ async fn the_streamed_usage_chunk_carries_the_cost() {
     );
     let payloads = sse_payloads(&bytes);
     let usage: Value = serde_json::from_str(&payloads[payloads.len() - 2]).expect("usage chunk");
-    // Fixture 23 (gemini-2.5-flash, thinking): 37 in × $0.30/M + (429 + 4,358) out × $2.50/M.
+    // Fixture 23 (gemini-3-flash-preview, thinking): 37 in × $0.50/M + (429 + 4,358) out
+    // × $3/M.
     assert_eq!(
         usage["usage"],
         json!({
             "prompt_tokens": 37, "completion_tokens": 4787, "total_tokens": 4824,
             "prompt_tokens_details": {"text_tokens": 37},
             "completion_tokens_details": {"reasoning_tokens": 4358, "text_tokens": 429},
-            "cost": 0.0119786
+            "cost": 0.0143795
         })
     );
     assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"));
 }
 
-/// Fixture 75's conversation: the system prompt and the marked contract are the head.
-fn contract_request(stream: bool) -> Value {
-    json!({
-        "model": "gemini-2.5-flash",
-        "stream": stream,
-        "stream_options": {"include_usage": true},
-        "messages": [
-            {"role": "system", "content": "You are a contracts lawyer."},
-            {"role": "user", "content": [{
-                "type": "text", "text": "<a long contract>",
-                "cache_control": {"type": "ephemeral", "ttl": "3600s"}
-            }]},
-            {"role": "user", "content": "Summarise clause 2"}
-        ]
-    })
+/// [`contract_request`] with the usage chunk asked for.
+fn contract(stream: bool) -> Value {
+    let mut request = contract_request(stream);
+    request["stream_options"] = json!({"include_usage": true});
+    request
 }
 
 /// The live call's usage: the 4,102 cached tokens read back, 8 fresh, 20 out.
@@ -253,7 +239,7 @@ async fn the_request_that_creates_a_cache_reports_the_write_and_the_next_one_doe
     let stand_in = caching_stand_in().await;
     let first = stand_in
         .client()
-        .chat(chat(contract_request(false)))
+        .chat(chat(contract(false)))
         .await
         .expect("answered");
     assert_eq!(
@@ -263,7 +249,7 @@ async fn the_request_that_creates_a_cache_reports_the_write_and_the_next_one_doe
     // The cache is reused: no write, and the prompt total is not raised by it.
     let second = stand_in
         .client()
-        .chat(chat(contract_request(false)))
+        .chat(chat(contract(false)))
         .await
         .expect("answered");
     let usage = serde_json::to_value(second.usage).expect("JSON");
@@ -280,7 +266,7 @@ async fn the_request_that_creates_a_cache_reports_the_write_and_the_next_one_doe
 async fn a_streamed_request_that_creates_a_cache_reports_the_write_in_its_usage_chunk() {
     let stand_in = caching_stand_in().await;
     let edge = ChatEdge::new(stand_in.gemini.chat_service());
-    let (status, _, bytes) = post_json(edge, "/v1/chat/completions", &contract_request(true)).await;
+    let (status, _, bytes) = post_json(edge, "/v1/chat/completions", &contract(true)).await;
     assert_eq!(status, 200);
     let payloads = sse_payloads(&bytes);
     assert_eq!(

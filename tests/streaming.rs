@@ -14,7 +14,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{CREATED, StandIn, TEST_KEY, body_bytes, chat, exchange, fixture_file, sse_payloads};
+use common::{
+    CREATED, StandIn, TEST_KEY, body_bytes, chat, exchange, fixture_file, recorded, sse_payloads,
+};
 use futures_util::StreamExt;
 use http::StatusCode;
 use http_body::Frame;
@@ -34,19 +36,6 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const FLASH: &str = "gemini-2.5-flash";
-
-/// `(model, sse)` of exchange `index` of fixture `prefix`.
-fn recorded(prefix: &str, index: usize) -> (String, String) {
-    let (request, response) = exchange(&fixture_file(prefix), index);
-    let model = request["path"]
-        .as_str()
-        .and_then(|path| path.strip_prefix("/v1beta/models/"))
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(model, _)| model.to_owned())
-        .expect("a model path");
-    let sse = response["sse"].as_str().expect("an SSE reply").to_owned();
-    (model, sse)
-}
 
 /// What the pure translator makes of `sse` with fresh sequential ids, the usage priced
 /// at the bundled price of `model`: the chunks a clean stream must deliver, as JSON.

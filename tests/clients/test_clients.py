@@ -195,6 +195,28 @@ def test_unknown_param(client):
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
     assert MODEL in ids
+    assert "gemini/gemini-2.5-pro" in ids  # served by the gemini/* wildcard
+    assert client.models.retrieve(MODEL).id == MODEL
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("no-such-model")
+
+
+def test_token_id_embeddings_and_their_estimated_usage(client):
+    # LangChain's OpenAIEmbeddings sends cl100k_base token ids: "hello world", "hello".
+    reply = client.embeddings.create(
+        model="gemini/gemini-embedding-001", input=[[15339, 1917], [15339]], dimensions=4
+    )
+    assert [item.index for item in reply.data] == [0, 1]
+    assert reply.usage.prompt_tokens == 3
+
+
+def test_usage_details_and_cost(client):
+    raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=ask())
+    reply = raw.parse()
+    assert reply.usage.completion_tokens_details.text_tokens == USAGE["candidatesTokenCount"]
+    assert reply.choices[0].model_extra["provider_specific_fields"]["native_finish_reason"] == "STOP"
+    cost = float(raw.headers["x-litellm-response-cost"])
+    assert cost > 0 and cost == reply.usage.model_extra["cost"]
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +253,4 @@ def test_google_genai_wrong_key():
     with pytest.raises(genai.errors.ClientError) as caught:
         bad.models.generate_content(model="gemini-2.5-flash", contents="hi")
     assert caught.value.code == 401
+    assert caught.value.status == "UNAUTHENTICATED"

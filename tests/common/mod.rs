@@ -194,3 +194,33 @@ where
     let (status, headers) = (response.status().as_u16(), response.headers().clone());
     (status, headers, body_bytes(response).await)
 }
+
+/// `(model, sse)` of the streamed exchange `index` of fixture `prefix`.
+pub fn recorded(prefix: &str, index: usize) -> (String, String) {
+    let (request, response) = exchange(&fixture_file(prefix), index);
+    let model = request["path"]
+        .as_str()
+        .and_then(|path| path.strip_prefix("/v1beta/models/"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(model, _)| model.to_owned())
+        .expect("a model path");
+    let sse = response["sse"].as_str().expect("an SSE reply").to_owned();
+    (model, sse)
+}
+
+/// Fixture 75's conversation as OpenAI messages to gemini-2.5-flash: the system prompt and
+/// the contract are the head (the contract is marked, for an hour), the question is live.
+pub fn contract_request(stream: bool) -> Value {
+    serde_json::json!({
+        "model": "gemini-2.5-flash",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a contracts lawyer."},
+            {"role": "user", "content": [{
+                "type": "text", "text": "<a long contract>",
+                "cache_control": {"type": "ephemeral", "ttl": "3600s"}
+            }]},
+            {"role": "user", "content": "Summarise clause 2"}
+        ]
+    })
+}

@@ -12,13 +12,15 @@
 //!   `codeExecutionResult` → `provider_specific_fields.code_execution` (LiteLLM drops them);
 //!   any other part → `provider_specific_fields.other_parts`, as sent;
 //! - finish reasons: tool calls win; `STOP` → `stop`, `MAX_TOKENS` → `length`, safety-type
-//!   reasons → `content_filter`, anything else → `stop`; when Gemini's reason says more than
-//!   that (`MALFORMED_FUNCTION_CALL`, `SAFETY`, …) it is kept in the choice's
-//!   `provider_specific_fields` with Google's `finishMessage`. A candidate without content
-//!   still becomes a choice; partial text of a flagged candidate is kept;
-//! - a blocked prompt → one choice with no content and `content_filter`;
+//!   reasons → `content_filter`, anything else → `stop`; Gemini's own reason is kept on
+//!   every choice as `provider_specific_fields.native_finish_reason` (LiteLLM's name), with
+//!   Google's `finishMessage` as `finish_message`. A candidate without content still becomes
+//!   a choice; partial text of a flagged candidate is kept;
+//! - a blocked prompt → one choice with no content and `content_filter`, the block reason
+//!   as its `native_finish_reason`;
 //! - usage: `completion_tokens` = candidates + thoughts; `prompt_tokens` = prompt (cached
 //!   tokens included, not counted twice) + tool-use prompt tokens, so the sum is the total;
+//!   the details as LiteLLM reports them (see [`translate_usage`]);
 //! - grounding: `groundingSupports` → `annotations` (`url_citation`, with Gemini's byte
 //!   offsets turned into character offsets), `groundingMetadata` →
 //!   `vertex_ai_grounding_metadata`, search queries → `prompt_tokens_details.web_search_requests`.

@@ -17,8 +17,9 @@
 //!   chunk instead (a mid-stream chunk with `choices: []` breaks clients); the final
 //!   `safetyRatings` of each choice ride on the finish chunk (`vertex_ai_safety_results`);
 //! - finish reasons are held until the stream ends, then each choice gets one empty-delta
-//!   chunk with its `finish_reason` (tool calls win). Some models send `STOP` and then more
-//!   text; holding the reason keeps that text inside the choice;
+//!   chunk with its `finish_reason` (tool calls win) and Gemini's own reason beside it
+//!   (`provider_specific_fields.native_finish_reason`). Some models send `STOP` and then
+//!   more text; holding the reason keeps that text inside the choice;
 //! - with `include_usage`, a last chunk with `choices: []` and the final (cumulative) usage.
 
 use super::ids::IdSource;
