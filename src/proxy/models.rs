@@ -9,7 +9,7 @@
 //!   serve (a wildcard serves any model id under its prefix); anything else is a 404.
 //! - `/model/info` (and `/v1/model/info`) lists each deployment with its `litellm_params`
 //!   (never a key: `api_key` and any param whose name speaks of a key, secret, password,
-//!   credential or token of access are left out) and its `model_info`: the configured one,
+//!   credential or token of access are left out, and `api_base` loses any credentials) and its `model_info`: the configured one,
 //!   plus the provider, the mode, the limits and prices of the model (the deployment's own
 //!   price, else the bundled table's).
 //! - A deployment's price: LiteLLM's `input_cost_per_token`, `output_cost_per_token`,
@@ -22,6 +22,7 @@ use super::config::ModelEntry;
 use crate::gemini::pricing::bundled;
 use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::router::Router;
+use crate::upstream::redact_url;
 
 /// `created` of every listed model (OpenAI's list needs one; LiteLLM sends a constant).
 const CREATED: u64 = 1_677_610_602;
@@ -118,7 +119,8 @@ fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value 
     let mut litellm_params = Map::new();
     litellm_params.insert("model".to_owned(), json!(params.model));
     if let Some(base) = &params.api_base {
-        litellm_params.insert("api_base".to_owned(), json!(base));
+        // Without credentials, query or fragment, as `/health` shows it.
+        litellm_params.insert("api_base".to_owned(), json!(redact_url(base)));
     }
     if let Some(timeout) = params.timeout {
         litellm_params.insert("timeout".to_owned(), json!(timeout.as_secs_f64()));
