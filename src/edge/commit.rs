@@ -1,7 +1,7 @@
 //! Streams committed late: the edge waits for the first chunk before it answers `200` with
 //! `text/event-stream`, so an upstream error before that is an ordinary HTTP error; after
-//! it, an error becomes one `data: {"error": …}` event and the stream ends. A clean stream
-//! ends with `data: [DONE]`.
+//! it, an error becomes one `data: {"error": …}` event and the stream ends. A clean chat
+//! stream ends with `data: [DONE]`; a Responses stream ends with its last event.
 
 use std::pin::Pin;
 
@@ -21,9 +21,25 @@ use crate::sse::{DONE_EVENT, encode_data};
 /// A stream of chunks of type `T`; an `Err` item ends it.
 pub(crate) type Chunks<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
-/// Waits for the first chunk, then answers 200 with an SSE body.
-pub(crate) async fn commit_stream<T>(
+/// Waits for the first chunk, then answers 200 with an SSE body ending in `[DONE]`.
+pub(crate) async fn commit_stream<T>(stream: Chunks<T>) -> Result<http::Response<EdgeBody>, Error>
+where
+    T: Serialize + Send + 'static,
+{
+    commit(stream, Some(DONE_EVENT)).await
+}
+
+/// Waits for the first event, then answers 200 with an SSE body of the events alone.
+pub(crate) async fn commit_events<T>(stream: Chunks<T>) -> Result<http::Response<EdgeBody>, Error>
+where
+    T: Serialize + Send + 'static,
+{
+    commit(stream, None).await
+}
+
+async fn commit<T>(
     mut stream: Chunks<T>,
+    done: Option<&'static [u8]>,
 ) -> Result<http::Response<EdgeBody>, Error>
 where
     T: Serialize + Send + 'static,
@@ -40,7 +56,7 @@ where
     };
     let events = futures_util::stream::unfold(
         SseState::First(Box::new(first), stream),
-        |state| async move {
+        move |state| async move {
             let (bytes, next) = match state {
                 SseState::First(chunk, stream) => (encode_chunk(&*chunk), SseState::Open(stream)),
                 SseState::Open(mut stream) => match stream.next().await {
@@ -50,7 +66,10 @@ where
                         encode_data(&error.envelope()).unwrap_or_default(),
                         SseState::Done,
                     ),
-                    None => (Bytes::from_static(DONE_EVENT), SseState::Done),
+                    None => match done {
+                        Some(done) => (Bytes::from_static(done), SseState::Done),
+                        None => return None,
+                    },
                 },
                 SseState::Done => return None,
             };

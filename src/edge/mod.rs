@@ -1,5 +1,5 @@
-//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat, completions and embeddings
-//! services.
+//! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat, completions, embeddings and
+//! Responses services.
 //!
 //! It decodes a request body once, encodes a reply once, and is the only place where an
 //! [`Error`](crate::Error) becomes the OpenAI error envelope with its status. Streams are committed
@@ -21,5 +21,5 @@ pub use limits::{Bounded, Counts, RequestLimits};
 pub use reply::{EdgeReply, RESPONSE_COST_HEADER};
 pub use service::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, Edge,
-    EdgeLayer, EmbeddingsEdge, EmbeddingsEdgeLayer,
+    EdgeLayer, EmbeddingsEdge, EmbeddingsEdgeLayer, ResponsesEdge, ResponsesEdgeLayer,
 };

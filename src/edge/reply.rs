@@ -5,8 +5,9 @@
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::body::{EdgeBody, json_response};
-use super::commit::commit_stream;
+use super::commit::{commit_events, commit_stream};
 use crate::error::Error;
+use crate::layers::responses::ResponsesReply;
 use crate::openai::EmbeddingResponse;
 use crate::provider::{ChatResponse, CompletionResponse};
 
@@ -58,5 +59,14 @@ impl EdgeReply for CompletionResponse {
 impl EdgeReply for EmbeddingResponse {
     async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
         Ok(json_response(StatusCode::OK, &self))
+    }
+}
+
+impl EdgeReply for ResponsesReply {
+    async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
+        match self {
+            Self::Response(response) => Ok(json_response(StatusCode::OK, &response)),
+            Self::Stream(events) => commit_events(events).await,
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! | `/v1/chat/completions` | [`ChatEdge`] | [`ChatRequest`] → [`ChatResponse`] |
 //! | `/v1/completions` | [`CompletionsEdge`] | [`CompletionRequest`] → [`CompletionResponse`] |
 //! | `/v1/embeddings` | [`EmbeddingsEdge`] | [`EmbeddingRequest`] → [`EmbeddingResponse`] |
+//! | `/v1/responses` | [`ResponsesEdge`] | [`CreateResponse`] → [`ResponsesReply`] (the stored-response routes are [`Responses`]' methods) |
 
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
@@ -24,7 +25,10 @@ use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
 use crate::error::Error;
 #[cfg(doc)]
+use crate::layers::responses::{Responses, ResponsesReply};
+#[cfg(doc)]
 use crate::openai::EmbeddingResponse;
+use crate::openai::responses::CreateResponse;
 use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
 #[cfg(doc)]
 use crate::provider::{ChatResponse, CompletionResponse};
@@ -44,6 +48,11 @@ pub type CompletionsEdgeLayer = EdgeLayer<CompletionRequest>;
 pub type EmbeddingsEdge<S> = Edge<S, EmbeddingRequest>;
 /// The layer of [`EmbeddingsEdge`].
 pub type EmbeddingsEdgeLayer = EdgeLayer<EmbeddingRequest>;
+/// `POST /v1/responses`: the `response` object as JSON, or its typed events as SSE for
+/// `stream: true` (no `[DONE]`).
+pub type ResponsesEdge<S> = Edge<S, CreateResponse>;
+/// The layer of [`ResponsesEdge`].
+pub type ResponsesEdgeLayer = EdgeLayer<CreateResponse>;
 
 /// Puts an HTTP edge taking `Req` bodies in front of a service.
 ///

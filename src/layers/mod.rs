@@ -6,11 +6,14 @@
 //! | [`validate`] | [`SchemaValidationLayer`]: `enforce_validation` of structured replies |
 //! | [`media`] | [`MediaFetchLayer`]: downloads image URLs (SSRF-guarded) and inlines them |
 //! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
+//! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
 
 pub mod completions;
 pub mod media;
+pub mod responses;
 pub mod validate;
 
 pub use completions::CompletionsLayer;
 pub use media::MediaFetchLayer;
+pub use responses::ResponsesLayer;
 pub use validate::SchemaValidationLayer;

@@ -1,5 +1,5 @@
 //! OpenAI wire types, as OpenAI documents them and LiteLLM extends them: chat (whole and
-//! streamed), legacy text completions and embeddings.
+//! streamed), legacy text completions, embeddings and the Responses API.
 //!
 //! Requests deserialize from what clients send and serialize back without losing a
 //! field: every struct keeps unknown keys in a flattened `extra` map, so the router and
@@ -9,6 +9,7 @@ pub mod chat;
 pub mod chunk;
 pub mod completions;
 pub mod embeddings;
+pub mod responses;
 
 pub use chat::{
     ChatCompletion, ChatRequest, Choice, Content, ContentPart, FunctionCall, Message,

@@ -6,6 +6,8 @@
 //! | `POST /v1/chat/completions`, `/chat/completions` | master key | chat, JSON or SSE |
 //! | `POST /v1/completions`, `/completions` | master key | legacy text completions, JSON or SSE |
 //! | `POST /v1/embeddings`, `/embeddings` | master key | embeddings |
+//! | `POST /v1/responses`, `/responses` | master key | the Responses API, JSON or SSE |
+//! | `GET`, `DELETE /v1/responses/{id}`; `GET /v1/responses/{id}/input_items` | master key | stored responses (of the master key that created them) |
 //! | `GET /v1/models`, `/models` | master key | the configured model names, and the models a wildcard serves ([`super::models`]) |
 //! | `GET /v1/models/{id}`, `/models/{id}` | master key | one model (OpenAI's `models.retrieve`) |
 //! | `GET /model/info`, `/v1/model/info` | master key | each deployment: its params (no keys), limits and prices |
@@ -37,11 +39,13 @@ use super::readiness::Readiness;
 use super::retry::retry_layer;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
-    EmbeddingsEdge, EmbeddingsEdgeLayer, error_response, json_response, read_body,
+    EmbeddingsEdge, EmbeddingsEdgeLayer, ResponsesEdge, ResponsesEdgeLayer, error_response,
+    json_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
+use crate::layers::responses::{Responses, ResponsesLayer, state::ItemsQuery};
 use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
@@ -111,6 +115,7 @@ struct Shared {
     chat: ChatEdge<RecordUsage<Router>>,
     completions: CompletionsEdge<Completions<RecordUsage<Router>>>,
     embeddings: EmbeddingsEdge<RecordUsage<Router>>,
+    responses: ResponsesEdge<Responses<RecordUsage<Router>>>,
     door: MasterKey,
     models: Catalogue,
     health: Value,
@@ -192,11 +197,19 @@ impl Proxy {
         let embeddings = EmbeddingsEdgeLayer::new()
             .body_limit(body_limit)
             .layer(RecordUsage::new(router.clone()));
+        // Stored responses are kept under a hash of the master key that created them.
+        let owner = config.general_settings.master_key.as_ref();
+        let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
+            ResponsesLayer::new()
+                .owner(owner.map_or("", |key| key.expose()))
+                .layer(RecordUsage::new(router.clone())),
+        );
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
                 completions,
                 embeddings,
+                responses,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
@@ -445,6 +458,18 @@ where
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {}),
+        (_, "/v1/responses" | "/responses") => shared
+            .responses
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
+        (method, path) if path.starts_with("/v1/responses/") || path.starts_with("/responses/") => {
+            let query = request.uri().query();
+            stored_response(shared.responses.get_ref(), &method, path, query)
+                .await
+                .unwrap_or_else(|error| error_response(&error))
+        }
         (Method::GET, "/v1/models" | "/models") => {
             json_response(StatusCode::OK, shared.models.list())
         }
@@ -467,6 +492,42 @@ where
             format!("no route for {method} {path}"),
         )),
     }
+}
+
+/// `GET`/`DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
+async fn stored_response(
+    responses: &Responses<RecordUsage<Router>>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Result<http::Response<EdgeBody>, Error> {
+    let rest = path
+        .trim_start_matches("/v1")
+        .trim_start_matches("/responses/");
+    let (id, items) = match rest.split_once('/') {
+        Some((id, "input_items")) => (id, true),
+        Some(_) => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no route for {method} {path}"),
+            ));
+        }
+        None => (rest, false),
+    };
+    Ok(match (method, items) {
+        (&Method::GET, false) => json_response(StatusCode::OK, &responses.retrieve(id).await?),
+        (&Method::DELETE, false) => json_response(StatusCode::OK, &responses.delete(id).await?),
+        (&Method::GET, true) => {
+            let query = ItemsQuery::parse(query)?;
+            json_response(StatusCode::OK, &responses.input_items(id, &query).await?)
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no route for {method} {path}"),
+            ));
+        }
+    })
 }
 
 fn unauthorized() -> http::Response<EdgeBody> {

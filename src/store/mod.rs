@@ -10,11 +10,17 @@
 //! refused to cache a head (too small), so it is not offered again for a while.
 
 mod memory;
+mod memory_response;
+mod response;
 
 use std::pin::Pin;
 use std::time::Duration;
 
 pub use memory::MemoryCacheStore;
+pub use memory_response::{
+    DEFAULT_RESPONSE_STORE_BYTES, DEFAULT_RESPONSE_TTL, MemoryResponseStore,
+};
+pub use response::ResponseStore;
 
 /// The future of a [`CacheStore`] operation.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
