@@ -1,14 +1,18 @@
 //! Pure replay of every recorded stream: SSE bytes → `SseDecoder` → typed events →
 //! `StreamTranslator` → chunks, with the bytes delivered whole, one byte at a time and
 //! split at seeded random points. All three must give the same chunks, and for a handful
-//! of streams the chunks are compared in full with the expected JSON.
+//! of streams the chunks are compared in full with the expected JSON. One stream is also
+//! taken on to Responses events, split at every byte.
 
 mod common;
 
 use llm_tower::gemini::translate::stream::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds, translate_response};
 use llm_tower::gemini::wire::{ErrorBody, GenerateContentResponse};
+use llm_tower::layers::responses::request::plan;
+use llm_tower::layers::responses::stream::StreamMapper;
 use llm_tower::openai::ChatCompletionChunk;
+use llm_tower::openai::responses::ResponseEvent;
 use llm_tower::sse::SseDecoder;
 use serde_json::{Value, json};
 
@@ -983,4 +987,50 @@ fn the_sse_adapter_reports_mid_stream_errors_and_truncation() {
             "Gemini event stream ended early: no event before the end of the stream".to_owned()
         )]
     );
+}
+
+#[test]
+fn a_recorded_stream_gives_the_same_responses_events_split_at_every_byte() {
+    let stream = sse("18", 0);
+    let events = |parts: &[&[u8]]| -> Vec<ResponseEvent> {
+        let replay = replay(parts, &stream.model, true);
+        assert_eq!(replay.error, None);
+        let request = serde_json::from_value(json!({
+            "model": stream.model, "input": "x", "stream": true,
+            "reasoning": {"effort": "medium", "summary": "auto"}
+        }))
+        .expect("a request");
+        let plan = plan(
+            request,
+            "resp_0123456789abcdef0123456789abcdef".to_owned(),
+            CREATED,
+        )
+        .expect("a plan");
+        let mut mapper = StreamMapper::new(plan.response, plan.show);
+        let mut events = Vec::new();
+        for chunk in replay.chunks {
+            events.extend(mapper.chunk(chunk));
+        }
+        events.extend(mapper.finish().0);
+        events
+    };
+    let bytes = stream.sse.as_bytes();
+    let whole = events(&[bytes]);
+    let kinds: Vec<Value> = whole
+        .iter()
+        .map(|event| serde_json::to_value(event).expect("JSON")["type"].clone())
+        .collect();
+    assert!(kinds.contains(&json!("response.reasoning_summary_text.delta")));
+    assert!(kinds.contains(&json!("response.output_text.delta")));
+    assert_eq!(kinds.last(), Some(&json!("response.completed")));
+    for cut in 0..=bytes.len() {
+        assert_eq!(
+            events(&[&bytes[..cut], &bytes[cut..]]),
+            whole,
+            "{}: cut at byte {cut}",
+            stream.name
+        );
+    }
+    let one_byte: Vec<&[u8]> = bytes.chunks(1).collect();
+    assert_eq!(events(&one_byte), whole, "{}: 1-byte chunks", stream.name);
 }
