@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs tests/clients/test_clients.py: the official `openai` and `google-genai` SDKs against
-# the release proxy, which talks to the Gemini stand-in (examples/stand_in.rs).
+# Runs tests/clients/test_clients.py: the official `openai`, `openai-agents` and
+# `google-genai` SDKs against the release proxy, which talks to the Gemini stand-in
+# (examples/stand_in.rs).
 #
 #   PYTHON=/path/to/venv/bin/python tests/clients/run.sh [extra pytest args]
 #
-# PYTHON must have openai, google-genai and pytest (default: python3). Exits with pytest's
-# status. Both servers listen on 127.0.0.1 only and are stopped on exit.
+# PYTHON must have openai, openai-agents, google-genai and pytest (default: python3). Exits
+# with pytest's status. Both servers listen on 127.0.0.1 only and are stopped on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

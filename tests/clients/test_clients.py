@@ -1,4 +1,6 @@
-"""Real SDKs against the proxy, which talks to the Gemini stand-in (examples/stand_in.rs).
+"""Real SDKs against the proxy, which talks to the Gemini stand-in (examples/stand_in.rs):
+the official `openai` SDK (chat, completions, embeddings, the Responses API), the OpenAI
+Agents SDK (`openai-agents`) and `google-genai`.
 
 Run through tests/clients/run.sh, which builds and starts both servers and sets PROXY_URL.
 Expected values come from the same recorded fixtures the stand-in serves.
@@ -8,7 +10,9 @@ import json
 import os
 import pathlib
 
+import agents
 import openai
+import pydantic
 import pytest
 from google import genai
 from google.genai import types
@@ -254,3 +258,76 @@ def test_google_genai_wrong_key():
         bad.models.generate_content(model="gemini-2.5-flash", contents="hi")
     assert caught.value.code == 401
     assert caught.value.status == "UNAUTHENTICATED"
+
+
+# ---- the Responses API ----
+
+
+def test_responses_create(client):
+    response = client.responses.create(model=MODEL, instructions="Be brief.", input="hi")
+    assert response.object == "response"
+    assert response.status == "completed"
+    assert response.id.startswith("resp_")
+    assert response.output_text == TEXT
+    assert response.usage.input_tokens == USAGE["promptTokenCount"]
+    assert response.usage.output_tokens_details.reasoning_tokens == USAGE["thoughtsTokenCount"]
+
+    again = client.responses.retrieve(response.id)
+    assert again.output_text == TEXT
+    follow_up = client.responses.create(model=MODEL, previous_response_id=response.id, input="more")
+    assert follow_up.previous_response_id == response.id
+    items = client.responses.input_items.list(follow_up.id)
+    assert [item.content[0].text for item in items.data] == ["more"]
+    client.responses.delete(response.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(response.id)
+
+
+def test_responses_stream(client):
+    deltas = []
+    with client.responses.stream(model=MODEL, input="hi") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    assert "".join(deltas) == STREAM_TEXT
+    assert final.status == "completed"
+    assert final.output_text == STREAM_TEXT
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+
+
+class Event(pydantic.BaseModel):
+    title: str
+    category: str
+    summary: str
+
+
+def test_responses_parse(client):
+    response = client.responses.parse(model=MODEL, input="an event as JSON", text_format=Event)
+    event = response.output_parsed
+    assert isinstance(event, Event)
+    assert event == Event.model_validate_json(JSON_TEXT)
+
+
+def test_agents_sdk_runs_an_agent_with_a_function_tool():
+    calls = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """Get the current weather for a city."""
+        calls.append(city)
+        return "72F (22C), sunny"
+
+    agents.set_tracing_disabled(True)
+    model = agents.OpenAIResponsesModel(
+        model=MODEL,
+        openai_client=openai.AsyncOpenAI(
+            base_url=f"{PROXY_URL}/v1", api_key=MASTER_KEY, max_retries=0, timeout=30
+        ),
+    )
+    agent = agents.Agent(
+        name="weather", instructions="Use the tool.", tools=[get_weather], model=model
+    )
+    result = agents.Runner.run_sync(agent, "What is the weather in Tokyo?")
+    assert calls == [TOOL_CALL["args"]["city"]]
+    assert result.final_output == AFTER_TOOL_TEXT
