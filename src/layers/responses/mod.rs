@@ -9,7 +9,7 @@
 //! the call ids, and in the reasoning item's `encrypted_content`).
 //!
 //! With `store` (OpenAI's default), the response, its input items and the conversation are
-//! kept in a [`ResponseStore`](crate::store::ResponseStore) under the owner's namespace
+//! kept in a [`ResponseStore`] under the owner's namespace
 //! ([`state`]) before the reply (or its `response.completed` event) is let out;
 //! [`Responses::retrieve`], [`Responses::delete`] and [`Responses::input_items`] serve
 //! `GET` and `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
