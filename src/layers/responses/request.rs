@@ -482,15 +482,22 @@ fn turn(input: Option<Input>, response_id: &str) -> Result<(Vec<Message>, Vec<In
                     .map(|part| part.text.as_str())
                     .collect::<Vec<_>>()
                     .join("\n\n");
+                let state = state.filter(|state| !state.is_empty());
+                if state.is_none() && summary.is_empty() {
+                    // Nothing to replay (OpenAI's own reasoning items carry ids only).
+                    continue;
+                }
+                // A reasoning item joins the model turn being read unless that turn already
+                // has reasoning: a signature-only item comes after the turn's calls.
                 let turn = assistant_turn(&mut messages, &mut open_turn, |message| {
-                    message.content.is_none() && message.tool_calls.is_none()
+                    message.reasoning_content.is_none()
+                        && message.thinking_blocks.is_none()
+                        && message.provider_specific_fields.is_none()
                 });
                 match state {
                     Some(state) => {
                         if !state.thinking_blocks.is_empty() {
-                            turn.thinking_blocks
-                                .get_or_insert_with(Vec::new)
-                                .extend(state.thinking_blocks);
+                            turn.thinking_blocks = Some(state.thinking_blocks);
                         }
                         if !state.thought_signatures.is_empty() {
                             turn.provider_specific_fields = Some(serde_json::json!({
@@ -498,11 +505,7 @@ fn turn(input: Option<Input>, response_id: &str) -> Result<(Vec<Message>, Vec<In
                             }));
                         }
                     }
-                    None if !summary.is_empty() => {
-                        let reasoning = turn.reasoning_content.get_or_insert_with(String::new);
-                        reasoning.push_str(&summary);
-                    }
-                    None => {}
+                    None => turn.reasoning_content = Some(summary),
                 }
             }
             "function_call" => {
@@ -672,5 +675,89 @@ fn file(file_id: Option<String>, file_data: Option<String>, filename: Option<Str
         filename,
         format: None,
         extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::chat::ThinkingBlock;
+
+    fn items(json: serde_json::Value) -> Vec<Message> {
+        let request = serde_json::from_value(serde_json::json!({"model": "m", "input": json}))
+            .expect("a request");
+        plan(request, "resp_1".to_owned(), 0).expect("a plan").turn
+    }
+
+    #[test]
+    fn a_model_turn_is_one_assistant_message_whatever_the_item_order() {
+        let state = ReasoningState {
+            thinking_blocks: Vec::new(),
+            thought_signatures: vec!["sig".to_owned()],
+        };
+        let messages = items(serde_json::json!([
+            {"role": "user", "content": "hi"},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+            {"type": "function_call", "call_id": "c2", "name": "g", "arguments": "{}"},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": state.encode()},
+            {"type": "function_call_output", "call_id": "c1", "output": "1"},
+            {"type": "function_call_output", "call_id": "c2", "output": "2"},
+            {"type": "reasoning", "id": "rs_2", "summary": []},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "done", "annotations": []}]}
+        ]));
+        let roles: Vec<Role> = messages.iter().map(|message| message.role).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::User,
+                Role::Assistant,
+                Role::Tool,
+                Role::Tool,
+                Role::Assistant
+            ]
+        );
+        let calls = messages[1].tool_calls.as_ref().expect("calls");
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            messages[1].provider_specific_fields,
+            Some(serde_json::json!({"thought_signatures": ["sig"]}))
+        );
+        assert_eq!(messages[2].tool_call_id.as_deref(), Some("c1"));
+        assert_eq!(
+            messages[4].content,
+            Some(Content::Parts(vec![ContentPart {
+                kind: "text".to_owned(),
+                text: Some("done".to_owned()),
+                image_url: None,
+                input_audio: None,
+                file: None,
+                cache_control: None,
+                extra: Map::new(),
+            }]))
+        );
+    }
+
+    #[test]
+    fn reasoning_state_round_trips_and_summaries_replay_as_reasoning_text() {
+        let state = ReasoningState {
+            thinking_blocks: vec![ThinkingBlock {
+                kind: "thinking".to_owned(),
+                thinking: Some("hmm".to_owned()),
+                signature: Some("sig".to_owned()),
+            }],
+            thought_signatures: Vec::new(),
+        };
+        assert_eq!(ReasoningState::decode(&state.encode()), Some(state.clone()));
+        assert_eq!(ReasoningState::decode("bm90IGpzb24="), None);
+        let messages = items(serde_json::json!([
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "a"}, {"type": "summary_text", "text": "b"}]},
+            {"role": "assistant", "content": "x"}
+        ]));
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].reasoning_content.as_deref(), Some("a\n\nb"));
+        let messages = items(serde_json::json!([
+            {"type": "reasoning", "summary": [], "encrypted_content": state.encode()}
+        ]));
+        assert_eq!(messages[0].thinking_blocks, Some(state.thinking_blocks));
     }
 }
