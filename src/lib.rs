@@ -23,7 +23,7 @@
 //! | [`edge`] | HTTP edge | OpenAI JSON/SSE ⇄ the typed services; the one place errors become JSON |
 //! | [`openai`] | OpenAI | the wire types |
 //! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
-//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions |
+//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses |
 //! | [`providers`] | provider | [`gemini`] and the other upstreams |
 //! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction, the per-request call context |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |

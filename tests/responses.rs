@@ -692,6 +692,26 @@ async fn bad_input_is_refused_by_name_before_anything_is_sent() {
 }
 
 #[tokio::test]
+async fn the_layers_drop_params_drops_what_the_request_does_not_say() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let responses = ResponsesLayer::new()
+        .drop_params(true)
+        .layer(stand_in.gemini.chat_service());
+    let body =
+        json!({"model": FLASH, "input": "x", "truncation": "auto", "tools": [{"type": "mcp"}]});
+    create(&responses, &body).await;
+    assert_eq!(
+        stand_in.received_body().await["contents"],
+        json!([{"role": "user", "parts": [{"text": "x"}]}])
+    );
+    let mut refused = body;
+    refused["drop_params"] = json!(false);
+    let (status, _, _) = post(&responses, &refused).await;
+    assert_eq!(status, 400, "the request's own `drop_params: false` wins");
+}
+
+#[tokio::test]
 async fn a_truncated_reply_is_incomplete() {
     let stand_in = StandIn::start().await;
     let mut reply = ok_reply();

@@ -202,6 +202,7 @@ impl Proxy {
         let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
             ResponsesLayer::new()
                 .owner(owner.map_or("", |key| key.expose()))
+                .drop_params(settings.drop_params)
                 .layer(RecordUsage::new(router.clone())),
         );
         Ok(Self {

@@ -8,6 +8,10 @@
 //! A store is a best-effort index: a failure to read or write it must behave as a miss
 //! (the cache is created again), never fail a request. An empty name records that Google
 //! refused to cache a head (too small), so it is not offered again for a while.
+//!
+//! Stored responses of the Responses API are kept the same way: a [`ResponseStore`] maps
+//! an owner's namespace and a response id to the stored record, and
+//! [`MemoryResponseStore`] (bounded in bytes, with a time to live) is the default.
 
 mod memory;
 mod memory_response;

@@ -85,6 +85,7 @@ impl std::fmt::Debug for ResponsesReply {
 pub struct ResponsesLayer {
     store: Arc<dyn ResponseStore>,
     namespace: String,
+    drop_params: bool,
 }
 
 impl std::fmt::Debug for ResponsesLayer {
@@ -105,7 +106,16 @@ impl ResponsesLayer {
         Self {
             store: Arc::new(MemoryResponseStore::default()),
             namespace: namespace(""),
+            drop_params: false,
         }
+    }
+
+    /// Drops what cannot be served (unsupported item, tool and `include` types,
+    /// `truncation: "auto"`, unknown params) instead of refusing it, for requests that do
+    /// not say `drop_params` themselves.
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.drop_params = drop;
+        self
     }
 
     /// Keeps responses in `store`.
@@ -129,6 +139,7 @@ impl<S> Layer<S> for ResponsesLayer {
         Responses {
             inner,
             records: Records::new(self.store.clone(), self.namespace.clone()),
+            drop_params: self.drop_params,
         }
     }
 }
@@ -138,6 +149,7 @@ impl<S> Layer<S> for ResponsesLayer {
 pub struct Responses<S> {
     inner: S,
     records: Records,
+    drop_params: bool,
 }
 
 impl<S> Responses<S> {
@@ -203,7 +215,10 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: CreateResponse) -> ResponsesFuture {
+    fn call(&mut self, mut request: CreateResponse) -> ResponsesFuture {
+        if self.drop_params {
+            request.drop_params.get_or_insert(true);
+        }
         let inner = self.inner.clone();
         let records = self.records.clone();
         ResponsesFuture {
