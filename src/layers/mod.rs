@@ -8,6 +8,7 @@
 //! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
 //! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
 
+mod chat_params;
 pub mod completions;
 pub mod media;
 pub mod responses;

@@ -12,9 +12,10 @@
 //! | `suffix`, `best_of` > `n` | passed on | the provider refuses them by name (or drops them with `drop_params`) |
 //! | anything else | a chat param of that name | `safety_settings`, `reasoning_effort`, `top_k`, … |
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Error;
+use crate::layers::chat_params::chat_template;
 use crate::openai::chat::{Logprobs, Usage};
 use crate::openai::{
     ChatCompletion, ChatRequest, CompletionRequest, Message, Prompt, Role, TextChoice,
@@ -128,20 +129,6 @@ fn prompts(prompt: Prompt) -> Result<Vec<String>, Error> {
         return Err(Error::invalid_param("prompt", "prompt has no text"));
     }
     Ok(prompts)
-}
-
-/// A chat request with the model and the chat params among the request's other keys.
-fn chat_template(model: String, extra: Map<String, Value>) -> Result<ChatRequest, Error> {
-    if extra.is_empty() {
-        return Ok(ChatRequest {
-            model,
-            ..ChatRequest::default()
-        });
-    }
-    let mut object = extra;
-    object.insert("model".to_owned(), Value::String(model));
-    object.insert("messages".to_owned(), Value::Array(Vec::new()));
-    Ok(serde_path_to_error::deserialize(Value::Object(object))?)
 }
 
 /// Joins the chat replies of a plan's requests (in order) into one `text_completion`.

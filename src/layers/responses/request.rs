@@ -25,9 +25,10 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::error::{Error, ErrorKind};
+use crate::layers::chat_params::chat_template;
 use crate::openai::chat::{
     Content, ContentPart, FileInput, FunctionCall, FunctionDefinition, FunctionName, ImageUrl,
     ImageUrlObject, JsonSchemaFormat, NamedToolChoice, ReasoningEffort, ResponseFormat,
@@ -286,20 +287,6 @@ fn refuse(param: &str, value: &str, drop: bool) -> Result<(), Error> {
         ),
     )
     .with_param(param))
-}
-
-/// A chat request with the model and the chat params among the request's other keys.
-fn chat_template(model: String, extra: Map<String, Value>) -> Result<ChatRequest, Error> {
-    if extra.is_empty() {
-        return Ok(ChatRequest {
-            model,
-            ..ChatRequest::default()
-        });
-    }
-    let mut object = extra;
-    object.insert("model".to_owned(), Value::String(model));
-    object.insert("messages".to_owned(), Value::Array(Vec::new()));
-    Ok(serde_path_to_error::deserialize(Value::Object(object))?)
 }
 
 fn chat_tools(tools: &[ResponseTool], drop: bool) -> Result<Option<Vec<Tool>>, Error> {
