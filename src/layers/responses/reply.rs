@@ -13,10 +13,8 @@
 //! Only the first choice is read (the Responses API has no `n`). Generated images and audio
 //! have no item here and are not carried.
 
-use serde_json::Value;
-
 use super::request::{ReasoningState, Show};
-use crate::openai::chat::{Annotation, Logprobs, MessageProviderFields, ResponseMessage, Usage};
+use crate::openai::chat::{Annotation, Logprobs, ResponseMessage, Usage};
 use crate::openai::responses::{
     FunctionCallItem, IncompleteDetails, InputTokensDetails, OutputContent, OutputItem,
     OutputLogprob, OutputMessage, OutputText, OutputTokensDetails, ReasoningItem, Response,
@@ -147,12 +145,8 @@ pub(super) fn assistant_message(message: ResponseMessage) -> Message {
     kept.provider_specific_fields = message
         .provider_specific_fields
         .filter(|fields| !fields.is_empty())
-        .and_then(|fields| provider_fields(&fields));
+        .and_then(|fields| serde_json::to_value(fields).ok());
     kept
-}
-
-fn provider_fields(fields: &MessageProviderFields) -> Option<Value> {
-    serde_json::to_value(fields).ok()
 }
 
 /// Chat `url_citation` annotations as Responses citations.

@@ -23,11 +23,11 @@ use super::reply::{
 };
 use super::request::{ReasoningState, Show};
 use crate::error::Error;
-use crate::openai::chat::{ResponseMessage, ToolCall, Usage};
+use crate::openai::chat::{MessageProviderFields, ResponseMessage, ToolCall, Usage};
 use crate::openai::chunk::ToolCallDelta;
 use crate::openai::responses::{
-    FunctionCallItem, OutputContent, OutputItem, OutputMessage, OutputText, ReasoningItem,
-    Response, ResponseError, ResponseEvent, SummaryText,
+    FunctionCallItem, OutputContent, OutputItem, OutputLogprob, OutputMessage, OutputText,
+    ReasoningItem, Response, ResponseError, ResponseEvent, SummaryText, UrlCitation,
 };
 use crate::openai::{ChatCompletionChunk, FunctionCall, Message};
 
@@ -212,7 +212,7 @@ impl StreamMapper {
     fn text(
         &mut self,
         text: String,
-        logprobs: Vec<crate::openai::responses::OutputLogprob>,
+        logprobs: Vec<OutputLogprob>,
         events: &mut Vec<ResponseEvent>,
     ) {
         let index = match self.current {
@@ -281,11 +281,7 @@ impl StreamMapper {
 
     /// Citations go on the message being written, else on the last message (its events
     /// were sent: the final response carries them).
-    fn annotate(
-        &mut self,
-        annotations: Vec<crate::openai::responses::UrlCitation>,
-        events: &mut Vec<ResponseEvent>,
-    ) {
+    fn annotate(&mut self, annotations: Vec<UrlCitation>, events: &mut Vec<ResponseEvent>) {
         let open = match self.current {
             Some(Current::Message(index)) => Some(index),
             _ => None,
@@ -527,7 +523,7 @@ impl StreamMapper {
             }
         }
         if !self.state.thought_signatures.is_empty() {
-            self.kept.provider_specific_fields = Some(crate::openai::chat::MessageProviderFields {
+            self.kept.provider_specific_fields = Some(MessageProviderFields {
                 thought_signatures: Some(self.state.thought_signatures.clone()),
                 ..Default::default()
             });
