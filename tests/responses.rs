@@ -668,6 +668,14 @@ async fn bad_input_is_refused_by_name_before_anything_is_sent() {
             "frobnicate",
         ),
         (json!({"model": FLASH, "input": 7}), "input"),
+        (
+            json!({"model": FLASH, "input": "x", "background": true}),
+            "background",
+        ),
+        (
+            json!({"model": FLASH, "input": "x", "conversation": "conv_1"}),
+            "conversation",
+        ),
     ];
     for (body, param) in cases {
         let (status, _, bytes) = post(&responses, &body).await;
