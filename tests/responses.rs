@@ -970,6 +970,46 @@ async fn parallel_streamed_calls_are_items_in_turn() {
 }
 
 #[tokio::test]
+async fn streamed_grounding_adds_its_citations_to_the_text() {
+    let stand_in = StandIn::start().await;
+    let responses = service(&stand_in);
+    // Fixture 61's recorded reply as the one event of a stream.
+    let reply = recorded("61", 0);
+    let sse = format!("data: {reply}\r\n\r\n");
+    let events = stream(
+        &stand_in,
+        &responses,
+        &sse,
+        json!({"model": FLASH, "input": "Who won?", "stream": true, "tools": [{"type": "web_search"}]}),
+    )
+    .await;
+    assert_eq!(
+        types_of(&events),
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+            "response.output_text.delta",
+            "response.output_text.annotation.added",
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.completed"
+        ]
+    );
+    let added = &events[5];
+    assert_eq!(added["annotation_index"], 0);
+    assert_eq!(added["annotation"]["type"], "url_citation");
+    assert_eq!(added["annotation"]["title"], "letour.fr");
+    let completed = &events[9]["response"];
+    assert_eq!(
+        completed["output"][0]["content"][0]["annotations"],
+        json!([added["annotation"]])
+    );
+}
+
+#[tokio::test]
 async fn a_stream_cut_by_the_token_cap_ends_incomplete() {
     let stand_in = StandIn::start().await;
     let responses = service(&stand_in);
