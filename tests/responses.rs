@@ -598,6 +598,29 @@ async fn web_search_is_google_search_and_grounding_becomes_url_citations() {
 }
 
 #[tokio::test]
+async fn log_probabilities_come_with_the_output_text_when_included() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &recorded("63", 0)).await;
+    let response = create(
+        &service(&stand_in),
+        &json!({"model": FLASH, "input": "Say yes", "top_logprobs": 2,
+            "include": ["message.output_text.logprobs"]}),
+    )
+    .await;
+    assert_eq!(
+        stand_in.received_body().await["generationConfig"],
+        json!({"responseLogprobs": true, "logprobs": 2})
+    );
+    assert_eq!(
+        response["output"][0]["content"][0]["logprobs"],
+        json!([{"token": "Yes", "logprob": -0.0123, "bytes": [89, 101, 115], "top_logprobs": [
+            {"token": "Yes", "logprob": -0.0123, "bytes": [89, 101, 115]},
+            {"token": "yes", "logprob": -4.61, "bytes": [121, 101, 115]}
+        ]}])
+    );
+}
+
+#[tokio::test]
 async fn image_and_file_input_become_inline_parts() {
     let stand_in = StandIn::start().await;
     stand_in.reply_json(FLASH, 200, &ok_reply()).await;

@@ -16,7 +16,7 @@
 //! | `max_output_tokens` | `max_completion_tokens` | |
 //! | `text.format` `text` / `json_object` / `json_schema` | `response_format` | `strict: true` → `enforce_validation`: the reply is checked against the schema |
 //! | `reasoning.effort` | `reasoning_effort` | `reasoning.summary` decides whether summaries are shown |
-//! | `include: ["message.output_text.logprobs"]`, `top_logprobs` | `logprobs`, `top_logprobs` | |
+//! | `include: ["message.output_text.logprobs"]`, `top_logprobs` | `logprobs`, `top_logprobs` | either one turns log probabilities on |
 //! | `include: ["reasoning.encrypted_content"]` | — | always there when the provider has thought state |
 //! | `stream` | `stream` with `include_usage` | |
 //! | `metadata`, `store`, `prompt_cache_key`, `truncation: "disabled"` | — | kept on the response |
@@ -210,15 +210,11 @@ pub fn plan(request: CreateResponse, id: String, created_at: u64) -> Result<Plan
             _ => refuse(&format!("include[{index}]"), value, drop)?,
         }
     }
+    // Alternatives asked for mean log probabilities asked for.
+    show.logprobs |= top_logprobs.is_some();
     if show.logprobs {
         chat.logprobs = Some(true);
         chat.top_logprobs = top_logprobs.filter(|top| *top > 0);
-    } else if top_logprobs.is_some() {
-        refuse(
-            "top_logprobs",
-            "without include message.output_text.logprobs",
-            drop,
-        )?;
     }
     match truncation.as_deref() {
         None | Some("disabled") => {}
