@@ -706,6 +706,12 @@ async fn bad_input_is_refused_by_name_before_anything_is_sent() {
         let error: Value = serde_json::from_slice(&bytes).expect("JSON");
         assert_eq!(error["error"]["param"], param, "{body}: {error}");
     }
+    // The edge's request limits count input items and tools.
+    let many: Vec<Value> = (0..10_001)
+        .map(|_| json!({"role": "user", "content": "x"}))
+        .collect();
+    let (status, _, _) = post(&responses, &json!({"model": FLASH, "input": many})).await;
+    assert_eq!(status, 400);
     assert!(stand_in.received_bodies().await.is_empty());
 
     // With `drop_params`, what Gemini cannot do is dropped instead.

@@ -17,6 +17,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Error;
+use crate::openai::responses::{CreateResponse, Input, InputContent};
 use crate::openai::{ChatRequest, CompletionRequest, Content, EmbeddingRequest};
 
 /// What one request may contain. The defaults leave room for long agent conversations
@@ -144,6 +145,29 @@ impl Bounded for ChatRequest {
 }
 
 impl Bounded for CompletionRequest {}
+
+/// Input items count as messages, their parts (and those of function outputs) as content
+/// parts.
+impl Bounded for CreateResponse {
+    fn counts(&self) -> Counts {
+        let parts = |content: &Option<InputContent>| match content {
+            Some(InputContent::Parts(parts)) => parts.len(),
+            _ => 0,
+        };
+        let items = match &self.input {
+            Some(Input::Items(items)) => items.as_slice(),
+            _ => &[],
+        };
+        Counts {
+            messages: items.len(),
+            content_parts: items
+                .iter()
+                .map(|item| parts(&item.content) + parts(&item.output))
+                .sum(),
+            tools: self.tools.as_ref().map_or(0, Vec::len),
+        }
+    }
+}
 
 impl Bounded for EmbeddingRequest {}
 
