@@ -165,6 +165,10 @@ fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)
     found.first().copied().unwrap_or(0.0)
 }
 
+fn cost_of(reply: &Value) -> f64 {
+    reply["usage"]["cost"].as_f64().unwrap_or(0.0)
+}
+
 fn usage_of(reply: &Value) -> [u64; 4] {
     let usage = &reply["usage"];
     [
@@ -212,10 +216,12 @@ async fn metrics_count_chat_stream_cached_and_failed_requests() {
     assert_eq!(status, 401);
 
     let mut expected = [0u64; 4];
+    let mut spent = 0.0;
     for _ in 0..2 {
         let (status, _, body) = send(&service, chat("gemini-flash", &[], hello())).await;
         assert_eq!(status, 200);
         let reply: Value = serde_json::from_slice(&body).expect("JSON");
+        spent += cost_of(&reply);
         for (sum, count) in expected.iter_mut().zip(usage_of(&reply)) {
             *sum += count;
         }
@@ -232,6 +238,7 @@ async fn metrics_count_chat_stream_cached_and_failed_requests() {
         .map(|payload| serde_json::from_str::<Value>(&payload).expect("chunk"))
         .find(|chunk| !chunk["usage"].is_null())
         .expect("a usage chunk");
+    spent += cost_of(&usage_chunk);
     for (sum, count) in expected.iter_mut().zip(usage_of(&usage_chunk)) {
         *sum += count;
     }
@@ -309,6 +316,9 @@ async fn metrics_count_chat_stream_cached_and_failed_requests() {
             "{kind}"
         );
     }
+    assert!(spent > 0.0, "gemini-2.5-flash has a price");
+    let spend = value(&scrape, "llm_tower_spend_usd_total", &flash);
+    assert!((spend - spent).abs() < 1e-9, "{spend} != {spent}");
     assert_eq!(value(&scrape, "llm_tower_open_streams", &[]), 0.0);
     // The scrape itself is the one request in flight.
     assert_eq!(value(&scrape, "llm_tower_requests_in_flight", &[]), 1.0);

@@ -313,6 +313,7 @@ async fn json_logs_parse_hold_no_key_and_metrics_have_their_own_port() {
     assert_eq!(fields["status"], 200);
     assert!(fields["latency_ms"].as_f64().expect("latency") > 0.0);
     assert!(fields["prompt_tokens"].as_u64().expect("tokens") > 0);
+    assert!(fields["cost"].as_f64().expect("cost") > 0.0, "{fields}");
     assert_eq!(ok["span"]["request_id"], "req-json-1");
     assert!(
         access

@@ -17,11 +17,13 @@
 //! | `llm_tower_upstream_errors_total` | counter | model, provider, status |
 //! | `llm_tower_retries_total` | counter | model, provider |
 //! | `llm_tower_tokens_total` | counter | model, provider, kind (prompt, completion, cached, reasoning) |
+//! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
 //! | `llm_tower_open_streams` | gauge | |
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -210,6 +212,8 @@ pub struct RequestOutcome<'a> {
     pub elapsed: std::time::Duration,
     /// Tokens used.
     pub tokens: TokenCounts,
+    /// What the request cost in US dollars (0 where the price is unknown).
+    pub cost: f64,
 }
 
 /// The proxy's metrics; cheap to share behind an `Arc`.
@@ -232,6 +236,7 @@ pub struct Metrics {
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     retries: Family<ModelLabels, Counter>,
     tokens: Family<TokenLabels, Counter>,
+    spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
     open_streams: Gauge,
 }
@@ -288,6 +293,12 @@ impl Metrics {
             "Tokens used, by kind (prompt, completion, cached, reasoning)",
             tokens.clone(),
         );
+        let spend = Family::default();
+        registry.register(
+            "spend_usd",
+            "What requests cost in US dollars, where the model's price is known",
+            spend.clone(),
+        );
         let in_flight = Gauge::default();
         registry.register(
             "requests_in_flight",
@@ -310,6 +321,7 @@ impl Metrics {
             upstream_errors,
             retries,
             tokens,
+            spend,
             in_flight,
             open_streams,
         }
@@ -352,6 +364,11 @@ impl Metrics {
                 provider: label.provider.clone(),
             })
             .observe(outcome.elapsed.as_secs_f64());
+        if outcome.cost > 0.0 {
+            self.spend
+                .get_or_create(&ModelLabels::from(label))
+                .inc_by(outcome.cost);
+        }
         let tokens = outcome.tokens;
         for (kind, count) in [
             ("prompt", tokens.prompt),

@@ -134,6 +134,7 @@ impl Drop for Finish {
             status: self.status,
             elapsed,
             tokens: facts.tokens,
+            cost: facts.cost,
         });
         let status = self.status.map(|status| status.as_u16());
         let span = &self.span;
@@ -160,6 +161,7 @@ impl Drop for Finish {
                     prompt_tokens = facts.tokens.prompt,
                     completion_tokens = facts.tokens.completion,
                     cached_tokens = facts.tokens.cached,
+                    cost = facts.cost,
                     request_id,
                     "request"
                 )

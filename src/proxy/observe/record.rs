@@ -30,6 +30,8 @@ pub(crate) struct Facts {
     pub(crate) label: Option<ModelLabel>,
     /// Tokens, summed over the request's replies.
     pub(crate) tokens: TokenCounts,
+    /// What the replies cost in US dollars, where the model's price is known.
+    pub(crate) cost: f64,
 }
 
 impl Record {
@@ -66,6 +68,7 @@ impl Record {
     /// A chat or completion reply reported `usage`.
     pub(crate) fn usage(&self, usage: &Usage) {
         let mut facts = self.facts();
+        facts.cost += usage.cost().unwrap_or(0.0);
         let tokens = &mut facts.tokens;
         tokens.prompt += usage.prompt_tokens;
         tokens.completion += usage.completion_tokens;
