@@ -3,10 +3,14 @@
 //! the OpenAI envelope `{"error":{"message","type","param","code"}}`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
 use serde::Serialize;
+use tower::BoxError;
+use tower::load_shed::error::Overloaded;
+use tower::timeout::error::Elapsed;
 
 /// What went wrong, in OpenAI/LiteLLM terms. Each kind has one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +128,7 @@ impl ErrorKind {
 /// assert_eq!(error.status(), 400);
 /// assert_eq!(error.param(), Some("logit_bias"));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -132,6 +136,20 @@ pub struct Error {
     code: Option<String>,
     retry_after: Option<Duration>,
     raw_response: Option<String>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Errors compare by what a client sees; the [`source`](std::error::Error::source) is not
+/// part of that.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.param == other.param
+            && self.code == other.code
+            && self.retry_after == other.retry_after
+            && self.raw_response == other.raw_response
+    }
 }
 
 impl Error {
@@ -144,6 +162,7 @@ impl Error {
             code: None,
             retry_after: None,
             raw_response: None,
+            source: None,
         }
     }
 
@@ -190,6 +209,17 @@ impl Error {
     /// Attaches the model's raw output (schema validation failures).
     pub fn with_raw_response(mut self, raw: impl Into<String>) -> Self {
         self.raw_response = Some(raw.into());
+        self
+    }
+
+    /// Keeps the lower-level error this one was made from, for
+    /// [`source`](std::error::Error::source) (logs and error reports; a client sees only
+    /// the message).
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(Arc::from(source.into()));
         self
     }
 
@@ -262,7 +292,50 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error from a layer at the OpenAI level (tower's and tower-http's own, or yours): an
+/// [`Error`] comes back as itself, an upstream failure as its kind, tower's `Elapsed` is a
+/// 504 [`Timeout`](ErrorKind::Timeout), `Overloaded` a 503
+/// [`ServiceUnavailable`](ErrorKind::ServiceUnavailable), anything else a 500
+/// [`Api`](ErrorKind::Api) error naming its causes. The original error is kept as the
+/// [`source`](std::error::Error::source).
+///
+/// ```
+/// use llm_tower::{Error, ErrorKind};
+///
+/// let shed: tower::BoxError = Box::new(tower::load_shed::error::Overloaded::new());
+/// assert_eq!(Error::from(shed).kind(), ErrorKind::ServiceUnavailable);
+/// ```
+impl From<BoxError> for Error {
+    fn from(error: BoxError) -> Self {
+        let error = match error.downcast::<Self>() {
+            Ok(error) => return *error,
+            Err(error) => error,
+        };
+        let error = match error.downcast::<crate::upstream::Error>() {
+            Ok(error) => return Self::from(*error),
+            Err(error) => error,
+        };
+        let (kind, message) = if error.is::<Elapsed>() {
+            (ErrorKind::Timeout, "no reply in time".to_owned())
+        } else if error.is::<Overloaded>() {
+            (
+                ErrorKind::ServiceUnavailable,
+                "too many requests in flight; try again shortly".to_owned(),
+            )
+        } else {
+            (ErrorKind::Api, error_chain(&*error))
+        };
+        Self::new(kind, message).with_source(error)
+    }
+}
 
 /// `{"error": {…}}`.
 #[derive(Debug, Serialize)]
@@ -291,19 +364,22 @@ pub struct EnvelopeBody<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// A request body that does not decode. Broken JSON text (a syntax error, a truncated
-/// body) names no parameter; a wrong value names its path (`messages[1].content`), and a
-/// missing field names the field (`model`, `messages[0].role`).
+/// An upstream failure below any API: a timeout is a 504, anything else a 503.
 impl From<crate::upstream::Error> for Error {
     fn from(error: crate::upstream::Error) -> Self {
         let kind = match error {
             crate::upstream::Error::Timeout => ErrorKind::Timeout,
-            crate::upstream::Error::Transport(_) => ErrorKind::ServiceUnavailable,
+            crate::upstream::Error::Connect(_) | crate::upstream::Error::Transport(_) => {
+                ErrorKind::ServiceUnavailable
+            }
         };
-        Self::new(kind, error.to_string())
+        Self::new(kind, error.to_string()).with_source(error)
     }
 }
 
+/// A request body that does not decode. Broken JSON text (a syntax error, a truncated
+/// body) names no parameter; a wrong value names its path (`messages[1].content`), and a
+/// missing field names the field (`model`, `messages[0].role`).
 impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
     fn from(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = error.path().to_string();

@@ -25,7 +25,8 @@
 //! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
 //! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses |
 //! | [`providers`] | provider | [`gemini`] and the other upstreams |
-//! | [`upstream`] | upstream HTTP | transport, secrets, URL redaction, the per-request call context |
+//! | [`upstream`] | upstream HTTP | transport, retry, secrets, URL redaction, the per-request call context |
+//! | [`context`] | all | [`RequestContext`]: the HTTP request's extensions beside a typed request |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
 //! | [`pricing`] | shared | what a request cost, from its usage and LiteLLM-style prices |
 //! | `tokens` | shared | OpenAI's `cl100k_base` token ids and counts (feature `tiktoken`) |
@@ -35,6 +36,7 @@
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 
 pub mod client;
+pub mod context;
 pub mod edge;
 pub mod error;
 pub mod layers;
@@ -53,6 +55,7 @@ pub mod tokens;
 pub mod upstream;
 
 pub use client::Client;
+pub use context::{Contextual, Deadline, RequestContext};
 pub use error::{Error, ErrorKind};
 pub use provider::{
     ChatResponse, ChatService, ChunkStream, CompletionResponse, CompletionService,

@@ -78,8 +78,9 @@ async fn https_calls_tunnel_through_the_proxy_with_its_credentials() {
         head.contains("proxy-authorization: basic ywxpy2u6cznjcmv0\r\n"),
         "{head}"
     );
-    let Error::Transport(message) = &error else {
-        panic!("a transport error, not {error:?}");
+    // A refused tunnel is a failure to connect: nothing reached Gemini.
+    let Error::Connect(message) = &error else {
+        panic!("a connect error, not {error:?}");
     };
     assert!(message.starts_with("client error (Connect)"), "{message}");
     assert!(!message.contains("s3cret"), "{message}");

@@ -15,6 +15,7 @@ use tower_service::Service;
 
 use super::body::{EdgeBody, error_response};
 use super::limits::{Bounded, RequestLimits};
+use crate::context::{Contextual, RequestContext};
 use crate::error::{Error, ErrorKind};
 
 /// The future of an edge: it always answers, errors included.
@@ -29,8 +30,8 @@ where
     Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| error_response(&error))) })
 }
 
-/// Checks the method, decodes the body as `T` within `limits`, and waits until `inner` is
-/// ready for it.
+/// Checks the method, decodes the body as `T` within `limits` with the request's
+/// extensions as its context, and waits until `inner` is ready for it.
 pub(crate) async fn accept<S, T, B>(
     inner: &mut S,
     request: http::Request<B>,
@@ -39,7 +40,7 @@ pub(crate) async fn accept<S, T, B>(
 ) -> Result<T, Error>
 where
     S: Service<T, Error = Error>,
-    T: DeserializeOwned + Bounded,
+    T: DeserializeOwned + Bounded + Contextual,
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -49,10 +50,12 @@ where
             format!("{} is not supported here; use POST", request.method()),
         ));
     }
-    let bytes = read_body(request.into_body(), limit).await?;
+    let (parts, body) = request.into_parts();
+    let bytes = read_body(body, limit).await?;
     limits.scan(&bytes)?;
-    let decoded: T = decode_json(&bytes)?;
+    let mut decoded: T = decode_json(&bytes)?;
     limits.check(decoded.counts())?;
+    *decoded.context_mut() = RequestContext::from(parts.extensions);
     std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
     Ok(decoded)
 }

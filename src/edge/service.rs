@@ -9,6 +9,11 @@
 //! | `/v1/completions` | [`CompletionsEdge`] | [`CompletionRequest`] → [`CompletionResponse`] |
 //! | `/v1/embeddings` | [`EmbeddingsEdge`] | [`EmbeddingRequest`] → [`EmbeddingResponse`] |
 //! | `/v1/responses` | [`ResponsesEdge`] | [`CreateResponse`] → [`ResponsesReply`] (the stored-response routes are [`Responses`]' methods) |
+//!
+//! The HTTP request's extensions become the typed request's
+//! [`context`](crate::RequestContext): an application's layer in front of the edge (auth,
+//! tenant lookup) hands the stack what it found by inserting it there. The headers stay
+//! here; they carry the client's credentials.
 
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
@@ -23,6 +28,7 @@ use super::body::EdgeBody;
 use super::decode::{EdgeFuture, accept, answer};
 use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
+use crate::context::Contextual;
 use crate::error::Error;
 #[cfg(doc)]
 use crate::layers::responses::{Responses, ResponsesReply};
@@ -188,7 +194,7 @@ where
     S: Service<Req, Error = Error> + Clone + Send + 'static,
     S::Future: Send,
     S::Response: EdgeReply,
-    Req: DeserializeOwned + Bounded + Send + 'static,
+    Req: DeserializeOwned + Bounded + Contextual + Send + 'static,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {

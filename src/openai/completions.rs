@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::chat::{Extra, Stop, StreamOptions, Usage};
+use crate::context::RequestContext;
 
 /// A legacy completions request. Keys it does not name (`safety_settings`,
 /// `reasoning_effort`, `top_k`, …) are kept in `extra` and mean what they mean in a chat
@@ -77,6 +78,10 @@ pub struct CompletionRequest {
     /// Everything else, in the order sent: chat params.
     #[serde(flatten)]
     pub extra: Extra,
+    /// What the application attached to the HTTP request this came from (its
+    /// extensions; see [`RequestContext`]). Not part of the JSON.
+    #[serde(skip)]
+    pub context: RequestContext,
 }
 
 impl CompletionRequest {
@@ -102,6 +107,7 @@ impl CompletionRequest {
             seed: None,
             user: None,
             extra: Extra::new(),
+            context: RequestContext::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::chat::Extra;
+use crate::context::RequestContext;
 use crate::upstream::secret::Secret;
 
 /// An embeddings request.
@@ -52,6 +53,10 @@ pub struct EmbeddingRequest {
     /// Everything else, in the order sent.
     #[serde(flatten)]
     pub extra: Extra,
+    /// What the application attached to the HTTP request this came from (its
+    /// extensions; see [`RequestContext`]). Not part of the JSON.
+    #[serde(skip)]
+    pub context: RequestContext,
 }
 
 impl EmbeddingRequest {
@@ -69,6 +74,7 @@ impl EmbeddingRequest {
             api_key: None,
             api_base: None,
             extra: Extra::new(),
+            context: RequestContext::default(),
         }
     }
 }

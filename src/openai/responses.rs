@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::chat::Extra;
+use crate::context::RequestContext;
 use crate::raw_json::RawJson;
 
 /// A `POST /v1/responses` body.
@@ -98,6 +99,10 @@ pub struct CreateResponse {
     /// Everything else, passed on as chat params of the same name.
     #[serde(flatten)]
     pub extra: Extra,
+    /// What the application attached to the HTTP request this came from (its
+    /// extensions; see [`RequestContext`]). Not part of the JSON.
+    #[serde(skip)]
+    pub context: RequestContext,
 }
 
 impl CreateResponse {

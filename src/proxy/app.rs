@@ -36,7 +36,7 @@ use super::models::{Catalogue, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
 use super::readiness::Readiness;
-use super::retry::retry_layer;
+use crate::context::Deadline;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
     EmbeddingsEdge, EmbeddingsEdgeLayer, ResponsesEdge, ResponsesEdgeLayer, error_response,
@@ -51,7 +51,7 @@ use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
 use crate::router::{Deployment, Router};
 use crate::store::{CacheStore, MemoryCacheStore};
-use crate::upstream::{HttpTransport, Secret};
+use crate::upstream::{HttpTransport, RetryPolicy, Secret};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
 const ROUTING_KEYS: &[&str] = &[
@@ -269,21 +269,17 @@ fn deployment_services(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    let gemini = builder
-        .build()
-        .map_err(|source| BuildError::Provider { index, source })?;
+    // Retries happen at the HTTP level: a retried call resends its bytes, and never waits
+    // past the request's deadline (`request_timeout`).
     let retries = params
         .max_retries
         .or(config.litellm_settings.num_retries)
         .unwrap_or(0);
-    if retries == 0 {
-        return Ok((gemini.chat_service(), gemini.embedding_service()));
-    }
-    let retry = retry_layer(retries);
-    Ok((
-        ChatService::new(retry.layer(gemini.chat_service())),
-        EmbeddingService::new(retry.layer(gemini.embedding_service())),
-    ))
+    let gemini = builder
+        .retry(RetryPolicy::new(retries))
+        .build()
+        .map_err(|source| BuildError::Provider { index, source })?;
+    Ok((gemini.chat_service(), gemini.embedding_service()))
 }
 
 /// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when
@@ -356,8 +352,12 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
+        if let Some(limit) = shared.request_timeout {
+            // What the stack must not wait past (the upstream retry reads it).
+            request.extensions_mut().insert(Deadline::after(limit));
+        }
         Box::pin(async move {
             // Method, path and status only: headers (and the keys in them) are never
             // logged. Nothing is copied for the log unless it is on.

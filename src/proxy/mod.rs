@@ -14,7 +14,6 @@ pub mod observe;
 pub mod otel;
 pub mod passthrough;
 pub mod readiness;
-pub mod retry;
 pub mod scrape;
 pub mod server;
 pub mod stack;

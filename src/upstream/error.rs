@@ -6,22 +6,29 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request could not be sent or the reply not read (connection refused, TLS, reset).
+    /// No connection could be made (refused, unreachable, TLS handshake, a proxy tunnel):
+    /// the request never reached the upstream, so sending it again is safe.
+    #[error("could not connect to the upstream: {0}")]
+    Connect(String),
+    /// The request could not be sent or the reply not read (a reset, a broken body).
     #[error("could not reach the upstream: {0}")]
     Transport(String),
-    /// The upstream did not answer in time (connecting, the reply head, or a pause in the
-    /// body longer than the silence limit).
+    /// The upstream did not answer in time (the reply head, or a pause in the body longer
+    /// than the silence limit).
     #[error("the upstream did not answer in time")]
     Timeout,
 }
 
 impl Error {
-    /// A failure to send the request or receive the reply head. A connect timeout stays
-    /// [`Error::Timeout`]; anything else names its causes (connection refused, TLS, …).
-    /// Keys travel in headers, and the client's errors carry no URL, so nothing secret is
+    /// A failure to send the request or receive the reply head. A failure to connect
+    /// (a connect timeout included) is [`Error::Connect`], another timeout
+    /// [`Error::Timeout`]; the message names the causes (connection refused, TLS, …). Keys
+    /// travel in headers, and the client's errors carry no URL, so nothing secret is
     /// quoted.
     pub fn sending(error: &(dyn std::error::Error + 'static)) -> Self {
-        if crate::error::is_timeout(error) {
+        if not_connected(error) {
+            Self::Connect(crate::error::error_chain(error))
+        } else if crate::error::is_timeout(error) {
             Self::Timeout
         } else {
             Self::Transport(crate::error::error_chain(error))
@@ -40,6 +47,21 @@ impl Error {
             ))
         }
     }
+}
+
+/// Whether `error` or one of its causes is the pooled client failing to connect.
+fn not_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(hyper_util::client::legacy::Error::is_connect)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// Why an [`HttpTransport`](super::HttpTransport) could not be built.

@@ -9,6 +9,7 @@
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
 //! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
+//! | [`retry`] | [`Retry`]: retries at the HTTP seam by a [`RetryPolicy`] |
 //!
 //! Nothing here knows a provider: providers convert [`Error`] into their own errors.
 
@@ -16,11 +17,13 @@ pub mod body;
 pub mod context;
 pub mod error;
 pub mod redact;
+pub mod retry;
 pub mod secret;
 pub mod transport;
 
 pub use body::UpstreamBody;
 pub use error::{BuildError, Error};
 pub use redact::redact_url;
+pub use retry::{Retry, RetryBody, RetryLayer, RetryPolicy};
 pub use secret::Secret;
 pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};

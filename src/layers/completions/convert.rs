@@ -73,9 +73,12 @@ pub fn plan(request: CompletionRequest) -> Result<Plan, Error> {
         seed,
         user,
         extra,
+        context,
     } = request;
     let prompts = prompts(prompt)?;
     let mut template = chat_template(model, extra)?;
+    // Every prompt's chat carries the request's context.
+    template.context = context;
     template.max_tokens = max_tokens;
     template.temperature = temperature;
     template.top_p = top_p;

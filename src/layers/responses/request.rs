@@ -169,9 +169,12 @@ pub fn plan(request: CreateResponse, id: String, created_at: u64) -> Result<Plan
         include,
         drop_params,
         extra,
+        context,
     } = request;
     let drop = drop_params == Some(true);
     let mut chat = chat_template(model.clone(), extra)?;
+    // The chat request carries the Responses request's context.
+    chat.context = context;
     chat.drop_params = drop_params;
     chat.temperature = temperature;
     chat.top_p = top_p;

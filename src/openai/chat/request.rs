@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::Extra;
 use super::message::Message;
+use crate::context::RequestContext;
 use crate::raw_json::RawJson;
 use crate::upstream::Secret;
 
@@ -119,6 +120,10 @@ pub struct ChatRequest {
     /// Everything else, in the order sent.
     #[serde(flatten)]
     pub extra: Extra,
+    /// What the application attached to the HTTP request this came from (its
+    /// extensions; see [`RequestContext`]). Not part of the JSON.
+    #[serde(skip)]
+    pub context: RequestContext,
 }
 
 impl ChatRequest {
@@ -174,6 +179,8 @@ impl ChatRequest {
             api_key,
             api_base,
             extra,
+            // The context is the request's own, never a deployment's.
+            context: _,
         } = defaults;
         fn fill<T: Clone>(field: &mut Option<T>, default: &Option<T>) {
             if field.is_none() {

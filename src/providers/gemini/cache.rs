@@ -275,6 +275,7 @@ where
         method: Method::CreateCachedContent(body),
         options: call.options.clone(),
         cache: None,
+        context: call.context.clone(),
     };
     match inner.oneshot(create).await {
         Ok(Reply::CachedContent(created)) => {

@@ -11,7 +11,8 @@ use super::wire::{
     BatchEmbedContentsRequest, BatchEmbedContentsResponse, CachedContent, CachedContentRequest,
     GenerateContentRequest, GenerateContentResponse,
 };
-use crate::upstream::UpstreamBody;
+use crate::context::RequestContext;
+use crate::upstream::{Secret, UpstreamBody};
 
 /// Typed events of a streamed reply.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, Error>> + Send>>;
@@ -36,6 +37,25 @@ pub struct Call {
     /// The head of the conversation to keep in a context cache, if the request marked one
     /// (see [`super::cache`]).
     pub cache: Option<CachePlan>,
+    /// The extensions of the client's request; they become the upstream HTTP request's
+    /// extensions, for the layers at the HTTP level (a [`Deadline`](crate::Deadline) for the
+    /// retry). A [`Secret`](crate::Secret) among them is not sent: the key of a call is
+    /// [`CallOptions::api_key`].
+    pub context: RequestContext,
+}
+
+/// Takes the key out of a request's context: a [`Secret`] the application put among the
+/// request's extensions is the call's key when `client_credentials` allows per-request
+/// keys and the request body named none of its own. It never travels on as an extension.
+pub(crate) fn context_key(
+    options: &mut CallOptions,
+    context: &mut RequestContext,
+    client_credentials: bool,
+) {
+    let key = context.remove::<Secret>();
+    if client_credentials && options.api_key.is_none() {
+        options.api_key = key;
+    }
 }
 
 /// Which head of a `generateContent` body goes into a context cache.
@@ -78,6 +98,7 @@ impl Call {
             method,
             options: CallOptions::default(),
             cache: None,
+            context: RequestContext::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use tower::util::Oneshot;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::call::{Call, Method, Reply};
+use super::call::{Call, Method, Reply, context_key};
 use super::error::Error as GeminiError;
 use super::translate::TranslateOptions;
 use super::translate::embed::{translate_embedding_request, translate_embedding_response};
@@ -88,11 +88,17 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
-        let translated = match translate_embedding_request(request, &self.options) {
+    fn call(&mut self, mut request: EmbeddingRequest) -> Self::Future {
+        let mut context = std::mem::take(&mut request.context);
+        let mut translated = match translate_embedding_request(request, &self.options) {
             Ok(translated) => translated,
             Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
         };
+        context_key(
+            &mut translated.options,
+            &mut context,
+            self.options.client_credentials,
+        );
         let batch_sizes = translated
             .batches
             .iter()
@@ -104,6 +110,7 @@ where
                 method: Method::BatchEmbed(batch),
                 options: translated.options.clone(),
                 cache: None,
+                context: context.clone(),
             };
             self.inner.clone().oneshot(call)
         });

@@ -4,10 +4,14 @@
 use std::time::Duration;
 
 use http::StatusCode;
+use tower::BoxError;
+use tower::load_shed::error::Overloaded;
+use tower::timeout::error::Elapsed;
 
 use super::wire::GoogleStatus;
 use crate::error::{Error as ApiError, ErrorKind};
 use crate::sse::decode::SseError;
+use crate::upstream::Error as UpstreamError;
 
 /// No API key was configured or sent: refused before any network call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +45,10 @@ pub enum Error {
     /// The upstream did not answer in time.
     #[error("Gemini did not answer in time")]
     Timeout,
+    /// A layer at the HTTP level refused the call because too many are in flight
+    /// (tower's `LoadShed`).
+    #[error("too many Gemini calls in flight; try again shortly")]
+    Overloaded,
     /// The reply was not what the API documents.
     #[error("malformed Gemini reply: {0}")]
     Decode(String),
@@ -55,11 +63,48 @@ pub enum Error {
     InvalidCall(String),
 }
 
-impl From<crate::upstream::Error> for Error {
-    fn from(error: crate::upstream::Error) -> Self {
+impl From<UpstreamError> for Error {
+    fn from(error: UpstreamError) -> Self {
         match error {
-            crate::upstream::Error::Timeout => Self::Timeout,
-            crate::upstream::Error::Transport(message) => Self::Transport(message),
+            UpstreamError::Timeout => Self::Timeout,
+            UpstreamError::Connect(message) | UpstreamError::Transport(message) => {
+                Self::Transport(message)
+            }
+        }
+    }
+}
+
+/// An error from a layer at the HTTP level (tower's and tower-http's own, or yours): the
+/// provider's own errors come back as themselves, tower's `Elapsed` is a
+/// [`Timeout`](Error::Timeout), `Overloaded` is [`Overloaded`](Error::Overloaded), and
+/// anything else is a [`Transport`](Error::Transport) failure naming its causes.
+///
+/// ```
+/// use llm_tower::gemini::Error;
+///
+/// let elapsed: tower::BoxError = Box::new(tower::timeout::error::Elapsed::new());
+/// assert!(matches!(Error::from(elapsed), Error::Timeout));
+/// ```
+impl From<BoxError> for Error {
+    fn from(error: BoxError) -> Self {
+        let error = match error.downcast::<Self>() {
+            Ok(error) => return *error,
+            Err(error) => error,
+        };
+        let error = match error.downcast::<UpstreamError>() {
+            Ok(error) => return Self::from(*error),
+            Err(error) => error,
+        };
+        let error = match error.downcast::<MissingApiKey>() {
+            Ok(error) => return Self::MissingApiKey(*error),
+            Err(error) => error,
+        };
+        if error.is::<Elapsed>() {
+            Self::Timeout
+        } else if error.is::<Overloaded>() {
+            Self::Overloaded
+        } else {
+            Self::from(UpstreamError::sending(&*error))
         }
     }
 }
@@ -74,7 +119,7 @@ const CONTEXT_WINDOW_PHRASES: &[&str] = &[
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        match error {
+        let api = match &error {
             Error::Upstream {
                 status,
                 google,
@@ -117,19 +162,20 @@ impl From<Error> for ApiError {
                     api = api.with_code(code);
                 }
                 match retry_after {
-                    Some(delay) => api.with_retry_after(delay),
+                    Some(delay) => api.with_retry_after(*delay),
                     None => api,
                 }
             }
-            Error::MissingApiKey(error) => {
-                ApiError::new(ErrorKind::Authentication, error.to_string())
-            }
+            Error::MissingApiKey(_) => ApiError::new(ErrorKind::Authentication, error.to_string()),
             Error::Timeout => ApiError::new(ErrorKind::Timeout, error.to_string()),
-            Error::Transport(_) => ApiError::new(ErrorKind::ServiceUnavailable, error.to_string()),
+            Error::Transport(_) | Error::Overloaded => {
+                ApiError::new(ErrorKind::ServiceUnavailable, error.to_string())
+            }
             Error::Decode(_) | Error::Stream(_) | Error::Truncated(_) => {
                 ApiError::new(ErrorKind::BadGateway, error.to_string())
             }
             Error::InvalidCall(_) => ApiError::invalid_request(error.to_string()),
-        }
+        };
+        api.with_source(error)
     }
 }

@@ -16,14 +16,18 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+use http_body::Body;
 use http_body_util::BodyExt;
+use tower::BoxError;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{Call, Method, Reply};
 use super::error::Error;
 use super::wire::ErrorBody;
-use crate::upstream::{Error as UpstreamError, UpstreamBody};
+use crate::upstream::body::into_upstream_body;
+use crate::upstream::retry::parse_retry_after;
+use crate::upstream::{Error as UpstreamError, Secret};
 
 /// Google's public endpoint.
 pub const DEFAULT_API_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -92,21 +96,22 @@ impl<S> GeminiHttp<S> {
     }
 }
 
-impl<S> Service<Call> for GeminiHttp<S>
+impl<S, B> Service<Call> for GeminiHttp<S>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<UpstreamBody>>
-        + Clone
-        + Send
-        + 'static,
-    S::Error: Into<Error>,
+    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
     S::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = Reply;
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        self.inner
+            .poll_ready(cx)
+            .map_err(|error| Error::from(error.into()))
     }
 
     fn call(&mut self, call: Call) -> Self::Future {
@@ -115,7 +120,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let (request, kind) = request?;
-            let response = inner.call(request).await.map_err(Into::into)?;
+            let response = inner
+                .call(request)
+                .await
+                .map_err(|error| Error::from(error.into()))?;
             read_reply(response, kind).await
         })
     }
@@ -154,23 +162,29 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, Re
             let base = crate::upstream::redact_url(base);
             Error::InvalidCall(format!("invalid Gemini URL under {base}: {error}"))
         })?;
+    // The client's extensions go on to the HTTP level; the key is the call's own, never
+    // one that came in with them.
+    let mut extensions = call.context.into_extensions();
+    extensions.remove::<Secret>();
     if let Some(key) = call.options.api_key {
-        request.extensions_mut().insert(key);
+        extensions.insert(key);
     }
+    *request.extensions_mut() = extensions;
     Ok((request, kind))
 }
 
-async fn read_reply(
-    response: http::Response<UpstreamBody>,
-    kind: ReplyKind,
-) -> Result<Reply, Error> {
+async fn read_reply<B>(response: http::Response<B>, kind: ReplyKind) -> Result<Reply, Error>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
         let bytes = read_error_body(body).await;
         return Err(upstream_error(parts.status, &parts.headers, &bytes));
     }
     Ok(match kind {
-        ReplyKind::EventStream => Reply::EventBody(body),
+        ReplyKind::EventStream => Reply::EventBody(into_upstream_body(body)),
         ReplyKind::Generate => Reply::Generate(read_json(body).await?),
         ReplyKind::Embeddings => Reply::Embeddings(read_json(body).await?),
         ReplyKind::CachedContent => Reply::CachedContent(read_json(body).await?),
@@ -179,7 +193,12 @@ async fn read_reply(
 
 /// Reads a whole JSON reply body as `T`; a body that is not one is a [`Error::Decode`]
 /// quoting its start.
-async fn read_json<T: serde::de::DeserializeOwned>(body: UpstreamBody) -> Result<T, Error> {
+async fn read_json<T, B>(body: B) -> Result<T, Error>
+where
+    T: serde::de::DeserializeOwned,
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let bytes = read_body(body).await?;
     serde_json::from_slice(&bytes)
         .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))
@@ -195,8 +214,12 @@ const ERROR_BODY_DEADLINE: Duration = Duration::from_secs(5);
 /// Reads what an error body sends within [`ERROR_BODY_DEADLINE`], up to
 /// [`MAX_ERROR_BYTES`]; what arrived by then is the body (an error status is reported
 /// either way).
-async fn read_error_body(mut body: UpstreamBody) -> Bytes {
+async fn read_error_body<B>(body: B) -> Bytes
+where
+    B: Body<Data = Bytes>,
+{
     let mut buffer = bytes::BytesMut::new();
+    let mut body = std::pin::pin!(body);
     let reading = async {
         while let Some(Ok(frame)) = body.frame().await {
             if let Ok(data) = frame.into_data() {
@@ -213,11 +236,18 @@ async fn read_error_body(mut body: UpstreamBody) -> Bytes {
 }
 
 /// Reads a whole reply body, refusing more than [`MAX_REPLY_BYTES`].
-async fn read_body(mut body: UpstreamBody) -> Result<Bytes, Error> {
+async fn read_body<B>(body: B) -> Result<Bytes, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let mut buffer = bytes::BytesMut::new();
+    let mut body = std::pin::pin!(body);
     while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|error| Error::from(UpstreamError::reading_body(error.as_ref())))?;
+        let frame = frame.map_err(|error| {
+            let error: BoxError = error.into();
+            Error::from(UpstreamError::reading_body(&*error))
+        })?;
         if let Ok(data) = frame.into_data() {
             if buffer.len() + data.len() > MAX_REPLY_BYTES {
                 return Err(Error::Decode(format!(
@@ -228,6 +258,14 @@ async fn read_body(mut body: UpstreamBody) -> Result<Bytes, Error> {
         }
     }
     Ok(buffer.freeze())
+}
+
+/// The `RetryInfo.retryDelay` of a Google error body, for the retry.
+pub(crate) fn retry_info_delay(body: &[u8]) -> Option<std::time::Duration> {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()?
+        .error
+        .retry_delay()
 }
 
 /// An error status and body → [`Error::Upstream`].
@@ -249,18 +287,6 @@ pub fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]
         google,
         message,
         retry_after,
-    }
-}
-
-/// A `Retry-After` value: delay-seconds, or an HTTP date (a date already past is no
-/// delay at all).
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    match value.parse::<u64>() {
-        Ok(seconds) => Some(Duration::from_secs(seconds)),
-        Err(_) => httpdate::parse_http_date(value)
-            .ok()
-            .map(|date| date.duration_since(now).unwrap_or_default()),
     }
 }
 
@@ -379,28 +405,7 @@ fn decode_entities(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
-
-    use super::{parse_retry_after, preview};
-
-    #[test]
-    fn retry_after_is_seconds_or_an_http_date() {
-        let now = httpdate::parse_http_date("Thu, 26 Nov 2026 10:00:00 GMT").expect("date");
-        assert_eq!(
-            parse_retry_after(" 17 ", now),
-            Some(Duration::from_secs(17))
-        );
-        assert_eq!(
-            parse_retry_after("Thu, 26 Nov 2026 10:01:30 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_retry_after("Thu, 26 Nov 2026 09:59:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", SystemTime::UNIX_EPOCH), None);
-    }
+    use super::preview;
 
     #[test]
     fn html_pages_become_their_text() {

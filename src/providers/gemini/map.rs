@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::call::{CacheWrite, Call, EventStream, Method, Reply};
+use super::call::{CacheWrite, Call, EventStream, Method, Reply, context_key};
 use super::error::Error as GeminiError;
 use super::pricing::{bundled, price_usage};
 use super::translate::stream::StreamTranslator;
@@ -133,11 +133,17 @@ where
         self.inner.poll_ready(cx).map_err(Error::from)
     }
 
-    fn call(&mut self, request: ChatRequest) -> Self::Future {
-        let translated = match translate_request_cached(request, self.options, &self.schemas) {
+    fn call(&mut self, mut request: ChatRequest) -> Self::Future {
+        let mut context = std::mem::take(&mut request.context);
+        let mut translated = match translate_request_cached(request, self.options, &self.schemas) {
             Ok(translated) => translated,
             Err(error) => return ParamMapFuture::Failed { error: Some(error) },
         };
+        context_key(
+            &mut translated.options,
+            &mut context,
+            self.options.client_credentials,
+        );
         let method = if translated.stream {
             Method::StreamGenerate(translated.body)
         } else {
@@ -148,6 +154,7 @@ where
             method,
             options: translated.options,
             cache: translated.cache,
+            context,
         };
         ParamMapFuture::Waiting {
             inner: self.inner.call(call),

@@ -82,6 +82,8 @@ pub fn translate_embedding_request(
         api_key,
         api_base,
         extra,
+        // The provider's embeddings service takes the context before translating.
+        context: _,
     } = request;
     let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, options)?;
     for key in extra.keys() {

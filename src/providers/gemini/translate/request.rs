@@ -207,6 +207,8 @@ fn translate(
         api_key,
         api_base,
         extra,
+        // ParamMap takes the context before translating.
+        context: _,
     } = request;
     let (drop, call_options) = preflight(&model, drop_params, api_key, api_base, &options)?;
     if n == Some(0) {

@@ -1,0 +1,175 @@
+//! [`RequestContext`]: what an embedding application attached to an HTTP request (its
+//! `http::Extensions`: a tenant id, auth claims, a per-request key, a [`Deadline`]),
+//! carried beside the typed request through every level of a stack.
+//!
+//! The HTTP edge moves the request's extensions into the typed request's `context`
+//! field ([`ChatRequest::context`](crate::openai::ChatRequest::context) and the same field
+//! of the other request types); providers hand them on to the upstream HTTP request, so a
+//! layer at any level reads them with [`get`](http::Extensions::get). Headers stay at the
+//! edge: they carry the client's credentials, and an application copies what it needs
+//! from them into an extension.
+//!
+//! Two extensions mean something to llm-tower itself:
+//!
+//! | extension | read by |
+//! |---|---|
+//! | [`Deadline`] | the upstream retry: it never waits past it |
+//! | [`Secret`](crate::Secret) | the Gemini provider: the API key of this request, when the provider allows client credentials |
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::openai::responses::CreateResponse;
+use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
+
+/// The extensions of the request a typed request came from.
+///
+/// It dereferences to [`http::Extensions`]. It is not part of a request's value: it is not
+/// serialized, and two contexts always compare equal, so requests compare by their
+/// OpenAI fields alone. `Debug` shows how many extensions there are, never their values.
+///
+/// ```
+/// use llm_tower::RequestContext;
+/// use llm_tower::openai::ChatRequest;
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct Tenant(&'static str);
+///
+/// let mut request = ChatRequest::default();
+/// request.context.insert(Tenant("acme"));
+/// assert_eq!(request.context.get::<Tenant>(), Some(&Tenant("acme")));
+/// assert_eq!(request, ChatRequest::default());
+/// ```
+#[derive(Clone, Default)]
+pub struct RequestContext(http::Extensions);
+
+impl RequestContext {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The extensions, for an upstream `http::Request`.
+    pub fn into_extensions(self) -> http::Extensions {
+        self.0
+    }
+}
+
+impl From<http::Extensions> for RequestContext {
+    fn from(extensions: http::Extensions) -> Self {
+        Self(extensions)
+    }
+}
+
+impl Deref for RequestContext {
+    type Target = http::Extensions;
+
+    fn deref(&self) -> &http::Extensions {
+        &self.0
+    }
+}
+
+impl DerefMut for RequestContext {
+    fn deref_mut(&mut self) -> &mut http::Extensions {
+        &mut self.0
+    }
+}
+
+impl PartialEq for RequestContext {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("extensions", &self.0.len())
+            .finish()
+    }
+}
+
+/// A typed request that carries a [`RequestContext`]: what an
+/// [`Edge`](crate::edge::Edge) decodes, so it can hand the HTTP request's extensions on.
+///
+/// ```
+/// use llm_tower::Contextual;
+/// use llm_tower::openai::EmbeddingRequest;
+///
+/// let mut request = EmbeddingRequest::new("text-embedding-004", "hello");
+/// request.context_mut().insert(7_u32);
+/// assert_eq!(request.context.get::<u32>(), Some(&7));
+/// ```
+pub trait Contextual {
+    /// The request's context.
+    fn context_mut(&mut self) -> &mut RequestContext;
+}
+
+impl Contextual for ChatRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+impl Contextual for CompletionRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+impl Contextual for CreateResponse {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+impl Contextual for EmbeddingRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+/// The instant by which a request must be answered. The proxy sets it from
+/// `request_timeout`; an application may insert one into a request's extensions (or a
+/// typed request's [`RequestContext`]). The upstream retry never waits past it: when the
+/// wait would end later, the upstream's reply (a `429` with its `Retry-After`) goes back
+/// to the client at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_tower::Deadline;
+///
+/// let deadline = Deadline::after(Duration::from_secs(15));
+/// assert!(deadline.remaining() <= Duration::from_secs(15));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    /// `timeout` from now (a timeout too long to represent is a deadline decades away).
+    pub fn after(timeout: Duration) -> Self {
+        let now = Instant::now();
+        Self(
+            now.checked_add(timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400)),
+        )
+    }
+
+    /// At `instant`.
+    pub fn at(instant: Instant) -> Self {
+        Self(instant)
+    }
+
+    /// The instant.
+    pub fn instant(self) -> Instant {
+        self.0
+    }
+
+    /// The time left (zero once it passed).
+    pub fn remaining(self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+}

@@ -1,0 +1,422 @@
+//! [`GeminiBuilder`]: assembles the Gemini stack, with the user's own tower layers at the
+//! HTTP level ([`http_layer`](GeminiBuilder::http_layer)) and at the OpenAI level
+//! ([`layer`](GeminiBuilder::layer)), over the pooled transport or any HTTP client service
+//! ([`transport`](GeminiBuilder::transport)).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower::layer::util::{Identity, Stack};
+use tower::{BoxError, ServiceBuilder, ServiceExt};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::auth::{ApiKeyLayer, ApiKeyService, api_key_from_env};
+use super::cache::{self, ContextCache, ContextCacheLayer};
+use super::embed::{EmbedMap, EmbedMapLayer};
+use super::http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer, retry_info_delay};
+use super::map::{ParamMap, ParamMapLayer};
+use super::sse::{SseAdapter, SseAdapterLayer};
+use super::translate::{IdSource, RandomIds, TranslateOptions};
+use super::{BuildError, DEFAULT_TIMEOUT, Gemini};
+use crate::error::Error;
+use crate::layers::media::{FetchPolicy, MediaFetchLayer, MediaFetchService, MediaFetcher};
+use crate::layers::validate::{SchemaValidation, SchemaValidationLayer};
+use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::pricing::ModelPrice;
+use crate::provider::{ChatResponse, ChatService, EmbeddingService};
+use crate::store::{CacheStore, MemoryCacheStore};
+use crate::upstream::{HttpTransport, Retry, RetryLayer, RetryPolicy, Secret};
+
+/// The HTTP level under the Gemini layers, for the HTTP service `S` (the transport under
+/// the user's [`http_layer`](GeminiBuilder::http_layer)s): the URL and body of each call,
+/// the key header, the retry.
+pub type HttpStack<S> = GeminiHttp<ApiKeyService<Retry<S>>>;
+
+/// The chat stack [`GeminiBuilder::build_service`] assembles over the HTTP service `S`.
+pub type ChatStack<S> =
+    SchemaValidation<MediaFetchService<ParamMap<ContextCache<SseAdapter<HttpStack<S>>>>>>;
+
+/// The embeddings stack [`GeminiBuilder::build_service`] assembles over the HTTP service
+/// `S`.
+pub type EmbeddingStack<S> = EmbedMap<HttpStack<S>>;
+
+/// The unboxed services of a [`GeminiBuilder::build_service`]: named types, for users who
+/// stack more around them or want no boxing.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct GeminiServices<C, E> {
+    /// The chat service (`Service<ChatRequest>`).
+    pub chat: C,
+    /// The embeddings service (`Service<EmbeddingRequest>`).
+    pub embeddings: E,
+}
+
+/// Configures a [`Gemini`] provider.
+///
+/// The type parameters are the layers and transport given so far: `H` the
+/// [`http_layer`](Self::http_layer)s, `T` the [`transport`](Self::transport), `O` the
+/// OpenAI-level [`layer`](Self::layer)s. The stack, outer to inner:
+///
+/// ```text
+/// O  your layers         OpenAI level   (layer)
+///    SchemaValidation, MediaFetch, ParamMap, ContextCache, SseAdapter   (chat)
+///    EmbedMap                                                           (embeddings)
+///    GeminiHttp          URL, JSON body, error bodies
+///    ApiKeyService       x-goog-api-key
+///    Retry               RetryPolicy (retry)
+/// H  your layers         HTTP level     (http_layer)
+/// T  transport           HttpTransport, or any HTTP client service (transport)
+/// ```
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_tower::Secret;
+/// use llm_tower::gemini::Gemini;
+/// use llm_tower::upstream::RetryPolicy;
+/// use tower::ServiceBuilder;
+///
+/// let gemini = Gemini::builder()
+///     .api_key(Secret::new("AIza…"))
+///     .retry(RetryPolicy::new(2))
+///     // Each attempt: at most 10 s, at most 32 in flight, refused at once beyond that.
+///     .http_layer(
+///         ServiceBuilder::new()
+///             .timeout(Duration::from_secs(10))
+///             .load_shed()
+///             .concurrency_limit(32),
+///     )
+///     .build()?;
+/// # let _ = gemini;
+/// # Ok::<(), llm_tower::gemini::BuildError>(())
+/// ```
+pub struct GeminiBuilder<H = Identity, T = HttpTransport, O = Identity> {
+    settings: Settings,
+    transport: Option<T>,
+    http_layers: H,
+    layers: O,
+}
+
+/// Everything a builder holds besides its layers and transport.
+#[derive(Default)]
+struct Settings {
+    api_key: Option<Secret>,
+    api_base: Option<String>,
+    drop_params: bool,
+    client_credentials: bool,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+    fetch_policy: FetchPolicy,
+    fetcher: Option<MediaFetcher>,
+    ids: Option<Arc<dyn IdSource>>,
+    cache_store: Option<Arc<dyn CacheStore>>,
+    price: Option<ModelPrice>,
+}
+
+impl Default for GeminiBuilder {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            transport: None,
+            http_layers: Identity::new(),
+            layers: Identity::new(),
+        }
+    }
+}
+
+impl<H, T, O> std::fmt::Debug for GeminiBuilder<H, T, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeminiBuilder")
+            .field("api_base", &self.settings.api_base)
+            .field("retry", &self.settings.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H, T, O> GeminiBuilder<H, T, O> {
+    /// The key used when a request carries none (default: `GEMINI_API_KEY`).
+    pub fn api_key(mut self, key: Secret) -> Self {
+        self.settings.api_key = Some(key);
+        self
+    }
+
+    /// The base URL including the version (default: `GEMINI_API_BASE`, else
+    /// [`DEFAULT_API_BASE`]); a LiteLLM `api_base` works unchanged.
+    pub fn api_base(mut self, base: impl Into<String>) -> Self {
+        self.settings.api_base = Some(base.into());
+        self
+    }
+
+    /// Drop unsupported params instead of answering 400.
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.settings.drop_params = drop;
+        self
+    }
+
+    /// Accept per-request credentials (LiteLLM's client-side credentials): `api_key` /
+    /// `api_base` in the request body, and a [`Secret`] the application put in the request's
+    /// extensions (see [`RequestContext`](crate::RequestContext)), which is the key when the
+    /// body names none. Off by default: behind an HTTP edge, clients would choose which host
+    /// the server calls. Turn it on where the callers are trusted (the [`crate::Client`]
+    /// façade in your own code, an application that sets each tenant's key).
+    pub fn client_credentials(mut self, allow: bool) -> Self {
+        self.settings.client_credentials = allow;
+        self
+    }
+
+    /// The upstream silence limit (default [`DEFAULT_TIMEOUT`]): a call fails with 504
+    /// when Gemini sends nothing for this long before the reply, pauses this long inside
+    /// it (see [`HttpTransport::with_timeout`]), or sends no stream event for this long
+    /// (keep-alive comments do not count). It applies to a shared
+    /// [`transport`](Self::transport) too, without changing the other users of its pool.
+    /// A transport of another type has no such limit: setting one fails the build; put
+    /// tower's `TimeoutLayer` in an [`http_layer`](Self::http_layer) instead (the stream
+    /// event limit, [`DEFAULT_TIMEOUT`], applies whatever the transport).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries upstream calls at the HTTP level by `policy` (default: no retries). A retry
+    /// sends the same bytes again: nothing above the HTTP level (translation, image
+    /// downloads, the context cache) runs twice. Unless the policy reads delays from error
+    /// bodies already, it reads Google's `RetryInfo.retryDelay` from a `429`'s.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.settings.retry = policy;
+        self
+    }
+
+    /// Where image URLs may be downloaded from, and how much.
+    pub fn fetch_policy(mut self, policy: FetchPolicy) -> Self {
+        self.settings.fetch_policy = policy;
+        self
+    }
+
+    /// Shares an image fetcher (and its clients) across providers; overrides
+    /// [`fetch_policy`](Self::fetch_policy).
+    pub fn media_fetcher(mut self, fetcher: MediaFetcher) -> Self {
+        self.settings.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Remembers context caches in `store` (default: an in-memory store of this provider's
+    /// own); share one store across providers and processes to share their caches.
+    pub fn cache_store(mut self, store: Arc<dyn CacheStore>) -> Self {
+        self.settings.cache_store = Some(store);
+        self
+    }
+
+    /// Uses `ids` for reply ids and timestamps (tests and examples use
+    /// [`SequentialIds`](super::translate::SequentialIds)).
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.settings.ids = Some(ids);
+        self
+    }
+
+    /// Prices every reply at `price` (default: the bundled table's price of the model
+    /// asked for, see [`pricing`](super::pricing); a model it does not know gets no cost).
+    pub fn price(mut self, price: ModelPrice) -> Self {
+        self.settings.price = Some(price);
+        self
+    }
+
+    /// Sends every upstream call through `transport`: a shared [`HttpTransport`] (and its
+    /// connection pool), or any HTTP client service
+    /// (`Service<http::Request<Bytes>, Response = http::Response<B>>` with a body of
+    /// `Bytes` chunks; its errors and its body's errors convert into `tower::BoxError`).
+    pub fn transport<T2>(self, transport: T2) -> GeminiBuilder<H, T2, O> {
+        GeminiBuilder {
+            settings: self.settings,
+            transport: Some(transport),
+            http_layers: self.http_layers,
+            layers: self.layers,
+        }
+    }
+
+    /// Adds a layer at the HTTP level, between the retry and the transport: tower's
+    /// `TimeoutLayer` (per attempt), `ConcurrencyLimitLayer`, `LoadShedLayer`, `Buffer`
+    /// with `RateLimitLayer`, tower-http's `TraceLayer`, or your own. It wraps the
+    /// transport of the chat and the embeddings stacks alike. Layers added first are
+    /// outermost, as in [`ServiceBuilder`]. Their errors become Gemini errors:
+    /// `Elapsed` a 504 timeout, `Overloaded` a 503.
+    pub fn http_layer<L>(self, layer: L) -> GeminiBuilder<Stack<L, H>, T, O> {
+        GeminiBuilder {
+            settings: self.settings,
+            transport: self.transport,
+            http_layers: Stack::new(layer, self.http_layers),
+            layers: self.layers,
+        }
+    }
+
+    /// Adds a layer at the OpenAI level, outside the whole chat stack and the whole
+    /// embeddings stack (it must take both request types; tower's layers do). Layers added
+    /// first are outermost. Their errors become OpenAI errors by
+    /// [`From<BoxError>`](crate::Error#impl-From<Box<dyn+Error+%2B+Send+%2B+Sync>>-for-Error).
+    pub fn layer<L>(self, layer: L) -> GeminiBuilder<H, T, Stack<L, O>> {
+        GeminiBuilder {
+            settings: self.settings,
+            transport: self.transport,
+            http_layers: self.http_layers,
+            layers: Stack::new(layer, self.layers),
+        }
+    }
+
+    /// Assembles the stacks as named types (no boxing); see [`ChatStack`] and
+    /// [`EmbeddingStack`] for what they are without OpenAI-level layers.
+    ///
+    /// ```
+    /// use llm_tower::Secret;
+    /// use llm_tower::gemini::Gemini;
+    ///
+    /// let services = Gemini::builder().api_key(Secret::new("AIza…")).build_service()?;
+    /// let _chat: llm_tower::gemini::ChatStack<llm_tower::upstream::HttpTransport> = services.chat;
+    /// # Ok::<(), llm_tower::gemini::BuildError>(())
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn build_service(
+        self,
+    ) -> Result<
+        GeminiServices<
+            <O as Layer<ChatStack<H::Service>>>::Service,
+            <O as Layer<EmbeddingStack<H::Service>>>::Service,
+        >,
+        BuildError,
+    >
+    where
+        T: Clone + 'static,
+        H: Layer<T>,
+        O: Layer<ChatStack<H::Service>> + Layer<EmbeddingStack<H::Service>>,
+    {
+        let settings = self.settings;
+        let api_base = settings
+            .api_base
+            .or_else(|| {
+                std::env::var("GEMINI_API_BASE")
+                    .ok()
+                    .filter(|base| !base.is_empty())
+            })
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+        let transport = resolve_transport(self.transport, settings.timeout)?;
+        let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let fetcher = match settings.fetcher {
+            Some(fetcher) => fetcher,
+            None => MediaFetcher::new(settings.fetch_policy)?,
+        };
+        let ids = settings.ids.unwrap_or_else(|| Arc::new(RandomIds));
+        let options = TranslateOptions {
+            drop_params: settings.drop_params,
+            client_credentials: settings.client_credentials,
+        };
+        let api_key = settings.api_key.or_else(api_key_from_env);
+        let caching = ContextCacheLayer::new(
+            settings
+                .cache_store
+                .unwrap_or_else(|| Arc::new(MemoryCacheStore::default())),
+            cache_namespace(&api_base, api_key.as_ref()),
+        );
+        let mut retry = settings.retry;
+        if retry.reads_body_delay().is_none() {
+            retry = retry.delay_in_body(retry_info_delay);
+        }
+        // One retry layer: the chat and the embeddings stacks share its budget.
+        let http = ServiceBuilder::new()
+            .layer(GeminiHttpLayer::new(api_base))
+            .layer(ApiKeyLayer::new(api_key))
+            .layer(RetryLayer::new(retry));
+        let mut param_map = ParamMapLayer::new(options).with_ids(ids);
+        if let Some(price) = settings.price {
+            param_map = param_map.with_price(price);
+        }
+        let chat = ServiceBuilder::new()
+            .layer(SchemaValidationLayer::new())
+            .layer(MediaFetchLayer::new(fetcher))
+            .layer(param_map)
+            .layer(caching)
+            .layer(SseAdapterLayer::new().event_timeout(timeout))
+            .layer(&http)
+            .service(self.http_layers.layer(transport.clone()));
+        let embeddings = ServiceBuilder::new()
+            .layer(EmbedMapLayer::new(options))
+            .layer(&http)
+            .service(self.http_layers.layer(transport));
+        Ok(GeminiServices {
+            chat: self.layers.layer(chat),
+            embeddings: self.layers.layer(embeddings),
+        })
+    }
+
+    /// Assembles the stacks, boxed as the [`ChatService`] and [`EmbeddingService`] of a
+    /// [`Gemini`] provider.
+    pub fn build(self) -> Result<Gemini, BuildError>
+    where
+        T: Clone + 'static,
+        H: Layer<T>,
+        O: Layer<ChatStack<H::Service>> + Layer<EmbeddingStack<H::Service>>,
+        <O as Layer<ChatStack<H::Service>>>::Service:
+            Service<ChatRequest, Response = ChatResponse> + Clone + Send + Sync + 'static,
+        <<O as Layer<ChatStack<H::Service>>>::Service as Service<ChatRequest>>::Error:
+            Into<BoxError>,
+        <<O as Layer<ChatStack<H::Service>>>::Service as Service<ChatRequest>>::Future:
+            Send + 'static,
+        <O as Layer<EmbeddingStack<H::Service>>>::Service:
+            Service<EmbeddingRequest, Response = EmbeddingResponse> + Clone + Send + Sync + 'static,
+        <<O as Layer<EmbeddingStack<H::Service>>>::Service as Service<EmbeddingRequest>>::Error:
+            Into<BoxError>,
+        <<O as Layer<EmbeddingStack<H::Service>>>::Service as Service<EmbeddingRequest>>::Future:
+            Send + 'static,
+    {
+        let services = self.build_service()?;
+        Ok(Gemini {
+            service: ChatService::new(services.chat.map_err(openai_error)),
+            embeddings: EmbeddingService::new(services.embeddings.map_err(openai_error)),
+        })
+    }
+}
+
+/// An OpenAI-level error from the stack or a user's layer over it.
+fn openai_error(error: impl Into<BoxError>) -> Error {
+    Error::from(error.into())
+}
+
+/// The transport to build on: the one given, or a new [`HttpTransport`]. An
+/// [`HttpTransport`] gets the silence limit (`timeout`, else [`DEFAULT_TIMEOUT`]); another
+/// transport cannot take one.
+fn resolve_transport<T: 'static>(
+    transport: Option<T>,
+    timeout: Option<Duration>,
+) -> Result<T, BuildError> {
+    let mut transport = transport;
+    // Only a builder whose transport type is still the default starts without one.
+    if let Some(pooled) = (&mut transport as &mut dyn Any).downcast_mut::<Option<HttpTransport>>() {
+        let shared = match pooled.take() {
+            Some(shared) => shared,
+            None => HttpTransport::builder().build()?,
+        };
+        *pooled = Some(shared.with_timeout(timeout.unwrap_or(DEFAULT_TIMEOUT)));
+    } else if timeout.is_some() {
+        return Err(BuildError::Transport(
+            "the silence limit (timeout) is HttpTransport's; for another transport, add tower's TimeoutLayer with http_layer",
+        ));
+    }
+    transport.ok_or(BuildError::Transport("no transport"))
+}
+
+/// Tells apart the endpoints and keys sharing a cache store (a cache belongs to the project
+/// of the key that created it): a hash, never the key itself. [`GeminiBuilder`] uses it
+/// for its [`ContextCacheLayer`]; a hand-built stack passes it to
+/// [`ContextCacheLayer::new`] to share a store with built ones.
+///
+/// ```
+/// use llm_tower::Secret;
+/// use llm_tower::gemini::{DEFAULT_API_BASE, cache_namespace};
+///
+/// let key = Secret::new("AIza…");
+/// let namespace = cache_namespace(DEFAULT_API_BASE, Some(&key));
+/// assert_eq!(namespace.len(), 64);
+/// assert!(!namespace.contains("AIza"));
+/// ```
+pub fn cache_namespace(api_base: &str, key: Option<&Secret>) -> String {
+    let key = key.map(Secret::expose).unwrap_or_default();
+    cache::sha256_hex(&[api_base.as_bytes(), key.as_bytes()])
+}
