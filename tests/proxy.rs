@@ -274,6 +274,36 @@ async fn transient_errors_are_retried_when_configured() {
 }
 
 #[tokio::test]
+async fn a_retry_after_past_the_request_timeout_is_answered_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "10")
+                .set_body_json(json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}})),
+        )
+        .mount(&server)
+        .await;
+    let proxy = proxy_for(
+        &server,
+        "litellm_settings: {num_retries: 3, request_timeout: 5}",
+    );
+    let started = std::time::Instant::now();
+    let (status, headers, _) = send(
+        &proxy,
+        post("/v1/chat/completions", Some(MASTER), &hello("gemini-flash")),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "not waited");
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "10");
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn models_and_health() {
     let server = MockServer::start().await;
     let proxy = proxy_for(&server, "");

@@ -1,0 +1,177 @@
+//! The HTTP request's extensions through the stack: the edge hands them to the typed
+//! request, the provider to the upstream HTTP request; a per-request key among them is
+//! honoured only where the provider allows client credentials.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use common::{CREATED, TEST_KEY, body_bytes, ok_reply};
+use http_body_util::Full;
+use llm_tower::Secret;
+use llm_tower::edge::{ChatEdge, EmbeddingsEdge};
+use llm_tower::gemini::translate::SequentialIds;
+use llm_tower::gemini::{Gemini, GeminiBuilder};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower::util::MapRequestLayer;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TENANT_KEY: &str = "key-of-one-tenant";
+
+fn builder(server: &MockServer) -> GeminiBuilder {
+    Gemini::builder()
+        .api_base(format!("{}/v1beta", server.uri()))
+        .api_key(Secret::new(TEST_KEY))
+        .ids(Arc::new(SequentialIds::new(CREATED)))
+}
+
+/// Answers `generateContent` only for `key`.
+async fn answer_for_key(server: &MockServer, key: &str) {
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(header("x-goog-api-key", key))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
+        .mount(server)
+        .await;
+}
+
+/// A chat request over HTTP carrying `extension`.
+fn request_with<T: Clone + Send + Sync + 'static>(
+    body: &Value,
+    extension: T,
+) -> http::Request<Full<Bytes>> {
+    let mut request = http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request");
+    request.extensions_mut().insert(extension);
+    request
+}
+
+fn hello() -> Value {
+    json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]})
+}
+
+async fn keys_sent(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| {
+            request.headers["x-goog-api-key"]
+                .to_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_in_the_extensions_is_the_requests_key_where_client_credentials_are_allowed() {
+    let server = MockServer::start().await;
+    answer_for_key(&server, TENANT_KEY).await;
+    let gemini = builder(&server)
+        .client_credentials(true)
+        .build()
+        .expect("builds");
+    let response = ChatEdge::new(gemini.chat_service())
+        .oneshot(request_with(&hello(), Secret::new(TENANT_KEY)))
+        .await
+        .unwrap_or_else(|never| match never {});
+    let status = response.status();
+    let body = body_bytes(response).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(keys_sent(&server).await, [TENANT_KEY]);
+
+    // A key in the body is the client's choice and wins.
+    let mut own = hello();
+    own["api_key"] = json!(TEST_KEY);
+    answer_for_key(&server, TEST_KEY).await;
+    let response = ChatEdge::new(gemini.chat_service())
+        .oneshot(request_with(&own, Secret::new(TENANT_KEY)))
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    assert_eq!(keys_sent(&server).await, [TENANT_KEY, TEST_KEY]);
+}
+
+#[tokio::test]
+async fn a_key_in_the_extensions_is_ignored_without_client_credentials() {
+    let server = MockServer::start().await;
+    answer_for_key(&server, TEST_KEY).await;
+    let gemini = builder(&server).build().expect("builds");
+    let response = ChatEdge::new(gemini.chat_service())
+        .oneshot(request_with(&hello(), Secret::new(TENANT_KEY)))
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    assert_eq!(keys_sent(&server).await, [TEST_KEY]);
+}
+
+#[tokio::test]
+async fn embeddings_take_the_key_from_the_extensions_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/text-embedding-004:batchEmbedContents"))
+        .and(header("x-goog-api-key", TENANT_KEY))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"embeddings": [{"values": [0.5, 0.25]}]})),
+        )
+        .mount(&server)
+        .await;
+    let gemini = builder(&server)
+        .client_credentials(true)
+        .build()
+        .expect("builds");
+    let mut request = request_with(
+        &json!({"model": "text-embedding-004", "input": "hello"}),
+        Secret::new(TENANT_KEY),
+    );
+    *request.uri_mut() = http::Uri::from_static("/v1/embeddings");
+    let response = EmbeddingsEdge::new(gemini.embedding_service())
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let status = response.status();
+    let body = body_bytes(response).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(keys_sent(&server).await, [TENANT_KEY]);
+}
+
+/// What an application attaches to its requests.
+#[derive(Clone, Debug, PartialEq)]
+struct Tenant(&'static str);
+
+#[tokio::test]
+async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_does() {
+    let server = MockServer::start().await;
+    answer_for_key(&server, TEST_KEY).await;
+    let seen: Arc<Mutex<Vec<(Option<Tenant>, bool)>>> = Arc::default();
+    let record = seen.clone();
+    let gemini = builder(&server)
+        .http_layer(MapRequestLayer::new(
+            move |request: http::Request<Bytes>| {
+                let tenant = request.extensions().get::<Tenant>().cloned();
+                let key_extension = request.extensions().get::<Secret>().is_some();
+                record.lock().expect("lock").push((tenant, key_extension));
+                request
+            },
+        ))
+        .build()
+        .expect("builds");
+    let mut request = request_with(&hello(), Tenant("acme"));
+    request.extensions_mut().insert(Secret::new(TENANT_KEY));
+    let response = ChatEdge::new(gemini.chat_service())
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    // The tenant got through; the client-set key was neither used nor passed on.
+    assert_eq!(*seen.lock().expect("lock"), [(Some(Tenant("acme")), false)]);
+    assert_eq!(keys_sent(&server).await, [TEST_KEY]);
+}
