@@ -13,7 +13,8 @@
 //!                     ▼             Router: "gemini/<model>" prefix or a configured name
 //!                  [provider level] gemini::Call ⇄ gemini::Reply
 //!                     ▼
-//!                  [upstream HTTP]  http::Request<Bytes> ⇄ http::Response<Body>
+//!                  [upstream HTTP]  http::Request<Full<Bytes>> ⇄ http::Response<Body>
+//!                     │             upstream::Retry, then your tower / tower-http layers
 //!                     ▼             upstream::HttpTransport (the innermost Service)
 //!                generativelanguage.googleapis.com (or any base URL)
 //! ```

@@ -155,7 +155,7 @@ async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_
     let record = seen.clone();
     let gemini = builder(&server)
         .http_layer(MapRequestLayer::new(
-            move |request: http::Request<Bytes>| {
+            move |request: http::Request<Full<Bytes>>| {
                 let tenant = request.extensions().get::<Tenant>().cloned();
                 let key_extension = request.extensions().get::<Secret>().is_some();
                 record.lock().expect("lock").push((tenant, key_extension));

@@ -368,7 +368,7 @@ fn flaky_transport(
     error: UpstreamError,
 ) -> (
     impl tower::Service<
-        http::Request<Bytes>,
+        http::Request<Full<Bytes>>,
         Response = http::Response<Full<Bytes>>,
         Error = UpstreamError,
         Future = impl Future<Output = Result<http::Response<Full<Bytes>>, UpstreamError>> + Send,
@@ -380,7 +380,7 @@ fn flaky_transport(
 ) {
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
-    let transport = tower::service_fn(move |request: http::Request<Bytes>| {
+    let transport = tower::service_fn(move |request: http::Request<Full<Bytes>>| {
         let call = counter.fetch_add(1, Ordering::SeqCst);
         let error = error.clone();
         async move {

@@ -1,5 +1,6 @@
-//! The upstream HTTP level every provider shares: requests are `http::Request<Bytes>`,
-//! replies `http::Response<UpstreamBody>`.
+//! The upstream HTTP level every provider shares: requests are `http::Request<Bytes>` or
+//! `http::Request<Full<Bytes>>` (a request body tower-http's layers accept), replies
+//! `http::Response<UpstreamBody>`.
 //!
 //! | module | what |
 //! |---|---|

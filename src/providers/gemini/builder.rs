@@ -223,8 +223,10 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
 
     /// Sends every upstream call through `transport`: a shared [`HttpTransport`] (and its
     /// connection pool), or any HTTP client service
-    /// (`Service<http::Request<Bytes>, Response = http::Response<B>>` with a body of
-    /// `Bytes` chunks; its errors and its body's errors convert into `tower::BoxError`).
+    /// (`Service<http::Request<Full<Bytes>>, Response = http::Response<B>>`, `Clone`, with
+    /// a response body of `Bytes` chunks; its errors and its body's errors convert into
+    /// `tower::BoxError`). The request body is a `Full<Bytes>`: a
+    /// [`Body`](http_body::Body), so tower-http's layers fit, that a retry clones in O(1).
     pub fn transport<T2>(self, transport: T2) -> GeminiBuilder<H, T2, O> {
         GeminiBuilder {
             settings: self.settings,

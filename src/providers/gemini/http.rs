@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use http_body::Body;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use tower::BoxError;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -98,7 +98,7 @@ impl<S> GeminiHttp<S> {
 
 impl<S, B> Service<Call> for GeminiHttp<S>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
     B: Body<Data = Bytes> + Send + 'static,
@@ -138,7 +138,10 @@ enum ReplyKind {
     CachedContent,
 }
 
-fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, ReplyKind), Error> {
+fn build_request(
+    api_base: &str,
+    call: Call,
+) -> Result<(http::Request<Full<Bytes>>, ReplyKind), Error> {
     let base = call
         .options
         .api_base
@@ -156,7 +159,7 @@ fn build_request(api_base: &str, call: Call) -> Result<(http::Request<Bytes>, Re
         body.map_err(|error| Error::InvalidCall(format!("cannot encode request: {error}")))?;
     let mut request = http::Request::post(uri)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(Bytes::from(body))
+        .body(Full::new(Bytes::from(body)))
         .map_err(|error| {
             // The base may carry credentials; name it only without them.
             let base = crate::upstream::redact_url(base);

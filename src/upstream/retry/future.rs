@@ -20,16 +20,16 @@ use crate::upstream::context::CallContext;
 
 pin_project_lite::pin_project! {
     /// The future of [`Retry`](super::Retry).
-    pub struct ResponseFuture<S, B>
+    pub struct ResponseFuture<S, ReqBody, B>
     where
-        S: Service<http::Request<Bytes>>,
+        S: Service<http::Request<ReqBody>>,
     {
         #[pin]
         state: State<S::Future, B>,
         service: S,
         policy: Arc<RetryPolicy>,
         // The request to copy for the next attempt; `None` when no retry is possible.
-        template: Option<http::Request<Bytes>>,
+        template: Option<http::Request<ReqBody>>,
         retries: u32,
         deadline: Option<Instant>,
     }
@@ -55,15 +55,15 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S, B> ResponseFuture<S, B>
+impl<S, ReqBody, B> ResponseFuture<S, ReqBody, B>
 where
-    S: Service<http::Request<Bytes>>,
+    S: Service<http::Request<ReqBody>>,
 {
     pub(super) fn new(
         future: S::Future,
         service: S,
         policy: Arc<RetryPolicy>,
-        template: Option<http::Request<Bytes>>,
+        template: Option<http::Request<ReqBody>>,
         deadline: Option<Instant>,
     ) -> Self {
         Self {
@@ -77,10 +77,11 @@ where
     }
 }
 
-impl<S, B> Future for ResponseFuture<S, B>
+impl<S, ReqBody, B> Future for ResponseFuture<S, ReqBody, B>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<B>>,
+    S: Service<http::Request<ReqBody>, Response = http::Response<B>>,
     S::Error: Into<BoxError>,
+    ReqBody: Clone,
     B: Body<Data = Bytes>,
 {
     type Output = Result<http::Response<RetryBody<B>>, BoxError>;
@@ -264,8 +265,10 @@ impl Attempts<'_> {
     }
 }
 
-/// A copy of a request: the body is `Bytes`, so it is shared, not copied.
-pub(super) fn clone_request(request: &http::Request<Bytes>) -> http::Request<Bytes> {
+/// A copy of a request: the head is copied, the body (`Bytes`, `Full<Bytes>`) shared.
+pub(super) fn clone_request<ReqBody: Clone>(
+    request: &http::Request<ReqBody>,
+) -> http::Request<ReqBody> {
     let mut clone = http::Request::new(request.body().clone());
     *clone.method_mut() = request.method().clone();
     *clone.uri_mut() = request.uri().clone();

@@ -43,7 +43,8 @@ pub const MAX_ERROR_BODY: usize = 64 * 1024;
 /// is handed on unread, and the retry waits its backoff.
 pub const MAX_ERROR_BODY_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Retries an HTTP client service by a [`RetryPolicy`].
+/// Retries an HTTP client service by a [`RetryPolicy`]. The request body must be `Clone`,
+/// and cheap to clone: `Bytes` or `Full<Bytes>`.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -96,21 +97,24 @@ impl<S> Retry<S> {
     }
 }
 
-impl<S, B> Service<http::Request<Bytes>> for Retry<S>
+/// A request body clones in O(1) when it is `Bytes` or `Full<Bytes>`: a retry copies the
+/// head and shares the body.
+impl<S, ReqBody, B> Service<http::Request<ReqBody>> for Retry<S>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone,
+    S: Service<http::Request<ReqBody>, Response = http::Response<B>> + Clone,
     S::Error: Into<BoxError>,
+    ReqBody: Clone,
     B: Body<Data = Bytes>,
 {
     type Response = http::Response<RetryBody<B>>;
     type Error = BoxError;
-    type Future = ResponseFuture<S, B>;
+    type Future = ResponseFuture<S, ReqBody, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<Bytes>) -> Self::Future {
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         // The ready service takes this attempt; the future keeps it for the next ones.
         let clone = self.inner.clone();
         let mut service = std::mem::replace(&mut self.inner, clone);

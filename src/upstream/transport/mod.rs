@@ -1,4 +1,5 @@
-//! [`HttpTransport`]: the innermost service, sending `http::Request<Bytes>` over a shared
+//! [`HttpTransport`]: the innermost service, sending `http::Request<Bytes>` (or
+//! `http::Request<Full<Bytes>>`) over a shared
 //! pool of connections (HTTP/1.1 and HTTP/2, rustls with Mozilla's roots).
 //!
 //! It is hyper-util's pooled client, the one reqwest is built on, used directly: the
@@ -106,6 +107,23 @@ impl Service<http::Request<Bytes>> for HttpTransport {
             self.timeout,
             watch,
         )
+    }
+}
+
+/// The same for a request whose body already is a [`Full`]: what the providers' HTTP level
+/// sends, so that layers needing a request [`Body`](http_body::Body) (tower-http's) fit
+/// between them and the transport.
+impl Service<http::Request<Full<Bytes>>> for HttpTransport {
+    type Response = http::Response<UpstreamBody>;
+    type Error = Error;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Full<Bytes>>) -> ResponseFuture {
+        ResponseFuture::new(self.client.request(request), self.timeout)
     }
 }
 
