@@ -132,8 +132,9 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    param: Option<String>,
-    code: Option<String>,
+    // Boxed strings keep the error small (it travels in every `Result` of the stack).
+    param: Option<Box<str>>,
+    code: Option<Box<str>>,
     retry_after: Option<Duration>,
     raw_response: Option<String>,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -190,13 +191,13 @@ impl Error {
 
     /// Names the parameter the error is about.
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
-        self.param = Some(param.into());
+        self.param = Some(param.into().into_boxed_str());
         self
     }
 
     /// Sets `error.code`.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.code = Some(code.into().into_boxed_str());
         self
     }
 

@@ -147,11 +147,15 @@ async fn embeddings_take_the_key_from_the_extensions_too() {
 #[derive(Clone, Debug, PartialEq)]
 struct Tenant(&'static str);
 
+/// What the HTTP-level layer saw of one upstream request.
+type Seen = (Option<Tenant>, bool);
+
 #[tokio::test]
 async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_does() {
     let server = MockServer::start().await;
     answer_for_key(&server, TEST_KEY).await;
-    let seen: Arc<Mutex<Vec<(Option<Tenant>, bool)>>> = Arc::default();
+    // For each upstream request: its tenant, and whether a key rode along as an extension.
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let record = seen.clone();
     let gemini = builder(&server)
         .http_layer(MapRequestLayer::new(

@@ -7,6 +7,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -363,36 +364,40 @@ async fn client_errors_are_not_retried_and_server_errors_are_up_to_the_limit() {
 
 /// A transport that fails the first `failures` calls with `error`, then answers with a
 /// plain Gemini reply; it counts the calls.
-fn flaky_transport(
+#[derive(Clone)]
+struct Flaky {
     failures: usize,
     error: UpstreamError,
-) -> (
-    impl tower::Service<
-        http::Request<Full<Bytes>>,
-        Response = http::Response<Full<Bytes>>,
-        Error = UpstreamError,
-        Future = impl Future<Output = Result<http::Response<Full<Bytes>>, UpstreamError>> + Send,
-    > + Clone
-    + Send
-    + Sync
-    + 'static,
-    Arc<AtomicUsize>,
-) {
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    let transport = tower::service_fn(move |request: http::Request<Full<Bytes>>| {
-        let call = counter.fetch_add(1, Ordering::SeqCst);
-        let error = error.clone();
-        async move {
-            assert_eq!(request.headers()["x-goog-api-key"], TEST_KEY);
-            if call < failures {
-                return Err(error);
-            }
-            let body = serde_json::to_vec(&ok_reply()).expect("JSON");
-            Ok(http::Response::new(Full::new(Bytes::from(body))))
+    calls: Arc<AtomicUsize>,
+}
+
+fn flaky_transport(failures: usize, error: UpstreamError) -> (Flaky, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let transport = Flaky {
+        failures,
+        error,
+        calls: calls.clone(),
+    };
+    (transport, calls)
+}
+
+impl tower::Service<http::Request<Full<Bytes>>> for Flaky {
+    type Response = http::Response<Full<Bytes>>;
+    type Error = UpstreamError;
+    type Future = std::future::Ready<Result<Self::Response, UpstreamError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), UpstreamError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Full<Bytes>>) -> Self::Future {
+        assert_eq!(request.headers()["x-goog-api-key"], TEST_KEY);
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return std::future::ready(Err(self.error.clone()));
         }
-    });
-    (transport, count)
+        let body = serde_json::to_vec(&ok_reply()).expect("JSON");
+        std::future::ready(Ok(http::Response::new(Full::new(Bytes::from(body)))))
+    }
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ pub struct Call {
     pub cache: Option<CachePlan>,
     /// The extensions of the client's request; they become the upstream HTTP request's
     /// extensions, for the layers at the HTTP level (a [`Deadline`](crate::Deadline) for the
-    /// retry). A [`Secret`](crate::Secret) among them is not sent: the key of a call is
+    /// retry). A [`Secret`] among them is not sent: the key of a call is
     /// [`CallOptions::api_key`].
     pub context: RequestContext,
 }

@@ -5,7 +5,7 @@
 //! What is retried, how long it waits and what stops it is the [`RetryPolicy`]'s: `429`,
 //! `500` and `503` replies and connect failures; `Retry-After` honoured; jittered
 //! exponential backoff otherwise; a retry budget; never a wait past the request's
-//! [`Deadline`](crate::Deadline) (the reply goes back to the client instead). A reply with
+//! [`Deadline`] (the reply goes back to the client instead). A reply with
 //! another status is handed on as it came, so nothing after a reply head of a successful
 //! call is ever retried.
 //!
