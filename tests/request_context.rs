@@ -55,6 +55,23 @@ fn hello() -> Value {
     json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]})
 }
 
+/// Sends `request` through an edge: the status and the body.
+async fn send<S>(edge: S, request: http::Request<Full<Bytes>>) -> (http::StatusCode, Bytes)
+where
+    S: tower::Service<
+            http::Request<Full<Bytes>>,
+            Response = http::Response<llm_tower::edge::EdgeBody>,
+            Error = std::convert::Infallible,
+        >,
+{
+    let response = edge
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let status = response.status();
+    (status, body_bytes(response).await)
+}
+
 async fn keys_sent(server: &MockServer) -> Vec<String> {
     server
         .received_requests()
@@ -78,12 +95,8 @@ async fn a_key_in_the_extensions_is_the_requests_key_where_client_credentials_ar
         .client_credentials(true)
         .build()
         .expect("builds");
-    let response = ChatEdge::new(gemini.chat_service())
-        .oneshot(request_with(&hello(), Secret::new(TENANT_KEY)))
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status();
-    let body = body_bytes(response).await;
+    let request = request_with(&hello(), Secret::new(TENANT_KEY));
+    let (status, body) = send(ChatEdge::new(gemini.chat_service()), request).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(keys_sent(&server).await, [TENANT_KEY]);
 
@@ -91,11 +104,9 @@ async fn a_key_in_the_extensions_is_the_requests_key_where_client_credentials_ar
     let mut own = hello();
     own["api_key"] = json!(TEST_KEY);
     answer_for_key(&server, TEST_KEY).await;
-    let response = ChatEdge::new(gemini.chat_service())
-        .oneshot(request_with(&own, Secret::new(TENANT_KEY)))
-        .await
-        .unwrap_or_else(|never| match never {});
-    assert_eq!(response.status(), 200);
+    let request = request_with(&own, Secret::new(TENANT_KEY));
+    let (status, _) = send(ChatEdge::new(gemini.chat_service()), request).await;
+    assert_eq!(status, 200);
     assert_eq!(keys_sent(&server).await, [TENANT_KEY, TEST_KEY]);
 }
 
@@ -104,11 +115,9 @@ async fn a_key_in_the_extensions_is_ignored_without_client_credentials() {
     let server = MockServer::start().await;
     answer_for_key(&server, TEST_KEY).await;
     let gemini = builder(&server).build().expect("builds");
-    let response = ChatEdge::new(gemini.chat_service())
-        .oneshot(request_with(&hello(), Secret::new(TENANT_KEY)))
-        .await
-        .unwrap_or_else(|never| match never {});
-    assert_eq!(response.status(), 200);
+    let request = request_with(&hello(), Secret::new(TENANT_KEY));
+    let (status, _) = send(ChatEdge::new(gemini.chat_service()), request).await;
+    assert_eq!(status, 200);
     assert_eq!(keys_sent(&server).await, [TEST_KEY]);
 }
 
@@ -133,12 +142,7 @@ async fn embeddings_take_the_key_from_the_extensions_too() {
         Secret::new(TENANT_KEY),
     );
     *request.uri_mut() = http::Uri::from_static("/v1/embeddings");
-    let response = EmbeddingsEdge::new(gemini.embedding_service())
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status();
-    let body = body_bytes(response).await;
+    let (status, body) = send(EmbeddingsEdge::new(gemini.embedding_service()), request).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(keys_sent(&server).await, [TENANT_KEY]);
 }
@@ -170,11 +174,8 @@ async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_
         .expect("builds");
     let mut request = request_with(&hello(), Tenant("acme"));
     request.extensions_mut().insert(Secret::new(TENANT_KEY));
-    let response = ChatEdge::new(gemini.chat_service())
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    assert_eq!(response.status(), 200);
+    let (status, _) = send(ChatEdge::new(gemini.chat_service()), request).await;
+    assert_eq!(status, 200);
     // The tenant got through; the client-set key was neither used nor passed on.
     assert_eq!(*seen.lock().expect("lock"), [(Some(Tenant("acme")), false)]);
     assert_eq!(keys_sent(&server).await, [TEST_KEY]);

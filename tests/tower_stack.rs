@@ -49,6 +49,49 @@ fn json_of(bytes: &Bytes) -> Value {
     serde_json::from_slice(bytes).expect("a JSON body")
 }
 
+/// Answers the `generateContent` calls that no earlier mock took with `reply`.
+async fn answer(server: &MockServer, reply: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(GENERATE))
+        .respond_with(reply)
+        .mount(server)
+        .await;
+}
+
+/// Answers the next `generateContent` call with `reply`.
+async fn answer_once(server: &MockServer, reply: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(GENERATE))
+        .respond_with(reply)
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+}
+
+/// Gemini's `503 UNAVAILABLE`.
+fn overloaded() -> ResponseTemplate {
+    ResponseTemplate::new(503).set_body_json(
+        json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
+    )
+}
+
+/// A plain reply after `delay`.
+fn slow_reply(delay: Duration) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(ok_reply())
+        .set_delay(delay)
+}
+
+/// `hello()` through a chat edge over `gemini`: status, headers, body.
+async fn through_the_edge(gemini: &Gemini) -> (u16, http::HeaderMap, Bytes) {
+    post_json(
+        ChatEdge::new(gemini.chat_service()),
+        "/v1/chat/completions",
+        &hello(),
+    )
+    .await
+}
+
 async fn calls(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
@@ -67,26 +110,13 @@ fn quota_body(delay: Option<&str>) -> Value {
 #[tokio::test]
 async fn a_tower_timeout_at_the_http_level_is_the_openai_timeout_error() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(ok_reply())
-                .set_delay(Duration::from_secs(5)),
-        )
-        .mount(&server)
-        .await;
+    answer(&server, slow_reply(Duration::from_secs(5))).await;
     let gemini = builder(&server)
         .http_layer(TimeoutLayer::new(Duration::from_millis(100)))
         .build()
         .expect("builds");
     let started = Instant::now();
-    let (status, _, body) = post_json(
-        ChatEdge::new(gemini.chat_service()),
-        "/v1/chat/completions",
-        &hello(),
-    )
-    .await;
+    let (status, _, body) = through_the_edge(&gemini).await;
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
     let error = &json_of(&body)["error"];
@@ -97,15 +127,7 @@ async fn a_tower_timeout_at_the_http_level_is_the_openai_timeout_error() {
 #[tokio::test]
 async fn a_full_concurrency_limit_sheds_with_a_503() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(ok_reply())
-                .set_delay(Duration::from_millis(800)),
-        )
-        .mount(&server)
-        .await;
+    answer(&server, slow_reply(Duration::from_millis(800))).await;
     let gemini = builder(&server)
         .http_layer(ServiceBuilder::new().load_shed().concurrency_limit(1))
         .build()
@@ -148,19 +170,12 @@ const PNG: &[u8] = &[
 #[tokio::test]
 async fn a_retry_resends_the_bytes_without_downloading_or_translating_again() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(503).set_body_json(
-            json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
-        ))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .mount(&server)
-        .await;
+    answer_once(&server, overloaded()).await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(ok_reply()),
+    )
+    .await;
     let images = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/cat.png"))
@@ -201,15 +216,13 @@ async fn a_retry_resends_the_bytes_without_downloading_or_translating_again() {
 #[tokio::test]
 async fn a_retry_after_that_ends_past_the_deadline_is_the_clients_at_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "3")
-                .set_body_json(quota_body(None)),
-        )
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "3")
+            .set_body_json(quota_body(None)),
+    )
+    .await;
     let gemini = builder(&server)
         .retry(quick_retries(3))
         .build()
@@ -232,25 +245,18 @@ async fn a_retry_after_that_ends_past_the_deadline_is_the_clients_at_once() {
 #[tokio::test]
 async fn a_retry_after_longer_than_the_longest_wait_is_not_waited() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "100")
-                .set_body_json(quota_body(None)),
-        )
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "100")
+            .set_body_json(quota_body(None)),
+    )
+    .await;
     let gemini = builder(&server)
         .retry(quick_retries(3).max_wait(Duration::from_secs(30)))
         .build()
         .expect("builds");
-    let (status, headers, _) = post_json(
-        ChatEdge::new(gemini.chat_service()),
-        "/v1/chat/completions",
-        &hello(),
-    )
-    .await;
+    let (status, headers, _) = through_the_edge(&gemini).await;
     assert_eq!(status, 429);
     assert_eq!(headers["retry-after"], "100");
     assert_eq!(calls(&server).await, 1);
@@ -259,23 +265,22 @@ async fn a_retry_after_longer_than_the_longest_wait_is_not_waited() {
 #[tokio::test]
 async fn retry_info_in_a_429_body_is_waited_and_the_body_reaches_the_client() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(429).set_body_json(quota_body(Some("0.3s"))))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        ResponseTemplate::new(429).set_body_json(quota_body(Some("0.3s"))),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(GENERATE))
         .and(body_string_contains("again"))
         .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(429).set_body_json(quota_body(Some("20s"))))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        ResponseTemplate::new(429).set_body_json(quota_body(Some("20s"))),
+    )
+    .await;
     let gemini = builder(&server)
         .retry(quick_retries(1))
         .build()
@@ -308,24 +313,17 @@ async fn retry_info_in_a_429_body_is_waited_and_the_body_reaches_the_client() {
 #[tokio::test]
 async fn a_reply_that_arrived_is_never_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            br#"{"candidates": [{"content": "#.to_vec(),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
+    let broken = br#"{"candidates": [{"content": "#.to_vec();
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_raw(broken, "application/json"),
+    )
+    .await;
     let gemini = builder(&server)
         .retry(quick_retries(3))
         .build()
         .expect("builds");
-    let (status, _, body) = post_json(
-        ChatEdge::new(gemini.chat_service()),
-        "/v1/chat/completions",
-        &hello(),
-    )
-    .await;
+    let (status, _, body) = through_the_edge(&gemini).await;
     assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
     assert_eq!(calls(&server).await, 1, "broken JSON is not retried");
 }
@@ -341,13 +339,13 @@ async fn client_errors_are_not_retried_and_server_errors_are_up_to_the_limit() {
         ))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(500).set_body_json(
+    answer(
+        &server,
+        ResponseTemplate::new(500).set_body_json(
             json!({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let gemini = builder(&server)
         .retry(quick_retries(2))
         .build()
@@ -360,6 +358,28 @@ async fn client_errors_are_not_retried_and_server_errors_are_up_to_the_limit() {
     let error = client.chat(chat(hello())).await.expect_err("500");
     assert_eq!(error.status(), 500);
     assert_eq!(calls(&server).await, 1 + 3, "a call and two retries");
+}
+
+#[tokio::test]
+async fn a_spent_retry_budget_sends_the_reply_on() {
+    let server = MockServer::start().await;
+    answer(&server, overloaded()).await;
+    // No reserve and no share of the calls: not one retry.
+    let budget = Arc::new(tower::retry::budget::TpsBudget::new(
+        Duration::from_secs(1),
+        0,
+        0.0,
+    ));
+    let gemini = builder(&server)
+        .retry(quick_retries(3).budget(budget))
+        .build()
+        .expect("builds");
+    let error = llm_tower::Client::from_provider(&gemini)
+        .chat(chat(hello()))
+        .await
+        .expect_err("503");
+    assert_eq!(error.status(), 503);
+    assert_eq!(calls(&server).await, 1);
 }
 
 /// A transport that fails the first `failures` calls with `error`, then answers with a
@@ -400,17 +420,22 @@ impl tower::Service<http::Request<Full<Bytes>>> for Flaky {
     }
 }
 
+/// A provider over `transport`, retrying by `policy`.
+fn over(transport: Flaky, policy: RetryPolicy) -> Gemini {
+    Gemini::builder()
+        .api_base("http://gemini.invalid/v1beta")
+        .api_key(Secret::new(TEST_KEY))
+        .retry(policy)
+        .transport(transport)
+        .build()
+        .expect("builds")
+}
+
 #[tokio::test]
 async fn connect_failures_are_retried_on_any_transport() {
     let (transport, count) =
         flaky_transport(2, UpstreamError::Connect("connection refused".to_owned()));
-    let gemini = Gemini::builder()
-        .api_base("http://gemini.invalid/v1beta")
-        .api_key(Secret::new(TEST_KEY))
-        .retry(quick_retries(2))
-        .transport(transport)
-        .build()
-        .expect("builds");
+    let gemini = over(transport, quick_retries(2));
     let completion = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
         .await
@@ -422,13 +447,7 @@ async fn connect_failures_are_retried_on_any_transport() {
 #[tokio::test]
 async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
     let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
-    let gemini = Gemini::builder()
-        .api_base("http://gemini.invalid/v1beta")
-        .api_key(Secret::new(TEST_KEY))
-        .retry(quick_retries(2))
-        .transport(transport)
-        .build()
-        .expect("builds");
+    let gemini = over(transport, quick_retries(2));
     let error = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
         .await
@@ -437,13 +456,7 @@ async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
     assert_eq!(count.load(Ordering::SeqCst), 1);
 
     let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
-    let gemini = Gemini::builder()
-        .api_base("http://gemini.invalid/v1beta")
-        .api_key(Secret::new(TEST_KEY))
-        .retry(quick_retries(2).retry_timeouts(true))
-        .transport(transport)
-        .build()
-        .expect("builds");
+    let gemini = over(transport, quick_retries(2).retry_timeouts(true));
     llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
         .await
@@ -466,16 +479,7 @@ async fn a_timeout_needs_the_pooled_transport() {
 #[tokio::test]
 async fn openai_level_layers_wrap_the_whole_stack() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .and(header("x-goog-api-key", TEST_KEY))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(ok_reply())
-                .set_delay(Duration::from_secs(5)),
-        )
-        .mount(&server)
-        .await;
+    answer(&server, slow_reply(Duration::from_secs(5))).await;
     let gemini = builder(&server)
         .layer(TimeoutLayer::new(Duration::from_millis(100)))
         .build()

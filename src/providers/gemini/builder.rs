@@ -253,8 +253,8 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
 
     /// Adds a layer at the OpenAI level, outside the whole chat stack and the whole
     /// embeddings stack (it must take both request types; tower's layers do). Layers added
-    /// first are outermost. Their errors become OpenAI errors by
-    /// [`From<BoxError>`](crate::Error#impl-From<Box<dyn+Error+%2B+Send+%2B+Sync>>-for-Error).
+    /// first are outermost. Their errors become OpenAI errors (`Elapsed` a 504 timeout,
+    /// `Overloaded` a 503; see [`crate::Error`]'s `From<BoxError>`).
     pub fn layer<L>(self, layer: L) -> GeminiBuilder<H, T, Stack<L, O>> {
         GeminiBuilder {
             settings: self.settings,

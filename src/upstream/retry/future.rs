@@ -238,10 +238,12 @@ impl Attempts<'_> {
             Some(wait) => wait,
             None => self.policy.backoff_delay(self.retries),
         };
-        if self
-            .deadline
-            .is_some_and(|deadline| Instant::now() + wait >= deadline)
-        {
+        let past_deadline = self.deadline.is_some_and(|deadline| {
+            Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end >= deadline)
+        });
+        if past_deadline {
             tracing::debug!(
                 after,
                 ?wait,
