@@ -22,7 +22,7 @@ use llm_tower::{Deadline, ErrorKind, Secret};
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 use tower::timeout::TimeoutLayer;
-use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const FLASH: &str = "gemini-2.5-flash";
