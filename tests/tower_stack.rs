@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{CREATED, TEST_KEY, chat, ok_reply, post_json};
+use common::{CREATED, TEST_KEY, chat, exchange, fixture_file, ok_reply, post_json};
 use http_body_util::Full;
 use llm_tower::edge::ChatEdge;
 use llm_tower::gemini::translate::SequentialIds;
@@ -21,6 +21,7 @@ use llm_tower::upstream::{Error as UpstreamError, RetryPolicy};
 use llm_tower::{Deadline, ErrorKind, Secret};
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
+use tower::limit::ConcurrencyLimitLayer;
 use tower::timeout::TimeoutLayer;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -158,6 +159,43 @@ async fn a_full_concurrency_limit_sheds_with_a_503() {
     let (status, _, _) = first.await.expect("the first request");
     assert_eq!(status, 200);
     assert_eq!(calls(&server).await, 1, "the shed request never went out");
+}
+
+#[tokio::test]
+async fn a_context_cached_call_holds_one_slot_of_a_concurrency_limit_at_a_time() {
+    let server = MockServer::start().await;
+    let (_, created) = exchange(&fixture_file("75"), 0);
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&created["body"]))
+        .mount(&server)
+        .await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(ok_reply()),
+    )
+    .await;
+    // One call in flight at a time; the OpenAI-level timeout turns a deadlock into a failure.
+    let gemini = builder(&server)
+        .http_layer(ConcurrencyLimitLayer::new(1))
+        .layer(TimeoutLayer::new(Duration::from_secs(5)))
+        .build()
+        .expect("builds");
+    let request = json!({"model": FLASH, "messages": [
+        {"role": "system", "content": "You are a contracts lawyer."},
+        {"role": "user", "content": [{
+            "type": "text", "text": "<a long contract>",
+            "cache_control": {"type": "ephemeral"}
+        }]},
+        {"role": "user", "content": "Summarise clause 2"}
+    ]});
+    let client = llm_tower::Client::from_provider(&gemini);
+    for _ in 0..2 {
+        let reply = client.chat(chat(request.clone())).await.expect("answered");
+        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
+    }
+    // A create and a call, then a call with the cache found again.
+    assert_eq!(calls(&server).await, 3);
 }
 
 /// A one-pixel PNG.

@@ -141,11 +141,13 @@ where
                 };
             }
         };
-        // The ready inner service serves this call; a fresh clone is left for the next.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        // This call may make several upstream calls (find, create, send), each on a clone
+        // made ready when it is sent. The ready service is let go at once: kept, it would
+        // hold its slot of a concurrency limit below while a clone waits for another one.
+        let fresh = self.inner.clone();
+        drop(std::mem::replace(&mut self.inner, fresh));
         let cached = Cached {
-            inner,
+            inner: self.inner.clone(),
             store: self.store.clone(),
             namespace: self.namespace.clone(),
         };
