@@ -167,3 +167,87 @@ pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Failure {
         Failure::Other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http_body::Frame;
+    use http_body_util::{BodyExt, StreamBody};
+    use tower::{ServiceExt, service_fn};
+
+    use super::{DelayInBody, Retry, RetryPolicy};
+    use crate::Deadline;
+
+    /// A `429` without `Retry-After` whose body comes in `chunks`.
+    fn quota_reply(
+        chunks: Vec<Bytes>,
+    ) -> http::Response<
+        StreamBody<
+            futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>,
+        >,
+    > {
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+            .into_iter()
+            .map(|chunk| Ok(Frame::data(chunk)))
+            .collect();
+        let mut response = http::Response::new(StreamBody::new(futures_util::stream::iter(frames)));
+        *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+        response
+    }
+
+    /// Sends one request with a deadline a second away through a retrying service whose
+    /// upstream answers `chunks` and whose policy reads delays with `delay_in`: whatever
+    /// it finds, the wait ends past the deadline. Returns the body the caller gets.
+    async fn body_handed_on(chunks: Vec<Bytes>, delay_in: DelayInBody) -> Bytes {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let upstream = service_fn(move |_: http::Request<Bytes>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let chunks = chunks.clone();
+            async move { Ok::<_, Infallible>(quota_reply(chunks)) }
+        });
+        let policy = RetryPolicy::new(1)
+            .backoff(Duration::from_secs(2), Duration::from_secs(2))
+            .delay_in_body(delay_in);
+        let mut request = http::Request::new(Bytes::from_static(b"{}"));
+        request
+            .extensions_mut()
+            .insert(Deadline::after(Duration::from_secs(1)));
+        let response = Retry::new(upstream, policy)
+            .oneshot(request)
+            .await
+            .expect("a reply");
+        assert_eq!(response.status(), 429);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "not retried");
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body")
+            .to_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_429_read_for_its_delay_reaches_the_caller_whole() {
+        let body = Bytes::from_static(br#"{"error": {"code": 429}}"#);
+        let handed_on = body_handed_on(vec![body.clone()], |_| Some(Duration::from_secs(5))).await;
+        assert_eq!(handed_on, body);
+    }
+
+    #[tokio::test]
+    async fn a_429_body_past_the_read_limit_reaches_the_caller_whole() {
+        let chunks: Vec<Bytes> = (0..5_u8)
+            .map(|index| Bytes::from(vec![b'a' + index; 40 * 1024]))
+            .collect();
+        let whole: Vec<u8> = chunks.iter().flat_map(|chunk| chunk.to_vec()).collect();
+        // Past the limit, no delay is read: the backoff (2 s) ends past the deadline too.
+        let handed_on = body_handed_on(chunks, |_| Some(Duration::ZERO)).await;
+        assert_eq!(handed_on.len(), whole.len());
+        assert_eq!(handed_on, whole);
+    }
+}
