@@ -183,14 +183,13 @@ mod tests {
     use super::{DelayInBody, Retry, RetryPolicy};
     use crate::Deadline;
 
+    /// A body sent in chunks.
+    type Chunked = StreamBody<
+        futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>,
+    >;
+
     /// A `429` without `Retry-After` whose body comes in `chunks`.
-    fn quota_reply(
-        chunks: Vec<Bytes>,
-    ) -> http::Response<
-        StreamBody<
-            futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>,
-        >,
-    > {
+    fn quota_reply(chunks: Vec<Bytes>) -> http::Response<Chunked> {
         let frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
             .into_iter()
             .map(|chunk| Ok(Frame::data(chunk)))
