@@ -106,7 +106,8 @@ impl RetryPolicy {
     }
 
     /// Reads a delay from the body of a `429` without `Retry-After` (the body is buffered,
-    /// at most [`MAX_ERROR_BODY`](super::MAX_ERROR_BODY) bytes, and handed on unchanged).
+    /// at most [`MAX_ERROR_BODY`](super::MAX_ERROR_BODY) bytes for at most
+    /// [`MAX_ERROR_BODY_TIME`](super::MAX_ERROR_BODY_TIME), and handed on unchanged).
     pub fn delay_in_body(mut self, read: DelayInBody) -> Self {
         self.delay_in_body = Some(read);
         self
