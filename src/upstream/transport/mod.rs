@@ -122,8 +122,9 @@ impl Service<http::Request<Full<Bytes>>> for HttpTransport {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Full<Bytes>>) -> ResponseFuture {
-        ResponseFuture::new(self.client.request(request), self.timeout)
+    fn call(&mut self, mut request: http::Request<Full<Bytes>>) -> ResponseFuture {
+        let watch = CallContext::start_call(&mut request);
+        ResponseFuture::new(self.client.request(request), self.timeout, watch)
     }
 }
 
