@@ -18,13 +18,18 @@
 //! | `GET /v1beta/models` | the model list of fixture 53 |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
 //! | anything else | 404 |
+//!
+//! [`Pacing`] spreads replies over time the way a model does (first event late, then events
+//! a gap apart); by default every reply is sent at once.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Either, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -101,6 +106,60 @@ const SSE: &str = "text/event-stream";
 /// Largest request body read (Gemini's own limit is 20 MB inline).
 const BODY_LIMIT: usize = 32 << 20;
 
+/// A reply body: whole, or events sent over time.
+type Body = Either<Full<Bytes>, UnsyncBoxBody<Bytes, Infallible>>;
+
+/// How the [`StandIn`] spreads its replies over time; the default sends every reply at once.
+///
+/// A paced stream waits [`first_event`](Self::first_event) before its headers and first
+/// event, then sends each later event [`gap`](Self::gap) ± [`jitter`](Self::jitter) after
+/// the one before (drawn uniformly; tokio's timer resolution is 1 ms).
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_tower::proxy::stand_in::{Pacing, StandIn};
+///
+/// // A model's stream: 300 ms to the first token, then 100 events 20 ms apart.
+/// let pacing = Pacing {
+///     first_event: Duration::from_millis(300),
+///     events: Some(100),
+///     gap: Duration::from_millis(20),
+///     ..Pacing::default()
+/// };
+/// let stand_in = StandIn::new("stand-in-key").with_pacing(pacing);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// Wait before a stream's headers and first event.
+    pub first_event: Duration,
+    /// Events per stream: fixture 18's text events in turn, then its last event (with
+    /// `finishReason` and usage). `None` sends the recording's own six.
+    pub events: Option<usize>,
+    /// Time between two events of a stream, before jitter.
+    pub gap: Duration,
+    /// Each gap is drawn uniformly from `gap - jitter ..= gap + jitter` (at least zero).
+    pub jitter: Duration,
+    /// Wait before a `generateContent` or `batchEmbedContents` reply.
+    pub latency: Duration,
+}
+
+impl Pacing {
+    /// Whether a stream is the recording sent at once.
+    fn is_instant(&self) -> bool {
+        self.first_event.is_zero()
+            && self.events.is_none()
+            && self.gap.is_zero()
+            && self.jitter.is_zero()
+    }
+
+    /// One gap, jitter applied.
+    fn next_gap(&self) -> Duration {
+        let jitter = u64::try_from(self.jitter.as_micros()).unwrap_or(u64::MAX / 2);
+        let drawn = Duration::from_micros(fastrand::u64(0..=2 * jitter));
+        (self.gap + drawn).saturating_sub(self.jitter)
+    }
+}
+
 /// Every reply, serialized once.
 struct Replies {
     key: String,
@@ -112,6 +171,8 @@ struct Replies {
     /// Fixture 13's reply, to rename for functions without a recording.
     call_template: Value,
     stream: Bytes,
+    /// The events of `stream`, each with its blank line; the last carries `finishReason`.
+    events: Vec<Bytes>,
     /// Fixture 77's vectors, handed out in turn.
     vectors: Vec<Value>,
     models: Bytes,
@@ -166,6 +227,14 @@ impl Replies {
             .as_str()
             .expect("fixture 18 has sse")
             .to_owned();
+        let events: Vec<Bytes> = stream
+            .split_inclusive("\r\n\r\n")
+            .map(|event| Bytes::copy_from_slice(event.as_bytes()))
+            .collect();
+        assert!(
+            events.len() >= 2,
+            "fixture 18 has text events and a last event"
+        );
         Self {
             key,
             text: bytes(&body_of("01", 0)),
@@ -174,6 +243,7 @@ impl Replies {
             calls,
             call_template: body_of("13", 0),
             stream: Bytes::from(stream),
+            events,
             vectors: body_of("77", 0)["embeddings"]
                 .as_array()
                 .expect("fixture 77 has embeddings")
@@ -226,6 +296,35 @@ impl Replies {
         Ok(self.text.clone())
     }
 
+    /// Event `index` of a paced stream of `count` events: the text events in turn, the
+    /// recorded last event last.
+    fn event(&self, index: usize, count: usize) -> Bytes {
+        let (last, text) = self.events.split_last().expect("checked at load");
+        if index + 1 == count {
+            last.clone()
+        } else {
+            text[index % text.len()].clone()
+        }
+    }
+
+    /// A stream of events sent `pacing` apart.
+    fn paced_stream(self: Arc<Self>, pacing: Pacing) -> Body {
+        let count = pacing.events.unwrap_or(self.events.len()).max(1);
+        let events = futures_util::stream::unfold(0, move |index| {
+            let replies = self.clone();
+            async move {
+                if index == count {
+                    return None;
+                }
+                if index > 0 {
+                    tokio::time::sleep(pacing.next_gap()).await;
+                }
+                Some((Ok(Frame::data(replies.event(index, count))), index + 1))
+            }
+        });
+        Either::Right(StreamBody::new(events).boxed_unsync())
+    }
+
     /// The reply to a `batchEmbedContents` body.
     fn embed(&self, body: &[u8]) -> Result<Bytes, Bytes> {
         let request: Value = serde_json::from_slice(body).map_err(invalid_json)?;
@@ -241,8 +340,12 @@ fn invalid_json(error: serde_json::Error) -> Bytes {
         "message": format!("Invalid JSON payload received. {error}")}}))
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body));
+fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    reply_with(status, content_type, Either::Left(Full::new(body)))
+}
+
+fn reply_with(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -265,8 +368,9 @@ fn has_key(request: &Request<Incoming>, key: &str) -> bool {
 
 async fn handle(
     replies: Arc<Replies>,
+    pacing: Pacing,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let Some(rest) = request.uri().path().strip_prefix("/v1beta/") else {
         let body = bytes(
             &json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "not a /v1beta/ path"}}),
@@ -304,7 +408,15 @@ async fn handle(
         }
     };
     if stream {
-        return Ok(reply(StatusCode::OK, SSE, replies.stream.clone()));
+        if pacing.is_instant() {
+            return Ok(reply(StatusCode::OK, SSE, replies.stream.clone()));
+        }
+        tokio::time::sleep(pacing.first_event).await;
+        let body = replies.paced_stream(pacing);
+        return Ok(reply_with(StatusCode::OK, SSE, body));
+    }
+    if !pacing.latency.is_zero() {
+        tokio::time::sleep(pacing.latency).await;
     }
     let answer = if embed {
         replies.embed(&body)
@@ -331,6 +443,7 @@ async fn handle(
 #[derive(Clone)]
 pub struct StandIn {
     replies: Arc<Replies>,
+    pacing: Pacing,
 }
 
 impl std::fmt::Debug for StandIn {
@@ -344,7 +457,13 @@ impl StandIn {
     pub fn new(key: impl Into<String>) -> Self {
         Self {
             replies: Arc::new(Replies::load(key.into())),
+            pacing: Pacing::default(),
         }
+    }
+
+    /// The same stand-in, replying at `pacing`'s pace; see [`Pacing`].
+    pub fn with_pacing(self, pacing: Pacing) -> Self {
+        Self { pacing, ..self }
     }
 
     /// Answers the connections of `listener` (HTTP/1.1), forever.
@@ -360,15 +479,56 @@ impl StandIn {
                 }
             };
             socket.set_nodelay(true).ok();
-            let replies = self.replies.clone();
+            let (replies, pacing) = (self.replies.clone(), self.pacing);
             tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |request| handle(replies.clone(), request));
+                let service = hyper::service::service_fn(move |request| {
+                    handle(replies.clone(), pacing, request)
+                });
                 // Clients closing mid-request are routine under load; nothing to report.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(socket), service)
                     .await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_paced_stream_has_its_count_of_events_and_ends_with_the_recorded_last() {
+        let replies = Arc::new(Replies::load("key".to_owned()));
+        let last = replies.events.last().cloned().expect("a last event");
+        let pacing = Pacing {
+            events: Some(9),
+            gap: Duration::from_millis(1),
+            ..Pacing::default()
+        };
+        let body = replies.clone().paced_stream(pacing).collect().await;
+        let body = body.expect("infallible").to_bytes();
+        let text = std::str::from_utf8(&body).expect("UTF-8");
+        assert_eq!(text.matches("\r\n\r\n").count(), 9);
+        assert!(text.ends_with(std::str::from_utf8(&last).expect("UTF-8")));
+        assert_eq!(text.matches("finishReason").count(), 1);
+    }
+
+    #[test]
+    fn gaps_stay_within_the_jitter() {
+        let pacing = Pacing {
+            gap: Duration::from_millis(20),
+            jitter: Duration::from_millis(5),
+            ..Pacing::default()
+        };
+        for _ in 0..1000 {
+            let gap = pacing.next_gap();
+            assert!((15..=25).contains(&gap.as_millis()), "{gap:?}");
+        }
+        let unjittered = Pacing {
+            gap: Duration::from_millis(20),
+            ..Pacing::default()
+        };
+        assert_eq!(unjittered.next_gap(), Duration::from_millis(20));
     }
 }
