@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 STREAMS="${STREAMS:-1000}"            # concurrent streams per run; a list runs each size
-FIRST_EVENT_MS="${FIRST_EVENT_MS:-300}"             # the stand-in's pacing (examples/stand_in.rs)
+FIRST_EVENT_MS="${FIRST_EVENT_MS:-300}"   # the stand-in's pacing (examples/stand_in.rs)
 EVENTS="${EVENTS:-100}"
 GAP_MS="${GAP_MS:-20}"
 JITTER_MS="${JITTER_MS:-0}"
