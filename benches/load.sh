@@ -9,9 +9,8 @@
 # Needs: cargo, oha (cargo install oha --locked), python3, taskset. Everything listens on
 # 127.0.0.1, and every run is bounded in count or time.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 REQUESTS="${REQUESTS:-5000}"        # requests of the concurrency-1 latency runs
 DURATION="${DURATION:-5}"           # seconds of the throughput runs
 CONNECTIONS="${CONNECTIONS:-32}"    # concurrency of the throughput runs
@@ -19,8 +18,6 @@ WARMUP="${WARMUP:-1}"               # seconds of warm-up before each measured ru
 COLD_STARTS="${COLD_STARTS:-5}"     # cold start: best of this many
 LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core (and the stand-in's in the throughput runs)
 PROXY_CPU="${PROXY_CPU:-1}"         # the proxy's core (and the stand-in's in the latency runs)
-MASTER_KEY="sk-bench-1234"
-STAND_IN_KEY="stand-in-key"
 
 for tool in oha python3 taskset; do
     command -v "$tool" >/dev/null || { echo "load.sh: $tool not found (oha: cargo install oha --locked)" >&2; exit 1; }
@@ -40,59 +37,13 @@ else
     PROXY_WORKERS=1
 fi
 
-WORK="$(mktemp -d)"
-STAND_IN_PID=""
-PROXY_PID=""
-cleanup() {
-    local pid
-    for pid in "$PROXY_PID" "$STAND_IN_PID"; do
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-(cd "$ROOT" && cargo build --release --bin llm-tower --example stand_in) >&2
+build
 
 # Other processes skew every number here: report how busy the machine is before starting.
-BUSY_PCT="$(python3 - <<'PY'
-import time
-def sample():
-    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-t0, i0 = sample(); time.sleep(1); t1, i1 = sample()
-print(round(100 * (1 - (i1 - i0) / max(t1 - t0, 1))))
-PY
-)"
+BUSY_PCT="$(busy_pct)"
 if (( BUSY_PCT > 10 )); then
     echo "load.sh: warning: the machine was ${BUSY_PCT}% busy before the run; the numbers will be noisy" >&2
 fi
-PROXY_BIN="$TARGET_DIR/release/llm-tower"
-STAND_IN_BIN="$TARGET_DIR/release/examples/stand_in"
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_http() { # URL: waits up to 10 s for any HTTP answer
-    python3 - "$1" <<'PY'
-import sys, time, urllib.error, urllib.request
-deadline = time.monotonic() + 10
-while True:
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=1).read()
-        break
-    except urllib.error.HTTPError:
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            sys.exit("no answer from " + sys.argv[1])
-        time.sleep(0.02)
-PY
-}
 
 cpu_ticks() { # PID -> utime+stime of all its threads, in clock ticks
     local stat fields
@@ -102,41 +53,13 @@ cpu_ticks() { # PID -> utime+stime of all its threads, in clock ticks
     echo $((fields[11] + fields[12]))
 }
 
-# --- the stand-in -----------------------------------------------------------------------
-STAND_IN_KEY="$STAND_IN_KEY" "${STAND_IN[@]}" "$STAND_IN_BIN" --port 0 --threads 1 >"$WORK/stand_in.out" 2>&1 &
-STAND_IN_PID=$!
-for _ in $(seq 1 100); do
-    grep -q '^listening on ' "$WORK/stand_in.out" 2>/dev/null && break
-    sleep 0.05
-done
-STAND_IN_URL="$(sed -n 's/^listening on //p' "$WORK/stand_in.out" | head -n 1)"
-[[ -n "$STAND_IN_URL" ]] || { echo "load.sh: the stand-in did not start" >&2; cat "$WORK/stand_in.out" >&2; exit 1; }
-
-# --- the proxy --------------------------------------------------------------------------
-cat >"$WORK/config.yaml" <<YAML
-model_list:
-  - model_name: gemini-flash
-    litellm_params:
-      model: gemini/gemini-2.5-flash
-      api_key: $STAND_IN_KEY
-      api_base: $STAND_IN_URL/v1beta
-general_settings:
-  master_key: $MASTER_KEY
-YAML
-PROXY_PORT="$(free_port)"
-PROXY_URL="http://127.0.0.1:$PROXY_PORT"
-RUST_LOG=warn "${PROXY[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
-    --num_workers "$PROXY_WORKERS" >"$WORK/proxy.log" 2>&1 &
-PROXY_PID=$!
-wait_http "$PROXY_URL/health/liveliness"
+# --- the stand-in and the proxy --------------------------------------------------------
+start_stand_in "${STAND_IN[@]}" -- --threads 1
+start_proxy "${PROXY[@]}" -- --num_workers "$PROXY_WORKERS"
 
 # --- the two requests -------------------------------------------------------------------
-DIRECT_URL="$STAND_IN_URL/v1beta/models/gemini-2.5-flash:generateContent"
-DIRECT_BODY='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
-DIRECT_HEADER="x-goog-api-key: $STAND_IN_KEY"
-CHAT_URL="$PROXY_URL/v1/chat/completions"
-CHAT_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}]}'
-CHAT_HEADER="Authorization: Bearer $MASTER_KEY"
+DIRECT_URL="$(direct_url)"
+CHAT_URL="$(chat_url)"
 # The pass-through: the direct request, forwarded as is (the master key swapped for the
 # stand-in's): the proxy's cost without the translation.
 PASS_URL="$PROXY_URL/gemini/v1beta/models/gemini-2.5-flash:generateContent"
@@ -229,6 +152,7 @@ OBS_PORT="$(free_port)"
 RUST_LOG=info "${PROXY[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$OBS_PORT" \
     --num_workers "$PROXY_WORKERS" --log-format json >"$WORK/proxy-json.log" 2>&1 &
 PROXY_PID=$!
+PIDS+=("$PROXY_PID")
 wait_http "http://127.0.0.1:$OBS_PORT/health/liveliness"
 OBS_URL="http://127.0.0.1:$OBS_PORT/v1/chat/completions"
 echo "proxy with JSON access logs, concurrency $CONNECTIONS, $DURATION s ..." >&2

@@ -381,17 +381,15 @@ fn main() {
         body: body.unwrap_or_else(|| usage("--body is required")),
         headers,
     });
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
+    // One thread by default: no hand-off between threads inside the client's own timings.
+    let mut builder = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if threads > 1 {
+        builder.worker_threads(threads);
     }
-    .expect("a tokio runtime");
+    let runtime = builder.enable_all().build().expect("a tokio runtime");
     let report = match mode.as_str() {
         "streams" => runtime.block_on(streams(target, count, Duration::from_secs(timeout))),
         "sequential" => runtime.block_on(sequential(target, count, warmup)),
