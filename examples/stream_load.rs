@@ -21,7 +21,7 @@
 //! - `sequential` sends `--warmup` (default 1,000) unrecorded requests and then `--count`
 //!   recorded ones, one after another on one kept-alive connection, and reports the time to
 //!   the first body byte and to the end of the body as p50 / p90 / p99 / p99.9 / max in
-//!   microseconds.
+//!   microseconds. A request unanswered after `--timeout` seconds is an error.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -280,19 +280,29 @@ async fn timed(
     Ok((first_byte.unwrap_or(total), total))
 }
 
-async fn sequential(target: Arc<Target>, count: usize, warmup: usize) -> serde_json::Value {
+async fn sequential(
+    target: Arc<Target>,
+    count: usize,
+    warmup: usize,
+    timeout: Duration,
+) -> serde_json::Value {
     let (mut first_bytes, mut totals) = (Vec::with_capacity(count), Vec::with_capacity(count));
     let mut failures = std::collections::BTreeMap::<&str, usize>::new();
     let mut sender = None;
     let started = Instant::now();
     for index in 0..warmup + count {
-        let result = match sender.as_mut() {
-            Some(sender) => timed(&target, sender).await,
-            None => match target.connect().await {
-                Ok(connected) => timed(&target, sender.insert(connected)).await,
-                Err(failure) => Err(failure),
-            },
+        let attempt = async {
+            match sender.as_mut() {
+                Some(sender) => timed(&target, sender).await,
+                None => {
+                    let connected = target.connect().await?;
+                    timed(&target, sender.insert(connected)).await
+                }
+            }
         };
+        let result = tokio::time::timeout(timeout, attempt)
+            .await
+            .unwrap_or(Err(Failure::Timeout));
         match result {
             Ok((first_byte, total)) if index >= warmup => {
                 first_bytes.push(first_byte);
@@ -389,10 +399,11 @@ fn main() {
     if threads > 1 {
         builder.worker_threads(threads);
     }
+    let timeout = Duration::from_secs(timeout);
     let runtime = builder.enable_all().build().expect("a tokio runtime");
     let report = match mode.as_str() {
-        "streams" => runtime.block_on(streams(target, count, Duration::from_secs(timeout))),
-        "sequential" => runtime.block_on(sequential(target, count, warmup)),
+        "streams" => runtime.block_on(streams(target, count, timeout)),
+        "sequential" => runtime.block_on(sequential(target, count, warmup, timeout)),
         _ => usage(&format!("unknown mode {mode}")),
     };
     println!("{report}");
