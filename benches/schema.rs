@@ -121,7 +121,7 @@ fn convert(c: &mut Criterion) {
 fn validate(c: &mut Criterion) {
     let schema = large_schema();
     let reply = large_reply();
-    let cache = ValidatorCache::new(4);
+    let cache = ValidatorCache::default();
     let validator = cache
         .get_or_compile(&schema)
         .expect("the bench schema compiles");

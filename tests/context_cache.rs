@@ -1,113 +1,243 @@
 //! Context caching: which head of a conversation a request's `cache_control` marks select,
-//! and the calls the provider makes against the stand-in: create once and reuse, create
-//! again when Google lost the cache, send uncached when Google will not cache the head,
-//! streams included.
+//! and the calls the provider makes against the stand-in: create once (also under 50
+//! concurrent requests) and reuse, find a cache made before a restart in Google's list,
+//! create again when the entry expired or Google lost the cache, extend a cache in use,
+//! skip or count heads near the model's minimum, go on when the store fails, and send an
+//! uncached call exactly as the call without marks, streams included.
 
+#[path = "common/cache.rs"]
+mod cache;
 mod common;
 
-use common::{StandIn, TEST_KEY, chat, contract_request, exchange, fixture_file, ok_reply};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cache::{
+    FLASH, RECORDED_CACHE, ask, contract_request, create_body, created, created_key, expect_create,
+    expect_empty_list, expect_live, live_body, long_contract, unmarked_request,
+};
+use common::{StandIn, TEST_KEY, chat, exchange, fixture_file, ok_reply};
 use llm_tower::gemini::CachePlan;
 use llm_tower::gemini::translate::{TranslateOptions, translate_request};
+use llm_tower::store::{CacheEntry, CacheFuture, CacheStore, MemoryCacheStore, StoreError};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, body_partial_json, header, method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FLASH: &str = "gemini-2.5-flash";
-
-/// Fixture 75: the create body (without its display name) and the created resource.
-fn recorded_create() -> (Value, Value) {
-    let (request, response) = exchange(&fixture_file("75"), 0);
-    let mut body = request["body"].clone();
-    body.as_object_mut().expect("object").remove("displayName");
-    (body, response["body"].clone())
+/// A stand-in whose provider remembers caches in `store`.
+async fn stand_in_with(store: Arc<dyn CacheStore>) -> StandIn {
+    StandIn::start_with(|builder| builder.cache_store(store)).await
 }
 
-async fn expect_create(stand_in: &StandIn, reply: ResponseTemplate, times: u64) {
-    let (body, _) = recorded_create();
+/// Answers any `generateContent` with `ok`, exactly `times` times, and returns nothing:
+/// the bodies are read from the stand-in afterwards.
+async fn expect_any_generate(server: &MockServer, times: u64) {
     Mock::given(method("POST"))
-        .and(path("/v1beta/cachedContents"))
-        .and(header("x-goog-api-key", TEST_KEY))
-        .and(body_partial_json(body))
-        .respond_with(reply)
+        .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
         .expect(times)
-        .mount(&stand_in.server)
+        .mount(server)
         .await;
 }
 
-/// Fixture 75's create, answered with its recorded cache, exactly once.
-async fn expect_created_once(stand_in: &StandIn) {
-    let (_, created) = recorded_create();
-    expect_create(
-        stand_in,
-        ResponseTemplate::new(200).set_body_json(&created),
-        1,
-    )
-    .await;
+/// Refuses every call of a kind the test must not see.
+async fn expect_no(server: &MockServer, verb: &str, at: &str) {
+    Mock::given(method(verb))
+        .and(path(at.to_owned()))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(server)
+        .await;
 }
 
-/// Sends the contract conversation twice; both times the stand-in's `ok` must come back.
-async fn ask_twice(stand_in: &StandIn) {
-    for _ in 0..2 {
-        let reply = stand_in
-            .client()
-            .chat(chat(contract_request(false)))
-            .await
-            .expect("answered");
-        assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
-    }
-}
-
-fn live_body(cache: &str) -> Value {
-    json!({
-        "contents": [{"role": "user", "parts": [{"text": "Summarise clause 2"}]}],
-        "cachedContent": cache
-    })
+/// The bodies of the `generateContent` calls the stand-in received, in order.
+async fn generate_bodies(server: &MockServer) -> Vec<Value> {
+    let generate = format!("/v1beta/models/{FLASH}:generateContent");
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|request| request.url.path() == generate)
+        .map(|request| serde_json::from_slice(&request.body).expect("JSON"))
+        .collect()
 }
 
 #[tokio::test]
 async fn a_marked_head_is_cached_once_and_reused() {
     let stand_in = StandIn::start().await;
-    expect_created_once(&stand_in).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
-        .and(body_json(live_body("cachedContents/4x9q2b7k1m")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .expect(2)
-        .mount(&stand_in.server)
-        .await;
-    ask_twice(&stand_in).await;
-    let bodies = stand_in.received_bodies().await;
-    let display = bodies[0]["displayName"].as_str().expect("display name");
-    let hash = display.strip_prefix("llm-tower:").expect("our prefix");
+    expect_empty_list(&stand_in.server, 1).await;
+    expect_create(&stand_in.server, RECORDED_CACHE, Duration::ZERO, 1).await;
+    expect_live(&stand_in.server, RECORDED_CACHE, 2).await;
+    let client = stand_in.client();
+    ask(&client).await;
+    ask(&client).await;
+    let hash = created_key(&stand_in.server).await;
     assert_eq!(hash.len(), 64);
     assert!(hash.bytes().all(|byte| byte.is_ascii_hexdigit()));
-    assert!(!display.contains(TEST_KEY));
+    assert!(!hash.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn fifty_concurrent_identical_requests_create_one_cache() {
+    // With a working store (its claim) and with a failing one (single flight alone).
+    let stores: [Arc<dyn CacheStore>; 2] = [
+        Arc::new(MemoryCacheStore::default()),
+        Arc::new(FailingStore),
+    ];
+    for store in stores {
+        let stand_in = stand_in_with(store).await;
+        expect_empty_list(&stand_in.server, 1).await;
+        // A slow create: every request arrives while it is in flight.
+        expect_create(
+            &stand_in.server,
+            RECORDED_CACHE,
+            Duration::from_millis(300),
+            1,
+        )
+        .await;
+        expect_live(&stand_in.server, RECORDED_CACHE, 50).await;
+        let client = stand_in.client();
+        let requests = (0..50).map(|_| ask(&client));
+        futures_util::future::join_all(requests).await;
+    }
+}
+
+#[tokio::test]
+async fn a_restart_finds_the_cache_in_googles_list_and_creates_none() {
+    let server = MockServer::start().await;
+    let builder = |server: &MockServer| {
+        let uri = server.uri();
+        move |builder: llm_tower::gemini::GeminiBuilder| builder.api_base(format!("{uri}/v1beta"))
+    };
+    // Before the restart: one process creates the cache.
+    let before = StandIn::start_with(builder(&server)).await;
+    expect_empty_list(&server, 1).await;
+    expect_create(&server, RECORDED_CACHE, Duration::ZERO, 1).await;
+    expect_live(&server, RECORDED_CACHE, 3).await;
+    ask(&before.client()).await;
+    let key = created_key(&server).await;
+
+    // After it (a new process: a new memory store), the list has it on its second page.
+    let mut ours = created(RECORDED_CACHE, Duration::from_secs(3000));
+    ours["displayName"] = json!(format!("llm-tower:{key}"));
+    let mut other = created("cachedContents/other", Duration::from_secs(3000));
+    other["displayName"] = json!("llm-tower:0000");
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .and(query_param("pageSize", "1000"))
+        .and(wiremock::matchers::query_param_is_missing("pageToken"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"cachedContents": [other], "nextPageToken": "page 2/2"})),
+        )
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .and(query_param("pageToken", "page 2/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"cachedContents": [ours]})))
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let after = StandIn::start_with(builder(&server)).await;
+    let client = after.client();
+    // Found once; the second request is a hit and lists nothing.
+    ask(&client).await;
+    ask(&client).await;
+}
+
+#[tokio::test]
+async fn an_expired_entry_is_created_again_once() {
+    let store = Arc::new(MemoryCacheStore::default());
+    let stand_in = stand_in_with(store.clone()).await;
+    expect_empty_list(&stand_in.server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created("cachedContents/first", Duration::from_secs(3600))),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&stand_in.server)
+        .await;
+    expect_create(&stand_in.server, "cachedContents/second", Duration::ZERO, 1).await;
+    expect_live(&stand_in.server, "cachedContents/first", 1).await;
+    expect_live(&stand_in.server, "cachedContents/second", 2).await;
+    let client = stand_in.client();
+    ask(&client).await;
+    // The entry now says Google drops the cache within the margin (a minute for an hour's
+    // TTL): it is not named again, but created once more.
+    let key = created_key(&stand_in.server).await;
+    let expiring = CacheEntry::Cached {
+        name: "cachedContents/first".to_owned(),
+        expire_time: SystemTime::now() + Duration::from_secs(30),
+    };
+    store
+        .put(&key, &expiring, Duration::from_secs(3600))
+        .await
+        .expect("stored");
+    ask(&client).await;
+    ask(&client).await;
+}
+
+#[tokio::test]
+async fn a_hit_close_to_expiry_extends_the_cache_once() {
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    // Created with ten minutes left of an hour: in its last quarter.
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created(RECORDED_CACHE, Duration::from_secs(600))),
+        )
+        .expect(1)
+        .mount(&stand_in.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1beta/{RECORDED_CACHE}")))
+        .and(query_param("updateMask", "ttl"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(body_json(json!({"ttl": "3600s"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created(RECORDED_CACHE, Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&stand_in.server)
+        .await;
+    expect_live(&stand_in.server, RECORDED_CACHE, 3).await;
+    let client = stand_in.client();
+    ask(&client).await; // creates
+    ask(&client).await; // a hit near expiry: extends
+    ask(&client).await; // a hit with an hour left: nothing more
 }
 
 #[tokio::test]
 async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
     let stand_in = StandIn::start().await;
-    let (_, created) = recorded_create();
-    let mut second = created.clone();
-    second["name"] = json!("cachedContents/second");
+    expect_empty_list(&stand_in.server, 1).await;
     // The first create answers with the recorded cache, the next one with another.
     Mock::given(method("POST"))
         .and(path("/v1beta/cachedContents"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&created))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created(RECORDED_CACHE, Duration::from_secs(3600))),
+        )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&stand_in.server)
         .await;
-    expect_create(
-        &stand_in,
-        ResponseTemplate::new(200).set_body_json(&second),
-        1,
-    )
-    .await;
+    expect_create(&stand_in.server, "cachedContents/second", Duration::ZERO, 1).await;
     let generate = format!("/v1beta/models/{FLASH}:generateContent");
     Mock::given(method("POST"))
         .and(path(generate.clone()))
-        .and(body_json(live_body("cachedContents/4x9q2b7k1m")))
+        .and(body_json(live_body(RECORDED_CACHE)))
         .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
         .up_to_n_times(1)
         .with_priority(1)
@@ -115,42 +245,120 @@ async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
         .await;
     let (_, gone) = exchange(&fixture_file("76"), 0);
     Mock::given(method("POST"))
-        .and(path(generate.clone()))
-        .and(body_json(live_body("cachedContents/4x9q2b7k1m")))
+        .and(path(generate))
+        .and(body_json(live_body(RECORDED_CACHE)))
         .respond_with(ResponseTemplate::new(403).set_body_json(&gone["body"]))
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(generate))
-        .and(body_json(live_body("cachedContents/second")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .expect(1)
-        .mount(&stand_in.server)
-        .await;
-    ask_twice(&stand_in).await;
+    expect_live(&stand_in.server, "cachedContents/second", 1).await;
+    let client = stand_in.client();
+    ask(&client).await;
+    ask(&client).await;
 }
 
 #[tokio::test]
-async fn a_head_too_small_to_cache_is_sent_whole_and_not_offered_again() {
+async fn a_head_below_the_minimum_makes_no_create_call_and_goes_out_as_if_unmarked() {
     let stand_in = StandIn::start().await;
-    let too_small = json!({"error": {
-        "code": 400,
-        "message": "Cached content is too small. total_token_count=97, min_total_token_count=1024",
-        "status": "INVALID_ARGUMENT"
-    }});
-    expect_create(
-        &stand_in,
-        ResponseTemplate::new(400).set_body_json(too_small),
-        1,
+    expect_no(&stand_in.server, "POST", "/v1beta/cachedContents").await;
+    expect_no(&stand_in.server, "GET", "/v1beta/cachedContents").await;
+    expect_no(
+        &stand_in.server,
+        "POST",
+        &format!("/v1beta/models/{FLASH}:countTokens"),
     )
     .await;
+    expect_any_generate(&stand_in.server, 2).await;
+    let client = stand_in.client();
+    for request in [
+        contract_request("<a short contract>", false),
+        unmarked_request("<a short contract>"),
+    ] {
+        client.chat(chat(request)).await.expect("answered");
+    }
+    let bodies = generate_bodies(&stand_in.server).await;
+    assert_eq!(
+        bodies[0], bodies[1],
+        "marked and unmarked calls are the same"
+    );
+    // The marked user message and the next are one turn, as without marks.
+    assert_eq!(bodies[0]["contents"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_head_near_the_minimum_is_counted_first() {
+    // About 3 KB: possibly under 1,024 tokens, possibly over.
+    let contract = "A clause of moderate length. ".repeat(100);
+    let count = |tokens: u64, times: u64| {
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{FLASH}:countTokens")))
+            .and(header("x-goog-api-key", TEST_KEY))
+            .and(body_partial_json(json!({"generateContentRequest": {
+                "model": format!("models/{FLASH}"),
+                "contents": [{"role": "user", "parts": [{"text": contract}]}],
+                "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]}
+            }})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalTokens": tokens})))
+            .expect(times)
+    };
+
+    // Counted below the minimum: no create, sent as unmarked, and remembered.
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    count(600, 1).mount(&stand_in.server).await;
+    expect_no(&stand_in.server, "POST", "/v1beta/cachedContents").await;
+    expect_any_generate(&stand_in.server, 3).await;
+    let client = stand_in.client();
+    for request in [
+        contract_request(&contract, false),
+        contract_request(&contract, false),
+        unmarked_request(&contract),
+    ] {
+        client.chat(chat(request)).await.expect("answered");
+    }
+    let bodies = generate_bodies(&stand_in.server).await;
+    assert_eq!(bodies[0], bodies[2]);
+    assert_eq!(bodies[1], bodies[2]);
+
+    // Counted above it: created.
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    count(1500, 1).mount(&stand_in.server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .and(body_partial_json(create_body(&contract)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created(RECORDED_CACHE, Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&stand_in.server)
+        .await;
+    expect_live(&stand_in.server, RECORDED_CACHE, 1).await;
+    stand_in
+        .client()
+        .chat(chat(contract_request(&contract, false)))
+        .await
+        .expect("answered");
+}
+
+#[tokio::test]
+async fn a_head_google_refuses_is_sent_as_if_unmarked_and_not_offered_again() {
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    let (_, too_small) = exchange(&fixture_file("41"), 0);
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .and(body_partial_json(create_body(&long_contract())))
+        .respond_with(ResponseTemplate::new(400).set_body_json(&too_small["body"]))
+        .expect(1)
+        .mount(&stand_in.server)
+        .await;
     Mock::given(method("POST"))
         .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
         .and(body_json(json!({
             "contents": [
-                {"role": "user", "parts": [{"text": "<a long contract>"}]},
-                {"role": "user", "parts": [{"text": "Summarise clause 2"}]}
+                {"role": "user", "parts": [{"text": long_contract()}, {"text": "Summarise clause 2"}]}
             ],
             "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]}
         })))
@@ -159,37 +367,115 @@ async fn a_head_too_small_to_cache_is_sent_whole_and_not_offered_again() {
         .mount(&stand_in.server)
         .await;
     // The refusal is remembered: the second request is not offered for caching again.
-    ask_twice(&stand_in).await;
+    let client = stand_in.client();
+    ask(&client).await;
+    ask(&client).await;
+}
+
+/// A store that fails every operation, as a Redis that is down does.
+struct FailingStore;
+
+impl CacheStore for FailingStore {
+    fn get<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn put<'a>(
+        &'a self,
+        _key: &'a str,
+        _entry: &'a CacheEntry,
+        _ttl: Duration,
+    ) -> CacheFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn remove<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn claim<'a>(&'a self, _key: &'a str, _ttl: Duration) -> CacheFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn release<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+}
+
+/// A store that never answers, as a Redis behind a dead network path does.
+struct SilentStore;
+
+impl CacheStore for SilentStore {
+    fn get<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
+        Box::pin(std::future::pending())
+    }
+    fn put<'a>(
+        &'a self,
+        _key: &'a str,
+        _entry: &'a CacheEntry,
+        _ttl: Duration,
+    ) -> CacheFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
+    fn remove<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
+    fn claim<'a>(&'a self, _key: &'a str, _ttl: Duration) -> CacheFuture<'a, bool> {
+        Box::pin(std::future::pending())
+    }
+    fn release<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_or_silent_store_is_a_miss_and_the_process_creates_once() {
+    for store in [
+        Arc::new(FailingStore) as Arc<dyn CacheStore>,
+        Arc::new(SilentStore),
+    ] {
+        let stand_in = stand_in_with(store).await;
+        expect_empty_list(&stand_in.server, 1).await;
+        expect_create(&stand_in.server, RECORDED_CACHE, Duration::ZERO, 1).await;
+        expect_live(&stand_in.server, RECORDED_CACHE, 3).await;
+        let client = stand_in.client();
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            ask(&client).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "bounded by the store timeout"
+            );
+        }
+    }
 }
 
 #[tokio::test]
 async fn other_create_failures_are_the_callers_error() {
     let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
     let (_, denied) = exchange(&fixture_file("68"), 0);
-    expect_create(
-        &stand_in,
-        ResponseTemplate::new(400).set_body_json(&denied["body"]),
-        1,
-    )
-    .await;
     Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .expect(0)
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(&denied["body"]))
+        .expect(1)
         .mount(&stand_in.server)
         .await;
+    expect_any_generate(&stand_in.server, 0).await;
     let error = stand_in
         .client()
-        .chat(chat(contract_request(false)))
+        .chat(chat(contract_request(&long_contract(), false)))
         .await
         .expect_err("a bad key");
     assert_eq!(error.status(), 401, "{error}");
     // A transient failure is the caller's too (and retried by the proxy's retries).
     let stand_in = StandIn::start().await;
-    expect_create(&stand_in, ResponseTemplate::new(503), 1).await;
+    expect_empty_list(&stand_in.server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&stand_in.server)
+        .await;
     let error = stand_in
         .client()
-        .chat(chat(contract_request(false)))
+        .chat(chat(contract_request(&long_contract(), false)))
         .await
         .expect_err("unavailable");
     assert_eq!(error.status(), 503, "{error}");
@@ -198,13 +484,14 @@ async fn other_create_failures_are_the_callers_error() {
 #[tokio::test]
 async fn a_stream_uses_the_cache_too() {
     let stand_in = StandIn::start().await;
-    expect_created_once(&stand_in).await;
+    expect_empty_list(&stand_in.server, 1).await;
+    expect_create(&stand_in.server, RECORDED_CACHE, Duration::ZERO, 1).await;
     let (_, recorded) = exchange(&fixture_file("18"), 0);
     Mock::given(method("POST"))
         .and(path(format!(
             "/v1beta/models/{FLASH}:streamGenerateContent"
         )))
-        .and(body_json(live_body("cachedContents/4x9q2b7k1m")))
+        .and(body_json(live_body(RECORDED_CACHE)))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
             recorded["sse"].as_str().expect("sse").as_bytes().to_vec(),
             "text/event-stream",
@@ -214,7 +501,7 @@ async fn a_stream_uses_the_cache_too() {
         .await;
     let stream = stand_in
         .client()
-        .chat_stream(chat(contract_request(true)))
+        .chat_stream(chat(contract_request(&long_contract(), true)))
         .await
         .expect("a stream");
     let chunks: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(stream).await;
@@ -255,7 +542,8 @@ fn the_head_ends_with_the_first_marked_run() {
         plan,
         Some(CachePlan {
             contents: 4,
-            ttl: None
+            ttl: None,
+            split_turn: false
         })
     );
     assert_eq!(contents, 7);
@@ -264,7 +552,15 @@ fn the_head_ends_with_the_first_marked_run() {
 #[test]
 fn the_turn_after_the_head_is_not_merged_into_it() {
     let (plan, contents) = plan_of(json!([marked("user", "a"), plain("user", "b")]));
-    assert_eq!(plan.map(|plan| plan.contents), Some(1));
+    assert_eq!(
+        plan,
+        Some(CachePlan {
+            contents: 1,
+            ttl: None,
+            split_turn: true
+        }),
+        "sent uncached, the two are one turn again"
+    );
     assert_eq!(contents, 2);
 }
 
@@ -273,13 +569,15 @@ fn heads_that_cannot_be_cached_make_no_plan() {
     // Nothing would be left to send.
     let (plan, _) = plan_of(json!([marked("user", "a")]));
     assert_eq!(plan, None);
-    // A system message after the head cannot be sent beside a cache.
-    let (plan, _) = plan_of(json!([
+    // A system message after the head cannot be sent beside a cache; without a plan the
+    // user turns are merged as they are without marks.
+    let (plan, contents) = plan_of(json!([
         marked("user", "a"),
         plain("system", "b"),
         plain("user", "c")
     ]));
     assert_eq!(plan, None);
+    assert_eq!(contents, 1);
     // A cache the client names itself wins.
     let translated = translate_request(
         chat(
@@ -290,6 +588,7 @@ fn heads_that_cannot_be_cached_make_no_plan() {
     )
     .expect("translated");
     assert_eq!(translated.cache, None);
+    assert_eq!(translated.body.contents.len(), 1);
 }
 
 #[test]
@@ -303,7 +602,8 @@ fn every_marked_message_leaves_the_last_turn_live_and_the_first_valid_ttl_counts
         plan,
         Some(CachePlan {
             contents: 2,
-            ttl: Some("120s".to_owned())
+            ttl: Some("120s".to_owned()),
+            split_turn: false
         })
     );
     assert_eq!(contents, 3);
@@ -321,7 +621,8 @@ fn a_marked_system_prompt_alone_is_a_head() {
         plan,
         Some(CachePlan {
             contents: 0,
-            ttl: None
+            ttl: None,
+            split_turn: false
         })
     );
     assert_eq!(contents, 3);

@@ -46,8 +46,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///   general_settings:
 ///     master_key: os.environ/LITELLM_MASTER_KEY
 ///
-/// Keys llm-tower does not use (router_settings, callbacks, database settings) are
-/// reported once at startup and ignored. Without --config, any gemini/<model> is served
+/// router_settings.redis_url (or redis_host, redis_port, redis_password) shares context
+/// caches between replicas through Redis. Keys llm-tower does not use (other
+/// router_settings, callbacks, database settings) are reported once at startup and ignored. Without --config, any gemini/<model> is served
 /// with GEMINI_API_KEY. --check-config FILE reports what a config would serve, and exits.
 /// --demo serves canned answers from a built-in stand-in for Gemini (no key, no network).
 ///
@@ -55,7 +56,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// GET /health, /health/liveliness, /health/readiness (?check=upstream: one call per
 /// deployment, master key), /metrics (Prometheus; master key unless --metrics-public),
 /// and /gemini/v1beta/… (pass-through for Google's SDKs). Messages marked with
-/// cache_control are cached with Gemini's cachedContents. HTTPS_PROXY / NO_PROXY apply to
+/// cache_control are cached with Gemini's cachedContents (found again in Redis when
+/// configured, else in memory). HTTPS_PROXY / NO_PROXY apply to
 /// the calls to Gemini.
 ///
 /// OBSERVING: every answer carries x-request-id (the client's, or a new UUID) and

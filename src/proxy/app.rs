@@ -50,7 +50,7 @@ use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
 use crate::router::{Deployment, Router};
-use crate::store::{CacheStore, MemoryCacheStore};
+use crate::store::{CacheStore, MemoryCacheStore, RedisCacheStore};
 use crate::upstream::{HttpTransport, RetryPolicy, Secret};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
@@ -108,6 +108,9 @@ pub enum BuildError {
         /// Why.
         source: crate::upstream::BuildError,
     },
+    /// `router_settings` names a Redis URL its client does not accept.
+    #[error("router_settings: {0}")]
+    Redis(crate::store::StoreError),
 }
 
 /// Everything a request needs, shared by clones of [`Proxy`].
@@ -153,9 +156,13 @@ impl Proxy {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|source| BuildError::Transport { source })?;
-        // One registry of context caches; entries of different keys and endpoints are kept
-        // apart by their hash.
-        let caches: Arc<dyn CacheStore> = Arc::new(MemoryCacheStore::default());
+        // One registry of context caches, shared with the other replicas when the config
+        // names a Redis; entries of different keys and endpoints are kept apart by their
+        // hash.
+        let caches: Arc<dyn CacheStore> = match &config.router_settings.redis_url {
+            Some(url) => Arc::new(RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?),
+            None => Arc::new(MemoryCacheStore::default()),
+        };
         let common = Common {
             transport: &transport,
             fetcher: &fetcher,

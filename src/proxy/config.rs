@@ -38,6 +38,7 @@
 //! | `litellm_settings.user_url_allowed_hosts` | [`LitellmSettings::user_url_allowed_hosts`] |
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
 //! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
+//! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches through |
 //! | `environment_variables` | [`Config::environment_variables`] |
 //!
 //! Timeouts are a number of seconds (integer or fractional) or a string
@@ -47,7 +48,7 @@
 //!
 //! # Unknown keys
 //!
-//! Any other key at the top level (`router_settings`, ...), in
+//! Any other key at the top level, in `router_settings` (`routing_strategy`, ...), in
 //! `litellm_settings` (`success_callback`, `cache`, `set_verbose`, ...), in
 //! `general_settings` (`database_url`, ...) or in a `model_list` entry is
 //! ignored and reported as one warning naming its full path, e.g.
@@ -83,7 +84,10 @@
 //! An empty file, or one without `model_list`, is a valid config with no
 //! models (the proxy warns about it).
 
+mod router;
+
 pub use crate::upstream::secret::Secret;
+pub use router::RouterSettings;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -127,6 +131,8 @@ pub struct Config {
     pub litellm_settings: LitellmSettings,
     /// Server settings (`general_settings`).
     pub general_settings: GeneralSettings,
+    /// The Redis shared by replicas (`router_settings`).
+    pub router_settings: RouterSettings,
     /// The file's `environment_variables` table, consulted before the process
     /// environment when resolving `os.environ/NAME`. Values are kept as
     /// secrets since they often hold keys; numbers and booleans are kept as
@@ -379,7 +385,7 @@ impl Config {
     /// ";
     /// let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
     /// assert_eq!(config.model_list.len(), 1);
-    /// assert_eq!(warnings, ["router_settings: unknown key, ignored"]);
+    /// assert_eq!(warnings, ["router_settings.routing_strategy: unknown key, ignored"]);
     /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
     /// ```
     pub fn from_yaml(
@@ -554,6 +560,8 @@ struct RawConfig {
     #[serde(default)]
     general_settings: Option<RawGeneralSettings>,
     #[serde(default)]
+    router_settings: Option<router::RawRouterSettings>,
+    #[serde(default)]
     environment_variables: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -725,6 +733,10 @@ impl RawConfig {
             env,
         };
 
+        let router_settings = self.router_settings.unwrap_or_default();
+        warn_unknown("router_settings.", &router_settings.unknown, &mut warnings);
+        let router_settings = router_settings.resolve(&resolver, &mut warnings)?;
+
         let litellm_settings = self.litellm_settings.unwrap_or_default();
         warn_unknown(
             "litellm_settings.",
@@ -764,6 +776,7 @@ impl RawConfig {
             model_list,
             litellm_settings,
             general_settings,
+            router_settings,
             environment_variables,
         };
         Ok((config, warnings))
@@ -1097,7 +1110,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "router_settings: unknown key, ignored",
+                "router_settings.routing_strategy: unknown key, ignored",
                 "litellm_settings.cache: unknown key, ignored",
                 "litellm_settings.callbacks: unknown key, ignored",
                 "litellm_settings.set_verbose: unknown key, ignored",

@@ -1,34 +1,72 @@
 //! [`MemoryCacheStore`]: the in-process [`CacheStore`], bounded in entries.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{CacheStore, StoreFuture};
+use moka::Expiry;
+use moka::sync::Cache;
 
-/// A [`CacheStore`] in this process's memory. When full, expired entries go first, then
-/// the ones closest to expiring.
-#[derive(Debug)]
+use super::{CacheEntry, CacheFuture, CacheStore};
+
+/// A [`CacheStore`] in this process's memory: a [`moka`] cache holding at most `capacity`
+/// entries (and as many claims), each dropped when its own lifetime ends; when full, the
+/// entries least likely to be asked for again go first (TinyLFU admission, LRU eviction).
+///
+/// ```
+/// use llm_tower::store::MemoryCacheStore;
+/// let store = MemoryCacheStore::new(10_000);
+/// # let _ = store;
+/// ```
+#[derive(Clone)]
 pub struct MemoryCacheStore {
-    entries: Mutex<HashMap<String, (String, Instant)>>,
-    capacity: usize,
+    entries: Cache<String, Timed<CacheEntry>>,
+    claims: Cache<String, Timed<()>>,
+}
+
+/// A value and the instant it stops being valid.
+#[derive(Clone)]
+struct Timed<T> {
+    value: T,
+    until: Instant,
+}
+
+/// Each entry lives until its own `until`.
+struct UntilExpiry;
+
+impl<T> Expiry<String, Timed<T>> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Timed<T>,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.until.saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Timed<T>,
+        updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.until.saturating_duration_since(updated_at))
+    }
 }
 
 impl MemoryCacheStore {
     /// Holds at most `capacity` entries (at least one).
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: u64) -> Self {
+        let capacity = capacity.max(1);
         Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExpiry)
+                .build(),
+            claims: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExpiry)
+                .build(),
         }
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
-        // A panic while holding the lock cannot leave the map inconsistent: every update
-        // is a single insert or remove.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -39,67 +77,120 @@ impl Default for MemoryCacheStore {
     }
 }
 
+impl std::fmt::Debug for MemoryCacheStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCacheStore")
+            .field("entries", &self.entries.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
 impl CacheStore for MemoryCacheStore {
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
-        let found = {
-            let mut entries = self.entries();
-            match entries.get(key) {
-                Some((name, expires)) if *expires > Instant::now() => Some(name.clone()),
-                Some(_) => {
-                    entries.remove(key);
-                    None
-                }
-                None => None,
-            }
-        };
-        Box::pin(std::future::ready(found))
-    }
-
-    fn put<'a>(&'a self, key: &'a str, name: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
+    fn get<'a>(&'a self, key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
         let now = Instant::now();
-        let mut entries = self.entries();
-        if entries.len() >= self.capacity && !entries.contains_key(key) {
-            entries.retain(|_, (_, expires)| *expires > now);
-            if entries.len() >= self.capacity {
-                let soonest = entries
-                    .iter()
-                    .min_by_key(|(_, (_, expires))| *expires)
-                    .map(|(key, _)| key.clone());
-                if let Some(soonest) = soonest {
-                    entries.remove(&soonest);
-                }
-            }
-        }
-        entries.insert(key.to_owned(), (name.to_owned(), now + ttl));
-        Box::pin(std::future::ready(()))
+        let found = self
+            .entries
+            .get(key)
+            .filter(|timed| timed.until > now)
+            .map(|timed| timed.value);
+        Box::pin(std::future::ready(Ok(found)))
     }
 
-    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        self.entries().remove(key);
-        Box::pin(std::future::ready(()))
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        entry: &'a CacheEntry,
+        ttl: Duration,
+    ) -> CacheFuture<'a, ()> {
+        let timed = Timed {
+            value: entry.clone(),
+            until: Instant::now() + ttl,
+        };
+        self.entries.insert(key.to_owned(), timed);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()> {
+        self.entries.invalidate(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
+        let until = Instant::now() + ttl;
+        let won = self
+            .claims
+            .entry_by_ref(key)
+            .or_insert_with_if(
+                || Timed { value: (), until },
+                |held| held.until <= Instant::now(),
+            )
+            .is_fresh();
+        Box::pin(std::future::ready(Ok(won)))
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()> {
+        self.claims.invalidate(key);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
+    fn entry(name: &str) -> CacheEntry {
+        CacheEntry::Cached {
+            name: name.to_owned(),
+            expire_time: SystemTime::now() + Duration::from_secs(3600),
+        }
+    }
+
     #[tokio::test]
-    async fn expired_entries_are_misses_and_a_full_store_drops_the_soonest_to_expire() {
+    async fn entries_and_claims_end_with_their_lifetimes_and_the_store_is_bounded() {
         let store = MemoryCacheStore::new(2);
-        store.put("gone", "cachedContents/0", Duration::ZERO).await;
-        assert_eq!(store.get("gone").await, None);
         store
-            .put("a", "cachedContents/a", Duration::from_secs(10))
-            .await;
-        store
-            .put("b", "cachedContents/b", Duration::from_secs(100))
-            .await;
-        store
-            .put("c", "cachedContents/c", Duration::from_secs(50))
-            .await;
-        assert_eq!(store.get("a").await, None);
-        assert_eq!(store.get("b").await.as_deref(), Some("cachedContents/b"));
-        assert_eq!(store.get("c").await.as_deref(), Some("cachedContents/c"));
+            .put("gone", &entry("cachedContents/0"), Duration::ZERO)
+            .await
+            .expect("stored");
+        assert_eq!(store.get("gone").await.expect("answers"), None);
+        for key in ["a", "b", "c", "d"] {
+            store
+                .put(key, &entry(key), Duration::from_secs(60))
+                .await
+                .expect("stored");
+        }
+        store.entries.run_pending_tasks();
+        assert!(store.entries.entry_count() <= 2);
+
+        assert!(
+            store
+                .claim("k", Duration::from_millis(30))
+                .await
+                .expect("answers")
+        );
+        assert!(
+            !store
+                .claim("k", Duration::from_secs(5))
+                .await
+                .expect("answers")
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(
+            store
+                .claim("k", Duration::from_secs(5))
+                .await
+                .expect("answers"),
+            "expired"
+        );
+        store.release("k").await.expect("answers");
+        assert!(
+            store
+                .claim("k", Duration::from_secs(5))
+                .await
+                .expect("answers"),
+            "released"
+        );
     }
 }

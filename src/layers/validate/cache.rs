@@ -1,8 +1,7 @@
 //! [`ValidatorCache`]: compiled JSON Schema validators, one per distinct schema.
 
-use std::collections::HashMap;
 use std::hash::Hasher;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -11,17 +10,23 @@ use crate::error::Error;
 
 use super::check::truncate;
 
+/// Per-entry bookkeeping counted beside a schema's text.
+const ENTRY_OVERHEAD: u64 = 1024;
+
 /// Compiled validators, one per distinct schema, shared by clones.
 ///
 /// Keys are a hash of the schema's JSON text; a hit is confirmed by comparing the schema
-/// itself, so a hash collision costs a compile, never a wrong validator. When the cache is
-/// full it is emptied before the new entry goes in (bounded memory, no bookkeeping on hits).
+/// itself, so a hash collision costs a compile, never a wrong validator. The cache is a
+/// [`moka`] cache bounded by the schemas' JSON size (a compiled validator takes a few
+/// times its schema's size): when full, the schemas asked for least often and least
+/// recently go first (TinyLFU admission, LRU eviction), and a schema larger than the whole
+/// bound is compiled for its request and not kept.
 ///
 /// ```
 /// use llm_tower::layers::validate::ValidatorCache;
 /// use serde_json::json;
 ///
-/// let cache = ValidatorCache::new(16);
+/// let cache = ValidatorCache::new(1024 * 1024);
 /// let schema = json!({"type": "object", "required": ["a"]});
 /// let first = cache.get_or_compile(&schema)?;
 /// let again = cache.get_or_compile(&schema)?;
@@ -34,27 +39,31 @@ use super::check::truncate;
 /// ```
 #[derive(Clone)]
 pub struct ValidatorCache {
-    entries: Arc<Mutex<HashMap<u64, CacheEntry>>>,
-    capacity: usize,
+    entries: moka::sync::Cache<u64, Arc<CacheEntry>>,
 }
 
 struct CacheEntry {
     schema: Value,
+    /// The schema's JSON size plus bookkeeping: the entry's weight.
+    bytes: u32,
     validator: Arc<Validator>,
 }
 
 impl ValidatorCache {
-    /// A cache of at most `capacity` schemas (at least one).
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `max_bytes` of schemas (their JSON text).
+    pub fn new(max_bytes: u64) -> Self {
         Self {
-            entries: Arc::new(Mutex::new(HashMap::new())),
-            capacity: capacity.max(1),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, entry: &Arc<CacheEntry>| entry.bytes)
+                .build(),
         }
     }
 
-    /// How many schemas are cached.
-    pub fn len(&self) -> usize {
-        self.lock().len()
+    /// How many schemas are cached (after pending evictions are applied).
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 
     /// Whether nothing is cached.
@@ -69,58 +78,59 @@ impl ValidatorCache {
     /// A 400 about `response_format` when `schema` is not a valid JSON Schema, naming the
     /// place in the schema (`#/properties/n/type`) and what is wrong there.
     pub fn get_or_compile(&self, schema: &Value) -> Result<Arc<Validator>, Error> {
-        let key = schema_hash(schema);
-        if let Some(entry) = self.lock().get(&key)
+        let (key, length) = schema_hash(schema);
+        if let Some(entry) = self.entries.get(&key)
             && entry.schema == *schema
         {
             return Ok(entry.validator.clone());
         }
-        // Compiled outside the lock: a large schema must not stall other requests.
         let validator = Arc::new(compile(schema)?);
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(
+        let bytes = u32::try_from(length.saturating_add(ENTRY_OVERHEAD)).unwrap_or(u32::MAX);
+        self.entries.insert(
             key,
-            CacheEntry {
+            Arc::new(CacheEntry {
                 schema: schema.clone(),
+                bytes,
                 validator: validator.clone(),
-            },
+            }),
         );
         Ok(validator)
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, CacheEntry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+impl Default for ValidatorCache {
+    /// [`DEFAULT_CACHE_BYTES`](super::DEFAULT_CACHE_BYTES).
+    fn default() -> Self {
+        Self::new(super::DEFAULT_CACHE_BYTES)
     }
 }
 
 impl std::fmt::Debug for ValidatorCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValidatorCache")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity)
+            .field("entries", &self.entries.entry_count())
+            .field("bytes", &self.entries.weighted_size())
             .finish()
     }
 }
 
-/// Hashes the JSON text of `schema` without building it.
-fn schema_hash(schema: &Value) -> u64 {
-    struct HashWriter(std::hash::DefaultHasher);
+/// Hashes the JSON text of `schema` without building it; also returns the text's length.
+fn schema_hash(schema: &Value) -> (u64, u64) {
+    struct HashWriter(std::hash::DefaultHasher, u64);
     impl std::io::Write for HashWriter {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
             self.0.write(bytes);
+            self.1 += bytes.len() as u64;
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut writer = HashWriter(std::hash::DefaultHasher::new());
+    let mut writer = HashWriter(std::hash::DefaultHasher::new(), 0);
     // Writing to a hasher cannot fail, and a `Value` always serializes.
     let _ = serde_json::to_writer(&mut writer, schema);
-    writer.0.finish()
+    (writer.0.finish(), writer.1)
 }
 
 fn compile(schema: &Value) -> Result<Validator, Error> {

@@ -21,8 +21,8 @@
 //!    constraints such as `additionalProperties: false`).
 //! 3. No schema: `json_object` replies must be JSON (any value); `text` with the flag is a 400.
 //! 4. Compiled validators are cached per distinct schema in a [`ValidatorCache`] shared by all
-//!    clones of the layer (at most [`DEFAULT_CACHE_CAPACITY`] entries; when full the cache is
-//!    emptied and refilled).
+//!    clones of the layer, bounded by the schemas' size ([`DEFAULT_CACHE_BYTES`] of schema
+//!    JSON by default); when full, the schemas asked for least go first.
 //! 5. Non-streaming: every choice's `message.content` must parse as JSON and match. A choice
 //!    with tool calls and no content is skipped (the model called a tool instead of
 //!    answering). A failure is a `JSONSchemaValidationError`: HTTP 500, `type: api_error`, a
@@ -63,8 +63,9 @@ use check::validate_completion;
 pub use check::validate_json;
 use stream::ValidatedStream;
 
-/// How many compiled schemas a [`ValidatorCache`] keeps by default.
-pub const DEFAULT_CACHE_CAPACITY: usize = 256;
+/// How many bytes of schemas (their JSON text) a [`ValidatorCache`] keeps compiled by
+/// default: 16 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How much streamed content (bytes, all choices together) is accumulated for validation by
 /// default: 8 MiB.
@@ -112,11 +113,11 @@ pub struct SchemaValidationLayer {
 }
 
 impl SchemaValidationLayer {
-    /// A layer with its own cache of [`DEFAULT_CACHE_CAPACITY`] schemas and a streamed
+    /// A layer with its own cache of [`DEFAULT_CACHE_BYTES`] of schemas and a streamed
     /// content limit of [`DEFAULT_MAX_STREAM_CONTENT`].
     pub fn new() -> Self {
         Self {
-            cache: ValidatorCache::new(DEFAULT_CACHE_CAPACITY),
+            cache: ValidatorCache::default(),
             max_stream_content: DEFAULT_MAX_STREAM_CONTENT,
         }
     }

@@ -9,7 +9,8 @@ use super::error::Error;
 use super::translate::request::CallOptions;
 use super::wire::{
     BatchEmbedContentsRequest, BatchEmbedContentsResponse, CachedContent, CachedContentRequest,
-    GenerateContentRequest, GenerateContentResponse,
+    CachedContentUpdate, CountTokensRequest, CountTokensResponse, GenerateContentRequest,
+    GenerateContentResponse, ListCachedContentsResponse,
 };
 use crate::context::RequestContext;
 use crate::upstream::{Secret, UpstreamBody};
@@ -65,6 +66,10 @@ pub struct CachePlan {
     pub contents: usize,
     /// The cache's lifetime, `"{seconds}s"`, when the request set one.
     pub ttl: Option<String>,
+    /// Whether the head ends inside what would otherwise be one turn (a marked user
+    /// message followed by an unmarked one): sent uncached, `contents[contents - 1]` and
+    /// `contents[contents]` are one content again.
+    pub split_turn: bool,
 }
 
 /// A context cache the call created on its way: what the reply's usage and cost report
@@ -88,6 +93,15 @@ pub enum Method {
     BatchEmbed(BatchEmbedContentsRequest),
     /// `cachedContents` (create).
     CreateCachedContent(CachedContentRequest),
+    /// `GET cachedContents?pageSize=1000`, from the page `page_token` names.
+    ListCachedContents {
+        /// The previous page's `nextPageToken`; `None` for the first page.
+        page_token: Option<String>,
+    },
+    /// `PATCH cachedContents/{id}?updateMask=ttl`.
+    UpdateCachedContent(CachedContentUpdate),
+    /// `models/{model}:countTokens`.
+    CountTokens(CountTokensRequest),
 }
 
 impl Call {
@@ -111,6 +125,18 @@ impl Call {
             }
             Method::BatchEmbed(_) => format!("models/{}:batchEmbedContents", self.model),
             Method::CreateCachedContent(_) => "cachedContents".to_owned(),
+            Method::ListCachedContents { ref page_token } => match page_token {
+                Some(token) => format!(
+                    "cachedContents?pageSize=1000&pageToken={}",
+                    percent_encoding::utf8_percent_encode(
+                        token,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                ),
+                None => "cachedContents?pageSize=1000".to_owned(),
+            },
+            Method::UpdateCachedContent(ref update) => format!("{}?updateMask=ttl", update.name),
+            Method::CountTokens(_) => format!("models/{}:countTokens", self.model),
         }
     }
 }
@@ -125,7 +151,7 @@ pub enum Reply {
     Stream(EventStream),
     /// A `batchEmbedContents` reply.
     Embeddings(BatchEmbedContentsResponse),
-    /// A created `CachedContent`.
+    /// A created or updated `CachedContent`.
     CachedContent(CachedContent),
     /// The reply of a call that created a context cache first (see [`super::cache`]).
     CacheWritten {
@@ -134,6 +160,10 @@ pub enum Reply {
         /// The cache it created.
         write: CacheWrite,
     },
+    /// A page of `cachedContents`.
+    CachedContents(ListCachedContentsResponse),
+    /// A `countTokens` reply.
+    TokenCount(CountTokensResponse),
 }
 
 impl std::fmt::Debug for Reply {
@@ -149,6 +179,8 @@ impl std::fmt::Debug for Reply {
                 .field("reply", reply)
                 .field("write", write)
                 .finish(),
+            Self::CachedContents(page) => f.debug_tuple("CachedContents").field(page).finish(),
+            Self::TokenCount(count) => f.debug_tuple("TokenCount").field(count).finish(),
         }
     }
 }

@@ -136,6 +136,8 @@ enum ReplyKind {
     EventStream,
     Embeddings,
     CachedContent,
+    CachedContents,
+    TokenCount,
 }
 
 fn build_request(
@@ -154,11 +156,20 @@ fn build_request(
         Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),
         Method::BatchEmbed(body) => (serde_json::to_vec(body), ReplyKind::Embeddings),
         Method::CreateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
+        Method::ListCachedContents { .. } => (Ok(Vec::new()), ReplyKind::CachedContents),
+        Method::UpdateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
+        Method::CountTokens(body) => (serde_json::to_vec(body), ReplyKind::TokenCount),
     };
     let body =
         body.map_err(|error| Error::InvalidCall(format!("cannot encode request: {error}")))?;
-    let mut request = http::Request::post(uri)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+    let builder = match &call.method {
+        Method::ListCachedContents { .. } => http::Request::get(uri),
+        Method::UpdateCachedContent(_) => http::Request::patch(uri)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        _ => http::Request::post(uri)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json")),
+    };
+    let mut request = builder
         .body(Full::new(Bytes::from(body)))
         .map_err(|error| {
             // The base may carry credentials; name it only without them.
@@ -191,6 +202,8 @@ where
         ReplyKind::Generate => Reply::Generate(read_json(body).await?),
         ReplyKind::Embeddings => Reply::Embeddings(read_json(body).await?),
         ReplyKind::CachedContent => Reply::CachedContent(read_json(body).await?),
+        ReplyKind::CachedContents => Reply::CachedContents(read_json(body).await?),
+        ReplyKind::TokenCount => Reply::TokenCount(read_json(body).await?),
     })
 }
 

@@ -220,11 +220,13 @@ impl ReplyState {
                 "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
                     .to_owned(),
             ))),
-            Reply::Embeddings(_) | Reply::CachedContent(_) | Reply::CacheWritten { .. } => {
-                Err(Error::from(GeminiError::InvalidCall(
-                    "a chat call was answered with another kind of reply".to_owned(),
-                )))
-            }
+            Reply::Embeddings(_)
+            | Reply::CachedContent(_)
+            | Reply::CachedContents(_)
+            | Reply::TokenCount(_)
+            | Reply::CacheWritten { .. } => Err(Error::from(GeminiError::InvalidCall(
+                "a chat call was answered with another kind of reply".to_owned(),
+            ))),
         }
     }
 }

@@ -458,6 +458,46 @@ pub struct CachedContent {
     pub usage_metadata: Option<UsageMetadata>,
 }
 
+/// `GET cachedContents` reply: one page of the project's caches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCachedContentsResponse {
+    /// The caches on this page.
+    #[serde(default)]
+    pub cached_contents: Vec<CachedContent>,
+    /// The token of the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// `PATCH cachedContents/{id}?updateMask=ttl`: a new lifetime for a cache.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CachedContentUpdate {
+    /// `cachedContents/{id}` (in the path, not the body).
+    #[serde(skip)]
+    pub name: String,
+    /// The lifetime from now, `"{seconds}s"`.
+    pub ttl: String,
+}
+
+/// `models/{model}:countTokens` body, counting what a cache of `generate_content_request`
+/// would hold (its model, system instruction, contents, tools and tool config).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensRequest {
+    /// The request to count.
+    pub generate_content_request: CachedContentRequest,
+}
+
+/// `countTokens` reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensResponse {
+    /// Tokens of the whole request.
+    #[serde(default)]
+    pub total_tokens: u64,
+}
+
 /// `batchEmbedContents` body: up to 100 requests, answered in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchEmbedContentsRequest {

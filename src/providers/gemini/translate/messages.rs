@@ -62,6 +62,28 @@ pub struct Conversation {
     /// request marked for a context cache (0: the system instruction alone); `None` when
     /// nothing can be cached.
     pub cached_contents: Option<usize>,
+    /// The index of the content the head boundary kept apart from the one before it
+    /// (without `cache_control` they are one turn; see [`join_split_turn`]).
+    pub head_split: Option<usize>,
+}
+
+/// Joins `contents[at]` into `contents[at - 1]`, undoing a split the head boundary made:
+/// the contents become those of the request without `cache_control`.
+///
+/// ```
+/// use llm_tower::gemini::translate::messages::join_split_turn;
+/// use llm_tower::gemini::wire::{Content, Part};
+///
+/// let user = |text: &str| Content { role: Some("user".into()), parts: vec![Part::text(text)] };
+/// let mut contents = vec![user("a"), user("b")];
+/// join_split_turn(&mut contents, 1);
+/// assert_eq!(contents, [Content { role: Some("user".into()), parts: vec![Part::text("a"), Part::text("b")] }]);
+/// ```
+pub fn join_split_turn(contents: &mut Vec<wire::Content>, at: usize) {
+    if at > 0 && at < contents.len() {
+        let next = contents.remove(at);
+        contents[at - 1].parts.extend(next.parts);
+    }
 }
 
 /// Which kind of turn a content is, for merging.
@@ -121,6 +143,7 @@ pub fn translate_conversation(
         call_names: HashMap::new(),
         head: None,
         head_open: true,
+        head_split: None,
     };
     for (index, message) in messages.into_iter().enumerate() {
         let system = matches!(message.role, Role::System | Role::Developer);
@@ -144,6 +167,8 @@ struct Builder {
     head: Option<usize>,
     /// No system message came after the head.
     head_open: bool,
+    /// The turn after the head, when it was kept apart from a head turn of its kind.
+    head_split: Option<usize>,
 }
 
 impl Builder {
@@ -186,7 +211,13 @@ impl Builder {
         let after_head = self.head == Some(self.turns.len());
         match self.turns.last_mut() {
             Some((last, existing)) if *last == turn && !after_head => existing.extend(parts),
-            _ => self.turns.push((turn, parts)),
+            Some((last, _)) => {
+                if *last == turn {
+                    self.head_split = Some(self.turns.len());
+                }
+                self.turns.push((turn, parts));
+            }
+            None => self.turns.push((turn, parts)),
         }
     }
 
@@ -220,6 +251,7 @@ impl Builder {
         Conversation {
             system_instruction,
             contents,
+            head_split: self.head_split,
             cached_contents,
         }
     }

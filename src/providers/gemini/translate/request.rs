@@ -51,7 +51,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::messages::translate_conversation;
+use super::messages::{join_split_turn, translate_conversation};
 use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
 use super::thinking::{from_reasoning_effort, from_thinking};
@@ -219,6 +219,7 @@ fn translate(
     let conversation =
         translate_conversation(messages, info, marked.as_ref().map(|block| block.end))?;
     let cached_contents = conversation.cached_contents;
+    let head_split = conversation.head_split;
 
     let mut config = GenerationConfig {
         temperature,
@@ -320,9 +321,14 @@ fn translate(
         (Some(block), Some(contents), None) if worth_caching(contents) => Some(CachePlan {
             contents,
             ttl: block.ttl,
+            split_turn: head_split == Some(contents),
         }),
         _ => None,
     };
+    // Without a cache the request is the one it would be without marks.
+    if let (None, Some(at)) = (&cache, head_split) {
+        join_split_turn(&mut body.contents, at);
+    }
 
     Ok(TranslatedRequest {
         model,

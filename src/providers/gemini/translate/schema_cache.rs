@@ -4,37 +4,50 @@
 //! Agents send the same tools on every turn, and converting a JSON Schema to Gemini's
 //! subset (parse, inline, rewrite, serialize) is most of the cost of translating a request
 //! with tools. The conversion is a pure function of the schema text, so its result can be
-//! reused: a hit copies the converted JSON and skips the rest. The cache is bounded; when
-//! it is full it starts over.
+//! reused: a hit copies the converted JSON and skips the rest.
+//!
+//! The cache is bounded by bytes (the schema text plus its converted form): a [`moka`]
+//! cache weighing each entry by its size, keeping the schemas asked for most often and
+//! recently (TinyLFU admission, LRU eviction). A workload cycling through a few hundred
+//! tool sets keeps its hits; a few huge schemas cannot hold memory beyond the bound, and
+//! a schema larger than the whole bound is converted every time rather than cached.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use moka::sync::Cache;
 
 use crate::raw_json::RawJson;
 
-/// Most entries kept before the cache starts over.
-pub const DEFAULT_CAPACITY: usize = 1024;
+/// Bytes of schemas kept by default: 32 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Per-entry bookkeeping counted beside the texts.
+const ENTRY_OVERHEAD: usize = 64;
 
 /// Converted `parameters` by schema text. `None` means "send no parameters" (an object
 /// schema without properties).
 ///
 /// ```
 /// use llm_tower::gemini::translate::schema_cache::ToolSchemaCache;
-/// let cache = ToolSchemaCache::new(16);
+/// let cache = ToolSchemaCache::new(1024 * 1024);
 /// assert!(cache.is_empty());
 /// ```
-#[derive(Debug)]
+#[derive(Clone)]
 pub struct ToolSchemaCache {
-    entries: Mutex<HashMap<Box<str>, Option<RawJson>>>,
-    capacity: usize,
+    entries: Cache<Box<str>, Option<RawJson>>,
 }
 
 impl ToolSchemaCache {
-    /// A cache of at most `capacity` schemas.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `max_bytes` of schema text and converted schemas.
+    pub fn new(max_bytes: u64) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
+            entries: Cache::<Box<str>, Option<RawJson>>::builder()
+                .max_capacity(max_bytes)
+                .weigher(|text, converted| {
+                    let bytes = text.len()
+                        + converted.as_ref().map_or(0, |json| json.get().len())
+                        + ENTRY_OVERHEAD;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
         }
     }
 
@@ -45,21 +58,18 @@ impl ToolSchemaCache {
         text: &str,
         convert: impl FnOnce() -> Result<Option<RawJson>, E>,
     ) -> Result<Option<RawJson>, E> {
-        if let Some(hit) = self.lock().get(text) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.entries.get(text) {
+            return Ok(hit);
         }
         let converted = convert()?;
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity {
-            entries.clear();
-        }
-        entries.insert(text.into(), converted.clone());
+        self.entries.insert(text.into(), converted.clone());
         Ok(converted)
     }
 
-    /// Number of cached schemas.
-    pub fn len(&self) -> usize {
-        self.lock().len()
+    /// Number of cached schemas (after pending evictions are applied).
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 
     /// Whether nothing is cached.
@@ -67,18 +77,26 @@ impl ToolSchemaCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Option<RawJson>>> {
-        // A panic while holding the lock cannot leave the map half-updated (inserts and
-        // clears are single calls), so a poisoned lock is safe to use.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Bytes the cached schemas weigh (after pending evictions are applied).
+    pub fn weighted_bytes(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
     }
 }
 
 impl Default for ToolSchemaCache {
+    /// [`DEFAULT_MAX_BYTES`].
     fn default() -> Self {
-        Self::new(DEFAULT_CAPACITY)
+        Self::new(DEFAULT_MAX_BYTES)
+    }
+}
+
+impl std::fmt::Debug for ToolSchemaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSchemaCache")
+            .field("entries", &self.entries.entry_count())
+            .field("bytes", &self.entries.weighted_size())
+            .finish()
     }
 }
 
@@ -92,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_hit_skips_the_conversion() {
-        let cache = ToolSchemaCache::new(4);
+        let cache = ToolSchemaCache::new(4096);
         let first = cache.get_or_convert::<()>("{}", || Ok(raw("1")));
         let second = cache.get_or_convert::<()>("{}", || panic!("converted twice"));
         assert_eq!(
@@ -106,15 +124,58 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_not_cached_and_the_cache_is_bounded() {
-        let cache = ToolSchemaCache::new(2);
+    fn failures_are_not_cached_and_the_bytes_are_bounded() {
+        let cache = ToolSchemaCache::new(64 * 1024);
         assert_eq!(cache.get_or_convert("bad", || Err("no")), Err("no"));
         assert!(cache.is_empty());
-        for text in ["a", "b", "c"] {
+        // 200 schemas of 1 KB each (about 200 KB with their conversions) in a 64 KB bound.
+        for n in 0..200 {
+            let text = format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(1000));
             cache
-                .get_or_convert::<()>(text, || Ok(None))
+                .get_or_convert::<()>(&text, || Ok(raw(&text)))
                 .expect("converts");
         }
-        assert!(cache.len() <= 2);
+        assert!(
+            cache.weighted_bytes() <= 64 * 1024,
+            "{}",
+            cache.weighted_bytes()
+        );
+        assert!(!cache.is_empty());
+        // A schema larger than the whole bound is converted, and not kept.
+        let huge = format!("\"{}\"", "y".repeat(100 * 1024));
+        let converted = cache.get_or_convert::<()>(&huge, || Ok(raw(&huge)));
+        assert!(converted.is_ok());
+        assert!(cache.weighted_bytes() <= 64 * 1024);
+    }
+
+    #[test]
+    fn a_working_set_that_fits_keeps_its_hits_while_other_schemas_pass() {
+        let cache = ToolSchemaCache::new(256 * 1024);
+        let hot: Vec<String> = (0..50)
+            .map(|n| format!("{{\"hot\":{n},\"pad\":\"{}\"}}", "h".repeat(500)))
+            .collect();
+        for round in 0..20 {
+            for text in &hot {
+                cache
+                    .get_or_convert::<()>(text, || Ok(raw(text)))
+                    .expect("converts");
+            }
+            // One-off schemas pass through between rounds.
+            for n in 0..20 {
+                let text = format!(
+                    "{{\"cold\":\"{round}-{n}\",\"pad\":\"{}\"}}",
+                    "c".repeat(500)
+                );
+                cache
+                    .get_or_convert::<()>(&text, || Ok(raw(&text)))
+                    .expect("converts");
+            }
+        }
+        cache.entries.run_pending_tasks();
+        let misses = hot
+            .iter()
+            .filter(|text| cache.entries.get(text.as_str()).is_none())
+            .count();
+        assert!(misses <= 5, "{misses} of 50 hot schemas were evicted");
     }
 }

@@ -1,0 +1,194 @@
+//! `router_settings`: the Redis LiteLLM's router shares state through, which llm-tower
+//! uses to share context caches between replicas (see [`crate::store::RedisCacheStore`]).
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `router_settings.redis_url` | `redis://[:password@]host[:port][/db]`; wins over the three below |
+//! | `router_settings.redis_host` | host name or address |
+//! | `router_settings.redis_port` | port (default 6379) |
+//! | `router_settings.redis_password` | password |
+//!
+//! Each may be `os.environ/NAME`. A variable that is not set leaves its setting out with a
+//! warning, like `litellm_params`: without a host or URL the proxy keeps its caches in
+//! memory. Other `router_settings` keys are reported as unknown.
+
+use serde::Deserialize;
+
+use super::{ConfigError, Resolver, UnknownKeys};
+use crate::upstream::Secret;
+
+/// What llm-tower reads of `router_settings`.
+///
+/// ```rust
+/// use llm_tower::proxy::config::Config;
+///
+/// let yaml = "
+/// router_settings:
+///   redis_host: os.environ/REDIS_HOST
+///   redis_port: 6380
+///   redis_password: os.environ/REDIS_PASSWORD
+/// ";
+/// let env = |name: &str| match name {
+///     "REDIS_HOST" => Some("10.0.0.5".to_string()),
+///     "REDIS_PASSWORD" => Some("p@ss word".to_string()),
+///     _ => None,
+/// };
+/// let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &env)?;
+/// assert!(warnings.is_empty());
+/// let url = config.router_settings.redis_url.as_ref().map(|url| url.expose());
+/// assert_eq!(url, Some("redis://:p%40ss%20word@10.0.0.5:6380/"));
+/// assert!(!format!("{:?}", config.router_settings).contains("ss"));
+/// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RouterSettings {
+    /// The Redis to share context caches through (a secret: it may hold the password);
+    /// `None` keeps them in each process's memory.
+    pub redis_url: Option<Secret>,
+}
+
+/// `router_settings` as written.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping of router settings")]
+pub(super) struct RawRouterSettings {
+    #[serde(default)]
+    redis_url: Option<String>,
+    #[serde(default)]
+    redis_host: Option<String>,
+    #[serde(default)]
+    redis_port: Option<serde_json::Value>,
+    #[serde(default)]
+    redis_password: Option<String>,
+    #[serde(flatten)]
+    pub(super) unknown: UnknownKeys,
+}
+
+impl RawRouterSettings {
+    pub(super) fn resolve(
+        self,
+        resolver: &Resolver<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<RouterSettings, ConfigError> {
+        let mut setting = |key: &str, value: Option<String>| match value {
+            Some(value) => {
+                resolver.resolve_param(&format!("router_settings.{key}"), value, warnings)
+            }
+            None => Ok(None),
+        };
+        let url = setting("redis_url", self.redis_url)?;
+        let host = setting("redis_host", self.redis_host)?;
+        let password = setting("redis_password", self.redis_password)?;
+        let port = match self.redis_port {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+            Some(serde_json::Value::String(text)) => setting("redis_port", Some(text))?,
+            Some(_) => Some(String::new()),
+        };
+        let redis_url = match (url, host) {
+            (Some(url), _) if !url.is_empty() => Some(url),
+            (_, Some(host)) if !host.is_empty() => Some(build_url(&host, port, password)?),
+            _ => None,
+        };
+        Ok(RouterSettings {
+            redis_url: redis_url.map(Secret::new),
+        })
+    }
+}
+
+/// `redis://[:password@]host:port/` from LiteLLM's separate keys.
+fn build_url(
+    host: &str,
+    port: Option<String>,
+    password: Option<String>,
+) -> Result<String, ConfigError> {
+    let port = match port {
+        None => 6379,
+        Some(port) => port
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|port| *port != 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "router_settings.redis_port".to_string(),
+                message: "expected a port number from 1 to 65535".to_string(),
+            })?,
+    };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let auth = match password.filter(|password| !password.is_empty()) {
+        Some(password) => format!(
+            ":{}@",
+            percent_encoding::utf8_percent_encode(&password, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        None => String::new(),
+    };
+    Ok(format!("redis://{auth}{host}:{port}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    fn parse(yaml: &str, vars: &[(&str, &str)]) -> (Option<String>, Vec<String>) {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(var, _)| *var == name)
+                .map(|(_, value)| (*value).to_string())
+        };
+        let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &env).expect("parses");
+        let url = config
+            .router_settings
+            .redis_url
+            .map(|url| url.expose().to_string());
+        (url, warnings)
+    }
+
+    #[test]
+    fn a_url_wins_and_hosts_default_to_port_6379() {
+        let (url, warnings) = parse(
+            "router_settings: {redis_url: os.environ/REDIS_URL, redis_host: other}",
+            &[("REDIS_URL", "redis://cache:6379/2")],
+        );
+        assert_eq!(url.as_deref(), Some("redis://cache:6379/2"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (url, _) = parse(
+            "router_settings: {redis_host: '::1', redis_port: '7000'}",
+            &[],
+        );
+        assert_eq!(url.as_deref(), Some("redis://[::1]:7000/"));
+        let (url, _) = parse("router_settings: {redis_host: cache}", &[]);
+        assert_eq!(url.as_deref(), Some("redis://cache:6379/"));
+    }
+
+    #[test]
+    fn unset_variables_leave_redis_out_with_a_warning_and_other_keys_are_unknown() {
+        let (url, warnings) = parse(
+            "router_settings: {redis_host: os.environ/NOPE, routing_strategy: simple-shuffle}",
+            &[],
+        );
+        assert_eq!(url, None);
+        assert_eq!(
+            warnings,
+            [
+                "router_settings.routing_strategy: unknown key, ignored",
+                "router_settings.redis_host: environment variable `NOPE` is not set; the setting is left out",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_port_is_refused_by_name() {
+        let env = |_: &str| None;
+        for port in ["0", "http", "70000", "[1]"] {
+            let yaml = format!("router_settings: {{redis_host: cache, redis_port: {port}}}");
+            let error = Config::from_yaml(&yaml, "config.yaml", &env).expect_err(port);
+            assert!(
+                error.to_string().contains("router_settings.redis_port"),
+                "{port}: {error}"
+            );
+        }
+    }
+}
