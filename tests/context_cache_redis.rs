@@ -292,7 +292,7 @@ async fn the_redis_store_claims_once_keeps_lifetimes_and_refuses_foreign_values(
     assert_eq!(store.get("refused").await.expect("answers"), None);
 
     // A value some other program wrote under our key is an error, not a cache name.
-    let mut connection = store.connection().clone();
+    let mut connection = store.connection().await.expect("connected");
     let prefix_key = format!("{prefix}cc:foreign");
     redis::cmd("SET")
         .arg(&prefix_key)

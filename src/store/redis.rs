@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
 
 use super::{CacheEntry, CacheFuture, CacheStore, StoreError};
 
@@ -39,7 +40,10 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
 /// ```
 #[derive(Clone)]
 pub struct RedisCacheStore {
-    connection: ConnectionManager,
+    client: redis::Client,
+    /// Made on first use, inside the runtime (opening needs none: `--check-config` builds
+    /// the store without one).
+    connection: Arc<OnceCell<ConnectionManager>>,
     prefix: Arc<str>,
 }
 
@@ -53,15 +57,9 @@ impl RedisCacheStore {
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|error| StoreError::new(format!("invalid Redis URL: {}", error.category())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let connection =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
         Ok(Self {
-            connection,
+            client,
+            connection: Arc::new(OnceCell::new()),
             prefix: "llm-tower:".into(),
         })
     }
@@ -72,10 +70,25 @@ impl RedisCacheStore {
         self
     }
 
-    /// The connection (opened on first use, shared by clones of this store), for other
-    /// state kept in the same Redis.
-    pub fn connection(&self) -> &ConnectionManager {
-        &self.connection
+    /// The connection (opened on first use and reopened in the background after a
+    /// failure, shared by clones of this store), for other state kept in the same Redis.
+    ///
+    /// # Errors
+    ///
+    /// The client refused its settings (it does not with these).
+    pub async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .cloned()
+            .map_err(StoreError::new)
     }
 
     fn entry_key(&self, key: &str) -> String {
@@ -87,7 +100,7 @@ impl RedisCacheStore {
     }
 
     async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         command
             .query_async(&mut connection)
             .await
