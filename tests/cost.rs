@@ -185,7 +185,15 @@ fn cached_usage() -> Value {
 /// the live call with [`cached_usage`], whole or streamed.
 async fn caching_stand_in() -> StandIn {
     let stand_in = StandIn::start().await;
-    let (_, created) = exchange(&fixture_file("75"), 0);
+    let (_, mut created) = exchange(&fixture_file("75"), 0);
+    // Google's expiry an hour from now (the recorded one is in the past: the layer would
+    // not name the cache again).
+    created["body"]["expireTime"] = json!(
+        humantime::format_rfc3339_millis(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(3600)
+        )
+        .to_string()
+    );
     Mock::given(method("POST"))
         .and(path("/v1beta/cachedContents"))
         .and(wiremock::matchers::header("x-goog-api-key", TEST_KEY))
