@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use common::{CREATED, TEST_KEY, chat, exchange, fixture_file, ok_reply, post_json};
@@ -164,10 +164,19 @@ async fn a_full_concurrency_limit_sheds_with_a_503() {
 #[tokio::test]
 async fn a_context_cached_call_holds_one_slot_of_a_concurrency_limit_at_a_time() {
     let server = MockServer::start().await;
-    let (_, created) = exchange(&fixture_file("75"), 0);
+    let (_, mut created) = exchange(&fixture_file("75"), 0);
+    // Google's expiry an hour from now (the recorded one is past).
+    created["body"]["expireTime"] = json!(
+        humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(3600)).to_string()
+    );
     Mock::given(method("POST"))
         .and(path("/v1beta/cachedContents"))
         .respond_with(ResponseTemplate::new(200).set_body_json(&created["body"]))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
     answer(
@@ -184,7 +193,8 @@ async fn a_context_cached_call_holds_one_slot_of_a_concurrency_limit_at_a_time()
     let request = json!({"model": FLASH, "messages": [
         {"role": "system", "content": "You are a contracts lawyer."},
         {"role": "user", "content": [{
-            "type": "text", "text": "<a long contract>",
+            "type": "text",
+            "text": "Clause: the parties agree to the terms set out below, in full. ".repeat(200),
             "cache_control": {"type": "ephemeral"}
         }]},
         {"role": "user", "content": "Summarise clause 2"}
@@ -194,8 +204,8 @@ async fn a_context_cached_call_holds_one_slot_of_a_concurrency_limit_at_a_time()
         let reply = client.chat(chat(request.clone())).await.expect("answered");
         assert_eq!(reply.choices[0].message.content.as_deref(), Some("ok"));
     }
-    // A create and a call, then a call with the cache found again.
-    assert_eq!(calls(&server).await, 3);
+    // A look in Google's list, a create and a call, then a call with the cache found again.
+    assert_eq!(calls(&server).await, 4);
 }
 
 /// A one-pixel PNG.
