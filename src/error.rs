@@ -373,6 +373,7 @@ impl From<crate::upstream::Error> for Error {
             crate::upstream::Error::Connect(_) | crate::upstream::Error::Transport(_) => {
                 ErrorKind::ServiceUnavailable
             }
+            crate::upstream::Error::TooLarge { .. } => ErrorKind::BadGateway,
         };
         Self::new(kind, error.to_string()).with_source(error)
     }

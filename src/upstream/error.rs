@@ -17,6 +17,12 @@ pub enum Error {
     /// than the silence limit).
     #[error("the upstream did not answer in time")]
     Timeout,
+    /// The reply body was larger than the reader's limit.
+    #[error("the upstream's reply is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl Error {

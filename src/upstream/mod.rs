@@ -11,13 +11,17 @@
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
 //! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
 //! | [`retry`] | [`Retry`]: retries at the HTTP seam by a [`RetryPolicy`] |
+//! | [`reply`] | reading a reply body up to a cap |
+//! | [`preview`] | error bodies that are not the API's JSON, made readable for messages |
 //!
 //! Nothing here knows a provider: providers convert [`Error`] into their own errors.
 
 pub mod body;
 pub mod context;
 pub mod error;
+pub mod preview;
 pub mod redact;
+pub mod reply;
 pub mod retry;
 pub mod secret;
 pub mod transport;

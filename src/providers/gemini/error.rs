@@ -70,6 +70,9 @@ impl From<UpstreamError> for Error {
             UpstreamError::Connect(message) | UpstreamError::Transport(message) => {
                 Self::Transport(message)
             }
+            UpstreamError::TooLarge { limit } => {
+                Self::Decode(format!("reply larger than {limit} bytes"))
+            }
         }
     }
 }

@@ -11,13 +11,13 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tower::BoxError;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -25,15 +25,14 @@ use tower_service::Service;
 use super::call::{Call, Method, Reply};
 use super::error::Error;
 use super::wire::ErrorBody;
+use crate::upstream::Secret;
 use crate::upstream::body::into_upstream_body;
+use crate::upstream::preview::preview;
+use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::retry::parse_retry_after;
-use crate::upstream::{Error as UpstreamError, Secret};
 
 /// Google's public endpoint.
 pub const DEFAULT_API_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
-
-/// Largest JSON reply read into memory (generated images are inline base64).
-pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Builds Gemini HTTP requests against a base URL.
 ///
@@ -215,65 +214,9 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let bytes = read_body(body).await?;
+    let bytes = read_body(body, MAX_REPLY_BYTES).await?;
     serde_json::from_slice(&bytes)
         .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))
-}
-
-/// Most of an error body read: Google's are a few hundred bytes.
-const MAX_ERROR_BYTES: usize = 64 * 1024;
-
-/// Longest time spent reading an error body: one that trickles in is cut off, not waited
-/// for byte by byte.
-const ERROR_BODY_DEADLINE: Duration = Duration::from_secs(5);
-
-/// Reads what an error body sends within [`ERROR_BODY_DEADLINE`], up to
-/// [`MAX_ERROR_BYTES`]; what arrived by then is the body (an error status is reported
-/// either way).
-async fn read_error_body<B>(body: B) -> Bytes
-where
-    B: Body<Data = Bytes>,
-{
-    let mut buffer = bytes::BytesMut::new();
-    let mut body = std::pin::pin!(body);
-    let reading = async {
-        while let Some(Ok(frame)) = body.frame().await {
-            if let Ok(data) = frame.into_data() {
-                let room = MAX_ERROR_BYTES - buffer.len();
-                buffer.extend_from_slice(&data[..data.len().min(room)]);
-                if buffer.len() == MAX_ERROR_BYTES {
-                    break;
-                }
-            }
-        }
-    };
-    let _ = tokio::time::timeout(ERROR_BODY_DEADLINE, reading).await;
-    buffer.freeze()
-}
-
-/// Reads a whole reply body, refusing more than [`MAX_REPLY_BYTES`].
-async fn read_body<B>(body: B) -> Result<Bytes, Error>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let mut buffer = bytes::BytesMut::new();
-    let mut body = std::pin::pin!(body);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            let error: BoxError = error.into();
-            Error::from(UpstreamError::reading_body(&*error))
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > MAX_REPLY_BYTES {
-                return Err(Error::Decode(format!(
-                    "reply larger than {MAX_REPLY_BYTES} bytes"
-                )));
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
-    Ok(buffer.freeze())
 }
 
 /// The `RetryInfo.retryDelay` of a Google error body, for the retry.
@@ -303,146 +246,5 @@ pub fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]
         google,
         message,
         retry_after,
-    }
-}
-
-/// Longest preview of a non-Google body kept in a message, in characters.
-const PREVIEW_CHARS: usize = 200;
-
-/// How much of a body [`preview`] looks at.
-const PREVIEW_SCAN_BYTES: usize = 64 * 1024;
-
-/// The start of a body, for messages: for an HTML (or XML) page its readable text (tags,
-/// scripts and styles removed, entities decoded, whitespace collapsed), otherwise its first
-/// non-empty line; at most [`PREVIEW_CHARS`] characters, `…` marking a cut.
-fn preview(body: &[u8]) -> String {
-    // The text that fits in a preview is near the start; don't scan a huge page.
-    let text = String::from_utf8_lossy(&body[..body.len().min(PREVIEW_SCAN_BYTES)]);
-    let trimmed = text.trim_start();
-    let readable = if trimmed.starts_with('<') {
-        markup_text(trimmed)
-    } else {
-        trimmed
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    if readable.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    match readable.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", readable[..cut].trim_end()),
-        None => readable,
-    }
-}
-
-/// The readable text of an HTML page: tags dropped (inline ones without a gap), `<script>`
-/// and `<style>` contents skipped, common entities decoded, whitespace collapsed.
-fn markup_text(html: &str) -> String {
-    const INLINE: &[&str] = &[
-        "a", "abbr", "b", "code", "em", "i", "ins", "kbd", "mark", "s", "small", "span", "strong",
-        "sub", "sup", "u",
-    ];
-    let mut out = String::with_capacity(html.len().min(4096));
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&decode_entities(&rest[..open]));
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = &after[..close];
-        rest = &after[close + 1..];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if !tag.starts_with('/') && (name == "script" || name == "style") {
-            let end = format!("</{name}");
-            rest = match rest.to_ascii_lowercase().find(&end) {
-                Some(at) => rest[at..].split_once('>').map_or("", |(_, tail)| tail),
-                None => "",
-            };
-        }
-        if !INLINE.contains(&name.as_str()) {
-            out.push(' ');
-        }
-    }
-    out.push_str(&decode_entities(rest));
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Decodes the entities error pages use (`&amp;`, `&lt;`, `&#39;`, `&#x2019;`, …).
-fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        let decoded = tail.get(1..).and_then(|body| {
-            let end = body.find(';').filter(|&end| end <= 10)?;
-            let entity = &body[..end];
-            let character = match entity {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" => '\'',
-                "nbsp" => ' ',
-                _ => {
-                    let code = match entity.strip_prefix("#x").or(entity.strip_prefix("#X")) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => entity.strip_prefix('#')?.parse().ok()?,
-                    };
-                    char::from_u32(code)?
-                }
-            };
-            Some((character, end + 2))
-        });
-        match decoded {
-            Some((character, length)) => {
-                out.push(character);
-                rest = &tail[length..];
-            }
-            None => {
-                out.push('&');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::preview;
-
-    #[test]
-    fn html_pages_become_their_text() {
-        let page = "<!DOCTYPE html>\n<html lang=en><head><style>p{margin:0}</style>\
-                    <script>var x = '<p>';</script><title>Error 502 (Server Error)!!1</title>\
-                    </head><p><b>502.</b> <ins>That&#8217;s an error.</ins><p>Try &amp; retry.";
-        assert_eq!(
-            preview(page.as_bytes()),
-            "Error 502 (Server Error)!!1 502. That\u{2019}s an error. Try & retry."
-        );
-    }
-
-    #[test]
-    fn long_and_empty_bodies() {
-        let long = "x".repeat(500);
-        assert_eq!(preview(long.as_bytes()), format!("{}…", "x".repeat(200)));
-        assert_eq!(preview(b"  \n "), "(empty body)");
-        assert_eq!(preview(b"<html></html>"), "(empty body)");
-        assert_eq!(
-            preview(b"\nupstream connect error\nmore"),
-            "upstream connect error"
-        );
     }
 }
