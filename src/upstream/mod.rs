@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`transport`] | [`HttpTransport`]: the pooled HTTP/1.1 + HTTP/2 client (rustls, proxies) |
 //! | [`secret`] | [`Secret`]: keys that never print themselves |
+//! | [`credentials`] | the check of a request's own `api_key` / `api_base` |
 //! | [`redact`] | [`redact_url`]: URLs fit for logs and errors |
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
@@ -18,6 +19,7 @@
 
 pub mod body;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod preview;
 pub mod redact;

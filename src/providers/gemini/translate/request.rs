@@ -61,6 +61,7 @@ use crate::openai::chat::{ChatRequest, Message, ResponseFormat, Stop};
 use crate::providers::gemini::call::CachePlan;
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig};
+use crate::upstream::credentials::check_client_credentials;
 use crate::upstream::secret::Secret;
 
 /// Provider-wide translation settings.
@@ -442,25 +443,7 @@ fn client_credentials(
     api_base: Option<String>,
     allowed: bool,
 ) -> Result<CallOptions, Error> {
-    if !allowed
-        && let Some(param) = api_key
-            .as_ref()
-            .map(|_| "api_key")
-            .or(api_base.as_ref().map(|_| "api_base"))
-    {
-        return Err(Error::invalid_param(
-            param,
-            format!(
-                "{param} may not be set in requests here: this provider does not accept client-side credentials"
-            ),
-        ));
-    }
-    if api_base.is_some() && api_key.is_none() {
-        return Err(Error::invalid_param(
-            "api_base",
-            "a request that sets api_base must also set its own api_key: the configured key is only sent to the configured endpoint",
-        ));
-    }
+    check_client_credentials(api_key.as_ref(), api_base.as_deref(), allowed)?;
     Ok(CallOptions { api_key, api_base })
 }
 
