@@ -7,9 +7,11 @@
 //! | [`media`] | [`MediaFetchLayer`]: downloads image URLs (SSRF-guarded) and inlines them |
 //! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
 //! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
+//! | [`fan_out`] | bounded fan-out: one request's several upstream calls, at most `k` at a time |
 
 mod chat_params;
 pub mod completions;
+pub mod fan_out;
 pub mod media;
 pub mod responses;
 pub mod validate;

@@ -93,6 +93,53 @@ pub enum EmbeddingInput {
     TokenLists(Vec<Vec<u32>>),
 }
 
+/// Most inputs in one embeddings request: OpenAI's own limit.
+pub const MAX_EMBEDDING_INPUTS: usize = 2048;
+
+impl EmbeddingInput {
+    /// How many vectors the input asks for.
+    ///
+    /// ```
+    /// use llm_tower::openai::EmbeddingInput;
+    /// assert_eq!(EmbeddingInput::from("one").len(), 1);
+    /// assert_eq!(EmbeddingInput::TokenLists(vec![vec![1], vec![2, 3]]).len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(_) | Self::Tokens(_) => 1,
+            Self::Texts(texts) => texts.len(),
+            Self::TokenLists(lists) => lists.len(),
+        }
+    }
+
+    /// Whether the input asks for no vector at all (an empty list).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Refuses more than [`MAX_EMBEDDING_INPUTS`] inputs with a 400 naming `input`, before
+    /// anything is sent.
+    ///
+    /// ```
+    /// use llm_tower::openai::EmbeddingInput;
+    ///
+    /// let error = EmbeddingInput::Texts(vec![String::new(); 2049]).check_len().unwrap_err();
+    /// assert_eq!((error.status().as_u16(), error.param()), (400, Some("input")));
+    /// ```
+    pub fn check_len(&self) -> Result<(), crate::Error> {
+        let count = self.len();
+        if count > MAX_EMBEDDING_INPUTS {
+            return Err(crate::Error::invalid_param(
+                "input",
+                format!(
+                    "input has {count} items; at most {MAX_EMBEDDING_INPUTS} are allowed in one request"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl From<&str> for EmbeddingInput {
     fn from(text: &str) -> Self {
         Self::Text(text.to_owned())

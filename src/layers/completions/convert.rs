@@ -4,7 +4,7 @@
 //!
 //! | completions | chat | notes |
 //! |---|---|---|
-//! | `prompt` (a string or strings) | one request per prompt, the prompt as its user message | choices numbered prompt by prompt, `n` each |
+//! | `prompt` (a string or up to [`MAX_PROMPTS`] strings) | one request per prompt, the prompt as its user message | choices numbered prompt by prompt, `n` each; more prompts is a 400 |
 //! | `prompt` as token ids | — | 400 |
 //! | `max_tokens`, `temperature`, `top_p`, `n`, `stop`, `seed`, penalties, `logit_bias`, `user`, `stream`, `stream_options` | same | |
 //! | `logprobs: k` | `logprobs: true`, `top_logprobs: k` | mapped back to `tokens`, `token_logprobs`, `top_logprobs`, `text_offset` |
@@ -21,6 +21,10 @@ use crate::openai::{
     ChatCompletion, ChatRequest, CompletionRequest, Message, Prompt, Role, TextChoice,
     TextCompletion, TextLogprobs,
 };
+
+/// Most prompts in one completions request: each is one upstream chat call. OpenAI itself
+/// documents no limit; 128 covers batch use while keeping one request's cost bounded.
+pub const MAX_PROMPTS: usize = 128;
 
 /// What a completions request becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +120,7 @@ pub fn plan(request: CompletionRequest) -> Result<Plan, Error> {
     })
 }
 
-/// The prompts: at least one, as text.
+/// The prompts: at least one and at most [`MAX_PROMPTS`], as text.
 fn prompts(prompt: Prompt) -> Result<Vec<String>, Error> {
     let prompts = match prompt {
         Prompt::Text(text) => vec![text],
@@ -130,6 +134,15 @@ fn prompts(prompt: Prompt) -> Result<Vec<String>, Error> {
     };
     if prompts.is_empty() {
         return Err(Error::invalid_param("prompt", "prompt has no text"));
+    }
+    if prompts.len() > MAX_PROMPTS {
+        return Err(Error::invalid_param(
+            "prompt",
+            format!(
+                "prompt has {} prompts; at most {MAX_PROMPTS} are allowed in one request",
+                prompts.len()
+            ),
+        ));
     }
     Ok(prompts)
 }

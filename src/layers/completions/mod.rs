@@ -1,8 +1,13 @@
 //! [`CompletionsLayer`]: OpenAI's legacy `/v1/completions` over any chat service. Each
-//! prompt is sent as a chat request with the prompt as its user message (several prompts
-//! concurrently), and the chat replies, whole or streamed, come back as
-//! `text_completion`s. It is provider-agnostic: under the [`Router`](crate::Router) it
-//! serves every chat provider, and the provider still refuses, maps or drops each param.
+//! prompt is sent as a chat request with the prompt as its user message, and the chat
+//! replies, whole or streamed, come back as `text_completion`s. It is provider-agnostic:
+//! under the [`Router`](crate::Router) it serves every chat provider, and the provider
+//! still refuses, maps or drops each param.
+//!
+//! The cost of one request is bounded: at most [`MAX_PROMPTS`](convert::MAX_PROMPTS)
+//! prompts (more is a 400 naming `prompt`), sent at most
+//! [`fan_out`](CompletionsLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default) with
+//! the shared [`fan_out`](crate::layers::fan_out) helper.
 
 pub mod convert;
 pub mod stream;
@@ -10,18 +15,19 @@ pub mod stream;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::future::{TryJoinAll, try_join_all};
+use futures_util::stream::{iter, once};
+use futures_util::{StreamExt, TryStreamExt};
 use pin_project_lite::pin_project;
 use tower::ServiceExt;
-use tower::util::Oneshot;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use self::convert::{plan, text_completion};
+use self::convert::{Plan, plan, text_completion};
 use self::stream::{TextChunks, merge};
 use crate::error::{Error, ErrorKind};
+use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{ChatRequest, CompletionRequest};
-use crate::provider::{ChatResponse, CompletionResponse};
+use crate::provider::{ChatResponse, CompletionResponse, TextChunkStream};
 
 /// Serves legacy completions with a chat service.
 ///
@@ -34,16 +40,33 @@ use crate::provider::{ChatResponse, CompletionResponse};
 /// let chat = ChatService::new(tower::service_fn(|_| async {
 ///     Err::<ChatResponse, _>(Error::invalid_request("offline"))
 /// }));
-/// let completions = CompletionService::new(CompletionsLayer::new().layer(chat));
+/// // At most four prompts of one request are sent at a time.
+/// let completions = CompletionService::new(CompletionsLayer::new().fan_out(4).layer(chat));
 /// # let _ = completions;
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CompletionsLayer;
+#[derive(Clone, Copy, Debug)]
+pub struct CompletionsLayer {
+    fan_out: usize,
+}
 
 impl CompletionsLayer {
-    /// The layer.
+    /// The layer, sending at most [`DEFAULT_FAN_OUT`] prompts of a request at a time.
     pub fn new() -> Self {
-        Self
+        Self {
+            fan_out: DEFAULT_FAN_OUT,
+        }
+    }
+
+    /// Sends at most `limit` prompts of one request at a time (at least one).
+    pub fn fan_out(mut self, limit: usize) -> Self {
+        self.fan_out = limit.max(1);
+        self
+    }
+}
+
+impl Default for CompletionsLayer {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -51,7 +74,10 @@ impl<S> Layer<S> for CompletionsLayer {
     type Service = Completions<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Completions { inner }
+        Completions {
+            inner,
+            fan_out: self.fan_out,
+        }
     }
 }
 
@@ -59,6 +85,7 @@ impl<S> Layer<S> for CompletionsLayer {
 #[derive(Clone, Debug)]
 pub struct Completions<S> {
     inner: S,
+    fan_out: usize,
 }
 
 impl<S> Completions<S> {
@@ -80,11 +107,12 @@ impl<S> Completions<S> {
 
 impl<S> Service<CompletionRequest> for Completions<S>
 where
-    S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone,
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone + Send + 'static,
+    S::Future: Send,
 {
     type Response = CompletionResponse;
     type Error = Error;
-    type Future = CompletionsFuture<TryJoinAll<Oneshot<S, ChatRequest>>>;
+    type Future = CompletionsFuture<FanOut<S, ChatRequest>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // Each prompt is sent on its own clone, which is made ready when it is sent.
@@ -97,15 +125,16 @@ where
             Ok(plan) => plan,
             Err(error) => return CompletionsFuture::Failed { error: Some(error) },
         };
-        let calls = plan
-            .chats
-            .into_iter()
-            .map(|chat| self.inner.clone().oneshot(chat));
+        if stream {
+            let streams = streamed(self.inner.clone(), plan, self.fan_out);
+            return CompletionsFuture::Streaming {
+                stream: Some(streams),
+            };
+        }
         CompletionsFuture::Calling {
-            calls: try_join_all(calls),
+            calls: fan_out(self.inner.clone(), plan.chats, self.fan_out),
             echo: plan.echo,
             n: plan.n,
-            stream,
         }
     }
 }
@@ -114,14 +143,15 @@ pin_project! {
     /// Future of [`Completions`].
     #[project = CompletionsFutureProj]
     pub enum CompletionsFuture<F> {
-        /// The prompts are under way.
+        /// The prompts of a whole completion are under way.
         Calling {
             #[pin]
             calls: F,
             echo: Option<Vec<String>>,
             n: u32,
-            stream: bool,
         },
+        /// A streamed completion: its prompts are sent as the stream is read.
+        Streaming { stream: Option<TextChunkStream> },
         /// The request was refused before any call.
         Failed { error: Option<Error> },
     }
@@ -134,23 +164,21 @@ where
     type Output = Result<CompletionResponse, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let polled_again = || Error::new(ErrorKind::Api, "polled after completion");
         match self.project() {
-            CompletionsFutureProj::Calling {
-                calls,
-                echo,
-                n,
-                stream,
-            } => {
+            CompletionsFutureProj::Calling { calls, echo, n } => {
                 let replies = ready!(calls.poll(cx))?;
-                Poll::Ready(if *stream {
-                    streamed(replies, echo.take(), *n)
-                } else {
-                    whole(replies, echo.as_deref(), *n)
-                })
+                Poll::Ready(whole(replies, echo.as_deref(), *n))
             }
-            CompletionsFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| Error::new(ErrorKind::Api, "polled after completion")))),
+            CompletionsFutureProj::Streaming { stream } => Poll::Ready(
+                stream
+                    .take()
+                    .map(CompletionResponse::Stream)
+                    .ok_or_else(polled_again),
+            ),
+            CompletionsFutureProj::Failed { error } => {
+                Poll::Ready(Err(error.take().unwrap_or_else(polled_again)))
+            }
         }
     }
 }
@@ -172,23 +200,35 @@ fn whole(
     )))
 }
 
-fn streamed(
-    replies: Vec<ChatResponse>,
-    echo: Option<Vec<String>>,
-    n: u32,
-) -> Result<CompletionResponse, Error> {
-    let mut prompts = echo.map(Vec::into_iter);
-    let streams = (0u32..)
-        .zip(replies)
-        .map(|(index, reply)| match reply {
-            ChatResponse::Stream(chunks) => {
-                let prompt = prompts.as_mut().and_then(Iterator::next);
-                Ok(TextChunks::new(chunks, index, n, prompt))
-            }
-            ChatResponse::Completion(_) => Err(mismatch("a whole completion", "a stream")),
+/// The prompts' streams merged into one. A prompt's call is made only when fewer than
+/// `limit` prompt streams are open (a stream stays open until it ends), so a streamed
+/// request holds at most `limit` upstream calls at once too. Nothing is sent before the
+/// stream is first polled; an error opening a prompt's stream is the merged stream's next
+/// item, and ends it.
+fn streamed<S>(service: S, plan: Plan, limit: usize) -> TextChunkStream
+where
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let Plan { chats, echo, n } = plan;
+    let mut echo = echo.map(Vec::into_iter);
+    let opens: Vec<_> = (0u32..)
+        .zip(chats)
+        .map(|(index, chat)| {
+            let prompt = echo.as_mut().and_then(Iterator::next);
+            let call = service.clone().oneshot(chat);
+            Box::pin(async move {
+                match call.await? {
+                    ChatResponse::Stream(chunks) => Ok(TextChunks::new(chunks, index, n, prompt)),
+                    ChatResponse::Completion(_) => Err(mismatch("a whole completion", "a stream")),
+                }
+            })
         })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(CompletionResponse::Stream(merge(streams)))
+        .collect();
+    let chunks = iter(opens)
+        .map(|open| once(open).try_flatten())
+        .flatten_unordered(limit);
+    merge(chunks)
 }
 
 fn mismatch(answered: &str, asked: &str) -> Error {

@@ -7,7 +7,6 @@ use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
 use futures_util::StreamExt;
-use futures_util::stream::select_all;
 
 use super::convert::{text_logprobs, total_usage};
 use crate::error::Error;
@@ -99,16 +98,15 @@ impl Stream for TextChunks {
     }
 }
 
-/// Merges the prompts' streams as their chunks come: every chunk gets the first chunk's id
-/// and time, and the usage chunks are held back and summed into one at the end.
-pub fn merge(mut streams: Vec<TextChunks>) -> TextChunkStream {
-    if streams.len() == 1
-        && let Some(only) = streams.pop()
-    {
-        return Box::pin(only);
-    }
+/// Merges the prompts' streams, `chunks` yielding their chunks interleaved as they come:
+/// every chunk gets the first chunk's id and time, and the usage chunks are held back and
+/// summed into one at the end.
+pub fn merge<S>(chunks: S) -> TextChunkStream
+where
+    S: Stream<Item = Result<TextCompletion, Error>> + Send + 'static,
+{
     Box::pin(Merged {
-        streams: select_all(streams),
+        streams: Box::pin(chunks),
         head: None,
         usages: Vec::new(),
         done: false,
@@ -116,7 +114,7 @@ pub fn merge(mut streams: Vec<TextChunks>) -> TextChunkStream {
 }
 
 struct Merged {
-    streams: futures_util::stream::SelectAll<TextChunks>,
+    streams: TextChunkStream,
     /// The first chunk's id and time.
     head: Option<(String, u64, String)>,
     usages: Vec<Usage>,

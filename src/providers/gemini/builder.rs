@@ -112,6 +112,7 @@ struct Settings {
     ids: Option<Arc<dyn IdSource>>,
     cache_store: Option<Arc<dyn CacheStore>>,
     price: Option<ModelPrice>,
+    fan_out: Option<usize>,
 }
 
 impl Default for GeminiBuilder {
@@ -218,6 +219,13 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
     /// asked for, see [`pricing`](super::pricing); a model it does not know gets no cost).
     pub fn price(mut self, price: ModelPrice) -> Self {
         self.settings.price = Some(price);
+        self
+    }
+
+    /// Sends at most `limit` `batchEmbedContents` calls of one embeddings request at a time
+    /// (default: [`DEFAULT_FAN_OUT`](crate::layers::fan_out::DEFAULT_FAN_OUT)).
+    pub fn fan_out(mut self, limit: usize) -> Self {
+        self.settings.fan_out = Some(limit);
         self
     }
 
@@ -338,8 +346,12 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             .layer(SseAdapterLayer::new().event_timeout(timeout))
             .layer(&http)
             .service(self.http_layers.layer(transport.clone()));
+        let mut embed_map = EmbedMapLayer::new(options);
+        if let Some(limit) = settings.fan_out {
+            embed_map = embed_map.fan_out(limit);
+        }
         let embeddings = ServiceBuilder::new()
-            .layer(EmbedMapLayer::new(options))
+            .layer(embed_map)
             .layer(&http)
             .service(self.http_layers.layer(transport));
         Ok(GeminiServices {

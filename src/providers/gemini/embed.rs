@@ -1,15 +1,14 @@
 //! [`EmbedMapLayer`]: the OpenAI ⇄ Gemini boundary for embeddings. It maps an
-//! [`EmbeddingRequest`] to one `batchEmbedContents` [`Call`] per hundred inputs (sent
-//! concurrently) and joins the replies, in order, into an [`EmbeddingResponse`], by calling
-//! the pure functions in [`super::translate::embed`].
+//! [`EmbeddingRequest`] (at most [`MAX_EMBEDDING_INPUTS`](crate::openai::embeddings::MAX_EMBEDDING_INPUTS)
+//! inputs) to one `batchEmbedContents` [`Call`] per hundred inputs, sent at most
+//! [`fan_out`](EmbedMapLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default), and joins
+//! the replies, in order, into an [`EmbeddingResponse`], by calling the pure functions in
+//! [`super::translate::embed`].
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::future::{TryJoinAll, try_join_all};
 use pin_project_lite::pin_project;
-use tower::ServiceExt;
-use tower::util::Oneshot;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -18,6 +17,7 @@ use super::error::Error as GeminiError;
 use super::translate::TranslateOptions;
 use super::translate::embed::{translate_embedding_request, translate_embedding_response};
 use crate::error::Error;
+use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 
 /// Maps OpenAI embeddings requests to Gemini calls and replies back.
@@ -25,18 +25,28 @@ use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 /// ```
 /// use llm_tower::gemini::EmbedMapLayer;
 /// use llm_tower::gemini::translate::TranslateOptions;
-/// let _layer = EmbedMapLayer::new(TranslateOptions::default());
+/// let _layer = EmbedMapLayer::new(TranslateOptions::default()).fan_out(4);
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct EmbedMapLayer {
     options: TranslateOptions,
+    fan_out: usize,
 }
 
 impl EmbedMapLayer {
     /// Refusing or dropping unknown params, and accepting client credentials, as `options`
-    /// say.
+    /// say; at most [`DEFAULT_FAN_OUT`] batches of one request at a time.
     pub fn new(options: TranslateOptions) -> Self {
-        Self { options }
+        Self {
+            options,
+            fan_out: DEFAULT_FAN_OUT,
+        }
+    }
+
+    /// Sends at most `limit` batches of one request at a time (at least one).
+    pub fn fan_out(mut self, limit: usize) -> Self {
+        self.fan_out = limit.max(1);
+        self
     }
 }
 
@@ -47,6 +57,7 @@ impl<S> Layer<S> for EmbedMapLayer {
         EmbedMap {
             inner,
             options: self.options,
+            fan_out: self.fan_out,
         }
     }
 }
@@ -56,6 +67,7 @@ impl<S> Layer<S> for EmbedMapLayer {
 pub struct EmbedMap<S> {
     inner: S,
     options: TranslateOptions,
+    fan_out: usize,
 }
 
 impl<S> EmbedMap<S> {
@@ -81,7 +93,7 @@ where
 {
     type Response = EmbeddingResponse;
     type Error = Error;
-    type Future = EmbedMapFuture<TryJoinAll<Oneshot<S, Call>>>;
+    type Future = EmbedMapFuture<FanOut<S, Call>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // Each batch is sent on its own clone, which is made ready when it is sent.
@@ -104,18 +116,19 @@ where
             .iter()
             .map(|batch| batch.requests.len())
             .collect();
-        let calls = translated.batches.into_iter().map(|batch| {
-            let call = Call {
+        let calls = translated
+            .batches
+            .into_iter()
+            .map(|batch| Call {
                 model: translated.model.clone(),
                 method: Method::BatchEmbed(batch),
                 options: translated.options.clone(),
                 cache: None,
                 context: context.clone(),
-            };
-            self.inner.clone().oneshot(call)
-        });
+            })
+            .collect();
         EmbedMapFuture::Calling {
-            calls: try_join_all(calls),
+            calls: fan_out(self.inner.clone(), calls, self.fan_out),
             model: translated.model,
             batch_sizes,
             encoding: translated.encoding,

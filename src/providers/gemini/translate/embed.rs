@@ -95,6 +95,7 @@ pub fn translate_embedding_request(
             "dimensions must be at least 1",
         ));
     }
+    input.check_len()?;
     let (texts, estimated_tokens) = texts(input)?;
     let resource = format!("models/{model}");
     let requests = texts.into_iter().map(|text| EmbedContentRequest {
