@@ -113,6 +113,7 @@ pub struct Router {
     prefixes: Arc<HashMap<String, ChatService>>,
     embedding_prefixes: Arc<HashMap<String, EmbeddingService>>,
     names: Arc<HashMap<String, Group>>,
+    unavailable: Arc<HashMap<String, String>>,
 }
 
 /// Builds a [`Router`].
@@ -121,6 +122,7 @@ pub struct RouterBuilder {
     prefixes: HashMap<String, ChatService>,
     embedding_prefixes: HashMap<String, EmbeddingService>,
     names: HashMap<String, Vec<Deployment>>,
+    unavailable: HashMap<String, String>,
 }
 
 impl RouterBuilder {
@@ -157,9 +159,32 @@ impl RouterBuilder {
         self
     }
 
+    /// Answers requests for the model name `name` (or, for `prefix/*`, any `prefix/<model>`)
+    /// with a 404 saying `why`, unless a deployment serves that name: a configured model whose
+    /// provider is not available here.
+    ///
+    /// ```
+    /// use llm_tower::{Router, ErrorKind};
+    /// use llm_tower::openai::ChatRequest;
+    /// use tower::ServiceExt;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let router = Router::builder().unavailable("claude", "provider \"anthropic\" is not available").build();
+    /// let request: ChatRequest = serde_json::from_str(r#"{"model":"claude","messages":[]}"#).unwrap();
+    /// let error = router.oneshot(request).await.unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::NotFound);
+    /// assert!(error.message().contains("anthropic"));
+    /// # });
+    /// ```
+    pub fn unavailable(mut self, name: impl Into<String>, why: impl Into<String>) -> Self {
+        self.unavailable.insert(name.into(), why.into());
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Router {
         Router {
+            unavailable: Arc::new(self.unavailable),
             prefixes: Arc::new(self.prefixes),
             embedding_prefixes: Arc::new(self.embedding_prefixes),
             names: Arc::new(
@@ -231,14 +256,18 @@ impl Router {
                 params: deployment.params.as_deref(),
             });
         }
+        let unavailable = self.unavailable.get(model).or_else(|| {
+            let (prefix, _) = model.split_once('/')?;
+            self.unavailable.get(&format!("{prefix}/*"))
+        });
         let not_found = || {
-            Error::new(
-                ErrorKind::NotFound,
-                format!(
+            let message = match unavailable {
+                Some(why) => format!("model {model:?} is not served here: {why}"),
+                None => format!(
                     "model {model:?} is not served here: use a configured model name or a provider prefix such as gemini/<model>"
                 ),
-            )
-            .with_param("model")
+            };
+            Error::new(ErrorKind::NotFound, message).with_param("model")
         };
         let (prefix, rest) = model.split_once('/').ok_or_else(not_found)?;
         match prefixes.get(prefix) {

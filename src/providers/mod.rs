@@ -3,6 +3,7 @@
 //! calls to one upstream API, reusing the shared pieces ([`crate::upstream`],
 //! [`crate::layers`], [`crate::sse`], [`crate::store`]). A provider implements
 //! [`Provider`](crate::Provider); the [`Router`](crate::Router) picks one by the model's
-//! prefix (`gemini/…`).
+//! prefix (`gemini/…`, `openai/…`).
 
 pub mod gemini;
+pub mod openai;

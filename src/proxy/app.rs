@@ -1,5 +1,7 @@
 //! The proxy as one tower service: routes, the master-key door, and the wiring from a
-//! LiteLLM-style [`Config`] to a [`Router`] of Gemini deployments.
+//! LiteLLM-style [`Config`] to a [`Router`] of deployments: `gemini/…` models to the Gemini
+//! provider, `openai/…` models to the OpenAI-compatible one. Deployments of providers
+//! llm-tower does not have are left out; requests for them answer 404 saying why.
 //!
 //! | route | auth | what |
 //! |---|---|---|
@@ -31,7 +33,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::auth::MasterKey;
-use super::config::{Config, ModelEntry};
+use super::config::{Config, LitellmParams, ModelEntry, unserved};
 use super::models::{Catalogue, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
@@ -49,6 +51,9 @@ use crate::layers::responses::{Responses, ResponsesLayer, state::ItemsQuery};
 use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
+use crate::providers::openai::{
+    API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
+};
 use crate::router::{Deployment, Router};
 use crate::store::{CacheStore, MemoryCacheStore, RedisCacheStore};
 use crate::upstream::{HttpTransport, RetryPolicy, Secret};
@@ -71,25 +76,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why the proxy could not be built from a config.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// A deployment names a provider this build does not have.
-    #[error(
-        "model_list[{index}] ({model}): unsupported provider {provider:?}; this build serves gemini/…"
-    )]
-    UnsupportedProvider {
-        /// Position in `model_list`.
-        index: usize,
-        /// The model string.
-        model: String,
-        /// Its provider prefix.
-        provider: String,
-    },
     /// A provider could not be built.
     #[error("model_list[{index}]: {source}")]
     Provider {
         /// Position in `model_list`.
         index: usize,
         /// Why.
-        source: crate::providers::gemini::BuildError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A deployment param does not fit a chat request (`temperature: hot`).
     #[error("model_list[{index}].litellm_params: {message}")]
@@ -171,6 +164,12 @@ impl Proxy {
         let mut router = Router::builder();
         let mut prices = Vec::with_capacity(config.model_list.len());
         for (index, entry) in config.model_list.iter().enumerate() {
+            // Reported as a config warning; requests for it answer 404 saying why.
+            if let Some(why) = unserved(&entry.litellm_params.model) {
+                router = router.unavailable(entry.model_name.clone(), why);
+                prices.push(None);
+                continue;
+            }
             let price =
                 deployment_price(entry).map_err(|message| BuildError::Params { index, message })?;
             let (chat, embeddings) = deployment_services(index, entry, config, &common, price)?;
@@ -251,13 +250,23 @@ fn deployment_services(
     price: Option<ModelPrice>,
 ) -> Result<(ChatService, EmbeddingService), BuildError> {
     let params = &entry.litellm_params;
-    if params.provider() != "gemini" {
-        return Err(BuildError::UnsupportedProvider {
-            index,
-            model: params.model.clone(),
-            provider: params.provider().to_owned(),
-        });
-    }
+    // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
+    let built = match params.provider() {
+        "openai" => openai_services(params, config, common),
+        _ => gemini_services(params, config, common, price),
+    };
+    built.map_err(|source| BuildError::Provider { index, source })
+}
+
+/// A provider's chat and embeddings services, or why it could not be built.
+type Services = Result<(ChatService, EmbeddingService), Box<dyn std::error::Error + Send + Sync>>;
+
+fn gemini_services(
+    params: &LitellmParams,
+    config: &Config,
+    common: &Common<'_>,
+    price: Option<ModelPrice>,
+) -> Services {
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
@@ -276,41 +285,85 @@ fn deployment_services(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    // Retries happen at the HTTP level: a retried call resends its bytes, and never waits
-    // past the request's deadline (`request_timeout`).
+    let gemini = builder.retry(retry_policy(params, config)).build()?;
+    Ok((gemini.chat_service(), gemini.embedding_service()))
+}
+
+fn openai_services(params: &LitellmParams, config: &Config, common: &Common<'_>) -> Services {
+    let mut builder = OpenAi::builder()
+        .drop_params(config.litellm_settings.drop_params)
+        .client_credentials(config.general_settings.allow_client_side_credentials)
+        .transport(common.transport.clone())
+        .retry(retry_policy(params, config));
+    if let Some(timeout) = params.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(key) = &params.api_key {
+        builder = builder.api_key(key.clone());
+    }
+    if let Some(base) = &params.api_base {
+        builder = builder.api_base(base.clone());
+    }
+    let openai = builder.build()?;
+    Ok((openai.chat_service(), openai.embedding_service()))
+}
+
+/// Retries happen at the HTTP level: a retried call resends its bytes, and never waits past
+/// the request's deadline (`request_timeout`).
+fn retry_policy(params: &LitellmParams, config: &Config) -> RetryPolicy {
     let retries = params
         .max_retries
         .or(config.litellm_settings.num_retries)
         .unwrap_or(0);
-    let gemini = builder
-        .retry(RetryPolicy::new(retries))
-        .build()
-        .map_err(|source| BuildError::Provider { index, source })?;
-    Ok((gemini.chat_service(), gemini.embedding_service()))
+    RetryPolicy::new(retries)
 }
 
 /// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when
-/// it has no key to call with (none configured, and no `GEMINI_API_KEY` to fall back on).
+/// its provider is not available here, or when it has no key to call with (none configured,
+/// and none in the provider's variable; an OpenAI-compatible server of your own may need
+/// none).
 /// Base URLs are shown without credentials, query or fragment.
 fn health_report(config: &Config) -> Value {
-    let env_key = api_key_from_env().is_some();
+    let gemini_env_key = api_key_from_env().is_some();
+    let openai_env_key = std::env::var(OPENAI_KEY_VAR).is_ok_and(|key| !key.is_empty());
     let mut healthy = Vec::new();
     let mut unhealthy = Vec::new();
     for entry in &config.model_list {
         let params = &entry.litellm_params;
-        let has_key = params.api_key.is_some() || (params.provider() == "gemini" && env_key);
-        let api_base = params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        // An OpenAI-compatible server of your own may take no key (a local vLLM, Ollama);
+        // OpenAI's endpoint, and Gemini, need one.
+        let (api_base, key_needed, env_key) = match params.provider() {
+            "openai" => {
+                let base = params.api_base.as_deref().unwrap_or(OPENAI_API_BASE);
+                let official = base.trim_end_matches('/') == OPENAI_API_BASE;
+                (base, official, official && openai_env_key)
+            }
+            _ => (
+                params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE),
+                true,
+                gemini_env_key,
+            ),
+        };
+        let has_key = params.api_key.is_some() || env_key;
         let mut report = json!({
             "model": params.model,
             "model_name": entry.model_name,
             "api_base": crate::upstream::redact_url(api_base),
             "has_api_key": has_key,
         });
-        if has_key {
-            healthy.push(report);
-        } else {
-            report["error"] = json!("no API key: set api_key or the provider's key variable");
-            unhealthy.push(report);
+        let problem = match unserved(&params.model) {
+            Some(why) => Some(why),
+            None if key_needed && !has_key => {
+                Some("no API key: set api_key or the provider's key variable".to_owned())
+            }
+            None => None,
+        };
+        match problem {
+            Some(why) => {
+                report["error"] = Value::String(why);
+                unhealthy.push(report);
+            }
+            None => healthy.push(report),
         }
     }
     json!({

@@ -56,6 +56,15 @@
 //! config with callbacks, caching or a database still loads. Keys inside
 //! `litellm_params` are never unknown: they are provider params.
 //!
+//! # Providers llm-tower does not have
+//!
+//! A deployment of a provider other than those in [`SERVED_PROVIDERS`]
+//! (`vertex_ai/…`, `anthropic/…`) is kept in the config and reported as one
+//! warning naming its provider, e.g. `model_list[2].litellm_params.model:
+//! provider "anthropic" is not available in llm-tower (it serves gemini/… and
+//! openai/…); the deployment of "claude" is skipped`. The proxy starts
+//! without it and answers requests for it with a 404 saying why.
+//!
 //! # `os.environ/NAME` references
 //!
 //! A string value `os.environ/NAME` at the top level of `litellm_params`
@@ -98,6 +107,33 @@ use serde::de::IgnoredAny;
 
 /// The prefix of a string value that names an environment variable.
 const ENV_PREFIX: &str = "os.environ/";
+
+/// The providers llm-tower serves, by their LiteLLM prefix (`gemini/…`, `openai/…`).
+pub const SERVED_PROVIDERS: &[&str] = &["gemini", "openai"];
+
+/// Why llm-tower cannot serve `model` (`provider/model`), or `None` if it can. A config may
+/// list deployments of other providers (`vertex_ai/…`, `anthropic/…`): the proxy starts
+/// without them.
+///
+/// ```rust
+/// use llm_tower::proxy::config::unserved;
+///
+/// assert_eq!(unserved("openai/gpt-4o-mini"), None);
+/// assert_eq!(
+///     unserved("anthropic/claude-sonnet-4-5").as_deref(),
+///     Some("provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…)")
+/// );
+/// ```
+pub fn unserved(model: &str) -> Option<String> {
+    let provider = model
+        .split_once('/')
+        .map_or(model, |(provider, _)| provider);
+    (!SERVED_PROVIDERS.contains(&provider)).then(|| {
+        format!(
+            "provider {provider:?} is not available in llm-tower (it serves gemini/… and openai/…)"
+        )
+    })
+}
 
 /// The variable holding the Gemini API key in [`Config::default_gemini`].
 const GEMINI_API_KEY_VAR: &str = "GEMINI_API_KEY";
@@ -848,6 +884,13 @@ impl RawModelEntry {
                 message: "expected provider/model, e.g. gemini/gemini-2.5-flash".to_string(),
             });
         }
+        if let Some(why) = unserved(&params.model) {
+            warnings.push(format!(
+                "{}: {why}; the deployment of {:?} is skipped",
+                field("model"),
+                self.model_name
+            ));
+        }
 
         // A key that names an unset variable would fail every request with 401: refused
         // here, where the operator sees it.
@@ -1236,8 +1279,27 @@ mod tests {
     #[test]
     fn other_providers_parse() {
         let yaml = with_params("").replace("gemini/gemini-2.5-flash", "openai/gpt-4o");
-        let (config, _) = parse_ok(&yaml, &[]);
+        let (config, warnings) = parse_ok(&yaml, &[]);
         assert_eq!(config.model_list[0].litellm_params.provider(), "openai");
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn providers_llm_tower_does_not_have_are_kept_with_one_warning_each() {
+        let yaml = "model_list:
+  - {model_name: flash, litellm_params: {model: gemini/gemini-2.5-flash}}
+  - {model_name: claude, litellm_params: {model: anthropic/claude-sonnet-4-5}}
+  - {model_name: vertex, litellm_params: {model: vertex_ai/gemini-2.5-pro}}
+";
+        let (config, warnings) = parse_ok(yaml, &[]);
+        assert_eq!(config.model_list.len(), 3);
+        assert_eq!(
+            warnings,
+            [
+                "model_list[1].litellm_params.model: provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…); the deployment of \"claude\" is skipped",
+                "model_list[2].litellm_params.model: provider \"vertex_ai\" is not available in llm-tower (it serves gemini/… and openai/…); the deployment of \"vertex\" is skipped",
+            ]
+        );
     }
 
     #[test]

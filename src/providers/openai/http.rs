@@ -1,0 +1,303 @@
+//! [`OpenAiHttpLayer`]: sends chat and embeddings requests to an OpenAI-compatible server
+//! and reads its replies.
+//!
+//! A request goes to `{api_base}/chat/completions` or `{api_base}/embeddings` as the JSON
+//! [`request`](super::request) makes of it, with the key as `Authorization: Bearer …` (never
+//! in the URL; no header at all without a key, for local servers that take none). A JSON
+//! reply is read (up to [`MAX_REPLY_BYTES`]) into the typed
+//! [`ChatCompletion`] or [`EmbeddingResponse`]; a `text/event-stream` reply becomes a
+//! stream of chunks ([`ChunkEvents`]). An error status becomes an [`Error`] as
+//! [`error`](super::error) describes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http_body::Body;
+use serde::de::DeserializeOwned;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::error::upstream_error;
+use super::request::{Options, Prepared, chat_body, embeddings_body};
+use super::stream::ChunkEvents;
+use crate::error::{Error, ErrorKind};
+use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::provider::ChatResponse;
+use crate::upstream::preview::preview;
+use crate::upstream::reply::{MAX_REPLY_BYTES, read_body};
+use crate::upstream::{Secret, redact_url};
+
+/// Where and how requests are sent.
+#[derive(Debug)]
+struct Endpoint {
+    api_base: String,
+    api_key: Option<Secret>,
+    options: Options,
+}
+
+/// Sends OpenAI requests to an OpenAI-compatible server.
+///
+/// ```
+/// use llm_tower::providers::openai::OpenAiHttpLayer;
+/// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None);
+/// assert_eq!(layer.api_base(), "http://127.0.0.1:8000/v1");
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenAiHttpLayer {
+    endpoint: Arc<Endpoint>,
+}
+
+impl OpenAiHttpLayer {
+    /// Sends requests to `api_base` (e.g. `https://api.openai.com/v1`) with `api_key`, if
+    /// any; unsupported params are refused and client credentials too.
+    pub fn new(api_base: impl AsRef<str>, api_key: Option<Secret>) -> Self {
+        Self::with_options(api_base, api_key, Options::default())
+    }
+
+    pub(crate) fn with_options(
+        api_base: impl AsRef<str>,
+        api_key: Option<Secret>,
+        options: Options,
+    ) -> Self {
+        Self {
+            endpoint: Arc::new(Endpoint {
+                api_base: api_base.as_ref().trim_end_matches('/').to_owned(),
+                api_key,
+                options,
+            }),
+        }
+    }
+
+    /// The base URL.
+    pub fn api_base(&self) -> &str {
+        &self.endpoint.api_base
+    }
+}
+
+impl<S> Layer<S> for OpenAiHttpLayer {
+    type Service = OpenAiHttp<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OpenAiHttp {
+            inner,
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+/// The service of [`OpenAiHttpLayer`]: a chat and an embeddings service over an HTTP client
+/// service.
+#[derive(Clone, Debug)]
+pub struct OpenAiHttp<S> {
+    inner: S,
+    endpoint: Arc<Endpoint>,
+}
+
+impl<S> OpenAiHttp<S> {
+    /// Wraps `inner`, an HTTP client service.
+    pub fn new(inner: S, api_base: impl AsRef<str>, api_key: Option<Secret>) -> Self {
+        OpenAiHttpLayer::new(api_base, api_key).layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// The request to `path` with `prepared`'s body and the right key.
+    fn request(&self, path: &str, prepared: Prepared) -> Result<http::Request<Bytes>, Error> {
+        let endpoint = &self.endpoint;
+        let (base, key) = match &prepared.credentials {
+            Some(own) => (
+                own.api_base
+                    .as_deref()
+                    .map_or(endpoint.api_base.as_str(), |base| {
+                        base.trim_end_matches('/')
+                    }),
+                Some(&own.api_key),
+            ),
+            None => (endpoint.api_base.as_str(), endpoint.api_key.as_ref()),
+        };
+        let mut request = http::Request::post(format!("{base}/{path}"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Bytes::from(prepared.body))
+            .map_err(|error| {
+                // The base may carry credentials; name it only without them.
+                Error::invalid_request(format!(
+                    "invalid upstream URL under {}: {error}",
+                    redact_url(base)
+                ))
+            })?;
+        if let Some(key) = key {
+            let mut value =
+                HeaderValue::try_from(format!("Bearer {}", key.expose())).map_err(|_| {
+                    Error::new(
+                        ErrorKind::Authentication,
+                        "the API key is not a valid HTTP header value",
+                    )
+                })?;
+            value.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        Ok(request)
+    }
+
+    /// Sends `request` on a ready clone of the inner service (the clone-then-swap of
+    /// tower-service's docs).
+    fn send<B>(
+        &mut self,
+        request: http::Request<Bytes>,
+    ) -> impl Future<Output = Result<http::Response<B>, Error>> + Send + 'static
+    where
+        S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+        S::Future: Send,
+        S::Error: Into<Error>,
+    {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        async move { inner.call(request).await.map_err(Into::into) }
+    }
+}
+
+/// A boxed reply future.
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
+
+impl<S, B> Service<ChatRequest> for OpenAiHttp<S>
+where
+    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<Error>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = ChatResponse;
+    type Error = Error;
+    type Future = BoxFuture<ChatResponse>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: ChatRequest) -> Self::Future {
+        let prepared = match chat_body(request, self.endpoint.options) {
+            Ok(prepared) => prepared,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let stream = prepared.stream;
+        let request = match self.request("chat/completions", prepared) {
+            Ok(request) => request,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let sent = self.send(request);
+        Box::pin(async move {
+            let (status, body) = success(sent.await?).await?;
+            if !stream {
+                return Ok(ChatResponse::Completion(
+                    read_json::<ChatCompletion, _>(body).await?,
+                ));
+            }
+            match status {
+                Reply::EventStream => Ok(ChatResponse::Stream(Box::pin(ChunkEvents::new(body)))),
+                Reply::Other(content_type) => Err(Error::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "a stream was asked for, but the upstream answered with {content_type}"
+                    ),
+                )),
+            }
+        })
+    }
+}
+
+impl<S, B> Service<EmbeddingRequest> for OpenAiHttp<S>
+where
+    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<Error>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = EmbeddingResponse;
+    type Error = Error;
+    type Future = BoxFuture<EmbeddingResponse>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
+        let request = embeddings_body(request, self.endpoint.options)
+            .and_then(|prepared| self.request("embeddings", prepared));
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let sent = self.send(request);
+        Box::pin(async move {
+            let (_, body) = success(sent.await?).await?;
+            read_json(body).await
+        })
+    }
+}
+
+/// What a successful reply's body is.
+enum Reply {
+    EventStream,
+    /// Its content type, for messages.
+    Other(String),
+}
+
+/// The body of a successful reply and what it is; an error status is an [`Error`] read
+/// from the body.
+async fn success<B>(response: http::Response<B>) -> Result<(Reply, B), Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = response.into_parts();
+    if !parts.status.is_success() {
+        let bytes = read_body(body, MAX_ERROR_BYTES).await.unwrap_or_default();
+        return Err(upstream_error(parts.status, &parts.headers, &bytes));
+    }
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("no content type");
+    let reply = if content_type.starts_with("text/event-stream") {
+        Reply::EventStream
+    } else {
+        Reply::Other(content_type.to_owned())
+    };
+    Ok((reply, body))
+}
+
+/// Largest error body read; the message needs only its start.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Reads a whole JSON reply as `T`; a body that is not one is a 502 quoting its start.
+async fn read_json<T: DeserializeOwned, B>(body: B) -> Result<T, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = read_body(body, MAX_REPLY_BYTES).await?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        Error::new(
+            ErrorKind::BadGateway,
+            format!(
+                "malformed reply from the upstream: {error} in {}",
+                preview(&bytes)
+            ),
+        )
+    })
+}

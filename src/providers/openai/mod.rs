@@ -1,0 +1,183 @@
+//! The OpenAI-compatible provider: OpenAI itself, and every server that speaks its API
+//! (vLLM, Ollama, LM Studio, Together, llama.cpp's server, …).
+//!
+//! The client's request already is OpenAI's, so the translation is a pass-through
+//! ([`request`]): the model id without its `openai/` prefix, `stream_options` when the
+//! client streams, tools and `response_format` as given, and only what llm-tower or LiteLLM
+//! added taken out. The stack, outer to inner:
+//!
+//! ```text
+//! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
+//! OpenAiHttpLayer   OpenAI ⇄ HTTP   {api_base}/chat/completions, /embeddings; Bearer key;
+//!                                   JSON or SSE replies; error envelopes
+//! HttpTransport     HTTP     shared connection pool (HTTP/1.1 and HTTP/2, rustls)
+//! ```
+//!
+//! Legacy `/v1/completions` reach it through the provider-agnostic
+//! [`CompletionsLayer`](crate::layers::completions::CompletionsLayer), as for every chat
+//! provider.
+
+mod error;
+mod http;
+mod request;
+mod stream;
+
+use std::time::Duration;
+
+use tower::ServiceBuilder;
+use tower_layer::Layer;
+
+pub use self::http::{OpenAiHttp, OpenAiHttpLayer};
+use self::request::Options;
+pub use self::stream::ChunkEvents;
+use crate::layers::validate::SchemaValidationLayer;
+use crate::provider::{ChatService, EmbeddingService, Provider};
+use crate::upstream::{HttpTransport, RetryLayer, RetryPolicy, Secret};
+
+/// OpenAI's public endpoint.
+pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
+
+/// The variable holding the key for OpenAI's endpoint.
+pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
+
+/// An OpenAI-compatible upstream.
+///
+/// ```no_run
+/// use llm_tower::providers::openai::OpenAi;
+/// use llm_tower::{Client, Router};
+///
+/// // A local vLLM (or Ollama: http://localhost:11434/v1) without a key.
+/// let local = OpenAi::builder().api_base("http://localhost:8000/v1").build()?;
+/// let router = Router::builder().provider("openai", &local).build();
+/// let client = Client::new(llm_tower::ChatService::new(router));
+/// # let _ = client;
+/// # Ok::<(), llm_tower::upstream::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct OpenAi {
+    chat: ChatService,
+    embeddings: EmbeddingService,
+}
+
+impl OpenAi {
+    /// A builder with the defaults: OpenAI's endpoint with the key from `OPENAI_API_KEY`,
+    /// unsupported params refused, client credentials refused.
+    pub fn builder() -> OpenAiBuilder {
+        OpenAiBuilder::default()
+    }
+
+    /// The chat stack as a boxed service.
+    pub fn chat_service(&self) -> ChatService {
+        self.chat.clone()
+    }
+
+    /// The embeddings stack as a boxed service; it shares the chat stack's key, endpoint and
+    /// connection pool.
+    pub fn embedding_service(&self) -> EmbeddingService {
+        self.embeddings.clone()
+    }
+}
+
+impl Provider for OpenAi {
+    fn chat_service(&self) -> ChatService {
+        self.chat.clone()
+    }
+
+    fn embedding_service(&self) -> Option<EmbeddingService> {
+        Some(self.embeddings.clone())
+    }
+}
+
+impl std::fmt::Debug for OpenAi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAi").finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`OpenAi`] provider.
+#[derive(Debug, Default)]
+pub struct OpenAiBuilder {
+    api_key: Option<Secret>,
+    api_base: Option<String>,
+    options: Options,
+    transport: Option<HttpTransport>,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+}
+
+impl OpenAiBuilder {
+    /// The key, sent as `Authorization: Bearer …`. Without one, OpenAI's own endpoint uses
+    /// `OPENAI_API_KEY`, and any other endpoint is called without a key (a local vLLM or
+    /// Ollama): the environment's OpenAI key never goes to a server it was not meant for.
+    pub fn api_key(mut self, key: Secret) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// The base URL including the version (default: [`DEFAULT_API_BASE`]); a LiteLLM
+    /// `api_base` works unchanged.
+    pub fn api_base(mut self, base: impl Into<String>) -> Self {
+        self.api_base = Some(base.into());
+        self
+    }
+
+    /// Drop unsupported params (`thinking`, `safety_settings`, …) instead of answering 400.
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.options.drop_params = drop;
+        self
+    }
+
+    /// Accept `api_key` / `api_base` in requests (LiteLLM's client-side credentials). Off
+    /// by default: behind an HTTP edge, clients would choose which host the server calls.
+    pub fn client_credentials(mut self, allow: bool) -> Self {
+        self.options.client_credentials = allow;
+        self
+    }
+
+    /// Shares an [`HttpTransport`] (and its connection pool) across providers.
+    pub fn transport(mut self, transport: HttpTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The upstream silence limit (see [`HttpTransport::with_timeout`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries failed calls at the HTTP level by `policy` (default: none): a retry resends
+    /// the request's bytes, and nothing after a reply's first byte is retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Assembles the stack.
+    pub fn build(self) -> Result<OpenAi, crate::upstream::BuildError> {
+        let api_base = self.api_base.unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+        let api_key = self.api_key.or_else(|| {
+            (api_base.trim_end_matches('/') == DEFAULT_API_BASE)
+                .then(|| std::env::var(API_KEY_VAR).ok())
+                .flatten()
+                .filter(|key| !key.is_empty())
+                .map(Secret::new)
+        });
+        let mut transport = match self.transport {
+            Some(transport) => transport,
+            None => HttpTransport::builder().build()?,
+        };
+        if let Some(timeout) = self.timeout {
+            transport = transport.with_timeout(timeout);
+        }
+        let http = OpenAiHttpLayer::with_options(api_base, api_key, self.options)
+            .layer(RetryLayer::new(self.retry).layer(transport));
+        let chat = ServiceBuilder::new()
+            .layer(SchemaValidationLayer::new())
+            .service(http.clone());
+        Ok(OpenAi {
+            chat: ChatService::new(chat),
+            embeddings: EmbeddingService::new(http),
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! The pass-through translation, as pure functions: the typed request a client sent becomes
+//! the JSON body an OpenAI-compatible server takes.
+//!
+//! The request already is OpenAI's; what changes is only what llm-tower or LiteLLM added to
+//! it:
+//!
+//! | in the request | upstream |
+//! |---|---|
+//! | `model` | the upstream's model id (the router took the `openai/` prefix off) |
+//! | `stream_options` | sent when the client streams (the usage chunk passes through); left out otherwise, as OpenAI refuses it without `stream` |
+//! | `tools`, `tool_choice`, `response_format`, sampling params, `reasoning_effort` | sent as given (`{"effort": …}` as its level string) |
+//! | `response_format.enforce_validation` | not sent: the schema validation layer checks the reply |
+//! | LiteLLM's `{"type": "json_object", "response_schema": …}` | OpenAI's `{"type": "json_schema", "json_schema": {"name": "response", "schema": …}}` |
+//! | `cache_control` marks, `thinking_blocks`, `provider_specific_fields` on messages | not sent (Anthropic's and LiteLLM's, not OpenAI's) |
+//! | `thinking`, `safety_settings` | refused by name, dropped with `drop_params` |
+//! | `drop_params`, `api_key`, `api_base` | not sent; a client's `api_key` / `api_base` only where client credentials are allowed |
+//! | any other key | sent as given (what LiteLLM does with `extra_body`: vLLM's `top_k`, …) |
+//!
+//! Embeddings follow the same rules; `input_type` and `title` (Gemini's) are refused by
+//! name or dropped.
+
+use crate::error::Error;
+use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat};
+use crate::openai::{ChatRequest, Content, EmbeddingRequest};
+use crate::upstream::Secret;
+use crate::upstream::credentials::check_client_credentials;
+
+/// The provider's name in errors.
+const PROVIDER: &str = "openai";
+
+/// How requests are checked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Options {
+    /// Drop unsupported params instead of refusing them.
+    pub(crate) drop_params: bool,
+    /// Accept `api_key` / `api_base` in requests.
+    pub(crate) client_credentials: bool,
+}
+
+/// A request ready to send: its JSON body and the client's own credentials, if any.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) body: Vec<u8>,
+    pub(crate) stream: bool,
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// A client's own key and (optional) endpoint.
+#[derive(Debug)]
+pub(crate) struct Credentials {
+    pub(crate) api_key: Secret,
+    pub(crate) api_base: Option<String>,
+}
+
+/// The upstream body of a chat request.
+pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Prepared, Error> {
+    let drop = request.drop_params.take().unwrap_or(options.drop_params);
+    let credentials = credentials(
+        request.api_key.take(),
+        request.api_base.take(),
+        options.client_credentials,
+    )?;
+    refuse_or_drop("thinking", request.thinking.take().is_some(), drop)?;
+    refuse_or_drop(
+        "safety_settings",
+        request.safety_settings.take().is_some(),
+        drop,
+    )?;
+    let stream = request.is_stream();
+    if !stream {
+        request.stream_options = None;
+    }
+    if let Some(ReasoningEffort::Object { effort }) = request.reasoning_effort.take() {
+        request.reasoning_effort = Some(ReasoningEffort::Level(effort));
+    }
+    if let Some(format) = request.response_format.as_mut() {
+        openai_response_format(format);
+    }
+    for message in &mut request.messages {
+        message.cache_control = None;
+        message.thinking_blocks = None;
+        message.provider_specific_fields = None;
+        if let Some(Content::Parts(parts)) = message.content.as_mut() {
+            for part in parts {
+                part.cache_control = None;
+            }
+        }
+    }
+    let body = serde_json::to_vec(&request)
+        .map_err(|error| Error::invalid_request(format!("cannot encode the request: {error}")))?;
+    Ok(Prepared {
+        body,
+        stream,
+        credentials,
+    })
+}
+
+/// The upstream body of an embeddings request.
+pub(crate) fn embeddings_body(
+    mut request: EmbeddingRequest,
+    options: Options,
+) -> Result<Prepared, Error> {
+    let drop = request.drop_params.take().unwrap_or(options.drop_params);
+    let credentials = credentials(
+        request.api_key.take(),
+        request.api_base.take(),
+        options.client_credentials,
+    )?;
+    refuse_or_drop("input_type", request.input_type.take().is_some(), drop)?;
+    refuse_or_drop("title", request.title.take().is_some(), drop)?;
+    request.input.check_len()?;
+    let body = serde_json::to_vec(&request)
+        .map_err(|error| Error::invalid_request(format!("cannot encode the request: {error}")))?;
+    Ok(Prepared {
+        body,
+        stream: false,
+        credentials,
+    })
+}
+
+/// `response_format` as OpenAI takes it.
+fn openai_response_format(format: &mut ResponseFormat) {
+    format.enforce_validation = None;
+    if let Some(schema) = format.response_schema.take() {
+        format.kind = "json_schema".to_owned();
+        format.json_schema.get_or_insert_with(|| JsonSchemaFormat {
+            name: Some("response".to_owned()),
+            schema: None,
+            strict: None,
+            extra: Default::default(),
+        });
+        if let Some(json_schema) = format.json_schema.as_mut() {
+            json_schema.schema.get_or_insert(schema);
+        }
+    }
+}
+
+fn refuse_or_drop(param: &str, present: bool, drop: bool) -> Result<(), Error> {
+    if present && !drop {
+        return Err(Error::unsupported_param(PROVIDER, param));
+    }
+    Ok(())
+}
+
+/// A client's own credentials, where they are allowed.
+fn credentials(
+    api_key: Option<Secret>,
+    api_base: Option<String>,
+    allowed: bool,
+) -> Result<Option<Credentials>, Error> {
+    check_client_credentials(api_key.as_ref(), api_base.as_deref(), allowed)?;
+    Ok(api_key.map(|api_key| Credentials { api_key, api_base }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    fn chat(value: Value) -> ChatRequest {
+        serde_json::from_value(value).expect("a chat request")
+    }
+
+    fn sent(request: ChatRequest, options: Options) -> Value {
+        let prepared = chat_body(request, options).expect("prepared");
+        serde_json::from_slice(&prepared.body).expect("JSON")
+    }
+
+    #[test]
+    fn an_openai_request_goes_through_unchanged() {
+        let request = json!({
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+            "temperature": 0.2,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+            "tool_choice": "auto",
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}, "strict": true}},
+            "top_k": 4
+        });
+        assert_eq!(sent(chat(request.clone()), Options::default()), request);
+    }
+
+    #[test]
+    fn litellm_and_anthropic_additions_are_taken_out() {
+        let request = chat(json!({
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": [{"type": "text", "text": "Long", "cache_control": {"type": "ephemeral"}}]},
+                {"role": "user", "content": "Hi", "cache_control": {"type": "ephemeral"}}
+            ],
+            "stream_options": {"include_usage": true},
+            "reasoning_effort": {"effort": "low"},
+            "response_format": {"type": "json_object", "response_schema": {"type": "object"}, "enforce_validation": true},
+            "drop_params": false
+        }));
+        assert_eq!(
+            sent(request, Options::default()),
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "system", "content": [{"type": "text", "text": "Long"}]},
+                    {"role": "user", "content": "Hi"}
+                ],
+                "response_format": {"type": "json_schema", "json_schema": {"name": "response", "schema": {"type": "object"}}},
+                "reasoning_effort": "low"
+            })
+        );
+    }
+
+    #[test]
+    fn gemini_params_are_refused_by_name_or_dropped() {
+        let request = chat(
+            json!({"model": "m", "messages": [], "thinking": {"type": "enabled", "budget_tokens": 1024}}),
+        );
+        let error = chat_body(request.clone(), Options::default()).expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::UnsupportedParams);
+        assert_eq!(error.param(), Some("thinking"));
+        assert!(error.message().contains("openai"), "{}", error.message());
+        let options = Options {
+            drop_params: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            sent(request, options),
+            json!({"model": "m", "messages": []})
+        );
+    }
+
+    #[test]
+    fn client_credentials_are_refused_unless_allowed_and_never_sent() {
+        let request = chat(json!({"model": "m", "messages": [], "api_key": "sk-client"}));
+        let error = chat_body(request.clone(), Options::default()).expect_err("refused");
+        assert_eq!(error.param(), Some("api_key"));
+        let allowed = Options {
+            client_credentials: true,
+            ..Options::default()
+        };
+        let prepared = chat_body(request, allowed).expect("allowed");
+        assert_eq!(
+            prepared.credentials.as_ref().map(|c| c.api_key.expose()),
+            Some("sk-client")
+        );
+        assert!(!String::from_utf8_lossy(&prepared.body).contains("sk-client"));
+        let base_only = chat(json!({"model": "m", "messages": [], "api_base": "http://elsewhere"}));
+        let error = chat_body(base_only, allowed).expect_err("a base needs its own key");
+        assert_eq!(error.param(), Some("api_base"));
+    }
+
+    #[test]
+    fn embeddings_refuse_gemini_params_and_keep_openai_ones() {
+        let request: EmbeddingRequest = serde_json::from_value(json!({
+            "model": "text-embedding-3-small", "input": ["a", "b"], "dimensions": 256, "encoding_format": "base64", "input_type": "RETRIEVAL_QUERY"
+        }))
+        .expect("request");
+        let error = embeddings_body(request.clone(), Options::default()).expect_err("refused");
+        assert_eq!(error.param(), Some("input_type"));
+        let options = Options {
+            drop_params: true,
+            ..Options::default()
+        };
+        let prepared = embeddings_body(request, options).expect("dropped");
+        let body: Value = serde_json::from_slice(&prepared.body).expect("JSON");
+        assert_eq!(
+            body,
+            json!({"model": "text-embedding-3-small", "input": ["a", "b"], "encoding_format": "base64", "dimensions": 256})
+        );
+    }
+}
