@@ -10,7 +10,7 @@ const PREVIEW_SCAN_BYTES: usize = 64 * 1024;
 
 /// The start of a body, for messages: for an HTML (or XML) page its readable text (tags,
 /// scripts and styles removed, entities decoded, whitespace collapsed), otherwise its first
-/// non-empty line; at most [`PREVIEW_CHARS`] characters, `…` marking a cut.
+/// non-empty line; at most 200 characters, `…` marking a cut.
 ///
 /// ```
 /// use llm_tower::upstream::preview::preview;

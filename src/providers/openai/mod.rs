@@ -1,10 +1,25 @@
 //! The OpenAI-compatible provider: OpenAI itself, and every server that speaks its API
 //! (vLLM, Ollama, LM Studio, Together, llama.cpp's server, …).
 //!
-//! The client's request already is OpenAI's, so the translation is a pass-through
-//! ([`request`]): the model id without its `openai/` prefix, `stream_options` when the
-//! client streams, tools and `response_format` as given, and only what llm-tower or LiteLLM
-//! added taken out. The stack, outer to inner:
+//! The client's request already is OpenAI's, so the translation is a pass-through. What
+//! changes is only what llm-tower or LiteLLM added to it:
+//!
+//! | in the request | upstream |
+//! |---|---|
+//! | `model` | the upstream's model id (the router took the `openai/` prefix off) |
+//! | `stream_options` | sent when the client streams (the usage chunk passes through); left out otherwise, as OpenAI refuses it without `stream` |
+//! | `tools`, `tool_choice`, `response_format`, sampling params, `reasoning_effort` | sent as given (`{"effort": …}` as its level string) |
+//! | `response_format.enforce_validation` | not sent: the schema validation layer checks the reply |
+//! | LiteLLM's `{"type": "json_object", "response_schema": …}` | OpenAI's `{"type": "json_schema", "json_schema": {"name": "response", "schema": …}}` |
+//! | `cache_control` marks, `thinking_blocks`, `provider_specific_fields` on messages | not sent (Anthropic's and LiteLLM's, not OpenAI's) |
+//! | `thinking`, `safety_settings` | refused by name, dropped with `drop_params` |
+//! | `drop_params`, `api_key`, `api_base` | not sent; a client's `api_key` / `api_base` only where client credentials are allowed |
+//! | any other key | sent as given (what LiteLLM does with `extra_body`: vLLM's `top_k`, …) |
+//!
+//! Embeddings follow the same rules; `input_type` and `title` (Gemini's) are refused by
+//! name or dropped.
+//!
+//! The stack, outer to inner:
 //!
 //! ```text
 //! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
@@ -15,7 +30,10 @@
 //!
 //! Legacy `/v1/completions` reach it through the provider-agnostic
 //! [`CompletionsLayer`](crate::layers::completions::CompletionsLayer), as for every chat
-//! provider.
+//! provider. Upstream errors keep the server's own message, `param` and `code`; the status
+//! picks the kind (401 authentication, 429 rate limit with its `Retry-After` or
+//! `retry-after-ms`, …), and a body that is not OpenAI's error JSON (a proxy's HTML page)
+//! keeps a readable preview.
 
 mod error;
 mod http;

@@ -1,23 +1,6 @@
 //! The pass-through translation, as pure functions: the typed request a client sent becomes
-//! the JSON body an OpenAI-compatible server takes.
-//!
-//! The request already is OpenAI's; what changes is only what llm-tower or LiteLLM added to
-//! it:
-//!
-//! | in the request | upstream |
-//! |---|---|
-//! | `model` | the upstream's model id (the router took the `openai/` prefix off) |
-//! | `stream_options` | sent when the client streams (the usage chunk passes through); left out otherwise, as OpenAI refuses it without `stream` |
-//! | `tools`, `tool_choice`, `response_format`, sampling params, `reasoning_effort` | sent as given (`{"effort": …}` as its level string) |
-//! | `response_format.enforce_validation` | not sent: the schema validation layer checks the reply |
-//! | LiteLLM's `{"type": "json_object", "response_schema": …}` | OpenAI's `{"type": "json_schema", "json_schema": {"name": "response", "schema": …}}` |
-//! | `cache_control` marks, `thinking_blocks`, `provider_specific_fields` on messages | not sent (Anthropic's and LiteLLM's, not OpenAI's) |
-//! | `thinking`, `safety_settings` | refused by name, dropped with `drop_params` |
-//! | `drop_params`, `api_key`, `api_base` | not sent; a client's `api_key` / `api_base` only where client credentials are allowed |
-//! | any other key | sent as given (what LiteLLM does with `extra_body`: vLLM's `top_k`, …) |
-//!
-//! Embeddings follow the same rules; `input_type` and `title` (Gemini's) are refused by
-//! name or dropped.
+//! the JSON body an OpenAI-compatible server takes, as the table in the provider's module
+//! docs says.
 
 use crate::error::Error;
 use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat};
