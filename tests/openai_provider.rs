@@ -601,3 +601,48 @@ async fn a_429_with_retry_after_is_retried_after_the_delay() {
         "retried before Retry-After"
     );
 }
+
+#[tokio::test]
+async fn a_stream_through_the_proxy_keeps_the_usage_chunk_and_ends_with_done() {
+    let gemini = MockServer::start().await;
+    let openai = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_json(json!({
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "stream": true,
+            "stream_options": {"include_usage": true}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(openai_stream(), "text/event-stream"))
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let (proxy, _) = proxy(&gemini, &openai, "");
+    let request = http::Request::post("/v1/chat/completions")
+        .header("authorization", format!("Bearer {MASTER}"))
+        .body(Full::new(Bytes::from(
+            json!({"model": "mini", "messages": [{"role": "user", "content": "Hi"}],
+                   "stream": true, "stream_options": {"include_usage": true}})
+            .to_string(),
+        )))
+        .expect("request");
+    let response = proxy
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let events = common::sse_payloads(&body);
+    assert_eq!(events.len(), 6, "{events:?}");
+    assert_eq!(events[5], "[DONE]");
+    let usage: Value = serde_json::from_str(&events[4]).expect("the usage chunk");
+    assert_eq!(usage["choices"], json!([]));
+    assert_eq!(usage["usage"]["total_tokens"], 11);
+}

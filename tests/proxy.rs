@@ -529,10 +529,28 @@ async fn a_slow_upstream_hits_the_request_timeout() {
 }
 
 #[tokio::test]
-async fn unsupported_providers_are_refused_at_startup() {
-    let yaml = "model_list:\n  - model_name: gpt\n    litellm_params: {model: openai/gpt-4o}\n";
-    let error = Proxy::from_config(&config(yaml)).err().expect("refused");
-    assert!(error.to_string().contains("openai"), "{error}");
+async fn providers_llm_tower_does_not_have_start_and_answer_404_saying_why() {
+    let yaml = "model_list:\n  - model_name: claude\n    litellm_params: {model: anthropic/claude-sonnet-4-5}\n";
+    let proxy = Proxy::from_config(&config(yaml)).expect("the proxy starts");
+    let (status, _, body) =
+        send(&proxy, post("/v1/chat/completions", None, &hello("claude"))).await;
+    assert_eq!(status, 404);
+    let envelope = json_of(&body);
+    assert_eq!(envelope["error"]["param"], "model");
+    assert_eq!(
+        envelope["error"]["message"],
+        "model \"claude\" is not served here: provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…)"
+    );
+    let (_, _, health) = send(&proxy, get("/health", None)).await;
+    let health = json_of(&health);
+    assert_eq!(
+        (
+            health["healthy_count"].as_u64(),
+            health["unhealthy_count"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(health["unhealthy_endpoints"][0]["model_name"], "claude");
 }
 
 /// The binary: a broken config exits non-zero naming line and column; a good one serves,

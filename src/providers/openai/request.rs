@@ -37,11 +37,11 @@ pub(crate) struct Credentials {
 
 /// The upstream body of a chat request.
 pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Prepared, Error> {
-    let drop = request.drop_params.take().unwrap_or(options.drop_params);
-    let credentials = credentials(
+    let (drop, credentials) = own_settings(
+        request.drop_params.take(),
         request.api_key.take(),
         request.api_base.take(),
-        options.client_credentials,
+        options,
     )?;
     refuse_or_drop("thinking", request.thinking.take().is_some(), drop)?;
     refuse_or_drop(
@@ -69,10 +69,8 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
             }
         }
     }
-    let body = serde_json::to_vec(&request)
-        .map_err(|error| Error::invalid_request(format!("cannot encode the request: {error}")))?;
     Ok(Prepared {
-        body,
+        body: encode(&request)?,
         stream,
         credentials,
     })
@@ -83,19 +81,17 @@ pub(crate) fn embeddings_body(
     mut request: EmbeddingRequest,
     options: Options,
 ) -> Result<Prepared, Error> {
-    let drop = request.drop_params.take().unwrap_or(options.drop_params);
-    let credentials = credentials(
+    let (drop, credentials) = own_settings(
+        request.drop_params.take(),
         request.api_key.take(),
         request.api_base.take(),
-        options.client_credentials,
+        options,
     )?;
     refuse_or_drop("input_type", request.input_type.take().is_some(), drop)?;
     refuse_or_drop("title", request.title.take().is_some(), drop)?;
     request.input.check_len()?;
-    let body = serde_json::to_vec(&request)
-        .map_err(|error| Error::invalid_request(format!("cannot encode the request: {error}")))?;
     Ok(Prepared {
-        body,
+        body: encode(&request)?,
         stream: false,
         credentials,
     })
@@ -125,14 +121,26 @@ fn refuse_or_drop(param: &str, present: bool, drop: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// A client's own credentials, where they are allowed.
-fn credentials(
+/// A request's own `drop_params` (else the provider's) and its own credentials, where they
+/// are allowed.
+fn own_settings(
+    drop_params: Option<bool>,
     api_key: Option<Secret>,
     api_base: Option<String>,
-    allowed: bool,
-) -> Result<Option<Credentials>, Error> {
-    check_client_credentials(api_key.as_ref(), api_base.as_deref(), allowed)?;
-    Ok(api_key.map(|api_key| Credentials { api_key, api_base }))
+    options: Options,
+) -> Result<(bool, Option<Credentials>), Error> {
+    check_client_credentials(
+        api_key.as_ref(),
+        api_base.as_deref(),
+        options.client_credentials,
+    )?;
+    let credentials = api_key.map(|api_key| Credentials { api_key, api_base });
+    Ok((drop_params.unwrap_or(options.drop_params), credentials))
+}
+
+fn encode<T: serde::Serialize>(request: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(request)
+        .map_err(|error| Error::invalid_request(format!("cannot encode the request: {error}")))
 }
 
 #[cfg(test)]
