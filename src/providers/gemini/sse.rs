@@ -29,8 +29,7 @@ use super::error::Error;
 use super::http::upstream_error;
 use super::translate::stream::MAX_CANDIDATES;
 use super::wire::GenerateContentResponse;
-use crate::sse::{SseDecoder, SseEvent};
-use crate::upstream::Error as UpstreamError;
+use crate::sse::{SseBody, SseBodyError, SseEvent};
 
 /// Decodes streamed replies.
 ///
@@ -148,8 +147,7 @@ pin_project! {
     /// Typed events decoded from a `text/event-stream` body.
     pub struct GeminiEvents<B> {
         #[pin]
-        body: B,
-        decoder: SseDecoder,
+        events: SseBody<B>,
         events_seen: usize,
         finished: bool,
         // The limit, and when it runs out; boxed so streams without one carry no timer.
@@ -168,8 +166,7 @@ impl<B> GeminiEvents<B> {
     /// [`Error::Stream`] instead of growing the buffer.
     pub fn with_max_event_size(body: B, limit: usize) -> Self {
         Self {
-            body,
-            decoder: SseDecoder::with_max_event_size(limit),
+            events: SseBody::with_max_event_size(body, limit),
             events_seen: 0,
             finished: false,
             silence: None,
@@ -191,62 +188,45 @@ where
     type Item = Result<GenerateContentResponse, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            if *this.finished {
-                return Poll::Ready(None);
-            }
-            match this.decoder.next_event() {
-                Ok(Some(event)) => {
-                    *this.events_seen += 1;
-                    if let Some((limit, deadline)) = this.silence {
-                        deadline.as_mut().reset(Instant::now() + *limit);
-                    }
-                    return Poll::Ready(Some(parse_event(&event)));
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    *this.finished = true;
-                    return Poll::Ready(Some(Err(error.into())));
-                }
-            }
-            let frame = match this.body.as_mut().poll_frame(cx) {
-                Poll::Ready(frame) => frame,
-                Poll::Pending => {
-                    if let Some((_, deadline)) = this.silence {
-                        ready!(deadline.as_mut().poll(cx));
-                        *this.finished = true;
-                        return Poll::Ready(Some(Err(Error::Timeout)));
-                    }
-                    return Poll::Pending;
-                }
-            };
-            match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        this.decoder.push(&data);
-                    }
-                }
-                Some(Err(error)) => {
-                    *this.finished = true;
-                    let error: Box<dyn std::error::Error + Send + Sync> = error.into();
-                    return Poll::Ready(Some(Err(Error::from(UpstreamError::reading_body(
-                        error.as_ref(),
-                    )))));
-                }
-                None => {
-                    *this.finished = true;
-                    return Poll::Ready(match this.decoder.finish() {
-                        Ok(Some(event)) => Some(parse_event(&event)),
-                        Ok(None) if *this.events_seen == 0 => Some(Err(Error::Truncated(
-                            "no event before the end of the stream",
-                        ))),
-                        Ok(None) => None,
-                        Err(error) => Some(Err(error.into())),
-                    });
-                }
-            }
+        let this = self.project();
+        if *this.finished {
+            return Poll::Ready(None);
         }
+        // Pings (comments) are read by the body stream without an event: they do not reset
+        // the silence limit.
+        let polled = match this.events.poll_next(cx) {
+            Poll::Ready(polled) => polled,
+            Poll::Pending => {
+                if let Some((_, deadline)) = this.silence {
+                    ready!(deadline.as_mut().poll(cx));
+                    *this.finished = true;
+                    return Poll::Ready(Some(Err(Error::Timeout)));
+                }
+                return Poll::Pending;
+            }
+        };
+        Poll::Ready(match polled {
+            Some(Ok(event)) => {
+                *this.events_seen += 1;
+                if let Some((limit, deadline)) = this.silence {
+                    deadline.as_mut().reset(Instant::now() + *limit);
+                }
+                Some(parse_event(&event))
+            }
+            Some(Err(error)) => {
+                *this.finished = true;
+                Some(Err(match error {
+                    SseBodyError::Decode(error) => error.into(),
+                    SseBodyError::Body(error) => error.into(),
+                }))
+            }
+            None => {
+                *this.finished = true;
+                (*this.events_seen == 0).then_some(Err(Error::Truncated(
+                    "no event before the end of the stream",
+                )))
+            }
+        })
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Every event is `data: <chunk JSON>`, and `data: [DONE]` ends the stream; chunks pass
 //! through as they are (the usage chunk of `stream_options.include_usage` included). The
-//! body is read only as fast as the consumer polls, the decoder holds at most one event, and
-//! dropping the stream drops the body (closing the upstream connection). An
+//! body is read through [`SseBody`]: as fast as the consumer polls, one event held at most,
+//! dropped with the stream. An
 //! `{"error": …}` event ends the stream with that error; malformed chunk JSON is a 502. A
 //! body that ends without `[DONE]` ends cleanly only after a chunk that finished a choice
 //! or carried usage (some servers leave `[DONE]` out); otherwise the upstream was cut off,
@@ -21,8 +21,7 @@ use pin_project_lite::pin_project;
 use super::error::stream_error;
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatCompletionChunk;
-use crate::sse::{SseDecoder, SseEvent};
-use crate::upstream::Error as UpstreamError;
+use crate::sse::{SseBody, SseBodyError, SseEvent};
 
 /// The data of the event that ends a stream.
 const DONE: &str = "[DONE]";
@@ -31,12 +30,9 @@ pin_project! {
     /// Typed chunks decoded from a `text/event-stream` body.
     pub struct ChunkEvents<B> {
         #[pin]
-        body: B,
-        decoder: SseDecoder,
+        events: SseBody<B>,
         // A chunk finished a choice or carried usage: the reply is whole.
         complete: bool,
-        // The body has no more frames.
-        ended: bool,
         finished: bool,
     }
 }
@@ -45,10 +41,8 @@ impl<B> ChunkEvents<B> {
     /// Decodes `body`.
     pub fn new(body: B) -> Self {
         Self {
-            body,
-            decoder: SseDecoder::new(),
+            events: SseBody::new(body),
             complete: false,
-            ended: false,
             finished: false,
         }
     }
@@ -70,62 +64,31 @@ where
     type Item = Result<ChatCompletionChunk, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            if *this.finished {
-                return Poll::Ready(None);
-            }
-            // At the end of the body, a last event without its blank line still counts.
-            let event = if *this.ended {
-                this.decoder.finish()
-            } else {
-                this.decoder.next_event()
-            };
-            match event {
-                Ok(Some(event)) if event.data == DONE => {
-                    *this.finished = true;
-                    return Poll::Ready(None);
-                }
-                Ok(Some(event)) => {
-                    let item = parse(&event);
-                    match &item {
-                        Ok(chunk) => *this.complete |= finishes(chunk),
-                        Err(_) => *this.finished = true,
-                    }
-                    return Poll::Ready(Some(item));
-                }
-                Ok(None) if *this.ended => {
-                    *this.finished = true;
-                    return Poll::Ready((!*this.complete).then(|| {
-                        Err(bad_gateway(
-                            "the upstream stream ended before its reply was complete".to_owned(),
-                        ))
-                    }));
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    *this.finished = true;
-                    return Poll::Ready(Some(Err(bad_gateway(format!(
-                        "malformed event stream from the upstream: {error}"
-                    )))));
-                }
-            }
-            match ready!(this.body.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        this.decoder.push(&data);
-                    }
-                }
-                Some(Err(error)) => {
-                    *this.finished = true;
-                    let error: Box<dyn std::error::Error + Send + Sync> = error.into();
-                    return Poll::Ready(Some(Err(
-                        UpstreamError::reading_body(error.as_ref()).into()
-                    )));
-                }
-                None => *this.ended = true,
-            }
+        let this = self.project();
+        if *this.finished {
+            return Poll::Ready(None);
         }
+        let item = match ready!(this.events.poll_next(cx)) {
+            Some(Ok(event)) if event.data == DONE => None,
+            Some(Ok(event)) => {
+                let chunk = parse(&event);
+                match &chunk {
+                    Ok(chunk) => *this.complete |= finishes(chunk),
+                    Err(_) => *this.finished = true,
+                }
+                return Poll::Ready(Some(chunk));
+            }
+            Some(Err(SseBodyError::Decode(error))) => Some(Err(bad_gateway(format!(
+                "malformed event stream from the upstream: {error}"
+            )))),
+            Some(Err(SseBodyError::Body(error))) => Some(Err(error.into())),
+            None if *this.complete => None,
+            None => Some(Err(bad_gateway(
+                "the upstream stream ended before its reply was complete".to_owned(),
+            ))),
+        };
+        *this.finished = true;
+        Poll::Ready(item)
     }
 }
 
