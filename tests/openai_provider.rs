@@ -20,7 +20,7 @@ use llm_tower::{ChatService, Client, ErrorKind, Router, Secret};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 use wiremock::matchers::{body_json, header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 /// The key the OpenAI stand-in expects.
 const OPENAI_KEY: &str = "sk-test-not-real";
@@ -42,6 +42,16 @@ fn client(server: &MockServer) -> Client {
         .provider("openai", &provider(server))
         .build();
     Client::new(ChatService::new(router))
+}
+
+/// `POST /v1/chat/completions` with the test key.
+fn chat_completions() -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header(
+            "authorization",
+            format!("Bearer {OPENAI_KEY}").as_str(),
+        ))
 }
 
 fn chat(value: Value) -> ChatRequest {
@@ -90,12 +100,7 @@ async fn chat_sends_the_request_as_openai_takes_it_and_decodes_the_tool_call() {
     let server = MockServer::start().await;
     // Exactly what goes upstream: the model without its prefix, tools and tool_choice as
     // given, no stream_options (the client does not stream), no enforce_validation.
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPENAI_KEY}").as_str(),
-        ))
+    chat_completions()
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
             "model": "gpt-4o-mini",
@@ -216,12 +221,7 @@ fn openai_stream() -> String {
 #[tokio::test]
 async fn a_stream_forwards_stream_options_and_passes_the_usage_chunk() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPENAI_KEY}").as_str(),
-        ))
+    chat_completions()
         .and(body_json(json!({
             "model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "Hi"}],
@@ -528,12 +528,7 @@ async fn one_config_routes_openai_and_gemini_models_and_skips_unknown_providers(
         .expect(1)
         .mount(&gemini)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPENAI_KEY}").as_str(),
-        ))
+    chat_completions()
         .and(body_json(hi("gpt-4o-mini")))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "From OpenAI.")),

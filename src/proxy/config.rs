@@ -128,11 +128,17 @@ pub fn unserved(model: &str) -> Option<String> {
     let provider = model
         .split_once('/')
         .map_or(model, |(provider, _)| provider);
-    (!SERVED_PROVIDERS.contains(&provider)).then(|| {
-        format!(
-            "provider {provider:?} is not available in llm-tower (it serves gemini/… and openai/…)"
-        )
-    })
+    if SERVED_PROVIDERS.contains(&provider) {
+        return None;
+    }
+    let served: Vec<String> = SERVED_PROVIDERS
+        .iter()
+        .map(|served| format!("{served}/…"))
+        .collect();
+    Some(format!(
+        "provider {provider:?} is not available in llm-tower (it serves {})",
+        served.join(" and ")
+    ))
 }
 
 /// The variable holding the Gemini API key in [`Config::default_gemini`].
