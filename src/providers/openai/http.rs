@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorKind};
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::provider::ChatResponse;
 use crate::upstream::preview::preview;
-use crate::upstream::reply::{MAX_REPLY_BYTES, read_body};
+use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::{Secret, redact_url};
 
 /// Where and how requests are sent.
@@ -265,7 +265,7 @@ where
 {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
-        let bytes = read_body(body, MAX_ERROR_BYTES).await.unwrap_or_default();
+        let bytes = read_error_body(body).await;
         return Err(upstream_error(parts.status, &parts.headers, &bytes));
     }
     let content_type = parts
@@ -280,9 +280,6 @@ where
     };
     Ok((reply, body))
 }
-
-/// Largest error body read; the message needs only its start.
-const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 /// Reads a whole JSON reply as `T`; a body that is not one is a 502 quoting its start.
 async fn read_json<T: DeserializeOwned, B>(body: B) -> Result<T, Error>

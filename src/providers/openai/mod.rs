@@ -55,6 +55,10 @@ use crate::upstream::{HttpTransport, RetryLayer, RetryPolicy, Secret};
 /// OpenAI's public endpoint.
 pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
 
+/// The upstream silence limit unless [`OpenAiBuilder::timeout`] sets one: ten minutes, as
+/// for Gemini.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// The variable holding the key for OpenAI's endpoint.
 pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
 
@@ -158,7 +162,10 @@ impl OpenAiBuilder {
         self
     }
 
-    /// The upstream silence limit (see [`HttpTransport::with_timeout`]).
+    /// The upstream silence limit (default [`DEFAULT_TIMEOUT`]): a call fails with 504 when
+    /// the server sends nothing for this long, before the reply or within it (see
+    /// [`HttpTransport::with_timeout`]). It applies to a shared
+    /// [`transport`](Self::transport) too, without changing the other users of its pool.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -181,13 +188,11 @@ impl OpenAiBuilder {
                 .filter(|key| !key.is_empty())
                 .map(Secret::new)
         });
-        let mut transport = match self.transport {
+        let transport = match self.transport {
             Some(transport) => transport,
             None => HttpTransport::builder().build()?,
-        };
-        if let Some(timeout) = self.timeout {
-            transport = transport.with_timeout(timeout);
         }
+        .with_timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT));
         let http = OpenAiHttpLayer::with_options(api_base, api_key, self.options)
             .layer(RetryLayer::new(self.retry).layer(transport));
         let chat = ServiceBuilder::new()
