@@ -891,11 +891,21 @@ impl RawModelEntry {
             });
         }
         if let Some(why) = unserved(&params.model) {
+            // Nothing else of it is used: its key variables need not be set, nor its
+            // settings valid for llm-tower.
             warnings.push(format!(
                 "{}: {why}; the deployment of {:?} is skipped",
                 field("model"),
                 self.model_name
             ));
+            return Ok(ModelEntry {
+                model_name: self.model_name,
+                litellm_params: LitellmParams {
+                    model: params.model,
+                    ..LitellmParams::default()
+                },
+                model_info: self.model_info,
+            });
         }
 
         // A key that names an unset variable would fail every request with 401: refused
@@ -1294,7 +1304,7 @@ mod tests {
     fn providers_llm_tower_does_not_have_are_kept_with_one_warning_each() {
         let yaml = "model_list:
   - {model_name: flash, litellm_params: {model: gemini/gemini-2.5-flash}}
-  - {model_name: claude, litellm_params: {model: anthropic/claude-sonnet-4-5}}
+  - {model_name: claude, litellm_params: {model: anthropic/claude-sonnet-4-5, api_key: os.environ/ANTHROPIC_API_KEY, max_tokens: 4096}}
   - {model_name: vertex, litellm_params: {model: vertex_ai/gemini-2.5-pro}}
 ";
         let (config, warnings) = parse_ok(yaml, &[]);
