@@ -9,8 +9,8 @@
 //! [`fan_out`](CompletionsLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default) with
 //! the shared [`fan_out`](crate::layers::fan_out) helper.
 
-pub mod convert;
-pub mod stream;
+mod convert;
+mod stream;
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};

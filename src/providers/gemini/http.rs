@@ -228,7 +228,7 @@ pub(crate) fn retry_info_delay(body: &[u8]) -> Option<std::time::Duration> {
 }
 
 /// An error status and body → [`Error::Upstream`].
-pub fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
+pub(crate) fn upstream_error(status: StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
     let google = serde_json::from_slice::<ErrorBody>(body)
         .ok()
         .map(|body| body.error);

@@ -145,7 +145,7 @@ fn empty_message() -> ResponseMessage {
 
 /// The parts of one candidate, sorted into OpenAI message fields.
 #[derive(Debug, Default)]
-pub struct PartsDigest {
+pub(crate) struct PartsDigest {
     /// Visible text.
     pub content: Option<String>,
     /// Thought text.

@@ -1,0 +1,357 @@
+//! The proxy against an upstream that misbehaves: a small raw-TCP server on 127.0.0.1
+//! that stalls, trickles, resets, sends pings forever, broken JSON, a compressed bomb, a
+//! huge body, or rate limits. Each case checks what the client sees (status, or the SSE
+//! error event), that it sees it within a bound, and how many upstream calls were made.
+#![cfg(feature = "proxy")]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use llm_tower::proxy::app::Proxy;
+use llm_tower::proxy::config::Config;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+
+/// What the upstream does with every request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Reads the request and never answers.
+    StallBeforeHead,
+    /// Sends a stream's head and one event, then nothing.
+    StallMidStream,
+    /// Sends a stream's head, then only `: ping` comments.
+    PingsOnly,
+    /// Sends a 500 whose body arrives a byte at a time.
+    TrickledError,
+    /// Sends a stream's head and one event, then closes the socket mid-chunk.
+    ResetMidStream,
+    /// Answers 200 with a body that is not JSON.
+    BrokenJson,
+    /// Answers 200 with a gzip body that inflates to 60 MB (never asked for).
+    GzipBomb,
+    /// Answers 200 with 80 MB of body.
+    HugeBody,
+    /// Answers 429 with `Retry-After: 7`.
+    RateLimited,
+    /// Answers 503 with `Retry-After: 3`.
+    Unavailable,
+}
+
+const EVENT: &str = r#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]},"index":0}],"modelVersion":"gemini-2.5-flash"}"#;
+
+const BOMB: &[u8] = include_bytes!("fixtures/faults/bomb.json.gz");
+
+/// A misbehaving upstream; `calls` counts the requests it received.
+struct Upstream {
+    base: String,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Upstream {
+    async fn start(fault: Fault) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1beta", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let _ = serve(stream, fault, &counter).await;
+                });
+            }
+        });
+        Self { base, calls }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request (head and `Content-Length` body).
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<bool> {
+    let mut seen = Vec::new();
+    let mut buffer = [0; 4096];
+    let head_end = loop {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(false);
+        }
+        seen.extend_from_slice(&buffer[..read]);
+        if let Some(at) = seen.windows(4).position(|window| window == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&seen[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while seen.len() < head_end + length {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(false);
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    Ok(true)
+}
+
+fn chunk(data: &str) -> String {
+    format!("{:x}\r\n{data}\r\n", data.len())
+}
+
+const STREAM_HEAD: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
+async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std::io::Result<()> {
+    while read_request(&mut stream).await? {
+        calls.fetch_add(1, Ordering::SeqCst);
+        match fault {
+            Fault::StallBeforeHead => std::future::pending::<()>().await,
+            Fault::StallMidStream => {
+                let first = chunk(&format!("{EVENT}\r\n\r\n"));
+                stream
+                    .write_all(format!("{STREAM_HEAD}{first}").as_bytes())
+                    .await?;
+                std::future::pending::<()>().await;
+            }
+            Fault::PingsOnly => {
+                stream.write_all(STREAM_HEAD.as_bytes()).await?;
+                loop {
+                    stream.write_all(chunk(": ping\r\n\r\n").as_bytes()).await?;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            Fault::TrickledError => {
+                let body = r#"{"error":{"code":500,"message":"internal","status":"INTERNAL"}}"#;
+                let head = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len() * 100
+                );
+                stream.write_all(head.as_bytes()).await?;
+                for byte in body.bytes().cycle() {
+                    stream.write_all(&[byte]).await?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            Fault::ResetMidStream => {
+                let first = chunk(&format!("{EVENT}\r\n\r\n"));
+                stream
+                    .write_all(format!("{STREAM_HEAD}{first}40\r\npartial").as_bytes())
+                    .await?;
+                return Ok(());
+            }
+            Fault::BrokenJson => {
+                let body = "{\"candidates\": [{\"content\": ";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(reply.as_bytes()).await?;
+            }
+            Fault::GzipBomb => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                    BOMB.len()
+                );
+                stream.write_all(head.as_bytes()).await?;
+                stream.write_all(BOMB).await?;
+            }
+            Fault::HugeBody => {
+                let size = 80 * 1024 * 1024;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).await?;
+                let block = vec![b' '; 1024 * 1024];
+                for _ in 0..80 {
+                    stream.write_all(&block).await?;
+                }
+            }
+            Fault::RateLimited | Fault::Unavailable => {
+                let (status, retry) = match fault {
+                    Fault::RateLimited => ("429 Too Many Requests", 7),
+                    _ => ("503 Service Unavailable", 3),
+                };
+                let body =
+                    r#"{"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}}"#;
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: {retry}\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(reply.as_bytes()).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A proxy in front of `upstream` with a half-second silence limit and `settings`.
+fn proxy(upstream: &Upstream, settings: &str) -> Proxy {
+    let yaml = format!(
+        "model_list:
+  - model_name: flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: test-key
+      api_base: {base}
+      timeout: 0.5
+{settings}",
+        base = upstream.base
+    );
+    let (config, _) = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config");
+    Proxy::from_config(&config).expect("proxy")
+}
+
+/// Sends a chat request; returns status, headers, body and how long the whole answer took.
+async fn chat(proxy: &Proxy, stream: bool) -> (u16, http::HeaderMap, String, Duration) {
+    let body = json!({"model": "flash", "stream": stream, "messages": [{"role": "user", "content": "Hi"}]});
+    let request = http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let started = Instant::now();
+    let response = proxy.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let text = match body.collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(error) => format!("<body error: {error}>"),
+    };
+    (
+        parts.status.as_u16(),
+        parts.headers,
+        text,
+        started.elapsed(),
+    )
+}
+
+/// The `error` object of a JSON error reply.
+fn error_of(body: &str) -> Value {
+    serde_json::from_str::<Value>(body).expect("JSON error body")["error"].clone()
+}
+
+/// The `error` object of the SSE error event that ends `body`.
+fn error_event_of(body: &str) -> Value {
+    let event = body
+        .split("\n\n")
+        .filter_map(|event| event.strip_prefix("data: "))
+        .find(|data| data.starts_with("{\"error\""))
+        .unwrap_or_else(|| panic!("no error event in {body}"));
+    serde_json::from_str::<Value>(event).unwrap()["error"].clone()
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_is_a_504_after_the_silence_limit() {
+    let upstream = Upstream::start(Fault::StallBeforeHead).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), false).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(error_of(&body)["type"], "timeout_error");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_ends_with_a_timeout_event() {
+    let upstream = Upstream::start(Fault::StallMidStream).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), true).await;
+    assert_eq!(status, 200, "the first event committed the stream");
+    assert!(body.contains("Hel"), "{body}");
+    assert_eq!(error_event_of(&body)["type"], "timeout_error");
+    assert!(!body.contains("[DONE]"), "{body}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_stream_of_pings_without_events_is_a_504() {
+    let upstream = Upstream::start(Fault::PingsOnly).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), true).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(error_of(&body)["type"], "timeout_error");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_trickled_error_body_is_cut_off_and_reported() {
+    let upstream = Upstream::start(Fault::TrickledError).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), false).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_chunk_ends_with_an_error_event() {
+    let upstream = Upstream::start(Fault::ResetMidStream).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), true).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Hel"), "{body}");
+    let error = error_event_of(&body);
+    assert!(
+        ["service_unavailable_error", "api_error"].contains(&error["type"].as_str().unwrap()),
+        "{error}"
+    );
+    assert!(!body.contains("[DONE]"), "{body}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn broken_json_is_a_502_and_never_retried() {
+    let upstream = Upstream::start(Fault::BrokenJson).await;
+    let proxy = proxy(&upstream, "litellm_settings: {num_retries: 2}");
+    let (status, _, body, _) = chat(&proxy, false).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(
+        upstream.calls(),
+        1,
+        "a reply that arrived is billed: no retry"
+    );
+}
+
+#[tokio::test]
+async fn a_compressed_bomb_is_not_inflated() {
+    let upstream = Upstream::start(Fault::GzipBomb).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), false).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_huge_body_is_refused_at_the_reply_cap() {
+    let upstream = Upstream::start(Fault::HugeBody).await;
+    let (status, _, body, took) = chat(&proxy(&upstream, ""), false).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        error_of(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test]
+async fn rate_limits_and_overload_reach_the_client_with_retry_after() {
+    for (fault, status, retry) in [
+        (Fault::RateLimited, 429, "7"),
+        (Fault::Unavailable, 503, "3"),
+    ] {
+        let upstream = Upstream::start(fault).await;
+        let (got, headers, body, _) = chat(&proxy(&upstream, ""), false).await;
+        assert_eq!(got, status, "{fault:?}: {body}");
+        assert_eq!(headers["retry-after"], retry, "{fault:?}");
+        assert_eq!(upstream.calls(), 1, "{fault:?}");
+    }
+}
