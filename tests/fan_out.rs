@@ -11,7 +11,7 @@ use common::{StandIn, ok_reply, post_json};
 use futures_util::StreamExt;
 use llm_tower::edge::{CompletionsEdge, EmbeddingsEdge};
 use llm_tower::layers::completions::CompletionsLayer;
-use llm_tower::layers::completions::convert::MAX_PROMPTS;
+use llm_tower::layers::completions::MAX_PROMPTS;
 use llm_tower::openai::embeddings::MAX_EMBEDDING_INPUTS;
 use llm_tower::openai::{CompletionRequest, EmbeddingRequest, Prompt};
 use llm_tower::{CompletionResponse, Router};

@@ -10,6 +10,7 @@
 //! the shared [`fan_out`](crate::layers::fan_out) helper.
 
 mod convert;
+pub use convert::MAX_PROMPTS;
 mod stream;
 
 use std::pin::Pin;
