@@ -39,7 +39,8 @@ pub struct Plan {
 
 /// Maps a completions request to chat requests.
 ///
-/// ```
+/// ```ignore
+/// // Internal: shown for how a request is split, tested in this module's tests.
 /// use llm_tower::layers::completions::convert::plan;
 /// use llm_tower::openai::CompletionRequest;
 ///
