@@ -4,7 +4,7 @@
 //! under the [`Router`](crate::Router) it serves every chat provider, and the provider
 //! still refuses, maps or drops each param.
 //!
-//! The cost of one request is bounded: at most [`MAX_PROMPTS`](convert::MAX_PROMPTS)
+//! The cost of one request is bounded: at most [`MAX_PROMPTS`]
 //! prompts (more is a 400 naming `prompt`), sent at most
 //! [`fan_out`](CompletionsLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default) with
 //! the shared [`fan_out`](crate::layers::fan_out) helper.
