@@ -4,10 +4,13 @@
 //! CORS pre-flights and the readiness check.
 #![cfg(feature = "proxy")]
 
+#[path = "common/cache.rs"]
+mod cache;
 mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::{TEST_KEY, fixture};
@@ -322,6 +325,36 @@ async fn metrics_count_chat_stream_cached_and_failed_requests() {
     assert_eq!(value(&scrape, "llm_tower_open_streams", &[]), 0.0);
     // The scrape itself is the one request in flight.
     assert_eq!(value(&scrape, "llm_tower_requests_in_flight", &[]), 1.0);
+}
+
+#[tokio::test]
+async fn context_cache_outcomes_are_counted_by_model() {
+    let server = MockServer::start().await;
+    cache::expect_empty_list(&server, 1).await;
+    cache::expect_create(&server, cache::RECORDED_CACHE, Duration::ZERO, 1).await;
+    cache::expect_live(&server, cache::RECORDED_CACHE, 2).await;
+    let service = stack(&server, &StackOptions::default());
+    let body = cache::contract_request(&cache::long_contract(), false);
+    for _ in 0..2 {
+        let (status, _, reply) = send(&service, chat("gemini-flash", &[], body.clone())).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    }
+
+    let scrape = scrape(&service).await;
+    let outcome = |outcome: &str| {
+        value(
+            &scrape,
+            "llm_tower_context_cache_total",
+            &[
+                ("model", "gemini-flash"),
+                ("provider", "gemini"),
+                ("outcome", outcome),
+            ],
+        )
+    };
+    assert_eq!(outcome("created"), 1.0, "the first call creates the cache");
+    assert_eq!(outcome("hit"), 1.0, "the second finds it in the store");
+    assert_eq!(outcome("too_small"), 0.0);
 }
 
 #[tokio::test]

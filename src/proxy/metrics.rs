@@ -16,6 +16,7 @@
 //! | `llm_tower_upstream_duration_seconds` | histogram (to the reply head) | model, provider |
 //! | `llm_tower_upstream_errors_total` | counter | model, provider, status |
 //! | `llm_tower_retries_total` | counter | model, provider |
+//! | `llm_tower_context_cache_total` | counter | model, provider, outcome (hit, found, created, waited, too_small, uncached, failed) |
 //! | `llm_tower_tokens_total` | counter | model, provider, kind (prompt, completion, cached, reasoning) |
 //! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
@@ -161,6 +162,13 @@ struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContextCacheLabels {
+    model: Arc<String>,
+    provider: Arc<String>,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TokenLabels {
     model: Arc<String>,
     provider: Arc<String>,
@@ -235,6 +243,7 @@ pub struct Metrics {
     upstream_duration: Family<ModelLabels, Histogram, LatencyHistogram>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     retries: Family<ModelLabels, Counter>,
+    context_cache: Family<ContextCacheLabels, Counter>,
     tokens: Family<TokenLabels, Counter>,
     spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
@@ -287,6 +296,13 @@ impl Metrics {
             "Upstream calls retried after a transient error",
             retries.clone(),
         );
+        let context_cache = Family::default();
+        registry.register(
+            "context_cache",
+            "Calls with a cache_control-marked head, by outcome (hit, found, created, waited, \
+             too_small, uncached, failed)",
+            context_cache.clone(),
+        );
         let tokens = Family::default();
         registry.register(
             "tokens",
@@ -320,6 +336,7 @@ impl Metrics {
             upstream_duration,
             upstream_errors,
             retries,
+            context_cache,
             tokens,
             spend,
             in_flight,
@@ -429,6 +446,18 @@ impl Metrics {
     /// An upstream call is retried.
     pub fn retry(&self, label: &ModelLabel) {
         self.retries.get_or_create(&ModelLabels::from(label)).inc();
+    }
+
+    /// A provider's context cache reported how a call went (`outcome` from a fixed set).
+    pub fn context_cache(&self, label: &ModelLabel, outcome: &'static str) {
+        let labels = ModelLabels::from(label);
+        self.context_cache
+            .get_or_create(&ContextCacheLabels {
+                model: labels.model,
+                provider: labels.provider,
+                outcome,
+            })
+            .inc();
     }
 }
 

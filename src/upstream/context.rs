@@ -56,6 +56,13 @@ pub trait UpstreamObserver: Send + Sync + 'static {
 
     /// A failed call is about to be tried again.
     fn retrying(&self);
+
+    /// A provider's context cache decided how a call with a cacheable head went
+    /// (`outcome` is one of a fixed set, e.g. `hit`, `created`, `too_small`). Ignored
+    /// unless implemented.
+    fn context_cache(&self, outcome: &'static str) {
+        let _ = outcome;
+    }
 }
 
 /// The per-request context read by the upstream HTTP level; see the [module](self).
@@ -108,6 +115,16 @@ impl CallContext {
         let _ = CURRENT.try_with(|context| {
             if let Some(observer) = &context.observer {
                 observer.retrying();
+            }
+        });
+    }
+
+    /// Tells the current observer how a context-cached call went (see
+    /// [`UpstreamObserver::context_cache`]).
+    pub fn note_context_cache(outcome: &'static str) {
+        let _ = CURRENT.try_with(|context| {
+            if let Some(observer) = &context.observer {
+                observer.context_cache(outcome);
             }
         });
     }

@@ -110,4 +110,8 @@ impl UpstreamObserver for Record {
     fn retrying(&self) {
         self.metrics.retry(&self.label());
     }
+
+    fn context_cache(&self, outcome: &'static str) {
+        self.metrics.context_cache(&self.label(), outcome);
+    }
 }

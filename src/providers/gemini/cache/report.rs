@@ -1,5 +1,7 @@
 //! What the layer tells the operator: one `tracing` event per cached call naming its
-//! outcome (target `llm_tower::context_cache`, for counters), and store failures logged
+//! outcome (target `llm_tower::context_cache`), the same outcome to the request's
+//! [`UpstreamObserver`](crate::upstream::context::UpstreamObserver) (the proxy counts it
+//! in `/metrics`), and store failures logged
 //! at most once per interval (a dead Redis must not flood the log at every request).
 
 use std::sync::Mutex;
@@ -7,6 +9,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use crate::store::StoreError;
+use crate::upstream::context::CallContext;
 
 /// The `tracing` target of the layer's events.
 pub const TARGET: &str = "llm_tower::context_cache";
@@ -46,9 +49,10 @@ impl Outcome {
     }
 }
 
-/// Emits the event of one call.
+/// Reports how one call went.
 pub(super) fn outcome(outcome: Outcome, model: &str) {
     tracing::debug!(target: TARGET, outcome = outcome.as_str(), model, "context cache");
+    CallContext::note_context_cache(outcome.as_str());
 }
 
 /// Logs store failures at most once per interval, counting the ones it left out.
