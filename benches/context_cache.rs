@@ -29,14 +29,15 @@ fn upstream() -> impl Service<
 + 'static {
     tower::service_fn(|call: Call| async move {
         Ok(match call.method {
-            Method::CreateCachedContent(_) => Reply::CachedContent(CachedContent {
-                name: "cachedContents/bench".to_owned(),
-                expire_time: Some(
+            Method::CreateCachedContent(_) => {
+                let mut created = CachedContent::default();
+                created.name = "cachedContents/bench".to_owned();
+                created.expire_time = Some(
                     humantime::format_rfc3339(SystemTime::now() + Duration::from_secs(3600))
                         .to_string(),
-                ),
-                ..CachedContent::default()
-            }),
+                );
+                Reply::CachedContent(created)
+            }
             Method::ListCachedContents { .. } => Reply::CachedContents(Default::default()),
             _ => Reply::Generate(GenerateContentResponse::default()),
         })
@@ -50,10 +51,8 @@ fn call(plan: bool) -> Call {
         parts: vec![Part::text(text)],
     };
     let head = "All work and no play makes a dull cache key. ".repeat(100 * 1024 / 45);
-    let body = GenerateContentRequest {
-        contents: vec![turn(head), turn("And the question?".to_owned())],
-        ..GenerateContentRequest::default()
-    };
+    let mut body = GenerateContentRequest::default();
+    body.contents = vec![turn(head), turn("And the question?".to_owned())];
     let mut call = Call::new("gemini-2.5-flash", Method::Generate(body));
     call.cache = plan.then_some(CachePlan {
         contents: 1,

@@ -21,11 +21,7 @@ use crate::provider::{
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::new(Gemini::builder().build()?.chat_service());
-/// let request = ChatRequest {
-///     model: "gemini-2.5-flash".into(),
-///     messages: vec![Message::text(Role::User, "Hi")],
-///     ..ChatRequest::default()
-/// };
+/// let request = ChatRequest::new("gemini-2.5-flash", vec![Message::text(Role::User, "Hi")]);
 /// let completion = client.chat(request).await?;
 /// println!("{:?}", completion.choices[0].message.content);
 /// # Ok(()) }

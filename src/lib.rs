@@ -66,3 +66,8 @@ pub use providers::gemini;
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
 pub use upstream::Secret;
+
+/// The README's Rust examples, compiled as doc tests (also with default features off).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -50,7 +50,7 @@ pub const PRICE_KEYS: &[&str] = &[
 /// use llm_tower::openai::Usage;
 ///
 /// let price = ModelPrice::new(3e-7, 2.5e-6);
-/// let usage = Usage { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, ..Usage::default() };
+/// let usage = Usage::new(1000, 100);
 /// assert!((price.cost(&usage) - 0.00055).abs() < 1e-12);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

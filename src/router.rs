@@ -388,10 +388,7 @@ mod tests {
     }
 
     async fn answer(router: &Router, model: &str) -> String {
-        let request = ChatRequest {
-            model: model.to_owned(),
-            ..ChatRequest::default()
-        };
+        let request = ChatRequest::new(model, Vec::new());
         let error = router
             .clone()
             .oneshot(request)

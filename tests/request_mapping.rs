@@ -1653,13 +1653,9 @@ async fn loopback_image_url_is_refused_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn allowed_image_host_is_downloaded_and_inlined() {
-    let stand_in = StandIn::start_with(|builder| {
-        builder.fetch_policy(FetchPolicy {
-            allowed_hosts: vec!["127.0.0.1".into()],
-            ..Default::default()
-        })
-    })
-    .await;
+    let stand_in =
+        StandIn::start_with(|builder| builder.fetch_policy(FetchPolicy::allowing(["127.0.0.1"])))
+            .await;
     let url = serve_png(&stand_in.server).await;
     let body = sent_via(&stand_in, image_request(&url)).await;
     assert_eq!(

@@ -233,10 +233,7 @@ async fn a_retry_resends_the_bytes_without_downloading_or_translating_again() {
     let image_host = images.uri().trim_start_matches("http://").to_owned();
     let gemini = builder(&server)
         .retry(quick_retries(2))
-        .fetch_policy(FetchPolicy {
-            allowed_hosts: vec![image_host],
-            ..FetchPolicy::default()
-        })
+        .fetch_policy(FetchPolicy::allowing([image_host]))
         .build()
         .expect("builds");
     let request = json!({"model": FLASH, "messages": [{"role": "user", "content": [

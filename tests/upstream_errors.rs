@@ -460,13 +460,11 @@ async fn gemini_error(base: &str) -> llm_tower::gemini::Error {
         .layer(GeminiHttpLayer::new(base))
         .layer(ApiKeyLayer::new(Some(Secret::new(TEST_KEY))))
         .service(HttpTransport::builder().build().expect("transport"));
-    let body = GenerateContentRequest {
-        contents: vec![Content {
-            role: Some("user".to_owned()),
-            parts: vec![Part::text("Hello")],
-        }],
-        ..GenerateContentRequest::default()
-    };
+    let mut body = GenerateContentRequest::default();
+    body.contents = vec![Content {
+        role: Some("user".to_owned()),
+        parts: vec![Part::text("Hello")],
+    }];
     service
         .oneshot(Call::new("gemini-2.5-flash", Method::Generate(body)))
         .await

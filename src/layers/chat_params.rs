@@ -13,10 +13,7 @@ pub(crate) fn chat_template(
     extra: Map<String, Value>,
 ) -> Result<ChatRequest, Error> {
     if extra.is_empty() {
-        return Ok(ChatRequest {
-            model,
-            ..ChatRequest::default()
-        });
+        return Ok(ChatRequest::new(model, Vec::new()));
     }
     let mut object = extra;
     object.insert("model".to_owned(), Value::String(model));

@@ -20,6 +20,7 @@ use super::chat::{
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChatCompletionChunk {
     /// Same for every chunk of a stream.
     pub id: String,
@@ -50,6 +51,7 @@ pub struct ChatCompletionChunk {
 
 /// The delta of one choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChunkChoice {
     /// Choice position.
     pub index: u32,
@@ -67,6 +69,7 @@ pub struct ChunkChoice {
 
 /// New content of a choice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Delta {
     /// `"assistant"` on the first chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +105,7 @@ pub struct Delta {
 
 /// A tool call delta; Gemini sends each call whole, so one delta carries all of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCallDelta {
     /// Stable position of the call in the stream.
     pub index: u32,
@@ -120,6 +124,7 @@ pub struct ToolCallDelta {
 
 /// Function name and argument text of a tool call delta.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionDelta {
     /// Name (first delta of the call).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -22,6 +22,7 @@ use crate::context::RequestContext;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CompletionRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
     pub model: String,
@@ -128,6 +129,7 @@ pub enum Prompt {
 
 /// A `text_completion`: the whole reply, or one streamed chunk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextCompletion {
     /// Reply id, the same on every chunk of a stream.
     pub id: String,
@@ -146,6 +148,7 @@ pub struct TextCompletion {
 
 /// One completion (or, in a stream, the next piece of it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextChoice {
     /// The text.
     pub text: String,
@@ -159,6 +162,7 @@ pub struct TextChoice {
 
 /// Legacy log probabilities: parallel lists, one entry per token.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextLogprobs {
     /// The tokens.
     pub tokens: Vec<String>,

@@ -20,6 +20,7 @@ use crate::upstream::secret::Secret;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EmbeddingRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
     pub model: String,
@@ -171,6 +172,7 @@ pub enum EncodingFormat {
 
 /// The reply: `{"object": "list", "data": […], "model", "usage"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EmbeddingResponse {
     /// Always `list`.
     pub object: String,
@@ -184,6 +186,7 @@ pub struct EmbeddingResponse {
 
 /// One vector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Embedding {
     /// Always `embedding`.
     pub object: String,
@@ -205,6 +208,7 @@ pub enum EmbeddingVector {
 
 /// Token counts of an embeddings request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EmbeddingUsage {
     /// Input tokens.
     pub prompt_tokens: u64,

@@ -30,6 +30,7 @@ use crate::raw_json::RawJson;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateResponse {
     /// `provider/model` or a configured model name.
     pub model: String,
@@ -141,6 +142,7 @@ pub enum Input {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputItem {
     /// The item type; absent means `message`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +203,7 @@ pub enum InputContent {
 /// `input_image` (`image_url` or `file_id`, `detail`), `input_file` (`file_data`,
 /// `file_id` or `file_url`, `filename`), `refusal` (`refusal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputPart {
     /// The part type.
     #[serde(rename = "type")]
@@ -254,6 +257,7 @@ impl InputPart {
 
 /// A tool: `{"type":"function","name",…}` or a hosted tool (`web_search`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResponseTool {
     /// `function`, `web_search`, `web_search_preview`, …
     #[serde(rename = "type")]
@@ -278,6 +282,7 @@ pub struct ResponseTool {
 /// `tool_choice`: a mode or a named tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ResponseToolChoice {
     /// `"auto"`, `"none"`, `"required"`.
     Mode(String),
@@ -287,6 +292,7 @@ pub enum ResponseToolChoice {
 
 /// A forced tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NamedTool {
     /// `function`, or a hosted tool type.
     #[serde(rename = "type")]
@@ -301,6 +307,7 @@ pub struct NamedTool {
 
 /// `text`: the output format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextConfig {
     /// `{"type":"text"}`, `{"type":"json_object"}` or `{"type":"json_schema",…}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,6 +319,7 @@ pub struct TextConfig {
 
 /// `text.format`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextFormat {
     /// `text`, `json_object` or `json_schema`.
     #[serde(rename = "type")]
@@ -335,6 +343,7 @@ pub struct TextFormat {
 
 /// `reasoning`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReasoningConfig {
     /// `none`, `minimal`, `low`, `medium`, `high`.
     #[serde(default)]
@@ -361,6 +370,7 @@ pub struct ReasoningConfig {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Response {
     /// `resp_…`.
     pub id: String,
@@ -464,6 +474,7 @@ impl Response {
 
 /// `error` of a failed response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResponseError {
     /// Machine-readable code.
     pub code: String,
@@ -473,6 +484,7 @@ pub struct ResponseError {
 
 /// `incomplete_details`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IncompleteDetails {
     /// `max_output_tokens` or `content_filter`.
     pub reason: String,
@@ -481,6 +493,7 @@ pub struct IncompleteDetails {
 /// One output item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum OutputItem {
     /// Thought summaries and the opaque state to send back.
     #[serde(rename = "reasoning")]
@@ -506,6 +519,7 @@ impl OutputItem {
 
 /// A `reasoning` output item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReasoningItem {
     /// `rs_…`.
     pub id: String,
@@ -521,6 +535,7 @@ pub struct ReasoningItem {
 
 /// `{"type":"summary_text","text":…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SummaryText {
     /// `"summary_text"`.
     #[serde(rename = "type")]
@@ -541,6 +556,7 @@ impl SummaryText {
 
 /// A `message` output item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputMessage {
     /// `msg_…`.
     pub id: String,
@@ -555,6 +571,7 @@ pub struct OutputMessage {
 /// A content part of an output message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum OutputContent {
     /// Text with its citations.
     #[serde(rename = "output_text")]
@@ -563,6 +580,7 @@ pub enum OutputContent {
 
 /// `output_text`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputText {
     /// The text.
     pub text: String,
@@ -575,6 +593,7 @@ pub struct OutputText {
 
 /// `{"type":"url_citation",…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UrlCitation {
     /// `"url_citation"`.
     #[serde(rename = "type")]
@@ -591,6 +610,7 @@ pub struct UrlCitation {
 
 /// One token's log probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputLogprob {
     /// The token.
     pub token: String,
@@ -604,6 +624,7 @@ pub struct OutputLogprob {
 
 /// An alternative token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TopLogprob {
     /// The token.
     pub token: String,
@@ -615,6 +636,7 @@ pub struct TopLogprob {
 
 /// A `function_call` output item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionCallItem {
     /// `fc_…`.
     pub id: String,
@@ -631,6 +653,7 @@ pub struct FunctionCallItem {
 
 /// Token counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResponseUsage {
     /// Input tokens (cached ones included).
     pub input_tokens: u64,
@@ -646,6 +669,7 @@ pub struct ResponseUsage {
 
 /// Input token breakdown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputTokensDetails {
     /// Tokens read from a cache.
     pub cached_tokens: u64,
@@ -653,6 +677,7 @@ pub struct InputTokensDetails {
 
 /// Output token breakdown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputTokensDetails {
     /// Thinking tokens.
     pub reasoning_tokens: u64,
@@ -661,6 +686,7 @@ pub struct OutputTokensDetails {
 /// One streamed event; `sequence_number` counts from 0 in each stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum ResponseEvent {
     /// The response exists (`in_progress`, no output yet).
     #[serde(rename = "response.created")]
@@ -896,6 +922,7 @@ pub enum ResponseEvent {
 
 /// The page of `GET /v1/responses/{id}/input_items`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputItemList {
     /// `"list"`.
     pub object: String,
@@ -911,6 +938,7 @@ pub struct InputItemList {
 
 /// The reply of `DELETE /v1/responses/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeletedResponse {
     /// The id.
     pub id: String,

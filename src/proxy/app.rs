@@ -139,10 +139,9 @@ impl Proxy {
     /// Builds the router and routes from a config.
     pub fn from_config(config: &Config) -> Result<Self, BuildError> {
         let settings = &config.litellm_settings;
-        let fetcher = MediaFetcher::new(FetchPolicy {
-            allowed_hosts: settings.user_url_allowed_hosts.clone(),
-            ..FetchPolicy::default()
-        })?;
+        let fetcher = MediaFetcher::new(FetchPolicy::allowing(
+            settings.user_url_allowed_hosts.iter().cloned(),
+        ))?;
         // One pool for every deployment and the pass-through; a deployment's `timeout`
         // is its own silence limit over the shared pool.
         let transport = HttpTransport::builder()

@@ -165,6 +165,7 @@ const GEMINI_API_KEY_VAR: &str = "GEMINI_API_KEY";
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Config {
     /// The deployments, in file order. Several entries may share a
     /// `model_name`: they are deployments of one model to balance across.
@@ -195,6 +196,7 @@ pub struct Config {
 /// assert!(entry.model_info.is_none());
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ModelEntry {
     /// The name clients send in a request's `model`.
     pub model_name: String,
@@ -227,6 +229,7 @@ pub struct ModelEntry {
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct LitellmParams {
     /// `provider/model`, e.g. `gemini/gemini-2.5-flash`, or `gemini/*` for a
     /// wildcard entry. Always contains a `/` when parsed from a file; any
@@ -274,7 +277,8 @@ impl LitellmParams {
     /// ```rust
     /// use llm_tower::proxy::config::LitellmParams;
     ///
-    /// let params = LitellmParams { model: "gemini/gemini-2.5-pro".into(), ..Default::default() };
+    /// let mut params = LitellmParams::default();
+    /// params.model = "gemini/gemini-2.5-pro".into();
     /// assert_eq!(params.provider(), "gemini");
     /// ```
     pub fn provider(&self) -> &str {
@@ -290,7 +294,8 @@ impl LitellmParams {
     /// ```rust
     /// use llm_tower::proxy::config::LitellmParams;
     ///
-    /// let params = LitellmParams { model: "gemini/*".into(), ..Default::default() };
+    /// let mut params = LitellmParams::default();
+    /// params.model = "gemini/*".into();
     /// assert_eq!(params.model_id(), "*");
     /// ```
     pub fn model_id(&self) -> &str {
@@ -312,6 +317,7 @@ impl LitellmParams {
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LitellmSettings {
     /// Drop request params the provider cannot take instead of rejecting the
     /// request.
@@ -337,6 +343,7 @@ pub struct LitellmSettings {
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct GeneralSettings {
     /// The key clients must present (`Authorization: Bearer <key>`); `None`
     /// runs the proxy without authentication.
@@ -358,6 +365,7 @@ pub struct GeneralSettings {
 ///     if field == "model_list[0].litellm_params.model"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("{path}: cannot read config: {source}")]

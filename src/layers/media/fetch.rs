@@ -129,10 +129,10 @@ impl MediaFetcher {
     /// ```
     /// use llm_tower::layers::media::{FetchError, FetchPolicy, MediaFetcher};
     ///
-    /// let policy = FetchPolicy { allowed_hosts: vec!["[::1]:8080".into()], ..FetchPolicy::default() };
+    /// let policy = FetchPolicy::allowing(["[::1]:8080"]);
     /// assert!(MediaFetcher::new(policy).is_ok());
     ///
-    /// let bad = FetchPolicy { allowed_hosts: vec!["host:port".into()], ..FetchPolicy::default() };
+    /// let bad = FetchPolicy::allowing(["host:port"]);
     /// assert!(matches!(MediaFetcher::new(bad), Err(FetchError::InvalidUrl { .. })));
     /// ```
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {

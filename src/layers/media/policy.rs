@@ -19,16 +19,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// use std::time::Duration;
 /// use llm_tower::layers::media::FetchPolicy;
 ///
-/// let policy = FetchPolicy {
-///     // An internal object store, reachable although it is on a private network.
-///     allowed_hosts: vec!["minio.internal:9000".into()],
-///     timeout: Duration::from_secs(5),
-///     ..FetchPolicy::default()
-/// };
+/// let mut policy = FetchPolicy::default();
+/// // An internal object store, reachable although it is on a private network.
+/// policy.allowed_hosts = vec!["minio.internal:9000".into()];
+/// policy.timeout = Duration::from_secs(5);
 /// assert_eq!(policy.max_bytes, 20 * 1024 * 1024);
 /// assert!(policy.allow_http);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FetchPolicy {
     /// Largest body accepted, in bytes. Default 20 MiB.
     pub max_bytes: usize,
@@ -41,6 +40,28 @@ pub struct FetchPolicy {
     pub allowed_hosts: Vec<String>,
     /// Whether plain `http` URLs may be fetched. Default `true`.
     pub allow_http: bool,
+}
+
+impl FetchPolicy {
+    /// The default policy, also allowing `hosts` (see
+    /// [`allowed_hosts`](Self::allowed_hosts)).
+    ///
+    /// ```
+    /// use llm_tower::layers::media::FetchPolicy;
+    ///
+    /// let policy = FetchPolicy::allowing(["minio.internal:9000"]);
+    /// assert_eq!(policy.allowed_hosts, ["minio.internal:9000"]);
+    /// ```
+    pub fn allowing<I>(hosts: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self {
+            allowed_hosts: hosts.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for FetchPolicy {
@@ -80,6 +101,7 @@ pub struct Fetched {
 /// URLs in these errors have been passed through [`redact_url`](crate::upstream::redact_url): no userinfo,
 /// query string or fragment.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FetchError {
     /// The URL could not be parsed, or a redirect pointed nowhere sensible.
     /// Also returned by [`MediaFetcher::new`](super::MediaFetcher::new) for a malformed

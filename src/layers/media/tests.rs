@@ -17,13 +17,6 @@ fn fetcher(policy: FetchPolicy) -> MediaFetcher {
     MediaFetcher::new(policy).expect("fetcher")
 }
 
-fn allowing(hosts: &[&str]) -> FetchPolicy {
-    FetchPolicy {
-        allowed_hosts: hosts.iter().map(|host| (*host).to_owned()).collect(),
-        ..FetchPolicy::default()
-    }
-}
-
 async fn serve(route: &str, response: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -117,7 +110,7 @@ async fn allowed_host_is_fetched_with_header_mime() {
         ResponseTemplate::new(200).set_body_raw(&b"meow"[..], "Image/PNG; charset=binary"),
     )
     .await;
-    let fetched = fetcher(allowing(&["127.0.0.1"]))
+    let fetched = fetcher(FetchPolicy::allowing(["127.0.0.1"]))
         .fetch(&format!("{}/cat", server.uri()))
         .await
         .expect("allowed");
@@ -135,12 +128,12 @@ async fn allowed_host_with_port_only_allows_that_port() {
     let server = serve("/cat.png", png(b"meow")).await;
     let port = server.address().port();
     let url = format!("{}/cat.png", server.uri());
-    let ok = fetcher(allowing(&[&format!("127.0.0.1:{port}")]))
+    let ok = fetcher(FetchPolicy::allowing([format!("127.0.0.1:{port}")]))
         .fetch(&url)
         .await;
     assert_eq!(ok.expect("allowed").data, Bytes::from_static(b"meow"));
     let other_port = if port == 1 { 2 } else { port - 1 };
-    let err = fetcher(allowing(&[&format!("127.0.0.1:{other_port}")]))
+    let err = fetcher(FetchPolicy::allowing([format!("127.0.0.1:{other_port}")]))
         .fetch(&url)
         .await
         .expect_err("other port");
@@ -162,7 +155,7 @@ async fn localhost_name_refused_by_resolver() {
     );
     assert_eq!(request_count(&server).await, 0);
 
-    let fetched = fetcher(allowing(&["LOCALHOST"]))
+    let fetched = fetcher(FetchPolicy::allowing(["LOCALHOST"]))
         .fetch(&url)
         .await
         .expect("allowed by name");
@@ -228,7 +221,7 @@ async fn mime_from_extension_when_header_is_generic() {
             .mount(&server)
             .await;
     }
-    let fetcher = fetcher(allowing(&["127.0.0.1"]));
+    let fetcher = fetcher(FetchPolicy::allowing(["127.0.0.1"]));
     let photo = fetcher
         .fetch(&format!("{}/photo.JPG?token=x.gif", server.uri()))
         .await
@@ -252,7 +245,7 @@ async fn too_large_by_content_length() {
     let server = serve("/big.png", png(&[0u8; 100])).await;
     let policy = FetchPolicy {
         max_bytes: 99,
-        ..allowing(&["127.0.0.1"])
+        ..FetchPolicy::allowing(["127.0.0.1"])
     };
     let err = fetcher(policy)
         .fetch(&format!("{}/big.png", server.uri()))
@@ -265,7 +258,7 @@ async fn too_large_by_content_length() {
 
     let exact = FetchPolicy {
         max_bytes: 100,
-        ..allowing(&["127.0.0.1"])
+        ..FetchPolicy::allowing(["127.0.0.1"])
     };
     let fetched = fetcher(exact)
         .fetch(&format!("{}/big.png", server.uri()))
@@ -279,7 +272,7 @@ async fn too_large_chunked_body_is_abandoned_early() {
     let addr = chunked_server(None);
     let policy = FetchPolicy {
         max_bytes: 64 * 1024,
-        ..allowing(&["127.0.0.1"])
+        ..FetchPolicy::allowing(["127.0.0.1"])
     };
     let err = fetcher(policy)
         .fetch(&format!("http://{addr}/endless.png"))
@@ -296,7 +289,7 @@ async fn chunked_body_within_limit() {
     let addr = chunked_server(Some(3));
     let policy = FetchPolicy {
         max_bytes: 3 * 1024,
-        ..allowing(&["127.0.0.1"])
+        ..FetchPolicy::allowing(["127.0.0.1"])
     };
     let fetched = fetcher(policy)
         .fetch(&format!("http://{addr}/three"))
@@ -309,7 +302,7 @@ async fn chunked_body_within_limit() {
 #[tokio::test]
 async fn not_found_is_status_error() {
     let server = MockServer::start().await;
-    let err = fetcher(allowing(&["127.0.0.1"]))
+    let err = fetcher(FetchPolicy::allowing(["127.0.0.1"]))
         .fetch(&format!("{}/missing.png?key=secret", server.uri()))
         .await
         .expect_err("404");
@@ -324,7 +317,7 @@ async fn slow_server_times_out() {
     let server = serve("/slow.png", png(b"meow").set_delay(Duration::from_secs(5))).await;
     let policy = FetchPolicy {
         timeout: Duration::from_millis(200),
-        ..allowing(&["127.0.0.1"])
+        ..FetchPolicy::allowing(["127.0.0.1"])
     };
     let start = Instant::now();
     let err = fetcher(policy)
@@ -394,7 +387,7 @@ async fn redirects_are_followed_and_rechecked() {
             .mount(&server)
             .await;
     }
-    let fetcher = fetcher(allowing(&["127.0.0.1"]));
+    let fetcher = fetcher(FetchPolicy::allowing(["127.0.0.1"]));
     let base = server.uri();
 
     let fetched = fetcher
@@ -454,7 +447,7 @@ async fn transport_error_hides_credentials() {
         "http://user:hunter2@127.0.0.1:{}/a.png?key=secret#frag",
         closed_port()
     );
-    let err = fetcher(allowing(&["127.0.0.1"]))
+    let err = fetcher(FetchPolicy::allowing(["127.0.0.1"]))
         .fetch(&url)
         .await
         .expect_err("connection refused");

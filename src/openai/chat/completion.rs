@@ -9,6 +9,7 @@ use super::usage::Usage;
 
 /// The non-streaming reply: `chat.completion`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChatCompletion {
     /// Reply id.
     pub id: String,
@@ -39,6 +40,7 @@ pub struct ChatCompletion {
 
 /// One choice of a reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Choice {
     /// Position.
     pub index: u32,
@@ -56,6 +58,7 @@ pub struct Choice {
 
 /// The provider's finish reason and message beside the OpenAI one, under LiteLLM's names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChoiceProviderFields {
     /// Gemini's `finishReason` as sent (`STOP`, `MAX_TOKENS`, `SAFETY`,
     /// `MALFORMED_FUNCTION_CALL`, …).
@@ -67,6 +70,7 @@ pub struct ChoiceProviderFields {
 
 /// The assistant message of a choice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResponseMessage {
     /// `"assistant"`.
     pub role: String,
@@ -100,6 +104,7 @@ pub struct ResponseMessage {
 
 /// What a Gemini reply carries beyond OpenAI's message fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageProviderFields {
     /// Every `thoughtSignature` of the candidate, in order (LiteLLM's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +128,7 @@ impl MessageProviderFields {
 
 /// A generated audio clip, in OpenAI's shape plus its media type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AudioOutput {
     /// Clip id.
     pub id: String,
@@ -138,6 +144,7 @@ pub struct AudioOutput {
 
 /// A citation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Annotation {
     /// `"url_citation"`.
     #[serde(rename = "type")]
@@ -148,6 +155,7 @@ pub struct Annotation {
 
 /// Span and source of a citation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UrlCitation {
     /// Start of the span in `content`, in characters.
     pub start_index: u64,
@@ -162,6 +170,7 @@ pub struct UrlCitation {
 
 /// Log probabilities of a choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Logprobs {
     /// One entry per output token.
     pub content: Vec<TokenLogprob>,
@@ -169,6 +178,7 @@ pub struct Logprobs {
 
 /// One token's log probability and alternatives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenLogprob {
     /// The token.
     pub token: String,
@@ -184,6 +194,7 @@ pub struct TokenLogprob {
 
 /// An alternative token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TopLogprob {
     /// The token.
     pub token: String,

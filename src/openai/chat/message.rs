@@ -33,6 +33,7 @@ pub enum Role {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Message {
     /// Author.
     pub role: Role,
@@ -127,6 +128,7 @@ pub enum Content {
 /// One content part. `kind` says which of the optional fields is set
 /// (`text`, `image_url`, `input_audio`, `file`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContentPart {
     /// `text`, `image_url`, `input_audio` or `file`.
     #[serde(rename = "type")]
@@ -197,6 +199,7 @@ impl ImageUrl {
 
 /// `{url, detail, format}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ImageUrlObject {
     /// The URL.
     pub url: String,
@@ -213,6 +216,7 @@ pub struct ImageUrlObject {
 
 /// `input_audio`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputAudio {
     /// Base64 audio.
     pub data: String,
@@ -222,6 +226,7 @@ pub struct InputAudio {
 
 /// `file`: a file id/URI or inline data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileInput {
     /// A `gs://` URI, an https URL or a Gemini Files API URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,6 +247,7 @@ pub struct FileInput {
 
 /// Anthropic-style `cache_control`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheControl {
     /// `"ephemeral"`.
     #[serde(rename = "type")]
@@ -253,6 +259,7 @@ pub struct CacheControl {
 
 /// A call the assistant made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCall {
     /// Call id; a Gemini thought signature may ride after `__thought__`.
     pub id: String,
@@ -275,6 +282,7 @@ fn function_kind() -> String {
 
 /// Function name and JSON-encoded arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionCall {
     /// Function name.
     pub name: String,
@@ -288,6 +296,7 @@ pub struct FunctionCall {
 
 /// LiteLLM's thinking block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ThinkingBlock {
     /// `"thinking"`.
     #[serde(rename = "type")]
@@ -302,6 +311,7 @@ pub struct ThinkingBlock {
 
 /// A generated image: `{"type":"image_url","image_url":{"url":"data:…"}, "index": 0}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ImageOutput {
     /// `"image_url"`.
     #[serde(rename = "type")]

@@ -26,6 +26,7 @@ use crate::upstream::Secret;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChatRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
     pub model: String,
@@ -127,6 +128,23 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
+    /// A request for `model` with `messages` and no other params.
+    ///
+    /// ```
+    /// use llm_tower::openai::{ChatRequest, Message, Role};
+    ///
+    /// let mut request = ChatRequest::new("gemini-2.5-flash", vec![Message::text(Role::User, "Hi")]);
+    /// request.temperature = Some(0.2);
+    /// assert!(!request.is_stream());
+    /// ```
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        Self {
+            model: model.into(),
+            messages,
+            ..Self::default()
+        }
+    }
+
     /// Whether the client asked for a stream.
     pub fn is_stream(&self) -> bool {
         self.stream == Some(true)
@@ -225,6 +243,7 @@ impl ChatRequest {
 
 /// `stream_options`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StreamOptions {
     /// Send a last chunk with usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,6 +275,7 @@ pub enum ToolChoice {
 
 /// A forced function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NamedToolChoice {
     /// `"function"`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +303,7 @@ impl NamedToolChoice {
 
 /// `{"name": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionName {
     /// Function name.
     pub name: String,
@@ -291,6 +312,7 @@ pub struct FunctionName {
 /// `reasoning_effort`: a level, or the OpenAI Agents SDK's `{"effort": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ReasoningEffort {
     /// `"low"`, …
     Level(String),
@@ -312,6 +334,7 @@ impl ReasoningEffort {
 
 /// Anthropic-style `thinking`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Thinking {
     /// `"enabled"` or `"disabled"`.
     #[serde(rename = "type")]
@@ -326,6 +349,7 @@ pub struct Thinking {
 
 /// One Gemini safety setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SafetySetting {
     /// `HARM_CATEGORY_…`.
     pub category: String,
@@ -338,6 +362,7 @@ pub struct SafetySetting {
 
 /// `response_format`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResponseFormat {
     /// `text`, `json_object` or `json_schema`.
     #[serde(rename = "type")]
@@ -368,6 +393,7 @@ impl ResponseFormat {
 
 /// `response_format.json_schema`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JsonSchemaFormat {
     /// Schema name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -386,6 +412,7 @@ pub struct JsonSchemaFormat {
 /// A tool: `{"type":"function","function":{…}}`, or a provider built-in such as
 /// `{"googleSearch":{}}` or `{"type":"web_search"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Tool {
     /// `"function"`, `"web_search"`, … (absent on built-ins given in Gemini's form).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -400,6 +427,7 @@ pub struct Tool {
 
 /// A function the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionDefinition {
     /// Function name.
     pub name: String,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Input tokens (cached ones included).
     pub prompt_tokens: u64,
@@ -47,6 +48,22 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// `prompt_tokens` in and `completion_tokens` out, and their sum; no details.
+    ///
+    /// ```
+    /// use llm_tower::openai::Usage;
+    ///
+    /// assert_eq!(Usage::new(4200, 10).total_tokens, 4210);
+    /// ```
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+            ..Self::default()
+        }
+    }
+
     /// What the request cost in US dollars, where the model's price is known.
     pub fn cost(&self) -> Option<f64> {
         self.cost
@@ -59,7 +76,7 @@ impl Usage {
     /// ```
     /// use llm_tower::openai::Usage;
     ///
-    /// let mut usage = Usage { prompt_tokens: 4200, total_tokens: 4210, completion_tokens: 10, ..Usage::default() };
+    /// let mut usage = Usage::new(4200, 10);
     /// usage.add_cache_write(4102);
     /// assert_eq!(usage.cache_creation_input_tokens, Some(4102));
     /// assert_eq!(usage.total_tokens, 4210);
@@ -119,6 +136,7 @@ fn add_details<T: AddAssign + Default>(total: &mut Option<T>, other: Option<T>) 
 /// them, cached tokens included (as LiteLLM reports them); `cached_tokens` says how many of
 /// them were read from a cache.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PromptTokensDetails {
     /// Tokens read from a context cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +183,7 @@ impl AddAssign for PromptTokensDetails {
 
 /// Cached input tokens by modality.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CachedTokensDetails {
     /// Text tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +210,7 @@ impl AddAssign for CachedTokensDetails {
 
 /// Output token breakdown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CompletionTokensDetails {
     /// Thinking tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]

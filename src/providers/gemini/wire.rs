@@ -12,6 +12,7 @@ pub type Extra = Map<String, Value>;
 /// `GenerateContentRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GenerateContentRequest {
     /// The conversation.
     pub contents: Vec<Content>,
@@ -35,7 +36,7 @@ pub struct GenerateContentRequest {
     pub cached_content: Option<String>,
 }
 
-/// A turn: a role and its parts.
+/// A turn: a role and its parts (Gemini's `Content` has no other fields).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Content {
     /// `user` or `model` (absent on `systemInstruction`).
@@ -49,6 +50,7 @@ pub struct Content {
 /// One part. Exactly one data field is set; `thought` and `thoughtSignature` may ride along.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Part {
     /// Text (a thought summary when `thought` is true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +99,7 @@ impl Part {
 
 /// A part's `mediaResolution`: `{"level": "MEDIA_RESOLUTION_LOW" | …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MediaResolution {
     /// `MEDIA_RESOLUTION_LOW`, `_MEDIUM`, `_HIGH` or `_ULTRA_HIGH`.
     pub level: String,
@@ -105,6 +108,7 @@ pub struct MediaResolution {
 /// `inlineData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Blob {
     /// Media type.
     pub mime_type: String,
@@ -115,6 +119,7 @@ pub struct Blob {
 /// `fileData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FileData {
     /// Media type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +130,7 @@ pub struct FileData {
 
 /// `functionCall`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionCall {
     /// Call id (newer models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +144,7 @@ pub struct FunctionCall {
 
 /// `functionResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionResponse {
     /// Call id (newer models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +158,7 @@ pub struct FunctionResponse {
 /// One `Tool` entry: function declarations, or one built-in tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Tool {
     /// Functions the model may call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -162,6 +170,7 @@ pub struct Tool {
 
 /// `FunctionDeclaration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionDeclaration {
     /// Name.
     pub name: String,
@@ -177,6 +186,7 @@ pub struct FunctionDeclaration {
 /// `toolConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ToolConfig {
     /// Function calling mode.
     pub function_calling_config: FunctionCallingConfig,
@@ -185,6 +195,7 @@ pub struct ToolConfig {
 /// `functionCallingConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FunctionCallingConfig {
     /// `AUTO`, `ANY`, `NONE`, `VALIDATED`.
     pub mode: String,
@@ -196,6 +207,7 @@ pub struct FunctionCallingConfig {
 /// `generationConfig`. Keys without a typed field (`topK`, `imageConfig`, …) go in `extra`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GenerationConfig {
     /// Temperature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,6 +269,7 @@ impl GenerationConfig {
 /// `thinkingConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ThinkingConfig {
     /// Return thought summaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,6 +285,7 @@ pub struct ThinkingConfig {
 /// `GenerateContentResponse` (also one streamed event).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GenerateContentResponse {
     /// Candidates; absent when the prompt was blocked.
     #[serde(default)]
@@ -293,6 +307,7 @@ pub struct GenerateContentResponse {
 /// One candidate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Candidate {
     /// The content (may be missing on safety stops).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,6 +341,7 @@ pub struct Candidate {
 /// `promptFeedback`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PromptFeedback {
     /// Why the prompt was blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,6 +354,7 @@ pub struct PromptFeedback {
 /// `logprobsResult`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct LogprobsResult {
     /// Alternatives per output token.
     #[serde(default)]
@@ -349,6 +366,7 @@ pub struct LogprobsResult {
 
 /// Alternatives for one token.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TopCandidates {
     /// The alternatives.
     #[serde(default)]
@@ -358,6 +376,7 @@ pub struct TopCandidates {
 /// A token and its log probability.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct LogprobCandidate {
     /// The token.
     #[serde(default)]
@@ -370,6 +389,7 @@ pub struct LogprobCandidate {
 /// `usageMetadata`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UsageMetadata {
     /// Prompt tokens, cached ones included.
     #[serde(default)]
@@ -403,6 +423,7 @@ pub struct UsageMetadata {
 /// Tokens of one modality (`TEXT`, `IMAGE`, `AUDIO`, `VIDEO`, `DOCUMENT`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ModalityTokenCount {
     /// The modality.
     #[serde(default)]
@@ -415,6 +436,7 @@ pub struct ModalityTokenCount {
 /// `POST cachedContents` body: the head of a conversation, stored by Google.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CachedContentRequest {
     /// `models/{model}`: the cache can only be used with this model.
     pub model: String,
@@ -441,6 +463,7 @@ pub struct CachedContentRequest {
 /// A `CachedContent` resource as Google returns it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CachedContent {
     /// `cachedContents/{id}`.
     pub name: String,
@@ -461,6 +484,7 @@ pub struct CachedContent {
 /// `GET cachedContents` reply: one page of the project's caches.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListCachedContentsResponse {
     /// The caches on this page.
     #[serde(default)]
@@ -472,6 +496,7 @@ pub struct ListCachedContentsResponse {
 
 /// `PATCH cachedContents/{id}?updateMask=ttl`: a new lifetime for a cache.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CachedContentUpdate {
     /// `cachedContents/{id}` (in the path, not the body).
     #[serde(skip)]
@@ -484,6 +509,7 @@ pub struct CachedContentUpdate {
 /// would hold (its model, system instruction, contents, tools and tool config).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CountTokensRequest {
     /// The request to count.
     pub generate_content_request: CachedContentRequest,
@@ -492,6 +518,7 @@ pub struct CountTokensRequest {
 /// `countTokens` reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CountTokensResponse {
     /// Tokens of the whole request.
     #[serde(default)]
@@ -500,6 +527,7 @@ pub struct CountTokensResponse {
 
 /// `batchEmbedContents` body: up to 100 requests, answered in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchEmbedContentsRequest {
     /// One per text.
     pub requests: Vec<EmbedContentRequest>,
@@ -508,6 +536,7 @@ pub struct BatchEmbedContentsRequest {
 /// One text to embed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct EmbedContentRequest {
     /// `models/{model}`.
     pub model: String,
@@ -527,6 +556,7 @@ pub struct EmbedContentRequest {
 /// `batchEmbedContents` reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BatchEmbedContentsResponse {
     /// One per request, in order.
     #[serde(default)]
@@ -538,6 +568,7 @@ pub struct BatchEmbedContentsResponse {
 
 /// One vector.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContentEmbedding {
     /// The numbers.
     #[serde(default)]
@@ -546,6 +577,7 @@ pub struct ContentEmbedding {
 
 /// Google's error body: `{"error": {"code", "message", "status", "details"}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorBody {
     /// The error.
     pub error: GoogleStatus,
@@ -553,6 +585,7 @@ pub struct ErrorBody {
 
 /// `google.rpc.Status`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GoogleStatus {
     /// HTTP status.
     #[serde(default)]

@@ -41,6 +41,7 @@ use crate::upstream::Secret;
 /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RouterSettings {
     /// The Redis to share context caches through (a secret: it may hold the password);
     /// `None` keeps them in each process's memory.

@@ -38,6 +38,7 @@ pub type DelayInBody = fn(&[u8]) -> Option<Duration>;
 /// assert_eq!(policy.max_retries(), 2);
 /// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     max_retries: u32,
     base_delay: Duration,

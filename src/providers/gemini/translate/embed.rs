@@ -204,16 +204,14 @@ fn count_tokens(_: &str) -> u64 {
 ///
 /// ```
 /// use llm_tower::gemini::translate::embed::translate_embedding_response;
-/// use llm_tower::gemini::wire::{BatchEmbedContentsResponse, ContentEmbedding};
+/// use llm_tower::gemini::wire::BatchEmbedContentsResponse;
 /// use llm_tower::openai::{EmbeddingVector, EncodingFormat};
 ///
-/// let reply = BatchEmbedContentsResponse {
-///     embeddings: vec![ContentEmbedding { values: vec![0.5, -1.0] }],
-///     usage_metadata: None,
-/// };
+/// let reply: BatchEmbedContentsResponse =
+///     serde_json::from_str(r#"{"embeddings": [{"values": [0.5, -1.0]}]}"#)?;
 /// let response = translate_embedding_response("gemini-embedding-001", vec![reply], &[1], EncodingFormat::Float)?;
 /// assert_eq!(response.data[0].embedding, EmbeddingVector::Float(vec![0.5, -1.0]));
-/// # Ok::<(), llm_tower::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn translate_embedding_response(
     model: &str,
