@@ -54,7 +54,7 @@ where
     let bytes = read_body(body, limit).await?;
     limits.scan(&bytes)?;
     let mut decoded: T = decode_json(&bytes)?;
-    limits.check(decoded.counts())?;
+    limits.check_request(&decoded)?;
     *decoded.context_mut() = RequestContext::from(parts.extensions);
     std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
     Ok(decoded)

@@ -70,20 +70,32 @@ pub struct Counts {
 }
 
 impl RequestLimits {
-    /// Refuses `counts` past a limit, naming the field and the limit.
+    /// Refuses `counts` of a chat request past a limit, naming the field and the limit.
     pub fn check(&self, counts: Counts) -> Result<(), Error> {
+        self.check_turns(counts, ChatRequest::TURNS)
+    }
+
+    /// Refuses a parsed `request` that holds more than the limits allow.
+    pub(crate) fn check_request<T: Bounded>(&self, request: &T) -> Result<(), Error> {
+        self.check_turns(request.counts(), T::TURNS)
+    }
+
+    /// [`check`](Self::check), naming the list of turns `turns`.
+    fn check_turns(&self, counts: Counts, turns: &'static str) -> Result<(), Error> {
         let over = |field: &str, count: usize, limit: usize, what: &str| {
             Err(Error::invalid_param(
                 field,
-                format!("{count} {what} is more than the limit of {limit} per request"),
+                format!(
+                    "`{field}` holds {count} {what}, more than the limit of {limit} per request"
+                ),
             ))
         };
         if counts.messages > self.max_messages {
-            return over("messages", counts.messages, self.max_messages, "messages");
+            return over(turns, counts.messages, self.max_messages, "entries");
         }
         if counts.content_parts > self.max_content_parts {
             return over(
-                "messages",
+                turns,
                 counts.content_parts,
                 self.max_content_parts,
                 "content parts",
@@ -121,6 +133,10 @@ impl RequestLimits {
 
 /// Requests whose contents [`RequestLimits`] bounds once they are parsed.
 pub trait Bounded {
+    /// The field of the request's turns, named when there are too many: `messages`, or
+    /// `input` in the Responses API.
+    const TURNS: &'static str = "messages";
+
     /// What the request holds.
     fn counts(&self) -> Counts {
         Counts::default()
@@ -149,6 +165,8 @@ impl Bounded for CompletionRequest {}
 /// Input items count as messages, their parts (and those of function outputs) as content
 /// parts.
 impl Bounded for CreateResponse {
+    const TURNS: &'static str = "input";
+
     fn counts(&self) -> Counts {
         let parts = |content: &Option<InputContent>| match content {
             Some(InputContent::Parts(parts)) => parts.len(),
@@ -429,6 +447,22 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn responses_requests_name_their_input() {
+        let limits = small_limits();
+        let item = r#"{"role":"user","content":"hi"}"#;
+        let body = format!(r#"{{"model":"m","input":[{}]}}"#, [item; 4].join(","));
+        let parsed: CreateResponse = serde_json::from_str(&body).unwrap();
+        let error = limits.check_request(&parsed).unwrap_err();
+        assert_eq!(error.param(), Some("input"));
+        assert!(
+            error.message().contains("`input` holds 4 entries"),
+            "{}",
+            error.message()
+        );
+        assert!(limits.check_request(&ChatRequest::default()).is_ok());
     }
 
     #[test]
