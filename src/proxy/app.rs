@@ -55,7 +55,9 @@ use crate::providers::openai::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
 };
 use crate::router::{Deployment, Router};
-use crate::store::{CacheStore, MemoryCacheStore, RedisCacheStore};
+use crate::store::{
+    CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore,
+};
 use crate::upstream::{HttpTransport, RetryPolicy, Secret};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
@@ -148,13 +150,22 @@ impl Proxy {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|source| BuildError::Transport { source })?;
-        // One registry of context caches, shared with the other replicas when the config
-        // names a Redis; entries of different keys and endpoints are kept apart by their
-        // hash.
-        let caches: Arc<dyn CacheStore> = match &config.router_settings.redis_url {
-            Some(url) => Arc::new(RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?),
-            None => Arc::new(MemoryCacheStore::default()),
-        };
+        // One registry of context caches and one of stored responses, shared with the
+        // other replicas over one Redis connection when the config names a Redis; entries
+        // of different keys and endpoints are kept apart by their hash, responses by the
+        // hash of the master key that made them.
+        let (caches, stored): (Arc<dyn CacheStore>, Arc<dyn ResponseStore>) =
+            match &config.router_settings.redis_url {
+                Some(url) => {
+                    let redis = RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?;
+                    let stored = Arc::new(redis.response_store());
+                    (Arc::new(redis), stored)
+                }
+                None => (
+                    Arc::new(MemoryCacheStore::default()),
+                    Arc::new(MemoryResponseStore::default()),
+                ),
+            };
         let common = Common {
             transport: &transport,
             fetcher: &fetcher,
@@ -206,6 +217,7 @@ impl Proxy {
         let owner = config.general_settings.master_key.as_ref();
         let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
             ResponsesLayer::new()
+                .store(stored)
                 .owner(owner.map_or("", |key| key.expose()))
                 .drop_params(settings.drop_params)
                 .layer(RecordUsage::new(router.clone())),

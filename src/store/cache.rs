@@ -82,10 +82,10 @@ impl CacheEntry {
 /// ```
 /// use llm_tower::store::StoreError;
 /// let error = StoreError::new("connection refused");
-/// assert_eq!(error.to_string(), "cache store: connection refused");
+/// assert_eq!(error.to_string(), "store: connection refused");
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("cache store: {0}")]
+#[error("store: {0}")]
 pub struct StoreError(Box<dyn std::error::Error + Send + Sync>);
 
 impl StoreError {

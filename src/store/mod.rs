@@ -7,9 +7,12 @@
 //!
 //! Stored responses of the Responses API are kept the same way: a [`ResponseStore`] maps
 //! an owner's namespace and a response id to the stored record, and
-//! [`MemoryResponseStore`] (bounded in bytes, with a time to live) is the default.
+//! [`MemoryResponseStore`] (bounded in bytes, with a time to live) is the default;
+//! [`RedisResponseStore`] (feature `redis`) shares them between replicas, over the
+//! connection of the [`RedisCacheStore`] it is made from.
 
 mod cache;
+pub(crate) mod log_limit;
 mod memory;
 mod memory_response;
 #[cfg(feature = "redis")]
@@ -17,7 +20,7 @@ mod redis;
 mod response;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisCacheStore;
+pub use self::redis::{RedisCacheStore, RedisResponseStore};
 pub use cache::{CacheEntry, CacheFuture, CacheStore, StoreError, StoreFuture};
 pub use memory::MemoryCacheStore;
 pub use memory_response::{

@@ -32,7 +32,9 @@ use tower_service::Service;
 
 use self::events::{Keep, ResponseEvents};
 use self::request::plan;
-use self::state::{ItemsQuery, Records, StoredResponse, namespace, new_response_id};
+use self::state::{
+    DEFAULT_MAX_RECORD_BYTES, ItemsQuery, Records, StoredResponse, namespace, new_response_id,
+};
 use self::stream::StreamMapper;
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatRequest;
@@ -85,6 +87,7 @@ impl std::fmt::Debug for ResponsesReply {
 pub struct ResponsesLayer {
     store: Arc<dyn ResponseStore>,
     namespace: String,
+    max_record_bytes: usize,
     drop_params: bool,
 }
 
@@ -106,6 +109,7 @@ impl ResponsesLayer {
         Self {
             store: Arc::new(MemoryResponseStore::default()),
             namespace: namespace(""),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             drop_params: false,
         }
     }
@@ -124,6 +128,15 @@ impl ResponsesLayer {
         self
     }
 
+    /// Stores a response only while its record (the response, its input items and the
+    /// conversation so far, as JSON) is at most `bytes` long
+    /// ([`DEFAULT_MAX_RECORD_BYTES`](state::DEFAULT_MAX_RECORD_BYTES) unless set); a
+    /// longer one is answered but not stored (and logged), so it cannot be continued.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
     /// Keeps responses under the namespace of `key` (a hash of it): only a service built
     /// with the same key reads them.
     pub fn owner(mut self, key: &str) -> Self {
@@ -138,7 +151,11 @@ impl<S> Layer<S> for ResponsesLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Responses {
             inner,
-            records: Records::new(self.store.clone(), self.namespace.clone()),
+            records: Records::new(
+                self.store.clone(),
+                self.namespace.clone(),
+                self.max_record_bytes,
+            ),
             drop_params: self.drop_params,
         }
     }

@@ -4,6 +4,9 @@
 //! A response id is `resp_` and 128 random bits from the operating system's generator. A
 //! record is stored under the owner's namespace (a hash of the key that created it) and
 //! the id, so another key cannot read, continue or delete it even when it knows the id.
+//! A record holds the whole conversation so far, so it grows with each continuation; one
+//! larger than the limit ([`DEFAULT_MAX_RECORD_BYTES`] unless set) is not stored (and
+//! logged), so that clients cannot fill a shared store with ever-longer chains.
 
 use std::sync::Arc;
 
@@ -17,6 +20,10 @@ use crate::store::{ResponseStore, StoreFuture};
 
 /// Most items one `input_items` page holds.
 pub const MAX_PAGE: usize = 100;
+
+/// The largest record stored by default, in bytes of JSON: 32 MiB, the largest request
+/// body the proxy takes.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
 
 /// What is kept per response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +75,7 @@ pub fn namespace(key: &str) -> String {
 pub struct Records {
     store: Arc<dyn ResponseStore>,
     namespace: Arc<str>,
+    max_bytes: usize,
 }
 
 impl std::fmt::Debug for Records {
@@ -77,16 +85,18 @@ impl std::fmt::Debug for Records {
 }
 
 impl Records {
-    /// The records of `namespace` in `store`.
-    pub fn new(store: Arc<dyn ResponseStore>, namespace: String) -> Self {
+    /// The records of `namespace` in `store`, each at most `max_bytes` of JSON.
+    pub fn new(store: Arc<dyn ResponseStore>, namespace: String, max_bytes: usize) -> Self {
         Self {
             store,
             namespace: namespace.into(),
+            max_bytes,
         }
     }
 
+    /// The store's key: `{namespace}:{id}`.
     fn key(&self, id: &str) -> String {
-        format!("llm-tower:responses:{}:{id}", self.namespace)
+        format!("{}:{id}", self.namespace)
     }
 
     /// The record of `id`, if this namespace has it.
@@ -98,11 +108,21 @@ impl Records {
         serde_json::from_str(&text).ok()
     }
 
-    /// Stores `record` (a write that fails is a lost record, not an error).
+    /// Stores `record` (a write that fails, or a record over the limit, is a lost record,
+    /// not an error).
     pub fn save(&self, record: &StoredResponse) -> StoreFuture<'static, ()> {
         let Ok(text) = serde_json::to_string(record) else {
             return Box::pin(std::future::ready(()));
         };
+        if text.len() > self.max_bytes {
+            tracing::warn!(
+                target: "llm_tower::responses",
+                bytes = text.len(),
+                limit = self.max_bytes,
+                "stored response over the size limit; not stored"
+            );
+            return Box::pin(std::future::ready(()));
+        }
         let (store, key) = (self.store.clone(), self.key(&record.response.id));
         Box::pin(async move { store.put(&key, text).await })
     }

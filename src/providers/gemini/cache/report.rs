@@ -4,11 +4,10 @@
 //! in `/metrics`), and store failures logged
 //! at most once per interval (a dead Redis must not flood the log at every request).
 
-use std::sync::Mutex;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use crate::store::StoreError;
+use crate::store::log_limit::LogLimit;
 use crate::upstream::context::CallContext;
 
 /// The `tracing` target of the layer's events.
@@ -57,61 +56,27 @@ pub(super) fn outcome(outcome: Outcome, model: &str) {
 
 /// Logs store failures at most once per interval, counting the ones it left out.
 pub(super) struct StoreErrors {
-    interval: Duration,
-    state: Mutex<(Option<Instant>, u64)>,
+    limit: LogLimit,
 }
 
 impl StoreErrors {
     pub(super) fn new(interval: Duration) -> Self {
         Self {
-            interval,
-            state: Mutex::new((None, 0)),
+            limit: LogLimit::new(interval),
         }
     }
 
     /// Records a failure of `operation`; logs it unless one was logged within the interval.
     pub(super) fn record(&self, operation: &'static str, error: &StoreError) {
-        if let Some(suppressed) = self.due(Instant::now()) {
+        if let Some(suppressed) = self.limit.due(Instant::now()) {
             tracing::warn!(
                 target: TARGET,
                 operation,
                 %error,
                 suppressed,
                 "context-cache store failed; treated as a miss (logged once per {:?})",
-                self.interval
+                self.limit.interval()
             );
         }
-    }
-
-    /// `Some(failures not logged since the last log)` when a log is due at `now`.
-    fn due(&self, now: Instant) -> Option<u64> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (last, suppressed) = &mut *state;
-        match last {
-            Some(at) if now.duration_since(*at) < self.interval => {
-                *suppressed += 1;
-                None
-            }
-            _ => {
-                *last = Some(now);
-                Some(std::mem::take(suppressed))
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_log_per_interval_counting_the_rest() {
-        let errors = StoreErrors::new(Duration::from_secs(60));
-        let start = Instant::now();
-        assert_eq!(errors.due(start), Some(0));
-        assert_eq!(errors.due(start + Duration::from_secs(1)), None);
-        assert_eq!(errors.due(start + Duration::from_secs(59)), None);
-        assert_eq!(errors.due(start + Duration::from_secs(60)), Some(2));
-        assert_eq!(errors.due(start + Duration::from_secs(61)), None);
     }
 }

@@ -1,31 +1,14 @@
-//! [`RedisCacheStore`]: a [`CacheStore`] in Redis, shared by every replica pointed at it.
-//!
-//! Keys (`{prefix}` is `llm-tower:` unless set):
-//!
-//! | key | value | lifetime |
-//! |---|---|---|
-//! | `{prefix}cc:{head hash}` | [`CacheEntry::encode`]: `cached {expire ms} cachedContents/{id}` or `refused` | the entry's: a margin before Google's `expireTime`; ten minutes for `refused` |
-//! | `{prefix}cc-claim:{head hash}` | `1` | the claim's (`SET … NX PX`), deleted when its creator is done |
-//!
-//! Nothing else is stored: no prompt text, no key (the hash covers them, one way).
-//! The connection is a [`redis::aio::ConnectionManager`]: one multiplexed connection,
-//! opened on first use (a Redis that is down at startup is not an error) and reopened in
-//! the background after a failure; connecting and every command have short timeouts, so
-//! a dead or slow Redis costs a request milliseconds, not a hang.
+//! [`RedisCacheStore`]: a [`CacheStore`] in Redis, shared by every replica pointed at it
+//! (its keys: `{prefix}cc:` and `{prefix}cc-claim:`, see the [module](super)), and the
+//! handle the [`RedisResponseStore`] on the same connection is made from.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
+use redis::aio::ConnectionManager;
 
-use super::{CacheEntry, CacheFuture, CacheStore, StoreError};
-
-/// How long a command may wait for Redis's answer.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// How long opening a connection may take.
-const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
+use super::connection::{Connection, millis};
+use super::RedisResponseStore;
+use crate::store::{CacheEntry, CacheFuture, CacheStore, DEFAULT_RESPONSE_TTL, StoreError};
 
 /// A [`CacheStore`] in Redis.
 ///
@@ -40,11 +23,7 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
 /// ```
 #[derive(Clone)]
 pub struct RedisCacheStore {
-    client: redis::Client,
-    /// Made on first use, inside the runtime (opening needs none: `--check-config` builds
-    /// the store without one).
-    connection: Arc<OnceCell<ConnectionManager>>,
-    prefix: Arc<str>,
+    pub(super) connection: Connection,
 }
 
 impl RedisCacheStore {
@@ -55,76 +34,70 @@ impl RedisCacheStore {
     ///
     /// A URL Redis's client does not accept (the error never quotes the password).
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|error| StoreError::new(format!("invalid Redis URL: {}", error.category())))?;
         Ok(Self {
-            client,
-            connection: Arc::new(OnceCell::new()),
-            prefix: "llm-tower:".into(),
+            connection: Connection::open(url)?,
         })
     }
 
     /// Keys start with `prefix` instead (several deployments sharing one Redis database).
     pub fn with_prefix(mut self, prefix: impl AsRef<str>) -> Self {
-        self.prefix = prefix.as_ref().into();
+        self.connection = self.connection.with_prefix(prefix.as_ref());
         self
     }
 
+    /// The [`RedisResponseStore`] in the same Redis, under the same prefix and over the
+    /// same connection, keeping records for [`DEFAULT_RESPONSE_TTL`]
+    /// ([`RedisResponseStore::with_ttl`] changes it).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use llm_tower::layers::responses::ResponsesLayer;
+    /// use llm_tower::store::RedisCacheStore;
+    ///
+    /// let caches = RedisCacheStore::open("redis://10.0.0.5:6379/0")?;
+    /// let responses = caches.response_store().with_ttl(Duration::from_secs(3600));
+    /// let layer = ResponsesLayer::new().store(Arc::new(responses));
+    /// # let _ = layer;
+    /// # Ok::<(), llm_tower::store::StoreError>(())
+    /// ```
+    pub fn response_store(&self) -> RedisResponseStore {
+        RedisResponseStore::new(self.connection.clone(), DEFAULT_RESPONSE_TTL)
+    }
+
     /// The connection (opened on first use and reopened in the background after a
-    /// failure, shared by clones of this store), for other state kept in the same Redis.
+    /// failure, shared by clones of this store and its [`response_store`](Self::response_store)),
+    /// for other state kept in the same Redis.
     ///
     /// # Errors
     ///
     /// The client refused its settings (it does not with these).
     pub async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await
-            .cloned()
-            .map_err(StoreError::new)
+        self.connection.manager().await
     }
 
     fn entry_key(&self, key: &str) -> String {
-        format!("{}cc:{key}", self.prefix)
+        self.connection.key("cc", key)
     }
 
     fn claim_key(&self, key: &str) -> String {
-        format!("{}cc-claim:{key}", self.prefix)
-    }
-
-    async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
-        let mut connection = self.connection().await?;
-        command
-            .query_async(&mut connection)
-            .await
-            .map_err(StoreError::new)
+        self.connection.key("cc-claim", key)
     }
 }
 
 impl std::fmt::Debug for RedisCacheStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisCacheStore")
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.connection.prefix())
             .finish_non_exhaustive()
     }
-}
-
-/// Milliseconds for `PX`, at least one (Redis refuses zero).
-fn millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl CacheStore for RedisCacheStore {
     fn get<'a>(&'a self, key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
         Box::pin(async move {
             let text: Option<String> = self
+                .connection
                 .query(redis::cmd("GET").arg(self.entry_key(key)).clone())
                 .await?;
             match text {
@@ -149,7 +122,7 @@ impl CacheStore for RedisCacheStore {
                 .arg(entry.encode())
                 .arg("PX")
                 .arg(millis(ttl));
-            self.query::<()>(command).await
+            self.connection.query::<()>(command).await
         })
     }
 
@@ -157,7 +130,7 @@ impl CacheStore for RedisCacheStore {
         Box::pin(async move {
             let mut command = redis::cmd("DEL");
             command.arg(self.entry_key(key));
-            self.query::<()>(command).await
+            self.connection.query::<()>(command).await
         })
     }
 
@@ -171,7 +144,7 @@ impl CacheStore for RedisCacheStore {
                 .arg("PX")
                 .arg(millis(ttl));
             // `OK` when set, nil when the key exists.
-            let set: Option<String> = self.query(command).await?;
+            let set: Option<String> = self.connection.query(command).await?;
             Ok(set.is_some())
         })
     }
@@ -180,7 +153,7 @@ impl CacheStore for RedisCacheStore {
         Box::pin(async move {
             let mut command = redis::cmd("DEL");
             command.arg(self.claim_key(key));
-            self.query::<()>(command).await
+            self.connection.query::<()>(command).await
         })
     }
 }

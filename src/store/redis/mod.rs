@@ -1,0 +1,29 @@
+//! State in Redis, shared by every replica pointed at it (feature `redis`): the
+//! context-cache registry ([`RedisCacheStore`], [`cache`]) and the stored responses of the
+//! Responses API ([`RedisResponseStore`], [`response`]), both over one connection
+//! ([`connection`]) to one Redis.
+//!
+//! Keys (`{prefix}` is `llm-tower:` unless set):
+//!
+//! | key | value | lifetime |
+//! |---|---|---|
+//! | `{prefix}cc:{head hash}` | [`CacheEntry::encode`]: `cached {expire ms} cachedContents/{id}` or `refused` | the entry's: a margin before Google's `expireTime`; ten minutes for `refused` |
+//! | `{prefix}cc-claim:{head hash}` | `1` | the claim's (`SET … NX PX`), deleted when its creator is done |
+//! | `{prefix}resp:{owner hash}:{response id}` | the stored response (the response object, its input items and the conversation, as JSON) | the store's time to live (`SET … PX`; a day by default), or until `DELETE /v1/responses/{id}` |
+//!
+//! The context-cache keys hold no prompt text and no key (the hash covers them, one way).
+//! A stored response holds the conversation, as the in-memory store does; its owner is a
+//! hash of the key that made it, never the key.
+//! The connection is a [`redis::aio::ConnectionManager`]: one multiplexed connection,
+//! opened on first use (a Redis that is down at startup is not an error) and reopened in
+//! the background after a failure; connecting and every command have short timeouts, so
+//! a dead or slow Redis costs a request milliseconds, not a hang.
+//!
+//! [`CacheEntry::encode`]: crate::store::CacheEntry::encode
+
+mod cache;
+mod connection;
+mod response;
+
+pub use cache::RedisCacheStore;
+pub use response::RedisResponseStore;
