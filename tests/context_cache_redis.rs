@@ -12,32 +12,17 @@
 #[path = "common/cache.rs"]
 mod cache;
 mod common;
+#[path = "common/redis.rs"]
+mod redis_server;
 
-use std::io::Write as _;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use cache::{RECORDED_CACHE, ask, created_key, expect_create, expect_empty_list, expect_live};
 use common::{StandIn, TEST_KEY};
 use llm_tower::store::{CacheEntry, CacheStore, RedisCacheStore};
+use redis_server::{OwnRedis, redis_url};
 use wiremock::MockServer;
-
-/// The test Redis, or `None` (and a line saying the test did not run).
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("LLM_TOWER_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            // Written past the test harness's capture, so a passing run shows it too.
-            let _ = writeln!(
-                std::io::stderr(),
-                "{test}: LLM_TOWER_TEST_REDIS_URL is not set; this Redis test did not run"
-            );
-            None
-        }
-    }
-}
 
 /// A store at `url` under a key prefix of this test run's own.
 fn store(url: &str) -> RedisCacheStore {
@@ -143,48 +128,6 @@ async fn an_expired_entry_in_redis_is_created_again_once() {
     ask(&b.client()).await; // creates again
     ask(&a.client()).await; // hits the new entry
     ask(&b.client()).await;
-}
-
-/// A `redis-server` of this test's own, stopped when dropped.
-struct OwnRedis {
-    child: Child,
-    url: String,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (.ci/run installs it)");
-        let url = format!("redis://127.0.0.1:{port}/");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, url }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 #[tokio::test]

@@ -4,6 +4,9 @@
 //! output, grounding, images, errors and the stored-response routes of the proxy.
 
 mod common;
+#[cfg(feature = "proxy")]
+#[path = "common/proxy.rs"]
+mod proxy_app;
 
 use std::sync::Arc;
 
@@ -292,6 +295,60 @@ async fn store_false_keeps_nothing() {
     let last = events.last().expect("events");
     let id = last["response"]["id"].as_str().expect("id");
     assert!(responses.retrieve(id).await.is_err());
+}
+
+#[tokio::test]
+async fn a_record_over_the_size_limit_is_answered_but_not_kept() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let responses = ResponsesLayer::new()
+        .max_record_bytes(12_000)
+        .layer(stand_in.gemini.chat_service());
+    let small = create(&responses, &json!({"model": FLASH, "input": "hi"})).await;
+    let small_id = small["id"].as_str().expect("id");
+    assert!(
+        responses.retrieve(small_id).await.is_ok(),
+        "under the limit"
+    );
+
+    // Each continuation carries the conversation so far: the chain outgrows the limit.
+    let long = "x".repeat(4000);
+    let second = create(
+        &responses,
+        &json!({"model": FLASH, "previous_response_id": small_id, "input": long}),
+    )
+    .await;
+    let second_id = second["id"].as_str().expect("id");
+    assert!(
+        responses.retrieve(second_id).await.is_ok(),
+        "still under it"
+    );
+    let third = create(
+        &responses,
+        &json!({"model": FLASH, "previous_response_id": second_id, "input": long}),
+    )
+    .await;
+    assert_eq!(third["status"], "completed", "answered all the same");
+    let third_id = third["id"].as_str().expect("id");
+    assert_eq!(
+        responses
+            .retrieve(third_id)
+            .await
+            .expect_err("over the limit")
+            .kind(),
+        ErrorKind::NotFound
+    );
+    let (status, _, _) = post(
+        &responses,
+        &json!({"model": FLASH, "previous_response_id": third_id, "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        stand_in.received_bodies().await.len(),
+        3,
+        "nothing sent for it"
+    );
 }
 
 #[tokio::test]
@@ -1146,63 +1203,14 @@ async fn an_error_after_the_first_event_fails_the_response_in_the_stream() {
 
 #[cfg(feature = "proxy")]
 mod proxy {
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use llm_tower::proxy::app::Proxy;
-    use llm_tower::proxy::config::Config;
-    use serde_json::{Value, json};
-    use tower::ServiceExt;
+    use serde_json::json;
 
-    use super::common::{StandIn, TEST_KEY, ok_reply};
+    use super::common::{StandIn, ok_reply};
+    use super::proxy_app::{gemini_proxy, send};
+    use llm_tower::proxy::app::Proxy;
 
     fn proxy(stand_in: &StandIn, master: &str) -> Proxy {
-        let yaml = format!(
-            "model_list:
-  - model_name: gemini-flash
-    litellm_params:
-      model: gemini/gemini-2.5-flash
-      api_key: {TEST_KEY}
-      api_base: {}/v1beta
-general_settings:
-  master_key: {master}
-",
-            stand_in.server.uri()
-        );
-        let config = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None)
-            .expect("valid config")
-            .0;
-        Proxy::from_config(&config).expect("proxy builds")
-    }
-
-    async fn send(
-        proxy: &Proxy,
-        method: &str,
-        uri: &str,
-        key: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let request = http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {key}"))
-            .header("content-type", "application/json")
-            .body(Full::new(body.map_or_else(Bytes::new, |body| {
-                Bytes::from(body.to_string())
-            })))
-            .expect("request");
-        let response = proxy
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {});
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (status, serde_json::from_slice(&bytes).expect("JSON"))
+        gemini_proxy(stand_in, master, "")
     }
 
     #[tokio::test]

@@ -129,9 +129,9 @@ impl ResponsesLayer {
     }
 
     /// Stores a response only while its record (the response, its input items and the
-    /// conversation so far, as JSON) is at most `bytes` long
-    /// ([`DEFAULT_MAX_RECORD_BYTES`](state::DEFAULT_MAX_RECORD_BYTES) unless set); a
-    /// longer one is answered but not stored (and logged), so it cannot be continued.
+    /// conversation so far, as JSON) is at most `bytes` long ([`DEFAULT_MAX_RECORD_BYTES`]
+    /// unless set); a longer one is answered but not stored (and logged), so it cannot be
+    /// continued.
     pub fn max_record_bytes(mut self, bytes: usize) -> Self {
         self.max_record_bytes = bytes;
         self

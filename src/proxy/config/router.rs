@@ -1,5 +1,6 @@
 //! `router_settings`: the Redis LiteLLM's router shares state through, which llm-tower
-//! uses to share context caches between replicas (see [`crate::store::RedisCacheStore`]).
+//! uses to share context caches and stored responses between replicas (see
+//! [`crate::store::RedisCacheStore`] and [`crate::store::RedisResponseStore`]).
 //!
 //! | key | meaning |
 //! |---|---|
@@ -43,8 +44,8 @@ use crate::upstream::Secret;
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct RouterSettings {
-    /// The Redis to share context caches through (a secret: it may hold the password);
-    /// `None` keeps them in each process's memory.
+    /// The Redis to share context caches and stored responses through (a secret: it may
+    /// hold the password); `None` keeps them in each process's memory.
     pub redis_url: Option<Secret>,
 }
 

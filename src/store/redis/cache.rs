@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::connection::{Connection, millis};
 use super::RedisResponseStore;
+use super::connection::{Connection, millis};
 use crate::store::{CacheEntry, CacheFuture, CacheStore, DEFAULT_RESPONSE_TTL, StoreError};
 
 /// A [`CacheStore`] in Redis.

@@ -2,8 +2,8 @@
 //! replica is continued, read and deleted on any other. A record is one string,
 //! `{prefix}resp:{key}`, set with a time to live (`SET … PX`).
 //!
-//! As the trait says, the store is best-effort: a read that fails is a miss and a write
-//! that fails is a lost record. Failures are logged (target `llm_tower::responses`) at most
+//! As the trait says, the store is best-effort: a read that fails (or takes more than a
+//! second) is a miss and a write that fails is a lost record. Failures are logged (target `llm_tower::responses`) at most
 //! once a minute, with the count of the ones left out; the URL and its password are never
 //! part of them.
 
@@ -19,6 +19,10 @@ const TARGET: &str = "llm_tower::responses";
 
 /// How often a failure that repeats is logged.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How long one operation may take in all (connecting, a retry and the answer) before it
+/// counts as failed.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A [`ResponseStore`] in Redis, made with
 /// [`RedisCacheStore::response_store`](super::RedisCacheStore::response_store) so that it
@@ -63,6 +67,19 @@ impl RedisResponseStore {
         self.connection.key("resp", key)
     }
 
+    /// Runs `command` within [`OPERATION_TIMEOUT`]; a failure is logged (`operation`
+    /// names it) and is `None`.
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        command: redis::Cmd,
+    ) -> Option<T> {
+        let answer = tokio::time::timeout(OPERATION_TIMEOUT, self.connection.query(command))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::new("timed out")));
+        answer.map_err(|error| self.failed(operation, &error)).ok()
+    }
+
     /// Logs a failure of `operation`, unless one was logged within the interval.
     fn failed(&self, operation: &'static str, error: &StoreError) {
         if let Some(suppressed) = self.failures.due(Instant::now()) {
@@ -92,13 +109,7 @@ impl ResponseStore for RedisResponseStore {
         Box::pin(async move {
             let mut command = redis::cmd("GET");
             command.arg(self.record_key(key));
-            self.connection
-                .query::<Option<String>>(command)
-                .await
-                .unwrap_or_else(|error| {
-                    self.failed("get", &error);
-                    None
-                })
+            self.query::<Option<String>>("get", command).await.flatten()
         })
     }
 
@@ -110,9 +121,7 @@ impl ResponseStore for RedisResponseStore {
                 .arg(record)
                 .arg("PX")
                 .arg(millis(self.ttl));
-            if let Err(error) = self.connection.query::<()>(command).await {
-                self.failed("put", &error);
-            }
+            self.query::<()>("put", command).await;
         })
     }
 
@@ -121,14 +130,9 @@ impl ResponseStore for RedisResponseStore {
             let mut command = redis::cmd("DEL");
             command.arg(self.record_key(key));
             // The number of keys deleted.
-            self.connection
-                .query::<u64>(command)
+            self.query::<u64>("remove", command)
                 .await
-                .map(|deleted| deleted > 0)
-                .unwrap_or_else(|error| {
-                    self.failed("remove", &error);
-                    false
-                })
+                .is_some_and(|deleted| deleted > 0)
         })
     }
 }
