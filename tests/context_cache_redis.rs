@@ -12,6 +12,9 @@
 #[path = "common/cache.rs"]
 mod cache;
 mod common;
+#[cfg(feature = "proxy")]
+#[path = "common/proxy.rs"]
+mod proxy_app;
 #[path = "common/redis.rs"]
 mod redis_server;
 
@@ -249,10 +252,8 @@ async fn the_redis_store_claims_once_keeps_lifetimes_and_refuses_foreign_values(
 #[cfg(feature = "proxy")]
 #[tokio::test]
 async fn two_proxies_configured_with_router_settings_share_one_cache() {
-    use http_body_util::{BodyExt, Full};
     use llm_tower::proxy::app::Proxy;
     use llm_tower::proxy::config::Config;
-    use tower::ServiceExt;
 
     let Some(url) = redis_url("two_proxies_configured_with_router_settings_share_one_cache") else {
         return;
@@ -291,21 +292,14 @@ router_settings:
     body["model"] = serde_json::json!("gemini-flash");
     for _ in 0..2 {
         let proxy = Proxy::from_config(&config).expect("proxy builds");
-        let request = http::Request::post("/v1/chat/completions")
-            .header("content-type", "application/json")
-            .body(Full::new(bytes::Bytes::from(body.to_string())))
-            .expect("request");
-        let response = proxy
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {});
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let (status, bytes) = proxy_app::send_for_bytes(
+            &proxy,
+            "POST",
+            "/v1/chat/completions",
+            "no-master-key",
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     }
 }

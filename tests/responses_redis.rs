@@ -72,6 +72,21 @@ async fn create(proxy: &Proxy, master: &str, body: Value) -> Value {
     response
 }
 
+/// Continuing `id` on `proxy` is a 400 `previous_response_not_found`.
+async fn assert_not_continued(proxy: &Proxy, master: &str, id: &str) {
+    let (status, error) = send(
+        proxy,
+        "POST",
+        "/v1/responses",
+        master,
+        Some(json!({"model": "gemini-flash", "previous_response_id": id, "input": "x"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["code"], "previous_response_not_found");
+    assert_eq!(error["error"]["param"], "previous_response_id");
+}
+
 fn id_of(response: &Value) -> String {
     response["id"].as_str().expect("id").to_owned()
 }
@@ -177,16 +192,7 @@ async fn a_response_made_on_one_replica_is_continued_read_and_deleted_on_another
     let (status, error) = send(&a, "GET", &format!("/v1/responses/{id}"), &master, None).await;
     assert_eq!(status, 404);
     assert_eq!(error["error"]["type"], "not_found_error");
-    let (status, error) = send(
-        &a,
-        "POST",
-        "/v1/responses",
-        &master,
-        Some(json!({"model": "gemini-flash", "previous_response_id": id, "input": "x"})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(error["error"]["code"], "previous_response_not_found");
+    assert_not_continued(&a, &master, &id).await;
     let (status, _) = send(&a, "DELETE", &format!("/v1/responses/{id}"), &master, None).await;
     assert_eq!(status, 404, "deleted once");
     assert_eq!(
@@ -275,16 +281,7 @@ async fn another_master_key_on_the_same_redis_cannot_read_continue_or_delete() {
     )
     .await;
     assert_eq!(status, 404);
-    let (status, error) = send(
-        &other,
-        "POST",
-        "/v1/responses",
-        &theirs,
-        Some(json!({"model": "gemini-flash", "previous_response_id": id, "input": "x"})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(error["error"]["code"], "previous_response_not_found");
+    assert_not_continued(&other, &theirs, &id).await;
     let (status, _) = send(
         &other,
         "DELETE",
@@ -389,17 +386,7 @@ async fn a_redis_that_is_down_makes_a_stored_response_a_clean_not_found_quickly(
     redis.kill();
 
     let timed = Instant::now();
-    let (status, error) = send(
-        &a,
-        "POST",
-        "/v1/responses",
-        &master,
-        Some(json!({"model": "gemini-flash", "previous_response_id": id, "input": "x"})),
-    )
-    .await;
-    assert_eq!(status, 400, "{error}");
-    assert_eq!(error["error"]["code"], "previous_response_not_found");
-    assert_eq!(error["error"]["param"], "previous_response_id");
+    assert_not_continued(&a, &master, &id).await;
     let (status, error) = send(&a, "GET", &format!("/v1/responses/{id}"), &master, None).await;
     assert_eq!(status, 404);
     assert_eq!(error["error"]["type"], "not_found_error");
@@ -447,18 +434,7 @@ async fn a_redis_that_does_not_answer_costs_a_request_about_a_second() {
         created["status"], "completed",
         "answered; the record is lost"
     );
-    let (status, error) = send(
-        &a,
-        "POST",
-        "/v1/responses",
-        &master,
-        Some(
-            json!({"model": "gemini-flash", "previous_response_id": id_of(&created), "input": "x"}),
-        ),
-    )
-    .await;
-    assert_eq!(status, 400, "{error}");
-    assert_eq!(error["error"]["code"], "previous_response_not_found");
+    assert_not_continued(&a, &master, &id_of(&created)).await;
     assert!(
         timed.elapsed() < Duration::from_secs(4),
         "two requests against a silent Redis took {:?}",
