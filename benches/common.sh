@@ -109,6 +109,49 @@ YAML
     wait_http "$PROXY_URL/health/liveliness"
 }
 
+# start_forwarder [PREFIX...]: nginx as a bare reverse proxy of the stand-in (one worker,
+# HTTP/1.1 with upstream keep-alive, no buffering, no logs): the floor for any gateway.
+# Sets FORWARDER_PID (the worker's) and FORWARDER_URL.
+start_forwarder() {
+    local port dir="$WORK/nginx"
+    command -v nginx >/dev/null || { echo "$BENCH: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
+    port="$(free_port)"
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    upstream stand_in {
+        server ${STAND_IN_URL#http://};
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://stand_in;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+NGINX
+    "$@" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+    PIDS+=("$!")
+    FORWARDER_URL="http://127.0.0.1:$port"
+    wait_http "$FORWARDER_URL/"
+    FORWARDER_PID="$(pgrep -P "$(cat "$dir/nginx.pid")" | head -n 1)"
+}
+
 # The same chat two ways: to the stand-in in Gemini's protocol, and to the proxy in OpenAI's.
 DIRECT_BODY='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
 DIRECT_HEADER="x-goog-api-key: $STAND_IN_KEY"
