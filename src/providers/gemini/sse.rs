@@ -8,9 +8,9 @@
 //! [`Error::Upstream`]; malformed event JSON, or a candidate index past Gemini's 8, is
 //! [`Error::Decode`]; a stream that ends in
 //! the middle of an event or with no event at all is [`Error::Truncated`]. With an event
-//! timeout, a stream that sends no event for that long fails with [`Error::Timeout`] even if
-//! bytes keep arriving (comment lines such as `: ping` keep a connection alive, not a
-//! generation).
+//! timeout ([`SseBody::with_event_timeout`]), a stream that sends no event for that long
+//! fails with [`Error::Timeout`] even if bytes keep arriving (comment lines such as
+//! `: ping` keep a connection alive, not a generation).
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -20,7 +20,6 @@ use futures_core::Stream;
 use http::StatusCode;
 use http_body::Body;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -150,8 +149,6 @@ pin_project! {
         events: SseBody<B>,
         events_seen: usize,
         finished: bool,
-        // The limit, and when it runs out; boxed so streams without one carry no timer.
-        silence: Option<(Duration, Pin<Box<Sleep>>)>,
     }
 }
 
@@ -169,13 +166,13 @@ impl<B> GeminiEvents<B> {
             events: SseBody::with_max_event_size(body, limit),
             events_seen: 0,
             finished: false,
-            silence: None,
         }
     }
 
-    /// Fails the stream with [`Error::Timeout`] when no event arrives for `limit`.
+    /// Fails the stream with [`Error::Timeout`] when no event arrives for `limit` (see
+    /// [`SseBody::with_event_timeout`]).
     pub fn with_event_timeout(mut self, limit: Duration) -> Self {
-        self.silence = Some((limit, Box::pin(tokio::time::sleep(limit))));
+        self.events = self.events.with_event_timeout(limit);
         self
     }
 }
@@ -192,25 +189,9 @@ where
         if *this.finished {
             return Poll::Ready(None);
         }
-        // Pings (comments) are read by the body stream without an event: they do not reset
-        // the silence limit.
-        let polled = match this.events.poll_next(cx) {
-            Poll::Ready(polled) => polled,
-            Poll::Pending => {
-                if let Some((_, deadline)) = this.silence {
-                    ready!(deadline.as_mut().poll(cx));
-                    *this.finished = true;
-                    return Poll::Ready(Some(Err(Error::Timeout)));
-                }
-                return Poll::Pending;
-            }
-        };
-        Poll::Ready(match polled {
+        Poll::Ready(match ready!(this.events.poll_next(cx)) {
             Some(Ok(event)) => {
                 *this.events_seen += 1;
-                if let Some((limit, deadline)) = this.silence {
-                    deadline.as_mut().reset(Instant::now() + *limit);
-                }
                 Some(parse_event(&event))
             }
             Some(Err(error)) => {
@@ -218,6 +199,7 @@ where
                 Some(Err(match error {
                     SseBodyError::Decode(error) => error.into(),
                     SseBodyError::Body(error) => error.into(),
+                    SseBodyError::Timeout { .. } => Error::Timeout,
                 }))
             }
             None => {
