@@ -1,6 +1,7 @@
 //! The proxy against an upstream that misbehaves: a small raw-TCP server on 127.0.0.1
 //! that stalls, trickles, resets, sends pings forever, broken JSON, a compressed bomb, a
-//! huge body, or rate limits. Each case checks what the client sees (status, or the SSE
+//! huge body, or rate limits. It stands in for Gemini, or for an OpenAI-compatible server
+//! where the cases differ by provider (a stream's events). Each case checks what the client sees (status, or the SSE
 //! error event), that it sees it within a bound, and how many upstream calls were made.
 #![cfg(feature = "proxy")]
 
@@ -28,6 +29,8 @@ enum Fault {
     StallMidStream,
     /// Sends a stream's head, then only `: ping` comments.
     PingsOnly,
+    /// Sends a stream's head and this event, then only `: ping` comments.
+    PingsAfter(&'static str),
     /// Sends a 500 whose body arrives a byte at a time.
     TrickledError,
     /// Sends a stream's head and one event, then closes the socket mid-chunk.
@@ -46,6 +49,40 @@ enum Fault {
 
 const EVENT: &str = r#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]},"index":0}],"modelVersion":"gemini-2.5-flash"}"#;
 
+/// [`EVENT`] from an OpenAI-compatible server.
+const CHUNK: &str = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#;
+
+/// What the upstream is taken for: the deployment's `model`, and the `api_base` path.
+#[derive(Clone, Copy, Debug)]
+enum Api {
+    Gemini,
+    OpenAi,
+}
+
+impl Api {
+    fn model(self) -> &'static str {
+        match self {
+            Self::Gemini => "gemini/gemini-2.5-flash",
+            Self::OpenAi => "openai/gpt-4o-mini",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::Gemini => "/v1beta",
+            Self::OpenAi => "/v1",
+        }
+    }
+
+    /// A stream event with the text `Hel`.
+    fn event(self) -> &'static str {
+        match self {
+            Self::Gemini => EVENT,
+            Self::OpenAi => CHUNK,
+        }
+    }
+}
+
 const BOMB: &[u8] = include_bytes!("fixtures/faults/bomb.json.gz");
 
 /// A misbehaving upstream; `calls` counts the requests it received.
@@ -57,7 +94,7 @@ struct Upstream {
 impl Upstream {
     async fn start(fault: Fault) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/v1beta", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&calls);
         tokio::spawn(async move {
@@ -128,8 +165,13 @@ async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std:
                     .await?;
                 std::future::pending::<()>().await;
             }
-            Fault::PingsOnly => {
+            Fault::PingsOnly | Fault::PingsAfter(_) => {
                 stream.write_all(STREAM_HEAD.as_bytes()).await?;
+                if let Fault::PingsAfter(event) = fault {
+                    stream
+                        .write_all(chunk(&format!("{event}\r\n\r\n")).as_bytes())
+                        .await?;
+                }
                 loop {
                     stream.write_all(chunk(": ping\r\n\r\n").as_bytes()).await?;
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -199,18 +241,27 @@ async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std:
     Ok(())
 }
 
-/// A proxy in front of `upstream` with a half-second silence limit and `settings`.
+/// A proxy in front of `upstream`, taken for Gemini, with a half-second silence limit and
+/// `settings`.
 fn proxy(upstream: &Upstream, settings: &str) -> Proxy {
+    proxy_for(Api::Gemini, upstream, settings)
+}
+
+/// A proxy in front of `upstream`, taken for `api`, with a half-second silence limit and
+/// `settings`.
+fn proxy_for(api: Api, upstream: &Upstream, settings: &str) -> Proxy {
     let yaml = format!(
         "model_list:
   - model_name: flash
     litellm_params:
-      model: gemini/gemini-2.5-flash
+      model: {model}
       api_key: test-key
-      api_base: {base}
+      api_base: {base}{path}
       timeout: 0.5
 {settings}",
-        base = upstream.base
+        model = api.model(),
+        base = upstream.base,
+        path = api.path(),
     );
     let (config, _) = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config");
     Proxy::from_config(&config).expect("proxy")
@@ -281,6 +332,35 @@ async fn a_stream_of_pings_without_events_is_a_504() {
     assert_eq!(status, 504, "{body}");
     assert_eq!(error_of(&body)["type"], "timeout_error");
     assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn an_openai_compatible_stream_of_pings_without_events_is_a_504() {
+    let upstream = Upstream::start(Fault::PingsOnly).await;
+    let (status, _, body, took) = chat(&proxy_for(Api::OpenAi, &upstream, ""), true).await;
+    assert_eq!(status, 504, "{body}");
+    let error = error_of(&body);
+    assert_eq!(error["type"], "timeout_error");
+    assert!(
+        error["message"].as_str().unwrap().contains("no event"),
+        "{error}"
+    );
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn pings_after_the_first_event_end_the_stream_with_a_timeout_event() {
+    for api in [Api::Gemini, Api::OpenAi] {
+        let upstream = Upstream::start(Fault::PingsAfter(api.event())).await;
+        let (status, _, body, took) = chat(&proxy_for(api, &upstream, ""), true).await;
+        assert_eq!(status, 200, "{api:?}: the first event committed the stream");
+        assert!(body.contains("Hel"), "{api:?}: {body}");
+        assert_eq!(error_event_of(&body)["type"], "timeout_error", "{api:?}");
+        assert!(!body.contains("[DONE]"), "{api:?}: {body}");
+        assert!(took < Duration::from_secs(3), "{api:?}: {took:?}");
+    }
 }
 
 #[tokio::test]

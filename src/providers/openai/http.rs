@@ -6,12 +6,14 @@
 //! in the URL; no header at all without a key, for local servers that take none). A JSON
 //! reply is read (up to [`MAX_REPLY_BYTES`]) into the typed
 //! [`ChatCompletion`] or [`EmbeddingResponse`]; a `text/event-stream` reply becomes a
-//! stream of chunks ([`ChunkEvents`]). An error status becomes an [`Error`] as
+//! stream of chunks ([`ChunkEvents`]), with the [event timeout](OpenAiHttpLayer::event_timeout)
+//! if one is set. An error status becomes an [`Error`] as
 //! [`error`](super::error) describes.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -42,13 +44,16 @@ struct Endpoint {
 /// Sends OpenAI requests to an OpenAI-compatible server.
 ///
 /// ```
+/// use std::time::Duration;
 /// use llm_tower::providers::openai::OpenAiHttpLayer;
-/// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None);
+/// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None)
+///     .event_timeout(Duration::from_secs(120));
 /// assert_eq!(layer.api_base(), "http://127.0.0.1:8000/v1");
 /// ```
 #[derive(Clone, Debug)]
 pub struct OpenAiHttpLayer {
     endpoint: Arc<Endpoint>,
+    event_timeout: Option<Duration>,
 }
 
 impl OpenAiHttpLayer {
@@ -69,7 +74,16 @@ impl OpenAiHttpLayer {
                 api_key,
                 options,
             }),
+            event_timeout: None,
         }
+    }
+
+    /// Fails a stream that sends no event for `timeout` with a 504 (bytes that are not
+    /// events, such as `: ping` comments, do not count); without it, only the transport's
+    /// limits apply.
+    pub fn event_timeout(mut self, timeout: Duration) -> Self {
+        self.event_timeout = Some(timeout);
+        self
     }
 
     /// The base URL.
@@ -85,6 +99,7 @@ impl<S> Layer<S> for OpenAiHttpLayer {
         OpenAiHttp {
             inner,
             endpoint: self.endpoint.clone(),
+            event_timeout: self.event_timeout,
         }
     }
 }
@@ -95,10 +110,11 @@ impl<S> Layer<S> for OpenAiHttpLayer {
 pub struct OpenAiHttp<S> {
     inner: S,
     endpoint: Arc<Endpoint>,
+    event_timeout: Option<Duration>,
 }
 
 impl<S> OpenAiHttp<S> {
-    /// Wraps `inner`, an HTTP client service.
+    /// Wraps `inner`, an HTTP client service, without an event timeout.
     pub fn new(inner: S, api_base: impl AsRef<str>, api_key: Option<Secret>) -> Self {
         OpenAiHttpLayer::new(api_base, api_key).layer(inner)
     }
@@ -198,6 +214,7 @@ where
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let sent = self.send(request);
+        let event_timeout = self.event_timeout;
         Box::pin(async move {
             let (status, body) = success(sent.await?).await?;
             if !stream {
@@ -206,7 +223,13 @@ where
                 ));
             }
             match status {
-                Reply::EventStream => Ok(ChatResponse::Stream(Box::pin(ChunkEvents::new(body)))),
+                Reply::EventStream => {
+                    let chunks = ChunkEvents::new(body);
+                    Ok(ChatResponse::Stream(Box::pin(match event_timeout {
+                        Some(limit) => chunks.with_event_timeout(limit),
+                        None => chunks,
+                    })))
+                }
                 Reply::Other(content_type) => Err(Error::new(
                     ErrorKind::BadGateway,
                     format!(

@@ -24,7 +24,8 @@
 //! ```text
 //! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
 //! OpenAiHttpLayer   OpenAI ⇄ HTTP   {api_base}/chat/completions, /embeddings; Bearer key;
-//!                                   JSON or SSE replies; error envelopes
+//!                                   JSON or SSE replies (no event for `timeout`: 504);
+//!                                   error envelopes
 //! HttpTransport     HTTP     shared connection pool (HTTP/1.1 and HTTP/2, rustls)
 //! ```
 //!
@@ -164,7 +165,9 @@ impl OpenAiBuilder {
 
     /// The upstream silence limit (default [`DEFAULT_TIMEOUT`]): a call fails with 504 when
     /// the server sends nothing for this long, before the reply or within it (see
-    /// [`HttpTransport::with_timeout`]). It applies to a shared
+    /// [`HttpTransport::with_timeout`]), or sends no stream event for this long (keep-alive
+    /// comments such as `: ping` do not count; see
+    /// [`OpenAiHttpLayer::event_timeout`]). It applies to a shared
     /// [`transport`](Self::transport) too, without changing the other users of its pool.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -188,12 +191,14 @@ impl OpenAiBuilder {
                 .filter(|key| !key.is_empty())
                 .map(Secret::new)
         });
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let transport = match self.transport {
             Some(transport) => transport,
             None => HttpTransport::builder().build()?,
         }
-        .with_timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT));
+        .with_timeout(timeout);
         let http = OpenAiHttpLayer::with_options(api_base, api_key, self.options)
+            .event_timeout(timeout)
             .layer(RetryLayer::new(self.retry).layer(transport));
         let chat = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())

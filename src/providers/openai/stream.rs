@@ -8,10 +8,13 @@
 //! `{"error": …}` event ends the stream with that error; malformed chunk JSON is a 502. A
 //! body that ends without `[DONE]` ends cleanly only after a chunk that finished a choice
 //! or carried usage (some servers leave `[DONE]` out); otherwise the upstream was cut off,
-//! which is a 502 too, so a client never takes a truncated reply for a whole one.
+//! which is a 502 too, so a client never takes a truncated reply for a whole one. With an
+//! event timeout ([`SseBody::with_event_timeout`]), a stream that sends no event for that
+//! long, keep-alive comments or not, ends with a 504 timeout.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -45,6 +48,31 @@ impl<B> ChunkEvents<B> {
             complete: false,
             finished: false,
         }
+    }
+
+    /// Ends the stream with a 504 timeout when no event arrives for `limit` (see
+    /// [`SseBody::with_event_timeout`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_util::StreamExt;
+    /// use llm_tower::ErrorKind;
+    /// use llm_tower::providers::openai::ChunkEvents;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// // A body that stays open and sends only a comment.
+    /// let ping = futures_util::stream::iter([Ok::<_, std::io::Error>(http_body::Frame::data(
+    ///     bytes::Bytes::from_static(b": ping\n\n"),
+    /// ))]);
+    /// let body = http_body_util::StreamBody::new(ping.chain(futures_util::stream::pending()));
+    /// let mut chunks = ChunkEvents::new(body).with_event_timeout(Duration::from_millis(10));
+    /// let error = chunks.next().await.unwrap().unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Timeout);
+    /// # });
+    /// ```
+    pub fn with_event_timeout(mut self, limit: Duration) -> Self {
+        self.events = self.events.with_event_timeout(limit);
+        self
     }
 }
 
@@ -82,6 +110,9 @@ where
                 "malformed event stream from the upstream: {error}"
             )))),
             Some(Err(SseBodyError::Body(error))) => Some(Err(error.into())),
+            Some(Err(error @ SseBodyError::Timeout { .. })) => {
+                Some(Err(Error::new(ErrorKind::Timeout, error.to_string())))
+            }
             None if *this.complete => None,
             None => Some(Err(bad_gateway(
                 "the upstream stream ended before its reply was complete".to_owned(),
