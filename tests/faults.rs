@@ -275,12 +275,19 @@ async fn chat(proxy: &Proxy, stream: bool) -> (u16, http::HeaderMap, String, Dur
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap();
     let started = Instant::now();
-    let response = proxy.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let text = match body.collect().await {
-        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
-        Err(error) => format!("<body error: {error}>"),
+    // A proxy that holds the client past every limit fails the test instead of hanging it.
+    let answer = async {
+        let response = proxy.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let text = match body.collect().await {
+            Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            Err(error) => format!("<body error: {error}>"),
+        };
+        (parts, text)
     };
+    let (parts, text) = tokio::time::timeout(Duration::from_secs(30), answer)
+        .await
+        .expect("an answer within 30 s");
     (
         parts.status.as_u16(),
         parts.headers,
