@@ -302,7 +302,9 @@ impl std::error::Error for Error {
 }
 
 /// An error from a layer at the OpenAI level (tower's and tower-http's own, or yours): an
-/// [`Error`] comes back as itself, an upstream failure as its kind, tower's `Elapsed` is a
+/// [`Error`] comes back as itself, an upstream failure as its kind, a
+/// [`Saturated`](crate::upstream::Saturated) in-flight limit a 429
+/// [`RateLimit`](ErrorKind::RateLimit) with its `Retry-After`, tower's `Elapsed` is a
 /// 504 [`Timeout`](ErrorKind::Timeout), `Overloaded` a 503
 /// [`ServiceUnavailable`](ErrorKind::ServiceUnavailable), anything else a 500
 /// [`Api`](ErrorKind::Api) error naming its causes. The original error is kept as the
@@ -322,6 +324,14 @@ impl From<BoxError> for Error {
         };
         let error = match error.downcast::<crate::upstream::Error>() {
             Ok(error) => return Self::from(*error),
+            Err(error) => error,
+        };
+        let error = match error.downcast::<crate::upstream::Saturated>() {
+            Ok(saturated) => {
+                return Self::new(ErrorKind::RateLimit, saturated.to_string())
+                    .with_retry_after(saturated.retry_after())
+                    .with_source(*saturated);
+            }
             Err(error) => error,
         };
         let (kind, message) = if error.is::<Elapsed>() {

@@ -19,6 +19,7 @@
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 
 use std::convert::Infallible;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -58,7 +59,7 @@ use crate::router::{Deployment, Router};
 use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore,
 };
-use crate::upstream::{HttpTransport, RetryPolicy, Secret};
+use crate::upstream::{HttpTransport, InFlightLimitLayer, RetryPolicy, Secret};
 
 /// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
 const ROUTING_KEYS: &[&str] = &[
@@ -66,11 +67,19 @@ const ROUTING_KEYS: &[&str] = &[
     "tpm",
     "weight",
     "order",
-    "max_parallel_requests",
     "stream_timeout",
     "custom_llm_provider",
     "region_name",
 ];
+
+/// Most upstream calls one deployment has in flight at once (streams count until they
+/// end) unless its `max_parallel_requests` or `router_settings.default_max_parallel_requests`
+/// says otherwise. LiteLLM sets no bound by default; one this high never stands in the way
+/// of an upstream's own rate limits, yet keeps a flood of requests (or of slow streams) from
+/// opening sockets and holding memory without end. A call past the bound waits in line up
+/// to [`DEFAULT_QUEUE_WAIT`](crate::upstream::in_flight::DEFAULT_QUEUE_WAIT), then answers
+/// 429 with `Retry-After: 1`.
+pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 256;
 
 /// How long opening a connection to Gemini may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -252,7 +261,8 @@ struct Common<'a> {
     caches: &'a Arc<dyn CacheStore>,
 }
 
-/// The chat and embeddings services of one `model_list` entry, with its retries.
+/// The chat and embeddings services of one `model_list` entry, with its retries and its
+/// bound on calls in flight (shared by its chat and embeddings calls).
 fn deployment_services(
     index: usize,
     entry: &ModelEntry,
@@ -261,10 +271,15 @@ fn deployment_services(
     price: Option<ModelPrice>,
 ) -> Result<(ChatService, EmbeddingService), BuildError> {
     let params = &entry.litellm_params;
+    let limit = params
+        .max_parallel_requests
+        .or(config.router_settings.default_max_parallel_requests)
+        .map_or(DEFAULT_MAX_PARALLEL_REQUESTS, NonZeroUsize::get);
+    let limit = InFlightLimitLayer::new(limit);
     // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
     let built = match params.provider() {
-        "openai" => openai_services(params, config, common),
-        _ => gemini_services(params, config, common, price),
+        "openai" => openai_services(params, config, common, limit),
+        _ => gemini_services(params, config, common, price, limit),
     };
     built.map_err(|source| BuildError::Provider { index, source })
 }
@@ -277,6 +292,7 @@ fn gemini_services(
     config: &Config,
     common: &Common<'_>,
     price: Option<ModelPrice>,
+    limit: InFlightLimitLayer,
 ) -> Services {
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
@@ -296,11 +312,19 @@ fn gemini_services(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    let gemini = builder.retry(retry_policy(params, config)).build()?;
+    let gemini = builder
+        .retry(retry_policy(params, config))
+        .http_layer(limit)
+        .build()?;
     Ok((gemini.chat_service(), gemini.embedding_service()))
 }
 
-fn openai_services(params: &LitellmParams, config: &Config, common: &Common<'_>) -> Services {
+fn openai_services(
+    params: &LitellmParams,
+    config: &Config,
+    common: &Common<'_>,
+    limit: InFlightLimitLayer,
+) -> Services {
     let mut builder = OpenAi::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
@@ -315,7 +339,7 @@ fn openai_services(params: &LitellmParams, config: &Config, common: &Common<'_>)
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    let openai = builder.build()?;
+    let openai = builder.http_layer(limit).build()?;
     Ok((openai.chat_service(), openai.embedding_service()))
 }
 

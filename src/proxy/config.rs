@@ -30,6 +30,7 @@
 //! | `model_list[].litellm_params.api_base` | [`LitellmParams::api_base`] |
 //! | `model_list[].litellm_params.timeout` | [`LitellmParams::timeout`], seconds |
 //! | `model_list[].litellm_params.max_retries` | [`LitellmParams::max_retries`] |
+//! | `model_list[].litellm_params.max_parallel_requests` | [`LitellmParams::max_parallel_requests`], a whole number from 1 |
 //! | any other key of `litellm_params` | [`LitellmParams::extra`]: provider params merged into each request (`safety_settings`, `thinking`, `reasoning_effort`, `drop_params`, `temperature`, `top_k`, ...) |
 //! | `model_list[].model_info` | [`ModelEntry::model_info`], kept as raw JSON |
 //! | `litellm_settings.drop_params` | [`LitellmSettings::drop_params`] |
@@ -39,6 +40,7 @@
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
 //! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
 //! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches through |
+//! | `router_settings.default_max_parallel_requests` | [`RouterSettings::default_max_parallel_requests`] |
 //! | `environment_variables` | [`Config::environment_variables`] |
 //!
 //! Timeouts are a number of seconds (integer or fractional) or a string
@@ -99,6 +101,7 @@ pub use crate::upstream::secret::Secret;
 pub use router::RouterSettings;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
 
@@ -245,6 +248,10 @@ pub struct LitellmParams {
     /// Retries for this deployment, overriding
     /// [`LitellmSettings::num_retries`].
     pub max_retries: Option<u32>,
+    /// Most upstream calls of this deployment in flight at once, overriding
+    /// [`RouterSettings::default_max_parallel_requests`]; `0` and negative numbers are
+    /// refused.
+    pub max_parallel_requests: Option<NonZeroUsize>,
     /// Every other key: provider params merged into each request
     /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`,
     /// `temperature`, `top_k`, ...), in file order, with `os.environ/`
@@ -265,6 +272,7 @@ impl fmt::Debug for LitellmParams {
             )
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
+            .field("max_parallel_requests", &self.max_parallel_requests)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -640,6 +648,8 @@ struct RawLitellmParams {
     timeout: Option<serde_json::Value>,
     #[serde(default)]
     max_retries: Option<u32>,
+    #[serde(default)]
+    max_parallel_requests: Option<serde_json::Value>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -766,6 +776,28 @@ fn seconds(field: &str, value: Option<serde_json::Value>) -> Result<Option<Durat
         .ok_or_else(|| ConfigError::Invalid {
             field: field.to_string(),
             message: "expected a positive number of seconds, e.g. 30 or 2.5".to_string(),
+        })
+}
+
+/// A limit of calls in flight: a whole number from 1 (or a string holding one); null is
+/// "not set".
+fn call_limit(
+    field: &str,
+    value: Option<serde_json::Value>,
+) -> Result<Option<NonZeroUsize>, ConfigError> {
+    let limit = match value {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    limit
+        .and_then(|limit| usize::try_from(limit).ok())
+        .and_then(NonZeroUsize::new)
+        .map(Some)
+        .ok_or_else(|| ConfigError::Invalid {
+            field: field.to_string(),
+            message: "expected a whole number of calls in flight, 1 or more".to_string(),
         })
 }
 
@@ -963,6 +995,10 @@ impl RawModelEntry {
                 api_base,
                 timeout: seconds(&field("timeout"), params.timeout)?,
                 max_retries: params.max_retries,
+                max_parallel_requests: call_limit(
+                    &field("max_parallel_requests"),
+                    params.max_parallel_requests,
+                )?,
                 extra,
             },
             model_info: self.model_info,

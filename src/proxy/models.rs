@@ -128,6 +128,9 @@ fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value 
     if let Some(retries) = params.max_retries {
         litellm_params.insert("max_retries".to_owned(), json!(retries));
     }
+    if let Some(limit) = params.max_parallel_requests {
+        litellm_params.insert("max_parallel_requests".to_owned(), json!(limit.get()));
+    }
     for (key, value) in &params.extra {
         if !is_secret(key) {
             litellm_params.insert(key.clone(), value.clone());

@@ -12,6 +12,7 @@
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
 //! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
 //! | [`retry`] | [`Retry`]: retries at the HTTP seam by a [`RetryPolicy`] |
+//! | [`in_flight`] | [`InFlightLimit`]: a bound on the calls in flight, streams until they end |
 //! | [`reply`] | reading a reply body up to a cap |
 //! | [`preview`] | error bodies that are not the API's JSON, made readable for messages |
 //!
@@ -21,6 +22,7 @@ pub mod body;
 pub mod context;
 pub mod credentials;
 pub mod error;
+pub mod in_flight;
 pub mod preview;
 pub mod redact;
 pub mod reply;
@@ -30,6 +32,7 @@ pub mod transport;
 
 pub use body::UpstreamBody;
 pub use error::{BuildError, Error};
+pub use in_flight::{InFlightLimit, InFlightLimitLayer, Saturated};
 pub use redact::redact_url;
 pub use retry::{Retry, RetryBody, RetryLayer, RetryPolicy};
 pub use secret::Secret;

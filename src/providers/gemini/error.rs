@@ -11,7 +11,7 @@ use tower::timeout::error::Elapsed;
 use super::wire::GoogleStatus;
 use crate::error::{Error as ApiError, ErrorKind};
 use crate::sse::decode::SseError;
-use crate::upstream::Error as UpstreamError;
+use crate::upstream::{Error as UpstreamError, Saturated};
 
 /// No API key was configured or sent: refused before any network call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +49,10 @@ pub enum Error {
     /// (tower's `LoadShed`).
     #[error("too many Gemini calls in flight; try again shortly")]
     Overloaded,
+    /// An [`InFlightLimit`](crate::upstream::InFlightLimit) had no permit free in time;
+    /// nothing was sent.
+    #[error(transparent)]
+    Saturated(#[from] Saturated),
     /// The reply was not what the API documents.
     #[error("malformed Gemini reply: {0}")]
     Decode(String),
@@ -79,7 +83,8 @@ impl From<UpstreamError> for Error {
 
 /// An error from a layer at the HTTP level (tower's and tower-http's own, or yours): the
 /// provider's own errors come back as themselves, tower's `Elapsed` is a
-/// [`Timeout`](Error::Timeout), `Overloaded` is [`Overloaded`](Error::Overloaded), and
+/// [`Timeout`](Error::Timeout), `Overloaded` is [`Overloaded`](Error::Overloaded), an
+/// in-flight limit's [`Saturated`] is [`Saturated`](Error::Saturated), and
 /// anything else is a [`Transport`](Error::Transport) failure naming its causes.
 ///
 /// ```
@@ -100,6 +105,10 @@ impl From<BoxError> for Error {
         };
         let error = match error.downcast::<MissingApiKey>() {
             Ok(error) => return Self::MissingApiKey(*error),
+            Err(error) => error,
+        };
+        let error = match error.downcast::<Saturated>() {
+            Ok(error) => return Self::Saturated(*error),
             Err(error) => error,
         };
         if error.is::<Elapsed>() {
@@ -171,6 +180,8 @@ impl From<Error> for ApiError {
             }
             Error::MissingApiKey(_) => ApiError::new(ErrorKind::Authentication, error.to_string()),
             Error::Timeout => ApiError::new(ErrorKind::Timeout, error.to_string()),
+            Error::Saturated(saturated) => ApiError::new(ErrorKind::RateLimit, error.to_string())
+                .with_retry_after(saturated.retry_after()),
             Error::Transport(_) | Error::Overloaded => {
                 ApiError::new(ErrorKind::ServiceUnavailable, error.to_string())
             }

@@ -26,6 +26,8 @@
 //! OpenAiHttpLayer   OpenAI ⇄ HTTP   {api_base}/chat/completions, /embeddings; Bearer key;
 //!                                   JSON or SSE replies (no event for `timeout`: 504);
 //!                                   error envelopes
+//! RetryLayer        HTTP     RetryPolicy (retry)
+//! your layers       HTTP     http_layer: an InFlightLimitLayer, tower's timeout, …
 //! HttpTransport     HTTP     shared connection pool (HTTP/1.1 and HTTP/2, rustls)
 //! ```
 //!
@@ -43,8 +45,12 @@ mod stream;
 
 use std::time::Duration;
 
-use tower::ServiceBuilder;
+use bytes::Bytes;
+use http_body::Body;
+use tower::layer::util::{Identity, Stack};
+use tower::{BoxError, ServiceBuilder};
 use tower_layer::Layer;
+use tower_service::Service;
 
 pub use self::http::{OpenAiHttp, OpenAiHttpLayer};
 use self::request::Options;
@@ -117,18 +123,57 @@ impl std::fmt::Debug for OpenAi {
     }
 }
 
-/// Configures an [`OpenAi`] provider.
-#[derive(Debug, Default)]
-pub struct OpenAiBuilder {
+/// Configures an [`OpenAi`] provider. `H` is the [`http_layer`](Self::http_layer)s given
+/// so far.
+///
+/// ```
+/// use llm_tower::providers::openai::OpenAi;
+/// use llm_tower::upstream::InFlightLimitLayer;
+///
+/// // At most 16 calls in flight to this server, streams included.
+/// let local = OpenAi::builder()
+///     .api_base("http://localhost:8000/v1")
+///     .http_layer(InFlightLimitLayer::new(16))
+///     .build()?;
+/// # let _ = local;
+/// # Ok::<(), llm_tower::upstream::BuildError>(())
+/// ```
+pub struct OpenAiBuilder<H = Identity> {
     api_key: Option<Secret>,
     api_base: Option<String>,
     options: Options,
     transport: Option<HttpTransport>,
     timeout: Option<Duration>,
     retry: RetryPolicy,
+    http_layers: H,
 }
 
-impl OpenAiBuilder {
+impl Default for OpenAiBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            api_base: None,
+            options: Options::default(),
+            transport: None,
+            timeout: None,
+            retry: RetryPolicy::default(),
+            http_layers: Identity::new(),
+        }
+    }
+}
+
+impl<H> std::fmt::Debug for OpenAiBuilder<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiBuilder")
+            .field("api_key", &self.api_key)
+            .field("api_base", &self.api_base.as_deref().map(crate::upstream::redact_url))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H> OpenAiBuilder<H> {
     /// The key, sent as `Authorization: Bearer …`. Without one, OpenAI's own endpoint uses
     /// `OPENAI_API_KEY`, and any other endpoint is called without a key (a local vLLM or
     /// Ollama): the environment's OpenAI key never goes to a server it was not meant for.
@@ -181,8 +226,39 @@ impl OpenAiBuilder {
         self
     }
 
+    /// Adds a layer at the HTTP level, between the retry and the transport, as
+    /// [`GeminiBuilder::http_layer`](crate::gemini::GeminiBuilder::http_layer) does: an
+    /// [`InFlightLimitLayer`](crate::upstream::InFlightLimitLayer), tower's
+    /// `TimeoutLayer` (per attempt), tower-http's `TraceLayer`, or your own. It wraps the
+    /// transport of the chat and the embeddings stacks alike; layers added first are
+    /// outermost. Their errors become OpenAI errors (see [`crate::Error`]'s
+    /// `From<BoxError>`).
+    pub fn http_layer<L>(self, layer: L) -> OpenAiBuilder<Stack<L, H>> {
+        OpenAiBuilder {
+            api_key: self.api_key,
+            api_base: self.api_base,
+            options: self.options,
+            transport: self.transport,
+            timeout: self.timeout,
+            retry: self.retry,
+            http_layers: Stack::new(layer, self.http_layers),
+        }
+    }
+
     /// Assembles the stack.
-    pub fn build(self) -> Result<OpenAi, crate::upstream::BuildError> {
+    pub fn build<B>(self) -> Result<OpenAi, crate::upstream::BuildError>
+    where
+        H: Layer<HttpTransport>,
+        H::Service: Service<::http::Request<Bytes>, Response = ::http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <H::Service as Service<::http::Request<Bytes>>>::Error: Into<BoxError>,
+        <H::Service as Service<::http::Request<Bytes>>>::Future: Send + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let api_base = self.api_base.unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
         let api_key = self.api_key.or_else(|| {
             (api_base.trim_end_matches('/') == DEFAULT_API_BASE)
@@ -199,7 +275,7 @@ impl OpenAiBuilder {
         .with_timeout(timeout);
         let http = OpenAiHttpLayer::with_options(api_base, api_key, self.options)
             .event_timeout(timeout)
-            .layer(RetryLayer::new(self.retry).layer(transport));
+            .layer(RetryLayer::new(self.retry).layer(self.http_layers.layer(transport)));
         let chat = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .service(http.clone());

@@ -8,10 +8,13 @@
 //! | `router_settings.redis_host` | host name or address |
 //! | `router_settings.redis_port` | port (default 6379) |
 //! | `router_settings.redis_password` | password |
+//! | `router_settings.default_max_parallel_requests` | most upstream calls in flight per deployment that sets no `max_parallel_requests` (a whole number from 1) |
 //!
 //! Each may be `os.environ/NAME`. A variable that is not set leaves its setting out with a
 //! warning, like `litellm_params`: without a host or URL the proxy keeps its caches in
 //! memory. Other `router_settings` keys are reported as unknown.
+
+use std::num::NonZeroUsize;
 
 use serde::Deserialize;
 
@@ -47,6 +50,10 @@ pub struct RouterSettings {
     /// The Redis to share context caches and stored responses through (a secret: it may
     /// hold the password); `None` keeps them in each process's memory.
     pub redis_url: Option<Secret>,
+    /// Most upstream calls in flight for each deployment without its own
+    /// [`max_parallel_requests`](super::LitellmParams::max_parallel_requests); `None` leaves
+    /// the proxy's default.
+    pub default_max_parallel_requests: Option<NonZeroUsize>,
 }
 
 /// `router_settings` as written.
@@ -61,6 +68,8 @@ pub(super) struct RawRouterSettings {
     redis_port: Option<serde_json::Value>,
     #[serde(default)]
     redis_password: Option<String>,
+    #[serde(default)]
+    default_max_parallel_requests: Option<serde_json::Value>,
     #[serde(flatten)]
     pub(super) unknown: UnknownKeys,
 }
@@ -93,6 +102,10 @@ impl RawRouterSettings {
         };
         Ok(RouterSettings {
             redis_url: redis_url.map(Secret::new),
+            default_max_parallel_requests: super::call_limit(
+                "router_settings.default_max_parallel_requests",
+                self.default_max_parallel_requests,
+            )?,
         })
     }
 }
