@@ -45,6 +45,9 @@ enum Fault {
     RateLimited,
     /// Answers 503 with `Retry-After: 3`.
     Unavailable,
+    /// Takes its time: a reply after the pause, or a stream's head and first event at
+    /// once and its last event after the pause.
+    Slow(Duration),
 }
 
 const EVENT: &str = r#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]},"index":0}],"modelVersion":"gemini-2.5-flash"}"#;
@@ -83,6 +86,12 @@ impl Api {
     }
 }
 
+/// The event that ends a stream.
+const LAST_EVENT: &str = r#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":2,"totalTokenCount":3},"modelVersion":"gemini-2.5-flash"}"#;
+
+/// A whole reply.
+const REPLY: &str = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"modelVersion":"gemini-2.5-flash"}"#;
+
 const BOMB: &[u8] = include_bytes!("fixtures/faults/bomb.json.gz");
 
 /// A misbehaving upstream; `calls` counts the requests it received.
@@ -116,14 +125,15 @@ impl Upstream {
     }
 }
 
-/// Reads one request (head and `Content-Length` body).
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<bool> {
+/// Reads one request (head and `Content-Length` body); returns its head, lower case, or
+/// `None` when the connection closed.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<String>> {
     let mut seen = Vec::new();
     let mut buffer = [0; 4096];
     let head_end = loop {
         let read = stream.read(&mut buffer).await?;
         if read == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         seen.extend_from_slice(&buffer[..read]);
         if let Some(at) = seen.windows(4).position(|window| window == b"\r\n\r\n") {
@@ -139,11 +149,11 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<bool> {
     while seen.len() < head_end + length {
         let read = stream.read(&mut buffer).await?;
         if read == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         seen.extend_from_slice(&buffer[..read]);
     }
-    Ok(true)
+    Ok(Some(head))
 }
 
 fn chunk(data: &str) -> String {
@@ -154,7 +164,7 @@ const STREAM_HEAD: &str =
     "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
 
 async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std::io::Result<()> {
-    while read_request(&mut stream).await? {
+    while let Some(head) = read_request(&mut stream).await? {
         calls.fetch_add(1, Ordering::SeqCst);
         match fault {
             Fault::StallBeforeHead => std::future::pending::<()>().await,
@@ -236,6 +246,25 @@ async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std:
                 );
                 stream.write_all(reply.as_bytes()).await?;
             }
+            Fault::Slow(pause) if head.contains(":streamgeneratecontent") => {
+                let first = chunk(&format!("{EVENT}\r\n\r\n"));
+                stream
+                    .write_all(format!("{STREAM_HEAD}{first}").as_bytes())
+                    .await?;
+                tokio::time::sleep(pause).await;
+                let last = chunk(&format!("{LAST_EVENT}\r\n\r\n"));
+                stream
+                    .write_all(format!("{last}0\r\n\r\n").as_bytes())
+                    .await?;
+            }
+            Fault::Slow(pause) => {
+                tokio::time::sleep(pause).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{REPLY}",
+                    REPLY.len()
+                );
+                stream.write_all(reply.as_bytes()).await?;
+            }
         }
     }
     Ok(())
@@ -250,6 +279,12 @@ fn proxy(upstream: &Upstream, settings: &str) -> Proxy {
 /// A proxy in front of `upstream`, taken for `api`, with a half-second silence limit and
 /// `settings`.
 fn proxy_for(api: Api, upstream: &Upstream, settings: &str) -> Proxy {
+    proxy_with(api, upstream, "timeout: 0.5", settings)
+}
+
+/// A proxy in front of `upstream`, taken for `api`, with `params` (one line of
+/// `litellm_params`) and `settings`.
+fn proxy_with(api: Api, upstream: &Upstream, params: &str, settings: &str) -> Proxy {
     let yaml = format!(
         "model_list:
   - model_name: flash
@@ -257,7 +292,7 @@ fn proxy_for(api: Api, upstream: &Upstream, settings: &str) -> Proxy {
       model: {model}
       api_key: test-key
       api_base: {base}{path}
-      timeout: 0.5
+      {params}
 {settings}",
         model = api.model(),
         base = upstream.base,
@@ -441,4 +476,100 @@ async fn rate_limits_and_overload_reach_the_client_with_retry_after() {
         assert_eq!(headers["retry-after"], retry, "{fault:?}");
         assert_eq!(upstream.calls(), 1, "{fault:?}");
     }
+}
+
+/// Three calls at once to a deployment with `max_parallel_requests: 2` whose upstream takes
+/// 1.5 s: two reach the upstream, the third waits its second in line and gets a 429 with
+/// `Retry-After`; once the two are done, a new call goes through.
+#[tokio::test]
+async fn calls_past_max_parallel_requests_wait_a_second_then_get_a_429() {
+    let upstream = Upstream::start(Fault::Slow(Duration::from_millis(1500))).await;
+    let proxy = proxy_with(Api::Gemini, &upstream, "max_parallel_requests: 2", "");
+    let started = Instant::now();
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let proxy = proxy.clone();
+            tokio::spawn(async move { chat(&proxy, false).await })
+        })
+        .collect();
+    // The two take their permits first.
+    while upstream.calls() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the two calls never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, headers, body, took) = chat(&proxy, false).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    let error = error_of(&body);
+    assert_eq!(error["type"], "rate_limit_error", "{body}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("all 2 upstream calls"),
+        "{body}"
+    );
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1400),
+        "refused after {took:?}"
+    );
+    assert_eq!(upstream.calls(), 2, "the refused call never went upstream");
+    for call in held {
+        let (status, _, body, _) = call.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, _, body, _) = chat(&proxy, false).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(upstream.calls(), 3);
+}
+
+/// A stream counts as in flight until it ends, not only until its first event: while it
+/// runs, another call to the deployment (`max_parallel_requests: 1`) is refused; after it
+/// ended, one goes through.
+#[tokio::test]
+async fn a_stream_holds_its_place_until_it_ends() {
+    let upstream = Upstream::start(Fault::Slow(Duration::from_millis(1500))).await;
+    let proxy = proxy_with(Api::Gemini, &upstream, "max_parallel_requests: 1", "");
+    let body =
+        json!({"model": "flash", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
+    let request = http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let streaming = proxy.clone().oneshot(request).await.unwrap();
+    assert_eq!(streaming.status(), 200);
+
+    let (status, headers, body, _) = chat(&proxy, false).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(upstream.calls(), 1);
+
+    let streamed = streaming.into_body().collect().await.unwrap().to_bytes();
+    let streamed = String::from_utf8_lossy(&streamed);
+    assert!(streamed.ends_with("data: [DONE]\n\n"), "{streamed}");
+    let (status, _, body, _) = chat(&proxy, false).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(upstream.calls(), 2);
+}
+
+/// A streamed call refused before its first byte is a plain 429, not an SSE error event.
+#[tokio::test]
+async fn a_refused_stream_is_a_plain_429() {
+    let upstream = Upstream::start(Fault::Slow(Duration::from_millis(1500))).await;
+    let proxy = proxy_with(Api::Gemini, &upstream, "max_parallel_requests: 1", "");
+    let held = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { chat(&proxy, false).await })
+    };
+    while upstream.calls() < 1 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, headers, body, _) = chat(&proxy, true).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(error_of(&body)["type"], "rate_limit_error");
+    assert_eq!(held.await.unwrap().0, 200);
 }

@@ -1017,6 +1017,61 @@ mod tests {
     const WILDCARD: &str = include_str!("../../tests/fixtures/config/wildcard.yaml");
     const MASTER_KEY_ENV: &str = include_str!("../../tests/fixtures/config/master_key_env.yaml");
     const LITELLM_EXTRAS: &str = include_str!("../../tests/fixtures/config/litellm_extras.yaml");
+
+    #[test]
+    fn max_parallel_requests_is_a_whole_number_from_one_named_when_wrong() {
+        let env = |_: &str| None;
+        let yaml = |params: &str, router: &str| {
+            format!(
+                "model_list:\n  - model_name: flash\n    litellm_params: {{model: gemini/gemini-2.5-flash{params}}}\nrouter_settings: {{{router}}}\n"
+            )
+        };
+        let (config, warnings) = Config::from_yaml(
+            &yaml(
+                ", max_parallel_requests: 8",
+                "default_max_parallel_requests: '32'",
+            ),
+            "config.yaml",
+            &env,
+        )
+        .expect("parses");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let params = &config.model_list[0].litellm_params;
+        assert_eq!(params.max_parallel_requests.map(NonZeroUsize::get), Some(8));
+        assert!(!params.extra.contains_key("max_parallel_requests"));
+        assert_eq!(
+            config
+                .router_settings
+                .default_max_parallel_requests
+                .map(NonZeroUsize::get),
+            Some(32)
+        );
+        for bad in ["0", "-1", "2.5", "many", "[2]"] {
+            let error = Config::from_yaml(
+                &yaml(&format!(", max_parallel_requests: {bad}"), ""),
+                "config.yaml",
+                &env,
+            )
+            .expect_err(bad)
+            .to_string();
+            assert!(
+                error.contains("model_list[0].litellm_params.max_parallel_requests")
+                    && error.contains("1 or more"),
+                "{bad}: {error}"
+            );
+            let error = Config::from_yaml(
+                &yaml("", &format!("default_max_parallel_requests: {bad}")),
+                "config.yaml",
+                &env,
+            )
+            .expect_err(bad)
+            .to_string();
+            assert!(
+                error.contains("router_settings.default_max_parallel_requests"),
+                "{bad}: {error}"
+            );
+        }
+    }
     const BROKEN: &str = include_str!("../../tests/fixtures/config/broken.yaml");
     const BAD_TYPE: &str = include_str!("../../tests/fixtures/config/bad_type.yaml");
 

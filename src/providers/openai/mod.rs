@@ -166,7 +166,10 @@ impl<H> std::fmt::Debug for OpenAiBuilder<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiBuilder")
             .field("api_key", &self.api_key)
-            .field("api_base", &self.api_base.as_deref().map(crate::upstream::redact_url))
+            .field(
+                "api_base",
+                &self.api_base.as_deref().map(crate::upstream::redact_url),
+            )
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()

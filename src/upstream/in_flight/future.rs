@@ -76,14 +76,12 @@ where
                     let permit = permit
                         .take()
                         .ok_or("in-flight limit future polled after completion")?;
-                    return Poll::Ready(Ok(
-                        response.map(|body| InFlightBody::new(body, permit))
-                    ));
+                    return Poll::Ready(Ok(response.map(|body| InFlightBody::new(body, permit))));
                 }
                 StateProj::Refused { error } => {
-                    return Poll::Ready(Err(error
-                        .take()
-                        .unwrap_or_else(|| "in-flight limit future polled after completion".into())));
+                    return Poll::Ready(Err(error.take().unwrap_or_else(|| {
+                        "in-flight limit future polled after completion".into()
+                    })));
                 }
             }
         }

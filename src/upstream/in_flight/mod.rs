@@ -34,8 +34,8 @@ use tower_service::Service;
 pub use self::body::InFlightBody;
 pub use self::error::Saturated;
 pub use self::future::ResponseFuture;
-pub use self::layer::{DEFAULT_QUEUE_WAIT, InFlightLimitLayer};
 use self::layer::Permits;
+pub use self::layer::{DEFAULT_QUEUE_WAIT, InFlightLimitLayer};
 use crate::Deadline;
 
 /// Bounds the calls in flight through an HTTP client service; see the [module](self) docs.
@@ -197,11 +197,17 @@ mod tests {
         };
         assert!(refused.is::<Saturated>(), "{refused}");
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
 
         // The body ends: the next call goes through.
-        sender.send(Ok(Frame::data(Bytes::from("data")))).await.expect("sent");
+        sender
+            .send(Ok(Frame::data(Bytes::from("data"))))
+            .await
+            .expect("sent");
         drop(sender);
         let body = first.into_body().collect().await.expect("the body");
         assert_eq!(body.to_bytes(), "data");
@@ -244,7 +250,8 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(200));
 
         let mut late = request();
-        late.extensions_mut().insert(Deadline::after(Duration::ZERO));
+        late.extensions_mut()
+            .insert(Deadline::after(Duration::ZERO));
         let refused = limited.clone().oneshot(late).await.expect_err("no wait");
         let saturated = refused.downcast::<Saturated>().expect("saturated");
         assert_eq!(saturated.limit(), 1);
