@@ -641,3 +641,67 @@ async fn a_stream_through_the_proxy_keeps_the_usage_chunk_and_ends_with_done() {
     assert_eq!(usage["choices"], json!([]));
     assert_eq!(usage["usage"]["total_tokens"], 11);
 }
+
+/// `router_settings.default_max_parallel_requests` bounds an `openai/…` deployment too:
+/// with one call in flight (the upstream takes 1.5 s), the next waits a second in line and
+/// gets a 429 with `Retry-After`, without reaching the upstream.
+#[tokio::test]
+async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
+    let gemini = MockServer::start().await;
+    let openai = MockServer::start().await;
+    chat_completions()
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(simple_reply("gpt-4o-mini", "hi"))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(2)
+        .mount(&openai)
+        .await;
+    let (proxy, _) = proxy(
+        &gemini,
+        &openai,
+        "router_settings: {default_max_parallel_requests: 1}",
+    );
+    let held = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { send(&proxy, &hi("mini")).await })
+    };
+    let started = Instant::now();
+    while openai
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the first call never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let request = http::Request::post("/v1/chat/completions")
+        .header("authorization", format!("Bearer {MASTER}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(hi("mini").to_string())))
+        .expect("request");
+    let waited = Instant::now();
+    let refused = proxy.clone().oneshot(request).await.unwrap();
+    let took = waited.elapsed();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1400),
+        "{took:?}"
+    );
+    let body = refused
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let error: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error["error"]["type"], "rate_limit_error", "{error}");
+    assert_eq!(held.await.expect("joined").0, 200);
+    assert_eq!(send(&proxy, &hi("mini")).await.0, 200);
+}
