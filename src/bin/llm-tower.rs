@@ -37,6 +37,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///         api_base: https://…/v1beta          # optional
 ///         timeout: 30                         # seconds without a byte from Gemini
 ///         max_retries: 2                      # on 429/5xx
+///         max_parallel_requests: 64           # calls in flight (default 256); then 1 s
+///                                             # in line, then 429 with Retry-After
 ///         safety_settings: […]                # any other key: a default request param
 ///   litellm_settings:
 ///     drop_params: true                       # drop unsupported params instead of 400
@@ -47,7 +49,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///     master_key: os.environ/LITELLM_MASTER_KEY
 ///
 /// router_settings.redis_url (or redis_host, redis_port, redis_password) shares context
-/// caches between replicas through Redis. Keys llm-tower does not use (other
+/// caches between replicas through Redis; router_settings.default_max_parallel_requests
+/// bounds every deployment without its own max_parallel_requests. Keys llm-tower does not use (other
 /// router_settings, callbacks, database settings) are reported once at startup and ignored. Without --config, any gemini/<model> is served
 /// with GEMINI_API_KEY. --check-config FILE reports what a config would serve, and exits.
 /// --demo serves canned answers from a built-in stand-in for Gemini (no key, no network).
