@@ -244,12 +244,15 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         }
     }
 
-    /// Adds a layer at the HTTP level, between the retry and the transport: tower's
-    /// `TimeoutLayer` (per attempt), `ConcurrencyLimitLayer`, `LoadShedLayer`, `Buffer`
-    /// with `RateLimitLayer`, tower-http's `TraceLayer`, or your own. It wraps the
-    /// transport of the chat and the embeddings stacks alike. Layers added first are
-    /// outermost, as in [`ServiceBuilder`]. Their errors become Gemini errors:
-    /// `Elapsed` a 504 timeout, `Overloaded` a 503.
+    /// Adds a layer at the HTTP level, between the retry and the transport: an
+    /// [`InFlightLimitLayer`](crate::upstream::InFlightLimitLayer) (calls in flight,
+    /// streams until they end), tower's `TimeoutLayer` (per attempt),
+    /// `ConcurrencyLimitLayer`, `LoadShedLayer`, `Buffer` with `RateLimitLayer`,
+    /// tower-http's `TraceLayer`, or your own. It wraps the transport of the chat and the
+    /// embeddings stacks alike. Layers added first are outermost, as in
+    /// [`ServiceBuilder`]. Their errors become Gemini errors: `Elapsed` a 504 timeout,
+    /// `Overloaded` a 503, [`Saturated`](crate::upstream::Saturated) a 429 with
+    /// `Retry-After`.
     pub fn http_layer<L>(self, layer: L) -> GeminiBuilder<Stack<L, H>, T, O> {
         GeminiBuilder {
             settings: self.settings,
