@@ -123,6 +123,18 @@ impl Upstream {
     fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// Waits (up to a second) until `count` calls have arrived.
+    async fn until_calls(&self, count: usize) {
+        let started = Instant::now();
+        while self.calls() < count {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{count} calls never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 /// Reads one request (head and `Content-Length` body); returns its head, lower case, or
@@ -302,17 +314,21 @@ fn proxy_with(api: Api, upstream: &Upstream, params: &str, settings: &str) -> Pr
     Proxy::from_config(&config).expect("proxy")
 }
 
-/// Sends a chat request; returns status, headers, body and how long the whole answer took.
-async fn chat(proxy: &Proxy, stream: bool) -> (u16, http::HeaderMap, String, Duration) {
+/// A chat request for `flash`.
+fn chat_request(stream: bool) -> http::Request<Full<Bytes>> {
     let body = json!({"model": "flash", "stream": stream, "messages": [{"role": "user", "content": "Hi"}]});
-    let request = http::Request::post("/v1/chat/completions")
+    http::Request::post("/v1/chat/completions")
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
+        .unwrap()
+}
+
+/// Sends a chat request; returns status, headers, body and how long the whole answer took.
+async fn chat(proxy: &Proxy, stream: bool) -> (u16, http::HeaderMap, String, Duration) {
     let started = Instant::now();
     // A proxy that holds the client past every limit fails the test instead of hanging it.
     let answer = async {
-        let response = proxy.clone().oneshot(request).await.unwrap();
+        let response = proxy.clone().oneshot(chat_request(stream)).await.unwrap();
         let (parts, body) = response.into_parts();
         let text = match body.collect().await {
             Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
@@ -485,7 +501,6 @@ async fn rate_limits_and_overload_reach_the_client_with_retry_after() {
 async fn calls_past_max_parallel_requests_wait_a_second_then_get_a_429() {
     let upstream = Upstream::start(Fault::Slow(Duration::from_millis(1500))).await;
     let proxy = proxy_with(Api::Gemini, &upstream, "max_parallel_requests: 2", "");
-    let started = Instant::now();
     let held: Vec<_> = (0..2)
         .map(|_| {
             let proxy = proxy.clone();
@@ -493,13 +508,7 @@ async fn calls_past_max_parallel_requests_wait_a_second_then_get_a_429() {
         })
         .collect();
     // The two take their permits first.
-    while upstream.calls() < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "the two calls never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    upstream.until_calls(2).await;
     let (status, headers, body, took) = chat(&proxy, false).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(headers["retry-after"], "1");
@@ -533,13 +542,7 @@ async fn calls_past_max_parallel_requests_wait_a_second_then_get_a_429() {
 async fn a_stream_holds_its_place_until_it_ends() {
     let upstream = Upstream::start(Fault::Slow(Duration::from_millis(1500))).await;
     let proxy = proxy_with(Api::Gemini, &upstream, "max_parallel_requests: 1", "");
-    let body =
-        json!({"model": "flash", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
-    let request = http::Request::post("/v1/chat/completions")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let streaming = proxy.clone().oneshot(request).await.unwrap();
+    let streaming = proxy.clone().oneshot(chat_request(true)).await.unwrap();
     assert_eq!(streaming.status(), 200);
 
     let (status, headers, body, _) = chat(&proxy, false).await;
@@ -564,9 +567,7 @@ async fn a_refused_stream_is_a_plain_429() {
         let proxy = proxy.clone();
         tokio::spawn(async move { chat(&proxy, false).await })
     };
-    while upstream.calls() < 1 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    upstream.until_calls(1).await;
     let (status, headers, body, _) = chat(&proxy, true).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(headers["content-type"], "application/json");

@@ -488,6 +488,12 @@ general_settings:
 }
 
 async fn send(proxy: &Proxy, body: &Value) -> (u16, Value) {
+    let (status, _, reply) = send_full(proxy, body).await;
+    (status, reply)
+}
+
+/// Status, headers and JSON body of a chat request through the proxy.
+async fn send_full(proxy: &Proxy, body: &Value) -> (u16, http::HeaderMap, Value) {
     let request = http::Request::post("/v1/chat/completions")
         .header("authorization", format!("Bearer {MASTER}"))
         .header("content-type", "application/json")
@@ -499,13 +505,18 @@ async fn send(proxy: &Proxy, body: &Value) -> (u16, Value) {
         .await
         .unwrap_or_else(|never| match never {});
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON"))
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).expect("JSON"),
+    )
 }
 
 fn simple_reply(model: &str, text: &str) -> Value {
@@ -680,27 +691,15 @@ async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let request = http::Request::post("/v1/chat/completions")
-        .header("authorization", format!("Bearer {MASTER}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(hi("mini").to_string())))
-        .expect("request");
     let waited = Instant::now();
-    let refused = proxy.clone().oneshot(request).await.unwrap();
+    let (status, headers, error) = send_full(&proxy, &hi("mini")).await;
     let took = waited.elapsed();
-    assert_eq!(refused.status(), 429);
-    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(status, 429, "{error}");
+    assert_eq!(headers["retry-after"], "1");
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_millis(1400),
         "{took:?}"
     );
-    let body = refused
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let error: Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(error["error"]["type"], "rate_limit_error", "{error}");
     assert_eq!(held.await.expect("joined").0, 200);
     assert_eq!(send(&proxy, &hi("mini")).await.0, 200);
