@@ -704,3 +704,51 @@ async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
     assert_eq!(held.await.expect("joined").0, 200);
     assert_eq!(send(&proxy, &hi("mini")).await.0, 200);
 }
+
+/// What an application attaches to its requests.
+#[derive(Clone, Debug, PartialEq)]
+struct Tenant(&'static str);
+
+#[tokio::test]
+async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does() {
+    let server = MockServer::start().await;
+    chat_completions()
+        .respond_with(ResponseTemplate::new(200).set_body_json(tool_call_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // For each upstream request: its tenant, its deadline, and whether a key rode along.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let openai = OpenAi::builder()
+        .api_base(format!("{}/v1", server.uri()))
+        .api_key(Secret::new(OPENAI_KEY))
+        .http_layer(tower::util::MapRequestLayer::new(
+            move |request: http::Request<Bytes>| {
+                let extensions = request.extensions();
+                record.lock().expect("lock").push((
+                    extensions.get::<Tenant>().cloned(),
+                    extensions.get::<llm_tower::Deadline>().is_some(),
+                    extensions.get::<Secret>().is_some(),
+                ));
+                request
+            },
+        ))
+        .build()
+        .expect("provider builds");
+    let mut request = chat(hi("gpt-4o-mini"));
+    request.context.insert(Tenant("acme"));
+    request
+        .context
+        .insert(llm_tower::Deadline::after(Duration::from_secs(30)));
+    request.context.insert(Secret::new("sk-of-the-client"));
+    Client::new(openai.chat_service())
+        .chat(request)
+        .await
+        .expect("answered");
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        [(Some(Tenant("acme")), true, false)],
+        "the tenant and the deadline reach the HTTP level, the client's key does not"
+    );
+}

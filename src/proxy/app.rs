@@ -48,7 +48,8 @@ use crate::edge::{
 use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
-use crate::layers::responses::{Responses, ResponsesLayer, state::ItemsQuery};
+use crate::layers::responses::state::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery};
+use crate::layers::responses::{Responses, ResponsesLayer};
 use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
@@ -80,6 +81,9 @@ const ROUTING_KEYS: &[&str] = &[
 /// to [`DEFAULT_QUEUE_WAIT`](crate::upstream::in_flight::DEFAULT_QUEUE_WAIT), then answers
 /// 429 with `Retry-After: 1`.
 pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 256;
+
+/// The largest stored response kept in Redis (a conversation and its reply, as JSON).
+const REDIS_MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long opening a connection to Gemini may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -163,16 +167,19 @@ impl Proxy {
         // other replicas over one Redis connection when the config names a Redis; entries
         // of different keys and endpoints are kept apart by their hash, responses by the
         // hash of the master key that made them.
-        let (caches, stored): (Arc<dyn CacheStore>, Arc<dyn ResponseStore>) =
+        // A record sent to Redis shares the connection with the context-cache lookups, whose
+        // budget is a few hundred milliseconds: it is kept smaller there.
+        let (caches, stored, max_record_bytes): (Arc<dyn CacheStore>, Arc<dyn ResponseStore>, _) =
             match &config.router_settings.redis_url {
                 Some(url) => {
                     let redis = RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?;
                     let stored = Arc::new(redis.response_store());
-                    (Arc::new(redis), stored)
+                    (Arc::new(redis), stored, REDIS_MAX_RECORD_BYTES)
                 }
                 None => (
                     Arc::new(MemoryCacheStore::default()),
                     Arc::new(MemoryResponseStore::default()),
+                    DEFAULT_MAX_RECORD_BYTES,
                 ),
             };
         let common = Common {
@@ -227,6 +234,7 @@ impl Proxy {
         let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
             ResponsesLayer::new()
                 .store(stored)
+                .max_record_bytes(max_record_bytes)
                 .owner(owner.map_or("", |key| key.expose()))
                 .drop_params(settings.drop_params)
                 .layer(RecordUsage::new(router.clone())),

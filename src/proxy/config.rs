@@ -39,7 +39,7 @@
 //! | `litellm_settings.user_url_allowed_hosts` | [`LitellmSettings::user_url_allowed_hosts`] |
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
 //! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
-//! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches through |
+//! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches and stored responses through |
 //! | `router_settings.default_max_parallel_requests` | [`RouterSettings::default_max_parallel_requests`] |
 //! | `environment_variables` | [`Config::environment_variables`] |
 //!
@@ -792,14 +792,20 @@ fn call_limit(
         Some(_) => None,
     };
     limit
+        .filter(|limit| *limit <= MAX_CALL_LIMIT)
         .and_then(|limit| usize::try_from(limit).ok())
         .and_then(NonZeroUsize::new)
         .map(Some)
         .ok_or_else(|| ConfigError::Invalid {
             field: field.to_string(),
-            message: "expected a whole number of calls in flight, 1 or more".to_string(),
+            message: format!(
+                "expected a whole number of calls in flight, from 1 to {MAX_CALL_LIMIT}"
+            ),
         })
 }
+
+/// The largest `max_parallel_requests` taken: far above any upstream's quota.
+const MAX_CALL_LIMIT: u64 = 1_000_000;
 
 impl RawConfig {
     fn resolve(
@@ -1046,7 +1052,7 @@ mod tests {
                 .map(NonZeroUsize::get),
             Some(32)
         );
-        for bad in ["0", "-1", "2.5", "many", "[2]"] {
+        for bad in ["0", "-1", "2.5", "many", "[2]", "2305843009213693952"] {
             let error = Config::from_yaml(
                 &yaml(&format!(", max_parallel_requests: {bad}"), ""),
                 "config.yaml",
@@ -1056,7 +1062,7 @@ mod tests {
             .to_string();
             assert!(
                 error.contains("model_list[0].litellm_params.max_parallel_requests")
-                    && error.contains("1 or more"),
+                    && error.contains("from 1 to 1000000"),
                 "{bad}: {error}"
             );
             let error = Config::from_yaml(

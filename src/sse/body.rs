@@ -21,12 +21,13 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Body;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 use super::{SseDecoder, SseError, SseEvent};
 
 /// Why the events of a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SseBodyError {
     /// The bytes are not a valid event stream (invalid UTF-8, an event over the limit).
     #[error(transparent)]
@@ -138,7 +139,9 @@ impl Silence {
             .deadline
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         if !waiting {
-            deadline.as_mut().reset(Instant::now() + limit);
+            deadline
+                .as_mut()
+                .reset(crate::Deadline::after(limit).instant());
         }
         deadline.as_mut()
     }

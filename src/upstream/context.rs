@@ -121,7 +121,7 @@ impl CallContext {
 
     /// Tells the current observer how a context-cached call went (see
     /// [`UpstreamObserver::context_cache`]).
-    pub fn note_context_cache(outcome: &'static str) {
+    pub(crate) fn note_context_cache(outcome: &'static str) {
         let _ = CURRENT.try_with(|context| {
             if let Some(observer) = &context.observer {
                 observer.context_cache(outcome);

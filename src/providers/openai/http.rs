@@ -164,6 +164,7 @@ impl<S> OpenAiHttp<S> {
             value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
         }
+        *request.extensions_mut() = prepared.extensions;
         Ok(request)
     }
 

@@ -2,6 +2,7 @@
 //! the JSON body an OpenAI-compatible server takes, as the table in the provider's module
 //! docs says.
 
+use crate::context::RequestContext;
 use crate::error::Error;
 use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat};
 use crate::openai::{ChatRequest, Content, EmbeddingRequest};
@@ -26,6 +27,9 @@ pub(crate) struct Prepared {
     pub(crate) body: Vec<u8>,
     pub(crate) stream: bool,
     pub(crate) credentials: Option<Credentials>,
+    /// The client's request extensions (a [`Deadline`](crate::Deadline) among them), for
+    /// the layers at the HTTP level; never a [`Secret`] that came in with them.
+    pub(crate) extensions: http::Extensions,
 }
 
 /// A client's own key and (optional) endpoint.
@@ -73,6 +77,7 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
         body: encode(&request)?,
         stream,
         credentials,
+        extensions: upstream_extensions(std::mem::take(&mut request.context)),
     })
 }
 
@@ -94,7 +99,15 @@ pub(crate) fn embeddings_body(
         body: encode(&request)?,
         stream: false,
         credentials,
+        extensions: upstream_extensions(std::mem::take(&mut request.context)),
     })
+}
+
+/// The extensions a request carries on to the HTTP level: all but a key.
+fn upstream_extensions(context: RequestContext) -> http::Extensions {
+    let mut extensions = context.into_extensions();
+    extensions.remove::<Secret>();
+    extensions
 }
 
 /// `response_format` as OpenAI takes it.

@@ -27,11 +27,6 @@ impl<B> InFlightBody<B> {
             permit: Some(permit),
         }
     }
-
-    /// Whether the body still holds its permit.
-    pub fn holds_permit(&self) -> bool {
-        self.permit.is_some()
-    }
 }
 
 impl<B> Body for InFlightBody<B>

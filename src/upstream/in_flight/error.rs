@@ -14,9 +14,7 @@ use std::time::Duration;
 /// assert_eq!(error.retry_after(), Duration::from_secs(1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "all {limit} upstream calls this deployment may have in flight are taken; try again shortly"
-)]
+#[error("all {limit} upstream calls allowed in flight at once are taken; try again shortly")]
 pub struct Saturated {
     limit: usize,
     retry_after: Duration,

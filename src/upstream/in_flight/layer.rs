@@ -78,10 +78,11 @@ impl Permits {
 }
 
 impl InFlightLimitLayer {
-    /// At most `max` calls in flight (a `max` of zero is taken as one), waiting up to
+    /// At most `max` calls in flight (zero is taken as one, and more than tokio's
+    /// `Semaphore::MAX_PERMITS` as that), waiting up to
     /// [`DEFAULT_QUEUE_WAIT`] for a permit.
     pub fn new(max: usize) -> Self {
-        let max = max.max(1);
+        let max = max.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             permits: Arc::new(Permits {
                 semaphore: Arc::new(Semaphore::new(max)),

@@ -5,7 +5,8 @@
 //! dropped, so a stream counts for as long as it runs, not only until its headers arrive
 //! (tower's `ConcurrencyLimit` releases at the headers). A call that finds every permit
 //! taken waits in line for a short while ([`DEFAULT_QUEUE_WAIT`], never past the request's
-//! [`Deadline`]), then fails with [`Saturated`] (a `429` with `Retry-After` for the client);
+//! [`Deadline`]), then fails with [`Saturated`] (a `429` with `Retry-After` for the client;
+//! a wait cut short by the deadline is the request's timeout, tower's `Elapsed`, a `504`);
 //! a call that finds the line full as well fails at once with tower's `Overloaded` (a
 //! `503`). Nothing is sent upstream for a refused call.
 //!
@@ -28,7 +29,9 @@ use std::time::Duration;
 
 use tokio::sync::TryAcquireError;
 use tower::BoxError;
+use tower::ServiceExt;
 use tower::load_shed::error::Overloaded;
+use tower::timeout::error::Elapsed;
 use tower_service::Service;
 
 pub use self::body::InFlightBody;
@@ -91,13 +94,13 @@ impl<S> InFlightLimit<S> {
     }
 
     /// How long `request` may wait in line: the configured wait, or what is left of its
-    /// deadline if that is sooner.
-    fn wait_for<B>(&self, request: &http::Request<B>) -> Duration {
+    /// deadline if that is sooner (then `true`: running out is the request's timeout).
+    fn wait_for<B>(&self, request: &http::Request<B>) -> (Duration, bool) {
         let wait = self.queue_wait;
-        request
-            .extensions()
-            .get::<Deadline>()
-            .map_or(wait, |deadline| wait.min(deadline.remaining()))
+        match request.extensions().get::<Deadline>() {
+            Some(deadline) if deadline.remaining() < wait => (deadline.remaining(), true),
+            _ => (wait, false),
+        }
     }
 }
 
@@ -126,9 +129,20 @@ where
             // The semaphore is never closed; a closed one refuses like a full one.
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {}
         }
-        let wait = self.wait_for(&request);
+        // No permit: the ready service stays for the next call (an inner `Buffer` or
+        // concurrency limit keeps nothing reserved while this one waits); this call readies
+        // its clone once it has a permit.
+        std::mem::swap(&mut self.inner, &mut inner);
+        let (wait, deadline_first) = self.wait_for(&request);
+        let gave_up = move |saturated: BoxError| -> BoxError {
+            if deadline_first {
+                Box::new(Elapsed::new())
+            } else {
+                saturated
+            }
+        };
         if wait.is_zero() {
-            return ResponseFuture::refused(permits.saturated());
+            return ResponseFuture::refused(gave_up(permits.saturated()));
         }
         let Some(place) = permits.queue() else {
             return ResponseFuture::refused(Box::new(Overloaded::new()));
@@ -139,8 +153,11 @@ where
             // Keeps the place in line until the wait ends, however it ends.
             let _place = place;
             match tokio::time::timeout(wait, semaphore.acquire_owned()).await {
-                Ok(Ok(permit)) => Ok((inner.call(request), permit)),
-                Ok(Err(_)) | Err(_) => Err(saturated),
+                Ok(Ok(permit)) => {
+                    let ready = inner.ready().await.map_err(Into::into)?;
+                    Ok((ready.call(request), permit))
+                }
+                Ok(Err(_)) | Err(_) => Err(gave_up(saturated)),
             }
         }))
     }
@@ -233,7 +250,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_line_sheds_at_once_and_a_passed_deadline_waits_not_at_all() {
+    async fn a_full_line_sheds_at_once_and_a_deadline_sooner_than_the_wait_is_a_timeout() {
         let upstream = service_fn(|_: http::Request<Bytes>| async {
             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
         });
@@ -253,8 +270,25 @@ mod tests {
         late.extensions_mut()
             .insert(Deadline::after(Duration::ZERO));
         let refused = limited.clone().oneshot(late).await.expect_err("no wait");
+        assert!(refused.is::<tower::timeout::error::Elapsed>(), "{refused}");
+        assert!(started.elapsed() < Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_waits_its_whole_turn_is_saturated() {
+        let upstream = service_fn(|_: http::Request<Bytes>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
+        });
+        let limited = InFlightLimitLayer::new(1)
+            .queue_wait(Duration::from_millis(50))
+            .layer(upstream);
+        let _held = limited.clone().oneshot(request()).await.expect("a permit");
+        let refused = limited
+            .clone()
+            .oneshot(request())
+            .await
+            .expect_err("waited");
         let saturated = refused.downcast::<Saturated>().expect("saturated");
         assert_eq!(saturated.limit(), 1);
-        assert!(started.elapsed() < Duration::from_millis(200));
     }
 }

@@ -364,12 +364,14 @@ where
             Some(CacheEntry::Cached { name, expire_time })
                 if head.usable(expire_time) && valid_name(&name) =>
             {
-                report::outcome(Outcome::Hit, &call.model);
                 self.refresh_if_due(&call, &head, &name, expire_time).await;
                 Some(name)
             }
             _ => None,
         };
+        // A hit is reported once its cache was used; a cache found gone upstream is
+        // resolved again, and that outcome is the call's.
+        let hit = name.is_some();
         for attempt in 0..2 {
             let cache = match name.take() {
                 Some(cache) => cache,
@@ -384,6 +386,9 @@ where
                     self.layer.forget(&head.key).await;
                 }
                 reply => {
+                    if hit && attempt == 0 {
+                        report::outcome(Outcome::Hit, &call.model);
+                    }
                     let written = self.written.take();
                     return reply.map(|reply| written_by(reply, written, head.ttl));
                 }
