@@ -184,6 +184,21 @@ mod tests {
         http::Request::new(Bytes::from_static(b"{}"))
     }
 
+    /// An upstream that answers `{}` at once, one call in flight, waiting up to `wait`.
+    fn limited_to_one(
+        wait: Duration,
+    ) -> impl tower_service::Service<
+        http::Request<Bytes>,
+        Response = http::Response<super::InFlightBody<Full<Bytes>>>,
+        Error = tower::BoxError,
+        Future = impl Send,
+    > + Clone {
+        let upstream = service_fn(|_: http::Request<Bytes>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
+        });
+        InFlightLimitLayer::new(1).queue_wait(wait).layer(upstream)
+    }
+
     #[tokio::test]
     async fn a_stream_holds_its_permit_until_its_body_ends() {
         let calls = Arc::new(AtomicUsize::new(0));
@@ -235,12 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_call_gets_the_permit_a_dropped_body_gives_back() {
-        let upstream = service_fn(|_: http::Request<Bytes>| async {
-            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
-        });
-        let limited = InFlightLimitLayer::new(1)
-            .queue_wait(Duration::from_secs(1))
-            .layer(upstream);
+        let limited = limited_to_one(Duration::from_secs(1));
         let held = limited.clone().oneshot(request()).await.expect("a permit");
         let waiting = tokio::spawn(limited.clone().oneshot(request()));
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -251,12 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_line_sheds_at_once_and_a_deadline_sooner_than_the_wait_is_a_timeout() {
-        let upstream = service_fn(|_: http::Request<Bytes>| async {
-            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
-        });
-        let limited = InFlightLimitLayer::new(1)
-            .queue_wait(Duration::from_secs(1))
-            .layer(upstream);
+        let limited = limited_to_one(Duration::from_secs(1));
         let _held = limited.clone().oneshot(request()).await.expect("a permit");
         // One place in line for a limit of one: the second waiter is shed.
         let _waiting = tokio::spawn(limited.clone().oneshot(request()));
@@ -276,12 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_that_waits_its_whole_turn_is_saturated() {
-        let upstream = service_fn(|_: http::Request<Bytes>| async {
-            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("{}"))))
-        });
-        let limited = InFlightLimitLayer::new(1)
-            .queue_wait(Duration::from_millis(50))
-            .layer(upstream);
+        let limited = limited_to_one(Duration::from_millis(50));
         let _held = limited.clone().oneshot(request()).await.expect("a permit");
         let refused = limited
             .clone()
