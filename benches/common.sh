@@ -97,6 +97,7 @@ model_list:
       model: gemini/gemini-2.5-flash
       api_key: $STAND_IN_KEY
       api_base: $STAND_IN_URL/v1beta
+      max_parallel_requests: 100000   # the benches measure the proxy, not this bound
 general_settings:
   master_key: $MASTER_KEY
 YAML

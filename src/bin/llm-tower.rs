@@ -37,7 +37,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///         api_base: https://…/v1beta          # optional
 ///         timeout: 30                         # seconds without a byte from Gemini
 ///         max_retries: 2                      # on 429/5xx
-///         max_parallel_requests: 64           # calls in flight (default 256); then 1 s
+///         max_parallel_requests: 64           # calls in flight (default 2048); then 1 s
 ///                                             # in line, then 429 with Retry-After
 ///         safety_settings: […]                # any other key: a default request param
 ///   litellm_settings:

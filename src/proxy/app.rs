@@ -75,12 +75,14 @@ const ROUTING_KEYS: &[&str] = &[
 
 /// Most upstream calls one deployment has in flight at once (streams count until they
 /// end) unless its `max_parallel_requests` or `router_settings.default_max_parallel_requests`
-/// says otherwise. LiteLLM sets no bound by default; one this high never stands in the way
-/// of an upstream's own rate limits, yet keeps a flood of requests (or of slow streams) from
-/// opening sockets and holding memory without end. A call past the bound waits in line up
-/// to [`DEFAULT_QUEUE_WAIT`](crate::upstream::in_flight::DEFAULT_QUEUE_WAIT), then answers
+/// says otherwise. LiteLLM sets no bound by default; this one is above what most keys'
+/// quotas keep in flight (2,000 requests a minute of one-minute streams is 2,000 at once),
+/// yet keeps a flood of requests (or of slow streams) from opening sockets and holding
+/// memory without end: about 2,048 upstream sockets and, at tens of KiB per open stream,
+/// under 100 MiB. A call past the bound waits in line up to
+/// [`DEFAULT_QUEUE_WAIT`](crate::upstream::in_flight::DEFAULT_QUEUE_WAIT), then answers
 /// 429 with `Retry-After: 1`.
-pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 256;
+pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 2048;
 
 /// The largest stored response kept in Redis (a conversation and its reply, as JSON).
 const REDIS_MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
