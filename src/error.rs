@@ -301,6 +301,25 @@ impl std::error::Error for Error {
     }
 }
 
+/// A call refused by an in-flight limit: a 429 [`RateLimit`](ErrorKind::RateLimit) with
+/// its `Retry-After`.
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_tower::{Error, ErrorKind, upstream::Saturated};
+///
+/// let error = Error::from(Saturated::new(8, Duration::from_secs(1)));
+/// assert_eq!(error.kind(), ErrorKind::RateLimit);
+/// assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+/// ```
+impl From<crate::upstream::Saturated> for Error {
+    fn from(saturated: crate::upstream::Saturated) -> Self {
+        Self::new(ErrorKind::RateLimit, saturated.to_string())
+            .with_retry_after(saturated.retry_after())
+            .with_source(saturated)
+    }
+}
+
 /// An error from a layer at the OpenAI level (tower's and tower-http's own, or yours): an
 /// [`Error`] comes back as itself, an upstream failure as its kind, a
 /// [`Saturated`](crate::upstream::Saturated) in-flight limit a 429
@@ -327,11 +346,7 @@ impl From<BoxError> for Error {
             Err(error) => error,
         };
         let error = match error.downcast::<crate::upstream::Saturated>() {
-            Ok(saturated) => {
-                return Self::new(ErrorKind::RateLimit, saturated.to_string())
-                    .with_retry_after(saturated.retry_after())
-                    .with_source(*saturated);
-            }
+            Ok(saturated) => return Self::from(*saturated),
             Err(error) => error,
         };
         let (kind, message) = if error.is::<Elapsed>() {

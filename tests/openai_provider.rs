@@ -4,6 +4,8 @@
 //! `gemini/…` models (and a provider llm-tower does not have) in one config.
 
 mod common;
+#[path = "common/proxy.rs"]
+mod proxy_app;
 
 use std::time::{Duration, Instant};
 
@@ -494,24 +496,14 @@ async fn send(proxy: &Proxy, body: &Value) -> (u16, Value) {
 
 /// Status, headers and JSON body of a chat request through the proxy.
 async fn send_full(proxy: &Proxy, body: &Value) -> (u16, http::HeaderMap, Value) {
-    let request = http::Request::post("/v1/chat/completions")
-        .header("authorization", format!("Bearer {MASTER}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("request");
-    let response = proxy
-        .clone()
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, headers, bytes) = proxy_app::exchange(
+        proxy,
+        "POST",
+        "/v1/chat/completions",
+        MASTER,
+        Some(body.clone()),
+    )
+    .await;
     (
         status,
         headers,

@@ -1,6 +1,7 @@
-//! Proxy helpers shared by the Responses tests: a proxy built from a config whose one
-//! deployment, `gemini-flash`, is the wiremock stand-in, and a request through it. Test
-//! files include it beside `common` with `#[path = "common/proxy.rs"] mod proxy_app;`.
+//! Proxy helpers shared by the Responses and OpenAI-provider tests: a proxy built from a
+//! config whose one deployment, `gemini-flash`, is the wiremock stand-in, and a request
+//! through a proxy. Test files include it beside `common` with
+//! `#[path = "common/proxy.rs"] mod proxy_app;`.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use bytes::Bytes;
@@ -56,6 +57,18 @@ pub async fn send_for_bytes(
     key: &str,
     body: Option<Value>,
 ) -> (u16, Bytes) {
+    let (status, _, bytes) = exchange(proxy, method, uri, key, body).await;
+    (status, bytes)
+}
+
+/// As [`send`], the reply's status, headers and bytes.
+pub async fn exchange(
+    proxy: &Proxy,
+    method: &str,
+    uri: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (u16, http::HeaderMap, Bytes) {
     let request = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -71,11 +84,12 @@ pub async fn send_for_bytes(
         .await
         .unwrap_or_else(|never| match never {});
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    (status, bytes)
+    (status, headers, bytes)
 }

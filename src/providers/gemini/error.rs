@@ -180,8 +180,7 @@ impl From<Error> for ApiError {
             }
             Error::MissingApiKey(_) => ApiError::new(ErrorKind::Authentication, error.to_string()),
             Error::Timeout => ApiError::new(ErrorKind::Timeout, error.to_string()),
-            Error::Saturated(saturated) => ApiError::new(ErrorKind::RateLimit, error.to_string())
-                .with_retry_after(saturated.retry_after()),
+            Error::Saturated(saturated) => ApiError::from(*saturated),
             Error::Transport(_) | Error::Overloaded => {
                 ApiError::new(ErrorKind::ServiceUnavailable, error.to_string())
             }
