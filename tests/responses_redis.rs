@@ -1,7 +1,8 @@
 //! Stored responses shared through a real Redis: two proxy replicas built from one config
 //! (one Redis, one Gemini stand-in) continue, read and delete each other's responses,
 //! whole and streamed; a proxy with another master key on the same Redis sees none of
-//! them; `store: false` writes nothing; records live for the store's time to live; a Redis
+//! them; `store: false` writes nothing, nor does a record over the 4 MiB kept in Redis;
+//! records live for the store's time to live; a Redis
 //! that is down makes a stored response a clean not-found, quickly.
 //!
 //! These tests need a Redis server: `.ci/run` starts one and sets
@@ -64,6 +65,17 @@ async fn keys_of(connection: &mut ConnectionManager, master: &str) -> Vec<String
         .query_async(connection)
         .await
         .expect("KEYS")
+}
+
+/// One replica of a new master key over a stand-in that answers `ok`, and a raw Redis
+/// connection to look at what it stores.
+async fn answering_replica(url: &str) -> (StandIn, String, Proxy, ConnectionManager) {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let master = master_key();
+    let proxy = replica(&stand_in, &master, url);
+    let connection = raw(url).await;
+    (stand_in, master, proxy, connection)
 }
 
 async fn create(proxy: &Proxy, master: &str, body: Value) -> Value {
@@ -307,11 +319,7 @@ async fn store_false_writes_nothing_to_redis() {
     let Some(url) = redis_url("store_false_writes_nothing_to_redis") else {
         return;
     };
-    let stand_in = StandIn::start().await;
-    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
-    let master = master_key();
-    let a = replica(&stand_in, &master, &url);
-    let mut connection = raw(&url).await;
+    let (_stand_in, master, a, mut connection) = answering_replica(&url).await;
     let response = create(
         &a,
         &master,
@@ -336,6 +344,23 @@ async fn store_false_writes_nothing_to_redis() {
         keys_of(&mut connection, &master).await,
         [record_key(&master, &id_of(&kept))]
     );
+}
+
+#[tokio::test]
+async fn a_record_over_four_mib_is_answered_but_not_kept_in_redis() {
+    let Some(url) = redis_url("a_record_over_four_mib_is_answered_but_not_kept_in_redis") else {
+        return;
+    };
+    let (_stand_in, master, a, mut connection) = answering_replica(&url).await;
+    // 5 MiB of input: over the 4 MiB kept in Redis, well under the 32 MiB kept in memory.
+    let long = "word ".repeat(5 * 1024 * 1024 / 5);
+    let response = create(&a, &master, json!({"model": "gemini-flash", "input": long})).await;
+    assert_eq!(response["status"], "completed");
+    assert_eq!(
+        keys_of(&mut connection, &master).await,
+        Vec::<String>::new()
+    );
+    assert_not_continued(&a, &master, &id_of(&response)).await;
 }
 
 #[tokio::test]
