@@ -13,7 +13,7 @@ use llm_tower::proxy::demo;
 use llm_tower::proxy::metrics::Metrics;
 use llm_tower::proxy::observe::AccessLog;
 use llm_tower::proxy::scrape::{MetricsRoute, NotFound};
-use llm_tower::proxy::server::{ServerOptions, serve, shutdown_signal};
+use llm_tower::proxy::server::{ServerOptions, StallHook, serve, shutdown_signal};
 use llm_tower::proxy::stack::{StackOptions, metrics_door, served};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -288,9 +288,14 @@ async fn run(args: Args) -> Result<(), String> {
             listener,
             route,
             shutdown_signal(),
-            ServerOptions::default(),
+            ServerOptions::side_listener(),
         ));
     }
+    let mut server_options = ServerOptions::default();
+    server_options.on_send_stall = StallHook::new({
+        let metrics = Arc::clone(&metrics);
+        move || metrics.send_stalled()
+    });
     let service = served(&config, proxy, metrics, &options);
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
@@ -301,13 +306,7 @@ async fn run(args: Args) -> Result<(), String> {
         models = config.model_list.len(),
         "llm-tower listening on http://{bound}"
     );
-    serve(
-        listener,
-        service,
-        shutdown_signal(),
-        ServerOptions::default(),
-    )
-    .await;
+    serve(listener, service, shutdown_signal(), server_options).await;
     #[cfg(feature = "otel")]
     llm_tower::proxy::otel::shutdown();
     Ok(())

@@ -21,6 +21,7 @@
 //! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
 //! | `llm_tower_open_streams` | gauge | |
+//! | `llm_tower_send_stalls_total` | counter | |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -248,6 +249,7 @@ pub struct Metrics {
     spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
     open_streams: Gauge,
+    send_stalls: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -327,6 +329,12 @@ impl Metrics {
             "Server-sent event streams being sent",
             open_streams.clone(),
         );
+        let send_stalls = Counter::default();
+        registry.register(
+            "send_stalls",
+            "Streams ended because their client took no data for the send-stall timeout",
+            send_stalls.clone(),
+        );
         Self {
             registry,
             models: ModelTable::new(config),
@@ -341,6 +349,7 @@ impl Metrics {
             spend,
             in_flight,
             open_streams,
+            send_stalls,
         }
     }
 
@@ -355,6 +364,12 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// The server's send-stall watchdog ended a stream (see
+    /// [`ServerOptions::on_send_stall`](crate::proxy::server::ServerOptions::on_send_stall)).
+    pub fn send_stalled(&self) {
+        self.send_stalls.inc();
     }
 
     /// A request arrived.
