@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use common::{StandIn, exchange, fixture_file, ok_reply, post_json};
+use llm_tower::edge::RequestLimits;
 use llm_tower::edge::ResponsesEdge;
-use llm_tower::layers::responses::state::ItemsQuery;
+use llm_tower::layers::responses::state::{ItemsQuery, namespace};
 use llm_tower::layers::responses::{Responses, ResponsesLayer};
 use llm_tower::store::{MemoryResponseStore, ResponseStore};
 use llm_tower::{ChatService, ErrorKind};
@@ -349,6 +350,72 @@ async fn a_record_over_the_size_limit_is_answered_but_not_kept() {
         3,
         "nothing sent for it"
     );
+}
+
+#[tokio::test]
+async fn a_chain_that_outgrows_the_message_limit_is_refused_by_previous_response_id() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let mut limits = RequestLimits::default();
+    limits.max_messages = 100;
+    let responses = ResponsesLayer::new()
+        .limits(limits)
+        .layer(stand_in.gemini.chat_service());
+    // Each turn is one message, each within the limit; the conversation grows by two (the
+    // turn and the reply) per turn, so turn 51 continues 100 stored messages.
+    let mut previous: Option<String> = None;
+    for turn in 1..=100 {
+        let mut body = json!({"model": FLASH, "input": format!("turn {turn}")});
+        if let Some(id) = &previous {
+            body["previous_response_id"] = json!(id);
+        }
+        let (status, _, bytes) = post(&responses, &body).await;
+        if status == 200 {
+            let reply: Value = serde_json::from_slice(&bytes).expect("JSON");
+            previous = Some(reply["id"].as_str().expect("id").to_owned());
+            continue;
+        }
+        assert_eq!(turn, 51, "refused at the first turn past the limit");
+        assert_eq!(status, 400);
+        let error: Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(error["error"]["param"], "previous_response_id");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+        let message = error["error"]["message"].as_str().expect("message");
+        assert!(message.contains("101 entries"), "{message}");
+        assert_eq!(
+            stand_in.received_bodies().await.len(),
+            50,
+            "nothing sent for the refused turn"
+        );
+        return;
+    }
+    panic!("a 100-turn chain was never refused");
+}
+
+#[tokio::test]
+async fn a_stored_conversation_over_the_byte_limit_is_refused_before_it_is_read() {
+    let stand_in = StandIn::start().await;
+    let store = Arc::new(MemoryResponseStore::default());
+    let responses = ResponsesLayer::new()
+        .store(store.clone())
+        .max_record_bytes(1_000)
+        .layer(stand_in.gemini.chat_service());
+    // A record another replica (with a larger limit) wrote: not even valid JSON, so only a
+    // refusal before parsing answers with the size.
+    let id = "resp_0123456789abcdef0123456789abcdef";
+    let key = format!("{}:{id}", namespace(""));
+    store.put(&key, "[".repeat(5_000)).await;
+    let (status, _, bytes) = post(
+        &responses,
+        &json!({"model": FLASH, "previous_response_id": id, "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let error: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(error["error"]["param"], "previous_response_id");
+    let message = error["error"]["message"].as_str().expect("message");
+    assert!(message.contains("5000 bytes"), "{message}");
+    assert!(stand_in.received_bodies().await.is_empty());
 }
 
 #[tokio::test]

@@ -82,29 +82,58 @@ impl RequestLimits {
 
     /// [`check`](Self::check), naming the list of turns `turns`.
     fn check_turns(&self, counts: Counts, turns: &'static str) -> Result<(), Error> {
-        let over = |field: &str, count: usize, limit: usize, what: &str| {
-            Err(Error::invalid_param(
-                field,
+        match self.exceeded(counts) {
+            None => Ok(()),
+            Some((field, count, limit, what)) => {
+                let field = field.unwrap_or(turns);
+                Err(Error::invalid_param(
+                    field,
+                    format!(
+                        "`{field}` holds {count} {what}, more than the limit of {limit} per request"
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Refuses a chat request made of a stored conversation (`previous_response_id` on
+    /// `/v1/responses`) and a request's input when together they pass a limit; the 400
+    /// names `previous_response_id`, since the request alone was within the limits.
+    pub(crate) fn check_continued(&self, chat: &ChatRequest) -> Result<(), Error> {
+        match self.exceeded(chat.counts()) {
+            None => Ok(()),
+            Some((_, count, limit, what)) => Err(Error::invalid_param(
+                "previous_response_id",
                 format!(
-                    "`{field}` holds {count} {what}, more than the limit of {limit} per request"
+                    "the conversation of `previous_response_id` and this request's input hold \
+                     {count} {what}, more than the limit of {limit} per request; start a new \
+                     conversation"
                 ),
-            ))
-        };
+            )),
+        }
+    }
+
+    /// The first limit `counts` passes: the field if it is not the turns, the count, the
+    /// limit, and what is counted.
+    fn exceeded(
+        &self,
+        counts: Counts,
+    ) -> Option<(Option<&'static str>, usize, usize, &'static str)> {
         if counts.messages > self.max_messages {
-            return over(turns, counts.messages, self.max_messages, "entries");
+            return Some((None, counts.messages, self.max_messages, "entries"));
         }
         if counts.content_parts > self.max_content_parts {
-            return over(
-                turns,
+            return Some((
+                None,
                 counts.content_parts,
                 self.max_content_parts,
                 "content parts",
-            );
+            ));
         }
         if counts.tools > self.max_tools {
-            return over("tools", counts.tools, self.max_tools, "tools");
+            return Some((Some("tools"), counts.tools, self.max_tools, "tools"));
         }
-        Ok(())
+        None
     }
 
     /// Counts a body that is about to be parsed and refuses it if it holds too much. A body

@@ -36,6 +36,7 @@ use self::state::{
     DEFAULT_MAX_RECORD_BYTES, ItemsQuery, Records, StoredResponse, namespace, new_response_id,
 };
 use self::stream::StreamMapper;
+use crate::edge::RequestLimits;
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatRequest;
 use crate::openai::responses::{
@@ -88,6 +89,7 @@ pub struct ResponsesLayer {
     store: Arc<dyn ResponseStore>,
     namespace: String,
     max_record_bytes: usize,
+    limits: RequestLimits,
     drop_params: bool,
 }
 
@@ -110,6 +112,7 @@ impl ResponsesLayer {
             store: Arc::new(MemoryResponseStore::default()),
             namespace: namespace(""),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            limits: RequestLimits::default(),
             drop_params: false,
         }
     }
@@ -137,6 +140,25 @@ impl ResponsesLayer {
         self
     }
 
+    /// Applies `limits` (messages, content parts, tools) to the conversation a request
+    /// becomes: the stored turns of `previous_response_id` with the request's input. Past
+    /// a limit the request is a 400 naming `previous_response_id`, before any upstream
+    /// call. Default [`RequestLimits::default`], the edge's own.
+    ///
+    /// ```
+    /// use llm_tower::edge::RequestLimits;
+    /// use llm_tower::layers::responses::ResponsesLayer;
+    ///
+    /// let mut limits = RequestLimits::default();
+    /// limits.max_messages = 1_000;
+    /// let layer = ResponsesLayer::new().limits(limits);
+    /// # let _ = layer;
+    /// ```
+    pub fn limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Keeps responses under the namespace of `key` (a hash of it): only a service built
     /// with the same key reads them.
     pub fn owner(mut self, key: &str) -> Self {
@@ -156,6 +178,7 @@ impl<S> Layer<S> for ResponsesLayer {
                 self.namespace.clone(),
                 self.max_record_bytes,
             ),
+            limits: self.limits,
             drop_params: self.drop_params,
         }
     }
@@ -166,6 +189,7 @@ impl<S> Layer<S> for ResponsesLayer {
 pub struct Responses<S> {
     inner: S,
     records: Records,
+    limits: RequestLimits,
     drop_params: bool,
 }
 
@@ -239,7 +263,7 @@ where
         let inner = self.inner.clone();
         let records = self.records.clone();
         ResponsesFuture {
-            inner: Box::pin(respond(inner, records, request)),
+            inner: Box::pin(respond(inner, records, self.limits, request)),
         }
     }
 }
@@ -267,6 +291,7 @@ impl Future for ResponsesFuture {
 async fn respond<S>(
     inner: S,
     records: Records,
+    limits: RequestLimits,
     request: CreateResponse,
 ) -> Result<ResponsesReply, Error>
 where
@@ -278,16 +303,13 @@ where
         .map_or(0, |elapsed| elapsed.as_secs());
     let plan = plan(request, new_response_id()?, created_at)?;
     let conversation = match &plan.response.previous_response_id {
-        Some(previous) => {
-            records
-                .load(previous)
-                .await
-                .ok_or_else(|| state::previous_not_found(previous))?
-                .conversation
-        }
+        Some(previous) => records.load_previous(previous).await?.conversation,
         None => Vec::new(),
     };
     let chat = plan.chat(&conversation);
+    if !conversation.is_empty() {
+        limits.check_continued(&chat)?;
+    }
     let streamed = chat.is_stream();
     let reply = inner.oneshot(chat).await?;
     let keep = plan.response.store;

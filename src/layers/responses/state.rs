@@ -99,13 +99,35 @@ impl Records {
         format!("{}:{id}", self.namespace)
     }
 
-    /// The record of `id`, if this namespace has it.
+    /// The record of `id`, if this namespace has it (and it is within the size limit).
     pub async fn load(&self, id: &str) -> Option<StoredResponse> {
+        self.load_previous(id).await.ok()
+    }
+
+    /// The record `previous_response_id` names, or the 400 saying why there is none: not
+    /// in this namespace, or larger than the size limit (written by a replica with a larger
+    /// one), which is refused before it is parsed.
+    pub async fn load_previous(&self, id: &str) -> Result<StoredResponse, Error> {
         if !well_formed(id) {
-            return None;
+            return Err(previous_not_found(id));
         }
-        let text = self.store.get(&self.key(id)).await?;
-        serde_json::from_str(&text).ok()
+        let text = self
+            .store
+            .get(&self.key(id))
+            .await
+            .ok_or_else(|| previous_not_found(id))?;
+        if text.len() > self.max_bytes {
+            return Err(Error::invalid_param(
+                "previous_response_id",
+                format!(
+                    "the conversation of `previous_response_id` is {} bytes, more than the \
+                     limit of {} per request; start a new conversation",
+                    text.len(),
+                    self.max_bytes
+                ),
+            ));
+        }
+        serde_json::from_str(&text).map_err(|_| previous_not_found(id))
     }
 
     /// Stores `record` (a write that fails, or a record over the limit, is a lost record,
