@@ -13,14 +13,24 @@ use super::check::truncate;
 /// Per-entry bookkeeping counted beside a schema's text.
 const ENTRY_OVERHEAD: u64 = 1024;
 
+/// What an entry weighs per byte of its schema's JSON text: the parsed schema (a
+/// `serde_json::Value` tree, kept to confirm hits) and the compiled validator take several
+/// times the text, more for schemas of many small values. An estimate that errs high.
+const WEIGHT_PER_TEXT_BYTE: u64 = 16;
+
+/// The heaviest entry kept by default (about 128 KiB of schema text): 2 MiB.
+pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Compiled validators, one per distinct schema, shared by clones.
 ///
 /// Keys are a hash of the schema's JSON text; a hit is confirmed by comparing the schema
 /// itself, so a hash collision costs a compile, never a wrong validator. The cache is a
-/// [`moka`] cache bounded by the schemas' JSON size (a compiled validator takes a few
-/// times its schema's size): when full, the schemas asked for least often and least
-/// recently go first (TinyLFU admission, LRU eviction), and a schema larger than the whole
-/// bound is compiled for its request and not kept.
+/// [`moka`] cache bounded in bytes, an entry weighing 16 times its schema's JSON text (the
+/// parsed schema and the compiled validator take several times the text): when full, the
+/// schemas asked for least often and least recently go first (TinyLFU admission, LRU
+/// eviction), and a schema weighing more than the per-entry limit
+/// ([`DEFAULT_MAX_ENTRY_BYTES`] unless set, never more than the whole bound) is compiled
+/// for its request and never inserted.
 ///
 /// ```
 /// use llm_tower::layers::validate::ValidatorCache;
@@ -40,24 +50,40 @@ const ENTRY_OVERHEAD: u64 = 1024;
 #[derive(Clone)]
 pub struct ValidatorCache {
     entries: moka::sync::Cache<u64, Arc<CacheEntry>>,
+    max_entry_bytes: u64,
 }
 
 struct CacheEntry {
     schema: Value,
-    /// The schema's JSON size plus bookkeeping: the entry's weight.
+    /// The entry's weight: its schema's JSON size, scaled, plus bookkeeping.
     bytes: u32,
     validator: Arc<Validator>,
 }
 
 impl ValidatorCache {
-    /// A cache of at most `max_bytes` of schemas (their JSON text).
+    /// A cache of entries weighing at most `max_bytes` together (each 16 times its
+    /// schema's JSON text), each at most [`DEFAULT_MAX_ENTRY_BYTES`] (or `max_bytes`).
     pub fn new(max_bytes: u64) -> Self {
         Self {
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES.min(max_bytes),
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, entry: &Arc<CacheEntry>| entry.bytes)
                 .build(),
         }
+    }
+
+    /// Keeps no entry weighing more than `bytes` (16 times its schema's JSON text); larger
+    /// schemas are compiled for each request.
+    ///
+    /// ```
+    /// use llm_tower::layers::validate::ValidatorCache;
+    /// let cache = ValidatorCache::new(16 * 1024 * 1024).max_entry_bytes(512 * 1024);
+    /// # let _ = cache;
+    /// ```
+    pub fn max_entry_bytes(mut self, bytes: u64) -> Self {
+        self.max_entry_bytes = bytes;
+        self
     }
 
     /// How many schemas are cached (after pending evictions are applied).
@@ -85,7 +111,13 @@ impl ValidatorCache {
             return Ok(entry.validator.clone());
         }
         let validator = Arc::new(compile(schema)?);
-        let bytes = u32::try_from(length.saturating_add(ENTRY_OVERHEAD)).unwrap_or(u32::MAX);
+        let weight = length
+            .saturating_mul(WEIGHT_PER_TEXT_BYTE)
+            .saturating_add(ENTRY_OVERHEAD);
+        if weight > self.max_entry_bytes {
+            return Ok(validator);
+        }
+        let bytes = u32::try_from(weight).unwrap_or(u32::MAX);
         self.entries.insert(
             key,
             Arc::new(CacheEntry {

@@ -21,8 +21,9 @@
 //!    constraints such as `additionalProperties: false`).
 //! 3. No schema: `json_object` replies must be JSON (any value); `text` with the flag is a 400.
 //! 4. Compiled validators are cached per distinct schema in a [`ValidatorCache`] shared by all
-//!    clones of the layer, bounded by the schemas' size ([`DEFAULT_CACHE_BYTES`] of schema
-//!    JSON by default); when full, the schemas asked for least go first.
+//!    clones of the layer, bounded in bytes ([`DEFAULT_CACHE_BYTES`] by default, an entry
+//!    weighing 16 times its schema's JSON text); when full, the schemas asked for least go
+//!    first, and a schema over [`DEFAULT_MAX_ENTRY_BYTES`] is compiled but never kept.
 //! 5. Non-streaming: every choice's `message.content` must parse as JSON and match. A choice
 //!    with tool calls and no content is skipped (the model called a tool instead of
 //!    answering). A failure is a `JSONSchemaValidationError`: HTTP 500, `type: api_error`, a
@@ -58,13 +59,13 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use cache::ValidatorCache;
+pub use cache::{DEFAULT_MAX_ENTRY_BYTES, ValidatorCache};
 use check::validate_completion;
 pub use check::validate_json;
 use stream::ValidatedStream;
 
-/// How many bytes of schemas (their JSON text) a [`ValidatorCache`] keeps compiled by
-/// default: 16 MiB.
+/// How many bytes a [`ValidatorCache`]'s entries weigh together by default (each 16 times
+/// its schema's JSON text): 16 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How much streamed content (bytes, all choices together) is accumulated for validation by

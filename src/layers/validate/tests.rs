@@ -102,8 +102,9 @@ async fn an_inner_error_passes_through() {
 
 #[test]
 fn cache_reuses_and_stays_bounded() {
-    // Room for about three small schemas (a kilobyte of bookkeeping each).
-    let cache = ValidatorCache::new(3 * 1100);
+    // Room for about three small schemas (a kilobyte of bookkeeping each, and 16 bytes
+    // per byte of text).
+    let cache = ValidatorCache::new(3 * 1600);
     let a = cache.get_or_compile(&json!({"type": "string"})).unwrap();
     let again = cache.get_or_compile(&json!({"type": "string"})).unwrap();
     assert!(Arc::ptr_eq(&a, &again));
@@ -122,6 +123,28 @@ fn cache_reuses_and_stays_bounded() {
     let large = json!({"enum": (0..2000).collect::<Vec<_>>()});
     assert!(cache.get_or_compile(&large).unwrap().is_valid(&json!(7)));
     assert!(cache.len() <= 3);
+}
+
+#[test]
+fn distinct_large_schemas_are_compiled_but_never_kept() {
+    let cache = ValidatorCache::new(16 * 1024 * 1024);
+    // Twenty distinct schemas of about 200 KB of text: each weighs more than the 2 MiB
+    // per-entry limit.
+    let mut first = None;
+    for n in 0..20 {
+        let schema = json!({"enum": [n, "x".repeat(200 * 1024)]});
+        let validator = cache.get_or_compile(&schema).unwrap();
+        assert!(validator.is_valid(&json!(n)));
+        // Compiled anew each time: nothing was kept to hand back.
+        let again = cache.get_or_compile(&schema).unwrap();
+        assert!(!Arc::ptr_eq(&validator, &again));
+        first.get_or_insert(validator);
+    }
+    assert!(cache.is_empty());
+    // A small schema is still kept.
+    let small = json!({"type": "string"});
+    let kept = cache.get_or_compile(&small).unwrap();
+    assert!(Arc::ptr_eq(&kept, &cache.get_or_compile(&small).unwrap()));
 }
 
 #[test]

@@ -10,7 +10,9 @@
 //! cache weighing each entry by its size, keeping the schemas asked for most often and
 //! recently (TinyLFU admission, LRU eviction). A workload cycling through a few hundred
 //! tool sets keeps its hits; a few huge schemas cannot hold memory beyond the bound, and
-//! a schema larger than the whole bound is converted every time rather than cached.
+//! a schema weighing more than the per-entry limit ([`DEFAULT_MAX_ENTRY_BYTES`] unless
+//! set, never more than the whole bound) is converted every time and never inserted, so
+//! not even the cache's lazy eviction lets it hold memory.
 
 use moka::sync::Cache;
 
@@ -19,8 +21,11 @@ use crate::raw_json::RawJson;
 /// Bytes of schemas kept by default: 32 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
 
+/// The heaviest entry kept by default (schema text and converted form): 1 MiB.
+pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 1024 * 1024;
+
 /// Per-entry bookkeeping counted beside the texts.
-const ENTRY_OVERHEAD: usize = 64;
+const ENTRY_OVERHEAD: u64 = 64;
 
 /// Converted `parameters` by schema text. `None` means "send no parameters" (an object
 /// schema without properties).
@@ -33,26 +38,47 @@ const ENTRY_OVERHEAD: usize = 64;
 #[derive(Clone)]
 pub struct ToolSchemaCache {
     entries: Cache<Box<str>, Option<RawJson>>,
+    max_entry_bytes: u64,
+}
+
+/// What an entry weighs: its schema text, its converted form and bookkeeping.
+fn weight(text: &str, converted: &Option<RawJson>) -> u64 {
+    let bytes = text.len() + converted.as_ref().map_or(0, |json| json.get().len());
+    u64::try_from(bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(ENTRY_OVERHEAD)
 }
 
 impl ToolSchemaCache {
-    /// A cache of at most `max_bytes` of schema text and converted schemas.
+    /// A cache of at most `max_bytes` of schema text and converted schemas, each entry at
+    /// most [`DEFAULT_MAX_ENTRY_BYTES`] (or `max_bytes`, if smaller).
     pub fn new(max_bytes: u64) -> Self {
         Self {
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES.min(max_bytes),
             entries: Cache::<Box<str>, Option<RawJson>>::builder()
                 .max_capacity(max_bytes)
                 .weigher(|text, converted| {
-                    let bytes = text.len()
-                        + converted.as_ref().map_or(0, |json| json.get().len())
-                        + ENTRY_OVERHEAD;
-                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                    u32::try_from(weight(text, converted)).unwrap_or(u32::MAX)
                 })
                 .build(),
         }
     }
 
-    /// The converted schema for `text`, converting it with `convert` on a miss. Failures
-    /// are not cached.
+    /// Keeps no entry heavier than `bytes` (schema text and converted form); heavier
+    /// schemas are converted for each request.
+    ///
+    /// ```
+    /// use llm_tower::gemini::translate::schema_cache::ToolSchemaCache;
+    /// let cache = ToolSchemaCache::new(32 * 1024 * 1024).max_entry_bytes(256 * 1024);
+    /// # let _ = cache;
+    /// ```
+    pub fn max_entry_bytes(mut self, bytes: u64) -> Self {
+        self.max_entry_bytes = bytes;
+        self
+    }
+
+    /// The converted schema for `text`, converting it with `convert` on a miss. Failures,
+    /// and entries over the per-entry limit, are not cached.
     pub fn get_or_convert<E>(
         &self,
         text: &str,
@@ -62,7 +88,9 @@ impl ToolSchemaCache {
             return Ok(hit);
         }
         let converted = convert()?;
-        self.entries.insert(text.into(), converted.clone());
+        if weight(text, &converted) <= self.max_entry_bytes {
+            self.entries.insert(text.into(), converted.clone());
+        }
         Ok(converted)
     }
 
@@ -146,6 +174,26 @@ mod tests {
         let converted = cache.get_or_convert::<()>(&huge, || Ok(raw(&huge)));
         assert!(converted.is_ok());
         assert!(cache.weighted_bytes() <= 64 * 1024);
+    }
+
+    #[test]
+    fn distinct_large_schemas_are_converted_but_never_kept() {
+        let cache = ToolSchemaCache::new(32 * 1024 * 1024).max_entry_bytes(64 * 1024);
+        // Forty distinct 256 KB schemas: 20 MB in all, each over the per-entry limit.
+        for n in 0..40 {
+            let text = format!("{{\"n\":{n},\"pad\":\"{}\"}}", "z".repeat(256 * 1024));
+            let converted = cache.get_or_convert::<()>(&text, || Ok(raw(&text)));
+            assert!(converted.expect("converts").is_some());
+            // Not inserted at all: nothing waits for the cache's lazy eviction.
+            assert!(!cache.entries.contains_key(text.as_str()));
+        }
+        assert!(cache.is_empty());
+        assert_eq!(cache.weighted_bytes(), 0);
+        // Smaller schemas are still kept.
+        cache
+            .get_or_convert::<()>("{}", || Ok(raw("{}")))
+            .expect("converts");
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
