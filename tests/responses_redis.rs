@@ -24,7 +24,7 @@ use llm_tower::layers::responses::state::namespace;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::store::{DEFAULT_RESPONSE_TTL, RedisCacheStore, ResponseStore};
 use proxy_app::{gemini_proxy, send, send_for_bytes};
-use redis::aio::ConnectionManager;
+use redis::aio::MultiplexedConnection;
 use redis_server::{OwnRedis, redis_url};
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ fn record_key(master: &str, id: &str) -> String {
 }
 
 /// A connection for raw commands.
-async fn raw(url: &str) -> ConnectionManager {
+async fn raw(url: &str) -> MultiplexedConnection {
     RedisCacheStore::open(url)
         .expect("a valid Redis URL")
         .connection()
@@ -59,7 +59,7 @@ async fn raw(url: &str) -> ConnectionManager {
 }
 
 /// The response keys of `master`'s namespace.
-async fn keys_of(connection: &mut ConnectionManager, master: &str) -> Vec<String> {
+async fn keys_of(connection: &mut MultiplexedConnection, master: &str) -> Vec<String> {
     redis::cmd("KEYS")
         .arg(format!("llm-tower:resp:{}:*", namespace(master)))
         .query_async(connection)
@@ -69,7 +69,7 @@ async fn keys_of(connection: &mut ConnectionManager, master: &str) -> Vec<String
 
 /// One replica of a new master key over a stand-in that answers `ok`, and a raw Redis
 /// connection to look at what it stores.
-async fn answering_replica(url: &str) -> (StandIn, String, Proxy, ConnectionManager) {
+async fn answering_replica(url: &str) -> (StandIn, String, Proxy, MultiplexedConnection) {
     let stand_in = StandIn::start().await;
     stand_in.reply_json(FLASH, 200, &ok_reply()).await;
     let master = master_key();

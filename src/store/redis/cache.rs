@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::MultiplexedConnection;
 
 use super::RedisResponseStore;
 use super::connection::{Connection, millis};
@@ -27,8 +27,9 @@ pub struct RedisCacheStore {
 }
 
 impl RedisCacheStore {
-    /// A store at `url` (`redis://[:password@]host[:port][/db]`); the connection opens on
-    /// first use, so a Redis that is down at startup is not an error here.
+    /// A store at `url` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS, or
+    /// `redis+unix:///path`); the connection opens on first use, so a Redis that is down at
+    /// startup is not an error here.
     ///
     /// # Errors
     ///
@@ -65,15 +66,15 @@ impl RedisCacheStore {
         RedisResponseStore::new(self.connection.clone(), DEFAULT_RESPONSE_TTL)
     }
 
-    /// The connection (opened on first use and reopened in the background after a
-    /// failure, shared by clones of this store and its [`response_store`](Self::response_store)),
-    /// for other state kept in the same Redis.
+    /// The connection (opened on first use and reopened after a failure, shared by clones
+    /// of this store and its [`response_store`](Self::response_store)), for other state
+    /// kept in the same Redis.
     ///
     /// # Errors
     ///
-    /// The client refused its settings (it does not with these).
-    pub async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.connection.manager().await
+    /// Redis could not be reached (or refused the connection's authentication).
+    pub async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        self.connection.multiplexed().await
     }
 
     fn entry_key(&self, key: &str) -> String {

@@ -1,41 +1,86 @@
-//! [`Connection`]: one Redis, shared by the stores kept in it: the client, the
-//! connection (opened on first use), the key prefix and the timeouts.
+//! [`Connection`]: one Redis, shared by the stores kept in it: where it is (`redis://`,
+//! `rediss://` over TLS, or a Unix socket), the connection (opened on first use, reopened
+//! after a failure with the failed command sent once more), the key prefix and the
+//! timeouts. What Redis sends back is bounded ([`BoundedReplies`]) before the client
+//! library buffers it.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ConnectionAddr, RedisConnectionInfo};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Mutex;
 
+use super::replies::BoundedReplies;
 use crate::store::StoreError;
 
 /// How long a command may wait for Redis's answer.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// How long opening a connection may take.
+/// How long opening a connection (TCP, TLS, authentication) may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The key prefix unless one is set.
 const DEFAULT_PREFIX: &str = "llm-tower:";
 
+/// The largest value read from Redis: 8 MiB, twice the largest stored response.
+pub(super) const MAX_VALUE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Where Redis is.
+enum Address {
+    Tcp { host: String, port: u16, tls: bool },
+    Unix(PathBuf),
+}
+
+/// The byte stream under a connection: TCP, TLS over TCP, or a Unix socket.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A Redis and the prefix of our keys in it; clones share one connection.
 #[derive(Clone)]
 pub(super) struct Connection {
-    client: redis::Client,
-    /// Made on first use, inside the runtime (opening needs none: `--check-config` builds
-    /// the store without one).
-    manager: Arc<OnceCell<ConnectionManager>>,
+    address: Arc<Address>,
+    settings: Arc<RedisConnectionInfo>,
+    /// The open connection and its generation (which failure replaced which connection).
+    current: Arc<Mutex<Option<(u64, MultiplexedConnection)>>>,
     prefix: Arc<str>,
 }
 
 impl Connection {
-    /// Redis at `url`; nothing is opened yet.
+    /// Redis at `url` (`redis://`, `rediss://`, `redis+unix://`); nothing is opened yet.
     pub(super) fn open(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|error| StoreError::new(format!("invalid Redis URL: {}", error.category())))?;
+        // TLS is ours (rustls, as for every upstream), so the client library parses the
+        // URL as plain `redis://`.
+        let (url, tls) = match url.strip_prefix("rediss://") {
+            Some(rest) => (format!("redis://{rest}"), true),
+            None => (url.to_owned(), false),
+        };
+        let invalid = |error: redis::RedisError| {
+            StoreError::new(format!("invalid Redis URL: {}", error.category()))
+        };
+        let client = redis::Client::open(url.as_str()).map_err(invalid)?;
+        let info = client.get_connection_info();
+        let address = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => Address::Tcp {
+                host: host.clone(),
+                port: *port,
+                tls,
+            },
+            ConnectionAddr::Unix(path) => Address::Unix(path.clone()),
+            _ => return Err(StoreError::new("invalid Redis URL: unsupported address")),
+        };
+        if tls && rustls::pki_types::ServerName::try_from(host_of(&address)).is_err() {
+            return Err(StoreError::new(
+                "invalid Redis URL: the host is not a TLS server name",
+            ));
+        }
         Ok(Self {
-            client,
-            manager: Arc::new(OnceCell::new()),
+            address: Arc::new(address),
+            settings: Arc::new(info.redis_settings().clone()),
+            current: Arc::new(Mutex::new(None)),
             prefix: DEFAULT_PREFIX.into(),
         })
     }
@@ -55,38 +100,132 @@ impl Connection {
         format!("{}{kind}:{key}", self.prefix)
     }
 
-    /// The connection manager, made on first use.
-    pub(super) async fn manager(&self) -> Result<ConnectionManager, StoreError> {
-        self.manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
+    /// The open connection, opened if there is none or if it is generation `failed`.
+    async fn connection(
+        &self,
+        failed: Option<u64>,
+    ) -> Result<(u64, MultiplexedConnection), StoreError> {
+        let mut current = self.current.lock().await;
+        if let Some((generation, connection)) = &*current
+            && Some(*generation) != failed
+        {
+            return Ok((*generation, connection.clone()));
+        }
+        let generation = current.as_ref().map_or(0, |(generation, _)| generation + 1);
+        *current = None;
+        let connection = tokio::time::timeout(CONNECTION_TIMEOUT, self.connect())
             .await
-            .cloned()
-            .map_err(StoreError::new)
+            .map_err(|_| StoreError::new("connecting to Redis timed out"))??;
+        *current = Some((generation, connection.clone()));
+        Ok((generation, connection))
     }
 
-    /// Runs `command`.
+    /// Opens a new connection: TCP (and TLS) or Unix, replies bounded, authenticated.
+    async fn connect(&self) -> Result<MultiplexedConnection, StoreError> {
+        let io: Box<dyn Io> = match &*self.address {
+            Address::Tcp { host, port, tls } => {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .map_err(StoreError::new)?;
+                let _ = tcp.set_nodelay(true);
+                if *tls {
+                    let name = rustls::pki_types::ServerName::try_from(host.clone())
+                        .map_err(StoreError::new)?;
+                    Box::new(
+                        tls_connector()?
+                            .connect(name, tcp)
+                            .await
+                            .map_err(StoreError::new)?,
+                    )
+                } else {
+                    Box::new(tcp)
+                }
+            }
+            Address::Unix(path) => {
+                #[cfg(unix)]
+                {
+                    Box::new(
+                        tokio::net::UnixStream::connect(path)
+                            .await
+                            .map_err(StoreError::new)?,
+                    )
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = path;
+                    return Err(StoreError::new("Unix sockets are not available here"));
+                }
+            }
+        };
+        let io = BoundedReplies::new(io, MAX_VALUE_BYTES);
+        let config = AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let (connection, driver) =
+            MultiplexedConnection::new_with_config(&self.settings, io, config)
+                .await
+                .map_err(StoreError::new)?;
+        tokio::spawn(driver);
+        Ok(connection)
+    }
+
+    /// The connection, for commands of a caller's own.
+    pub(super) async fn multiplexed(&self) -> Result<MultiplexedConnection, StoreError> {
+        Ok(self.connection(None).await?.1)
+    }
+
+    /// Runs `command`. When the connection has broken (a Redis restart, a connection cut
+    /// while idle, a reply over the size limit), a new one is opened and the command sent
+    /// once more.
     pub(super) async fn query<T: redis::FromRedisValue>(
         &self,
         command: redis::Cmd,
     ) -> Result<T, StoreError> {
-        let mut manager = self.manager().await?;
-        command
-            .query_async(&mut manager)
-            .await
-            .map_err(StoreError::new)
+        let (generation, mut connection) = self.connection(None).await?;
+        match command.query_async(&mut connection).await {
+            Ok(value) => Ok(value),
+            Err(error) if error.is_io_error() || error.is_connection_dropped() => {
+                let (_, mut connection) = self.connection(Some(generation)).await?;
+                command
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(StoreError::new)
+            }
+            Err(error) => Err(StoreError::new(error)),
+        }
     }
 
     /// Whether `self` and `other` share one connection.
     #[cfg(test)]
     pub(super) fn shares_with(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.manager, &other.manager)
+        Arc::ptr_eq(&self.current, &other.current)
+    }
+}
+
+/// The host of a TCP address (empty for a Unix socket).
+fn host_of(address: &Address) -> String {
+    match address {
+        Address::Tcp { host, .. } => host.clone(),
+        Address::Unix(_) => String::new(),
+    }
+}
+
+/// One TLS client setup for every `rediss://` connection: rustls with ring and the
+/// webpki roots, as the upstream transport uses.
+fn tls_connector() -> Result<tokio_rustls::TlsConnector, StoreError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|builder| Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
+        .map_err(|error| error.to_string())
+    });
+    match config {
+        Ok(config) => Ok(tokio_rustls::TlsConnector::from(Arc::clone(config))),
+        Err(error) => Err(StoreError::new(format!("no TLS for Redis: {error}"))),
     }
 }
 

@@ -14,15 +14,20 @@
 //! The context-cache keys hold no prompt text and no key (the hash covers them, one way).
 //! A stored response holds the conversation, as the in-memory store does; its owner is a
 //! hash of the key that made it, never the key.
-//! The connection is a [`redis::aio::ConnectionManager`]: one multiplexed connection,
-//! opened on first use (a Redis that is down at startup is not an error) and reopened in
-//! the background after a failure; connecting and every command have short timeouts, so
-//! a dead or slow Redis costs a request milliseconds, not a hang.
+//! The connection is one [`redis::aio::MultiplexedConnection`], opened on first use (a
+//! Redis that is down at startup is not an error) and reopened when it breaks, the failed
+//! command sent once more on the new one (so a Redis restart costs no request); connecting
+//! and every command have short timeouts, so a dead or slow Redis costs a request
+//! milliseconds, not a hang. `rediss://` URLs connect over TLS (rustls, the webpki roots):
+//! use it for a Redis across a network. What Redis answers is bounded before it is
+//! buffered (a value of at most 8 MiB, an aggregate of at most 1,024 elements): past it
+//! the connection is closed and the read is a miss.
 //!
 //! [`CacheEntry::encode`]: crate::store::CacheEntry::encode
 
 mod cache;
 mod connection;
+mod replies;
 mod response;
 
 pub use cache::RedisCacheStore;

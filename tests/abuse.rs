@@ -1,0 +1,149 @@
+//! The proxy's state stores against a hostile or restarting Redis: a raw TCP stand-in on
+//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis.
+#![cfg(feature = "redis")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use llm_tower::store::{RedisCacheStore, ResponseStore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the stand-in answers a `GET`.
+#[derive(Clone, Copy)]
+enum Get {
+    /// Declares a 1 GiB value, sends 64 KiB of it, and waits.
+    Huge,
+    /// `hello`.
+    Hello,
+}
+
+/// What the stand-in saw.
+#[derive(Default)]
+struct Seen {
+    connections: AtomicUsize,
+    /// Connections the client closed.
+    closed_by_client: AtomicUsize,
+}
+
+/// The commands (arrays of bulk strings) complete in `buffer`, removed from it.
+fn commands(buffer: &mut Vec<u8>) -> Vec<Vec<String>> {
+    let mut parsed = Vec::new();
+    loop {
+        let mut at = 0;
+        let line = |at: &mut usize, buffer: &[u8]| -> Option<String> {
+            let end = buffer[*at..].windows(2).position(|w| w == b"\r\n")?;
+            let text = String::from_utf8_lossy(&buffer[*at..*at + end]).into_owned();
+            *at += end + 2;
+            Some(text)
+        };
+        let Some(head) = line(&mut at, buffer) else {
+            return parsed;
+        };
+        let count: usize = head.trim_start_matches('*').parse().expect("an array");
+        let mut command = Vec::new();
+        for _ in 0..count {
+            let Some(length) = line(&mut at, buffer) else {
+                return parsed;
+            };
+            let length: usize = length.trim_start_matches('$').parse().expect("a bulk");
+            if buffer.len() < at + length + 2 {
+                return parsed;
+            }
+            command.push(String::from_utf8_lossy(&buffer[at..at + length]).into_owned());
+            at += length + 2;
+        }
+        buffer.drain(..at);
+        parsed.push(command);
+    }
+}
+
+/// Serves one connection: `OK` to everything but `GET`, answered as `get` says. With
+/// `drop_after_setup`, the connection is closed once it has been set up, as a restarting
+/// Redis does.
+async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Arc<Seen>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0; 4096];
+    loop {
+        let read = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                seen.closed_by_client.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            Ok(read) => read,
+        };
+        buffer.extend_from_slice(&chunk[..read]);
+        for command in commands(&mut buffer) {
+            let name = command[0].to_ascii_uppercase();
+            if name == "GET" {
+                match get {
+                    Get::Huge => {
+                        let mut reply = b"$1073741824\r\n".to_vec();
+                        reply.extend(std::iter::repeat_n(b'x', 64 * 1024));
+                        let _ = stream.write_all(&reply).await;
+                    }
+                    Get::Hello => {
+                        let _ = stream.write_all(b"$5\r\nhello\r\n").await;
+                    }
+                }
+            } else {
+                let _ = stream.write_all(b"+OK\r\n").await;
+            }
+        }
+        if drop_after_setup && buffer.is_empty() {
+            // Give the client's setup replies a moment to arrive, then "restart".
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return;
+        }
+    }
+}
+
+/// A stand-in Redis; the first connection is dropped after setup when `restart` is set.
+async fn stand_in(get: Get, restart: bool) -> (String, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Seen::default());
+    let counted = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let first = counted.connections.fetch_add(1, Ordering::SeqCst) == 0;
+            tokio::spawn(serve(stream, get, restart && first, Arc::clone(&counted)));
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
+    let (url, seen) = stand_in(Get::Huge, false).await;
+    let store = RedisCacheStore::open(&url).unwrap().response_store();
+    let started = Instant::now();
+    // A miss, at once: not after the 500 ms reply timeout a buffering client would need.
+    assert_eq!(store.get("owner:resp_1").await, None);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(400), "took {took:?}");
+    // The connection was closed by the client (and the one retry's too).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_command_on_a_connection_redis_closed_is_sent_again_on_a_new_one() {
+    let (url, seen) = stand_in(Get::Hello, true).await;
+    let store = RedisCacheStore::open(&url).unwrap().response_store();
+    // Opens the connection; Redis then "restarts" and closes it.
+    store.put("owner:resp_1", "{}".to_owned()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The first read after the restart is answered, not a spurious miss.
+    assert_eq!(store.get("owner:resp_1").await.as_deref(), Some("hello"));
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn rediss_urls_are_accepted_and_bad_ones_refused_without_the_password() {
+    assert!(RedisCacheStore::open("rediss://:secret@redis.example:6380/0").is_ok());
+    let error = RedisCacheStore::open("rediss://:secret@/0").unwrap_err();
+    assert!(!error.to_string().contains("secret"), "{error}");
+}
