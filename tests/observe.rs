@@ -460,6 +460,23 @@ async fn request_ids_round_trip_and_reach_error_bodies() {
     assert_eq!(status, 404);
     let error: Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(error["error"]["request_id"], "req-404");
+
+    // An oversized or odd id is replaced by a new one, never echoed.
+    let long = "r".repeat(400 * 1024);
+    for odd in [long.as_str(), "id with spaces", "<script>"] {
+        let (status, headers, body) = send(
+            &service,
+            chat("no-such-model", &[("x-request-id", odd)], hello()),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let id = headers["x-request-id"].to_str().expect("ascii").to_owned();
+        assert_eq!(id.len(), 36, "a new UUID, not {:.40}", id);
+        assert_eq!(headers["x-litellm-call-id"], id.as_str());
+        let error: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(error["error"]["request_id"], id.as_str());
+        assert!(!String::from_utf8_lossy(&body).contains(odd));
+    }
 }
 
 fn preflight(origin: &str) -> http::Request<Full<Bytes>> {

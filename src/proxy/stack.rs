@@ -2,6 +2,7 @@
 //!
 //! | layer | what |
 //! |---|---|
+//! | [`SaneRequestIdLayer`] | a client's `x-request-id` kept only when short and plain |
 //! | tower-http `SetRequestIdLayer` | `x-request-id` from the client, else a new UUID |
 //! | tower-http `PropagateRequestIdLayer` | the same `x-request-id` on the answer |
 //! | [`ObserveLayer`] | span, trace context, metrics, access log, `x-litellm-call-id` |
@@ -22,7 +23,7 @@ use super::app::Proxy;
 use super::auth::MasterKey;
 use super::config::Config;
 use super::metrics::Metrics;
-use super::observe::{AccessLog, Observe, ObserveLayer};
+use super::observe::{AccessLog, Observe, ObserveLayer, SaneRequestId, SaneRequestIdLayer};
 use super::scrape::MetricsRoute;
 
 /// How the served stack is set up.
@@ -42,8 +43,9 @@ pub struct StackOptions {
 type Routes = Either<MetricsRoute<Proxy>, Proxy>;
 
 /// The service [`served`] returns.
-pub type Served =
-    SetRequestId<PropagateRequestId<Observe<Either<Cors<Routes>, Routes>>>, MakeRequestUuid>;
+pub type Served = SaneRequestId<
+    SetRequestId<PropagateRequestId<Observe<Either<Cors<Routes>, Routes>>>, MakeRequestUuid>,
+>;
 
 /// The door of `/metrics`: the master key unless public.
 ///
@@ -85,6 +87,7 @@ pub fn served(
         Either::Left(MetricsRoute::new(proxy, metrics.clone(), door))
     };
     ServiceBuilder::new()
+        .layer(SaneRequestIdLayer)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(ObserveLayer::new(metrics).access_log(options.access_log))

@@ -19,6 +19,7 @@
 mod body;
 mod future;
 mod record;
+mod request_id;
 mod trace;
 pub(crate) mod usage;
 
@@ -31,6 +32,7 @@ use tower_service::Service;
 
 pub use body::ObservedBody;
 pub use future::ObserveFuture;
+pub use request_id::{MAX_REQUEST_ID_LEN, SaneRequestId, SaneRequestIdLayer};
 pub use trace::TraceParent;
 
 use self::body::Finish;
