@@ -378,6 +378,21 @@ async fn upstream_errors_become_the_same_envelope() {
             .is_some_and(|m| m.starts_with("Incorrect API key provided"))
     );
 
+    // An upstream that quotes the key it was sent: the client never sees it.
+    Mock::given(path("/v1/chat/completions"))
+        .and(body_json(hi("quoting")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": format!("Key {OPENAI_KEY} is not allowed to use this model."),
+            "type": "invalid_request_error", "param": null, "code": null}})))
+        .mount(&server)
+        .await;
+    let (status, _, envelope) = through_the_edge(&server, hi("openai/quoting")).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        envelope["error"]["message"],
+        "Key [redacted] is not allowed to use this model."
+    );
+
     let (status, _, envelope) = through_the_edge(&server, hi("openai/bad-param")).await;
     assert_eq!(status, 400);
     assert_eq!(

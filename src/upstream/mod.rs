@@ -7,7 +7,7 @@
 //! | [`transport`] | [`HttpTransport`]: the pooled HTTP/1.1 + HTTP/2 client (rustls, proxies) |
 //! | [`secret`] | [`Secret`]: keys that never print themselves |
 //! | [`credentials`] | the check of a request's own `api_key` / `api_base` |
-//! | [`redact`] | [`redact_url`]: URLs fit for logs and errors |
+//! | [`redact`] | [`redact_url`]: URLs fit for logs and errors; [`redact_secret`]: a key out of upstream text |
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
 //! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
@@ -33,7 +33,7 @@ pub mod transport;
 pub use body::UpstreamBody;
 pub use error::{BuildError, Error};
 pub use in_flight::{InFlightLimit, InFlightLimitLayer, Saturated};
-pub use redact::redact_url;
+pub use redact::{redact_secret, redact_url};
 pub use retry::{Retry, RetryBody, RetryLayer, RetryPolicy};
 pub use secret::Secret;
 pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};

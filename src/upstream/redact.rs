@@ -1,8 +1,70 @@
 //! [`redact_url`]: a URL as it may appear in logs, errors and `/health`: no userinfo, no
 //! query string (signed URLs carry their signature there), no fragment, cut to a bounded
-//! length (think `data:` URLs).
+//! length (think `data:` URLs). [`redact_secret`]: text an upstream wrote (an error
+//! message) without anything that looks like the key it was called with.
+
+use std::borrow::Cow;
 
 use url::Url;
+
+/// What stands in for a redacted key.
+const REDACTED: &str = "[redacted]";
+
+/// The shortest key prefix that marks a word as the key (a key quoted in part).
+const KEY_PREFIX: usize = 8;
+
+/// `text` with every word that looks like `secret` replaced by `[redacted]`: the key
+/// itself, or any word holding its first eight characters (an upstream quoting the key
+/// cut or masked). Keys shorter than eight characters are replaced only whole.
+///
+/// ```
+/// use llm_tower::upstream::redact::redact_secret;
+///
+/// let key = "sk-live-0123456789abcdef";
+/// assert_eq!(
+///     redact_secret("Incorrect API key provided: sk-live-0123456789abcdef.", key),
+///     "Incorrect API key provided: [redacted]",
+/// );
+/// assert_eq!(redact_secret("key sk-live-01234***cdef is wrong", key), "key [redacted] is wrong");
+/// assert_eq!(redact_secret("nothing to see", key), "nothing to see");
+/// ```
+pub fn redact_secret<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
+    if secret.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let marker = match secret.char_indices().nth(KEY_PREFIX) {
+        Some((end, _)) => &secret[..end],
+        None => secret,
+    };
+    if !text.contains(marker) {
+        return Cow::Borrowed(text);
+    }
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find(marker) {
+        // The word around the match: back to the last separator, on to the next one.
+        let start = rest[..found].rfind(separator).map_or(0, |at| {
+            at + rest[at..].chars().next().map_or(1, char::len_utf8)
+        });
+        let end = rest[found..]
+            .find(separator)
+            .map_or(rest.len(), |at| found + at);
+        redacted.push_str(&rest[..start]);
+        redacted.push_str(REDACTED);
+        rest = &rest[end..];
+    }
+    redacted.push_str(rest);
+    Cow::Owned(redacted)
+}
+
+/// What ends a word in an error message: space, quotes and JSON's punctuation.
+fn separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '\\'
+        )
+}
 
 /// URLs are cut to this many bytes.
 const MAX_REDACTED_LEN: usize = 256;

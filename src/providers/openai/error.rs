@@ -8,7 +8,9 @@
 //! `content_policy_violation` codes refining a 400. A body that is not the envelope (an HTML
 //! page from a load balancer, plain text) keeps a short readable preview as the message.
 //! `Retry-After` (seconds or an HTTP date) and OpenAI's `retry-after-ms` become
-//! [`Error::retry_after`].
+//! [`Error::retry_after`]. Anything that looks like the deployment's key is redacted from
+//! the text first, so a server quoting the key it was sent never shows it to a client or a
+//! log.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +18,9 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
+use crate::upstream::Secret;
 use crate::upstream::preview::preview;
+use crate::upstream::redact::redact_secret;
 use crate::upstream::retry::parse_retry_after;
 
 /// `{"error": {…}}`.
@@ -44,8 +48,22 @@ enum Code {
     Number(u16),
 }
 
-/// An error status and body (and the reply's headers) → [`Error`].
-pub(crate) fn upstream_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+/// An error status and body (and the reply's headers) → [`Error`]. Anything in the body
+/// that looks like `secret` (the key the call was made with) is redacted first.
+pub(crate) fn upstream_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: Option<&Secret>,
+) -> Error {
+    let redacted;
+    let body = match secret {
+        Some(secret) => {
+            redacted = redact_secret(&String::from_utf8_lossy(body), secret.expose()).into_owned();
+            redacted.as_bytes()
+        }
+        None => body,
+    };
     let object = serde_json::from_slice::<Envelope>(body)
         .ok()
         .map(|envelope| envelope.error);
@@ -138,7 +156,7 @@ mod tests {
     #[test]
     fn the_envelope_passes_through_with_its_message_param_and_code() {
         let body = br#"{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#;
-        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, None);
         assert_eq!(error.kind(), ErrorKind::InvalidRequest);
         assert_eq!(error.message(), "Invalid value for 'temperature'.");
         assert_eq!(error.param(), Some("temperature"));
@@ -146,12 +164,44 @@ mod tests {
     }
 
     #[test]
+    fn the_deployments_key_is_redacted_from_the_message_and_a_preview() {
+        let key = Secret::new("sk-proj-0123456789abcdefghij");
+        let body = br#"{"error":{"message":"Incorrect API key provided: sk-proj-0123456789abcdefghij. See the docs.","code":"invalid_api_key"}}"#;
+        let error = upstream_error(
+            StatusCode::UNAUTHORIZED,
+            &HeaderMap::new(),
+            body,
+            Some(&key),
+        );
+        assert_eq!(
+            error.message(),
+            "Incorrect API key provided: [redacted] See the docs."
+        );
+        let error = upstream_error(
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            b"bad key sk-proj-01234567******ghij",
+            Some(&key),
+        );
+        assert!(
+            !error.message().contains("sk-proj-0123"),
+            "{}",
+            error.message()
+        );
+        let event =
+            br#"{"error":{"message":"key sk-proj-0123456789abcdefghij revoked","code":401}}"#;
+        let redacted = redact_secret(std::str::from_utf8(event).unwrap(), key.expose());
+        let error = stream_error(redacted.as_bytes()).unwrap();
+        assert_eq!(error.message(), "key [redacted] revoked");
+    }
+
+    #[test]
     fn codes_refine_a_400() {
         let body = br#"{"error":{"message":"too long","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
-        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, None);
         assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded);
         let body = br#"{"error":{"message":"no","code":"content_policy_violation"}}"#;
-        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+        let error = upstream_error(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, None);
         assert_eq!(error.kind(), ErrorKind::ContentPolicyViolation);
     }
 
@@ -161,6 +211,7 @@ mod tests {
             StatusCode::BAD_GATEWAY,
             &HeaderMap::new(),
             b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+            None,
         );
         assert_eq!(error.kind(), ErrorKind::BadGateway);
         assert_eq!(error.message(), "502 Bad Gateway");

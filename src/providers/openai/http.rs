@@ -129,8 +129,13 @@ impl<S> OpenAiHttp<S> {
         self.inner
     }
 
-    /// The request to `path` with `prepared`'s body and the right key.
-    fn request(&self, path: &str, prepared: Prepared) -> Result<http::Request<Bytes>, Error> {
+    /// The request to `path` with `prepared`'s body and the right key, and that key (to
+    /// redact from the upstream's error text).
+    fn request(
+        &self,
+        path: &str,
+        prepared: Prepared,
+    ) -> Result<(http::Request<Bytes>, Option<Secret>), Error> {
         let endpoint = &self.endpoint;
         let (base, key) = match &prepared.credentials {
             Some(own) => (
@@ -165,7 +170,7 @@ impl<S> OpenAiHttp<S> {
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         *request.extensions_mut() = prepared.extensions;
-        Ok(request)
+        Ok((request, key.cloned()))
     }
 
     /// Sends `request` on a ready clone of the inner service (the clone-then-swap of
@@ -210,14 +215,14 @@ where
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let stream = prepared.stream;
-        let request = match self.request("chat/completions", prepared) {
+        let (request, key) = match self.request("chat/completions", prepared) {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let sent = self.send(request);
         let event_timeout = self.event_timeout;
         Box::pin(async move {
-            let (status, body) = success(sent.await?).await?;
+            let (status, body) = success(sent.await?, key.as_ref()).await?;
             if !stream {
                 return Ok(ChatResponse::Completion(
                     read_json::<ChatCompletion, _>(body).await?,
@@ -225,7 +230,7 @@ where
             }
             match status {
                 Reply::EventStream => {
-                    let chunks = ChunkEvents::new(body);
+                    let chunks = ChunkEvents::new(body).redacting(key);
                     Ok(ChatResponse::Stream(Box::pin(match event_timeout {
                         Some(limit) => chunks.with_event_timeout(limit),
                         None => chunks,
@@ -261,13 +266,13 @@ where
     fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
         let request = embeddings_body(request, self.endpoint.options)
             .and_then(|prepared| self.request("embeddings", prepared));
-        let request = match request {
+        let (request, key) = match request {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let sent = self.send(request);
         Box::pin(async move {
-            let (_, body) = success(sent.await?).await?;
+            let (_, body) = success(sent.await?, key.as_ref()).await?;
             read_json(body).await
         })
     }
@@ -281,8 +286,8 @@ enum Reply {
 }
 
 /// The body of a successful reply and what it is; an error status is an [`Error`] read
-/// from the body.
-async fn success<B>(response: http::Response<B>) -> Result<(Reply, B), Error>
+/// from the body, without `key`.
+async fn success<B>(response: http::Response<B>, key: Option<&Secret>) -> Result<(Reply, B), Error>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -290,7 +295,7 @@ where
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
         let bytes = read_error_body(body).await;
-        return Err(upstream_error(parts.status, &parts.headers, &bytes));
+        return Err(upstream_error(parts.status, &parts.headers, &bytes, key));
     }
     let content_type = parts
         .headers

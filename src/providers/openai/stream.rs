@@ -25,6 +25,9 @@ use super::error::stream_error;
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatCompletionChunk;
 use crate::sse::{SseBody, SseBodyError, SseEvent};
+use crate::upstream::Secret;
+use crate::upstream::redact::redact_secret;
+use std::borrow::Cow;
 
 /// The data of the event that ends a stream.
 const DONE: &str = "[DONE]";
@@ -37,6 +40,8 @@ pin_project! {
         // A chunk finished a choice or carried usage: the reply is whole.
         complete: bool,
         finished: bool,
+        // The key the call was made with, redacted from error text.
+        secret: Option<Secret>,
     }
 }
 
@@ -47,7 +52,15 @@ impl<B> ChunkEvents<B> {
             events: SseBody::new(body),
             complete: false,
             finished: false,
+            secret: None,
         }
+    }
+
+    /// Removes anything that looks like `secret` (the key the call was made with) from the
+    /// text of error events and malformed chunks before it reaches an error.
+    pub fn redacting(mut self, secret: Option<Secret>) -> Self {
+        self.secret = secret;
+        self
     }
 
     /// Ends the stream with a 504 timeout when no event arrives for `limit` (see
@@ -99,7 +112,7 @@ where
         let item = match ready!(this.events.poll_next(cx)) {
             Some(Ok(event)) if event.data == DONE => None,
             Some(Ok(event)) => {
-                let chunk = parse(&event);
+                let chunk = parse(&event, this.secret.as_ref());
                 match &chunk {
                     Ok(chunk) => *this.complete |= finishes(chunk),
                     Err(_) => *this.finished = true,
@@ -133,15 +146,19 @@ fn finishes(chunk: &ChatCompletionChunk) -> bool {
             .any(|choice| choice.finish_reason.is_some())
 }
 
-fn parse(event: &SseEvent) -> Result<ChatCompletionChunk, Error> {
-    let data = event.data.as_bytes();
-    if let Some(error) = stream_error(data) {
+fn parse(event: &SseEvent, secret: Option<&Secret>) -> Result<ChatCompletionChunk, Error> {
+    // Error text without the key (borrowed, and so free, when the key is not in it).
+    let text = match secret {
+        Some(secret) => redact_secret(&event.data, secret.expose()),
+        None => Cow::Borrowed(event.data.as_str()),
+    };
+    if let Some(error) = stream_error(text.as_bytes()) {
         return Err(error);
     }
-    serde_json::from_slice(data).map_err(|error| {
+    serde_json::from_slice(event.data.as_bytes()).map_err(|error| {
         bad_gateway(format!(
             "malformed chunk from the upstream: {error} in {}",
-            event.data.chars().take(120).collect::<String>()
+            text.chars().take(120).collect::<String>()
         ))
     })
 }
