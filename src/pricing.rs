@@ -131,34 +131,34 @@ impl ModelPrice {
 
         let prompt = usage.prompt_tokens_details.clone().unwrap_or_default();
         let cached_by_modality = prompt.cached_tokens_details.unwrap_or_default();
-        let cached = prompt.cached_tokens.unwrap_or(0);
-        let audio = prompt
-            .audio_tokens
-            .unwrap_or(0)
-            .saturating_sub(cached_by_modality.audio_tokens.unwrap_or(0));
-        let image = prompt
-            .image_tokens
-            .unwrap_or(0)
-            .saturating_sub(cached_by_modality.image_tokens.unwrap_or(0));
-        let other = usage
-            .prompt_tokens
-            .saturating_sub(cached)
-            .saturating_sub(audio)
-            .saturating_sub(image);
+        // Each part is billed at most once, out of what the prompt left: details that add
+        // up to more than `prompt_tokens` (an upstream's mistake) are not billed beyond it.
+        let mut left = Left(usage.prompt_tokens);
+        let cached = left.take(prompt.cached_tokens.unwrap_or(0));
+        let audio = left.take(
+            prompt
+                .audio_tokens
+                .unwrap_or(0)
+                .saturating_sub(cached_by_modality.audio_tokens.unwrap_or(0)),
+        );
+        let image = left.take(
+            prompt
+                .image_tokens
+                .unwrap_or(0)
+                .saturating_sub(cached_by_modality.image_tokens.unwrap_or(0)),
+        );
+        let other = left.0;
         let input_cost = tokens(other) * input
             + tokens(audio) * self.input_cost_per_audio_token.unwrap_or(input)
             + tokens(image) * self.input_cost_per_image_token.unwrap_or(input)
             + tokens(cached) * cache_read;
 
         let completion = usage.completion_tokens_details.clone().unwrap_or_default();
-        let reasoning = completion.reasoning_tokens.unwrap_or(0);
-        let image_out = completion.image_tokens.unwrap_or(0);
-        let audio_out = completion.audio_tokens.unwrap_or(0);
-        let text_out = usage
-            .completion_tokens
-            .saturating_sub(reasoning)
-            .saturating_sub(image_out)
-            .saturating_sub(audio_out);
+        let mut left = Left(usage.completion_tokens);
+        let reasoning = left.take(completion.reasoning_tokens.unwrap_or(0));
+        let image_out = left.take(completion.image_tokens.unwrap_or(0));
+        let audio_out = left.take(completion.audio_tokens.unwrap_or(0));
+        let text_out = left.0;
         // A long prompt's reasoning is billed at the long output price.
         let reasoning_price = if long {
             output
@@ -184,6 +184,18 @@ impl ModelPrice {
 }
 
 /// A token count as a float for pricing (exact below 2^53).
+/// Tokens of a total not yet billed as one of its details.
+struct Left(u64);
+
+impl Left {
+    /// Takes up to `count` of what is left.
+    fn take(&mut self, count: u64) -> u64 {
+        let taken = count.min(self.0);
+        self.0 -= taken;
+        taken
+    }
+}
+
 fn tokens(count: u64) -> f64 {
     count as f64
 }
@@ -251,5 +263,33 @@ impl PriceTable {
         let mut ids: Vec<&str> = self.models.keys().map(String::as_str).collect();
         ids.sort_unstable();
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::chat::{CompletionTokensDetails, PromptTokensDetails};
+
+    #[test]
+    fn details_over_their_totals_are_billed_at_most_once() {
+        let price = ModelPrice {
+            input_cost_per_token: 1.0,
+            output_cost_per_token: 10.0,
+            cache_read_input_token_cost: Some(0.5),
+            output_cost_per_reasoning_token: Some(100.0),
+            ..ModelPrice::default()
+        };
+        let mut usage = Usage::new(100, 10);
+        usage.prompt_tokens_details = Some(PromptTokensDetails {
+            cached_tokens: Some(1_000_000),
+            ..PromptTokensDetails::default()
+        });
+        usage.completion_tokens_details = Some(CompletionTokensDetails {
+            reasoning_tokens: Some(1_000_000),
+            ..CompletionTokensDetails::default()
+        });
+        // 100 cached prompt tokens at 0.5, 10 reasoning tokens at 100: not millions.
+        assert_eq!(price.cost(&usage), 50.0 + 1_000.0);
     }
 }

@@ -15,10 +15,11 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use llm_tower::edge::ChatEdgeLayer;
 use llm_tower::openai::{ChatRequest, EmbeddingRequest};
+use llm_tower::pricing::ModelPrice;
 use llm_tower::providers::openai::OpenAi;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::config::Config;
-use llm_tower::{ChatService, Client, ErrorKind, Router, Secret};
+use llm_tower::{ChatResponse, ChatService, Client, ErrorKind, Router, Secret};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 use wiremock::matchers::{body_json, header, method, path};
@@ -758,4 +759,46 @@ async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does
         [(Some(Tenant("acme")), true, false)],
         "the tenant and the deadline reach the HTTP level, the client's key does not"
     );
+}
+
+#[tokio::test]
+async fn a_configured_price_wins_over_the_upstreams_cost_and_a_bad_one_is_dropped() {
+    let server = MockServer::start().await;
+    let mut reply = simple_reply("gpt-4o-mini", "hi");
+    reply["usage"] = json!({"prompt_tokens": 1000, "completion_tokens": 100,
+        "total_tokens": 1100, "cost": -1000.5});
+    chat_completions()
+        .respond_with(ResponseTemplate::new(200).set_body_json(&reply))
+        .mount(&server)
+        .await;
+    let request =
+        || chat(json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}));
+
+    // Without a price, the upstream's negative figure is no cost at all.
+    let unpriced = provider(&server).chat_service();
+    let ChatResponse::Completion(completion) = unpriced.oneshot(request()).await.expect("reply")
+    else {
+        panic!("a completion");
+    };
+    assert_eq!(completion.usage.expect("usage").cost(), None);
+
+    // With one, the cost is computed from it: 1000 × 1e-6 + 100 × 2e-6.
+    let price = ModelPrice {
+        input_cost_per_token: 1e-6,
+        output_cost_per_token: 2e-6,
+        ..ModelPrice::default()
+    };
+    let priced = OpenAi::builder()
+        .api_base(format!("{}/v1", server.uri()))
+        .api_key(Secret::new(OPENAI_KEY))
+        .price(price)
+        .build()
+        .expect("provider builds")
+        .chat_service();
+    let ChatResponse::Completion(completion) = priced.oneshot(request()).await.expect("reply")
+    else {
+        panic!("a completion");
+    };
+    let cost = completion.usage.expect("usage").cost().expect("a cost");
+    assert!((cost - 0.0012).abs() < 1e-12, "{cost}");
 }

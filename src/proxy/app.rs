@@ -288,7 +288,7 @@ fn deployment_services(
     let limit = InFlightLimitLayer::new(limit);
     // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
     let built = match params.provider() {
-        "openai" => openai_services(params, config, common, limit),
+        "openai" => openai_services(params, config, common, price, limit),
         _ => gemini_services(params, config, common, price, limit),
     };
     built.map_err(|source| BuildError::Provider { index, source })
@@ -333,6 +333,7 @@ fn openai_services(
     params: &LitellmParams,
     config: &Config,
     common: &Common<'_>,
+    price: Option<ModelPrice>,
     limit: InFlightLimitLayer,
 ) -> Services {
     let mut builder = OpenAi::builder()
@@ -348,6 +349,9 @@ fn openai_services(
     }
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
+    }
+    if let Some(price) = price {
+        builder = builder.price(price);
     }
     let openai = builder.http_layer(limit).build()?;
     Ok((openai.chat_service(), openai.embedding_service()))

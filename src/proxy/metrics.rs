@@ -396,7 +396,9 @@ impl Metrics {
                 provider: label.provider.clone(),
             })
             .observe(outcome.elapsed.as_secs_f64());
-        if outcome.cost > 0.0 {
+        // A cost is counted only when it is a real amount: an upstream's figure could be
+        // negative or infinite, and a counter that took it would stay wrong until restart.
+        if outcome.cost > 0.0 && outcome.cost.is_finite() {
             self.spend
                 .get_or_create(&ModelLabels::from(label))
                 .inc_by(outcome.cost);

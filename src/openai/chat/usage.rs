@@ -59,14 +59,27 @@ impl Usage {
         Self {
             prompt_tokens,
             completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
+            total_tokens: prompt_tokens.saturating_add(completion_tokens),
             ..Self::default()
         }
     }
 
-    /// What the request cost in US dollars, where the model's price is known.
+    /// What the request cost in US dollars, where the model's price is known. A cost that
+    /// is negative or not finite (an upstream's `usage.cost` can be anything) is none.
+    ///
+    /// ```
+    /// use llm_tower::openai::Usage;
+    ///
+    /// let mut usage = Usage::new(1, 1);
+    /// usage.cost = Some(-1000.5);
+    /// assert_eq!(usage.cost(), None);
+    /// usage.cost = Some(f64::INFINITY);
+    /// assert_eq!(usage.cost(), None);
+    /// usage.cost = Some(0.25);
+    /// assert_eq!(usage.cost(), Some(0.25));
+    /// ```
     pub fn cost(&self) -> Option<f64> {
-        self.cost
+        self.cost.filter(|cost| cost.is_finite() && *cost >= 0.0)
     }
 
     /// Records a context cache write of `tokens` (a request that created a cache): in
@@ -82,7 +95,7 @@ impl Usage {
     /// assert_eq!(usage.total_tokens, 4210);
     /// ```
     pub fn add_cache_write(&mut self, tokens: u64) {
-        let add = |slot: &mut Option<u64>| *slot = Some(slot.unwrap_or(0) + tokens);
+        let add = |slot: &mut Option<u64>| *slot = Some(slot.unwrap_or(0).saturating_add(tokens));
         add(&mut self.cache_creation_input_tokens);
         let details = self
             .prompt_tokens_details
@@ -96,9 +109,12 @@ impl AddAssign for Usage {
     /// Adds another reply's counts (and cost) to these, detail by detail; several prompts of
     /// one legacy completion request are reported this way.
     fn add_assign(&mut self, other: Self) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.total_tokens += other.total_tokens;
+        let other_cost = other.cost();
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         add_details(&mut self.prompt_tokens_details, other.prompt_tokens_details);
         add_details(
             &mut self.completion_tokens_details,
@@ -112,8 +128,8 @@ impl AddAssign for Usage {
             &mut self.cache_creation_input_tokens,
             other.cache_creation_input_tokens,
         );
-        self.cost = match (self.cost, other.cost) {
-            (Some(a), Some(b)) => Some(crate::pricing::round(a + b)),
+        self.cost = match (self.cost(), other_cost) {
+            (Some(a), Some(b)) => Some(crate::pricing::round(a + b)).filter(|sum| sum.is_finite()),
             (a, b) => a.or(b),
         };
     }
@@ -122,7 +138,7 @@ impl AddAssign for Usage {
 /// Adds an optional count: absent on both sides stays absent.
 fn add_count(total: &mut Option<u64>, other: Option<u64>) {
     if let Some(other) = other {
-        *total = Some(total.unwrap_or(0) + other);
+        *total = Some(total.unwrap_or(0).saturating_add(other));
     }
 }
 

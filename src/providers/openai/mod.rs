@@ -40,6 +40,7 @@
 
 mod error;
 mod http;
+mod price;
 mod request;
 mod stream;
 
@@ -48,7 +49,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::Body;
 use tower::layer::util::{Identity, Stack};
-use tower::{BoxError, ServiceBuilder};
+use tower::{BoxError, ServiceBuilder, ServiceExt as _};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -56,6 +57,7 @@ pub use self::http::{OpenAiHttp, OpenAiHttpLayer};
 use self::request::Options;
 pub use self::stream::ChunkEvents;
 use crate::layers::validate::SchemaValidationLayer;
+use crate::pricing::ModelPrice;
 use crate::provider::{ChatService, EmbeddingService, Provider};
 use crate::upstream::{HttpTransport, RetryLayer, RetryPolicy, Secret};
 
@@ -140,6 +142,7 @@ impl std::fmt::Debug for OpenAi {
 /// ```
 pub struct OpenAiBuilder<H = Identity> {
     api_key: Option<Secret>,
+    price: Option<ModelPrice>,
     api_base: Option<String>,
     options: Options,
     transport: Option<HttpTransport>,
@@ -152,6 +155,7 @@ impl Default for OpenAiBuilder {
     fn default() -> Self {
         Self {
             api_key: None,
+            price: None,
             api_base: None,
             options: Options::default(),
             transport: None,
@@ -229,6 +233,24 @@ impl<H> OpenAiBuilder<H> {
         self
     }
 
+    /// Prices replies with `price`: `usage.cost` is computed from it, whatever the upstream
+    /// reported in its own `usage.cost` (LiteLLM's `input_cost_per_token` and the rest in a
+    /// deployment's `litellm_params` or `model_info`).
+    ///
+    /// ```
+    /// use llm_tower::pricing::ModelPrice;
+    /// use llm_tower::providers::openai::OpenAi;
+    ///
+    /// let price = ModelPrice { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, ..Default::default() };
+    /// let local = OpenAi::builder().api_base("http://127.0.0.1:8000/v1").price(price).build()?;
+    /// # let _ = local;
+    /// # Ok::<(), llm_tower::upstream::BuildError>(())
+    /// ```
+    pub fn price(mut self, price: ModelPrice) -> Self {
+        self.price = Some(price);
+        self
+    }
+
     /// Adds a layer at the HTTP level, between the retry and the transport, as
     /// [`GeminiBuilder::http_layer`](crate::gemini::GeminiBuilder::http_layer) does: an
     /// [`InFlightLimitLayer`](crate::upstream::InFlightLimitLayer), tower's
@@ -239,6 +261,7 @@ impl<H> OpenAiBuilder<H> {
     pub fn http_layer<L>(self, layer: L) -> OpenAiBuilder<Stack<L, H>> {
         OpenAiBuilder {
             api_key: self.api_key,
+            price: self.price,
             api_base: self.api_base,
             options: self.options,
             transport: self.transport,
@@ -282,8 +305,14 @@ impl<H> OpenAiBuilder<H> {
         let chat = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .service(http.clone());
+        let chat = match self.price {
+            Some(price) => {
+                ChatService::new(chat.map_response(move |response| price::priced(response, price)))
+            }
+            None => ChatService::new(chat),
+        };
         Ok(OpenAi {
-            chat: ChatService::new(chat),
+            chat,
             embeddings: EmbeddingService::new(http),
         })
     }

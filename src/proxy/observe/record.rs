@@ -68,25 +68,36 @@ impl Record {
     /// A chat or completion reply reported `usage`.
     pub(crate) fn usage(&self, usage: &Usage) {
         let mut facts = self.facts();
-        facts.cost += usage.cost().unwrap_or(0.0);
+        let cost = facts.cost + usage.cost().unwrap_or(0.0);
+        if cost.is_finite() {
+            facts.cost = cost;
+        }
         let tokens = &mut facts.tokens;
-        tokens.prompt += usage.prompt_tokens;
-        tokens.completion += usage.completion_tokens;
-        tokens.cached += usage
-            .prompt_tokens_details
-            .as_ref()
-            .and_then(|details| details.cached_tokens)
-            .unwrap_or(0);
-        tokens.reasoning += usage
-            .completion_tokens_details
-            .as_ref()
-            .and_then(|details| details.reasoning_tokens)
-            .unwrap_or(0);
+        let add = |total: &mut u64, count: u64| *total = total.saturating_add(count);
+        add(&mut tokens.prompt, usage.prompt_tokens);
+        add(&mut tokens.completion, usage.completion_tokens);
+        add(
+            &mut tokens.cached,
+            usage
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|details| details.cached_tokens)
+                .unwrap_or(0),
+        );
+        add(
+            &mut tokens.reasoning,
+            usage
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|details| details.reasoning_tokens)
+                .unwrap_or(0),
+        );
     }
 
     /// An embeddings reply reported `usage`.
     pub(crate) fn embedding_usage(&self, usage: &EmbeddingUsage) {
-        self.facts().tokens.prompt += usage.prompt_tokens;
+        let mut facts = self.facts();
+        facts.tokens.prompt = facts.tokens.prompt.saturating_add(usage.prompt_tokens);
     }
 
     /// A copy of what is known so far.
