@@ -1,6 +1,7 @@
-//! The proxy's state stores against a hostile or restarting Redis: a raw TCP stand-in on
-//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis.
-#![cfg(feature = "redis")]
+//! Abuse the proxy should shrug off: a hostile or restarting Redis (a raw TCP stand-in on
+//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis), and
+//! credentials in an `api_base` that must stay out of every log line.
+#![cfg(feature = "proxy")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -146,4 +147,27 @@ async fn rediss_urls_are_accepted_and_bad_ones_refused_without_the_password() {
     assert!(RedisCacheStore::open("rediss://:secret@redis.example:6380/0").is_ok());
     let error = RedisCacheStore::open("rediss://:secret@/0").unwrap_err();
     assert!(!error.to_string().contains("secret"), "{error}");
+}
+
+#[test]
+fn api_base_credentials_never_reach_debug_output() {
+    let base = "https://user:hunter2@llm.internal/v1beta?token=s3cret";
+    let gemini = llm_tower::gemini::Gemini::builder().api_base(base);
+    let openai = llm_tower::providers::openai::OpenAi::builder().api_base(base);
+    for debug in [format!("{gemini:?}"), format!("{openai:?}")] {
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(debug.contains("llm.internal"), "{debug}");
+    }
+    let yaml = format!(
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/m\n      api_base: {base}\n"
+    );
+    let (config, _) =
+        llm_tower::proxy::config::Config::from_yaml(&yaml, "config.yaml", &|_: &str| None)
+            .expect("config loads");
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("s3cret"),
+        "{debug}"
+    );
 }

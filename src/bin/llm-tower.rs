@@ -1,6 +1,6 @@
 //! `llm-tower`: the proxy command line.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -80,9 +80,9 @@ struct Args {
     /// Serve canned answers from a built-in stand-in for Gemini: no key, no network.
     #[arg(long)]
     demo: bool,
-    /// Address to listen on.
-    #[arg(long, env = "LLM_TOWER_HOST", default_value = "0.0.0.0")]
-    host: std::net::IpAddr,
+    /// Address to listen on (default 0.0.0.0; with --demo, 127.0.0.1: the demo has no key).
+    #[arg(long, env = "LLM_TOWER_HOST")]
+    host: Option<std::net::IpAddr>,
     /// Port to listen on (LiteLLM's default).
     #[arg(long, short, env = "LLM_TOWER_PORT", default_value_t = 4000)]
     port: u16,
@@ -212,6 +212,16 @@ fn check_config(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--host`, else every address, or only this machine for `--demo` (it answers without a
+/// key).
+fn listen_host(args: &Args) -> IpAddr {
+    args.host.unwrap_or(if args.demo {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    })
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let mut config = match &args.config {
         Some(path) => {
@@ -277,7 +287,7 @@ async fn run(args: Args) -> Result<(), String> {
         },
     };
     if let Some(port) = args.metrics_port {
-        let address = SocketAddr::new(args.host, port);
+        let address = SocketAddr::new(listen_host(&args), port);
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|error| format!("cannot listen on {address} for metrics: {error}"))?;
@@ -297,7 +307,7 @@ async fn run(args: Args) -> Result<(), String> {
         move || metrics.send_stalled()
     });
     let service = served(&config, proxy, metrics, &options);
-    let address = SocketAddr::new(args.host, args.port);
+    let address = SocketAddr::new(listen_host(&args), args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
@@ -310,4 +320,23 @@ async fn run(args: Args) -> Result<(), String> {
     #[cfg(feature = "otel")]
     llm_tower::proxy::otel::shutdown();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_listens_on_this_machine_only_unless_told_otherwise() {
+        let host = |args: &[&str]| listen_host(&Args::parse_from(args));
+        assert_eq!(host(&["llm-tower"]), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(
+            host(&["llm-tower", "--demo"]),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(
+            host(&["llm-tower", "--demo", "--host", "0.0.0.0"]),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
+    }
 }

@@ -129,7 +129,14 @@ impl Default for GeminiBuilder {
 impl<H, T, O> std::fmt::Debug for GeminiBuilder<H, T, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GeminiBuilder")
-            .field("api_base", &self.settings.api_base)
+            .field(
+                "api_base",
+                &self
+                    .settings
+                    .api_base
+                    .as_deref()
+                    .map(crate::upstream::redact_url),
+            )
             .field("retry", &self.settings.retry)
             .finish_non_exhaustive()
     }

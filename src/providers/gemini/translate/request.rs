@@ -89,7 +89,10 @@ impl std::fmt::Debug for CallOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallOptions")
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
-            .field("api_base", &self.api_base)
+            .field(
+                "api_base",
+                &self.api_base.as_deref().map(crate::upstream::redact_url),
+            )
             .finish()
     }
 }
