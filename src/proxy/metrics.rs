@@ -21,6 +21,7 @@
 //! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
 //! | `llm_tower_open_streams` | gauge | |
+//! | `llm_tower_router_…` | | the router's retries, fallbacks and cooldowns ([`RouterMetrics`]) |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::config::Config;
+use super::router_metrics::RouterMetrics;
 
 /// Upper bounds of the latency histograms, in seconds: from a local upstream's
 /// milliseconds to a long generation's minutes.
@@ -248,6 +250,7 @@ pub struct Metrics {
     spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
     open_streams: Gauge,
+    router: Arc<RouterMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -327,8 +330,10 @@ impl Metrics {
             "Server-sent event streams being sent",
             open_streams.clone(),
         );
+        let router = Arc::new(RouterMetrics::registered(&mut registry));
         Self {
             registry,
+            router,
             models: ModelTable::new(config),
             requests,
             duration,
@@ -342,6 +347,11 @@ impl Metrics {
             in_flight,
             open_streams,
         }
+    }
+
+    /// The router's metrics: its [`RouterObserver`](crate::router::RouterObserver).
+    pub fn router(&self) -> Arc<RouterMetrics> {
+        self.router.clone()
     }
 
     /// The model table the labels come from.
