@@ -256,7 +256,10 @@ impl Call<'_> {
                 // A refused key is never sent again to the same deployment.
                 excluded.untried_only = true;
             }
-            if budget.taken() >= retries.for_class(class) || !budget.take() {
+            // A deployment alone in its group is resent only by the HTTP-seam retry (the
+            // same bytes, its `Retry-After` honoured); the router has nowhere else to go.
+            if self.group.len() == 1 || budget.taken() >= retries.for_class(class) || !budget.take()
+            {
                 return Err(error);
             }
             tracing::debug!(group = %self.group.name, deployment = %id, error = class.litellm_name(), "retrying in the model group");
