@@ -323,3 +323,40 @@ async fn a_single_deployment_without_failover_is_served_directly_with_headers() 
     assert_eq!(answer.header("x-litellm-model-id"), "a");
     assert_eq!(answer.header("x-litellm-attempted-retries"), "0");
 }
+
+#[tokio::test]
+async fn retries_fallbacks_and_cooldowns_are_counted_in_metrics() {
+    use llm_tower::proxy::config::Config;
+    use llm_tower::proxy::metrics::Metrics;
+    let (a, b, backup) = (
+        Deployment::start(Fault::RateLimited).await,
+        Deployment::start(Fault::Overloaded).await,
+        Deployment::start(Fault::Ok).await,
+    );
+    let yaml = format!(
+        "model_list:\n{}{}{}general_settings:\n  master_key: {MASTER}\nrouter_settings: {{num_retries: 1, fallbacks: [{{chat: [backup]}}]}}\n",
+        entry("chat", "a", &a, "order: 1"),
+        entry("chat", "b", &b, "order: 2"),
+        entry("backup", "f", &backup, "")
+    );
+    let (config, _) = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("valid");
+    let metrics = Metrics::new(&config);
+    let proxy =
+        llm_tower::proxy::app::Proxy::from_config_observed(&config, &metrics).expect("builds");
+    let answer = ask(&proxy, "chat", false, json!({})).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.header("x-litellm-attempted-fallbacks"), "1");
+    let text = metrics.encode();
+    for line in [
+        r#"llm_tower_router_retries_total{model_group="chat",deployment="a"} 1"#,
+        r#"llm_tower_router_fallbacks_total{from="chat",to="backup"} 1"#,
+        r#"llm_tower_router_cooldowns_total{model_group="chat",deployment="a"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(
+        text.contains(
+            r#"llm_tower_router_cooldown_until_seconds{model_group="chat",deployment="a"}"#
+        )
+    );
+}
