@@ -98,6 +98,16 @@ model_list:
       api_key: $STAND_IN_KEY
       api_base: $STAND_IN_URL/v1beta
       max_parallel_requests: 100000   # the benches measure the proxy, not this bound
+$(for region in eu us asia; do cat <<ENTRY
+  - model_name: gemini-trio       # a model group of three deployments: the router's cost
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_key: $STAND_IN_KEY
+      api_base: $STAND_IN_URL/v1beta
+      max_parallel_requests: 100000
+    model_info: {id: flash-$region}
+ENTRY
+done)
 general_settings:
   master_key: $MASTER_KEY
 YAML
@@ -158,6 +168,7 @@ DIRECT_BODY='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
 DIRECT_HEADER="x-goog-api-key: $STAND_IN_KEY"
 CHAT_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}]}'
 STREAM_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}],"stream":true}'
+GROUP_BODY='{"model":"gemini-trio","messages":[{"role":"user","content":"hi"}]}'
 CHAT_HEADER="Authorization: Bearer $MASTER_KEY"
 direct_url() { echo "$STAND_IN_URL/v1beta/models/gemini-2.5-flash:generateContent"; }
 direct_stream_url() { echo "$STAND_IN_URL/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"; }

@@ -143,6 +143,11 @@ stand_in_before="$(cpu_ticks "$STAND_IN_PID")"
 measure PN "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
 proxy_after="$(cpu_ticks "$PROXY_PID")"
 stand_in_after="$(cpu_ticks "$STAND_IN_PID")"
+echo "proxy, a group of three deployments, concurrency $CONNECTIONS, $DURATION s ..." >&2
+warm "$CHAT_URL" "$GROUP_BODY" "$CHAT_HEADER" "$CONNECTIONS"
+group_before="$(cpu_ticks "$PROXY_PID")"
+measure GN "$CHAT_URL" "$GROUP_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+group_after="$(cpu_ticks "$PROXY_PID")"
 echo "pass-through, concurrency $CONNECTIONS, $DURATION s ..." >&2
 warm "$PASS_URL" "$DIRECT_BODY" "$PASS_HEADER" "$CONNECTIONS"
 pass_before="$(cpu_ticks "$PROXY_PID")"
@@ -228,6 +233,8 @@ d1_p50, d1_p99, p1_p50, p1_p99 = $R_D1_P50, $R_D1_P99, $R_P1_P50, $R_P1_P99
 f1_p50, f1_p99 = $R_F1_P50, $R_F1_P99
 dn_rps, pn_rps, pn_req, tn_rps, tn_req, on_rps = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ, $R_TN_RPS, $R_TN_REQ, $R_ON_RPS
 fn_rps, fn_req, sn_rps, sn_req, fs_rps = $R_FN_RPS, $R_FN_REQ, $R_SN_RPS, $R_SN_REQ, $R_FS_RPS
+gn_rps, gn_req = $R_GN_RPS, $R_GN_REQ
+group_cpu_us = ($group_after - $group_before) / $CLK_TCK / gn_req * 1e6
 ratio = pn_rps / dn_rps
 fwd_cpu_us = ($forwarder_after - $forwarder_before) / $CLK_TCK / fn_req * 1e6
 stream_cpu_us = ($stream_after - $stream_before) / $CLK_TCK / sn_req * 1e6
@@ -248,6 +255,8 @@ rows = [
     ("added latency p50 ÷ the forwarder's", "", f"{added / fwd_added:.2f}×" if fwd_added > 0 else "n/a", "≤ 1.5×", ok(fwd_added > 0 and added / fwd_added <= 1.5)),
     ("throughput, c=$CONNECTIONS", f"{dn_rps:,.0f} req/s", f"{pn_rps:,.0f} req/s", "", ""),
     ("throughput ratio (proxy ÷ direct)", "", f"{ratio:.2f}×", "", ""),
+    ("three-deployment group, c=$CONNECTIONS", "", f"{gn_rps:,.0f} req/s, {group_cpu_us:.1f} µs CPU", "", ""),
+    ("three-deployment group ÷ one deployment", "", f"{gn_rps / pn_rps:.2f}×", "≥ 0.95×", ok(gn_rps / pn_rps >= 0.95)),
     ("throughput with JSON access logs, c=$CONNECTIONS (÷ without)", "", f"{on_rps:,.0f} req/s ({on_rps / pn_rps:.2f}×)", "≥ 0.9×", ok(on_rps / pn_rps >= 0.9)),
     ("pass-through throughput, c=$CONNECTIONS (no translation)", "", f"{tn_rps:,.0f} req/s ({tn_rps / dn_rps:.2f}×)", "", ""),
     ("forwarder (nginx) throughput, c=$CONNECTIONS", "", f"{fn_rps:,.0f} req/s ({fn_rps / dn_rps:.2f}×)", "", ""),

@@ -368,7 +368,7 @@ fn check_config_reports_good_bad_and_missing_variables() {
     );
     assert!(ok, "{text}");
     assert!(
-        text.contains("warning: ") && text.contains("router_settings"),
+        text.contains("warning: ") && text.contains("litellm_settings.cache"),
         "{text}"
     );
     assert!(

@@ -270,13 +270,14 @@ async fn run(args: Args) -> Result<(), String> {
     if config.model_list.is_empty() {
         tracing::warn!("model_list is empty: every chat request will answer 404");
     }
-    let proxy = Proxy::from_config(&config).map_err(|error| error.to_string())?;
+    let metrics = Arc::new(Metrics::new(&config));
+    let proxy =
+        Proxy::from_config_observed(&config, &metrics).map_err(|error| error.to_string())?;
     if !proxy.requires_key() {
         tracing::warn!(
             "no general_settings.master_key: the proxy is open to anyone who can reach it"
         );
     }
-    let metrics = Arc::new(Metrics::new(&config));
     let options = StackOptions {
         metrics_public: args.metrics_public,
         metrics_elsewhere: args.metrics_port.is_some(),

@@ -35,6 +35,7 @@ use tower_service::Service;
 
 use super::auth::MasterKey;
 use super::config::{Config, LitellmParams, ModelEntry, unserved};
+use super::metrics::Metrics;
 use super::models::{Catalogue, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
@@ -56,22 +57,15 @@ use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_ke
 use crate::providers::openai::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
 };
-use crate::router::{Deployment, Router};
+use crate::router::{Deployment, RouteReport, Router, RouterObserver};
 use crate::store::{
-    CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore,
+    CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
 };
 use crate::upstream::{HttpTransport, InFlightLimitLayer, RetryPolicy, Secret};
 
-/// Keys of `litellm_params` that steer LiteLLM's router and are not provider params.
-const ROUTING_KEYS: &[&str] = &[
-    "rpm",
-    "tpm",
-    "weight",
-    "order",
-    "stream_timeout",
-    "custom_llm_provider",
-    "region_name",
-];
+/// Keys of `litellm_params` that are neither provider params nor the router's (those are
+/// taken out by the config: [`LitellmParams::routing`]).
+const ROUTING_KEYS: &[&str] = &["stream_timeout", "custom_llm_provider", "region_name"];
 
 /// Most upstream calls one deployment has in flight at once (streams count until they
 /// end) unless its `max_parallel_requests` or `router_settings.default_max_parallel_requests`
@@ -123,6 +117,16 @@ pub enum BuildError {
     Redis(crate::store::StoreError),
 }
 
+/// The response headers of LiteLLM's router: which group and deployment answered, after
+/// how many retries and fallbacks.
+const X_LITELLM_MODEL_GROUP: http::HeaderName =
+    http::HeaderName::from_static("x-litellm-model-group");
+const X_LITELLM_MODEL_ID: http::HeaderName = http::HeaderName::from_static("x-litellm-model-id");
+const X_LITELLM_ATTEMPTED_RETRIES: http::HeaderName =
+    http::HeaderName::from_static("x-litellm-attempted-retries");
+const X_LITELLM_ATTEMPTED_FALLBACKS: http::HeaderName =
+    http::HeaderName::from_static("x-litellm-attempted-fallbacks");
+
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
     chat: ChatEdge<RecordUsage<Router>>,
@@ -134,6 +138,7 @@ struct Shared {
     health: Value,
     passthrough: Passthrough,
     readiness: Readiness,
+    router: Router,
     request_timeout: Option<Duration>,
     body_limit: usize,
 }
@@ -155,6 +160,19 @@ pub struct Proxy {
 impl Proxy {
     /// Builds the router and routes from a config.
     pub fn from_config(config: &Config) -> Result<Self, BuildError> {
+        Self::build(config, None)
+    }
+
+    /// As [`from_config`](Self::from_config), with the router's retries, fallbacks and
+    /// cooldowns counted in `metrics`.
+    pub fn from_config_observed(config: &Config, metrics: &Metrics) -> Result<Self, BuildError> {
+        Self::build(config, Some(metrics.router()))
+    }
+
+    fn build(
+        config: &Config,
+        observer: Option<Arc<dyn RouterObserver>>,
+    ) -> Result<Self, BuildError> {
         let settings = &config.litellm_settings;
         let fetcher = MediaFetcher::new(FetchPolicy::allowing(
             settings.user_url_allowed_hosts.iter().cloned(),
@@ -165,31 +183,29 @@ impl Proxy {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|source| BuildError::Transport { source })?;
-        // One registry of context caches and one of stored responses, shared with the
-        // other replicas over one Redis connection when the config names a Redis; entries
-        // of different keys and endpoints are kept apart by their hash, responses by the
-        // hash of the master key that made them.
-        // A record sent to Redis shares the connection with the context-cache lookups, whose
-        // budget is a few hundred milliseconds: it is kept smaller there.
-        let (caches, stored, max_record_bytes): (Arc<dyn CacheStore>, Arc<dyn ResponseStore>, _) =
-            match &config.router_settings.redis_url {
-                Some(url) => {
-                    let redis = RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?;
-                    let stored = Arc::new(redis.response_store());
-                    (Arc::new(redis), stored, REDIS_MAX_RECORD_BYTES)
-                }
-                None => (
-                    Arc::new(MemoryCacheStore::default()),
-                    Arc::new(MemoryResponseStore::default()),
-                    DEFAULT_MAX_RECORD_BYTES,
-                ),
-            };
+        let Stores {
+            caches,
+            stored,
+            max_record_bytes,
+            router_store,
+        } = stores(config)?;
         let common = Common {
             transport: &transport,
             fetcher: &fetcher,
             caches: &caches,
         };
-        let mut router = Router::builder();
+        let routing = &config.router_settings.routing;
+        let mut router = Router::builder()
+            .strategy(routing.strategy)
+            .retries(routing.retries())
+            .cooldowns(routing.cooldowns())
+            .fallbacks(routing.fallbacks.clone());
+        if let Some(store) = router_store {
+            router = router.store(store);
+        }
+        if let Some(observer) = observer {
+            router = router.observer(observer);
+        }
         let mut prices = Vec::with_capacity(config.model_list.len());
         for (index, entry) in config.model_list.iter().enumerate() {
             // Reported as a config warning; requests for it answer 404 saying why.
@@ -202,23 +218,18 @@ impl Proxy {
                 deployment_price(entry).map_err(|message| BuildError::Params { index, message })?;
             let (chat, embeddings) = deployment_services(index, entry, config, &common, price)?;
             prices.push(price);
-            let params = entry
-                .litellm_params
-                .extra
-                .iter()
-                .filter(|(key, _)| {
-                    !ROUTING_KEYS.contains(&key.as_str()) && !PRICE_KEYS.contains(&key.as_str())
-                })
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect();
             let deployment = Deployment::new(chat, entry.litellm_params.model_id())
                 .with_embeddings(embeddings)
-                .with_params(params)
+                .with_params(provider_params(entry))
                 .map_err(|error| BuildError::Params {
                     index,
                     message: error.message().to_owned(),
                 })?;
+            let deployment = routed(deployment, index, entry, price);
             router = router.deployment(entry.model_name.clone(), deployment);
+        }
+        for (alias, group) in &routing.model_group_alias {
+            router = router.alias(alias.clone(), group.clone());
         }
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
@@ -251,6 +262,7 @@ impl Proxy {
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
+                router: router.clone(),
                 passthrough: passthrough(config, transport),
                 request_timeout: settings.request_timeout,
                 body_limit,
@@ -262,6 +274,104 @@ impl Proxy {
     pub fn requires_key(&self) -> bool {
         self.shared.door.is_set()
     }
+}
+
+/// The params of an entry that go into its requests: not the router's, not its prices.
+fn provider_params(entry: &ModelEntry) -> serde_json::Map<String, Value> {
+    entry
+        .litellm_params
+        .extra
+        .iter()
+        .filter(|(key, _)| {
+            !ROUTING_KEYS.contains(&key.as_str()) && !PRICE_KEYS.contains(&key.as_str())
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// A deployment with the router's params of `model_list[index]`: its id (`model_info.id`,
+/// else a hash of its name, model, base URL, key and position, the same on every replica
+/// reading the same file), limits, weight, order, cooldown and price.
+fn routed(
+    deployment: Deployment,
+    index: usize,
+    entry: &ModelEntry,
+    price: Option<ModelPrice>,
+) -> Deployment {
+    let params = &entry.litellm_params;
+    let routing = &params.routing;
+    let id = routing.id.clone().unwrap_or_else(|| {
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [
+            entry.model_name.as_str(),
+            params.model.as_str(),
+            params.api_base.as_deref().unwrap_or_default(),
+            params.api_key.as_ref().map_or("", |key| key.expose()),
+            &index.to_string(),
+        ] {
+            digest.update(part.as_bytes());
+            digest.update(&[0]);
+        }
+        digest.finish().as_ref()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    });
+    let mut deployment = deployment.with_id(id).with_provider(params.provider());
+    if let Some(rpm) = routing.rpm {
+        deployment = deployment.with_rpm(rpm);
+    }
+    if let Some(tpm) = routing.tpm {
+        deployment = deployment.with_tpm(tpm);
+    }
+    if let Some(weight) = routing.weight {
+        deployment = deployment.with_weight(weight);
+    }
+    if let Some(order) = routing.order {
+        deployment = deployment.with_order(order);
+    }
+    if let Some(time) = routing.cooldown_time {
+        deployment = deployment.with_cooldown_time(time);
+    }
+    if let Some(price) = price {
+        deployment = deployment
+            .with_cost_per_token((price.input_cost_per_token + price.output_cost_per_token) / 2.0);
+    }
+    deployment
+}
+
+/// The state the proxy keeps between requests.
+struct Stores {
+    caches: Arc<dyn CacheStore>,
+    stored: Arc<dyn ResponseStore>,
+    max_record_bytes: usize,
+    router_store: Option<Arc<dyn RouterStore>>,
+}
+
+/// One registry of context caches, one of stored responses and the router's shared state,
+/// over one Redis connection when the config names a Redis (in memory otherwise, where
+/// the router keeps its own state). Entries of different keys and endpoints are kept
+/// apart by their hash, responses by the hash of the master key that made them. A record
+/// sent to Redis shares the connection with the context-cache lookups, whose budget is a
+/// few hundred milliseconds: it is kept smaller there.
+fn stores(config: &Config) -> Result<Stores, BuildError> {
+    Ok(match &config.router_settings.redis_url {
+        Some(url) => {
+            let redis = RedisCacheStore::open(url.expose()).map_err(BuildError::Redis)?;
+            Stores {
+                stored: Arc::new(redis.response_store()),
+                router_store: Some(Arc::new(redis.router_store())),
+                caches: Arc::new(redis),
+                max_record_bytes: REDIS_MAX_RECORD_BYTES,
+            }
+        }
+        None => Stores {
+            caches: Arc::new(MemoryCacheStore::default()),
+            stored: Arc::new(MemoryResponseStore::default()),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            router_store: None,
+        },
+    })
 }
 
 /// What every deployment shares.
@@ -288,8 +398,8 @@ fn deployment_services(
     let limit = InFlightLimitLayer::new(limit);
     // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
     let built = match params.provider() {
-        "openai" => openai_services(params, config, common, price, limit),
-        _ => gemini_services(params, config, common, price, limit),
+        "openai" => openai_services(params, config, common, price, limit, alone(entry, config)),
+        _ => gemini_services(params, config, common, price, limit, alone(entry, config)),
     };
     built.map_err(|source| BuildError::Provider { index, source })
 }
@@ -303,6 +413,7 @@ fn gemini_services(
     common: &Common<'_>,
     price: Option<ModelPrice>,
     limit: InFlightLimitLayer,
+    lone: bool,
 ) -> Services {
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
@@ -310,7 +421,7 @@ fn gemini_services(
         .media_fetcher(common.fetcher.clone())
         .transport(common.transport.clone())
         .cache_store(common.caches.clone());
-    if let Some(timeout) = params.timeout {
+    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
         builder = builder.timeout(timeout);
     }
     if let Some(price) = price {
@@ -323,7 +434,7 @@ fn gemini_services(
         builder = builder.api_base(base.clone());
     }
     let gemini = builder
-        .retry(retry_policy(params, config))
+        .retry(retry_policy(params, config, lone))
         .http_layer(limit)
         .build()?;
     Ok((gemini.chat_service(), gemini.embedding_service()))
@@ -335,13 +446,14 @@ fn openai_services(
     common: &Common<'_>,
     price: Option<ModelPrice>,
     limit: InFlightLimitLayer,
+    lone: bool,
 ) -> Services {
     let mut builder = OpenAi::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
         .transport(common.transport.clone())
-        .retry(retry_policy(params, config));
-    if let Some(timeout) = params.timeout {
+        .retry(retry_policy(params, config, lone));
+    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
         builder = builder.timeout(timeout);
     }
     if let Some(key) = &params.api_key {
@@ -357,14 +469,30 @@ fn openai_services(
     Ok((openai.chat_service(), openai.embedding_service()))
 }
 
-/// Retries happen at the HTTP level: a retried call resends its bytes, and never waits past
-/// the request's deadline (`request_timeout`).
-fn retry_policy(params: &LitellmParams, config: &Config) -> RetryPolicy {
+/// The retries of one deployment at the HTTP seam, where a retried call resends its bytes
+/// and never waits past the request's deadline (`request_timeout`): its `max_retries`;
+/// else, for a deployment alone in its group, the router's `num_retries` when it is set
+/// (the router leaves a lone deployment's retries to this level); else none, and the
+/// router retries on another deployment. Both levels take from the request's one
+/// [`SendBudget`](crate::upstream::SendBudget), so a request is sent at most
+/// `1 + num_retries` times in its group whatever `max_retries` says.
+fn retry_policy(params: &LitellmParams, config: &Config, lone: bool) -> RetryPolicy {
+    let routing = &config.router_settings.routing;
     let retries = params
         .max_retries
-        .or(config.litellm_settings.num_retries)
+        .or(routing.num_retries.filter(|_| lone))
         .unwrap_or(0);
     RetryPolicy::new(retries)
+}
+
+/// Whether `entry` is the only deployment of its model name.
+fn alone(entry: &ModelEntry, config: &Config) -> bool {
+    config
+        .model_list
+        .iter()
+        .filter(|other| other.model_name == entry.model_name)
+        .count()
+        == 1
 }
 
 /// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when
@@ -467,6 +595,9 @@ where
             // What the stack must not wait past (the upstream retry reads it).
             request.extensions_mut().insert(Deadline::after(limit));
         }
+        // Where the router sent the request, for the answer's headers.
+        let report = RouteReport::default();
+        request.extensions_mut().insert(report.clone());
         Box::pin(async move {
             // Method, path and status only: headers (and the keys in them) are never
             // logged. Nothing is copied for the log unless it is on.
@@ -492,9 +623,31 @@ where
             if let Some((method, path, started)) = access {
                 tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
             }
-            Ok(response)
+            Ok(with_route_headers(response, &report))
         })
     }
+}
+
+/// LiteLLM's router headers, when the router routed the request.
+fn with_route_headers(
+    mut response: http::Response<EdgeBody>,
+    report: &RouteReport,
+) -> http::Response<EdgeBody> {
+    let route = report.route();
+    let Some(group) = route.model_group else {
+        return response;
+    };
+    let headers = response.headers_mut();
+    let text = |value: &str| http::HeaderValue::from_str(value).ok();
+    if let Some(group) = text(&group) {
+        headers.insert(X_LITELLM_MODEL_GROUP, group);
+    }
+    if let Some(id) = route.model_id.as_deref().and_then(text) {
+        headers.insert(X_LITELLM_MODEL_ID, id);
+    }
+    headers.insert(X_LITELLM_ATTEMPTED_RETRIES, route.retries.into());
+    headers.insert(X_LITELLM_ATTEMPTED_FALLBACKS, route.fallbacks.into());
+    response
 }
 
 async fn route<B>(shared: &Shared, request: http::Request<B>) -> http::Response<EdgeBody>
@@ -596,7 +749,18 @@ where
                 )),
             }
         }
-        (Method::GET, "/health") => json_response(StatusCode::OK, &shared.health),
+        (Method::GET, "/health") => {
+            let mut health = shared.health.clone();
+            let cooling: Vec<Value> = shared
+                .router
+                .cooling_down()
+                .await
+                .into_iter()
+                .map(|cooling| json!({"model_name": cooling.model_group, "model_id": cooling.model_id}))
+                .collect();
+            health["cooling_down"] = Value::Array(cooling);
+            json_response(StatusCode::OK, &health)
+        }
         (method, _) => error_response(&Error::new(
             ErrorKind::NotFound,
             format!("no route for {method} {path}"),

@@ -96,9 +96,11 @@
 //! models (the proxy warns about it).
 
 mod router;
+mod routing;
 
 pub use crate::upstream::secret::Secret;
 pub use router::RouterSettings;
+pub use routing::{DeploymentRouting, Routing};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -252,6 +254,9 @@ pub struct LitellmParams {
     /// [`RouterSettings::default_max_parallel_requests`]; `0` and negative numbers are
     /// refused.
     pub max_parallel_requests: Option<NonZeroUsize>,
+    /// The router's params of this deployment (`rpm`, `tpm`, `weight`, `order`,
+    /// `cooldown_time`, and `model_info.id`), taken out of the provider params.
+    pub routing: DeploymentRouting,
     /// Every other key: provider params merged into each request
     /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`,
     /// `temperature`, `top_k`, ...), in file order, with `os.environ/`
@@ -273,6 +278,7 @@ impl fmt::Debug for LitellmParams {
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("max_parallel_requests", &self.max_parallel_requests)
+            .field("routing", &self.routing)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -632,6 +638,11 @@ struct RawModelEntry {
     litellm_params: RawLitellmParams,
     #[serde(default)]
     model_info: Option<serde_json::Value>,
+    /// LiteLLM also reads a deployment's limits beside its `litellm_params`.
+    #[serde(default)]
+    rpm: Option<serde_json::Value>,
+    #[serde(default)]
+    tpm: Option<serde_json::Value>,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -665,6 +676,8 @@ struct RawLitellmSettings {
     request_timeout: Option<serde_json::Value>,
     #[serde(default)]
     user_url_allowed_hosts: Option<Vec<String>>,
+    #[serde(flatten)]
+    routing: routing::RawRouting,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -821,11 +834,23 @@ impl RawConfig {
             env,
         };
 
-        let router_settings = self.router_settings.unwrap_or_default();
-        warn_unknown("router_settings.", &router_settings.unknown, &mut warnings);
-        let router_settings = router_settings.resolve(&resolver, &mut warnings)?;
+        let mut raw_router = self.router_settings.unwrap_or_default();
+        warn_unknown("router_settings.", &raw_router.unknown, &mut warnings);
+        let mut litellm_settings = self.litellm_settings.unwrap_or_default();
+        let mut routing = Routing::default();
+        std::mem::take(&mut litellm_settings.routing).apply(
+            routing::Section::Litellm,
+            &mut routing,
+            &mut warnings,
+        )?;
+        std::mem::take(&mut raw_router.routing).apply(
+            routing::Section::Router,
+            &mut routing,
+            &mut warnings,
+        )?;
+        routing.num_retries = raw_router.num_retries.or(litellm_settings.num_retries);
+        let mut router_settings = raw_router.resolve(&resolver, &mut warnings)?;
 
-        let litellm_settings = self.litellm_settings.unwrap_or_default();
         warn_unknown(
             "litellm_settings.",
             &litellm_settings.unknown,
@@ -858,8 +883,10 @@ impl RawConfig {
             .into_iter()
             .enumerate()
             .map(|(index, entry)| entry.resolve(index, &resolver, &mut warnings))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
 
+        routing::check_names(&routing, &model_list)?;
+        router_settings.routing = routing;
         let config = Config {
             model_list,
             litellm_settings,
@@ -980,7 +1007,14 @@ impl RawModelEntry {
         }
 
         let mut extra = serde_json::Map::with_capacity(params.extra.len());
-        for (key, value) in params.extra {
+        let mut raw_extra = params.extra;
+        for (key, value) in [("rpm", self.rpm), ("tpm", self.tpm)] {
+            if let Some(value) = value {
+                raw_extra.entry(key).or_insert(value);
+            }
+        }
+        let routing = DeploymentRouting::take(&entry, &mut raw_extra, self.model_info.as_ref())?;
+        for (key, value) in raw_extra {
             let value = match value {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(raw) => resolver
@@ -1005,6 +1039,7 @@ impl RawModelEntry {
                     &field("max_parallel_requests"),
                     params.max_parallel_requests,
                 )?,
+                routing,
                 extra,
             },
             model_info: self.model_info,
@@ -1274,14 +1309,16 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "router_settings.routing_strategy: unknown key, ignored",
                 "litellm_settings.cache: unknown key, ignored",
                 "litellm_settings.callbacks: unknown key, ignored",
                 "litellm_settings.set_verbose: unknown key, ignored",
                 "litellm_settings.success_callback: unknown key, ignored",
                 "general_settings.database_url: unknown key, ignored",
-                "model_list[0].tpm: unknown key, ignored",
             ]
+        );
+        assert_eq!(
+            config.model_list[0].litellm_params.routing.tpm,
+            Some(100_000)
         );
         assert!(config.litellm_settings.drop_params);
         assert_eq!(

@@ -22,6 +22,7 @@
 //! | `llm_tower_requests_in_flight` | gauge | |
 //! | `llm_tower_open_streams` | gauge | |
 //! | `llm_tower_send_stalls_total` | counter | |
+//! | `llm_tower_router_…` | | the router's retries, fallbacks and cooldowns ([`RouterMetrics`]) |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::config::Config;
+use super::router_metrics::RouterMetrics;
 
 /// Upper bounds of the latency histograms, in seconds: from a local upstream's
 /// milliseconds to a long generation's minutes.
@@ -250,6 +252,7 @@ pub struct Metrics {
     in_flight: Gauge,
     open_streams: Gauge,
     send_stalls: Counter,
+    router: Arc<RouterMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -335,8 +338,10 @@ impl Metrics {
             "Streams ended because their client took no data for the send-stall timeout",
             send_stalls.clone(),
         );
+        let router = Arc::new(RouterMetrics::registered(&mut registry));
         Self {
             registry,
+            router,
             models: ModelTable::new(config),
             requests,
             duration,
@@ -351,6 +356,11 @@ impl Metrics {
             open_streams,
             send_stalls,
         }
+    }
+
+    /// The router's metrics: its [`RouterObserver`](crate::router::RouterObserver).
+    pub fn router(&self) -> Arc<RouterMetrics> {
+        self.router.clone()
     }
 
     /// The model table the labels come from.

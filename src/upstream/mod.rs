@@ -12,6 +12,7 @@
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
 //! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
 //! | [`retry`] | [`Retry`]: retries at the HTTP seam by a [`RetryPolicy`] |
+//! | [`send_budget`] | [`SendBudget`]: the retries one request has left, shared by the seam and the router |
 //! | [`in_flight`] | [`InFlightLimit`]: a bound on the calls in flight, streams until they end |
 //! | [`reply`] | reading a reply body up to a cap |
 //! | [`preview`] | error bodies that are not the API's JSON, made readable for messages |
@@ -28,6 +29,7 @@ pub mod redact;
 pub mod reply;
 pub mod retry;
 pub mod secret;
+pub mod send_budget;
 pub mod transport;
 
 pub use body::UpstreamBody;
@@ -36,4 +38,5 @@ pub use in_flight::{InFlightLimit, InFlightLimitLayer, Saturated};
 pub use redact::{redact_secret, redact_url};
 pub use retry::{Retry, RetryBody, RetryLayer, RetryPolicy};
 pub use secret::Secret;
+pub use send_budget::SendBudget;
 pub use transport::{HttpTransport, HttpTransportBuilder, IdleTimeout};

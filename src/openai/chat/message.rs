@@ -257,6 +257,10 @@ pub struct CacheControl {
     pub ttl: Option<String>,
 }
 
+/// What separates a tool-call id from the Gemini thought signature riding after it
+/// (LiteLLM's encoding, so that plain OpenAI clients send the signature back).
+pub const THOUGHT_SEPARATOR: &str = "__thought__";
+
 /// A call the assistant made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -4,7 +4,7 @@
 
 use crate::context::RequestContext;
 use crate::error::Error;
-use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat};
+use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat, THOUGHT_SEPARATOR};
 use crate::openai::{ChatRequest, Content, EmbeddingRequest};
 use crate::upstream::Secret;
 use crate::upstream::credentials::check_client_credentials;
@@ -67,6 +67,16 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
         message.cache_control = None;
         message.thinking_blocks = None;
         message.provider_specific_fields = None;
+        // Thought signatures are Gemini's, and only Gemini can check them (a request falls
+        // back here from a Gemini deployment with its earlier turns): they are not replayed,
+        // and the call ids go back to what OpenAI-compatible servers expect.
+        for call in message.tool_calls.iter_mut().flatten() {
+            call.provider_specific_fields = None;
+            strip_thought_signature(&mut call.id);
+        }
+        if let Some(id) = message.tool_call_id.as_mut() {
+            strip_thought_signature(id);
+        }
         if let Some(Content::Parts(parts)) = message.content.as_mut() {
             for part in parts {
                 part.cache_control = None;
@@ -79,6 +89,13 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
         credentials,
         extensions: upstream_extensions(std::mem::take(&mut request.context)),
     })
+}
+
+/// Cuts a Gemini thought signature (LiteLLM's `__thought__` suffix) off a tool-call id.
+fn strip_thought_signature(id: &mut String) {
+    if let Some(at) = id.find(THOUGHT_SEPARATOR) {
+        id.truncate(at);
+    }
 }
 
 /// The upstream body of an embeddings request.
@@ -213,6 +230,30 @@ mod tests {
                 "reasoning_effort": "low"
             })
         );
+    }
+
+    #[test]
+    fn gemini_thought_signatures_are_not_replayed() {
+        let request = chat(json!({
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": null, "tool_calls": [{
+                    "id": "call_1__thought__c2lnbmF0dXJl", "type": "function",
+                    "function": {"name": "weather", "arguments": "{}"},
+                    "provider_specific_fields": {"thought_signature": "c2lnbmF0dXJl"}
+                }]},
+                {"role": "tool", "tool_call_id": "call_1__thought__c2lnbmF0dXJl", "content": "Sunny"}
+            ]
+        }));
+        let body = sent(request, Options::default());
+        assert_eq!(body["messages"][1]["tool_calls"][0]["id"], "call_1");
+        assert!(
+            body["messages"][1]["tool_calls"][0]
+                .get("provider_specific_fields")
+                .is_none()
+        );
+        assert_eq!(body["messages"][2]["tool_call_id"], "call_1");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct RouterSettings {
     /// [`max_parallel_requests`](super::LitellmParams::max_parallel_requests); `None` leaves
     /// the proxy's default.
     pub default_max_parallel_requests: Option<NonZeroUsize>,
+    /// The router's keys, over those of `litellm_settings`.
+    pub routing: super::Routing,
 }
 
 /// `router_settings` as written.
@@ -70,6 +72,10 @@ pub(super) struct RawRouterSettings {
     redis_password: Option<String>,
     #[serde(default)]
     default_max_parallel_requests: Option<serde_json::Value>,
+    #[serde(default)]
+    pub(super) num_retries: Option<u32>,
+    #[serde(flatten)]
+    pub(super) routing: super::routing::RawRouting,
     #[serde(flatten)]
     pub(super) unknown: UnknownKeys,
 }
@@ -101,6 +107,7 @@ impl RawRouterSettings {
             _ => None,
         };
         Ok(RouterSettings {
+            routing: super::Routing::default(),
             redis_url: redis_url.map(Secret::new),
             default_max_parallel_requests: super::call_limit(
                 "router_settings.default_max_parallel_requests",
@@ -181,14 +188,14 @@ mod tests {
     #[test]
     fn unset_variables_leave_redis_out_with_a_warning_and_other_keys_are_unknown() {
         let (url, warnings) = parse(
-            "router_settings: {redis_host: os.environ/NOPE, routing_strategy: simple-shuffle}",
+            "router_settings: {redis_host: os.environ/NOPE, cache_responses: true}",
             &[],
         );
         assert_eq!(url, None);
         assert_eq!(
             warnings,
             [
-                "router_settings.routing_strategy: unknown key, ignored",
+                "router_settings.cache_responses: unknown key, ignored",
                 "router_settings.redis_host: environment variable `NOPE` is not set; the setting is left out",
             ]
         );

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
-use super::RedisResponseStore;
 use super::connection::{Connection, millis};
+use super::{RedisResponseStore, RedisRouterStore};
 use crate::store::{CacheEntry, CacheFuture, CacheStore, DEFAULT_RESPONSE_TTL, StoreError};
 
 /// A [`CacheStore`] in Redis.
@@ -64,6 +64,12 @@ impl RedisCacheStore {
     /// ```
     pub fn response_store(&self) -> RedisResponseStore {
         RedisResponseStore::new(self.connection.clone(), DEFAULT_RESPONSE_TTL)
+    }
+
+    /// The [`RedisRouterStore`] in the same Redis, under the same prefix and over the same
+    /// connection: cooldowns and `rpm`/`tpm` counts shared by replicas.
+    pub fn router_store(&self) -> RedisRouterStore {
+        RedisRouterStore::new(self.connection.clone())
     }
 
     /// The connection (opened on first use and reopened after a failure, shared by clones

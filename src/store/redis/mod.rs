@@ -1,6 +1,7 @@
 //! State in Redis, shared by every replica pointed at it (feature `redis`): the
 //! context-cache registry ([`RedisCacheStore`], [`cache`]) and the stored responses of the
-//! Responses API ([`RedisResponseStore`], [`response`]), both over one connection
+//! Responses API ([`RedisResponseStore`], [`response`]) and the router's cooldowns and
+//! per-minute counts ([`RedisRouterStore`], [`router`]), all over one connection
 //! ([`connection`]) to one Redis.
 //!
 //! Keys (`{prefix}` is `llm-tower:` unless set):
@@ -9,6 +10,8 @@
 //! |---|---|---|
 //! | `{prefix}cc:{head hash}` | [`CacheEntry::encode`]: `cached {expire ms} cachedContents/{id}` or `refused` | the entry's: a margin before Google's `expireTime`; ten minutes for `refused` |
 //! | `{prefix}cc-claim:{head hash}` | `1` | the claim's (`SET … NX PX`), deleted when its creator is done |
+//! | `{prefix}rt-cool:{deployment id}` | `1`: the deployment is cooling down | the cooldown's (`SET … PX`) |
+//! | `{prefix}rt-rpm:{deployment id}:{minute}`, `{prefix}rt-tpm:…` | the requests, the tokens counted in that minute since the Unix epoch | two minutes |
 //! | `{prefix}resp:{owner hash}:{response id}` | the stored response (the response object, its input items and the conversation, as JSON) | the store's time to live (`SET … PX`; a day by default), or until `DELETE /v1/responses/{id}` |
 //!
 //! The context-cache keys hold no prompt text and no key (the hash covers them, one way).
@@ -29,6 +32,8 @@ mod cache;
 mod connection;
 mod replies;
 mod response;
+mod router;
 
 pub use cache::RedisCacheStore;
 pub use response::RedisResponseStore;
+pub use router::RedisRouterStore;

@@ -16,6 +16,7 @@ use tower_service::Service;
 use super::body::RetryBody;
 use super::policy::header_delay;
 use super::{MAX_ERROR_BODY, MAX_ERROR_BODY_TIME, RetryPolicy};
+use crate::upstream::SendBudget;
 use crate::upstream::context::CallContext;
 
 pin_project_lite::pin_project! {
@@ -32,6 +33,8 @@ pin_project_lite::pin_project! {
         template: Option<http::Request<ReqBody>>,
         retries: u32,
         deadline: Option<Instant>,
+        // The retries the request has left across every level, when it carries them.
+        budget: Option<SendBudget>,
     }
 }
 
@@ -65,6 +68,7 @@ where
         policy: Arc<RetryPolicy>,
         template: Option<http::Request<ReqBody>>,
         deadline: Option<Instant>,
+        budget: Option<SendBudget>,
     ) -> Self {
         Self {
             state: State::Calling { future },
@@ -73,6 +77,7 @@ where
             template,
             retries: 0,
             deadline,
+            budget,
         }
     }
 }
@@ -94,6 +99,7 @@ where
                 retries: *this.retries,
                 possible: this.template.is_some() && *this.retries < this.policy.max_retries(),
                 deadline: *this.deadline,
+                budget: this.budget.as_ref(),
             };
             let wait = match this.state.as_mut().project() {
                 StateProj::Calling { future } => match ready!(future.poll(cx)) {
@@ -216,6 +222,7 @@ struct Attempts<'a> {
     retries: u32,
     possible: bool,
     deadline: Option<Instant>,
+    budget: Option<&'a SendBudget>,
 }
 
 impl Attempts<'_> {
@@ -253,6 +260,10 @@ impl Attempts<'_> {
         }
         if !self.policy.withdraw() {
             tracing::debug!(after, "not retrying: the retry budget is spent");
+            return None;
+        }
+        if self.budget.is_some_and(|budget| !budget.take()) {
+            tracing::debug!(after, "not retrying: the request's retries are spent");
             return None;
         }
         tracing::debug!(

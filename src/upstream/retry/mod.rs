@@ -35,6 +35,7 @@ pub use self::future::ResponseFuture;
 pub use self::layer::RetryLayer;
 pub use self::policy::{DelayInBody, RetryPolicy, parse_retry_after};
 use crate::Deadline;
+use crate::upstream::SendBudget;
 
 /// Most bytes of a `429` body read to find a retry delay in it.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -122,12 +123,20 @@ where
             .extensions()
             .get::<Deadline>()
             .map(|deadline| deadline.instant());
+        let budget = request.extensions().get::<SendBudget>().cloned();
         let template = (self.policy.max_retries() > 0).then(|| {
             self.policy.deposit();
             future::clone_request(&request)
         });
         let future = service.call(request);
-        ResponseFuture::new(future, service, self.policy.clone(), template, deadline)
+        ResponseFuture::new(
+            future,
+            service,
+            self.policy.clone(),
+            template,
+            deadline,
+            budget,
+        )
     }
 }
 

@@ -1,0 +1,356 @@
+//! The failover loop of one request: calls in its model group (another deployment, or the
+//! same one after a wait, while the failure's class earns retries and the request's
+//! [`SendBudget`] lasts), then its fallback groups in order, each with retries of its own.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use super::Inner;
+use super::class::ErrorClass;
+use super::fallback::RequestRouting;
+use super::group::{Excluded, Group, Unavailable};
+use super::reply::{OnEnd, Reply, Routable, holding};
+use super::report::RouteReport;
+use super::strategy::Strategy;
+use crate::context::Deadline;
+use crate::error::{Error, ErrorKind};
+use crate::store::minute_of;
+use crate::upstream::SendBudget;
+
+/// Serves `request` from `group` (for a wildcard group, `rest` is the provider's model),
+/// falling back as configured; see the [module](self).
+pub(crate) async fn serve<R: Routable>(
+    router: Arc<Inner>,
+    group: Arc<Group>,
+    rest: Option<String>,
+    mut request: R,
+) -> Result<R::Reply, Error> {
+    let routing = RequestRouting::take(request.extra_mut(), &group.name)?;
+    let report = request.context_mut().get::<RouteReport>().cloned();
+    let deadline = request.context_mut().get::<Deadline>().copied();
+    let fallbacks = &router.settings.fallbacks;
+    let mut visited: Vec<Arc<str>> = vec![group.name.clone()];
+    let mut queue = VecDeque::from([group]);
+    let mut tried_fallbacks = 0_u32;
+    let mut original = true;
+    loop {
+        let Some(group) = queue.pop_front() else {
+            unreachable!("the loop returns before the queue runs dry");
+        };
+        let call = Call {
+            router: &router,
+            group: &group,
+            rest: rest.as_deref().filter(|_| original),
+            routing: &routing,
+            original,
+            deadline,
+            report: report.as_ref(),
+        };
+        let error = match call.run(&request).await {
+            Ok(reply) => return Ok(reply),
+            Err(error) => error,
+        };
+        let class = ErrorClass::of(&error);
+        if routing.disable_fallbacks || tried_fallbacks as usize >= fallbacks.max() {
+            return Err(error);
+        }
+        let list = match routing.for_failure(class).filter(|_| original) {
+            Some(list) => list,
+            None => fallbacks.for_failure(&group.name, class),
+        };
+        let mut next = Vec::new();
+        for name in list {
+            if visited.iter().any(|seen| **seen == **name) {
+                continue;
+            }
+            match router.groups.get(name.as_str()) {
+                Some(fallback) => {
+                    visited.push(fallback.name.clone());
+                    next.push(fallback.clone());
+                }
+                None => tracing::debug!(fallback = %name, "not a configured model name; skipped"),
+            }
+        }
+        // Depth first: a fallback's own fallbacks come before the next of this list.
+        for fallback in next.into_iter().rev() {
+            queue.push_front(fallback);
+        }
+        let Some(to) = queue.front() else {
+            return Err(error);
+        };
+        tried_fallbacks += 1;
+        tracing::warn!(
+            from = %group.name,
+            to = %to.name,
+            error = class.litellm_name(),
+            status = error.status().as_u16(),
+            "model group failed; falling back"
+        );
+        if let Some(observer) = &router.observer {
+            observer.fell_back(&group.name, &to.name);
+        }
+        if let Some(report) = &report {
+            report.update(|route| route.fallbacks = tried_fallbacks);
+        }
+        original = false;
+    }
+}
+
+/// The calls of one request in one group.
+struct Call<'a> {
+    router: &'a Inner,
+    group: &'a Arc<Group>,
+    rest: Option<&'a str>,
+    routing: &'a RequestRouting,
+    original: bool,
+    deadline: Option<Deadline>,
+    report: Option<&'a RouteReport>,
+}
+
+impl Call<'_> {
+    async fn run<R: Routable>(&self, request: &R) -> Result<R::Reply, Error> {
+        let settings = &self.router.settings;
+        if self.original
+            && let Some(class) = self.routing.mock_failure
+        {
+            return Err(mock_failure(class));
+        }
+        let retries = match self.routing.num_retries.filter(|_| self.original) {
+            Some(count) => settings.retries.with_num_retries(count),
+            None => settings.retries,
+        };
+        let budget = SendBudget::new(retries.most());
+        let window = settings.strategy.latency_window();
+        let counts_shared =
+            self.router.shared.is_some() && matches!(settings.strategy, Strategy::UsageBased);
+        let mut excluded = Excluded::new(self.group.len());
+        let mut last: Option<Error> = None;
+        let mut calls = 0_u32;
+        loop {
+            let now = Instant::now();
+            let (minute, next_minute) = minute_now();
+            let shared = match &self.router.shared {
+                Some(shared) if self.group.len() > 1 || self.group.limited => {
+                    shared.load(&self.group.ids, minute).await
+                }
+                _ => None,
+            };
+            let chosen = self.group.choose(
+                &settings.strategy,
+                |deployment| R::service(deployment).is_some(),
+                &excluded,
+                shared.as_deref(),
+                minute,
+                next_minute,
+                now,
+            );
+            let position = match chosen {
+                Ok(position) => position,
+                Err(why) => {
+                    return Err(last.unwrap_or_else(|| unavailable(&self.group.name, why, R::WHAT)));
+                }
+            };
+            let deployment = &self.group.deployments[position];
+            let id = &self.group.ids[position];
+            let state = &self.group.states[position];
+            let Some(service) = R::service(deployment) else {
+                excluded.mark_full(position);
+                continue;
+            };
+            if excluded.was_tried(position) {
+                // Nothing untried is left: the same deployment again, after a wait.
+                let wait = retries.wait(calls - 1, last.as_ref().and_then(Error::retry_after));
+                if self
+                    .deadline
+                    .is_some_and(|deadline| deadline.remaining() <= wait)
+                {
+                    return Err(last.unwrap_or_else(|| {
+                        unavailable(&self.group.name, Unavailable::None, R::WHAT)
+                    }));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            let admitted = match &self.router.shared {
+                Some(shared) if deployment.rpm.is_some() || counts_shared => {
+                    match shared.take_request(id, minute, deployment.rpm).await {
+                        Some(true) => state.take_request(minute, None),
+                        Some(false) => false,
+                        None => state.take_request(minute, deployment.rpm),
+                    }
+                }
+                _ => state.take_request(minute, deployment.rpm),
+            };
+            if !admitted {
+                excluded.mark_full(position);
+                continue;
+            }
+            excluded.mark_tried(position);
+            let mut leg = request.clone();
+            match self.rest {
+                Some(rest) if deployment.model == "*" => leg.set_model(rest.to_owned()),
+                _ if deployment.model == "*" => {}
+                _ => leg.set_model(deployment.model.clone()),
+            }
+            leg.apply(deployment);
+            leg.context_mut().insert(budget.clone());
+            if let Some(report) = self.report {
+                report.update(|route| {
+                    route.model_group = Some(self.group.name.clone());
+                    route.model_id = Some(id.clone());
+                    route.retries = calls;
+                });
+            }
+            let in_flight = state.call_started();
+            let started = Instant::now();
+            let settled = match service.oneshot(leg).await {
+                Ok(reply) => reply.settle().await,
+                Err(error) => Err(error),
+            };
+            let reroutes_blocked = (self.original
+                && self.routing.content_policy_fallbacks.is_some())
+                || settings.fallbacks.reroutes_blocked(&self.group.name);
+            let outcome = match settled {
+                Ok((_, true)) if reroutes_blocked && !self.routing.disable_fallbacks => {
+                    Err(Error::new(
+                        ErrorKind::ContentPolicyViolation,
+                        "Response output was blocked.",
+                    ))
+                }
+                Ok((reply, _)) => Ok(reply),
+                Err(error) => Err(error),
+            };
+            let now = Instant::now();
+            let error = match outcome {
+                Ok(reply) => {
+                    state.succeeded(minute, now - started, window, now);
+                    let on_end = self.token_counter(
+                        position,
+                        minute,
+                        deployment.tpm.is_some() || counts_shared,
+                    );
+                    return Ok(reply.on_end(holding(in_flight, on_end)));
+                }
+                Err(error) => error,
+            };
+            drop(in_flight);
+            calls += 1;
+            let class = ErrorClass::of(&error);
+            let counts = state.failed(minute, class == ErrorClass::Timeout, window, now);
+            if settings
+                .cooldowns
+                .should_cool(class, counts, self.group.len() == 1)
+            {
+                self.cool_down(
+                    position,
+                    settings
+                        .cooldowns
+                        .length(deployment.cooldown_time, error.retry_after()),
+                )
+                .await;
+            }
+            if class == ErrorClass::Authentication {
+                // A refused key is never sent again to the same deployment.
+                excluded.untried_only = true;
+            }
+            // A deployment alone in its group is resent only by the HTTP-seam retry (the
+            // same bytes, its `Retry-After` honoured); the router has nowhere else to go.
+            if self.group.len() == 1 || budget.taken() >= retries.for_class(class) || !budget.take()
+            {
+                return Err(error);
+            }
+            tracing::debug!(group = %self.group.name, deployment = %id, error = class.litellm_name(), "retrying in the model group");
+            if let Some(observer) = &self.router.observer {
+                observer.retried(&self.group.name, id);
+            }
+            last = Some(error);
+        }
+    }
+
+    /// Takes deployment `position` out of rotation for `time`, here and in the shared store.
+    async fn cool_down(&self, position: usize, time: Duration) {
+        if time.is_zero() {
+            return;
+        }
+        let id = &self.group.ids[position];
+        self.group.states[position].cool_until(Instant::now() + time);
+        tracing::info!(group = %self.group.name, deployment = %id, seconds = time.as_secs_f64(), "deployment cooling down");
+        if let Some(observer) = &self.router.observer {
+            observer.cooled_down(&self.group.name, id, time);
+        }
+        if let Some(shared) = &self.router.shared {
+            shared.cool_down(id, time).await;
+        }
+    }
+
+    /// What counts a reply's tokens once it ended: here, and in the shared store when
+    /// `shared` (a `tpm` limit or usage-based routing across replicas).
+    fn token_counter(&self, position: usize, minute: u64, shared: bool) -> OnEnd {
+        let group = self.group.clone();
+        let shared = self.router.shared.clone().filter(|_| shared);
+        Box::new(move |tokens| {
+            if tokens == 0 {
+                return;
+            }
+            group.states[position].add_tokens(minute, tokens);
+            let id = group.ids[position].clone();
+            if let Some(shared) = shared
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            {
+                runtime.spawn(async move { shared.add_tokens(&id, minute, tokens).await });
+            }
+        })
+    }
+}
+
+/// The current minute since the Unix epoch, and the time until the next.
+fn minute_now() -> (u64, Duration) {
+    let now = SystemTime::now();
+    let seconds = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let into = Duration::from_millis(u64::try_from(seconds.as_millis() % 60_000).unwrap_or(0));
+    (minute_of(now), Duration::from_secs(60).saturating_sub(into))
+}
+
+/// The error of a group none of whose deployments can take the request.
+fn unavailable(group: &str, why: Unavailable, what: &str) -> Error {
+    let rounded = |wait: Duration| wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    match why {
+        Unavailable::CoolingDown(wait) => Error::new(
+            ErrorKind::RateLimit,
+            format!(
+                "No deployments available for selected model, Try again in {} seconds. Passed model={group}: every deployment is cooling down after failures",
+                rounded(wait).max(1)
+            ),
+        )
+        .with_retry_after(wait.max(Duration::from_secs(1))),
+        Unavailable::AtLimit(wait) => Error::new(
+            ErrorKind::RateLimit,
+            format!(
+                "No deployments available for selected model, Try again in {} seconds. Passed model={group}: every deployment is at its rpm or tpm limit for this minute",
+                rounded(wait).max(1)
+            ),
+        )
+        .with_retry_after(wait.max(Duration::from_secs(1))),
+        Unavailable::None => Error::invalid_param(
+            "model",
+            format!("model {group:?} does not serve {what} requests"),
+        ),
+    }
+}
+
+/// The simulated failure a request's `mock_testing_*` switch asks for.
+fn mock_failure(class: ErrorClass) -> Error {
+    let kind = match class {
+        ErrorClass::ContextWindowExceeded => ErrorKind::ContextWindowExceeded,
+        ErrorClass::ContentPolicyViolation => ErrorKind::ContentPolicyViolation,
+        ErrorClass::RateLimit => ErrorKind::RateLimit,
+        _ => ErrorKind::Api,
+    };
+    Error::new(
+        kind,
+        format!("a simulated {} (mock_testing)", class.litellm_name()),
+    )
+}

@@ -1,0 +1,159 @@
+//! [`RedisRouterStore`]: the router's cooldowns and per-minute counts in Redis, so every
+//! replica skips a deployment one of them saw fail and `rpm` limits hold across all of
+//! them (keys `{prefix}rt-cool:`, `{prefix}rt-rpm:`, `{prefix}rt-tpm:`, see the
+//! [module](super)).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::connection::{Connection, millis};
+use crate::store::{DeploymentLoad, RouterStore, RouterStoreFuture};
+
+/// How long a minute's count is kept: the minute and a margin for clocks that differ.
+const COUNT_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Counts a request unless the limit is reached, in one step: `INCR`, then `DECR` back
+/// when the count went past the limit, so replicas together never count more than it.
+/// `KEYS[1]` the count, `ARGV[1]` the limit (`-1` for none), `ARGV[2]` its lifetime in ms.
+const TAKE_REQUEST: &str = r"
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local limit = tonumber(ARGV[1])
+if limit >= 0 and count > limit then
+  redis.call('DECR', KEYS[1])
+  return 0
+end
+return 1
+";
+
+/// A [`RouterStore`] in Redis, made with
+/// [`RedisCacheStore::router_store`](super::RedisCacheStore::router_store) over the same
+/// connection.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use llm_tower::store::RedisCacheStore;
+/// use llm_tower::router::Router;
+///
+/// let shared = RedisCacheStore::open("redis://10.0.0.5:6379/0")?.router_store();
+/// let router = Router::builder().store(Arc::new(shared)).build();
+/// # let _ = router;
+/// # Ok::<(), llm_tower::store::StoreError>(())
+/// ```
+#[derive(Clone)]
+pub struct RedisRouterStore {
+    connection: Connection,
+    take_request: Arc<redis::Script>,
+}
+
+impl std::fmt::Debug for RedisRouterStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRouterStore").finish_non_exhaustive()
+    }
+}
+
+impl RedisRouterStore {
+    pub(super) fn new(connection: Connection) -> Self {
+        Self {
+            connection,
+            take_request: Arc::new(redis::Script::new(TAKE_REQUEST)),
+        }
+    }
+
+    fn count_key(&self, kind: &str, deployment: &str, minute: u64) -> String {
+        self.connection.key(kind, &format!("{deployment}:{minute}"))
+    }
+}
+
+/// A count as Redis holds it: a number, or nothing.
+fn count(value: Option<u64>) -> u64 {
+    value.unwrap_or(0)
+}
+
+impl RouterStore for RedisRouterStore {
+    fn load<'a>(
+        &'a self,
+        deployments: &'a [Arc<str>],
+        minute: u64,
+    ) -> RouterStoreFuture<'a, Vec<DeploymentLoad>> {
+        Box::pin(async move {
+            if deployments.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut command = redis::cmd("MGET");
+            for deployment in deployments {
+                command
+                    .arg(self.connection.key("rt-cool", deployment))
+                    .arg(self.count_key("rt-rpm", deployment, minute))
+                    .arg(self.count_key("rt-tpm", deployment, minute));
+            }
+            let values: Vec<Option<u64>> = self.connection.query(command).await?;
+            Ok(values
+                .chunks_exact(3)
+                .map(|load| {
+                    DeploymentLoad::new(count(load[1]), count(load[2]))
+                        .cooling_down(load[0].is_some())
+                })
+                .collect())
+        })
+    }
+
+    fn cool_down<'a>(&'a self, deployment: &'a str, time: Duration) -> RouterStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut command = redis::cmd("SET");
+            command
+                .arg(self.connection.key("rt-cool", deployment))
+                .arg(1)
+                .arg("PX")
+                .arg(millis(time));
+            self.connection.query::<()>(command).await
+        })
+    }
+
+    fn take_request<'a>(
+        &'a self,
+        deployment: &'a str,
+        minute: u64,
+        limit: Option<u64>,
+    ) -> RouterStoreFuture<'a, bool> {
+        Box::pin(async move {
+            let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+            let mut invocation = self
+                .take_request
+                .key(self.count_key("rt-rpm", deployment, minute));
+            invocation.arg(limit).arg(millis(COUNT_LIFETIME));
+            let mut connection = self.connection.multiplexed().await?;
+            let taken: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(crate::store::StoreError::new)?;
+            Ok(taken == 1)
+        })
+    }
+
+    fn add_tokens<'a>(
+        &'a self,
+        deployment: &'a str,
+        minute: u64,
+        tokens: u64,
+    ) -> RouterStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let key = self.count_key("rt-tpm", deployment, minute);
+            let mut pipeline = redis::pipe();
+            pipeline
+                .cmd("INCRBY")
+                .arg(&key)
+                .arg(i64::try_from(tokens).unwrap_or(i64::MAX))
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(millis(COUNT_LIFETIME))
+                .ignore();
+            let mut connection = self.connection.multiplexed().await?;
+            pipeline
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(crate::store::StoreError::new)
+        })
+    }
+}
