@@ -3,7 +3,7 @@
 //! | Messages | chat | notes |
 //! |---|---|---|
 //! | `system` string / text blocks | one `system` message (text, or text parts keeping `cache_control`) | |
-//! | `user` text, `image` (base64 → data URI, `url`), `document` (PDF base64 or URL → `file`, text → text) | a `user` message with those parts | `cache_control` stays on its part |
+//! | `user` text, `image` (base64 → data URI, `url`), `document` (PDF base64 or URL → `file`, text → text) | a `user` message with those parts | `cache_control` stays on its part; the blocks after the last marked one become a second `user` message, so that only the marked prefix is the cached head |
 //! | `user` `tool_result` | a `tool` message per result, before the user's other blocks | text, or parts with images and documents; `is_error` is not carried (no provider flag): the result says what failed |
 //! | `assistant` text, `tool_use`, `thinking` | one `assistant` message: text, `tool_calls` (input as JSON arguments), `thinking_blocks` | a thinking block whose signature holds a [`ThoughtState`] puts its signatures back on the calls and text; `redacted_thinking` is dropped (only Anthropic's models read it) |
 //! | `tools` (`input_schema`) | function tools | `web_search_*` → `{"type":"web_search"}`; other server tools: 400; a tool's `cache_control` is not needed: the tools go into a context cache with the marked head |
@@ -280,10 +280,19 @@ fn user_turn(
     if !missing.is_empty() {
         return Err(unanswered(index, &missing));
     }
-    if !parts.is_empty() {
-        let mut message = Message::text(Role::User, String::new());
-        message.content = Some(Content::Parts(parts));
-        out.push(message);
+    // A mark caches the prefix up to its block: the blocks after the last mark go in a
+    // message of their own, outside the cached head.
+    let marked = parts.iter().rposition(|part| part.cache_control.is_some());
+    let after = match marked {
+        Some(last) => parts.split_off(last + 1),
+        None => Vec::new(),
+    };
+    for parts in [parts, after] {
+        if !parts.is_empty() {
+            let mut message = Message::text(Role::User, String::new());
+            message.content = Some(Content::Parts(parts));
+            out.push(message);
+        }
     }
     Ok(out)
 }
