@@ -16,6 +16,7 @@
 //! | `POST /v1beta/models/{m}:streamGenerateContent` | the recorded SSE of fixture 18 |
 //! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn |
 //! | `GET /v1beta/models` | the model list of fixture 53 |
+//! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
 //! | anything else | 404 |
 //!
@@ -36,7 +37,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// The recorded exchanges the stand-in answers from, compiled in.
-const FIXTURES: [(&str, &str); 9] = [
+const FIXTURES: [(&str, &str); 10] = [
     (
         "01",
         include_str!(concat!(
@@ -98,6 +99,13 @@ const FIXTURES: [(&str, &str); 9] = [
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/gemini/77-synthetic--embed-batch.json"
+        )),
+    ),
+    (
+        "78",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gemini/78-synthetic--count-tokens.json"
         )),
     ),
 ];
@@ -177,6 +185,8 @@ struct Replies {
     vectors: Vec<Value>,
     models: Bytes,
     bad_key: Bytes,
+    /// Fixture 78's `countTokens` reply.
+    token_count: Bytes,
 }
 
 /// The recorded `response` object of one exchange of fixture `{number}`.
@@ -250,6 +260,7 @@ impl Replies {
                 .clone(),
             models: bytes(&body_of("53", 0)),
             bad_key: bytes(&body_of("68", 0)),
+            token_count: bytes(&body_of("78", 0)),
         }
     }
 
@@ -390,6 +401,9 @@ async fn handle(
     let method = request.method().clone();
     if method == Method::GET && rest == "models" {
         return Ok(reply(StatusCode::OK, JSON, replies.models.clone()));
+    }
+    if method == Method::POST && rest.starts_with("models/") && rest.ends_with(":countTokens") {
+        return Ok(reply(StatusCode::OK, JSON, replies.token_count.clone()));
     }
     if method != Method::POST || !(generate || stream || embed) {
         let body = bytes(&json!({"path": request.uri().path(), "ok": true}));
