@@ -150,7 +150,7 @@ fn assemble(events: &[(String, Value)]) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn a_streamed_reply_comes_in_anthropic_event_order_and_its_signature_comes_back() {
+async fn a_streamed_reply_comes_in_anthropic_event_order_and_ends_with_its_text() {
     let stand_in = StandIn::start().await;
     let sse = recorded_sse("18", 0);
     stand_in.reply_sse(FLASH, &sse).await;
@@ -171,8 +171,8 @@ async fn a_streamed_reply_comes_in_anthropic_event_order_and_its_signature_comes
         "{names:?}"
     );
     assert_eq!(&names[names.len() - 2..], ["message_delta", "message_stop"]);
-    // The recording's thought and text, in order; its one signature (on the last, empty
-    // text part) in the thinking block that carries signatures.
+    // The recording's thought and text, in order; the text is the last block (its
+    // signature, on the recording's last and empty part, is not carried by a stream).
     let parts: Vec<Value> = sse
         .split("\r\n\r\n")
         .filter_map(|event| event.trim().strip_prefix("data: "))
@@ -192,16 +192,11 @@ async fn a_streamed_reply_comes_in_anthropic_event_order_and_its_signature_comes
             .collect()
     };
     let content = assemble(&events);
-    let carried = ThoughtState {
-        calls: Default::default(),
-        text: vec!["signature_REDACTED_1".to_owned()],
-    };
     assert_eq!(
         content,
         [
             json!({"type": "thinking", "thinking": text_of(true), "signature": ""}),
             json!({"type": "text", "text": text_of(false)}),
-            json!({"type": "thinking", "thinking": "", "signature": carried.encode()}),
         ]
     );
     let (_, delta) = &events[events.len() - 2];
@@ -212,7 +207,7 @@ async fn a_streamed_reply_comes_in_anthropic_event_order_and_its_signature_comes
                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
     );
 
-    // The next turn puts the text's signature back on the text.
+    // The assembled turn is accepted back as it is.
     stand_in.server.reset().await;
     stand_in.reply_json(FLASH, 200, &ok_reply()).await;
     create(
@@ -228,7 +223,7 @@ async fn a_streamed_reply_comes_in_anthropic_event_order_and_its_signature_comes
         stand_in.received_body().await["contents"][1],
         json!({"role": "model", "parts": [
             {"text": text_of(true), "thought": true},
-            {"text": text_of(false), "thoughtSignature": "signature_REDACTED_1"}
+            {"text": text_of(false)}
         ]})
     );
 }
@@ -338,17 +333,58 @@ async fn a_streamed_tool_call_with_thinking_carries_its_signature() {
         .map(|(_, data)| data["content_block"]["type"].as_str().expect("type"))
         .collect();
     assert!(started.contains(&"tool_use"), "{started:?}");
-    let (_, last_block) = events
+    // The call's signature rides in the thinking block just before it.
+    let content = assemble(&events);
+    let call = content
         .iter()
-        .rfind(|(name, _)| name == "content_block_start")
-        .expect("a block");
-    assert_eq!(last_block["content_block"]["type"], "thinking");
-    let signature = events
+        .position(|block| block["type"] == "tool_use")
+        .expect("a call");
+    assert_eq!(content[call - 1]["type"], "thinking");
+    assert_eq!(content[call - 1]["thinking"], "");
+    let carried = content[call - 1]["signature"].as_str().expect("signature");
+    let state = ThoughtState::decode(carried).expect("carried state");
+    assert_eq!(
+        state.calls.keys().collect::<Vec<_>>(),
+        [content[call]["id"].as_str().expect("id")]
+    );
+    let recorded_signature = sse
+        .split("\r\n\r\n")
+        .filter_map(|event| event.trim().strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .flat_map(|event| {
+            event["candidates"][0]["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|part| part.get("functionCall").is_some())
+        .and_then(|part| part["thoughtSignature"].as_str().map(str::to_owned))
+        .expect("the recorded call has a signature");
+
+    // The next turn puts it back on the call.
+    stand_in.server.reset().await;
+    stand_in.reply_json(&model, 200, &ok_reply()).await;
+    let id = content[call]["id"].clone();
+    create(
+        &stand_in,
+        &json!({
+            "model": model, "max_tokens": 8192,
+            "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+            "messages": [
+                {"role": "user", "content": "Weather in Tokyo?"},
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "sunny"}]}
+            ]
+        }),
+    )
+    .await;
+    let sent = stand_in.received_body().await;
+    let model_parts = sent["contents"][1]["parts"].as_array().expect("parts");
+    let sent_call = model_parts
         .iter()
-        .filter(|(name, _)| name == "content_block_delta")
-        .filter_map(|(_, data)| data["delta"]["signature"].as_str())
-        .find(|signature| signature.starts_with("llm-tower.1."));
-    assert!(signature.is_some(), "{events:?}");
+        .find(|part| part.get("functionCall").is_some())
+        .expect("the call");
+    assert_eq!(sent_call["thoughtSignature"], recorded_signature.as_str());
     assert_eq!(
         events[events.len() - 2].1["delta"]["stop_reason"],
         "tool_use"

@@ -24,6 +24,7 @@ pub use events::{BlockDelta, MessageDelta, StreamEvent};
 pub use reply::{MessageReply, MessageUsage, OutputBlock, TokenCount};
 pub use request::{
     Base64Source, CountTokensRequest, CreateMessage, DocumentSource, ImageSource, InputBlock,
-    InputMessage, MessageContent, MessageRole, Metadata, System, SystemBlock, ThinkingConfig,
-    ToolChoice, ToolDefinition, ToolResultBlock, ToolResultContent, ToolUseBlock,
+    InputMessage, MessageContent, MessageRole, Metadata, OutputConfig, OutputFormat, System,
+    SystemBlock, ThinkingConfig, ToolChoice, ToolDefinition, ToolResultBlock, ToolResultContent,
+    ToolUseBlock,
 };

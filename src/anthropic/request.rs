@@ -59,6 +59,9 @@ pub struct CreateMessage {
     /// Extended thinking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking: Option<ThinkingConfig>,
+    /// Effort and structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
     /// Every other key, in the order sent (refused by name unless known to be harmless).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -115,6 +118,9 @@ pub enum MessageRole {
     User,
     /// The model.
     Assistant,
+    /// Instructions given mid-conversation (Claude Code sends them); they do not take part
+    /// in the alternation of `user` and `assistant`.
+    System,
 }
 
 /// One message of the conversation.
@@ -318,11 +324,35 @@ pub struct ToolChoice {
     pub disable_parallel_tool_use: Option<bool>,
 }
 
+/// `output_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OutputConfig {
+    /// `low`, `medium`, `high` or `max`: how much the model may spend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// `{"type":"json_schema","schema":{…}}`: structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<OutputFormat>,
+}
+
+/// `output_config.format`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OutputFormat {
+    /// `json_schema`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The JSON Schema of the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+}
+
 /// `thinking`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ThinkingConfig {
-    /// `enabled` or `disabled`.
+    /// `enabled`, `adaptive` (the model decides) or `disabled`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Token budget, with `enabled`.

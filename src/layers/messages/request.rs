@@ -8,7 +8,11 @@
 //! | `assistant` text, `tool_use`, `thinking` | one `assistant` message: text, `tool_calls` (input as JSON arguments), `thinking_blocks` | a thinking block whose signature holds a [`ThoughtState`] puts its signatures back on the calls and text; `redacted_thinking` is dropped (only Anthropic's models read it) |
 //! | `tools` (`input_schema`) | function tools | `web_search_*` → `{"type":"web_search"}`; other server tools: 400; a tool's `cache_control` is not needed: the tools go into a context cache with the marked head |
 //! | `tool_choice` `auto` / `any` / `tool` / `none` | `auto` / `required` / the named function / `none` | `disable_parallel_tool_use` → `parallel_tool_calls: false` |
+//! | `system` messages in `messages` | `system` messages there | they take no part in the alternation |
 //! | `thinking` `enabled` + `budget_tokens` / `disabled` | `thinking` | the provider maps the budget |
+//! | `thinking` `adaptive` | `thinking` `enabled` without a budget (the model decides), or `reasoning_effort` with `output_config.effort` | |
+//! | `output_config.effort` `low` / `medium` / `high` / `max` | `reasoning_effort` `low` / `medium` / `high` / `high` | not carried beside an explicit `thinking` budget or `disabled` |
+//! | `output_config.format` `json_schema` | `response_format` `json_schema` | |
 //! | `max_tokens` | `max_tokens` | required, at least 1 (not on `count_tokens`) |
 //! | `temperature`, `top_p`, `top_k`, `stop_sequences`, `metadata.user_id`, `stream` | `temperature`, `top_p`, `top_k`, `stop`, `user`, `stream` (with `include_usage`) | |
 //! | `service_tier`, `container`, `context_management` | — | accepted, not carried |
@@ -25,14 +29,14 @@ use serde_json::Value;
 use super::signature::ThoughtState;
 use crate::anthropic::{
     CreateMessage, DocumentSource, ImageSource, InputBlock, InputMessage, MessageContent,
-    MessageRole, System, ToolChoice as MessagesToolChoice, ToolDefinition, ToolResultBlock,
-    ToolResultContent,
+    MessageRole, OutputConfig, OutputFormat, System, ToolChoice as MessagesToolChoice,
+    ToolDefinition, ToolResultBlock, ToolResultContent,
 };
 use crate::error::{Error, ErrorKind};
 use crate::openai::chat::{
     CacheControl, Content, ContentPart, FileInput, FunctionCall, FunctionDefinition, FunctionName,
-    ImageUrl, NamedToolChoice, Stop, StreamOptions, Thinking, ThinkingBlock, Tool, ToolCall,
-    ToolChoice,
+    ImageUrl, JsonSchemaFormat, NamedToolChoice, ReasoningEffort, ResponseFormat, Stop,
+    StreamOptions, Thinking, ThinkingBlock, Tool, ToolCall, ToolChoice,
 };
 use crate::openai::{ChatRequest, Message, Role};
 
@@ -93,6 +97,7 @@ pub fn to_chat(
         tools,
         tool_choice,
         thinking,
+        output_config,
         extra,
         context,
     } = request;
@@ -157,8 +162,74 @@ pub fn to_chat(
     if let Some(choice) = tool_choice {
         apply_tool_choice(&mut chat, choice)?;
     }
-    chat.thinking = thinking.map(chat_thinking).transpose()?;
+    let OutputConfig { effort, format } = output_config.unwrap_or_default();
+    match (thinking.map(chat_thinking).transpose()?, effort) {
+        (Some(Reasoning::Thinking(thinking)), effort) => {
+            if effort.is_some() {
+                tracing::debug!(
+                    "output_config.effort is not carried beside an explicit thinking setting"
+                );
+            }
+            chat.thinking = Some(thinking);
+        }
+        (_, Some(effort)) => chat.reasoning_effort = Some(reasoning_effort(&effort)?),
+        (Some(Reasoning::Adaptive), None) => {
+            chat.thinking = Some(Thinking {
+                kind: "enabled".to_owned(),
+                budget_tokens: None,
+                extra: Default::default(),
+            });
+        }
+        (None, None) => {}
+    }
+    chat.response_format = format.map(response_format).transpose()?;
     Ok(chat)
+}
+
+/// `output_config.effort` as a chat `reasoning_effort`.
+fn reasoning_effort(effort: &str) -> Result<ReasoningEffort, Error> {
+    let level = match effort {
+        "low" | "medium" | "high" => effort,
+        "max" => "high",
+        other => {
+            return Err(Error::invalid_param(
+                "output_config.effort",
+                format!("output_config.effort: `{other}` is not one of low, medium, high, max"),
+            ));
+        }
+    };
+    Ok(ReasoningEffort::Level(level.to_owned()))
+}
+
+/// `output_config.format` as a chat `response_format`.
+fn response_format(format: OutputFormat) -> Result<ResponseFormat, Error> {
+    if format.kind != "json_schema" {
+        return Err(Error::invalid_param(
+            "output_config.format.type",
+            format!(
+                "output_config.format.type: `{}` is not `json_schema`",
+                format.kind
+            ),
+        ));
+    }
+    let schema = format.schema.ok_or_else(|| {
+        Error::invalid_param(
+            "output_config.format.schema",
+            "output_config.format.schema: Field required",
+        )
+    })?;
+    Ok(ResponseFormat {
+        kind: "json_schema".to_owned(),
+        json_schema: Some(JsonSchemaFormat {
+            name: Some("output".to_owned()),
+            schema: Some(schema),
+            strict: None,
+            extra: Default::default(),
+        }),
+        response_schema: None,
+        enforce_validation: None,
+        extra: Default::default(),
+    })
 }
 
 fn system_message(system: System) -> Message {
@@ -190,6 +261,10 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
     let mut open_calls: Vec<String> = Vec::new();
     let mut previous: Option<MessageRole> = None;
     for (index, message) in messages.into_iter().enumerate() {
+        if message.role == MessageRole::System {
+            out.push(system_turn(message.content, index)?);
+            continue;
+        }
         match (previous, message.role) {
             (None, MessageRole::Assistant) => {
                 return Err(Error::invalid_param(
@@ -213,6 +288,7 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
                 out.extend(user_turn(message.content, index, &open_calls)?);
                 open_calls.clear();
             }
+            MessageRole::System => {}
             MessageRole::Assistant => {
                 let turn = assistant_turn(message.content, index)?;
                 open_calls = turn
@@ -226,6 +302,32 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
         }
     }
     Ok(out)
+}
+
+/// A `system` message of the conversation: its text blocks.
+fn system_turn(content: MessageContent, index: usize) -> Result<Message, Error> {
+    let mut parts = Vec::new();
+    for (block_index, block) in blocks(content).into_iter().enumerate() {
+        match block {
+            InputBlock::Text {
+                text,
+                cache_control,
+            } => parts.push(text_part(text, cache_control)),
+            other => {
+                let at = format!("messages[{index}].content[{block_index}]");
+                return Err(Error::invalid_param(
+                    format!("{at}.type"),
+                    format!(
+                        "{at}.type: a `{}` block cannot appear in a system message",
+                        block_type(&other)
+                    ),
+                ));
+            }
+        }
+    }
+    let mut message = Message::text(Role::System, String::new());
+    message.content = Some(Content::Parts(parts));
+    Ok(message)
 }
 
 fn blocks(content: MessageContent) -> Vec<InputBlock> {
@@ -588,7 +690,15 @@ fn apply_tool_choice(chat: &mut ChatRequest, choice: MessagesToolChoice) -> Resu
     Ok(())
 }
 
-fn chat_thinking(thinking: crate::anthropic::ThinkingConfig) -> Result<Thinking, Error> {
+/// What `thinking` asks for.
+enum Reasoning {
+    /// An explicit setting.
+    Thinking(Thinking),
+    /// The model decides.
+    Adaptive,
+}
+
+fn chat_thinking(thinking: crate::anthropic::ThinkingConfig) -> Result<Reasoning, Error> {
     match thinking.kind.as_str() {
         "enabled" => {
             let budget = thinking.budget_tokens.ok_or_else(|| {
@@ -603,20 +713,21 @@ fn chat_thinking(thinking: crate::anthropic::ThinkingConfig) -> Result<Thinking,
                     format!("thinking.budget_tokens: must be at least 1, got {budget}"),
                 ));
             }
-            Ok(Thinking {
+            Ok(Reasoning::Thinking(Thinking {
                 kind: "enabled".to_owned(),
                 budget_tokens: Some(budget),
                 extra: Default::default(),
-            })
+            }))
         }
-        "disabled" => Ok(Thinking {
+        "disabled" => Ok(Reasoning::Thinking(Thinking {
             kind: "disabled".to_owned(),
             budget_tokens: None,
             extra: Default::default(),
-        }),
+        })),
+        "adaptive" => Ok(Reasoning::Adaptive),
         other => Err(Error::invalid_param(
             "thinking.type",
-            format!("thinking.type: `{other}` is not one of enabled, disabled"),
+            format!("thinking.type: `{other}` is not one of enabled, adaptive, disabled"),
         )),
     }
 }

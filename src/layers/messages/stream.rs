@@ -9,11 +9,16 @@
 //! |---|---|
 //! | `reasoning_content` | a `thinking` block: `thinking_delta`…; a thought's signature (in `thinking_blocks`) is its `signature_delta`, and stops it |
 //! | `content` | a `text` block: `text_delta`… |
-//! | `tool_calls` | per call, a `tool_use` block (id without a carried signature, `input: {}`): `input_json_delta`… |
-//! | the end | thought signatures on calls and text in one more `thinking` block ([`ThoughtState`]); `message_delta` (stop reason, usage), `message_stop` |
+//! | `tool_calls` | per call, a `tool_use` block (id without a carried signature, `input: {}`): `input_json_delta`…; a call's thought signature goes just before it, in a `thinking` block with empty text ([`ThoughtState`]) |
+//! | the end | `message_delta` (stop reason, usage), `message_stop` |
 //! | an error | `error`, and the stream ends |
 //!
 //! The events of one chunk are returned together, so they leave together.
+//!
+//! A signature Gemini puts on text arrives after the text (on an empty last part) and is
+//! not carried: a block after the text would be the reply's last, which clients such as
+//! Claude Code read as its answer, and Gemini documents text signatures as optional. A
+//! whole reply carries it (see [`super::reply`]).
 
 use super::reply::{stop_reason, usage};
 use super::signature::ThoughtState;
@@ -43,11 +48,6 @@ pub struct StreamMapper {
     open: Option<Open>,
     /// Anthropic index of each chat call index.
     calls: Vec<(u32, usize)>,
-    state: ThoughtState,
-    /// Signatures of thought parts.
-    on_thoughts: Vec<String>,
-    /// Every signature of the reply.
-    signatures: Vec<String>,
     finish_reason: Option<String>,
     usage: Option<MessageUsage>,
 }
@@ -62,9 +62,6 @@ impl StreamMapper {
             blocks: 0,
             open: None,
             calls: Vec::new(),
-            state: ThoughtState::default(),
-            on_thoughts: Vec::new(),
-            signatures: Vec::new(),
             finish_reason: None,
             usage: None,
         }
@@ -89,12 +86,6 @@ impl StreamMapper {
         }
         for choice in chunk.choices.into_iter().filter(|choice| choice.index == 0) {
             let delta = choice.delta;
-            if let Some(signatures) = delta
-                .provider_specific_fields
-                .and_then(|fields| fields.thought_signatures)
-            {
-                self.signatures.extend(signatures);
-            }
             if let Some(text) = delta.reasoning_content.filter(|text| !text.is_empty()) {
                 let index = self.thinking(&mut events);
                 events.push(StreamEvent::ContentBlockDelta {
@@ -108,7 +99,6 @@ impl StreamMapper {
                 .flatten()
                 .filter_map(|block| block.signature)
             {
-                self.on_thoughts.push(signature.clone());
                 let index = self.thinking(&mut events);
                 events.push(StreamEvent::ContentBlockDelta {
                     index,
@@ -190,10 +180,14 @@ impl StreamMapper {
         let index = match known {
             Some(index) => index,
             None => {
-                let id = self.state.record(
+                let mut state = ThoughtState::default();
+                let id = state.record(
                     delta.id.as_deref().unwrap_or_default(),
                     delta.provider_specific_fields.as_ref(),
                 );
+                if !state.is_empty() {
+                    self.signature_block(&state, events);
+                }
                 let index = self.start(
                     events,
                     OutputBlock::ToolUse {
@@ -215,6 +209,24 @@ impl StreamMapper {
         }
     }
 
+    /// A thinking block with empty text carrying `state`.
+    fn signature_block(&mut self, state: &ThoughtState, events: &mut Vec<StreamEvent>) {
+        let index = self.start(
+            events,
+            OutputBlock::Thinking {
+                thinking: String::new(),
+                signature: String::new(),
+            },
+        );
+        events.push(StreamEvent::ContentBlockDelta {
+            index,
+            delta: BlockDelta::SignatureDelta {
+                signature: state.encode(),
+            },
+        });
+        events.push(StreamEvent::ContentBlockStop { index });
+    }
+
     /// The last events of a clean stream.
     pub fn finish(mut self) -> Vec<StreamEvent> {
         let mut events = Vec::new();
@@ -224,24 +236,6 @@ impl StreamMapper {
             });
         }
         self.stop(&mut events);
-        let mut state = std::mem::take(&mut self.state);
-        state.rest(&self.signatures, &self.on_thoughts);
-        if !state.is_empty() {
-            let index = self.start(
-                &mut events,
-                OutputBlock::Thinking {
-                    thinking: String::new(),
-                    signature: String::new(),
-                },
-            );
-            events.push(StreamEvent::ContentBlockDelta {
-                index,
-                delta: BlockDelta::SignatureDelta {
-                    signature: state.encode(),
-                },
-            });
-            events.push(StreamEvent::ContentBlockStop { index });
-        }
         let reason = stop_reason(self.finish_reason.as_deref(), !self.calls.is_empty());
         events.push(StreamEvent::MessageDelta {
             delta: MessageDelta {

@@ -410,11 +410,11 @@ fn a_stream_maps_to_anthropic_events_in_order() {
             {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hel"}},
             {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "lo"}},
             {"type": "content_block_stop", "index": 1},
-            {"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "call_9", "name": "f", "input": {}}},
-            {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":1}"}},
+            {"type": "content_block_start", "index": 2, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+            {"type": "content_block_delta", "index": 2, "delta": {"type": "signature_delta", "signature": state.encode()}},
             {"type": "content_block_stop", "index": 2},
-            {"type": "content_block_start", "index": 3, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
-            {"type": "content_block_delta", "index": 3, "delta": {"type": "signature_delta", "signature": state.encode()}},
+            {"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "call_9", "name": "f", "input": {}}},
+            {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":1}"}},
             {"type": "content_block_stop", "index": 3},
             {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
                 "usage": {"input_tokens": 7, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}},
@@ -431,4 +431,90 @@ fn a_failed_stream_ends_with_an_error_event() {
         json!({"type": "error", "error": {"type": "overloaded_error", "message": "overloaded"}})
     );
     assert!(matches!(event, StreamEvent::Error { .. }));
+}
+
+#[test]
+fn what_claude_code_sends_maps() {
+    // The shape of Claude Code 2.1's first request: mid-conversation system messages,
+    // adaptive thinking with an effort, context editing, a JSON `metadata.user_id`.
+    let mapped = chat(json!({
+        "model": "m", "max_tokens": 32000, "stream": true,
+        "system": [{"type": "text", "text": "billing"}, {"type": "text", "text": "You are an agent.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "<reminder/>"}, {"type": "text", "text": "Say hi", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "system", "content": "Agent types: …"}
+        ],
+        "thinking": {"type": "adaptive"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "high"},
+        "metadata": {"user_id": "{\"device_id\":\"d\"}"}
+    }));
+    assert_eq!(
+        mapped["messages"][2],
+        json!({"role": "system", "content": [{"type": "text", "text": "Agent types: …"}]})
+    );
+    assert_eq!(mapped["reasoning_effort"], "high");
+    assert_eq!(mapped.get("thinking"), None);
+    assert_eq!(mapped["user"], "{\"device_id\":\"d\"}");
+    assert_eq!(mapped.get("context_management"), None);
+}
+
+#[test]
+fn adaptive_thinking_effort_and_output_format_map() {
+    let base =
+        json!({"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    assert_eq!(
+        chat(with("thinking", json!({"type": "adaptive"})))["thinking"],
+        json!({"type": "enabled"})
+    );
+    assert_eq!(
+        chat(with("output_config", json!({"effort": "max"})))["reasoning_effort"],
+        "high"
+    );
+    let mut explicit = with(
+        "thinking",
+        json!({"type": "enabled", "budget_tokens": 2048}),
+    );
+    explicit["output_config"] = json!({"effort": "low"});
+    let explicit = chat(explicit);
+    assert_eq!(explicit["thinking"]["budget_tokens"], 2048);
+    assert_eq!(explicit.get("reasoning_effort"), None);
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    assert_eq!(
+        chat(with(
+            "output_config",
+            json!({"format": {"type": "json_schema", "schema": schema}})
+        ))["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}})
+    );
+    assert_eq!(
+        refused(with("output_config", json!({"effort": "huge"}))).param(),
+        Some("output_config.effort")
+    );
+    assert_eq!(
+        refused(with("thinking", json!({"type": "sometimes"}))).param(),
+        Some("thinking.type")
+    );
+}
+
+#[test]
+fn a_user_message_is_split_after_its_last_cache_mark() {
+    let mapped = chat(
+        json!({"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "long document", "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "question"}
+        ]}]}),
+    );
+    assert_eq!(
+        mapped["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "long document", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": [{"type": "text", "text": "question"}]}
+        ])
+    );
 }
