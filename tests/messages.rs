@@ -108,6 +108,20 @@ async fn a_whole_reply_and_the_exact_gemini_body() {
     );
 }
 
+/// The parts of candidate 0 over every event of a recorded Gemini stream, in order.
+fn streamed_parts(sse: &str) -> Vec<Value> {
+    sse.split("\r\n\r\n")
+        .filter_map(|event| event.trim().strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .flat_map(|event| {
+            event["candidates"][0]["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The content an SDK assembles from the events: blocks by index, deltas appended.
 fn assemble(events: &[(String, Value)]) -> Vec<Value> {
     let mut blocks: Vec<Value> = Vec::new();
@@ -173,17 +187,7 @@ async fn a_streamed_reply_comes_in_anthropic_event_order_and_ends_with_its_text(
     assert_eq!(&names[names.len() - 2..], ["message_delta", "message_stop"]);
     // The recording's thought and text, in order; the text is the last block (its
     // signature, on the recording's last and empty part, is not carried by a stream).
-    let parts: Vec<Value> = sse
-        .split("\r\n\r\n")
-        .filter_map(|event| event.trim().strip_prefix("data: "))
-        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
-        .flat_map(|event| {
-            event["candidates"][0]["content"]["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
+    let parts = streamed_parts(&sse);
     let text_of = |thought: bool| -> String {
         parts
             .iter()
@@ -347,16 +351,8 @@ async fn a_streamed_tool_call_with_thinking_carries_its_signature() {
         state.calls.keys().collect::<Vec<_>>(),
         [content[call]["id"].as_str().expect("id")]
     );
-    let recorded_signature = sse
-        .split("\r\n\r\n")
-        .filter_map(|event| event.trim().strip_prefix("data: "))
-        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
-        .flat_map(|event| {
-            event["candidates"][0]["content"]["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+    let recorded_signature = streamed_parts(&sse)
+        .into_iter()
         .find(|part| part.get("functionCall").is_some())
         .and_then(|part| part["thoughtSignature"].as_str().map(str::to_owned))
         .expect("the recorded call has a signature");
