@@ -17,6 +17,7 @@
 //! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn |
 //! | `GET /v1beta/models` | the model list of fixture 53 |
 //! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent |
+//! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
 //! | anything else | 404 |
 //!
@@ -37,7 +38,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// The recorded exchanges the stand-in answers from, compiled in.
-const FIXTURES: [(&str, &str); 10] = [
+const FIXTURES: [(&str, &str); 11] = [
     (
         "01",
         include_str!(concat!(
@@ -92,6 +93,13 @@ const FIXTURES: [(&str, &str); 10] = [
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/gemini/68-synthetic--error-400-api-key-invalid.json"
+        )),
+    ),
+    (
+        "75",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gemini/75-synthetic--cached-content-create.json"
         )),
     ),
     (
@@ -187,6 +195,8 @@ struct Replies {
     bad_key: Bytes,
     /// Fixture 78's `countTokens` reply.
     token_count: Bytes,
+    /// Fixture 75's created cache (its `expireTime` is set when it is sent).
+    created_cache: Value,
 }
 
 /// The recorded `response` object of one exchange of fixture `{number}`.
@@ -261,7 +271,16 @@ impl Replies {
             models: bytes(&body_of("53", 0)),
             bad_key: bytes(&body_of("68", 0)),
             token_count: bytes(&body_of("78", 0)),
+            created_cache: body_of("75", 0),
         }
+    }
+
+    /// Fixture 75's created cache, expiring an hour from now.
+    fn created_cache(&self) -> Bytes {
+        let mut created = self.created_cache.clone();
+        let expires = std::time::SystemTime::now() + Duration::from_secs(3600);
+        created["expireTime"] = json!(humantime::format_rfc3339_millis(expires).to_string());
+        bytes(&created)
     }
 
     /// The reply to a `generateContent` body.
@@ -404,6 +423,9 @@ async fn handle(
     }
     if method == Method::POST && rest.starts_with("models/") && rest.ends_with(":countTokens") {
         return Ok(reply(StatusCode::OK, JSON, replies.token_count.clone()));
+    }
+    if method == Method::POST && rest == "cachedContents" {
+        return Ok(reply(StatusCode::OK, JSON, replies.created_cache()));
     }
     if method != Method::POST || !(generate || stream || embed) {
         let body = bytes(&json!({"path": request.uri().path(), "ok": true}));
