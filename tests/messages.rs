@@ -612,3 +612,41 @@ async fn the_proxy_serves_messages_behind_the_master_key() {
     assert_eq!(error["type"], "error");
     assert_eq!(error["error"]["type"], "authentication_error");
 }
+
+#[tokio::test]
+async fn the_request_limits_of_the_other_endpoints_apply() {
+    use llm_tower::edge::{MessagesEdgeLayer, RequestLimits};
+    use tower::Layer;
+
+    let stand_in = StandIn::start().await;
+    let mut limits = RequestLimits::default();
+    limits.max_messages = 2;
+    limits.max_content_parts = 3;
+    let edge = MessagesEdgeLayer::new()
+        .limits(limits)
+        .layer(Messages::new(stand_in.gemini.chat_service()));
+    let turns = json!([
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": "c"}
+    ]);
+    let blocks = json!([{"role": "user", "content": [
+        {"type": "text", "text": "1"}, {"type": "text", "text": "2"},
+        {"type": "text", "text": "3"}, {"type": "text", "text": "4"}
+    ]}]);
+    for (messages, field) in [(turns, "messages"), (blocks, "content")] {
+        let body = json!({"model": FLASH, "max_tokens": 8, "messages": messages});
+        let (status, _, bytes) = post_json(edge.clone(), "/v1/messages", &body).await;
+        assert_eq!(status, 400);
+        let error: Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains(field),
+            "{error}"
+        );
+    }
+    assert!(stand_in.received_bodies().await.is_empty(), "nothing sent");
+}
