@@ -567,4 +567,19 @@ mod tests {
         };
         assert_eq!(unjittered.next_gap(), Duration::from_millis(20));
     }
+
+    #[test]
+    fn a_created_cache_expires_an_hour_from_now() {
+        let replies = Replies::load("key".to_owned());
+        let created: Value = serde_json::from_slice(&replies.created_cache()).expect("JSON");
+        assert_eq!(created["name"], "cachedContents/4x9q2b7k1m");
+        let expires = humantime::parse_rfc3339(created["expireTime"].as_str().expect("time"))
+            .expect("RFC 3339");
+        let left = expires
+            .duration_since(std::time::SystemTime::now())
+            .expect("in the future");
+        assert!(left > Duration::from_secs(3500), "{left:?}");
+        let count: Value = serde_json::from_slice(&replies.token_count).expect("JSON");
+        assert_eq!(count["totalTokens"], 7);
+    }
 }
