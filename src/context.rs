@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::anthropic::{CountTokensRequest, CreateMessage};
 use crate::openai::responses::CreateResponse;
 use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
 
@@ -123,6 +124,18 @@ impl Contextual for CompletionRequest {
 impl Contextual for CreateResponse {
     fn context_mut(&mut self) -> &mut RequestContext {
         &mut self.context
+    }
+}
+
+impl Contextual for CreateMessage {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+impl Contextual for CountTokensRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.0.context
     }
 }
 

@@ -23,8 +23,9 @@
 //! |---|---|---|
 //! | [`edge`] | HTTP edge | OpenAI JSON/SSE ⇄ the typed services; the one place errors become JSON |
 //! | [`openai`] | OpenAI | the wire types |
+//! | [`anthropic`] | OpenAI | Anthropic's Messages API wire types (the `/v1/messages` front door) |
 //! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
-//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses |
+//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses, messages |
 //! | [`providers`] | provider | [`gemini`] and the other upstreams |
 //! | [`upstream`] | upstream HTTP | transport, retry, secrets, URL redaction, the per-request call context |
 //! | [`context`] | all | [`RequestContext`]: the HTTP request's extensions beside a typed request |
@@ -36,6 +37,7 @@
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 
+pub mod anthropic;
 pub mod client;
 pub mod context;
 pub mod edge;

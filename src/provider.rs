@@ -100,3 +100,22 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 }
+
+/// A request-context extension asking a chat service for the request's input token count
+/// instead of a reply (what `POST /v1/messages/count_tokens` needs).
+///
+/// A provider that can count without generating (Gemini: `countTokens`) answers a
+/// completion with no choices whose `usage.prompt_tokens` is the count. A provider that
+/// does not know this extension answers the request as usual; its `usage.prompt_tokens`
+/// is then the count (the caller caps `max_tokens` at 1 to bound what that costs).
+///
+/// ```
+/// use llm_tower::openai::ChatRequest;
+/// use llm_tower::provider::CountTokens;
+///
+/// let mut request = ChatRequest::default();
+/// request.context.insert(CountTokens);
+/// assert!(request.context.get::<CountTokens>().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CountTokens;

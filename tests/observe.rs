@@ -616,3 +616,56 @@ async fn readiness_checks_each_deployment_upstream_on_request() {
             .any(|window| window == TEST_KEY.as_bytes())
     );
 }
+
+#[tokio::test]
+async fn messages_are_counted_under_their_routes_and_a_token_count_spends_no_tokens() {
+    let server = MockServer::start().await;
+    mount_reply(
+        &server,
+        "gemini-2.5-flash",
+        response_body("01-agent--completion-smoke.json"),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:countTokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalTokens": 7})))
+        .mount(&server)
+        .await;
+    let service = stack(&server, &StackOptions::default());
+    let post = |uri: &str, body: Value| {
+        http::Request::post(uri)
+            .header("content-type", "application/json")
+            .header("x-api-key", MASTER)
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("request")
+    };
+    let ask = json!({"model": "gemini-flash", "max_tokens": 64,
+                     "messages": [{"role": "user", "content": "hi"}]});
+    let (status, _, _) = send(&service, post("/v1/messages", ask.clone())).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = send(&service, post("/v1/messages/count_tokens", ask)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+
+    let scrape = scrape(&service).await;
+    let flash = [("model", "gemini-flash"), ("provider", "gemini")];
+    for route in ["/v1/messages", "/v1/messages/count_tokens"] {
+        let labels = [
+            ("route", route),
+            flash[0],
+            flash[1],
+            ("status_class", "2xx"),
+        ];
+        assert_eq!(
+            value(&scrape, "llm_tower_requests_total", &labels),
+            1.0,
+            "{route}"
+        );
+    }
+    let usage = response_body("01-agent--completion-smoke.json")["usageMetadata"].clone();
+    let prompt = [flash[0], flash[1], ("kind", "prompt")];
+    assert_eq!(
+        value(&scrape, "llm_tower_tokens_total", &prompt),
+        usage["promptTokenCount"].as_f64().expect("prompt tokens"),
+        "the count's 7 tokens are not among them"
+    );
+}

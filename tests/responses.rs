@@ -11,7 +11,9 @@ mod proxy_app;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{StandIn, exchange, fixture_file, ok_reply, post_json};
+use common::{
+    StandIn, exchange, fixture_file, ok_reply, post_json, recorded_body as recorded, recorded_sse,
+};
 use llm_tower::edge::RequestLimits;
 use llm_tower::edge::ResponsesEdge;
 use llm_tower::layers::responses::state::{ItemsQuery, namespace};
@@ -46,19 +48,6 @@ async fn create(service: &Responses<ChatService>, body: &Value) -> Value {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     assert_eq!(content_type, "application/json");
     serde_json::from_slice(&bytes).expect("JSON")
-}
-
-/// The recorded reply body of exchange `index` of fixture `prefix`.
-fn recorded(prefix: &str, index: usize) -> Value {
-    exchange(&fixture_file(prefix), index).1["body"].clone()
-}
-
-/// The recorded SSE body of exchange `index` of fixture `prefix`.
-fn recorded_sse(prefix: &str, index: usize) -> String {
-    exchange(&fixture_file(prefix), index).1["sse"]
-        .as_str()
-        .expect("an SSE fixture")
-        .to_owned()
 }
 
 /// The visible text of candidate 0 of a recorded reply.

@@ -56,6 +56,14 @@ pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
             .headers_mut()
             .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
     }
+    with_retry_after(response, error)
+}
+
+/// Adds `Retry-After` (whole seconds, rounded up) when the error knows when to retry.
+pub(crate) fn with_retry_after(
+    mut response: http::Response<EdgeBody>,
+    error: &Error,
+) -> http::Response<EdgeBody> {
     if let Some(delay) = error.retry_after() {
         let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         response

@@ -1,5 +1,6 @@
 //! The HTTP edge: OpenAI JSON and SSE over HTTP ⇄ typed chat, completions, embeddings and
-//! Responses services.
+//! Responses services; Anthropic's Messages API ⇄ a Messages service ([`MessagesEdge`], which
+//! writes Anthropic's error envelope instead).
 //!
 //! It decodes a request body once, encodes a reply once, and is the only place where an
 //! [`Error`](crate::Error) becomes the OpenAI error envelope with its status. Streams are committed
@@ -12,12 +13,14 @@ mod body;
 mod commit;
 mod decode;
 mod limits;
+mod messages;
 mod reply;
 mod service;
 
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
 pub use limits::{Bounded, Counts, RequestLimits};
+pub use messages::{MessagesEdge, MessagesEdgeLayer, error_response as messages_error_response};
 pub use reply::{EdgeReply, RESPONSE_COST_HEADER};
 pub use service::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, Edge,

@@ -7,16 +7,19 @@
 //! | [`media`] | [`MediaFetchLayer`]: downloads image URLs (SSRF-guarded) and inlines them |
 //! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
 //! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
+//! | [`messages`] | [`MessagesLayer`]: Anthropic's Messages API (`/v1/messages`) over chat |
 //! | [`fan_out`] | bounded fan-out: one request's several upstream calls, at most `k` at a time |
 
 mod chat_params;
 pub mod completions;
 pub mod fan_out;
 pub mod media;
+pub mod messages;
 pub mod responses;
 pub mod validate;
 
 pub use completions::CompletionsLayer;
 pub use media::MediaFetchLayer;
+pub use messages::MessagesLayer;
 pub use responses::ResponsesLayer;
 pub use validate::SchemaValidationLayer;

@@ -10,6 +10,7 @@
 //! | `POST /v1/embeddings`, `/embeddings` | master key | embeddings |
 //! | `POST /v1/responses`, `/responses` | master key | the Responses API, JSON or SSE |
 //! | `GET`, `DELETE /v1/responses/{id}`; `GET /v1/responses/{id}/input_items` | master key | stored responses (of the master key that created them) |
+//! | `POST /v1/messages`, `/v1/messages/count_tokens` | master key (`x-api-key` or `Authorization: Bearer`) | Anthropic's Messages API, JSON or SSE; errors in Anthropic's envelope |
 //! | `GET /v1/models`, `/models` | master key | the configured model names, and the models a wildcard serves ([`super::models`]) |
 //! | `GET /v1/models/{id}`, `/models/{id}` | master key | one model (OpenAI's `models.retrieve`) |
 //! | `GET /model/info`, `/v1/model/info` | master key | each deployment: its params (no keys), limits and prices |
@@ -43,12 +44,13 @@ use super::readiness::Readiness;
 use crate::context::Deadline;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
-    EmbeddingsEdge, EmbeddingsEdgeLayer, ResponsesEdge, ResponsesEdgeLayer, error_response,
-    json_response, read_body,
+    EmbeddingsEdge, EmbeddingsEdgeLayer, MessagesEdge, MessagesEdgeLayer, ResponsesEdge,
+    ResponsesEdgeLayer, error_response, json_response, messages_error_response, read_body,
 };
 use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
+use crate::layers::messages::{Messages, MessagesLayer};
 use crate::layers::responses::state::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery};
 use crate::layers::responses::{Responses, ResponsesLayer};
 use crate::pricing::{ModelPrice, PRICE_KEYS};
@@ -133,6 +135,7 @@ struct Shared {
     completions: CompletionsEdge<Completions<RecordUsage<Router>>>,
     embeddings: EmbeddingsEdge<RecordUsage<Router>>,
     responses: ResponsesEdge<Responses<RecordUsage<Router>>>,
+    messages: MessagesEdge<Messages<RecordUsage<Router>>>,
     door: MasterKey,
     models: Catalogue,
     health: Value,
@@ -252,12 +255,18 @@ impl Proxy {
                 .drop_params(settings.drop_params)
                 .layer(RecordUsage::new(router.clone())),
         );
+        let messages = MessagesEdgeLayer::new().body_limit(body_limit).layer(
+            MessagesLayer::new()
+                .drop_params(settings.drop_params)
+                .layer(RecordUsage::new(router.clone())),
+        );
         Ok(Self {
             shared: Arc::new(Shared {
                 chat,
                 completions,
                 embeddings,
                 responses,
+                messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
@@ -698,6 +707,17 @@ where
             return shared.readiness.answer(check).await;
         }
         _ => {}
+    }
+    if matches!(path.as_str(), "/v1/messages" | "/v1/messages/count_tokens") {
+        if !shared.door.admits(request.headers(), None, false) {
+            return messages_error_response(&unauthenticated());
+        }
+        return shared
+            .messages
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
     }
     if !shared.door.admits(request.headers(), None, false) {
         return unauthorized();

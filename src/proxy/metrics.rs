@@ -530,6 +530,7 @@ fn status_code_label(status: http::StatusCode) -> &'static str {
 /// use llm_tower::proxy::metrics::route_label;
 /// assert_eq!(route_label("/chat/completions"), "/v1/chat/completions");
 /// assert_eq!(route_label("/gemini/v1beta/models/x:generateContent"), "/gemini");
+/// assert_eq!(route_label("/v1/messages"), "/v1/messages");
 /// assert_eq!(route_label("/wp-admin"), "other");
 /// ```
 pub fn route_label(path: &str) -> &'static str {
@@ -538,6 +539,8 @@ pub fn route_label(path: &str) -> &'static str {
         "/v1/completions" | "/completions" => "/v1/completions",
         "/v1/embeddings" | "/embeddings" => "/v1/embeddings",
         "/v1/responses" | "/responses" => "/v1/responses",
+        "/v1/messages" => "/v1/messages",
+        "/v1/messages/count_tokens" => "/v1/messages/count_tokens",
         "/v1/models" | "/models" => "/v1/models",
         "/health" => "/health",
         "/health/liveliness" | "/health/liveness" => "/health/liveliness",

@@ -16,6 +16,8 @@
 //! | `POST /v1beta/models/{m}:streamGenerateContent` | the recorded SSE of fixture 18 |
 //! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn |
 //! | `GET /v1beta/models` | the model list of fixture 53 |
+//! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent |
+//! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
 //! | anything else | 404 |
 //!
@@ -36,7 +38,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// The recorded exchanges the stand-in answers from, compiled in.
-const FIXTURES: [(&str, &str); 9] = [
+const FIXTURES: [(&str, &str); 11] = [
     (
         "01",
         include_str!(concat!(
@@ -94,10 +96,24 @@ const FIXTURES: [(&str, &str); 9] = [
         )),
     ),
     (
+        "75",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gemini/75-synthetic--cached-content-create.json"
+        )),
+    ),
+    (
         "77",
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/gemini/77-synthetic--embed-batch.json"
+        )),
+    ),
+    (
+        "78",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gemini/78-synthetic--count-tokens.json"
         )),
     ),
 ];
@@ -177,6 +193,10 @@ struct Replies {
     vectors: Vec<Value>,
     models: Bytes,
     bad_key: Bytes,
+    /// Fixture 78's `countTokens` reply.
+    token_count: Bytes,
+    /// Fixture 75's created cache (its `expireTime` is set when it is sent).
+    created_cache: Value,
 }
 
 /// The recorded `response` object of one exchange of fixture `{number}`.
@@ -250,7 +270,17 @@ impl Replies {
                 .clone(),
             models: bytes(&body_of("53", 0)),
             bad_key: bytes(&body_of("68", 0)),
+            token_count: bytes(&body_of("78", 0)),
+            created_cache: body_of("75", 0),
         }
+    }
+
+    /// Fixture 75's created cache, expiring an hour from now.
+    fn created_cache(&self) -> Bytes {
+        let mut created = self.created_cache.clone();
+        let expires = std::time::SystemTime::now() + Duration::from_secs(3600);
+        created["expireTime"] = json!(humantime::format_rfc3339_millis(expires).to_string());
+        bytes(&created)
     }
 
     /// The reply to a `generateContent` body.
@@ -391,6 +421,12 @@ async fn handle(
     if method == Method::GET && rest == "models" {
         return Ok(reply(StatusCode::OK, JSON, replies.models.clone()));
     }
+    if method == Method::POST && rest.starts_with("models/") && rest.ends_with(":countTokens") {
+        return Ok(reply(StatusCode::OK, JSON, replies.token_count.clone()));
+    }
+    if method == Method::POST && rest == "cachedContents" {
+        return Ok(reply(StatusCode::OK, JSON, replies.created_cache()));
+    }
     if method != Method::POST || !(generate || stream || embed) {
         let body = bytes(&json!({"path": request.uri().path(), "ok": true}));
         return Ok(reply(StatusCode::OK, JSON, body));
@@ -530,5 +566,20 @@ mod tests {
             ..Pacing::default()
         };
         assert_eq!(unjittered.next_gap(), Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_created_cache_expires_an_hour_from_now() {
+        let replies = Replies::load("key".to_owned());
+        let created: Value = serde_json::from_slice(&replies.created_cache()).expect("JSON");
+        assert_eq!(created["name"], "cachedContents/4x9q2b7k1m");
+        let expires = humantime::parse_rfc3339(created["expireTime"].as_str().expect("time"))
+            .expect("RFC 3339");
+        let left = expires
+            .duration_since(std::time::SystemTime::now())
+            .expect("in the future");
+        assert!(left > Duration::from_secs(3500), "{left:?}");
+        let count: Value = serde_json::from_slice(&replies.token_count).expect("JSON");
+        assert_eq!(count["totalTokens"], 7);
     }
 }

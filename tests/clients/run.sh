@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs tests/clients/test_clients.py: the official `openai`, `openai-agents` and
-# `google-genai` SDKs against the release proxy, which talks to the Gemini stand-in
-# (examples/stand_in.rs).
+# Runs tests/clients/test_clients.py and test_anthropic.py: the official `openai`,
+# `openai-agents`, `google-genai` and `anthropic` SDKs against the release proxy, which talks
+# to the Gemini stand-in (examples/stand_in.rs).
 #
 #   PYTHON=/path/to/venv/bin/python tests/clients/run.sh [extra pytest args]
 #
-# PYTHON must have openai, openai-agents, google-genai and pytest (default: python3). Exits
+# PYTHON must have openai, openai-agents, google-genai, anthropic and pytest (default: python3). Exits
 # with pytest's status. Both servers listen on 127.0.0.1 only and are stopped on exit.
 set -euo pipefail
 
@@ -88,7 +88,7 @@ while True:
 PY
 
 status=0
-(cd "$ROOT" && "$PYTHON" -m pytest -q tests/clients/test_clients.py "$@") || status=$?
+(cd "$ROOT" && "$PYTHON" -m pytest -q tests/clients/test_clients.py tests/clients/test_anthropic.py "$@") || status=$?
 if [[ $status -ne 0 ]]; then
     echo "--- proxy log (last 30 lines)" >&2
     tail -n 30 "$WORK/proxy.log" >&2 || true

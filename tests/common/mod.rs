@@ -195,6 +195,19 @@ where
     (status, headers, body_bytes(response).await)
 }
 
+/// The recorded reply body of exchange `index` of fixture `prefix`.
+pub fn recorded_body(prefix: &str, index: usize) -> Value {
+    exchange(&fixture_file(prefix), index).1["body"].clone()
+}
+
+/// The recorded SSE body of exchange `index` of fixture `prefix`.
+pub fn recorded_sse(prefix: &str, index: usize) -> String {
+    exchange(&fixture_file(prefix), index).1["sse"]
+        .as_str()
+        .expect("an SSE fixture")
+        .to_owned()
+}
+
 /// `(model, sse)` of the streamed exchange `index` of fixture `prefix`.
 pub fn recorded(prefix: &str, index: usize) -> (String, String) {
     let (request, response) = exchange(&fixture_file(prefix), index);

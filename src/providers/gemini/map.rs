@@ -2,6 +2,11 @@
 //! [`Call`] and the [`Reply`] back to a [`ChatResponse`], streaming or not, by calling the
 //! pure functions in [`super::translate`]. It does no I/O itself. Replies get their cost
 //! (`usage.cost`) from the model's price ([`super::pricing`]).
+//!
+//! A request whose context holds [`CountTokens`] is counted instead: the translated
+//! request goes to `models/{model}:countTokens` (never through a context cache), and the
+//! answer is a completion with no choices whose `usage.prompt_tokens` is Google's
+//! `totalTokens`.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -21,10 +26,11 @@ use super::translate::{
     IdSource, RandomIds, ReplyContext, ToolSchemaCache, TranslateOptions, translate_request_cached,
     translate_response,
 };
+use super::wire::{CachedContentRequest, CountTokensRequest, GenerateContentRequest};
 use crate::error::Error;
-use crate::openai::{ChatCompletionChunk, ChatRequest};
+use crate::openai::{ChatCompletion, ChatCompletionChunk, ChatRequest, Usage};
 use crate::pricing::ModelPrice;
-use crate::provider::ChatResponse;
+use crate::provider::{ChatResponse, CountTokens};
 
 /// Maps OpenAI requests to Gemini calls and replies back.
 ///
@@ -144,7 +150,11 @@ where
             &mut context,
             self.options.client_credentials,
         );
-        let method = if translated.stream {
+        let counting = context.get::<CountTokens>().is_some();
+        let method = if counting {
+            translated.cache = None;
+            Method::CountTokens(count_request(&translated.model, translated.body))
+        } else if translated.stream {
             Method::StreamGenerate(translated.body)
         } else {
             Method::Generate(translated.body)
@@ -168,6 +178,22 @@ where
                 ids: self.ids.clone(),
             }),
         }
+    }
+}
+
+/// The `countTokens` body of a translated request: what Google counts (its instructions,
+/// turns, tools and tool config; sampling options do not change the count).
+fn count_request(model: &str, body: GenerateContentRequest) -> CountTokensRequest {
+    CountTokensRequest {
+        generate_content_request: CachedContentRequest {
+            model: format!("models/{model}"),
+            display_name: None,
+            system_instruction: body.system_instruction,
+            contents: body.contents,
+            tools: body.tools,
+            tool_config: body.tool_config,
+            ttl: None,
+        },
     }
 }
 
@@ -220,10 +246,21 @@ impl ReplyState {
                 "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
                     .to_owned(),
             ))),
+            Reply::TokenCount(count) => Ok(ChatResponse::Completion(ChatCompletion {
+                id: self.ids.completion_id(),
+                object: "chat.completion".to_owned(),
+                created: self.ids.created(),
+                model: self.model,
+                choices: Vec::new(),
+                usage: Some(Usage::new(count.total_tokens, 0)),
+                vertex_ai_grounding_metadata: None,
+                vertex_ai_url_context_metadata: None,
+                vertex_ai_safety_results: None,
+                vertex_ai_citation_metadata: None,
+            })),
             Reply::Embeddings(_)
             | Reply::CachedContent(_)
             | Reply::CachedContents(_)
-            | Reply::TokenCount(_)
             | Reply::CacheWritten { .. } => Err(Error::from(GeminiError::InvalidCall(
                 "a chat call was answered with another kind of reply".to_owned(),
             ))),

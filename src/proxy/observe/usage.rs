@@ -1,6 +1,7 @@
 //! [`RecordUsage`]: at the OpenAI level, tells the request's [`Record`] which model a
 //! chat or embeddings request names and how many tokens its reply used (a stream's usage
-//! is read from its chunks as they pass).
+//! is read from its chunks as they pass). A request for a token count ([`CountTokens`])
+//! spent none: only its model is recorded.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tower_service::Service;
 use super::record::Record;
 use crate::error::Error;
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
-use crate::provider::ChatResponse;
+use crate::provider::{ChatResponse, CountTokens};
 
 /// Tells the current [`Record`] the model and tokens of each request to `inner`. Outside
 /// the proxy's observed stack it only passes requests on.
@@ -66,11 +67,20 @@ impl Counted for EmbeddingResponse {
 /// A request that names its model.
 pub(crate) trait NamesModel {
     fn model(&self) -> &str;
+
+    /// Whether it only asks for a token count: its reply's tokens were not spent.
+    fn counts_only(&self) -> bool {
+        false
+    }
 }
 
 impl NamesModel for ChatRequest {
     fn model(&self) -> &str {
         &self.model
+    }
+
+    fn counts_only(&self) -> bool {
+        self.context.get::<CountTokens>().is_some()
     }
 }
 
@@ -95,9 +105,12 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
-        let record = Record::current();
+        let mut record = Record::current();
         if let Some(record) = &record {
             record.model(request.model());
+        }
+        if request.counts_only() {
+            record = None;
         }
         RecordUsageFuture {
             inner: self.inner.call(request),

@@ -1,0 +1,302 @@
+//! [`MessagesEdge`]: Anthropic's Messages API over HTTP in front of a
+//! [`Messages`](crate::layers::messages::Messages) service. `POST …/count_tokens` is a
+//! token count; any other path a message. It takes `POST` only, decodes the body once
+//! within the same limits as the OpenAI edges, and writes the reply: JSON, or the events
+//! as SSE (`event: <type>` then `data: <json>`), committed late like every stream of the
+//! edge. Every error is Anthropic's envelope with Anthropic's status
+//! ([`crate::anthropic::ErrorEnvelope`]); after a stream has started, it is one `error`
+//! event and the stream ends.
+//!
+//! `anthropic-version` is accepted whatever its value; `anthropic-beta` values are ignored
+//! with a debug line (this front door serves no beta). Authentication is the
+//! application's (the proxy checks `x-api-key` or `Authorization: Bearer`).
+
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, StreamBody};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::{EdgeBody, json_response, with_retry_after};
+use super::decode::{EdgeFuture, accept};
+use super::limits::{Bounded, Counts, RequestLimits};
+use super::service::DEFAULT_BODY_LIMIT;
+use crate::anthropic::{
+    CountTokensRequest, CreateMessage, ErrorEnvelope, InputBlock, MessageContent, StreamEvent,
+    TokenCount, ToolResultContent, status,
+};
+use crate::error::{Error, ErrorKind};
+use crate::layers::messages::{MessageEventStream, MessagesReply};
+
+/// Most events written in one frame: the events already produced (those of one chunk)
+/// leave together.
+const EVENTS_PER_FRAME: usize = 64;
+
+/// Puts a [`MessagesEdge`] in front of a service.
+///
+/// ```
+/// use llm_tower::edge::{MessagesEdgeLayer, RequestLimits};
+///
+/// let _layer = MessagesEdgeLayer::new().body_limit(1024 * 1024).limits(RequestLimits::default());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct MessagesEdgeLayer {
+    body_limit: usize,
+    limits: RequestLimits,
+}
+
+impl Default for MessagesEdgeLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MessagesEdgeLayer {
+    /// With [`DEFAULT_BODY_LIMIT`] and the default [`RequestLimits`].
+    pub fn new() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            limits: RequestLimits::default(),
+        }
+    }
+
+    /// Refuses larger bodies with 413.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
+    /// Refuses requests that hold more than `limits` allow with 400.
+    pub fn limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl<S> Layer<S> for MessagesEdgeLayer {
+    type Service = MessagesEdge<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MessagesEdge {
+            inner,
+            layer: *self,
+        }
+    }
+}
+
+/// `POST /v1/messages` and `POST /v1/messages/count_tokens` over a Messages service.
+///
+/// ```
+/// use llm_tower::edge::MessagesEdge;
+/// use llm_tower::layers::messages::Messages;
+/// use llm_tower::{ChatResponse, ChatService, Error};
+///
+/// let chat = ChatService::new(tower::service_fn(|_| async {
+///     Err::<ChatResponse, _>(Error::invalid_request("offline"))
+/// }));
+/// let _edge = MessagesEdge::new(Messages::new(chat)); // a tower Service<http::Request<B>>
+/// ```
+#[derive(Clone, Debug)]
+pub struct MessagesEdge<S> {
+    inner: S,
+    layer: MessagesEdgeLayer,
+}
+
+impl<S> MessagesEdge<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        MessagesEdgeLayer::new().layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for MessagesEdge<S>
+where
+    S: Service<CreateMessage, Response = MessagesReply, Error = Error>
+        + Service<CountTokensRequest, Response = TokenCount, Error = Error>
+        + Clone
+        + Send
+        + 'static,
+    <S as Service<CreateMessage>>::Future: Send,
+    <S as Service<CountTokensRequest>>::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<EdgeBody>;
+    type Error = std::convert::Infallible;
+    type Future = EdgeFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> EdgeFuture {
+        if let Some(beta) = request.headers().get("anthropic-beta") {
+            tracing::debug!(?beta, "ignoring anthropic-beta: no beta is served here");
+        }
+        let count = request.uri().path().ends_with("/count_tokens");
+        let mut inner = self.inner.clone();
+        let MessagesEdgeLayer { body_limit, limits } = self.layer;
+        Box::pin(async move {
+            let answered = async {
+                if count {
+                    let decoded: CountTokensRequest =
+                        accept(&mut inner, request, body_limit, &limits).await?;
+                    let count = inner.call(decoded).await?;
+                    Ok(json_response(StatusCode::OK, &count))
+                } else {
+                    let decoded: CreateMessage =
+                        accept(&mut inner, request, body_limit, &limits).await?;
+                    match inner.call(decoded).await? {
+                        MessagesReply::Message(message) => {
+                            Ok(json_response(StatusCode::OK, &message))
+                        }
+                        MessagesReply::Stream(events) => commit(events).await,
+                    }
+                }
+            };
+            Ok(answered
+                .await
+                .unwrap_or_else(|error| error_response(&error)))
+        })
+    }
+}
+
+/// Anthropic's error envelope with Anthropic's status (and `Retry-After` when known).
+///
+/// ```
+/// use llm_tower::Error;
+/// use llm_tower::edge::messages_error_response;
+///
+/// let response = messages_error_response(&Error::invalid_request("bad"));
+/// assert_eq!(response.status(), 400);
+/// ```
+pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
+    let response = json_response(status(error.kind()), &ErrorEnvelope::of(error));
+    with_retry_after(response, error)
+}
+
+/// Waits for the first event, then answers 200 with the events as SSE.
+async fn commit(mut events: MessageEventStream) -> Result<http::Response<EdgeBody>, Error> {
+    let first = match events.next().await {
+        Some(Ok(event)) => event,
+        Some(Err(error)) => return Err(error),
+        None => {
+            return Err(Error::new(
+                ErrorKind::BadGateway,
+                "the upstream stream ended before its first event",
+            ));
+        }
+    };
+    let rest = events.ready_chunks(EVENTS_PER_FRAME).map(|batch| {
+        let mut buffer = BytesMut::new();
+        for event in batch {
+            // The mapped stream ends with an `error` event of its own; an `Err` item
+            // only ever comes first, and was answered above.
+            let event = event.unwrap_or_else(|error| StreamEvent::Error {
+                error: crate::anthropic::ErrorObject::of(&error),
+            });
+            encode(&event, &mut buffer);
+        }
+        Ok::<_, std::convert::Infallible>(Frame::data(buffer.freeze()))
+    });
+    let mut buffer = BytesMut::new();
+    encode(&first, &mut buffer);
+    let first = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(Frame::data(buffer.freeze()))
+    });
+    let body = StreamBody::new(first.chain(rest)).map_err(|never| match never {});
+    let mut response = http::Response::new(body.boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// Appends `event: <type>\ndata: <json>\n\n`.
+fn encode(event: &StreamEvent, buffer: &mut BytesMut) {
+    buffer.put_slice(b"event: ");
+    buffer.put_slice(event.name().as_bytes());
+    buffer.put_slice(b"\ndata: ");
+    let mut writer = buffer.writer();
+    if serde_json::to_writer(&mut writer, event).is_err() {
+        writer.get_mut().put_slice(
+            br#"{"type":"error","error":{"type":"api_error","message":"cannot encode an event"}}"#,
+        );
+    }
+    writer.into_inner().put_slice(b"\n\n");
+}
+
+/// Messages count as messages; their blocks (and those of tool results) as content
+/// parts.
+impl Bounded for CreateMessage {
+    fn counts(&self) -> Counts {
+        let blocks = |content: &MessageContent| match content {
+            MessageContent::Text(_) => 0,
+            MessageContent::Blocks(blocks) => {
+                blocks.len()
+                    + blocks
+                        .iter()
+                        .map(|block| match block {
+                            InputBlock::ToolResult(result) => match &result.content {
+                                Some(ToolResultContent::Blocks(inner)) => inner.len(),
+                                _ => 0,
+                            },
+                            _ => 0,
+                        })
+                        .sum::<usize>()
+            }
+        };
+        Counts {
+            messages: self.messages.len(),
+            content_parts: self
+                .messages
+                .iter()
+                .map(|message| blocks(&message.content))
+                .sum(),
+            tools: self.tools.as_ref().map_or(0, Vec::len),
+        }
+    }
+}
+
+impl Bounded for CountTokensRequest {
+    fn counts(&self) -> Counts {
+        self.0.counts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_written_with_their_names() {
+        let mut buffer = BytesMut::new();
+        encode(&StreamEvent::Ping, &mut buffer);
+        encode(&StreamEvent::MessageStop, &mut buffer);
+        assert_eq!(
+            &buffer[..],
+            b"event: ping\ndata: {\"type\":\"ping\"}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn an_overloaded_upstream_is_529() {
+        let response = error_response(&Error::new(ErrorKind::ServiceUnavailable, "busy"));
+        assert_eq!(response.status().as_u16(), 529);
+    }
+}

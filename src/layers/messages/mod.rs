@@ -1,0 +1,321 @@
+//! [`MessagesLayer`]: Anthropic's Messages API (`/v1/messages` and
+//! `/v1/messages/count_tokens`) over any chat service, so Claude Code and the Anthropic
+//! SDKs can use every provider the chat level serves.
+//!
+//! A request becomes one chat request ([`request`]); the chat reply, whole ([`reply`]) or
+//! streamed ([`stream`]), becomes the `message` or its events. Thought signatures (Gemini's)
+//! ride in thinking blocks' `signature` and come back on the next turn ([`signature`]).
+//! Under the [`Router`](crate::Router) the model name is any name of the config, so a
+//! `claude-…` name can be an alias of a Gemini deployment.
+//!
+//! `count_tokens` asks the chat service for the request's input token count with the
+//! [`CountTokens`] extension: a provider that knows it (Gemini: `countTokens`) counts
+//! without generating; one that does not answers the request, capped at one output token,
+//! and its reported prompt tokens are the count.
+
+pub mod reply;
+pub mod request;
+pub mod signature;
+pub mod stream;
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use self::request::{Purpose, to_chat};
+use self::stream::StreamMapper;
+use crate::anthropic::{CountTokensRequest, CreateMessage, MessageReply, StreamEvent, TokenCount};
+use crate::error::{Error, ErrorKind};
+use crate::openai::ChatRequest;
+use crate::provider::{ChatResponse, ChunkStream, CountTokens};
+
+/// A stream of Messages events; an `Err` item (only ever first) ends it.
+pub type MessageEventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Error>> + Send>>;
+
+/// The reply of a Messages service: the `message`, or its events for `stream: true`.
+pub enum MessagesReply {
+    /// The whole message.
+    Message(Box<MessageReply>),
+    /// The events.
+    Stream(MessageEventStream),
+}
+
+impl std::fmt::Debug for MessagesReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Message(message) => f.debug_tuple("Message").field(message).finish(),
+            Self::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// Serves the Messages API with a chat service.
+///
+/// ```
+/// use llm_tower::layers::messages::MessagesLayer;
+/// use llm_tower::{ChatResponse, ChatService, Error};
+/// use tower::Layer;
+///
+/// let chat = ChatService::new(tower::service_fn(|_| async {
+///     Err::<ChatResponse, _>(Error::invalid_request("offline"))
+/// }));
+/// let messages = MessagesLayer::new().drop_params(true).layer(chat);
+/// # let _ = messages;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MessagesLayer {
+    drop_params: bool,
+}
+
+impl MessagesLayer {
+    /// Refusing unknown params.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Drops unknown params (with a debug line) instead of refusing them.
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.drop_params = drop;
+        self
+    }
+}
+
+impl<S> Layer<S> for MessagesLayer {
+    type Service = Messages<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Messages {
+            inner,
+            drop_params: self.drop_params,
+        }
+    }
+}
+
+/// The service of [`MessagesLayer`]: [`CreateMessage`] → [`MessagesReply`], and
+/// [`CountTokensRequest`] → [`TokenCount`].
+#[derive(Clone, Debug)]
+pub struct Messages<S> {
+    inner: S,
+    drop_params: bool,
+}
+
+impl<S> Messages<S> {
+    /// Wraps `inner`, a chat service, with the default layer.
+    pub fn new(inner: S) -> Self {
+        MessagesLayer::new().layer(inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<CreateMessage> for Messages<S>
+where
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error>,
+{
+    type Response = MessagesReply;
+    type Error = Error;
+    type Future = MessagesFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: CreateMessage) -> Self::Future {
+        let model = request.model.clone();
+        match to_chat(request, Purpose::Reply, self.drop_params) {
+            Ok(chat) => MessagesFuture::Waiting {
+                stream: chat.is_stream(),
+                inner: self.inner.call(chat),
+                model: Some(model),
+            },
+            Err(error) => MessagesFuture::Failed { error: Some(error) },
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`Messages`] for [`CreateMessage`].
+    #[project = MessagesFutureProj]
+    pub enum MessagesFuture<F> {
+        /// The request could not be mapped.
+        Failed { error: Option<Error> },
+        /// Waiting for the chat service.
+        Waiting { #[pin] inner: F, stream: bool, model: Option<String> },
+    }
+}
+
+impl<F> Future for MessagesFuture<F>
+where
+    F: Future<Output = Result<ChatResponse, Error>>,
+{
+    type Output = Result<MessagesReply, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            MessagesFutureProj::Failed { error } => {
+                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
+            }
+            MessagesFutureProj::Waiting {
+                inner,
+                stream,
+                model,
+            } => {
+                let reply = ready!(inner.poll(cx))?;
+                let model = model.take().ok_or_else(polled_after_completion)?;
+                let id = reply::message_id();
+                Poll::Ready(match (reply, *stream) {
+                    (ChatResponse::Completion(completion), false) => Ok(MessagesReply::Message(
+                        Box::new(reply::complete(id, model, completion)),
+                    )),
+                    (ChatResponse::Stream(chunks), true) => {
+                        Ok(MessagesReply::Stream(Box::pin(MessageEvents {
+                            chunks,
+                            mapper: Some(StreamMapper::new(id, model)),
+                            pending: VecDeque::new(),
+                        })))
+                    }
+                    (ChatResponse::Stream(_), false) => {
+                        Err(mismatch("a stream", "a whole completion"))
+                    }
+                    (ChatResponse::Completion(_), true) => {
+                        Err(mismatch("a whole completion", "a stream"))
+                    }
+                })
+            }
+        }
+    }
+}
+
+impl<S> Service<CountTokensRequest> for Messages<S>
+where
+    S: Service<ChatRequest, Response = ChatResponse, Error = Error>,
+{
+    type Response = TokenCount;
+    type Error = Error;
+    type Future = CountFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: CountTokensRequest) -> Self::Future {
+        match to_chat(request.0, Purpose::Count, self.drop_params) {
+            Ok(mut chat) => {
+                // A provider that cannot count answers instead: one output token at most.
+                chat.max_tokens = Some(1);
+                chat.context.insert(CountTokens);
+                CountFuture::Waiting {
+                    inner: self.inner.call(chat),
+                }
+            }
+            Err(error) => CountFuture::Failed { error: Some(error) },
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`Messages`] for [`CountTokensRequest`].
+    #[project = CountFutureProj]
+    pub enum CountFuture<F> {
+        /// The request could not be mapped.
+        Failed { error: Option<Error> },
+        /// Waiting for the chat service.
+        Waiting { #[pin] inner: F },
+    }
+}
+
+impl<F> Future for CountFuture<F>
+where
+    F: Future<Output = Result<ChatResponse, Error>>,
+{
+    type Output = Result<TokenCount, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CountFutureProj::Failed { error } => {
+                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
+            }
+            CountFutureProj::Waiting { inner } => Poll::Ready(match ready!(inner.poll(cx))? {
+                ChatResponse::Completion(completion) => completion
+                    .usage
+                    .map(|usage| TokenCount::new(usage.prompt_tokens))
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Api,
+                            "the provider reported no token count for this request",
+                        )
+                    }),
+                ChatResponse::Stream(_) => Err(mismatch("a stream", "a token count")),
+            }),
+        }
+    }
+}
+
+/// Chat chunks as Messages events; the events of one chunk are yielded in a row.
+struct MessageEvents {
+    chunks: ChunkStream,
+    /// `None` once the stream has ended.
+    mapper: Option<StreamMapper>,
+    pending: VecDeque<StreamEvent>,
+}
+
+impl Stream for MessageEvents {
+    type Item = Result<StreamEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            let Some(mapper) = this.mapper.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match ready!(this.chunks.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => this.pending.extend(mapper.chunk(chunk)),
+                Some(Err(error)) => {
+                    let started = mapper.started();
+                    this.mapper = None;
+                    this.chunks = Box::pin(futures_util::stream::empty());
+                    if !started {
+                        // Nothing was sent: the edge answers with an error status.
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    this.pending.push_back(StreamMapper::fail(&error));
+                }
+                None => {
+                    if let Some(mapper) = this.mapper.take() {
+                        this.pending.extend(mapper.finish());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn polled_after_completion() -> Error {
+    Error::new(ErrorKind::Api, "polled after completion")
+}
+
+fn mismatch(answered: &str, asked: &str) -> Error {
+    Error::new(
+        ErrorKind::Api,
+        format!("the chat service answered with {answered} where {asked} was asked for"),
+    )
+}
+
+#[cfg(test)]
+mod tests;
