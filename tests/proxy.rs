@@ -155,6 +155,40 @@ async fn chat_needs_the_master_key() {
 }
 
 #[tokio::test]
+async fn the_master_key_is_taken_from_every_header_litellm_reads() {
+    let server = MockServer::start().await;
+    mount_text_reply(&server, "gemini-2.5-flash").await;
+    let proxy = proxy_for(&server, "");
+    let body = Bytes::from(hello("gemini-flash").to_string());
+    let bare = MASTER.to_owned();
+    let bearer = format!("Bearer {MASTER}");
+    for (name, value) in [
+        ("authorization", bare.as_str()),
+        ("authorization", bearer.as_str()),
+        ("x-api-key", MASTER),
+        ("api-key", MASTER),
+        ("x-litellm-api-key", MASTER),
+        ("api-key", "sk-wrong"),
+    ] {
+        let request = http::Request::post("/v1/chat/completions")
+            .header("content-type", "application/json")
+            .header(name, value)
+            .body(Full::new(body.clone()))
+            .expect("request");
+        let (status, _, reply) = send(&proxy, request).await;
+        let expected = if value == "sk-wrong" { 401 } else { 200 };
+        assert_eq!(
+            status,
+            expected,
+            "{name}: {}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    let upstream_calls = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(upstream_calls, 5);
+}
+
+#[tokio::test]
 async fn the_wildcard_serves_any_gemini_model() {
     let server = MockServer::start().await;
     mount_text_reply(&server, "gemini-2.0-flash-lite").await;
