@@ -744,3 +744,104 @@ async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does
         "the tenant and the deadline reach the HTTP level, the client's key does not"
     );
 }
+
+/// What a LiteLLM config puts in `litellm_params` beside the provider params never reaches
+/// the upstream body: `organization` is OpenAI's header, `tags` and `rpm` are the router's,
+/// and a key llm-tower does not know is dropped with a startup warning.
+#[tokio::test]
+async fn only_known_provider_params_reach_the_body_and_organization_is_a_header() {
+    let openai = MockServer::start().await;
+    let mut expected = hi("gpt-4o-mini");
+    expected["temperature"] = json!(0.25);
+    chat_completions()
+        .and(header("openai-organization", "org-7"))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "ok")))
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let yaml = format!(
+        "model_list:
+  - model_name: mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: {OPENAI_KEY}
+      api_base: {}/v1
+      organization: org-7
+      tags: [paid]
+      rpm: 100
+      temperature: 0.25
+      api_version: '2024-10-21'
+      use_in_pass_through: false
+general_settings:
+  master_key: {MASTER}
+",
+        openai.uri()
+    );
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config loads");
+    assert_eq!(
+        warnings,
+        [
+            "model_list[0].litellm_params.api_version: not a param llm-tower knows; dropped, never sent upstream",
+            "model_list[0].litellm_params.use_in_pass_through: not a param llm-tower knows; dropped, never sent upstream",
+        ]
+    );
+    let proxy = Proxy::from_config(&config).expect("proxy builds");
+    let (status, body) = send(&proxy, &hi("mini")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A deployment whose key variable is unset: left out where another deployment serves its
+/// name, a 401 naming the variable where it is alone, and no upstream call either way.
+#[tokio::test]
+async fn a_deployment_without_its_key_variable_is_unavailable_not_fatal() {
+    let openai = MockServer::start().await;
+    chat_completions()
+        .and(header(
+            "authorization",
+            format!("Bearer {OPENAI_KEY}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "ok")))
+        .expect(3)
+        .mount(&openai)
+        .await;
+    let yaml = format!(
+        "model_list:
+  - model_name: mini
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: os.environ/UNSET_KEY, api_base: {base}/v1}}
+  - model_name: mini
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: {OPENAI_KEY}, api_base: {base}/v1}}
+  - model_name: alone
+    litellm_params: {{model: openai/gpt-4o, api_key: os.environ/UNSET_KEY, api_base: {base}/v1}}
+general_settings:
+  master_key: {MASTER}
+",
+        base = openai.uri()
+    );
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config loads");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|warning| warning.contains("`UNSET_KEY` is not set"))
+    );
+    let proxy = Proxy::from_config(&config).expect("proxy builds");
+    for _ in 0..3 {
+        let (status, body) = send(&proxy, &hi("mini")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = send(&proxy, &hi("alone")).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["type"], "authentication_error");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("`UNSET_KEY`") && message.contains("\"alone\""),
+        "{message}"
+    );
+    let (status, health) = proxy_app::send(&proxy, "GET", "/health", MASTER, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(health["healthy_count"], 1, "{health:#}");
+    assert_eq!(health["unhealthy_count"], 2, "{health:#}");
+}

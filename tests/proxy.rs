@@ -788,15 +788,12 @@ async fn user_url_allowed_hosts_opens_image_downloads_to_those_hosts() {
 
 #[test]
 fn config_debug_output_hides_values_read_from_the_environment() {
-    let yaml = "model_list:\n  - model_name: flash\n    litellm_params:\n      model: gemini/gemini-2.5-flash\n      api_key: os.environ/GEMINI_API_KEY\n      api_base: https://user:pass@gateway.internal/v1beta\n      vertex_credentials: os.environ/MASTER\ngeneral_settings: {master_key: os.environ/MASTER}\n";
+    let yaml = "model_list:\n  - model_name: flash\n    litellm_params:\n      model: gemini/gemini-2.5-flash\n      api_key: os.environ/GEMINI_API_KEY\n      api_base: https://user:pass@gateway.internal/v1beta\n      user: os.environ/MASTER\ngeneral_settings: {master_key: os.environ/MASTER}\n";
     let debug = format!("{:?}", config(yaml));
     for secret in [TEST_KEY, MASTER, "user:pass"] {
         assert!(!debug.contains(secret), "{secret} leaked: {debug}");
     }
-    assert!(
-        debug.contains("vertex_credentials"),
-        "the key is named: {debug}"
-    );
+    assert!(debug.contains("\"user\""), "the key is named: {debug}");
 }
 
 #[test]
