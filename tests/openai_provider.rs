@@ -845,3 +845,67 @@ general_settings:
     assert_eq!(health["healthy_count"], 1, "{health:#}");
     assert_eq!(health["unhealthy_count"], 2, "{health:#}");
 }
+
+/// `check=upstream` calls the `openai/` deployments too (their model list, with their key):
+/// an OpenAI-compatible upstream that is down makes the proxy unready.
+#[tokio::test]
+async fn readiness_probes_openai_deployments_too() {
+    let gemini = MockServer::start().await;
+    let openai = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/models/gemini-2.5-flash"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "models/gemini-2.5-flash"})),
+        )
+        .mount(&gemini)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(header(
+            "authorization",
+            format!("Bearer {OPENAI_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
+        )
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let (proxy, _) = proxy(&gemini, &openai, "");
+    let uri = "/health/readiness?check=upstream";
+    let (status, report) = proxy_app::send(&proxy, "GET", uri, MASTER, None).await;
+    assert_eq!(status, 200, "{report:#}");
+    let checks = report["upstream"].as_array().expect("checks");
+    let of = |name: &str| {
+        checks
+            .iter()
+            .find(|check| check["model_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report:#}"))
+            .clone()
+    };
+    assert_eq!(of("flash")["status"], "healthy");
+    assert_eq!(of("mini")["status"], "healthy");
+    assert_eq!(of("claude")["status"], "not checked");
+    openai.verify().await;
+
+    openai.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&openai)
+        .await;
+    let (status, report) = proxy_app::send(&proxy, "GET", uri, MASTER, None).await;
+    assert_eq!(status, 503, "{report:#}");
+    let mini = report["upstream"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["model_name"] == "mini"))
+        .expect("mini checked")
+        .clone();
+    assert_eq!(mini["status"], "unhealthy");
+    assert!(
+        mini["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("503")),
+        "{mini}"
+    );
+}
