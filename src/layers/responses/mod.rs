@@ -15,6 +15,7 @@
 //! `GET` and `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
 
 pub mod events;
+mod reference;
 pub mod reply;
 pub mod request;
 pub mod state;
@@ -267,12 +268,13 @@ impl Future for ResponsesFuture {
 async fn respond<S>(
     inner: S,
     records: Records,
-    request: CreateResponse,
+    mut request: CreateResponse,
 ) -> Result<ResponsesReply, Error>
 where
     S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone + Send + 'static,
     S::Future: Send,
 {
+    reference::resolve(&records, &mut request.input).await?;
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
