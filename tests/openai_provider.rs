@@ -802,3 +802,168 @@ async fn a_configured_price_wins_over_the_upstreams_cost_and_a_bad_one_is_droppe
     let cost = completion.usage.expect("usage").cost().expect("a cost");
     assert!((cost - 0.0012).abs() < 1e-12, "{cost}");
 }
+
+/// What a LiteLLM config puts in `litellm_params` beside the provider params never reaches
+/// the upstream body: `organization` is OpenAI's header, `tags` and `rpm` are the router's,
+/// and a key llm-tower does not know is dropped with a startup warning.
+#[tokio::test]
+async fn only_known_provider_params_reach_the_body_and_organization_is_a_header() {
+    let openai = MockServer::start().await;
+    let mut expected = hi("gpt-4o-mini");
+    expected["temperature"] = json!(0.25);
+    chat_completions()
+        .and(header("openai-organization", "org-7"))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "ok")))
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let yaml = format!(
+        "model_list:
+  - model_name: mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: {OPENAI_KEY}
+      api_base: {}/v1
+      organization: org-7
+      tags: [paid]
+      rpm: 100
+      temperature: 0.25
+      api_version: '2024-10-21'
+      use_in_pass_through: false
+general_settings:
+  master_key: {MASTER}
+",
+        openai.uri()
+    );
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config loads");
+    assert_eq!(
+        warnings,
+        [
+            "model_list[0].litellm_params.api_version: not a param llm-tower knows; dropped, never sent upstream",
+            "model_list[0].litellm_params.use_in_pass_through: not a param llm-tower knows; dropped, never sent upstream",
+        ]
+    );
+    let proxy = Proxy::from_config(&config).expect("proxy builds");
+    let (status, body) = send(&proxy, &hi("mini")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A deployment whose key variable is unset: left out where another deployment serves its
+/// name, a 401 naming the variable where it is alone, and no upstream call either way.
+#[tokio::test]
+async fn a_deployment_without_its_key_variable_is_unavailable_not_fatal() {
+    let openai = MockServer::start().await;
+    chat_completions()
+        .and(header(
+            "authorization",
+            format!("Bearer {OPENAI_KEY}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "ok")))
+        .expect(3)
+        .mount(&openai)
+        .await;
+    let yaml = format!(
+        "model_list:
+  - model_name: mini
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: os.environ/UNSET_KEY, api_base: {base}/v1}}
+  - model_name: mini
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: {OPENAI_KEY}, api_base: {base}/v1}}
+  - model_name: alone
+    litellm_params: {{model: openai/gpt-4o, api_key: os.environ/UNSET_KEY, api_base: {base}/v1}}
+general_settings:
+  master_key: {MASTER}
+",
+        base = openai.uri()
+    );
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).expect("config loads");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|warning| warning.contains("`UNSET_KEY` is not set"))
+    );
+    let proxy = Proxy::from_config(&config).expect("proxy builds");
+    for _ in 0..3 {
+        let (status, body) = send(&proxy, &hi("mini")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = send(&proxy, &hi("alone")).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["type"], "authentication_error");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("`UNSET_KEY`") && message.contains("\"alone\""),
+        "{message}"
+    );
+    let (status, health) = proxy_app::send(&proxy, "GET", "/health", MASTER, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(health["healthy_count"], 1, "{health:#}");
+    assert_eq!(health["unhealthy_count"], 2, "{health:#}");
+}
+
+/// `check=upstream` calls the `openai/` deployments too (their model list, with their key):
+/// an OpenAI-compatible upstream that is down makes the proxy unready.
+#[tokio::test]
+async fn readiness_probes_openai_deployments_too() {
+    let gemini = MockServer::start().await;
+    let openai = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/models/gemini-2.5-flash"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "models/gemini-2.5-flash"})),
+        )
+        .mount(&gemini)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(header(
+            "authorization",
+            format!("Bearer {OPENAI_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
+        )
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let (proxy, _) = proxy(&gemini, &openai, "");
+    let uri = "/health/readiness?check=upstream";
+    let (status, report) = proxy_app::send(&proxy, "GET", uri, MASTER, None).await;
+    assert_eq!(status, 200, "{report:#}");
+    let checks = report["upstream"].as_array().expect("checks");
+    let of = |name: &str| {
+        checks
+            .iter()
+            .find(|check| check["model_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report:#}"))
+            .clone()
+    };
+    assert_eq!(of("flash")["status"], "healthy");
+    assert_eq!(of("mini")["status"], "healthy");
+    assert_eq!(of("claude")["status"], "not checked");
+    openai.verify().await;
+
+    openai.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&openai)
+        .await;
+    let (status, report) = proxy_app::send(&proxy, "GET", uri, MASTER, None).await;
+    assert_eq!(status, 503, "{report:#}");
+    let mini = report["upstream"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["model_name"] == "mini"))
+        .expect("mini checked")
+        .clone();
+    assert_eq!(mini["status"], "unhealthy");
+    assert!(
+        mini["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("503")),
+        "{mini}"
+    );
+}

@@ -81,6 +81,9 @@ struct Readme {
     config: String,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    /// The "With Gemini" command's variables and arguments.
+    gemini_env: Vec<(String, String)>,
+    gemini_args: Vec<String>,
     key: String,
     body: Value,
 }
@@ -102,21 +105,15 @@ fn readme() -> Readme {
         .lines()
         .find(|line| line.contains("llm-tower") && line.contains("--demo"))
         .expect("the demo command");
-    let mut env = Vec::new();
-    let mut args = Vec::new();
-    let mut words = command.split_whitespace();
-    for word in words.by_ref() {
-        match word.split_once('=') {
-            Some((name, value)) if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
-                env.push((name.to_owned(), value.to_owned()));
-            }
-            _ => {
-                assert!(word.ends_with("llm-tower"), "{command}");
-                break;
-            }
-        }
-    }
-    args.extend(words.map(str::to_owned));
+    let (env, args) = command_words(command);
+    let gemini_command = text
+        .split_once("### With Gemini")
+        .expect("the With Gemini section")
+        .1
+        .lines()
+        .find(|line| line.contains("llm-tower --config"))
+        .expect("the With Gemini command");
+    let (gemini_env, gemini_args) = command_words(gemini_command);
     let curl = after_save
         .split_once("curl http://localhost:4000/v1/chat/completions")
         .expect("the curl request")
@@ -136,34 +133,151 @@ fn readme() -> Readme {
         config,
         env,
         args,
+        gemini_env,
+        gemini_args,
         key,
         body: serde_json::from_str(body).expect("the README's body is JSON"),
     }
 }
 
-#[tokio::test]
-async fn the_readme_demo_command_answers_a_chat_offline() {
-    let readme = readme();
-    let dir = temp_dir("readme");
+/// The variables and arguments of a README command line (`NAME=value … llm-tower args…`).
+fn command_words(command: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let mut env = Vec::new();
+    let mut words = command.split_whitespace();
+    for word in words.by_ref() {
+        match word.split_once('=') {
+            Some((name, value)) if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+                env.push((name.to_owned(), value.to_owned()));
+            }
+            _ => {
+                assert!(word.ends_with("llm-tower"), "{command}");
+                break;
+            }
+        }
+    }
+    (env, words.map(str::to_owned).collect())
+}
+
+/// A README command, with its variables, in a fresh folder holding the README's
+/// `config.yaml`, on a free port of 127.0.0.1: the folder, the port, the command.
+fn readme_command(
+    name: &str,
+    readme: &Readme,
+    env: &[(String, String)],
+    args: &[String],
+) -> (PathBuf, u16, Command) {
+    let dir = temp_dir(name);
     std::fs::write(dir.join("config.yaml"), &readme.config).expect("config written");
     let port = free_port();
     let mut command = Command::new(BINARY);
     command
         .current_dir(&dir)
-        .args(&readme.args)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(args)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    (dir, port, command)
+}
+
+/// The README's config with only `GEMINI_API_KEY` set, as a newcomer runs it: the proxy
+/// starts, says which deployment lacks which variable, lists it as unhealthy and answers
+/// its requests with a 401 naming the variable. Gemini itself is not called (no network in
+/// tests): the Gemini deployments are checked to be healthy.
+#[tokio::test]
+async fn the_readme_gemini_command_starts_with_only_the_gemini_key() {
+    let readme = readme();
+    let (dir, port, mut command) = readme_command(
+        "readme-gemini",
+        &readme,
+        &readme.gemini_env,
+        &readme.gemini_args,
+    );
+    command
+        .env_remove("OPENAI_API_KEY")
+        .env("GEMINI_API_KEY", TEST_KEY)
+        .env("RUST_LOG", "llm_tower::access=debug");
+    // A narrow RUST_LOG keeps the startup lines; stderr is a pipe: no colour codes.
+    let running = Running::start(&mut command);
+    let startup = &running.startup;
+    assert!(
+        startup.iter().all(|line| !line.contains('\u{1b}')),
+        "{startup:#?}"
+    );
+    let said = |words: &[&str]| {
+        startup
+            .iter()
+            .any(|line| words.iter().all(|word| line.contains(word)))
+    };
+    assert!(said(&["no Redis", "memory"]), "{startup:#?}");
+    assert!(
+        said(&[
+            "`OPENAI_API_KEY` is not set",
+            "\"gpt-4o-mini\"",
+            "unavailable"
+        ]),
+        "{startup:#?}"
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let health: Value = client
+        .get(format!("{base}/health"))
+        .bearer_auth(&readme.key)
+        .send()
+        .await
+        .expect("health")
+        .bytes()
+        .await
+        .map(|bytes| serde_json::from_slice(&bytes).expect("JSON"))
+        .expect("body");
+    let unhealthy = health["unhealthy_endpoints"].as_array().expect("a list");
+    assert_eq!(unhealthy.len(), 1, "{health:#}");
+    assert_eq!(unhealthy[0]["model_name"], "gpt-4o-mini");
+    assert!(
+        unhealthy[0]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("`OPENAI_API_KEY`")),
+        "{health:#}"
+    );
+    assert_eq!(health["healthy_count"], 3, "{health:#}");
+    let answer = client
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(&readme.key)
+        .header("content-type", "application/json")
+        .body(
+            json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 401);
+    let error: Value = serde_json::from_slice(&answer.bytes().await.expect("body")).expect("JSON");
+    assert_eq!(error["error"]["type"], "authentication_error");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("`OPENAI_API_KEY`")),
+        "{error}"
+    );
+    running.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_readme_demo_command_answers_a_chat_offline() {
+    let readme = readme();
+    let (dir, port, mut command) = readme_command("readme", &readme, &readme.env, &readme.args);
+    command
         .env_remove("GEMINI_API_KEY")
         .env_remove("GEMINI_API_BASE")
         .env("RUST_LOG", "info");
-    for (name, value) in &readme.env {
-        command.env(name, value);
-    }
     let running = Running::start(&mut command);
     assert!(
         running
             .startup
             .iter()
-            .any(|line| line.contains("DEMO MODE") && line.contains("canned")),
+            .any(|line| line.contains("DEMO MODE") && line.contains("nothing leaves")),
         "{:#?}",
         running.startup
     );
@@ -184,6 +298,21 @@ async fn the_readme_demo_command_answers_a_chat_offline() {
         reply["choices"][0]["message"]["content"].is_string(),
         "{reply}"
     );
+    // Every deployment of the README's config is answered by the stand-in, the OpenAI
+    // and local ones included (nothing leaves the machine).
+    for model in ["gpt-4o-mini", "llama", "gemini/gemini-2.0-flash"] {
+        let mut body = readme.body.clone();
+        body["model"] = json!(model);
+        let answer = client
+            .post(&url)
+            .bearer_auth(&readme.key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the proxy answers");
+        assert_eq!(answer.status(), 200, "{model}");
+    }
     // The README's key is needed.
     let refused = client
         .post(&url)

@@ -341,6 +341,21 @@ async fn a_record_over_the_size_limit_is_answered_but_not_kept() {
     );
 }
 
+/// The Gemini contents of fixture 29's conversation sent back with the call's output:
+/// the question, the thought and the call with its signature, the function's answer.
+fn weather_round_trip(call_reply: &Value) -> Value {
+    json!([
+        {"role": "user", "parts": [{"text": "Weather in Tokyo?"}]},
+        {"role": "model", "parts": [
+            {"text": thoughts_of(call_reply), "thought": true},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}},
+             "thoughtSignature": "signature_REDACTED_1"}
+        ]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
+            "response": {"content": "72F, sunny"}}}]}
+    ])
+}
+
 #[tokio::test]
 async fn a_chain_that_outgrows_the_message_limit_is_refused_by_previous_response_id() {
     let stand_in = StandIn::start().await;
@@ -471,19 +486,7 @@ async fn a_function_call_round_trips_with_its_thought_signature_without_stored_s
     )
     .await;
     let sent = stand_in.received_body().await;
-    assert_eq!(
-        sent["contents"],
-        json!([
-            {"role": "user", "parts": [{"text": "Weather in Tokyo?"}]},
-            {"role": "model", "parts": [
-                {"text": thoughts_of(&call_reply), "thought": true},
-                {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}},
-                 "thoughtSignature": "signature_REDACTED_1"}
-            ]},
-            {"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
-                "response": {"content": "72F, sunny"}}}]}
-        ])
-    );
+    assert_eq!(sent["contents"], weather_round_trip(&call_reply));
     assert_eq!(item_types(&second), ["message"]);
     assert_eq!(second["output"][0]["content"][0]["text"], text_of(&answer));
 }
@@ -765,7 +768,7 @@ async fn bad_input_is_refused_by_name_before_anything_is_sent() {
         (json!({"model": FLASH}), "input"),
         (
             json!({"model": FLASH, "input": [{"type": "item_reference", "id": "x"}]}),
-            "input[0].type",
+            "input[0].id",
         ),
         (
             json!({"model": FLASH, "input": [{"type": "function_call", "name": "f"}]}),
@@ -1350,4 +1353,74 @@ mod proxy {
         let (status, _) = send(&proxy, "GET", "/v1/responses/x/y", "sk-one", None).await;
         assert_eq!(status, 404);
     }
+}
+
+/// The Vercel AI SDK's `openai()` provider sends `item_reference` items for its own earlier
+/// output items on a stored response: they are read from the store and sent as the items
+/// themselves; an id no stored response holds is a 400 naming it.
+#[tokio::test]
+async fn item_references_are_resolved_from_the_stored_responses() {
+    let stand_in = StandIn::start().await;
+    let call_reply = recorded("29", 0);
+    let answer = recorded("29", 1);
+    let responses = service(&stand_in);
+    let tool = json!({
+        "type": "function", "name": "get_weather", "description": "Get the weather.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    });
+    stand_in.reply_json(FLASH, 200, &call_reply).await;
+    let first = create(
+        &responses,
+        &json!({
+            "model": FLASH, "input": "Weather in Tokyo?", "tools": [tool],
+            "reasoning": {"effort": "high", "summary": "auto"}
+        }),
+    )
+    .await;
+    assert_eq!(item_types(&first), ["reasoning", "function_call"]);
+    let call_id = first["output"][1]["call_id"].as_str().expect("call_id");
+
+    stand_in.server.reset().await;
+    stand_in.reply_json(FLASH, 200, &answer).await;
+    let input = json!([
+        {"role": "user", "content": [{"type": "input_text", "text": "Weather in Tokyo?"}]},
+        {"type": "item_reference", "id": first["output"][0]["id"]},
+        {"type": "item_reference", "id": first["output"][1]["id"]},
+        {"type": "function_call_output", "call_id": call_id, "output": "72F, sunny"}
+    ]);
+    let second = create(
+        &responses,
+        &json!({"model": FLASH, "input": input, "tools": [tool]}),
+    )
+    .await;
+    let sent = stand_in.received_body().await;
+    assert_eq!(sent["contents"], weather_round_trip(&call_reply));
+    assert_eq!(second["output"][0]["content"][0]["text"], text_of(&answer));
+
+    // An id that no stored response holds: a 400 naming it, nothing sent upstream.
+    stand_in.server.reset().await;
+    let missing = first["output"][1]["id"]
+        .as_str()
+        .expect("id")
+        .replace("_1", "_7");
+    for id in [
+        missing.as_str(),
+        "fc_nope",
+        "msg_00000000000000000000000000000000_0",
+    ] {
+        let (status, _, bytes) = post(
+            &responses,
+            &json!({"model": FLASH, "input": [{"type": "item_reference", "id": id}]}),
+        )
+        .await;
+        assert_eq!(status, 400, "{id}");
+        let error: Value = serde_json::from_slice(&bytes).expect("JSON");
+        let message = error["error"]["message"].as_str().expect("a message");
+        assert!(
+            message.contains("item_reference") && message.contains(id),
+            "{message}"
+        );
+        assert_eq!(error["error"]["param"], "input[0].id");
+    }
+    assert!(stand_in.received_bodies().await.is_empty());
 }

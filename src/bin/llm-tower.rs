@@ -16,6 +16,10 @@ use llm_tower::proxy::scrape::{MetricsRoute, NotFound};
 use llm_tower::proxy::server::{ServerOptions, StallHook, serve, shutdown_signal};
 use llm_tower::proxy::stack::{StackOptions, metrics_door, served};
 use tracing_subscriber::EnvFilter;
+
+/// The target of the startup lines (warnings about the config, where the proxy listens):
+/// shown at `info` whatever `RUST_LOG` narrows the rest to, unless it names this target.
+const STARTUP: &str = "llm_tower::startup";
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -43,7 +47,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///   litellm_settings:
 ///     drop_params: true                       # drop unsupported params instead of 400
 ///     num_retries: 2
-///     request_timeout: 600                    # seconds until the reply starts
+///     request_timeout: 600                    # seconds until the reply starts (a
+///                                             # stream's first event); not the body after
 ///     user_url_allowed_hosts: [images.internal]
 ///   general_settings:
 ///     master_key: os.environ/LITELLM_MASTER_KEY
@@ -55,18 +60,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// with GEMINI_API_KEY. --check-config FILE reports what a config would serve, and exits.
 /// --demo serves canned answers from a built-in stand-in for Gemini (no key, no network).
 ///
-/// ROUTES: POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models,
+/// ROUTES: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses
+/// (also without /v1); GET and DELETE /v1/responses/{id}, GET
+/// /v1/responses/{id}/input_items; GET /v1/models, /v1/models/{id}, /model/info;
 /// GET /health, /health/liveliness, /health/readiness (?check=upstream: one call per
 /// deployment, master key), /metrics (Prometheus; master key unless --metrics-public),
-/// and /gemini/v1beta/… (pass-through for Google's SDKs). Messages marked with
+/// and /gemini/v1beta/… (pass-through for Google's SDKs). The master key is read from
+/// Authorization (Bearer or bare), x-api-key, api-key or x-litellm-api-key. Messages marked with
 /// cache_control are cached with Gemini's cachedContents (found again in Redis when
 /// configured, else in memory). HTTPS_PROXY / NO_PROXY apply to
 /// the calls to Gemini.
 ///
 /// OBSERVING: every answer carries x-request-id (the client's, or a new UUID) and
 /// x-litellm-call-id; a client's W3C traceparent is carried on to Gemini. Logs go to
-/// stderr; RUST_LOG tunes them (e.g. RUST_LOG=llm_tower=debug); --log-format json writes
-/// one JSON object a line, with one access-log line per request.
+/// stderr (coloured only on a terminal); RUST_LOG tunes them (e.g.
+/// RUST_LOG=llm_tower=debug), and the startup lines (target llm_tower::startup) stay at
+/// info unless RUST_LOG names that target; --log-format json writes one JSON object a
+/// line, with one access-log line per request.
 #[derive(Debug, Parser)]
 #[command(name = "llm-tower", version, verbatim_doc_comment)]
 struct Args {
@@ -153,9 +163,20 @@ fn main() -> ExitCode {
 /// Logs on stderr, text or JSON, filtered by `RUST_LOG` (default `info`); with the `otel`
 /// feature, spans exported with OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 fn init_logs(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let text = (format == LogFormat::Text)
-        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if directives.contains(STARTUP) => EnvFilter::new(directives),
+        Ok(directives) if !directives.is_empty() => {
+            EnvFilter::new(format!("{directives},{STARTUP}=info"))
+        }
+        _ => EnvFilter::new("info"),
+    };
+    // Colour only for a person at a terminal, never in a file or a log collector.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    });
     let json = (format == LogFormat::Json).then(|| {
         tracing_subscriber::fmt::layer()
             .json()
@@ -184,6 +205,16 @@ fn check_config(path: &Path) -> ExitCode {
     for warning in &warnings {
         println!("warning: {}: {warning}", path.display());
     }
+    // The proxy would start and serve the others; a check names what would not work.
+    let mut errors = 0;
+    for (field, var) in config.unset_keys() {
+        println!(
+            "error: {}: {field}: environment variable `{var}` is not set (referenced as \
+             os.environ/{var}); the proxy would serve this deployment as unavailable",
+            path.display()
+        );
+        errors += 1;
+    }
     if let Err(error) = Proxy::from_config(&config) {
         println!("error: {}: {error}", path.display());
         return ExitCode::FAILURE;
@@ -191,23 +222,31 @@ fn check_config(path: &Path) -> ExitCode {
     if config.model_list.is_empty() {
         println!("warning: {}: model_list is empty", path.display());
     }
+    let verdict = if errors == 0 {
+        "ok".to_owned()
+    } else {
+        format!("{errors} error(s)")
+    };
     println!(
-        "{}: ok, {} deployment(s), {} warning(s)",
+        "{}: {verdict}, {} deployment(s), {} warning(s)",
         path.display(),
         config.model_list.len(),
         warnings.len()
     );
     for entry in &config.model_list {
         let params = &entry.litellm_params;
-        let key = if params.api_key.is_some() {
-            "key set"
-        } else {
-            "no key"
+        let key = match (&params.api_key, &params.api_key_unset) {
+            (Some(_), _) => "key set".to_owned(),
+            (None, Some(var)) => format!("unavailable: {var} is not set"),
+            (None, None) => "no key".to_owned(),
         };
         println!("  {} -> {} ({key})", entry.model_name, params.model);
     }
     if config.general_settings.master_key.is_none() {
         println!("note: no general_settings.master_key: the proxy would be open");
+    }
+    if errors > 0 {
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
@@ -232,7 +271,7 @@ async fn run(args: Args) -> Result<(), String> {
             };
             let (config, warnings) = loaded.map_err(|error| error.to_string())?;
             for warning in warnings {
-                tracing::warn!("{}: {warning}", path.display());
+                tracing::warn!(target: STARTUP, "{}: {warning}", path.display());
             }
             config
         }
@@ -240,11 +279,12 @@ async fn run(args: Args) -> Result<(), String> {
         None => {
             if std::env::var_os("GEMINI_API_KEY").is_none_or(|key| key.is_empty()) {
                 tracing::warn!(
+                    target: STARTUP,
                     "no --config and no GEMINI_API_KEY: requests will fail with an \
                      authentication error; set GEMINI_API_KEY, or try --demo for canned answers"
                 );
             } else {
-                tracing::info!("no --config: serving gemini/* with GEMINI_API_KEY");
+                tracing::info!(target: STARTUP, "no --config: serving gemini/* with GEMINI_API_KEY");
             }
             Config::default_gemini()
         }
@@ -254,27 +294,31 @@ async fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|error| format!("cannot start the demo stand-in: {error}"))?;
         tracing::warn!(
-            "DEMO MODE: every answer is a canned reply from a built-in stand-in for Gemini \
+            target: STARTUP,
+            "DEMO MODE: every deployment is answered by a built-in stand-in for Gemini \
              (http://{stand_in}), not a model; nothing leaves this machine"
         );
-        for entry in &config.model_list {
-            if entry.litellm_params.provider() != "gemini" {
-                tracing::warn!(
-                    "demo: {} ({}) is not a Gemini deployment and still calls its upstream",
-                    entry.model_name,
-                    entry.litellm_params.model
-                );
-            }
-        }
     }
     if config.model_list.is_empty() {
-        tracing::warn!("model_list is empty: every chat request will answer 404");
+        tracing::warn!(target: STARTUP, "model_list is empty: every chat request will answer 404");
+    }
+    match &config.router_settings.redis_url {
+        Some(url) => tracing::info!(
+            target: STARTUP,
+            "Redis {}: context caches and stored responses, shared with every replica using it",
+            llm_tower::upstream::redact_url(url.expose())
+        ),
+        None => tracing::info!(
+            target: STARTUP,
+            "no Redis: context caches and stored responses are kept in this process's memory"
+        ),
     }
     let metrics = Arc::new(Metrics::new(&config));
     let proxy =
         Proxy::from_config_observed(&config, &metrics).map_err(|error| error.to_string())?;
     if !proxy.requires_key() {
         tracing::warn!(
+            target: STARTUP,
             "no general_settings.master_key: the proxy is open to anyone who can reach it"
         );
     }
@@ -294,7 +338,7 @@ async fn run(args: Args) -> Result<(), String> {
             .map_err(|error| format!("cannot listen on {address} for metrics: {error}"))?;
         let door = metrics_door(&config, args.metrics_public);
         let route = MetricsRoute::new(NotFound, metrics.clone(), door);
-        tracing::info!("metrics on http://{address}/metrics");
+        tracing::info!(target: STARTUP, "metrics on http://{address}/metrics");
         tokio::spawn(serve(
             listener,
             route,
@@ -314,6 +358,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     let bound = listener.local_addr().map_err(|error| error.to_string())?;
     tracing::info!(
+        target: STARTUP,
         models = config.model_list.len(),
         "llm-tower listening on http://{bound}"
     );

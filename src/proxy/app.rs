@@ -2,6 +2,8 @@
 //! LiteLLM-style [`Config`] to a [`Router`] of deployments: `gemini/…` models to the Gemini
 //! provider, `openai/…` models to the OpenAI-compatible one. Deployments of providers
 //! llm-tower does not have are left out; requests for them answer 404 saying why.
+//! Deployments whose key variable is unset are left out of names others serve; alone
+//! under their name they answer 401 naming the variable.
 //!
 //! | route | auth | what |
 //! |---|---|---|
@@ -19,6 +21,7 @@
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
@@ -35,12 +38,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::auth::MasterKey;
-use super::config::{Config, LitellmParams, ModelEntry, unserved};
+use super::config::{Config, LitellmParams, ModelEntry, is_provider_param, unserved};
 use super::metrics::Metrics;
 use super::models::{Catalogue, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
 use super::readiness::Readiness;
+use super::unset_key;
 use crate::context::Deadline;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
@@ -53,7 +57,7 @@ use crate::layers::media::{FetchPolicy, MediaFetcher};
 use crate::layers::messages::{Messages, MessagesLayer};
 use crate::layers::responses::state::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery};
 use crate::layers::responses::{Responses, ResponsesLayer};
-use crate::pricing::{ModelPrice, PRICE_KEYS};
+use crate::pricing::ModelPrice;
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
 use crate::providers::openai::{
@@ -64,10 +68,6 @@ use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
 };
 use crate::upstream::{HttpTransport, InFlightLimitLayer, RetryPolicy, Secret};
-
-/// Keys of `litellm_params` that are neither provider params nor the router's (those are
-/// taken out by the config: [`LitellmParams::routing`]).
-const ROUTING_KEYS: &[&str] = &["stream_timeout", "custom_llm_provider", "region_name"];
 
 /// Most upstream calls one deployment has in flight at once (streams count until they
 /// end) unless its `max_parallel_requests` or `router_settings.default_max_parallel_requests`
@@ -210,11 +210,33 @@ impl Proxy {
             router = router.observer(observer);
         }
         let mut prices = Vec::with_capacity(config.model_list.len());
+        // Names some deployment with its key serves: one without its key is left out there.
+        let keyed: HashSet<&str> = config
+            .model_list
+            .iter()
+            .filter(|entry| {
+                entry.litellm_params.api_key_unset.is_none()
+                    && unserved(&entry.litellm_params.model).is_none()
+            })
+            .map(|entry| entry.model_name.as_str())
+            .collect();
         for (index, entry) in config.model_list.iter().enumerate() {
             // Reported as a config warning; requests for it answer 404 saying why.
             if let Some(why) = unserved(&entry.litellm_params.model) {
                 router = router.unavailable(entry.model_name.clone(), why);
                 prices.push(None);
+                continue;
+            }
+            // Reported as a config warning; alone under its name, it answers 401 naming
+            // the variable.
+            if let Some(var) = &entry.litellm_params.api_key_unset {
+                prices.push(None);
+                if !keyed.contains(entry.model_name.as_str()) {
+                    let (chat, embeddings) = unset_key::services(&entry.model_name, var);
+                    let deployment = Deployment::new(chat, entry.litellm_params.model_id())
+                        .with_embeddings(embeddings);
+                    router = router.deployment(entry.model_name.clone(), deployment);
+                }
                 continue;
             }
             let price =
@@ -291,9 +313,7 @@ fn provider_params(entry: &ModelEntry) -> serde_json::Map<String, Value> {
         .litellm_params
         .extra
         .iter()
-        .filter(|(key, _)| {
-            !ROUTING_KEYS.contains(&key.as_str()) && !PRICE_KEYS.contains(&key.as_str())
-        })
+        .filter(|(key, _)| is_provider_param(key))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
@@ -474,6 +494,11 @@ fn openai_services(
     if let Some(price) = price {
         builder = builder.price(price);
     }
+    if let Some(organization) = &params.organization {
+        let value = http::HeaderValue::try_from(organization.as_str())
+            .map_err(|_| "litellm_params.organization is not a valid HTTP header value")?;
+        builder = builder.organization(value);
+    }
     let openai = builder.http_layer(limit).build()?;
     Ok((openai.chat_service(), openai.embedding_service()))
 }
@@ -530,19 +555,20 @@ fn health_report(config: &Config) -> Value {
                 gemini_env_key,
             ),
         };
-        let has_key = params.api_key.is_some() || env_key;
+        let has_key = params.api_key.is_some() || (env_key && params.api_key_unset.is_none());
         let mut report = json!({
             "model": params.model,
             "model_name": entry.model_name,
             "api_base": crate::upstream::redact_url(api_base),
             "has_api_key": has_key,
         });
-        let problem = match unserved(&params.model) {
-            Some(why) => Some(why),
-            None if key_needed && !has_key => {
+        let problem = match (unserved(&params.model), &params.api_key_unset) {
+            (Some(why), _) => Some(why),
+            (None, Some(var)) => Some(unset_key::message(&entry.model_name, var)),
+            (None, None) if key_needed && !has_key => {
                 Some("no API key: set api_key or the provider's key variable".to_owned())
             }
-            None => None,
+            (None, None) => None,
         };
         match problem {
             Some(why) => {

@@ -78,10 +78,13 @@
 //!
 //! When `NAME` is set in neither:
 //! - in `litellm_params`, the proxy still starts, like LiteLLM: a warning is
-//!   reported and the value is treated as absent. A deployment without
-//!   `api_key` then fails its requests with an authentication error; without
-//!   `api_base` it uses the provider's default endpoint; a provider param is
-//!   left out.
+//!   reported and the value is treated as absent. A deployment whose `api_key`
+//!   variable is unset is served as unavailable (its name in
+//!   [`LitellmParams::api_key_unset`]): its requests answer 401 naming the
+//!   variable, and `/health` lists it as unhealthy, while the other deployments
+//!   serve. Without `api_base` a deployment uses the provider's default
+//!   endpoint; a provider param is left out. [`Config::unset_keys`] lists the
+//!   unset key variables (`llm-tower --check-config` reports them as errors).
 //! - in `master_key`, loading fails with [`ConfigError::MissingEnv`]: a proxy
 //!   meant to require a key must not start open because a variable was
 //!   forgotten. An empty `master_key` is [`ConfigError::Invalid`] for the same
@@ -95,10 +98,12 @@
 //! An empty file, or one without `model_list`, is a valid config with no
 //! models (the proxy warns about it).
 
+mod params;
 mod router;
 mod routing;
 
 pub use crate::upstream::secret::Secret;
+pub(crate) use params::is_provider_param;
 pub use router::RouterSettings;
 pub use routing::{DeploymentRouting, Routing};
 use std::collections::BTreeMap;
@@ -243,8 +248,14 @@ pub struct LitellmParams {
     /// The upstream API key; `None` when not given or when its
     /// `os.environ/` variable is unset.
     pub api_key: Option<Secret>,
+    /// The variable `api_key` names (`os.environ/NAME`) when it is unset: the deployment is
+    /// then served as unavailable, its requests answered with a 401 naming the variable.
+    pub api_key_unset: Option<String>,
     /// The upstream base URL; `None` means the provider's default.
     pub api_base: Option<String>,
+    /// `organization`: the `OpenAI-Organization` header of an `openai/` deployment (ignored,
+    /// with a warning, elsewhere).
+    pub organization: Option<String>,
     /// Timeout for one upstream request.
     pub timeout: Option<Duration>,
     /// Retries for this deployment, overriding
@@ -257,10 +268,12 @@ pub struct LitellmParams {
     /// The router's params of this deployment (`rpm`, `tpm`, `weight`, `order`,
     /// `cooldown_time`, and `model_info.id`), taken out of the provider params.
     pub routing: DeploymentRouting,
-    /// Every other key: provider params merged into each request
-    /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`,
-    /// `temperature`, `top_k`, ...), in file order, with `os.environ/`
-    /// strings resolved and null values left out.
+    /// The other keys llm-tower knows, in file order, with `os.environ/` strings resolved
+    /// and null values left out: provider params merged into each request
+    /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`, `temperature`,
+    /// `top_k`, ...), other keys of LiteLLM's router (`tags`, ...; never sent) and prices
+    /// (`input_cost_per_token`, ...). Any other key is dropped with a warning: nothing
+    /// unknown reaches an upstream.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -271,6 +284,8 @@ impl fmt::Debug for LitellmParams {
         f.debug_struct("LitellmParams")
             .field("model", &self.model)
             .field("api_key", &self.api_key)
+            .field("api_key_unset", &self.api_key_unset)
+            .field("organization", &self.organization)
             .field(
                 "api_base",
                 &self.api_base.as_deref().map(crate::upstream::redact_url),
@@ -529,6 +544,35 @@ impl Config {
         Self::from_yaml(&text, &display, env)
     }
 
+    /// The deployments served as unavailable because their `api_key` names an unset
+    /// variable: `(field, variable)` pairs, e.g.
+    /// `("model_list[1].litellm_params.api_key", "OPENAI_API_KEY")`. The proxy starts
+    /// without them; `llm-tower --check-config` reports each as an error.
+    ///
+    /// ```rust
+    /// use llm_tower::proxy::config::Config;
+    ///
+    /// let yaml = "
+    /// model_list:
+    ///   - {model_name: a, litellm_params: {model: gemini/gemini-2.5-flash, api_key: os.environ/SET}}
+    ///   - {model_name: b, litellm_params: {model: openai/gpt-4o, api_key: os.environ/UNSET}}
+    /// ";
+    /// let env = |name: &str| (name == "SET").then(|| "key".to_owned());
+    /// let (config, _) = Config::from_yaml(yaml, "config.yaml", &env)?;
+    /// let unset: Vec<_> = config.unset_keys().collect();
+    /// assert_eq!(unset, [("model_list[1].litellm_params.api_key".to_owned(), "UNSET")]);
+    /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
+    /// ```
+    pub fn unset_keys(&self) -> impl Iterator<Item = (String, &str)> {
+        self.model_list
+            .iter()
+            .enumerate()
+            .filter_map(|(index, entry)| {
+                let var = entry.litellm_params.api_key_unset.as_deref()?;
+                Some((format!("model_list[{index}].litellm_params.api_key"), var))
+            })
+    }
+
     /// The config used without `--config`: one wildcard entry, `gemini/*`
     /// served by `gemini/*`, with its key from `GEMINI_API_KEY` (`None` when
     /// unset, left for the proxy to resolve per request), and default
@@ -661,6 +705,8 @@ struct RawLitellmParams {
     max_retries: Option<u32>,
     #[serde(default)]
     max_parallel_requests: Option<serde_json::Value>,
+    #[serde(default)]
+    organization: Option<String>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -981,16 +1027,22 @@ impl RawModelEntry {
             });
         }
 
-        // A key that names an unset variable would fail every request with 401: refused
-        // here, where the operator sees it.
+        // As in LiteLLM, a key that names an unset variable does not stop the proxy: the
+        // deployment is served as unavailable (401 naming the variable, unhealthy in
+        // `/health`), and `--check-config` reports it as an error.
+        let mut api_key_unset = None;
         let api_key = match params.api_key {
             Some(raw) => match resolver.resolve(&field("api_key"), raw)? {
                 Resolved::Value(key) => Some(Secret::new(key)),
                 Resolved::Missing { var } => {
-                    return Err(ConfigError::MissingEnv {
-                        field: field("api_key"),
-                        var,
-                    });
+                    warnings.push(format!(
+                        "{}: environment variable `{var}` is not set; the deployment of {:?} \
+                         is served as unavailable (its requests answer 401 naming `{var}`)",
+                        field("api_key"),
+                        self.model_name
+                    ));
+                    api_key_unset = Some(var);
+                    None
                 }
             },
             None => None,
@@ -1006,6 +1058,20 @@ impl RawModelEntry {
             })?;
         }
 
+        // `organization` is a header of OpenAI's, not a param of Gemini's.
+        let organization = match params.organization {
+            Some(raw) if params.model.starts_with("openai/") => {
+                resolver.resolve_param(&field("organization"), raw, warnings)?
+            }
+            Some(_) => {
+                warnings.push(format!(
+                    "{}: OpenAI's organization header, used by openai/ deployments only; ignored",
+                    field("organization")
+                ));
+                None
+            }
+            None => None,
+        };
         let mut extra = serde_json::Map::with_capacity(params.extra.len());
         let mut raw_extra = params.extra;
         for (key, value) in [("rpm", self.rpm), ("tpm", self.tpm)] {
@@ -1015,6 +1081,13 @@ impl RawModelEntry {
         }
         let routing = DeploymentRouting::take(&entry, &mut raw_extra, self.model_info.as_ref())?;
         for (key, value) in raw_extra {
+            if !params::is_kept(&key) {
+                warnings.push(format!(
+                    "{}: not a param llm-tower knows; dropped, never sent upstream",
+                    field(&key)
+                ));
+                continue;
+            }
             let value = match value {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(raw) => resolver
@@ -1032,7 +1105,9 @@ impl RawModelEntry {
             litellm_params: LitellmParams {
                 model: params.model,
                 api_key,
+                api_key_unset,
                 api_base,
+                organization,
                 timeout: seconds(&field("timeout"), params.timeout)?,
                 max_retries: params.max_retries,
                 max_parallel_requests: call_limit(
@@ -1463,7 +1538,7 @@ mod tests {
     #[test]
     fn env_refs_resolve_in_api_base_and_provider_params() {
         let yaml = with_params(
-            "api_base: os.environ/GEMINI_BASE\nlabel: os.environ/LABEL\nplain: os.environ\nnested: {x: os.environ/LABEL}",
+            "api_base: os.environ/GEMINI_BASE\nuser: os.environ/LABEL\nservice_tier: os.environ\nresponse_format: {x: os.environ/LABEL}",
         );
         let vars = [
             ("GEMINI_BASE", "http://localhost:9000"),
@@ -1473,12 +1548,43 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let params = &config.model_list[0].litellm_params;
         assert_eq!(params.api_base.as_deref(), Some("http://localhost:9000"));
-        assert_eq!(params.extra["label"], "team-a");
-        assert_eq!(params.extra["plain"], "os.environ");
+        assert_eq!(params.extra["user"], "team-a");
+        assert_eq!(params.extra["service_tier"], "os.environ");
         // Like LiteLLM, only top-level values are references.
         assert_eq!(
-            params.extra["nested"],
+            params.extra["response_format"],
             serde_json::json!({"x": "os.environ/LABEL"})
+        );
+    }
+
+    #[test]
+    fn unknown_params_are_dropped_with_a_warning_and_organization_is_typed() {
+        let yaml = "model_list:
+  - model_name: gpt
+    litellm_params:
+      model: openai/gpt-4o
+      organization: os.environ/ORG
+      tags: [free]
+      rpm: 10
+      temperature: 0.1
+      api_version: '2024-10-01'
+      extra_headers: {x-a: b}
+  - model_name: flash
+    litellm_params: {model: gemini/gemini-2.5-flash, organization: org-1}
+";
+        let (config, warnings) = parse_ok(yaml, &[("ORG", "org-42")]);
+        let gpt = &config.model_list[0].litellm_params;
+        assert_eq!(gpt.organization.as_deref(), Some("org-42"));
+        let kept: Vec<&str> = gpt.extra.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["tags", "rpm", "temperature"]);
+        assert_eq!(config.model_list[1].litellm_params.organization, None);
+        assert_eq!(
+            warnings,
+            [
+                "model_list[0].litellm_params.api_version: not a param llm-tower knows; dropped, never sent upstream",
+                "model_list[0].litellm_params.extra_headers: not a param llm-tower knows; dropped, never sent upstream",
+                "model_list[1].litellm_params.organization: OpenAI's organization header, used by openai/ deployments only; ignored",
+            ]
         );
     }
 
@@ -1491,13 +1597,28 @@ mod tests {
     }
 
     #[test]
-    fn an_unset_api_key_variable_is_refused() {
+    fn an_unset_api_key_variable_leaves_the_deployment_unavailable() {
         let yaml = with_params("api_key: os.environ/NOPE_KEY");
-        let Err(ConfigError::MissingEnv { field, var }) = parse(&yaml, &[]) else {
-            panic!("accepted");
-        };
-        assert_eq!(field, "model_list[0].litellm_params.api_key");
-        assert_eq!(var, "NOPE_KEY");
+        let (config, warnings) = parse_ok(&yaml, &[]);
+        let params = &config.model_list[0].litellm_params;
+        assert!(params.api_key.is_none());
+        assert_eq!(params.api_key_unset.as_deref(), Some("NOPE_KEY"));
+        assert_eq!(
+            warnings,
+            [
+                "model_list[0].litellm_params.api_key: environment variable `NOPE_KEY` is not set; \
+                 the deployment of \"m\" is served as unavailable (its requests answer 401 naming `NOPE_KEY`)"
+            ]
+        );
+        assert_eq!(
+            config.unset_keys().collect::<Vec<_>>(),
+            [(
+                "model_list[0].litellm_params.api_key".to_owned(),
+                "NOPE_KEY"
+            )]
+        );
+        let (config, _) = parse_ok(&yaml, &[("NOPE_KEY", "k")]);
+        assert_eq!(config.unset_keys().count(), 0);
     }
 
     #[test]
@@ -1534,16 +1655,16 @@ mod tests {
 
     #[test]
     fn unset_param_variables_warn_and_leave_the_setting_out() {
-        let yaml = with_params("api_base: os.environ/NOPE_BASE\nlabel: os.environ/NOPE_LABEL");
+        let yaml = with_params("api_base: os.environ/NOPE_BASE\nuser: os.environ/NOPE_LABEL");
         let (config, warnings) = parse_ok(&yaml, &[]);
         let params = &config.model_list[0].litellm_params;
         assert!(params.api_base.is_none());
-        assert!(!params.extra.contains_key("label"));
+        assert!(!params.extra.contains_key("user"));
         assert_eq!(
             warnings,
             [
                 "model_list[0].litellm_params.api_base: environment variable `NOPE_BASE` is not set; the setting is left out",
-                "model_list[0].litellm_params.label: environment variable `NOPE_LABEL` is not set; the setting is left out",
+                "model_list[0].litellm_params.user: environment variable `NOPE_LABEL` is not set; the setting is left out",
             ]
         );
     }

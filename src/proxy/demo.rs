@@ -1,46 +1,34 @@
-//! `llm-tower --demo`: the proxy with the [`StandIn`] as its Gemini upstream, so it can be
-//! tried (with `curl` or any OpenAI SDK) without a Gemini key or a network. Every answer is
-//! a canned reply recorded from Gemini, whatever was asked.
+//! `llm-tower --demo`: the proxy with the [`StandIn`] as the upstream of every deployment,
+//! so it can be tried (with `curl` or any OpenAI SDK) without a key or a network: nothing
+//! leaves the machine. The stand-in answers from the request (see [`StandIn`]).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use super::config::{Config, ConfigError};
+use super::config::{Config, ConfigError, unserved};
 use super::stand_in::StandIn;
 use crate::upstream::secret::Secret;
 
-/// The key the demo's stand-in accepts (it is no secret: the stand-in is local and canned).
+/// The key the demo's stand-in accepts (it is no secret: the stand-in is local).
 const DEMO_KEY: &str = "demo-stand-in-key";
 
-/// Loads a config for the demo: as [`Config::load`], except that a deployment `api_key`
-/// naming an unset variable is accepted (the stand-in needs no key; [`start`] gives every
-/// Gemini deployment the stand-in's). Every other error stays an error, an unset
-/// `master_key` variable included.
+/// Loads a config for the demo: [`Config::load`]; deployments whose key variable is unset
+/// are served by the stand-in like the others (see [`start`]).
 pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
-    let mut stand_ins: Vec<String> = Vec::new();
-    loop {
-        let env = |name: &str| {
-            std::env::var(name).ok().or_else(|| {
-                stand_ins
-                    .iter()
-                    .any(|known| known == name)
-                    .then(|| DEMO_KEY.to_owned())
-            })
-        };
-        match Config::load_with(path, &env) {
-            Err(ConfigError::MissingEnv { field, var })
-                if field.ends_with(".api_key") && !stand_ins.contains(&var) =>
-            {
-                stand_ins.push(var);
-            }
-            loaded => return loaded,
-        }
-    }
+    let (config, warnings) = Config::load(path)?;
+    let warnings = warnings
+        .into_iter()
+        .filter(|warning| !warning.contains(".api_key: environment variable"))
+        .collect();
+    Ok((config, warnings))
 }
 
 /// Starts the stand-in on a free port of 127.0.0.1 (a task of the current runtime) and
-/// points every Gemini deployment of `config` at it. Returns its address.
+/// points every deployment of `config` it can serve at it: `gemini/…` and `openai/…`
+/// deployments alike become Gemini deployments of the same model id, with the stand-in's
+/// key, so no request leaves the machine. Deployments of providers llm-tower does not have
+/// stay unavailable. Returns the stand-in's address.
 ///
 /// ```
 /// use llm_tower::proxy::{config::Config, demo};
@@ -59,10 +47,13 @@ pub async fn start(config: &mut Config) -> io::Result<SocketAddr> {
     let api_base = format!("http://{address}/v1beta");
     for entry in &mut config.model_list {
         let params = &mut entry.litellm_params;
-        if params.provider() == "gemini" {
-            params.api_base = Some(api_base.clone());
-            params.api_key = Some(Secret::new(DEMO_KEY));
+        if unserved(&params.model).is_some() {
+            continue;
         }
+        params.model = format!("gemini/{}", params.model_id());
+        params.api_base = Some(api_base.clone());
+        params.api_key = Some(Secret::new(DEMO_KEY));
+        params.api_key_unset = None;
     }
     Ok(address)
 }

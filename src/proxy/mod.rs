@@ -19,3 +19,4 @@ pub mod scrape;
 pub mod server;
 pub mod stack;
 pub mod stand_in;
+mod unset_key;

@@ -1,10 +1,12 @@
 //! [`Readiness`]: `GET /health/readiness`. Without a query it says the config is loaded
 //! (the proxy only starts with a valid one) and how many deployments it serves, with no
 //! key asked, for orchestrators. With `?check=upstream` (master key required, since it
-//! spends upstream calls) it makes one cheap authenticated call per Gemini deployment,
-//! `models.get` (`GET {api_base}/models/{model}`; for a wildcard deployment the model
-//! list, one entry long), all at once with a time limit, and reports each; any failure makes
-//! the answer 503.
+//! spends upstream calls) it makes one cheap authenticated call per deployment, all at once
+//! with a time limit, and reports each; any failure makes the answer 503. A Gemini
+//! deployment is asked `models.get` (`GET {api_base}/models/{model}`; for a wildcard
+//! deployment the model list, one entry long), an `openai/` one its model list
+//! (`GET {api_base}/models`); a deployment whose key variable is unset is unhealthy
+//! without a call, and one of a provider llm-tower does not serve is not checked.
 
 use std::time::{Duration, Instant};
 
@@ -14,9 +16,12 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use tower::ServiceExt;
 
-use super::config::Config;
+use super::config::{Config, LitellmParams, unserved};
 use crate::edge::{EdgeBody, json_response};
-use crate::gemini::DEFAULT_API_BASE;
+use crate::gemini::{API_KEY_HEADER, DEFAULT_API_BASE, api_key_from_env};
+use crate::providers::openai::{
+    API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE,
+};
 use crate::upstream::secret::Secret;
 use crate::upstream::transport::HttpTransport;
 
@@ -30,9 +35,25 @@ const CHECK_CONCURRENCY: usize = 16;
 struct Target {
     model_name: String,
     model: String,
-    /// `None` for a provider this check does not know how to call.
-    url: Option<String>,
-    key: Option<Secret>,
+    /// The call to make, or why none is made.
+    probe: Result<Probe, Unprobed>,
+}
+
+/// One cheap authenticated `GET`.
+#[derive(Clone)]
+struct Probe {
+    url: String,
+    /// The header carrying the key, and the key; `None` for a keyless server of your own.
+    auth: Option<(&'static str, Secret)>,
+}
+
+/// Why a deployment is not called.
+#[derive(Clone)]
+enum Unprobed {
+    /// Unhealthy without a call (no key).
+    Unhealthy(String),
+    /// Not a provider llm-tower serves.
+    NotChecked(String),
 }
 
 /// The readiness answers of one proxy.
@@ -82,35 +103,29 @@ struct Check {
 impl Readiness {
     /// The deployments of `config`, checked over `transport`.
     pub fn new(config: &Config, transport: HttpTransport) -> Self {
-        let env_key = std::env::var("GEMINI_API_KEY")
-            .ok()
-            .filter(|key| !key.is_empty())
-            .map(Secret::new);
-        let env_base = std::env::var("GEMINI_API_BASE")
-            .ok()
-            .filter(|base| !base.is_empty());
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let gemini_key = api_key_from_env();
+        let gemini_base = env("GEMINI_API_BASE");
+        let openai_key = env(OPENAI_KEY_VAR).map(Secret::new);
         let targets = config
             .model_list
             .iter()
             .map(|entry| {
                 let params = &entry.litellm_params;
-                let url = (params.provider() == "gemini").then(|| {
-                    let base = params
-                        .api_base
-                        .clone()
-                        .or_else(|| env_base.clone())
-                        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-                    let base = base.trim_end_matches('/');
-                    match params.model_id() {
-                        id if id.contains('*') => format!("{base}/models?pageSize=1"),
-                        id => format!("{base}/models/{id}"),
-                    }
-                });
+                let probe = match (params.provider(), &params.api_key_unset) {
+                    (_, _) if unserved(&params.model).is_some() => Err(Unprobed::NotChecked(
+                        "not a provider llm-tower serves".to_owned(),
+                    )),
+                    (_, Some(var)) => Err(Unprobed::Unhealthy(format!(
+                        "no api_key: environment variable `{var}` is not set"
+                    ))),
+                    ("openai", None) => Ok(openai_probe(params, openai_key.as_ref())),
+                    (_, None) => gemini_probe(params, gemini_base.as_deref(), gemini_key.as_ref()),
+                };
                 Target {
                     model_name: entry.model_name.clone(),
                     model: params.model.clone(),
-                    url,
-                    key: params.api_key.clone().or_else(|| env_key.clone()),
+                    probe,
                 }
             })
             .collect();
@@ -148,6 +163,59 @@ impl Readiness {
     }
 }
 
+/// Gemini's `models.get` (`GET {api_base}/models/{model}`; for a wildcard, the model list
+/// one entry long) with the key as `x-goog-api-key`.
+fn gemini_probe(
+    params: &LitellmParams,
+    env_base: Option<&str>,
+    env_key: Option<&Secret>,
+) -> Result<Probe, Unprobed> {
+    let base = params
+        .api_base
+        .as_deref()
+        .or(env_base)
+        .unwrap_or(DEFAULT_API_BASE)
+        .trim_end_matches('/');
+    let url = match params.model_id() {
+        id if id.contains('*') => format!("{base}/models?pageSize=1"),
+        id => format!("{base}/models/{id}"),
+    };
+    let key = params
+        .api_key
+        .clone()
+        .or_else(|| env_key.cloned())
+        .ok_or_else(|| Unprobed::Unhealthy("no api_key".to_owned()))?;
+    Ok(Probe {
+        url,
+        auth: Some((API_KEY_HEADER, key)),
+    })
+}
+
+/// An OpenAI-compatible server's model list (`GET {api_base}/models`, which OpenAI, vLLM,
+/// Ollama and LM Studio all serve) with the key as `Authorization: Bearer`; the
+/// environment's `OPENAI_API_KEY` only for OpenAI's own endpoint, as for requests.
+fn openai_probe(params: &LitellmParams, env_key: Option<&Secret>) -> Probe {
+    let base = params
+        .api_base
+        .as_deref()
+        .unwrap_or(OPENAI_API_BASE)
+        .trim_end_matches('/');
+    let key = params.api_key.clone().or_else(|| {
+        (base == OPENAI_API_BASE)
+            .then(|| env_key.cloned())
+            .flatten()
+    });
+    Probe {
+        url: format!("{base}/models"),
+        auth: key.map(|key| {
+            (
+                "authorization",
+                Secret::new(format!("Bearer {}", key.expose())),
+            )
+        }),
+    }
+}
+
 /// Calls one deployment.
 async fn check(transport: HttpTransport, target: Target) -> Check {
     let mut check = Check {
@@ -157,25 +225,27 @@ async fn check(transport: HttpTransport, target: Target) -> Check {
         latency_ms: None,
         error: None,
     };
-    let Some(url) = &target.url else {
-        check.error = Some("only Gemini deployments are checked".to_owned());
-        return check;
+    let probe = match target.probe {
+        Ok(probe) => probe,
+        Err(Unprobed::NotChecked(why)) => {
+            check.error = Some(why);
+            return check;
+        }
+        Err(Unprobed::Unhealthy(why)) => {
+            check.status = "unhealthy";
+            check.error = Some(why);
+            return check;
+        }
     };
-    let Some(key) = &target.key else {
-        check.status = "unhealthy";
-        check.error = Some("no api_key".to_owned());
-        return check;
-    };
-    let request = http::Request::builder()
-        .method(Method::GET)
-        .uri(url)
-        .header("x-goog-api-key", key.expose())
-        .body(Bytes::new());
-    let request = match request {
+    let mut request = http::Request::builder().method(Method::GET).uri(&probe.url);
+    if let Some((name, key)) = &probe.auth {
+        request = request.header(*name, key.expose());
+    }
+    let request = match request.body(Bytes::new()) {
         Ok(request) => request,
         Err(_) => {
             check.status = "unhealthy";
-            check.error = Some("the api_base is not a valid URL".to_owned());
+            check.error = Some("the api_base or the key is not valid in a request".to_owned());
             return check;
         }
     };

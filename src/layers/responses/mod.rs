@@ -15,6 +15,7 @@
 //! `GET` and `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
 
 pub mod events;
+mod reference;
 pub mod reply;
 pub mod request;
 pub mod state;
@@ -292,12 +293,13 @@ async fn respond<S>(
     inner: S,
     records: Records,
     limits: RequestLimits,
-    request: CreateResponse,
+    mut request: CreateResponse,
 ) -> Result<ResponsesReply, Error>
 where
     S: Service<ChatRequest, Response = ChatResponse, Error = Error> + Clone + Send + 'static,
     S::Future: Send,
 {
+    reference::resolve(&records, &mut request.input).await?;
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());

@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderValue;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+
+/// OpenAI's header naming the organization a request is billed to.
+const ORGANIZATION: HeaderName = HeaderName::from_static("openai-organization");
 use http_body::Body;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
@@ -34,10 +37,12 @@ use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::{Secret, redact_url};
 
 /// Where and how requests are sent.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Endpoint {
     api_base: String,
     api_key: Option<Secret>,
+    /// Sent as `OpenAI-Organization` with the configured key (not with a client's own).
+    organization: Option<HeaderValue>,
     options: Options,
 }
 
@@ -72,6 +77,7 @@ impl OpenAiHttpLayer {
             endpoint: Arc::new(Endpoint {
                 api_base: api_base.as_ref().trim_end_matches('/').to_owned(),
                 api_key,
+                organization: None,
                 options,
             }),
             event_timeout: None,
@@ -83,6 +89,22 @@ impl OpenAiHttpLayer {
     /// limits apply.
     pub fn event_timeout(mut self, timeout: Duration) -> Self {
         self.event_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends `organization` as the `OpenAI-Organization` header with the configured key
+    /// (LiteLLM's `organization` param); a request carrying its client's own key goes
+    /// without it.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use llm_tower::providers::openai::OpenAiHttpLayer;
+    /// let layer = OpenAiHttpLayer::new("https://api.openai.com/v1", None)
+    ///     .organization(HeaderValue::from_static("org-123"));
+    /// # let _ = layer;
+    /// ```
+    pub fn organization(mut self, organization: HeaderValue) -> Self {
+        Arc::make_mut(&mut self.endpoint).organization = Some(organization);
         self
     }
 
@@ -168,6 +190,11 @@ impl<S> OpenAiHttp<S> {
                 })?;
             value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        if let (None, Some(organization)) = (&prepared.credentials, &endpoint.organization) {
+            request
+                .headers_mut()
+                .insert(ORGANIZATION, organization.clone());
         }
         *request.extensions_mut() = prepared.extensions;
         Ok((request, key.cloned()))

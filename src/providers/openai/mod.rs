@@ -14,6 +14,7 @@
 //! | `cache_control` marks, `thinking_blocks`, `provider_specific_fields` on messages | not sent (Anthropic's and LiteLLM's, not OpenAI's) |
 //! | `thinking`, `safety_settings` | refused by name, dropped with `drop_params` |
 //! | `drop_params`, `api_key`, `api_base` | not sent; a client's `api_key` / `api_base` only where client credentials are allowed |
+//! | the builder's [`organization`](OpenAiBuilder::organization) (LiteLLM's `organization`) | the `OpenAI-Organization` header, with the configured key only |
 //! | any other key | sent as given (what LiteLLM does with `extra_body`: vLLM's `top_k`, …) |
 //!
 //! Embeddings follow the same rules; `input_type` and `title` (Gemini's) are refused by
@@ -144,6 +145,7 @@ pub struct OpenAiBuilder<H = Identity> {
     api_key: Option<Secret>,
     price: Option<ModelPrice>,
     api_base: Option<String>,
+    organization: Option<::http::HeaderValue>,
     options: Options,
     transport: Option<HttpTransport>,
     timeout: Option<Duration>,
@@ -157,6 +159,7 @@ impl Default for OpenAiBuilder {
             api_key: None,
             price: None,
             api_base: None,
+            organization: None,
             options: Options::default(),
             transport: None,
             timeout: None,
@@ -193,6 +196,13 @@ impl<H> OpenAiBuilder<H> {
     /// `api_base` works unchanged.
     pub fn api_base(mut self, base: impl Into<String>) -> Self {
         self.api_base = Some(base.into());
+        self
+    }
+
+    /// The `OpenAI-Organization` header sent with the configured key (LiteLLM's
+    /// `organization` param): which organization OpenAI bills.
+    pub fn organization(mut self, organization: ::http::HeaderValue) -> Self {
+        self.organization = Some(organization);
         self
     }
 
@@ -263,6 +273,7 @@ impl<H> OpenAiBuilder<H> {
             api_key: self.api_key,
             price: self.price,
             api_base: self.api_base,
+            organization: self.organization,
             options: self.options,
             transport: self.transport,
             timeout: self.timeout,
@@ -299,9 +310,12 @@ impl<H> OpenAiBuilder<H> {
             None => HttpTransport::builder().build()?,
         }
         .with_timeout(timeout);
-        let http = OpenAiHttpLayer::with_options(api_base, api_key, self.options)
-            .event_timeout(timeout)
-            .layer(RetryLayer::new(self.retry).layer(self.http_layers.layer(transport)));
+        let mut http =
+            OpenAiHttpLayer::with_options(api_base, api_key, self.options).event_timeout(timeout);
+        if let Some(organization) = self.organization {
+            http = http.organization(organization);
+        }
+        let http = http.layer(RetryLayer::new(self.retry).layer(self.http_layers.layer(transport)));
         let chat = ServiceBuilder::new()
             .layer(SchemaValidationLayer::new())
             .service(http.clone());
