@@ -460,11 +460,11 @@ impl Config {
     /// model_list:
     ///   - model_name: gemini-flash
     ///     litellm_params: {model: gemini/gemini-2.5-flash}
-    /// router_settings: {routing_strategy: simple-shuffle}
+    /// router_settings: {cache_responses: true}
     /// ";
     /// let (config, warnings) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
     /// assert_eq!(config.model_list.len(), 1);
-    /// assert_eq!(warnings, ["router_settings.routing_strategy: unknown key, ignored"]);
+    /// assert_eq!(warnings, ["router_settings.cache_responses: unknown key, ignored"]);
     /// # Ok::<(), llm_tower::proxy::config::ConfigError>(())
     /// ```
     pub fn from_yaml(
@@ -1576,7 +1576,8 @@ mod tests {
         let gpt = &config.model_list[0].litellm_params;
         assert_eq!(gpt.organization.as_deref(), Some("org-42"));
         let kept: Vec<&str> = gpt.extra.keys().map(String::as_str).collect();
-        assert_eq!(kept, ["tags", "rpm", "temperature"]);
+        assert_eq!(kept, ["tags", "temperature"]);
+        assert_eq!(gpt.routing.rpm, Some(10));
         assert_eq!(config.model_list[1].litellm_params.organization, None);
         assert_eq!(
             warnings,

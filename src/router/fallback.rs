@@ -304,7 +304,7 @@ impl RequestRouting {
         if extra.is_empty() || !names_routing(extra) {
             return Ok(routing);
         }
-        let mut take = |key: &str| extra.remove(key);
+        let mut take = |key: &str| extra.shift_remove(key);
         routing.fallbacks = take("fallbacks")
             .map(|value| group_list("fallbacks", value, group))
             .transpose()?;

@@ -496,24 +496,24 @@ impl DeploymentRouting {
         let params = |key: &str| format!("{entry}.litellm_params.{key}");
         let info = |key: &str| format!("{entry}.model_info.{key}");
         let mut routing = Self::default();
-        if let Some(value) = extra.remove("rpm") {
+        if let Some(value) = extra.shift_remove("rpm") {
             routing.rpm = Some(positive(params("rpm"), &value)?);
         }
-        if let Some(value) = extra.remove("tpm") {
+        if let Some(value) = extra.shift_remove("tpm") {
             routing.tpm = Some(positive(params("tpm"), &value)?);
         }
-        if let Some(value) = extra.remove("weight") {
+        if let Some(value) = extra.shift_remove("weight") {
             routing.weight = Some(
                 parsed::<f64>(&value)
                     .filter(|weight| weight.is_finite() && *weight > 0.0)
                     .ok_or_else(|| invalid(params("weight"), "expected a number above 0"))?,
             );
         }
-        if let Some(value) = extra.remove("order") {
+        if let Some(value) = extra.shift_remove("order") {
             let order = positive(params("order"), &value)?;
             routing.order = Some(u32::try_from(order).unwrap_or(u32::MAX));
         }
-        if let Some(value) = extra.remove("cooldown_time") {
+        if let Some(value) = extra.shift_remove("cooldown_time") {
             routing.cooldown_time = Some(seconds_from_zero(&params("cooldown_time"), &value)?);
         }
         if let Some(Value::Object(model_info)) = model_info {
