@@ -696,22 +696,51 @@ async fn builtin_tools_each_get_an_entry() {
 }
 
 #[tokio::test]
-async fn function_tool_and_google_search_are_both_sent() {
-    let body = sent(hi(
-        FLASH,
-        json!({"tools": [weather_tool(), {"googleSearch": {}}, {"urlContext": {}}]}),
-    ))
-    .await;
+async fn built_in_tools_beside_functions_go_where_the_model_takes_them() {
+    // Gemini 3 takes built-in tools beside function declarations: all are sent.
+    let gemini_3 = "gemini-3-flash-preview";
+    let tools = json!({"tools": [weather_tool(), {"googleSearch": {}}, {"urlContext": {}}]});
+    let body = sent(hi(gemini_3, tools.clone())).await;
+    assert_eq!(
+        body["tools"],
+        json!([
+            {"functionDeclarations": [weather_declaration()]},
+            {"googleSearch": {}},
+            {"urlContext": {}}
+        ])
+    );
+    // 2.5 refuses the mix: the built-in tools offered in `tools` are dropped (with a
+    // warning), the functions are sent.
+    let body = sent(hi(FLASH, tools)).await;
     assert_eq!(
         body,
         json!({
             "contents": hi_contents(),
-            "tools": [
-                {"functionDeclarations": [weather_declaration()]},
-                {"googleSearch": {}},
-                {"urlContext": {}}
-            ]
+            "tools": [{"functionDeclarations": [weather_declaration()]}]
         })
+    );
+    // The Codex CLI's `web_search` beside its functions, likewise.
+    let codex = json!({"tools": [{"type": "web_search"}, weather_tool()]});
+    let body = sent(hi(FLASH, codex)).await;
+    assert_eq!(
+        body["tools"],
+        json!([{"functionDeclarations": [weather_declaration()]}])
+    );
+    // Built-in tools alone are sent to any model.
+    let body = sent(hi(FLASH, json!({"tools": [{"googleSearch": {}}]}))).await;
+    assert_eq!(body["tools"], json!([{"googleSearch": {}}]));
+    // `web_search_options` asks for a grounded answer: refused rather than dropped.
+    let error = refused_via(
+        &StandIn::start().await,
+        hi(
+            FLASH,
+            json!({"tools": [weather_tool()], "web_search_options": {}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (error.status().as_u16(), error.param()),
+        (400, Some("web_search_options"))
     );
 }
 

@@ -316,6 +316,14 @@ fn translate(
             drop,
         )?;
     }
+    let dropped = tool_set.fit_builtins(facts.builtin_tools_with_functions)?;
+    if !dropped.is_empty() {
+        tracing::warn!(
+            model,
+            dropped = dropped.join(","),
+            "built-in tools dropped: this model does not take them beside function declarations"
+        );
+    }
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
