@@ -311,7 +311,7 @@ async fn models_and_health() {
     assert_eq!(status, 401);
     let (status, _, body) = send(&proxy, get("/v1/models", Some(MASTER))).await;
     assert_eq!(status, 200);
-    // The configured name, then what the `gemini/*` wildcard serves: the bundled table's
+    // The configured name, then what the `gemini/*` wildcard serves: the bundled tables'
     // models, as LiteLLM lists a wildcard.
     let list = json_of(&body);
     let data = list["data"].as_array().expect("data");
@@ -319,7 +319,10 @@ async fn models_and_health() {
         data[0],
         json!({"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"})
     );
-    let table = llm_tower::gemini::pricing::bundled().model_ids();
+    let mut table = llm_tower::gemini::pricing::bundled().model_ids();
+    table.extend(llm_tower::gemini::facts::bundled().model_ids());
+    table.sort_unstable();
+    table.dedup();
     assert_eq!(data.len(), 1 + table.len());
     for (listed, id) in data[1..].iter().zip(&table) {
         assert_eq!(

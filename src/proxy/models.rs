@@ -2,7 +2,8 @@
 //! `GET /model/info`, and each deployment's price.
 //!
 //! - `/v1/models` lists the configured names and, for a wildcard deployment (`gemini/*`),
-//!   every model of the bundled Gemini price table under that prefix (`gemini/<id>`): that
+//!   every model of the bundled Gemini price and model tables under that prefix
+//!   (`gemini/<id>`): that
 //!   is what LiteLLM lists for a wildcard by default (its model map, not a call to
 //!   Google's model list, so the list costs no upstream call and needs no key).
 //! - `/v1/models/{id}` answers for every configured name and every id the router would
@@ -68,6 +69,7 @@ impl Catalogue {
                     let served = bundled()
                         .model_ids()
                         .into_iter()
+                        .chain(facts::bundled().model_ids())
                         .map(|id| format!("{prefix}/{id}"));
                     ids.extend(served);
                 }
