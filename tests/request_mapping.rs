@@ -6,8 +6,9 @@
 mod common;
 
 use base64::Engine;
-use common::{StandIn, TEST_KEY, chat, exchange, ok_reply};
+use common::{StandIn, TEST_KEY, chat, exchange, ok_reply, post_json};
 use llm_tower::ErrorKind;
+use llm_tower::edge::ChatEdge;
 use llm_tower::layers::media::FetchPolicy;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -726,6 +727,32 @@ async fn built_in_tools_beside_functions_go_where_the_model_takes_them() {
         body["tools"],
         json!([{"functionDeclarations": [weather_declaration()]}])
     );
+    // Through the HTTP edge, the answer names what was dropped; a request that dropped
+    // nothing has no such header.
+    for (tools, dropped) in [
+        (
+            json!([{"type": "web_search"}, weather_tool(), {"urlContext": {}}]),
+            Some("googleSearch,urlContext"),
+        ),
+        (json!([weather_tool()]), None),
+    ] {
+        let stand_in = StandIn::start().await;
+        stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+        let edge = ChatEdge::new(stand_in.gemini.chat_service());
+        let (status, headers, _) = post_json(
+            edge,
+            "/v1/chat/completions",
+            &hi(FLASH, json!({"tools": tools})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            headers
+                .get("x-llm-tower-dropped-tools")
+                .map(|value| value.to_str().expect("ASCII")),
+            dropped
+        );
+    }
     // Built-in tools alone are sent to any model.
     let body = sent(hi(FLASH, json!({"tools": [{"googleSearch": {}}]}))).await;
     assert_eq!(body["tools"], json!([{"googleSearch": {}}]));

@@ -112,6 +112,9 @@ pub struct TranslatedRequest {
     pub options: CallOptions,
     /// The head of the conversation to keep in a context cache.
     pub cache: Option<CachePlan>,
+    /// Built-in tools left out because the model does not take them beside function
+    /// declarations (their Gemini names; see [`ToolSet::fit_builtins`](super::tools::ToolSet::fit_builtins)).
+    pub dropped_tools: Vec<String>,
 }
 
 /// Keys accepted and deliberately not sent upstream: OpenAI's bookkeeping and abuse
@@ -316,14 +319,7 @@ fn translate(
             drop,
         )?;
     }
-    let dropped = tool_set.fit_builtins(facts.builtin_tools_with_functions)?;
-    if !dropped.is_empty() {
-        tracing::warn!(
-            model,
-            dropped = dropped.join(","),
-            "built-in tools dropped: this model does not take them beside function declarations"
-        );
-    }
+    let dropped_tools = tool_set.fit_builtins(facts.builtin_tools_with_functions)?;
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
@@ -352,6 +348,7 @@ fn translate(
         legacy_functions,
         options: call_options,
         cache,
+        dropped_tools,
     })
 }
 

@@ -14,7 +14,9 @@
 //!
 //! - a built-in tool listed in `tools` beside function tools (the Codex CLI sends
 //!   `web_search` with its functions) is an offer the model may or may not take up: it is
-//!   dropped, with a warning in the logs naming it, and the functions are sent;
+//!   dropped, with a warning in the logs naming it and the answer's
+//!   `x-llm-tower-dropped-tools` header ([`DROPPED_TOOLS_HEADER`](crate::gemini::map::DROPPED_TOOLS_HEADER)),
+//!   and the functions are sent;
 //! - `web_search_options` asks for an answer grounded in a search: dropping the search
 //!   would change what the answer means, so the request is refused (400 naming
 //!   `web_search_options`) rather than answered without it.
