@@ -543,6 +543,32 @@ async fn unknown_reasoning_effort_is_refused() {
 }
 
 #[tokio::test]
+async fn unknown_reasoning_effort_is_dropped_with_drop_params() {
+    let body = sent(hi(
+        FLASH_3,
+        json!({"reasoning_effort": "extreme", "drop_params": true, "temperature": 0.5}),
+    ))
+    .await;
+    assert_eq!(
+        body,
+        json!({"contents": hi_contents(), "generationConfig": {"temperature": 0.5}})
+    );
+}
+
+#[tokio::test]
+async fn reasoning_effort_on_later_flash_models_takes_their_nearest_level() {
+    // 3.7 Flash and later take no `minimal`: `low`, never a level Google refuses.
+    for model in ["gemini-3.7-flash", "gemini-3.8-flash", "gemini-3.9-flash"] {
+        let body = sent(hi(model, json!({"reasoning_effort": "minimal"}))).await;
+        assert_eq!(
+            body,
+            thinking_body(json!({"includeThoughts": true, "thinkingLevel": "low"})),
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn reasoning_effort_on_gemini_2_0_is_unsupported() {
     let error = refused(hi(FLASH_2_0, json!({"reasoning_effort": "low"}))).await;
     assert_unsupported(&error, "reasoning_effort");

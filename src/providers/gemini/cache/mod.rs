@@ -913,3 +913,25 @@ pub(crate) fn sha256_hex(fields: &[&[u8]]) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_minimum_a_refusal_names() {
+        let refusal =
+            "Cached content is too small. total_token_count=97, min_total_token_count=1024";
+        assert_eq!(refused_minimum(refusal), Some(1024));
+        assert_eq!(
+            refused_minimum("min_total_token_count=4096 and more"),
+            Some(4096)
+        );
+        assert_eq!(refused_minimum("Cached content is too small."), None);
+        assert_eq!(refused_minimum("min_total_token_count=0"), None);
+        assert_eq!(
+            refused_minimum("min_total_token_count=99999999999999999999999"),
+            None
+        );
+    }
+}
