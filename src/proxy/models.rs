@@ -14,7 +14,7 @@
 //!   credential or token of access are left out, and `api_base` loses any credentials) and its `model_info`: the configured one,
 //!   plus the provider, the mode, the prices of the model (the deployment's own price,
 //!   else the bundled table's) and, for a Gemini model, its facts from the model table
-//!   ([`facts`](crate::gemini::facts)): `max_input_tokens`, `max_output_tokens` (and
+//!   ([`crate::gemini::facts`]): `max_input_tokens`, `max_output_tokens` (and
 //!   `max_tokens`, LiteLLM's older name), `output_vector_size`, `supports_reasoning`,
 //!   `thinking` (its mode: a budget range, or the accepted levels), `cache_min_tokens`,
 //!   `supports_prompt_caching`, `supports_media_resolution`,
