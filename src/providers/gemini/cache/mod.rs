@@ -35,10 +35,9 @@
 //! # What goes into the cache, and what Google is never sent
 //!
 //! The cache holds the head's `systemInstruction`, `tools` and `toolConfig` with its
-//! turns; the call naming it carries none of the three. Google refuses a
-//! `generateContent` that names a `cachedContent` and also sets any of them (400
-//! `CachedContent can not be used with GenerateContent request setting system_instruction,
-//! tools or tool_config`), so they go into the cache or the call is sent uncached, whole.
+//! turns; the call naming it carries none of the three. Google answers 400 to a
+//! `generateContent` that names a `cachedContent` and also sets any of them, so they go
+//! into the cache, or the call is sent uncached, whole.
 //!
 //! # Heads that go uncached
 //!
