@@ -18,7 +18,7 @@
 //! upstream that fails or stalls before saying anything is a failed call like any other.
 //!
 //! State (cooldowns, per-minute counts, calls in flight, latencies) is kept per router; a
-//! [`RouterStore`](crate::store::RouterStore) shares cooldowns and counts between
+//! [`RouterStore`] shares cooldowns and counts between
 //! replicas, bounded in time (a store that fails is passed over). A [`RouteReport`] in a
 //! request's context learns where it went; a [`RouterObserver`] hears of retries,
 //! fallbacks and cooldowns.

@@ -62,7 +62,7 @@ pub fn minute_of(time: SystemTime) -> u64 {
 }
 
 /// Cooldowns and per-minute counts of deployments, shared by routers; see the
-/// [module](self). Deployments are named by their id (LiteLLM's `model_info.id`).
+/// [store module](crate::store). Deployments are named by their id (LiteLLM's `model_info.id`).
 ///
 /// ```
 /// use std::sync::Arc;
