@@ -20,7 +20,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stand_in = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(path("/v1beta/models/gemini-3-flash-preview:generateContent"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "candidates": [{"content": {"role": "model", "parts": [{"text": "Hello from Gemini, via hyper."}]}, "finishReason": "STOP"}]
         })))
@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .post(format!("http://{address}/v1/chat/completions"))
         .header("content-type", "application/json")
         .body(
-            json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]})
+            json!({"model": "gemini-3-flash-preview", "messages": [{"role": "user", "content": "Hi"}]})
                 .to_string(),
         )
         .send()

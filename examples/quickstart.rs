@@ -11,26 +11,32 @@ use llm_tower::Secret;
 use llm_tower::gemini::Gemini;
 use llm_tower::openai::ChatRequest;
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // A stand-in for generativelanguage.googleapis.com, answering with a recorded reply.
+    // A stand-in for generativelanguage.googleapis.com, answering as a Gemini 3 model does:
+    // it takes `reasoning_effort: low` as `thinkingLevel: low` and signs its text with a
+    // thought signature (kept in the reply's `provider_specific_fields`).
     let stand_in = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(path("/v1beta/models/gemini-3-flash-preview:generateContent"))
         .and(header("x-goog-api-key", "demo-key"))
+        .and(body_partial_json(json!({
+            "generationConfig": {"thinkingConfig": {"thinkingLevel": "low", "includeThoughts": true}}
+        })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "candidates": [{
                 "content": {"role": "model", "parts": [
-                    {"text": "Rust is a systems language that guarantees memory safety without a garbage collector."}
+                    {"text": "Rust is a systems language that guarantees memory safety without a garbage collector.",
+                     "thoughtSignature": "EjQKMgG6yWbEquickstartsignatureAAAA"}
                 ]},
                 "finishReason": "STOP",
                 "index": 0
             }],
             "usageMetadata": {"promptTokenCount": 29, "candidatesTokenCount": 17, "thoughtsTokenCount": 40, "totalTokenCount": 86},
-            "modelVersion": "gemini-2.5-flash",
+            "modelVersion": "gemini-3-flash-preview",
             "responseId": "quickstart-1"
         })))
         .mount(&stand_in)
@@ -44,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::new(gemini.chat_service());
 
     let request: ChatRequest = serde_json::from_value(json!({
-        "model": "gemini-2.5-flash",
+        "model": "gemini-3-flash-preview",
         "messages": [
             {"role": "system", "content": "Be concise."},
             {"role": "user", "content": "What is Rust, in one sentence?"}

@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("key-of-globex", "Hello, Globex."),
     ] {
         Mock::given(method("POST"))
-            .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+            .and(path("/v1beta/models/gemini-3-flash-preview:generateContent"))
             .and(header("x-goog-api-key", key))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
@@ -89,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .header("x-tenant", tenant)
             .header("content-type", "application/json")
             .body(
-                json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]})
+                json!({"model": "gemini-3-flash-preview", "messages": [{"role": "user", "content": "Hi"}]})
                     .to_string(),
             )
             .send()

@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let stand_in = MockServer::start().await;
-    let generate = "/v1beta/models/gemini-2.5-flash:generateContent";
+    let generate = "/v1beta/models/gemini-3-flash-preview:generateContent";
     // A question about the weather takes three seconds to answer; anything else is quick.
     Mock::given(method("POST"))
         .and(path(generate))
@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ask = |question: &str| -> Result<ChatRequest, serde_json::Error> {
         serde_json::from_value(json!({
-            "model": "gemini-2.5-flash",
+            "model": "gemini-3-flash-preview",
             "messages": [{"role": "user", "content": question}],
         }))
     };

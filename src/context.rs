@@ -15,10 +15,14 @@
 //! |---|---|
 //! | [`Deadline`] | the upstream retry: it never waits past it |
 //! | [`Secret`](crate::Secret) | the Gemini provider: the API key of this request, when the provider allows client credentials |
+//! | [`ResponseNotes`] | the HTTP edge puts one in every request; a layer adds headers for the answer to it (the Gemini provider: `x-llm-tower-dropped-tools`) |
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use tokio::time::Instant;
 
@@ -88,6 +92,54 @@ impl fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestContext")
             .field("extensions", &self.0.len())
+            .finish()
+    }
+}
+
+/// Headers a layer wants on the answer to this request, shared by the clones of the
+/// request's context: the HTTP edge inserts one, a layer below adds to it, and the edge
+/// writes them on the response (a whole reply's, or a stream's when it commits). At most
+/// [`ResponseNotes::LIMIT`] are kept.
+///
+/// ```
+/// use http::{HeaderMap, HeaderName, HeaderValue};
+/// use llm_tower::ResponseNotes;
+///
+/// let notes = ResponseNotes::default();
+/// notes.clone().add(HeaderName::from_static("x-note"), HeaderValue::from_static("seen"));
+/// let mut headers = HeaderMap::new();
+/// notes.apply(&mut headers);
+/// assert_eq!(headers["x-note"], "seen");
+/// ```
+#[derive(Clone, Default)]
+pub struct ResponseNotes(Arc<Mutex<Vec<(HeaderName, HeaderValue)>>>);
+
+impl ResponseNotes {
+    /// The most headers kept.
+    pub const LIMIT: usize = 16;
+
+    /// Adds a header for the answer (beyond [`LIMIT`](Self::LIMIT), dropped).
+    pub fn add(&self, name: HeaderName, value: HeaderValue) {
+        let mut notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if notes.len() < Self::LIMIT {
+            notes.push((name, value));
+        }
+    }
+
+    /// Writes the headers added so far into `headers`.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for (name, value) in notes.iter() {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
+impl fmt::Debug for ResponseNotes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("ResponseNotes")
+            .field("headers", &notes.len())
             .finish()
     }
 }

@@ -56,7 +56,7 @@ pub mod tokens;
 pub mod upstream;
 
 pub use client::Client;
-pub use context::{Contextual, Deadline, RequestContext};
+pub use context::{Contextual, Deadline, RequestContext, ResponseNotes};
 pub use error::{Error, ErrorKind};
 pub use provider::{
     ChatResponse, ChatService, ChunkStream, CompletionResponse, CompletionService,

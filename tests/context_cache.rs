@@ -1,9 +1,11 @@
 //! Context caching: which head of a conversation a request's `cache_control` marks select,
 //! and the calls the provider makes against the stand-in: create once (also under 50
 //! concurrent requests) and reuse, find a cache made before a restart in Google's list,
-//! create again when the entry expired or Google lost the cache, extend a cache in use,
-//! skip or count heads near the model's minimum, go on when the store fails, and send an
-//! uncached call exactly as the call without marks, streams included.
+//! create again when the entry expired, resend uncached when Google lost the cache
+//! (streams too), extend a cache in use, skip or count heads near the model's minimum
+//! (from the model table, or learned from Google's refusal), go on uncached when the
+//! store or the create call fails, and send an uncached call exactly as the call without
+//! marks, streams included.
 
 #[path = "common/cache.rs"]
 mod cache;
@@ -218,8 +220,66 @@ async fn a_hit_close_to_expiry_extends_the_cache_once() {
     ask(&client).await; // a hit with an hour left: nothing more
 }
 
+/// Answers the first live call naming the recorded cache with `ok`, and the next one with
+/// Google's 403 for a cache that is gone (fixture 76), for `verb` (`generateContent` or
+/// `streamGenerateContent`).
+async fn lose_the_recorded_cache_after_one_use(
+    server: &MockServer,
+    verb: &str,
+    ok: ResponseTemplate,
+) {
+    let live = format!("/v1beta/models/{FLASH}:{verb}");
+    Mock::given(method("POST"))
+        .and(path(live.clone()))
+        .and(body_json(live_body(RECORDED_CACHE)))
+        .respond_with(ok)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let (_, gone) = exchange(&fixture_file("76"), 0);
+    Mock::given(method("POST"))
+        .and(path(live))
+        .and(body_json(live_body(RECORDED_CACHE)))
+        .respond_with(ResponseTemplate::new(403).set_body_json(&gone["body"]))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The uncached call of the long contract conversation, as sent without marks.
+fn unmarked_body() -> Value {
+    json!({
+        "contents": [
+            {"role": "user", "parts": [{"text": long_contract()}, {"text": "Summarise clause 2"}]}
+        ],
+        "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]}
+    })
+}
+
+/// Answers the uncached long contract conversation with `ok`, exactly `times` times.
+async fn expect_unmarked(server: &MockServer, times: u64) {
+    Mock::given(method("POST"))
+        .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
+        .and(body_json(unmarked_body()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Answers every create with `status` and Google's error `body`, exactly `times` times.
+async fn refuse_create(server: &MockServer, status: u16, body: &Value, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
-async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
+async fn a_cache_google_lost_is_forgotten_and_the_call_resent_uncached() {
     let stand_in = StandIn::start().await;
     expect_empty_list(&stand_in.server, 1).await;
     // The first create answers with the recorded cache, the next one with another.
@@ -234,27 +294,47 @@ async fn a_cache_google_lost_is_created_again_and_the_call_resent() {
         .mount(&stand_in.server)
         .await;
     expect_create(&stand_in.server, "cachedContents/second", Duration::ZERO, 1).await;
-    let generate = format!("/v1beta/models/{FLASH}:generateContent");
-    Mock::given(method("POST"))
-        .and(path(generate.clone()))
-        .and(body_json(live_body(RECORDED_CACHE)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&stand_in.server)
+    let ok = ResponseTemplate::new(200).set_body_json(ok_reply());
+    lose_the_recorded_cache_after_one_use(&stand_in.server, "generateContent", ok).await;
+    expect_unmarked(&stand_in.server, 1).await;
+    expect_live(&stand_in.server, "cachedContents/second", 1).await;
+    let client = stand_in.client();
+    ask(&client).await; // creates the recorded cache and uses it
+    ask(&client).await; // names it, finds it gone: resent uncached, forgotten
+    ask(&client).await; // creates the head's cache again
+}
+
+#[tokio::test]
+async fn a_stream_whose_cache_google_lost_is_resent_uncached_before_its_first_byte() {
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    expect_create(&stand_in.server, RECORDED_CACHE, Duration::ZERO, 1).await;
+    let (_, recorded) = exchange(&fixture_file("18"), 0);
+    let sse = recorded["sse"].as_str().expect("sse").as_bytes().to_vec();
+    let stream_ok = ResponseTemplate::new(200).set_body_raw(sse.clone(), "text/event-stream");
+    lose_the_recorded_cache_after_one_use(&stand_in.server, "streamGenerateContent", stream_ok)
         .await;
-    let (_, gone) = exchange(&fixture_file("76"), 0);
     Mock::given(method("POST"))
-        .and(path(generate))
-        .and(body_json(live_body(RECORDED_CACHE)))
-        .respond_with(ResponseTemplate::new(403).set_body_json(&gone["body"]))
+        .and(path(format!(
+            "/v1beta/models/{FLASH}:streamGenerateContent"
+        )))
+        .and(body_json(unmarked_body()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    expect_live(&stand_in.server, "cachedContents/second", 1).await;
     let client = stand_in.client();
-    ask(&client).await;
-    ask(&client).await;
+    for _ in 0..2 {
+        let stream = client
+            .chat_stream(chat(contract_request(&long_contract(), true)))
+            .await
+            .expect("a stream");
+        let chunks: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(stream).await;
+        assert!(
+            !chunks.is_empty() && chunks.iter().all(Result::is_ok),
+            "{chunks:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -287,7 +367,7 @@ async fn a_head_below_the_minimum_makes_no_create_call_and_goes_out_as_if_unmark
 
 #[tokio::test]
 async fn a_head_near_the_minimum_is_counted_first() {
-    // About 3 KB: possibly under 1,024 tokens, possibly over.
+    // About 3 KB: possibly under 2.5 Flash's 2,048 tokens, possibly over.
     let contract = "A clause of moderate length. ".repeat(100);
     let count = |tokens: u64, times: u64| {
         Mock::given(method("POST"))
@@ -323,7 +403,7 @@ async fn a_head_near_the_minimum_is_counted_first() {
     // Counted above it: created.
     let stand_in = StandIn::start().await;
     expect_empty_list(&stand_in.server, 1).await;
-    count(1500, 1).mount(&stand_in.server).await;
+    count(2500, 1).mount(&stand_in.server).await;
     Mock::given(method("POST"))
         .and(path("/v1beta/cachedContents"))
         .and(body_partial_json(create_body(&contract)))
@@ -354,18 +434,7 @@ async fn a_head_google_refuses_is_sent_as_if_unmarked_and_not_offered_again() {
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{FLASH}:generateContent")))
-        .and(body_json(json!({
-            "contents": [
-                {"role": "user", "parts": [{"text": long_contract()}, {"text": "Summarise clause 2"}]}
-            ],
-            "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
-        .expect(2)
-        .mount(&stand_in.server)
-        .await;
+    expect_unmarked(&stand_in.server, 2).await;
     // The refusal is remembered: the second request is not offered for caching again.
     let client = stand_in.client();
     ask(&client).await;
@@ -447,16 +516,11 @@ async fn a_failing_or_silent_store_is_a_miss_and_the_process_creates_once() {
 }
 
 #[tokio::test]
-async fn other_create_failures_are_the_callers_error() {
+async fn a_refused_key_is_the_callers_error_other_create_failures_go_uncached() {
     let stand_in = StandIn::start().await;
     expect_empty_list(&stand_in.server, 1).await;
     let (_, denied) = exchange(&fixture_file("68"), 0);
-    Mock::given(method("POST"))
-        .and(path("/v1beta/cachedContents"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(&denied["body"]))
-        .expect(1)
-        .mount(&stand_in.server)
-        .await;
+    refuse_create(&stand_in.server, 400, &denied["body"], 1).await;
     expect_any_generate(&stand_in.server, 0).await;
     let error = stand_in
         .client()
@@ -464,21 +528,84 @@ async fn other_create_failures_are_the_callers_error() {
         .await
         .expect_err("a bad key");
     assert_eq!(error.status(), 401, "{error}");
-    // A transient failure is the caller's too (and retried by the proxy's retries).
+    // Google unavailable (fixture 67) for the create: the call goes out uncached, and the
+    // next request tries to create again (a failure is not remembered as a refusal).
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    let (_, unavailable) = exchange(&fixture_file("67"), 0);
+    refuse_create(&stand_in.server, 503, &unavailable["body"], 2).await;
+    expect_unmarked(&stand_in.server, 2).await;
+    let client = stand_in.client();
+    ask(&client).await;
+    ask(&client).await;
+}
+
+#[tokio::test]
+async fn a_2000_token_head_for_a_3_x_model_makes_no_create_call() {
+    // About 8 KB, counted at 2,000 tokens: under the 4,096 the 3.x models cache at least
+    // (2.0 Flash, whose minimum is 1,024, would cache it).
+    const MODEL: &str = "gemini-3-flash-preview";
+    let contract = "A clause of moderate length. ".repeat(280);
     let stand_in = StandIn::start().await;
     expect_empty_list(&stand_in.server, 1).await;
     Mock::given(method("POST"))
-        .and(path("/v1beta/cachedContents"))
-        .respond_with(ResponseTemplate::new(503))
+        .and(path(format!("/v1beta/models/{MODEL}:countTokens")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalTokens": 2000})))
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    let error = stand_in
-        .client()
-        .chat(chat(contract_request(&long_contract(), false)))
-        .await
-        .expect_err("unavailable");
-    assert_eq!(error.status(), 503, "{error}");
+    expect_no(&stand_in.server, "POST", "/v1beta/cachedContents").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1beta/models/{MODEL}:generateContent")))
+        .and(body_partial_json(json!({"contents": [
+            {"role": "user", "parts": [{"text": contract}, {"text": "Summarise clause 2"}]}
+        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_reply()))
+        .expect(2)
+        .mount(&stand_in.server)
+        .await;
+    let mut request = contract_request(&contract, false);
+    request["model"] = json!(MODEL);
+    let client = stand_in.client();
+    for _ in 0..2 {
+        client.chat(chat(request.clone())).await.expect("answered");
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_naming_a_minimum_costs_one_create_then_none_for_that_model() {
+    // Fixture 41's refusal, naming a minimum far above the table's for 2.5 Flash.
+    let (_, too_small) = exchange(&fixture_file("41"), 0);
+    let mut refusal = too_small["body"].clone();
+    refusal["error"]["message"] =
+        json!("Cached content is too small. total_token_count=4800, min_total_token_count=32768");
+    let stand_in = StandIn::start().await;
+    expect_empty_list(&stand_in.server, 1).await;
+    refuse_create(&stand_in.server, 400, &refusal, 1).await;
+    expect_no(
+        &stand_in.server,
+        "POST",
+        &format!("/v1beta/models/{FLASH}:countTokens"),
+    )
+    .await;
+    expect_any_generate(&stand_in.server, 3).await;
+    let client = stand_in.client();
+    // Three different heads of the same size: the first is refused, the others are
+    // judged small against the minimum Google named.
+    for clause in ["first", "second", "third"] {
+        let contract =
+            format!("The {clause} clause binds the parties to these terms. ").repeat(360);
+        client
+            .chat(chat(contract_request(&contract, false)))
+            .await
+            .expect("answered");
+    }
+    let bodies = generate_bodies(&stand_in.server).await;
+    assert!(
+        bodies
+            .iter()
+            .all(|body| body.get("cachedContent").is_none())
+    );
 }
 
 #[tokio::test]

@@ -358,6 +358,43 @@ async fn context_cache_outcomes_are_counted_by_model() {
 }
 
 #[tokio::test]
+async fn a_create_that_fails_is_counted_and_the_call_answered_uncached() {
+    let server = MockServer::start().await;
+    cache::expect_empty_list(&server, 1).await;
+    // Google unavailable for the create (however often the upstream retries ask).
+    let (_, unavailable) = common::exchange(&common::fixture_file("67"), 0);
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(&unavailable["body"]))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/v1beta/models/{}:generateContent",
+            cache::FLASH
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::ok_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let service = stack(&server, &StackOptions::default());
+    let body = cache::contract_request(&cache::long_contract(), false);
+    let (status, _, reply) = send(&service, chat("gemini-flash", &[], body)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+
+    let scrape = scrape(&service).await;
+    let labels = [
+        ("model", "gemini-flash"),
+        ("provider", "gemini"),
+        ("outcome", "failed"),
+    ];
+    assert_eq!(
+        value(&scrape, "llm_tower_context_cache_total", &labels),
+        1.0
+    );
+}
+
+#[tokio::test]
 async fn a_thousand_unknown_models_make_one_label() {
     let server = MockServer::start().await;
     let service = stack(&server, &StackOptions::default());

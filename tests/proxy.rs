@@ -311,7 +311,7 @@ async fn models_and_health() {
     assert_eq!(status, 401);
     let (status, _, body) = send(&proxy, get("/v1/models", Some(MASTER))).await;
     assert_eq!(status, 200);
-    // The configured name, then what the `gemini/*` wildcard serves: the bundled table's
+    // The configured name, then what the `gemini/*` wildcard serves: the bundled tables'
     // models, as LiteLLM lists a wildcard.
     let list = json_of(&body);
     let data = list["data"].as_array().expect("data");
@@ -319,7 +319,10 @@ async fn models_and_health() {
         data[0],
         json!({"id": "gemini-flash", "object": "model", "created": 1_677_610_602, "owned_by": "gemini"})
     );
-    let table = llm_tower::gemini::pricing::bundled().model_ids();
+    let mut table = llm_tower::gemini::pricing::bundled().model_ids();
+    table.extend(llm_tower::gemini::facts::bundled().model_ids());
+    table.sort_unstable();
+    table.dedup();
     assert_eq!(data.len(), 1 + table.len());
     for (listed, id) in data[1..].iter().zip(&table) {
         assert_eq!(
@@ -890,6 +893,86 @@ async fn the_passthrough_refuses_dot_segments_before_calling_gemini() {
 }
 
 #[tokio::test]
+async fn model_facts_show_with_their_overrides_and_bad_overrides_refuse_startup() {
+    let yaml = "model_list:
+  - model_name: fast
+    litellm_params: {model: gemini/gemini-3.8-flash, api_key: os.environ/GEMINI_API_KEY}
+    model_info: {max_input_tokens: 200000, max_output_tokens: 8192}
+  - model_name: gemini/*
+    litellm_params: {model: gemini/*, api_key: os.environ/GEMINI_API_KEY}
+general_settings:
+  master_key: os.environ/MASTER
+";
+    let proxy = Proxy::from_config(&config(yaml)).expect("proxy builds");
+    let (status, _, body) = send(&proxy, get("/model/info", Some(MASTER))).await;
+    assert_eq!(status, 200);
+    let fast = &json_of(&body)["data"][0]["model_info"];
+    assert_eq!(
+        (
+            &fast["max_input_tokens"],
+            &fast["max_output_tokens"],
+            &fast["max_tokens"]
+        ),
+        (&json!(200_000), &json!(8192), &json!(8192))
+    );
+    assert_eq!(
+        fast["thinking"],
+        json!({"mode": "levels", "levels": ["low", "medium", "high"]})
+    );
+    assert_eq!(fast["cache_min_tokens"], 4096);
+    // OpenAI's models.retrieve shows the same facts: a configured name's with its
+    // overrides, a model the wildcard serves as the table (or its family) has them.
+    let (_, _, body) = send(&proxy, get("/v1/models/fast", Some(MASTER))).await;
+    let object = json_of(&body);
+    assert_eq!(object["id"], "fast");
+    assert_eq!(object["model_info"]["max_input_tokens"], 200_000);
+    assert_eq!(object["model_info"]["model_family"], "3.x Flash");
+    let (_, _, body) = send(
+        &proxy,
+        get("/v1/models/gemini/gemini-3-pro-preview", Some(MASTER)),
+    )
+    .await;
+    let pro = json_of(&body);
+    assert_eq!(
+        pro["model_info"]["thinking"],
+        json!({"mode": "levels", "levels": ["low", "high"]})
+    );
+    assert_eq!(
+        pro["model_info"]["supports_builtin_tools_with_functions"],
+        true
+    );
+    let (_, _, body) = send(
+        &proxy,
+        get("/v1/models/gemini/gemini-3.9-flash-lite", Some(MASTER)),
+    )
+    .await;
+    assert_eq!(
+        json_of(&body)["model_info"]["model_family"],
+        "3.x Flash-Lite"
+    );
+
+    for (value, shown) in [("-5", "-5"), ("lots", "\"lots\""), ("1.5", "1.5")] {
+        let yaml = format!(
+            "model_list:
+  - model_name: fast
+    litellm_params: {{model: gemini/gemini-3.8-flash, api_key: os.environ/GEMINI_API_KEY}}
+    model_info: {{max_input_tokens: {value}}}
+"
+        );
+        let error = Proxy::from_config(&config(&yaml))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert_eq!(
+            error,
+            format!(
+                "model_list[0]: model_info.max_input_tokens must be a whole number of tokens, 0 or more; got {shown}"
+            )
+        );
+    }
+}
+
+#[tokio::test]
 async fn model_info_lists_deployments_with_prices_and_no_keys() {
     let server = MockServer::start().await;
     let yaml = format!(
@@ -931,7 +1014,12 @@ general_settings:
             json!({
                 "id": "flash-1", "input_cost_per_token": 1.0e-6,
                 "key": "gemini/gemini-2.5-flash", "litellm_provider": "gemini", "mode": "chat",
-                "max_input_tokens": 1_048_576, "max_output_tokens": 65535, "max_tokens": 65535,
+                "max_input_tokens": 1_048_576, "max_output_tokens": 65536, "max_tokens": 65536,
+                "supports_reasoning": true,
+                "thinking": {"mode": "budget", "min": 1, "max": 24576, "can_off": true},
+                "cache_min_tokens": 2048, "supports_prompt_caching": true,
+                "supports_media_resolution": false, "supports_builtin_tools_with_functions": false,
+                "model_family": "2.5 Flash",
                 "output_cost_per_token": 2.5e-6, "input_cost_per_audio_token": 1e-6,
                 "output_cost_per_reasoning_token": 2.5e-6, "cache_read_input_token_cost": 3e-8,
                 "cache_storage_cost_per_token_hour": 1e-6

@@ -6,8 +6,9 @@
 mod common;
 
 use base64::Engine;
-use common::{StandIn, TEST_KEY, chat, exchange, ok_reply};
+use common::{StandIn, TEST_KEY, chat, exchange, ok_reply, post_json};
 use llm_tower::ErrorKind;
+use llm_tower::edge::ChatEdge;
 use llm_tower::layers::media::FetchPolicy;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -542,6 +543,32 @@ async fn unknown_reasoning_effort_is_refused() {
 }
 
 #[tokio::test]
+async fn unknown_reasoning_effort_is_dropped_with_drop_params() {
+    let body = sent(hi(
+        FLASH_3,
+        json!({"reasoning_effort": "extreme", "drop_params": true, "temperature": 0.5}),
+    ))
+    .await;
+    assert_eq!(
+        body,
+        json!({"contents": hi_contents(), "generationConfig": {"temperature": 0.5}})
+    );
+}
+
+#[tokio::test]
+async fn reasoning_effort_on_later_flash_models_takes_their_nearest_level() {
+    // 3.7 Flash and later take no `minimal`: `low`, never a level Google refuses.
+    for model in ["gemini-3.7-flash", "gemini-3.8-flash", "gemini-3.9-flash"] {
+        let body = sent(hi(model, json!({"reasoning_effort": "minimal"}))).await;
+        assert_eq!(
+            body,
+            thinking_body(json!({"includeThoughts": true, "thinkingLevel": "low"})),
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn reasoning_effort_on_gemini_2_0_is_unsupported() {
     let error = refused(hi(FLASH_2_0, json!({"reasoning_effort": "low"}))).await;
     assert_unsupported(&error, "reasoning_effort");
@@ -696,22 +723,77 @@ async fn builtin_tools_each_get_an_entry() {
 }
 
 #[tokio::test]
-async fn function_tool_and_google_search_are_both_sent() {
-    let body = sent(hi(
-        FLASH,
-        json!({"tools": [weather_tool(), {"googleSearch": {}}, {"urlContext": {}}]}),
-    ))
-    .await;
+async fn built_in_tools_beside_functions_go_where_the_model_takes_them() {
+    // Gemini 3 takes built-in tools beside function declarations: all are sent.
+    let gemini_3 = "gemini-3-flash-preview";
+    let tools = json!({"tools": [weather_tool(), {"googleSearch": {}}, {"urlContext": {}}]});
+    let body = sent(hi(gemini_3, tools.clone())).await;
+    assert_eq!(
+        body["tools"],
+        json!([
+            {"functionDeclarations": [weather_declaration()]},
+            {"googleSearch": {}},
+            {"urlContext": {}}
+        ])
+    );
+    // 2.5 refuses the mix: the built-in tools offered in `tools` are dropped (with a
+    // warning), the functions are sent.
+    let body = sent(hi(FLASH, tools)).await;
     assert_eq!(
         body,
         json!({
             "contents": hi_contents(),
-            "tools": [
-                {"functionDeclarations": [weather_declaration()]},
-                {"googleSearch": {}},
-                {"urlContext": {}}
-            ]
+            "tools": [{"functionDeclarations": [weather_declaration()]}]
         })
+    );
+    // The Codex CLI's `web_search` beside its functions, likewise.
+    let codex = json!({"tools": [{"type": "web_search"}, weather_tool()]});
+    let body = sent(hi(FLASH, codex)).await;
+    assert_eq!(
+        body["tools"],
+        json!([{"functionDeclarations": [weather_declaration()]}])
+    );
+    // Through the HTTP edge, the answer names what was dropped; a request that dropped
+    // nothing has no such header.
+    for (tools, dropped) in [
+        (
+            json!([{"type": "web_search"}, weather_tool(), {"urlContext": {}}]),
+            Some("googleSearch,urlContext"),
+        ),
+        (json!([weather_tool()]), None),
+    ] {
+        let stand_in = StandIn::start().await;
+        stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+        let edge = ChatEdge::new(stand_in.gemini.chat_service());
+        let (status, headers, _) = post_json(
+            edge,
+            "/v1/chat/completions",
+            &hi(FLASH, json!({"tools": tools})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            headers
+                .get("x-llm-tower-dropped-tools")
+                .map(|value| value.to_str().expect("ASCII")),
+            dropped
+        );
+    }
+    // Built-in tools alone are sent to any model.
+    let body = sent(hi(FLASH, json!({"tools": [{"googleSearch": {}}]}))).await;
+    assert_eq!(body["tools"], json!([{"googleSearch": {}}]));
+    // `web_search_options` asks for a grounded answer: refused rather than dropped.
+    let error = refused_via(
+        &StandIn::start().await,
+        hi(
+            FLASH,
+            json!({"tools": [weather_tool()], "web_search_options": {}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (error.status().as_u16(), error.param()),
+        (400, Some("web_search_options"))
     );
 }
 

@@ -194,7 +194,7 @@ async fn a_context_cached_call_holds_one_slot_of_a_concurrency_limit_at_a_time()
         {"role": "system", "content": "You are a contracts lawyer."},
         {"role": "user", "content": [{
             "type": "text",
-            "text": "Clause: the parties agree to the terms set out below, in full. ".repeat(200),
+            "text": "Clause: the parties agree to the terms set out below, in full. ".repeat(300),
             "cache_control": {"type": "ephemeral"}
         }]},
         {"role": "user", "content": "Summarise clause 2"}

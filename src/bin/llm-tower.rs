@@ -32,7 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///   model_list:
 ///     - model_name: gemini-flash              # the name clients send
 ///       litellm_params:
-///         model: gemini/gemini-2.5-flash      # or gemini/* to serve any Gemini model
+///         model: gemini/gemini-3-flash-preview # or gemini/* to serve any Gemini model
 ///         api_key: os.environ/GEMINI_API_KEY
 ///         api_base: https://…/v1beta          # optional
 ///         timeout: 30                         # seconds without a byte from Gemini

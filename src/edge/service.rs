@@ -28,7 +28,7 @@ use super::body::EdgeBody;
 use super::decode::{EdgeFuture, accept, answer};
 use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
-use crate::context::Contextual;
+use crate::context::{Contextual, ResponseNotes};
 use crate::error::Error;
 #[cfg(doc)]
 use crate::layers::responses::{Responses, ResponsesReply};
@@ -210,8 +210,12 @@ where
         let mut inner = self.inner.clone();
         let (limit, limits) = (self.body_limit, self.limits);
         answer(async move {
-            let decoded = accept(&mut inner, request, limit, &limits).await?;
-            inner.call(decoded).await?.into_http().await
+            let mut decoded = accept(&mut inner, request, limit, &limits).await?;
+            let notes = ResponseNotes::default();
+            decoded.context_mut().insert(notes.clone());
+            let mut response = inner.call(decoded).await?.into_http().await?;
+            notes.apply(response.headers_mut());
+            Ok(response)
         })
     }
 }

@@ -36,7 +36,7 @@ use tower_service::Service;
 use super::auth::MasterKey;
 use super::config::{Config, LitellmParams, ModelEntry, unserved};
 use super::metrics::Metrics;
-use super::models::{Catalogue, deployment_price};
+use super::models::{Catalogue, check_model_info, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
 use super::readiness::Readiness;
@@ -214,6 +214,10 @@ impl Proxy {
                 prices.push(None);
                 continue;
             }
+            check_model_info(entry).map_err(|message| BuildError::Provider {
+                index,
+                source: message.into(),
+            })?;
             let price =
                 deployment_price(entry).map_err(|message| BuildError::Params { index, message })?;
             let (chat, embeddings) = deployment_services(index, entry, config, &common, price)?;

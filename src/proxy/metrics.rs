@@ -16,7 +16,7 @@
 //! | `llm_tower_upstream_duration_seconds` | histogram (to the reply head) | model, provider |
 //! | `llm_tower_upstream_errors_total` | counter | model, provider, status |
 //! | `llm_tower_retries_total` | counter | model, provider |
-//! | `llm_tower_context_cache_total` | counter | model, provider, outcome (hit, found, created, waited, too_small, uncached, failed) |
+//! | `llm_tower_context_cache_total` | counter | model, provider, outcome (hit, found, created, waited, too_small, uncached, failed, gone) |
 //! | `llm_tower_tokens_total` | counter | model, provider, kind (prompt, completion, cached, reasoning) |
 //! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
@@ -303,7 +303,7 @@ impl Metrics {
         registry.register(
             "context_cache",
             "Calls with a cache_control-marked head, by outcome (hit, found, created, waited, \
-             too_small, uncached, failed)",
+             too_small, uncached, failed, gone)",
             context_cache.clone(),
         );
         let tokens = Family::default();

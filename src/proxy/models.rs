@@ -2,23 +2,36 @@
 //! `GET /model/info`, and each deployment's price.
 //!
 //! - `/v1/models` lists the configured names and, for a wildcard deployment (`gemini/*`),
-//!   every model of the bundled Gemini price table under that prefix (`gemini/<id>`): that
+//!   every model of the bundled Gemini price and model tables under that prefix
+//!   (`gemini/<id>`): that
 //!   is what LiteLLM lists for a wildcard by default (its model map, not a call to
 //!   Google's model list, so the list costs no upstream call and needs no key).
 //! - `/v1/models/{id}` answers for every configured name and every id the router would
-//!   serve (a wildcard serves any model id under its prefix); anything else is a 404.
+//!   serve (a wildcard serves any model id under its prefix); anything else is a 404. A
+//!   Gemini model's object carries its facts in `model_info` (below).
 //! - `/model/info` (and `/v1/model/info`) lists each deployment with its `litellm_params`
 //!   (never a key: `api_key` and any param whose name speaks of a key, secret, password,
 //!   credential or token of access are left out, and `api_base` loses any credentials) and its `model_info`: the configured one,
-//!   plus the provider, the mode, the limits and prices of the model (the deployment's own
-//!   price, else the bundled table's).
+//!   plus the provider, the mode, the prices of the model (the deployment's own price,
+//!   else the bundled table's) and, for a Gemini model, its facts from the model table
+//!   ([`crate::gemini::facts`]): `max_input_tokens`, `max_output_tokens` (and
+//!   `max_tokens`, LiteLLM's older name), `output_vector_size`, `supports_reasoning`,
+//!   `thinking` (its mode: a budget range, or the accepted levels), `cache_min_tokens`,
+//!   `supports_prompt_caching`, `supports_media_resolution`,
+//!   `supports_builtin_tools_with_functions` and `model_family`.
+//! - A deployment's `model_info` overrides any of these, as LiteLLM allows; the token
+//!   counts among them ([`FACT_KEYS`]) must be whole numbers of 0 or more, or the proxy
+//!   does not start ([`check_model_info`] names the key).
 //! - A deployment's price: LiteLLM's `input_cost_per_token`, `output_cost_per_token`,
 //!   `cache_read_input_token_cost` (and the other [`PRICE_KEYS`]) in its `litellm_params` or
 //!   its `model_info` (`litellm_params` wins), over the bundled price of its model.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use super::config::ModelEntry;
+use crate::gemini::facts::{self, ModelFacts, ThinkingMode};
 use crate::gemini::pricing::bundled;
 use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::router::Router;
@@ -27,12 +40,23 @@ use crate::upstream::redact_url;
 /// `created` of every listed model (OpenAI's list needs one; LiteLLM sends a constant).
 const CREATED: u64 = 1_677_610_602;
 
+/// The model facts a deployment's `model_info` may override that are token counts.
+pub const FACT_KEYS: &[&str] = &[
+    "max_input_tokens",
+    "max_output_tokens",
+    "max_tokens",
+    "output_vector_size",
+    "cache_min_tokens",
+];
+
 /// The catalogue, built once from the config.
 #[derive(Clone)]
 pub struct Catalogue {
     router: Router,
     list: Value,
     info: Value,
+    /// The facts of each configured name (its first deployment's).
+    facts: HashMap<String, Map<String, Value>>,
 }
 
 impl Catalogue {
@@ -45,6 +69,7 @@ impl Catalogue {
                     let served = bundled()
                         .model_ids()
                         .into_iter()
+                        .chain(facts::bundled().model_ids())
                         .map(|id| format!("{prefix}/{id}"));
                     ids.extend(served);
                 }
@@ -60,10 +85,17 @@ impl Catalogue {
             .zip(prices)
             .map(|(entry, price)| deployment_info(entry, price.as_ref()))
             .collect();
+        let mut facts = HashMap::new();
+        for entry in entries {
+            if let Some(known) = deployment_facts(entry) {
+                facts.entry(entry.model_name.clone()).or_insert(known);
+            }
+        }
         Self {
             router,
             list: json!({"object": "list", "data": data}),
             info: json!({"data": info}),
+            facts,
         }
     }
 
@@ -72,9 +104,21 @@ impl Catalogue {
         &self.list
     }
 
-    /// `GET /v1/models/{id}`: the model, if a request naming it would be served.
+    /// `GET /v1/models/{id}`: the model, if a request naming it would be served, with the
+    /// facts of a Gemini model in `model_info` (a configured name's with its overrides).
     pub fn model(&self, id: &str) -> Option<Value> {
-        (!id.contains('*') && self.router.resolves(id)).then(|| model_object(id))
+        if id.contains('*') || !self.router.resolves(id) {
+            return None;
+        }
+        let mut object = model_object(id);
+        let facts = self.facts.get(id).cloned().or_else(|| {
+            id.strip_prefix("gemini/")
+                .map(|model| facts_info(facts::bundled().lookup(model).0))
+        });
+        if let Some(facts) = facts {
+            object["model_info"] = Value::Object(facts);
+        }
+        Some(object)
     }
 
     /// `GET /model/info`.
@@ -153,16 +197,10 @@ fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value 
         "chat"
     };
     model_info.entry("mode").or_insert_with(|| json!(mode));
-    let card = bundled().card(id);
-    if let Some(card) = card {
-        if let Some(max) = card.max_input_tokens {
-            model_info.insert("max_input_tokens".to_owned(), json!(max));
-        }
-        if let Some(max) = card.max_output_tokens {
-            model_info.insert("max_output_tokens".to_owned(), json!(max));
-            model_info.insert("max_tokens".to_owned(), json!(max));
-        }
+    if let Some(facts) = deployment_facts(entry) {
+        model_info.extend(facts);
     }
+    let card = bundled().card(id);
     let price = own_price.or(card.map(|card| &card.price));
     if let Some(Value::Object(prices)) = price.and_then(|price| serde_json::to_value(price).ok()) {
         model_info.extend(prices);
@@ -172,6 +210,108 @@ fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value 
         "litellm_params": litellm_params,
         "model_info": model_info,
     })
+}
+
+/// The facts of a Gemini deployment's model, under its `model_info` overrides; `None` for
+/// another provider or a wildcard.
+fn deployment_facts(entry: &ModelEntry) -> Option<Map<String, Value>> {
+    let params = &entry.litellm_params;
+    let id = params.model_id();
+    if !matches!(params.provider(), "gemini" | "vertex_ai") || id.contains('*') {
+        return None;
+    }
+    let mut facts = facts_info(facts::bundled().lookup(id).0);
+    if let Some(Value::Object(info)) = &entry.model_info {
+        for (key, value) in info {
+            if facts.contains_key(key) {
+                facts.insert(key.clone(), value.clone());
+            }
+        }
+        // `max_tokens` is LiteLLM's older name of `max_output_tokens`: one given alone
+        // sets both.
+        for (given, other) in [
+            ("max_output_tokens", "max_tokens"),
+            ("max_tokens", "max_output_tokens"),
+        ] {
+            if let (Some(value), false) = (info.get(given), info.contains_key(other)) {
+                facts.insert(other.to_owned(), value.clone());
+            }
+        }
+    }
+    Some(facts)
+}
+
+/// A model's facts under LiteLLM's `model_info` names (and ours where LiteLLM has none).
+fn facts_info(facts: &ModelFacts) -> Map<String, Value> {
+    let mut info = Map::new();
+    let mut put = |key: &str, value: Value| {
+        info.insert(key.to_owned(), value);
+    };
+    if let Some(max) = facts.max_input_tokens {
+        put("max_input_tokens", json!(max));
+    }
+    if let Some(max) = facts.max_output_tokens {
+        put("max_output_tokens", json!(max));
+        put("max_tokens", json!(max));
+    }
+    if let Some(size) = facts.output_vector_size {
+        put("output_vector_size", json!(size));
+    }
+    put(
+        "supports_reasoning",
+        json!(facts.thinking != ThinkingMode::None),
+    );
+    put("thinking", json!(facts.thinking));
+    if let Some(minimum) = facts.cache_min_tokens {
+        put("cache_min_tokens", json!(minimum));
+    }
+    put(
+        "supports_prompt_caching",
+        json!(facts.cache_min_tokens.is_some()),
+    );
+    put("supports_media_resolution", json!(facts.media_resolution));
+    put(
+        "supports_builtin_tools_with_functions",
+        json!(facts.builtin_tools_with_functions),
+    );
+    put("model_family", json!(facts.family));
+    info
+}
+
+/// Checks the token counts ([`FACT_KEYS`]) a deployment's `model_info` overrides: each a
+/// whole number, 0 or more. The error names the key.
+///
+/// ```
+/// use llm_tower::proxy::config::Config;
+/// use llm_tower::proxy::models::check_model_info;
+///
+/// let yaml = "
+/// model_list:
+///   - model_name: flash
+///     litellm_params: {model: gemini/gemini-3.8-flash}
+///     model_info: {max_input_tokens: -1}
+/// ";
+/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+/// let error = check_model_info(&config.model_list[0]).unwrap_err();
+/// assert!(error.contains("model_info.max_input_tokens"), "{error}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_model_info(entry: &ModelEntry) -> Result<(), String> {
+    let Some(Value::Object(info)) = &entry.model_info else {
+        return Ok(());
+    };
+    for key in FACT_KEYS {
+        match info.get(*key) {
+            None => {}
+            Some(value) if value.is_u64() => {}
+            Some(value) => {
+                return Err(format!(
+                    "model_info.{key} must be a whole number of tokens, 0 or more; got {value}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Entry `entry`'s own price, if its `litellm_params` or `model_info` set one: the given

@@ -18,10 +18,10 @@ pub const FLASH: &str = "gemini-2.5-flash";
 /// Fixture 75's cache name.
 pub const RECORDED_CACHE: &str = "cachedContents/4x9q2b7k1m";
 
-/// A contract of about 13 KB: surely above Flash's 1,024-token minimum, so the local
-/// estimate sends it straight to the create call.
+/// A contract of about 19 KB: surely above 2.5 Flash's 2,048-token minimum (over eight
+/// bytes a minimum token), so the local estimate sends it straight to the create call.
 pub fn long_contract() -> String {
-    "Clause: the parties agree to the terms set out below, in full. ".repeat(200)
+    "Clause: the parties agree to the terms set out below, in full. ".repeat(300)
 }
 
 /// Fixture 75's conversation as OpenAI messages: the system prompt and the contract are

@@ -210,7 +210,7 @@ pub fn recorded(prefix: &str, index: usize) -> (String, String) {
 
 /// Fixture 75's conversation as OpenAI messages to gemini-2.5-flash: the system prompt and
 /// the contract are the head (the contract is marked, for an hour), the question is live.
-/// The contract (about 13 KB) is surely above the model's caching minimum.
+/// The contract (about 19 KB) is surely above the model's caching minimum (2,048 tokens).
 pub fn contract_request(stream: bool) -> Value {
     serde_json::json!({
         "model": "gemini-2.5-flash",
@@ -219,7 +219,7 @@ pub fn contract_request(stream: bool) -> Value {
             {"role": "system", "content": "You are a contracts lawyer."},
             {"role": "user", "content": [{
                 "type": "text",
-                "text": "Clause: the parties agree to the terms set out below, in full. ".repeat(200),
+                "text": "Clause: the parties agree to the terms set out below, in full. ".repeat(300),
                 "cache_control": {"type": "ephemeral", "ttl": "3600s"}
             }]},
             {"role": "user", "content": "Summarise clause 2"}

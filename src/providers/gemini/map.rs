@@ -21,6 +21,7 @@ use super::translate::{
     IdSource, RandomIds, ReplyContext, ToolSchemaCache, TranslateOptions, translate_request_cached,
     translate_response,
 };
+use crate::context::{RequestContext, ResponseNotes};
 use crate::error::Error;
 use crate::openai::{ChatCompletionChunk, ChatRequest};
 use crate::pricing::ModelPrice;
@@ -144,6 +145,9 @@ where
             &mut context,
             self.options.client_credentials,
         );
+        if !translated.dropped_tools.is_empty() {
+            note_dropped_tools(&translated.model, &translated.dropped_tools, &context);
+        }
         let method = if translated.stream {
             Method::StreamGenerate(translated.body)
         } else {
@@ -325,5 +329,27 @@ impl Stream for ChatChunks {
                 }
             }
         }
+    }
+}
+
+/// The header naming the built-in tools a request's model could not take beside its
+/// function declarations (comma-separated Gemini names, `googleSearch,urlContext`).
+pub const DROPPED_TOOLS_HEADER: http::HeaderName =
+    http::HeaderName::from_static("x-llm-tower-dropped-tools");
+
+/// Logs the built-in tools left out of a request and names them in the answer's
+/// [`DROPPED_TOOLS_HEADER`] (when the request came through an edge).
+fn note_dropped_tools(model: &str, dropped: &[String], context: &RequestContext) {
+    let names = dropped.join(",");
+    tracing::warn!(
+        model,
+        dropped = names,
+        "built-in tools dropped: this model does not take them beside function declarations"
+    );
+    if let (Some(notes), Ok(value)) = (
+        context.get::<ResponseNotes>(),
+        http::HeaderValue::try_from(names),
+    ) {
+        notes.add(DROPPED_TOOLS_HEADER, value);
     }
 }

@@ -27,6 +27,7 @@ pub mod cache;
 pub mod call;
 pub mod embed;
 pub mod error;
+pub mod facts;
 pub mod http;
 pub mod map;
 pub mod model;

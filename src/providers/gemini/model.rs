@@ -1,5 +1,6 @@
 //! What a Gemini model id says about the model: its generation, its size class, and from
-//! there which thinking controls and schema forms it accepts.
+//! there which schema forms it accepts. What each model accepts beyond that (thinking,
+//! caching, tools) is data: see [`facts`](super::facts), whose families this parse picks.
 //!
 //! LiteLLM decides this with substring tests (`"gemini-3" in name`), which misreads
 //! `gemini-3.1-flash` and will miss `gemini-4`. Here the version is parsed as a number.
@@ -81,11 +82,6 @@ impl ModelInfo {
     pub fn supports_json_schema(&self) -> bool {
         self.supports_thinking()
     }
-
-    /// Whether thinking can be switched off entirely (Pro models cannot; Gemini 3 cannot).
-    pub fn can_disable_thinking(&self) -> bool {
-        !self.is_gemini_3_or_later() && self.class != SizeClass::Pro
-    }
 }
 
 fn parse_version(rest: &str) -> Option<(u32, u32)> {
@@ -130,8 +126,6 @@ mod tests {
     #[test]
     fn capabilities() {
         assert!(!ModelInfo::parse("gemini-2.0-flash").supports_thinking());
-        assert!(ModelInfo::parse("gemini-2.5-flash").can_disable_thinking());
-        assert!(!ModelInfo::parse("gemini-2.5-pro").can_disable_thinking());
-        assert!(!ModelInfo::parse("gemini-3-flash-preview").can_disable_thinking());
+        assert!(ModelInfo::parse("gemini-2.5-flash").supports_json_schema());
     }
 }

@@ -28,15 +28,33 @@
 //! its last quarter of life extends the cache (`PATCH cachedContents/{id}?updateMask=ttl`,
 //! one caller per head at a time), so a conversation in use keeps its cache; turn it off
 //! with [`refresh_ttl`](ContextCacheLayer::refresh_ttl). A cache Google lost (403/404
-//! `CachedContent not found`) is forgotten, created again and the call resent, once.
+//! `CachedContent not found`: it expired early or was deleted) is forgotten and the call
+//! resent once, uncached; a stream's call is resent too, as its error comes before its
+//! first byte. The next request creates the cache again.
+//!
+//! # What goes into the cache, and what Google is never sent
+//!
+//! The cache holds the head's `systemInstruction`, `tools` and `toolConfig` with its
+//! turns; the call naming it carries none of the three. Google answers 400 to a
+//! `generateContent` that names a `cachedContent` and also sets any of them, so they go
+//! into the cache, or the call is sent uncached, whole.
 //!
 //! # Heads that go uncached
 //!
-//! A head below the model's minimum size is sent uncached without a failed create call:
-//! the head's size gives an upper bound of its tokens, and a head near the minimum is
-//! counted with `:countTokens` first (see `size`). Google's refusal (400 on create) is
-//! remembered for ten minutes. An uncached call is exactly the call the request would have
-//! made without `cache_control`.
+//! A head below the model's minimum is sent uncached without a failed create call: the
+//! minimum comes from the model table ([`facts`](crate::gemini::facts): 4,096 tokens for
+//! the 3.x models), the head's size gives an upper bound of its tokens, and a head near
+//! the minimum is counted with `:countTokens` first (see `size`). A model without context
+//! caching in the table is never offered. When Google still refuses a head as too small,
+//! the minimum its error names (`min_total_token_count=…`) is remembered for that model,
+//! so a table that is wrong costs one failed create, once; the refused head itself is
+//! remembered for ten minutes. An uncached call is exactly the call the request would
+//! have made without `cache_control`.
+//!
+//! A create that fails for another reason (a 5xx, a 429, a timeout, a broken connection;
+//! a failed list already goes on to create) sends the call uncached instead of failing
+//! it. Only a failure the uncached call would meet too (no key, a refused key) is the
+//! call's error.
 //!
 //! # A store that fails
 //!
@@ -54,8 +72,10 @@
 //! [`EVENT_TARGET`], an `outcome` field and the `model`: `hit` (the store knew it),
 //! `found` (in Google's list), `created`, `waited` (another call or process created it),
 //! `too_small` (estimated, counted, or refused by Google), `uncached` (another's claim
-//! or creation did not come through in time), `failed` (creating failed; the error is the
-//! call's). A refreshed TTL emits `outcome = "refreshed"`.
+//! or creation did not come through in time), `failed` (creating failed: sent uncached,
+//! or the key's error), `gone` (the named cache was gone upstream: sent again uncached).
+//! A refreshed TTL emits `outcome = "refreshed"`. The proxy counts the outcomes in
+//! `llm_tower_context_cache_total`.
 
 mod flight;
 mod report;
@@ -73,6 +93,7 @@ use tower_service::Service;
 
 use super::call::{CachePlan, CacheWrite, Call, Method, Reply};
 use super::error::Error;
+use super::facts::facts;
 use super::translate::messages::join_split_turn;
 use super::wire::{
     CachedContent, CachedContentRequest, CachedContentUpdate, CountTokensRequest, GoogleStatus,
@@ -108,6 +129,9 @@ const LISTED_CAPACITY: u64 = 100_000;
 /// Entries this process keeps for itself, for when the store fails.
 const LOCAL_CAPACITY: u64 = 10_000;
 
+/// Models whose minimum this process learned from Google's refusals.
+const LEARNED_CAPACITY: u64 = 1_000;
+
 /// Caches marked conversation heads.
 ///
 /// ```
@@ -137,6 +161,8 @@ struct State {
     /// Lookups and creations in progress.
     flights: Flights<Resolved>,
     errors: StoreErrors,
+    /// The minimum Google named when it refused a head, by model.
+    minimums: moka::sync::Cache<String, u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -158,6 +184,7 @@ impl ContextCacheLayer {
                 listed: moka::sync::Cache::new(LISTED_CAPACITY),
                 flights: Flights::new(),
                 errors: StoreErrors::new(Duration::from_secs(60)),
+                minimums: moka::sync::Cache::new(LEARNED_CAPACITY),
             }),
             settings: Settings {
                 claim_wait: Duration::from_secs(3),
@@ -319,6 +346,8 @@ struct Head {
     key: String,
     /// What the local size estimate says.
     size: Size,
+    /// The fewest tokens the model caches (`u64::MAX`: none).
+    minimum: u64,
     /// The cache's lifetime, as asked.
     ttl: Duration,
 }
@@ -356,7 +385,7 @@ where
         let Some((head, live)) = self.split(&call, &plan) else {
             return self.inner.oneshot(uncached(call, &plan)).await;
         };
-        let mut name = match self.layer.lookup(&head.key).await {
+        let name = match self.layer.lookup(&head.key).await {
             Some(CacheEntry::Refused) => {
                 report::outcome(Outcome::TooSmall, &call.model);
                 return self.inner.oneshot(uncached(call, &plan)).await;
@@ -369,33 +398,30 @@ where
             }
             _ => None,
         };
-        // A hit is reported once its cache was used; a cache found gone upstream is
-        // resolved again, and that outcome is the call's.
+        // A hit is reported once its cache was used.
         let hit = name.is_some();
-        for attempt in 0..2 {
-            let cache = match name.take() {
+        let cache = match name {
+            Some(cache) => cache,
+            None => match self.resolve(&call, &head).await? {
                 Some(cache) => cache,
-                None => match self.resolve(&call, &head).await? {
-                    Some(cache) => cache,
-                    None => return self.inner.oneshot(uncached(call, &plan)).await,
-                },
-            };
-            match self.inner.clone().oneshot(with_cache(&live, &cache)).await {
-                Err(error) if attempt == 0 && cache_gone(&error) => {
-                    tracing::debug!(target: EVENT_TARGET, "context cache gone upstream; creating it again");
-                    self.layer.forget(&head.key).await;
+                None => return self.inner.oneshot(uncached(call, &plan)).await,
+            },
+        };
+        match self.inner.clone().oneshot(with_cache(&live, &cache)).await {
+            Err(error) if cache_gone(&error) => {
+                tracing::debug!(target: EVENT_TARGET, "context cache gone upstream; forgotten, the call resent uncached");
+                report::outcome(Outcome::Gone, &call.model);
+                self.layer.forget(&head.key).await;
+                self.inner.oneshot(uncached(call, &plan)).await
+            }
+            reply => {
+                if hit {
+                    report::outcome(Outcome::Hit, &call.model);
                 }
-                reply => {
-                    if hit && attempt == 0 {
-                        report::outcome(Outcome::Hit, &call.model);
-                    }
-                    let written = self.written.take();
-                    return reply.map(|reply| written_by(reply, written, head.ttl));
-                }
+                let written = self.written.take();
+                reply.map(|reply| written_by(reply, written, head.ttl))
             }
         }
-        // The cache was created again and lost again at once: send the call as it came.
-        self.inner.oneshot(uncached(call, &plan)).await
     }
 
     /// The head and the call without it; `None` for a plan that would leave nothing to
@@ -427,8 +453,10 @@ where
             api_base.unwrap_or_default().as_bytes(),
             &json,
         ]);
+        let minimum = self.layer.minimum(&call.model);
         let head = Head {
-            size: size::judge(&head, json.len(), &call.model),
+            size: size::judge(&head, json.len(), minimum),
+            minimum: minimum.unwrap_or(u64::MAX),
             ttl: plan
                 .ttl
                 .as_deref()
@@ -518,14 +546,22 @@ where
         }
         if head.size == Size::Near
             && let Some(tokens) = self.count_tokens(call, head).await
-            && tokens < size::minimum_tokens(&call.model)
+            && tokens < head.minimum
         {
             self.layer
                 .remember(&head.key, &CacheEntry::Refused, REFUSAL_MEMORY)
                 .await;
             return Ok((None, Outcome::TooSmall));
         }
-        match self.create(call, head).await? {
+        let created = match self.create(call, head).await {
+            Ok(created) => created,
+            Err(error) if uncached_fails_too(&error) => return Err(error),
+            Err(error) => {
+                tracing::debug!(target: EVENT_TARGET, %error, "creating a context cache failed; sending uncached");
+                return Ok((None, Outcome::Failed));
+            }
+        };
+        match created {
             Some(created) => {
                 self.written = created
                     .usage_metadata
@@ -631,6 +667,12 @@ where
                 && google.as_ref().and_then(GoogleStatus::reason) != Some("API_KEY_INVALID") =>
             {
                 tracing::debug!(target: EVENT_TARGET, %message, "context cache not created; sending uncached");
+                if let Some(minimum) = refused_minimum(&message) {
+                    self.layer
+                        .state
+                        .minimums
+                        .insert(call.model.clone(), minimum);
+                }
                 Ok(None)
             }
             Err(error) => Err(error),
@@ -707,6 +749,15 @@ impl ContextCacheLayer {
                 None => return (None, Outcome::Uncached),
             }
         }
+    }
+
+    /// The fewest tokens Google caches for `model`: the minimum its refusal named, else
+    /// the model table's; `None` for a model without context caching.
+    fn minimum(&self, model: &str) -> Option<u64> {
+        self.state
+            .minimums
+            .get(model)
+            .or_else(|| facts(model).cache_min_tokens)
     }
 
     /// The store's entry for `key`; when the store fails, this process's own.
@@ -818,6 +869,28 @@ fn cache_gone(error: &Error) -> bool {
             && message.contains("CachedContent not found"))
 }
 
+/// Whether a failed create would fail the call uncached too: no key, or a key Google
+/// refused.
+fn uncached_fails_too(error: &Error) -> bool {
+    match error {
+        Error::MissingApiKey(_) => true,
+        Error::Upstream { status, google, .. } => {
+            *status == http::StatusCode::UNAUTHORIZED
+                || *status == http::StatusCode::FORBIDDEN
+                || google.as_ref().and_then(GoogleStatus::reason) == Some("API_KEY_INVALID")
+        }
+        _ => false,
+    }
+}
+
+/// The minimum a refusal names: `Cached content is too small. total_token_count=97,
+/// min_total_token_count=1024`.
+fn refused_minimum(message: &str) -> Option<u64> {
+    let (_, rest) = message.split_once("min_total_token_count=")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse().ok().filter(|minimum| *minimum > 0)
+}
+
 /// `"300s"` → 300 s.
 fn ttl_seconds(ttl: &str) -> Option<Duration> {
     let seconds: f64 = ttl.strip_suffix('s')?.parse().ok()?;
@@ -838,4 +911,26 @@ pub(crate) fn sha256_hex(fields: &[&[u8]]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_minimum_a_refusal_names() {
+        let refusal =
+            "Cached content is too small. total_token_count=97, min_total_token_count=1024";
+        assert_eq!(refused_minimum(refusal), Some(1024));
+        assert_eq!(
+            refused_minimum("min_total_token_count=4096 and more"),
+            Some(4096)
+        );
+        assert_eq!(refused_minimum("Cached content is too small."), None);
+        assert_eq!(refused_minimum("min_total_token_count=0"), None);
+        assert_eq!(
+            refused_minimum("min_total_token_count=99999999999999999999999"),
+            None
+        );
+    }
 }

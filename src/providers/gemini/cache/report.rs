@@ -30,8 +30,12 @@ pub(super) enum Outcome {
     /// Sent uncached: another process held the claim and did not finish in time, the
     /// store failed while waiting for it, or another call's creation failed.
     Uncached,
-    /// Creating the cache failed (not a refusal): the error is this call's.
+    /// Creating the cache failed (not a refusal): sent uncached, or, for a missing or
+    /// refused key, the error is this call's.
     Failed,
+    /// The named cache was gone upstream (expired early, deleted): forgotten, and the call
+    /// sent again uncached.
+    Gone,
 }
 
 impl Outcome {
@@ -44,6 +48,7 @@ impl Outcome {
             Self::TooSmall => "too_small",
             Self::Uncached => "uncached",
             Self::Failed => "failed",
+            Self::Gone => "gone",
         }
     }
 }

@@ -10,8 +10,6 @@
 //! `:countTokens` first. Files named by URI (video, PDF) carry tokens their JSON does not
 //! show: such a head is never judged locally.
 
-use super::super::ModelInfo;
-use super::super::model::SizeClass;
 use super::super::wire::{CachedContentRequest, Part};
 
 /// Above this many bytes per minimum token, a head is surely large enough.
@@ -28,18 +26,12 @@ pub(super) enum Size {
     Large,
 }
 
-/// The fewest tokens Google caches for `model` (its documented minimum: 4,096 for the
-/// 2.5 Pro models, 1,024 for the others; a lower guess only costs a call).
-pub(super) fn minimum_tokens(model: &str) -> u64 {
-    let info = ModelInfo::parse(model);
-    match (info.class(), info.version()) {
-        (SizeClass::Pro, Some((2, 5))) => 4096,
-        _ => 1024,
-    }
-}
-
-/// Judges `head`, whose JSON is `json_len` bytes long, for `model`.
-pub(super) fn judge(head: &CachedContentRequest, json_len: usize, model: &str) -> Size {
+/// Judges `head`, whose JSON is `json_len` bytes long, for a model that caches `minimum`
+/// tokens at least (`None`: a model without caching, whose heads are never offered).
+pub(super) fn judge(head: &CachedContentRequest, json_len: usize, minimum: Option<u64>) -> Size {
+    let Some(minimum) = minimum else {
+        return Size::Small;
+    };
     let has_file = head
         .contents
         .iter()
@@ -49,7 +41,7 @@ pub(super) fn judge(head: &CachedContentRequest, json_len: usize, model: &str) -
     if has_file {
         return Size::Large;
     }
-    let minimum = usize::try_from(minimum_tokens(model)).unwrap_or(usize::MAX);
+    let minimum = usize::try_from(minimum).unwrap_or(usize::MAX);
     if json_len < minimum {
         Size::Small
     } else if json_len < minimum.saturating_mul(NEAR_BYTES_PER_TOKEN) {

@@ -45,8 +45,7 @@ use crate::providers::gemini::wire::{
 };
 use crate::upstream::redact_url;
 
-/// Separator LiteLLM uses to carry a thought signature inside a tool-call id.
-pub const THOUGHT_SEPARATOR: &str = "__thought__";
+pub use crate::openai::chat::THOUGHT_SEPARATOR;
 
 /// Google's documented placeholder signature (base64 of `skip_thought_signature_validator`).
 pub const DUMMY_THOUGHT_SIGNATURE: &str = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I=";

@@ -54,11 +54,12 @@ use serde_json::{Map, Value};
 use super::messages::{join_split_turn, translate_conversation};
 use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
-use super::thinking::{from_reasoning_effort, from_thinking};
+use super::thinking::{from_reasoning_effort, from_thinking, known_effort};
 use super::tools::{ToolSet, tool_config};
 use crate::error::Error;
 use crate::openai::chat::{ChatRequest, Message, ResponseFormat, Stop};
 use crate::providers::gemini::call::CachePlan;
+use crate::providers::gemini::facts::{self, ThinkingMode};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig};
 use crate::upstream::credentials::check_client_credentials;
@@ -111,6 +112,9 @@ pub struct TranslatedRequest {
     pub options: CallOptions,
     /// The head of the conversation to keep in a context cache.
     pub cache: Option<CachePlan>,
+    /// Built-in tools left out because the model does not take them beside function
+    /// declarations (their Gemini names; see [`ToolSet::fit_builtins`](super::tools::ToolSet::fit_builtins)).
+    pub dropped_tools: Vec<String>,
 }
 
 /// Keys accepted and deliberately not sent upstream: OpenAI's bookkeeping and abuse
@@ -216,6 +220,7 @@ fn translate(
         return Err(Error::invalid_param("n", "n must be at least 1"));
     }
     let info = ModelInfo::parse(&model);
+    let facts = facts::facts(&model);
     let marked = cache_block(&messages)?;
     let conversation =
         translate_conversation(messages, info, marked.as_ref().map(|block| block.end))?;
@@ -248,16 +253,19 @@ fn translate(
                 "set either reasoning_effort or thinking, not both",
             ));
         }
-        (Some(_), None) if !info.supports_thinking() => {
+        (Some(_), None) if facts.thinking == ThinkingMode::None => {
             unsupported("reasoning_effort", drop)?;
             None
         }
-        (Some(effort), None) => Some(from_reasoning_effort(effort.level(), info)?),
-        (None, Some(_)) if !info.supports_thinking() => {
+        // An effort this crate does not know is refused, or dropped with the other
+        // unsupported params.
+        (Some(effort), None) if drop && !known_effort(effort.level()) => None,
+        (Some(effort), None) => Some(from_reasoning_effort(effort.level(), facts)?),
+        (None, Some(_)) if facts.thinking == ThinkingMode::None => {
             unsupported("thinking", drop)?;
             None
         }
-        (None, Some(thinking)) => Some(from_thinking(&thinking, info)?),
+        (None, Some(thinking)) => Some(from_thinking(&thinking, facts)?),
         (None, None) => None,
     };
     if logit_bias.is_some() {
@@ -311,6 +319,7 @@ fn translate(
             drop,
         )?;
     }
+    let dropped_tools = tool_set.fit_builtins(facts.builtin_tools_with_functions)?;
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;
@@ -339,6 +348,7 @@ fn translate(
         legacy_functions,
         options: call_options,
         cache,
+        dropped_tools,
     })
 }
 

@@ -1,129 +1,152 @@
-//! `reasoning_effort` and Anthropic-style `thinking` → `generationConfig.thinkingConfig`.
+//! `reasoning_effort` and Anthropic-style `thinking` → `generationConfig.thinkingConfig`,
+//! sending only what the model accepts: its thinking mode comes from the model table
+//! ([`facts`](crate::gemini::facts)). `includeThoughts` is set whenever thinking is
+//! requested, or no reasoning comes back.
 //!
-//! Gemini 2.5 takes a token budget, Gemini 3 a level. `includeThoughts` is set whenever
-//! thinking is requested, or no reasoning comes back.
-//!
-//! | input | Gemini 2.5 | Gemini 3 |
+//! | input | budget models (2.5: `min`..`max`) | level models (3.x: the levels it lists) |
 //! |---|---|---|
-//! | effort `minimal` | budget 1 (Flash), 512 (Flash-Lite), 128 (Pro, others) | `minimal` (Flash), `low` (Pro) |
-//! | effort `low` / `medium` / `high` | budget 1024 / 2048 / 4096 | `low` / `medium` / `high` (`medium` → `high` on 3.0 Pro, which has no medium) |
-//! | effort `none` / `disable` | budget 0, no thoughts (400 on Pro, which cannot stop thinking) | `minimal` (Flash) / `low` (Pro), no thoughts: Gemini 3 cannot stop thinking |
-//! | thinking `enabled`, budget N | budget N | level by budget: < 2048 `low`, < 8192 `medium`, else `high` |
-//! | thinking `disabled` | budget 0 (400 on Pro) | `minimal` on Flash, 400 on Pro |
+//! | effort `minimal` | the model's smallest budget (Flash 1, Flash-Lite 512, Pro 128) | the accepted level nearest `minimal` |
+//! | effort `low` / `medium` / `high` | budget 1024 / 2048 / 4096, within `min`..`max` | the accepted level nearest the one asked |
+//! | effort `none` / `disable` | budget 0, no thoughts; 400 where it cannot be off (Pro) | the lowest accepted level, no thoughts: no 3.x model can stop thinking |
+//! | thinking `enabled`, budget N | N, within `min`..`max` | the level for N (< 2048 `low`, < 8192 `medium`, else `high`), then the nearest accepted |
+//! | thinking `disabled` (or budget 0) | as effort `none` | as effort `none` |
+//! | anything, model without thinking control | refused as an unsupported param (dropped with `drop_params`) | |
 //!
+//! *Nearest accepted level*: the level asked when the model accepts it, else the closest
+//! accepted one, and of two equally close the stronger (3 Pro takes `low` and `high`:
+//! `medium` becomes `high`; 3.7 Flash and later take no `minimal`: it becomes `low`). A
+//! client never gets a value Google refuses, and never less thinking than the nearest gap
+//! allows.
+//!
+//! An unknown `reasoning_effort` is a 400 naming the param (dropped with `drop_params`).
 //! LiteLLM maps `thinking` on Gemini 3 to `low`/`minimal` whatever the budget, and a bare
 //! `{"type":"disabled"}` to an empty `thinkingConfig`; both are fixed here.
 
 use crate::error::Error;
 use crate::openai::chat::Thinking;
-use crate::providers::gemini::model::{ModelInfo, SizeClass};
+use crate::providers::gemini::facts::{ModelFacts, ThinkingLevel, ThinkingMode};
 use crate::providers::gemini::wire::ThinkingConfig;
 
-/// `reasoning_effort` → `thinkingConfig`.
+/// The `reasoning_effort` values understood.
+const EFFORTS: &[&str] = &["minimal", "low", "medium", "high", "none", "disable"];
+
+/// Whether `level` is a `reasoning_effort` this module maps.
 ///
 /// ```
-/// use llm_tower::gemini::{ModelInfo, translate::thinking::from_reasoning_effort};
+/// use llm_tower::gemini::translate::thinking::known_effort;
 ///
-/// let config = from_reasoning_effort("low", ModelInfo::parse("gemini-2.5-flash"))?;
-/// assert_eq!(config.thinking_budget, Some(1024));
-/// assert_eq!(config.include_thoughts, Some(true));
-/// # Ok::<(), llm_tower::Error>(())
+/// assert!(known_effort("minimal"));
+/// assert!(!known_effort("extreme"));
 /// ```
-pub fn from_reasoning_effort(level: &str, model: ModelInfo) -> Result<ThinkingConfig, Error> {
-    const PARAM: &str = "reasoning_effort";
-    let on = |config: ThinkingConfig| ThinkingConfig {
-        include_thoughts: Some(true),
-        ..config
-    };
-    if model.is_gemini_3_or_later() {
-        let level = match level {
-            "minimal" => lowest_level(model),
-            "low" => "low",
-            "medium" => medium_level(model),
-            "high" => "high",
-            "none" | "disable" => {
-                return Ok(ThinkingConfig {
-                    include_thoughts: Some(false),
-                    thinking_level: Some(lowest_level(model).to_owned()),
-                    ..ThinkingConfig::default()
-                });
-            }
-            other => return Err(unknown_effort(other)),
-        };
-        return Ok(on(level_config(level)));
-    }
-    let budget = match level {
-        "minimal" => minimal_budget(model),
-        "low" => 1024,
-        "medium" => 2048,
-        "high" => 4096,
-        "none" | "disable" => return thinking_off(model, PARAM),
-        other => return Err(unknown_effort(other)),
-    };
-    Ok(on(budget_config(budget)))
+pub fn known_effort(level: &str) -> bool {
+    EFFORTS.contains(&level)
 }
 
-/// Anthropic-style `thinking` → `thinkingConfig`.
+/// `reasoning_effort` → `thinkingConfig` for a model with `facts`.
 ///
 /// ```
-/// use llm_tower::gemini::{ModelInfo, translate::thinking::from_thinking};
+/// use llm_tower::gemini::{facts::facts, translate::thinking::from_reasoning_effort};
+///
+/// let config = from_reasoning_effort("low", facts("gemini-2.5-flash"))?;
+/// assert_eq!(config.thinking_budget, Some(1024));
+/// assert_eq!(config.include_thoughts, Some(true));
+/// // 3.8 Flash accepts no `minimal`: the nearest accepted level is sent.
+/// let config = from_reasoning_effort("minimal", facts("gemini-3.8-flash"))?;
+/// assert_eq!(config.thinking_level.as_deref(), Some("low"));
+/// # Ok::<(), llm_tower::Error>(())
+/// ```
+pub fn from_reasoning_effort(level: &str, facts: &ModelFacts) -> Result<ThinkingConfig, Error> {
+    const PARAM: &str = "reasoning_effort";
+    let asked = match level {
+        "minimal" => ThinkingLevel::Minimal,
+        "low" => ThinkingLevel::Low,
+        "medium" => ThinkingLevel::Medium,
+        "high" => ThinkingLevel::High,
+        "none" | "disable" => return thinking_off(facts, PARAM),
+        other => return Err(unknown_effort(other)),
+    };
+    match &facts.thinking {
+        ThinkingMode::Budget { min, max, .. } => {
+            let budget = match asked {
+                ThinkingLevel::Minimal => *min,
+                ThinkingLevel::Low => 1024,
+                ThinkingLevel::Medium => 2048,
+                ThinkingLevel::High => 4096,
+            };
+            Ok(thoughts_on(budget_config(budget.clamp(*min, *max))))
+        }
+        mode => Ok(thoughts_on(level_config(nearest(mode, asked, PARAM)?))),
+    }
+}
+
+/// Anthropic-style `thinking` → `thinkingConfig` for a model with `facts`.
+///
+/// ```
+/// use llm_tower::gemini::{facts::facts, translate::thinking::from_thinking};
 /// use llm_tower::openai::chat::Thinking;
 ///
 /// let thinking: Thinking = serde_json::from_str(r#"{"type":"enabled","budget_tokens":3000}"#).unwrap();
-/// let config = from_thinking(&thinking, ModelInfo::parse("gemini-3-flash-preview"))?;
+/// let config = from_thinking(&thinking, facts("gemini-3-flash-preview"))?;
 /// assert_eq!(config.thinking_level.as_deref(), Some("medium"));
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
-pub fn from_thinking(thinking: &Thinking, model: ModelInfo) -> Result<ThinkingConfig, Error> {
+pub fn from_thinking(thinking: &Thinking, facts: &ModelFacts) -> Result<ThinkingConfig, Error> {
     const PARAM: &str = "thinking";
-    match thinking.kind.as_str() {
-        "enabled" => {
-            let budget = thinking.budget_tokens;
-            if budget == Some(0) {
-                return from_thinking(
-                    &Thinking {
-                        kind: "disabled".to_owned(),
-                        budget_tokens: None,
-                        extra: Default::default(),
-                    },
-                    model,
-                );
-            }
-            let config = match (model.is_gemini_3_or_later(), budget) {
-                (true, Some(budget)) => level_config(level_for_budget(budget, model)),
-                (false, Some(budget)) => budget_config(budget),
+    match (thinking.kind.as_str(), thinking.budget_tokens) {
+        ("enabled", Some(0)) | ("disabled", _) => thinking_off(facts, PARAM),
+        ("enabled", Some(..0)) => Err(Error::invalid_param(
+            PARAM,
+            "thinking.budget_tokens must not be negative",
+        )),
+        ("enabled", budget) => {
+            let config = match (&facts.thinking, budget) {
+                (ThinkingMode::Budget { min, max, .. }, Some(budget)) => {
+                    budget_config(budget.clamp(*min, *max))
+                }
+                (mode, Some(budget)) => {
+                    level_config(nearest(mode, level_for_budget(budget), PARAM)?)
+                }
+                (ThinkingMode::None, None) => return Err(no_thinking_control(PARAM)),
                 (_, None) => ThinkingConfig::default(),
             };
-            Ok(ThinkingConfig {
-                include_thoughts: Some(true),
-                ..config
-            })
+            Ok(thoughts_on(config))
         }
-        "disabled" if model.is_gemini_3_or_later() && model.is_flash() => Ok(ThinkingConfig {
-            include_thoughts: Some(false),
-            thinking_level: Some("minimal".to_owned()),
-            ..ThinkingConfig::default()
-        }),
-        "disabled" => thinking_off(model, PARAM),
-        other => Err(Error::invalid_param(
+        (other, _) => Err(Error::invalid_param(
             PARAM,
             format!("thinking.type must be \"enabled\" or \"disabled\", got {other:?}"),
         )),
     }
 }
 
-fn thinking_off(model: ModelInfo, param: &str) -> Result<ThinkingConfig, Error> {
-    if !model.can_disable_thinking() {
-        return Err(Error::invalid_param(
+/// Thinking as little as the model allows, without thoughts in the reply.
+fn thinking_off(facts: &ModelFacts, param: &str) -> Result<ThinkingConfig, Error> {
+    match &facts.thinking {
+        ThinkingMode::Budget { can_off: true, .. } => Ok(ThinkingConfig {
+            include_thoughts: Some(false),
+            thinking_budget: Some(0),
+            thinking_level: None,
+        }),
+        ThinkingMode::Budget { .. } => Err(Error::invalid_param(
             param,
             "this model cannot turn thinking off; ask for the lowest effort (\"minimal\") instead",
-        ));
+        )),
+        mode => Ok(ThinkingConfig {
+            include_thoughts: Some(false),
+            ..level_config(mode.lowest().ok_or_else(|| no_thinking_control(param))?)
+        }),
     }
-    Ok(ThinkingConfig {
-        include_thoughts: Some(false),
-        thinking_budget: Some(0),
-        thinking_level: None,
-    })
+}
+
+fn nearest(mode: &ThinkingMode, asked: ThinkingLevel, param: &str) -> Result<ThinkingLevel, Error> {
+    mode.nearest(asked)
+        .ok_or_else(|| no_thinking_control(param))
+}
+
+fn thoughts_on(config: ThinkingConfig) -> ThinkingConfig {
+    ThinkingConfig {
+        include_thoughts: Some(true),
+        ..config
+    }
 }
 
 fn budget_config(budget: i64) -> ThinkingConfig {
@@ -133,39 +156,26 @@ fn budget_config(budget: i64) -> ThinkingConfig {
     }
 }
 
-fn level_config(level: &str) -> ThinkingConfig {
+fn level_config(level: ThinkingLevel) -> ThinkingConfig {
     ThinkingConfig {
-        thinking_level: Some(level.to_owned()),
+        thinking_level: Some(level.as_str().to_owned()),
         ..ThinkingConfig::default()
     }
 }
 
-fn minimal_budget(model: ModelInfo) -> i64 {
-    match model.class() {
-        SizeClass::Flash => 1,
-        SizeClass::FlashLite => 512,
-        SizeClass::Pro | SizeClass::Other => 128,
-    }
-}
-
-fn lowest_level(model: ModelInfo) -> &'static str {
-    if model.is_flash() { "minimal" } else { "low" }
-}
-
-fn medium_level(model: ModelInfo) -> &'static str {
-    if model.class() == SizeClass::Pro && model.version() == Some((3, 0)) {
-        "high"
-    } else {
-        "medium"
-    }
-}
-
-fn level_for_budget(budget: i64, model: ModelInfo) -> &'static str {
+fn level_for_budget(budget: i64) -> ThinkingLevel {
     match budget {
-        ..2048 => "low",
-        2048..8192 => medium_level(model),
-        _ => "high",
+        ..2048 => ThinkingLevel::Low,
+        2048..8192 => ThinkingLevel::Medium,
+        _ => ThinkingLevel::High,
     }
+}
+
+fn no_thinking_control(param: &str) -> Error {
+    Error::invalid_param(
+        param,
+        format!("{param} is not supported by this model, which takes no thinking control"),
+    )
 }
 
 fn unknown_effort(level: &str) -> Error {
@@ -180,104 +190,210 @@ fn unknown_effort(level: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn model(name: &str) -> ModelInfo {
-        ModelInfo::parse(name)
-    }
+    use crate::providers::gemini::facts::facts;
 
     fn thinking(json: &str) -> Thinking {
         serde_json::from_str(json).expect("valid thinking")
     }
 
+    fn level(effort: &str, model: &str) -> Option<String> {
+        from_reasoning_effort(effort, facts(model))
+            .unwrap()
+            .thinking_level
+    }
+
+    fn budget(effort: &str, model: &str) -> Option<i64> {
+        from_reasoning_effort(effort, facts(model))
+            .unwrap()
+            .thinking_budget
+    }
+
     #[test]
-    fn effort_budgets_on_gemini_2_5() {
-        for (level, budget) in [
+    fn effort_budgets_on_2_5() {
+        for (effort, expected) in [
             ("minimal", 1),
             ("low", 1024),
             ("medium", 2048),
             ("high", 4096),
         ] {
-            let config = from_reasoning_effort(level, model("gemini-2.5-flash")).unwrap();
-            assert_eq!(config.thinking_budget, Some(budget), "{level}");
+            let config = from_reasoning_effort(effort, facts("gemini-2.5-flash")).unwrap();
+            assert_eq!(config.thinking_budget, Some(expected), "{effort}");
             assert_eq!(config.include_thoughts, Some(true));
+            assert_eq!(config.thinking_level, None);
         }
-        assert_eq!(
-            from_reasoning_effort("minimal", model("gemini-2.5-flash-lite"))
-                .unwrap()
-                .thinking_budget,
-            Some(512)
-        );
-        assert_eq!(
-            from_reasoning_effort("minimal", model("gemini-2.5-pro"))
-                .unwrap()
-                .thinking_budget,
-            Some(128)
-        );
+        assert_eq!(budget("minimal", "gemini-2.5-flash-lite"), Some(512));
+        assert_eq!(budget("low", "gemini-2.5-flash-lite"), Some(1024));
+        assert_eq!(budget("minimal", "gemini-2.5-pro"), Some(128));
+        // An unlisted 2.5 Pro takes its family's range.
+        assert_eq!(budget("minimal", "gemini-2.5-pro-preview-06-05"), Some(128));
     }
 
     #[test]
-    fn effort_off_on_flash_and_refused_on_pro() {
-        let config = from_reasoning_effort("none", model("gemini-2.5-flash")).unwrap();
-        assert_eq!(config.thinking_budget, Some(0));
-        assert_eq!(config.include_thoughts, Some(false));
-        let error = from_reasoning_effort("disable", model("gemini-2.5-pro")).unwrap_err();
+    fn effort_off_on_2_5_flash_refused_on_2_5_pro() {
+        for model in ["gemini-2.5-flash", "gemini-2.5-flash-lite"] {
+            let config = from_reasoning_effort("none", facts(model)).unwrap();
+            assert_eq!(config.thinking_budget, Some(0), "{model}");
+            assert_eq!(config.include_thoughts, Some(false));
+        }
+        let error = from_reasoning_effort("disable", facts("gemini-2.5-pro")).unwrap_err();
         assert_eq!(error.param(), Some("reasoning_effort"));
     }
 
     #[test]
-    fn effort_levels_on_gemini_3() {
-        let flash = model("gemini-3-flash-preview");
-        let pro = model("gemini-3-pro-preview");
-        let level = |effort, model| from_reasoning_effort(effort, model).unwrap().thinking_level;
-        assert_eq!(level("minimal", flash).as_deref(), Some("minimal"));
-        assert_eq!(level("minimal", pro).as_deref(), Some("low"));
-        assert_eq!(level("medium", pro).as_deref(), Some("high"));
+    fn effort_levels_on_3_x_flash() {
+        for model in [
+            "gemini-3-flash-preview",
+            "gemini-3.5-flash",
+            "gemini-3.6-flash",
+        ] {
+            for effort in ["minimal", "low", "medium", "high"] {
+                assert_eq!(level(effort, model).as_deref(), Some(effort), "{model}");
+            }
+        }
+        // 3.7 Flash and later refuse `minimal`: the nearest accepted level is `low`.
+        for model in [
+            "gemini-3.7-flash",
+            "gemini-3.8-flash",
+            "gemini-flash-latest",
+        ] {
+            assert_eq!(level("minimal", model).as_deref(), Some("low"), "{model}");
+            assert_eq!(level("medium", model).as_deref(), Some("medium"), "{model}");
+        }
+        // An unlisted Flash takes the family's levels, which every listed one accepts.
+        assert_eq!(level("minimal", "gemini-3.9-flash").as_deref(), Some("low"));
+    }
+
+    #[test]
+    fn effort_levels_on_3_x_flash_lite() {
+        for model in ["gemini-3.1-flash-lite-preview", "gemini-3.5-flash-lite"] {
+            assert_eq!(level("minimal", model).as_deref(), Some("minimal"));
+            assert_eq!(level("high", model).as_deref(), Some("high"));
+        }
+        let off = from_reasoning_effort("none", facts("gemini-3.5-flash-lite")).unwrap();
+        assert_eq!(off.thinking_level.as_deref(), Some("minimal"));
+        assert_eq!(off.include_thoughts, Some(false));
+    }
+
+    #[test]
+    fn effort_levels_on_3_x_pro() {
         assert_eq!(
-            level("medium", model("gemini-3.1-pro-preview")).as_deref(),
+            level("minimal", "gemini-3-pro-preview").as_deref(),
+            Some("low")
+        );
+        assert_eq!(
+            level("medium", "gemini-3-pro-preview").as_deref(),
+            Some("high")
+        );
+        assert_eq!(
+            level("medium", "gemini-3.1-pro-preview").as_deref(),
             Some("medium")
         );
-        let off = from_reasoning_effort("none", pro).unwrap();
+        assert_eq!(
+            level("minimal", "gemini-3.1-pro-preview").as_deref(),
+            Some("low")
+        );
+        let off = from_reasoning_effort("none", facts("gemini-3-pro-preview")).unwrap();
         assert_eq!(off.include_thoughts, Some(false));
         assert_eq!(off.thinking_level.as_deref(), Some("low"));
         assert_eq!(off.thinking_budget, None);
     }
 
     #[test]
-    fn unknown_effort_is_refused() {
-        let error = from_reasoning_effort("extreme", model("gemini-2.5-flash")).unwrap_err();
-        assert!(error.message().contains("extreme"));
+    fn models_without_thinking_control_refuse_it() {
+        for model in [
+            "gemini-2.0-flash",
+            "gemini-3-pro-image-preview",
+            "gemma-3-27b-it",
+        ] {
+            let error = from_reasoning_effort("low", facts(model)).unwrap_err();
+            assert_eq!(error.param(), Some("reasoning_effort"), "{model}");
+            let error =
+                from_thinking(&thinking(r#"{"type":"enabled"}"#), facts(model)).unwrap_err();
+            assert_eq!(error.param(), Some("thinking"), "{model}");
+        }
     }
 
     #[test]
-    fn anthropic_thinking() {
-        let enabled = thinking(r#"{"type":"enabled","budget_tokens":1500}"#);
-        let config = from_thinking(&enabled, model("gemini-2.5-flash")).unwrap();
+    fn unknown_effort_is_refused_naming_the_param() {
+        let error = from_reasoning_effort("extreme", facts("gemini-2.5-flash")).unwrap_err();
+        assert!(error.message().contains("extreme"));
+        assert_eq!(error.param(), Some("reasoning_effort"));
+        assert!(!known_effort("extreme"));
+    }
+
+    #[test]
+    fn anthropic_thinking_budgets_stay_in_range() {
+        let enabled =
+            |budget: i64| thinking(&format!(r#"{{"type":"enabled","budget_tokens":{budget}}}"#));
+        let config = from_thinking(&enabled(1500), facts("gemini-2.5-flash")).unwrap();
         assert_eq!(config.thinking_budget, Some(1500));
         assert_eq!(config.include_thoughts, Some(true));
-        let config = from_thinking(&enabled, model("gemini-3-pro-preview")).unwrap();
-        assert_eq!(config.thinking_level.as_deref(), Some("low"));
-        let big = thinking(r#"{"type":"enabled","budget_tokens":20000}"#);
-        assert_eq!(
-            from_thinking(&big, model("gemini-3-flash-preview"))
+        let budget_of = |budget, model| {
+            from_thinking(&enabled(budget), facts(model))
+                .unwrap()
+                .thinking_budget
+        };
+        assert_eq!(budget_of(64, "gemini-2.5-pro"), Some(128));
+        assert_eq!(budget_of(100_000, "gemini-2.5-pro"), Some(32768));
+        assert_eq!(budget_of(100, "gemini-2.5-flash-lite"), Some(512));
+        assert!(from_thinking(&enabled(-1), facts("gemini-2.5-flash")).is_err());
+    }
+
+    #[test]
+    fn anthropic_thinking_levels() {
+        let enabled = thinking(r#"{"type":"enabled","budget_tokens":1500}"#);
+        let level_of = |thinking: &Thinking, model| {
+            from_thinking(thinking, facts(model))
                 .unwrap()
                 .thinking_level
-                .as_deref(),
+        };
+        assert_eq!(
+            level_of(&enabled, "gemini-3-pro-preview").as_deref(),
+            Some("low")
+        );
+        let middle = thinking(r#"{"type":"enabled","budget_tokens":4000}"#);
+        assert_eq!(
+            level_of(&middle, "gemini-3-pro-preview").as_deref(),
             Some("high")
+        );
+        assert_eq!(
+            level_of(&middle, "gemini-3.8-flash").as_deref(),
+            Some("medium")
+        );
+        let big = thinking(r#"{"type":"enabled","budget_tokens":20000}"#);
+        assert_eq!(
+            level_of(&big, "gemini-3-flash-preview").as_deref(),
+            Some("high")
+        );
+        let bare = from_thinking(
+            &thinking(r#"{"type":"enabled"}"#),
+            facts("gemini-3.8-flash"),
+        )
+        .unwrap();
+        assert_eq!(
+            (bare.thinking_level, bare.include_thoughts),
+            (None, Some(true))
         );
     }
 
     #[test]
     fn anthropic_thinking_disabled() {
         let disabled = thinking(r#"{"type":"disabled"}"#);
-        let config = from_thinking(&disabled, model("gemini-2.5-flash")).unwrap();
+        let config = from_thinking(&disabled, facts("gemini-2.5-flash")).unwrap();
         assert_eq!(config.thinking_budget, Some(0));
-        assert!(from_thinking(&disabled, model("gemini-2.5-pro")).is_err());
-        assert!(from_thinking(&disabled, model("gemini-3-pro-preview")).is_err());
-        let flash3 = from_thinking(&disabled, model("gemini-3-flash-preview")).unwrap();
-        assert_eq!(flash3.thinking_level.as_deref(), Some("minimal"));
+        assert!(from_thinking(&disabled, facts("gemini-2.5-pro")).is_err());
+        for (model, lowest) in [
+            ("gemini-3-pro-preview", "low"),
+            ("gemini-3-flash-preview", "minimal"),
+            ("gemini-3.8-flash", "low"),
+        ] {
+            let config = from_thinking(&disabled, facts(model)).unwrap();
+            assert_eq!(config.thinking_level.as_deref(), Some(lowest), "{model}");
+            assert_eq!(config.include_thoughts, Some(false));
+        }
         let zero = thinking(r#"{"type":"enabled","budget_tokens":0}"#);
         assert_eq!(
-            from_thinking(&zero, model("gemini-2.5-flash"))
+            from_thinking(&zero, facts("gemini-2.5-flash"))
                 .unwrap()
                 .thinking_budget,
             Some(0)

@@ -4,9 +4,22 @@
 //! Function tools become one `Tool` entry holding every `functionDeclarations` item; each
 //! built-in tool gets an entry of its own (Gemini's tool kind is a oneof). Built-ins are
 //! accepted in Gemini's camelCase or snake_case spelling (`googleSearch`, `code_execution`,
-//! …) and OpenAI's `{"type":"web_search"}`. Unlike LiteLLM, a function tool next to
-//! `googleSearch` is sent as given: if a model refuses the mix, the client sees Google's
-//! error.
+//! …) and OpenAI's `{"type":"web_search"}`.
+//!
+//! # Built-in tools beside functions
+//!
+//! Gemini 3 models take built-in tools in a request that also declares functions; older
+//! ones refuse the mix (the model table's `builtin_tools_with_functions`, see
+//! [`facts`](crate::gemini::facts)). For those, [`ToolSet::fit_builtins`] applies one rule:
+//!
+//! - a built-in tool listed in `tools` beside function tools (the Codex CLI sends
+//!   `web_search` with its functions) is an offer the model may or may not take up: it is
+//!   dropped, with a warning in the logs naming it and the answer's
+//!   `x-llm-tower-dropped-tools` header ([`DROPPED_TOOLS_HEADER`](crate::gemini::map::DROPPED_TOOLS_HEADER)),
+//!   and the functions are sent;
+//! - `web_search_options` asks for an answer grounded in a search: dropping the search
+//!   would change what the answer means, so the request is refused (400 naming
+//!   `web_search_options`) rather than answered without it.
 
 use serde_json::{Map, Value};
 
@@ -43,6 +56,8 @@ pub struct ToolSet<'c> {
     functions: Vec<FunctionDeclaration>,
     builtins: Vec<(String, Value)>,
     cache: Option<&'c ToolSchemaCache>,
+    /// `web_search_options` asked for a search.
+    search_asked: bool,
 }
 
 impl<'c> ToolSet<'c> {
@@ -97,7 +112,41 @@ impl<'c> ToolSet<'c> {
 
     /// Adds `{"googleSearch": {}}` unless already present (`web_search_options`).
     pub fn add_google_search(&mut self) {
+        self.search_asked = true;
         self.add_builtin("googleSearch", Value::Object(Map::new()));
+    }
+
+    /// Keeps only what a model takes: with `combine` false (the model refuses built-in
+    /// tools beside function declarations) and functions declared, the built-in tools are
+    /// dropped and their Gemini names returned, or, when `web_search_options` asked for a
+    /// search, the request is refused (see the module docs).
+    ///
+    /// ```
+    /// use llm_tower::gemini::translate::tools::ToolSet;
+    ///
+    /// let mut tools = ToolSet::default();
+    /// let web: llm_tower::openai::Tool = serde_json::from_str(r#"{"type":"web_search"}"#).unwrap();
+    /// let shell: llm_tower::openai::Tool = serde_json::from_str(
+    ///     r#"{"type":"function","function":{"name":"shell"}}"#,
+    /// ).unwrap();
+    /// tools.add_tool(web, 0)?;
+    /// tools.add_tool(shell, 1)?;
+    /// assert_eq!(tools.fit_builtins(false)?, ["googleSearch"]);
+    /// assert_eq!(tools.into_tools().len(), 1);
+    /// # Ok::<(), llm_tower::Error>(())
+    /// ```
+    pub fn fit_builtins(&mut self, combine: bool) -> Result<Vec<String>, Error> {
+        if combine || self.functions.is_empty() || self.builtins.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.search_asked {
+            return Err(Error::invalid_param(
+                "web_search_options",
+                "this model cannot search the web in a request that also declares functions; \
+                 send the search without the function tools, or use a Gemini 3 model",
+            ));
+        }
+        Ok(self.builtins.drain(..).map(|(name, _)| name).collect())
     }
 
     fn add_builtin_object(
