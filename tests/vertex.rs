@@ -2,7 +2,12 @@
 //! the service account's JWT (its signature checked with the key's public half), Bearer
 //! tokens upstream and never an API key, the exact URLs of a region and `global`, one token
 //! fetch for a burst of first requests, refresh ahead of expiry (paused time) and after a
-//! `401`, streams, token endpoints that fail, and no private key in any output.
+//! `401`, streams, token endpoints that fail, and no private key in any output; the proxy
+//! serving a LiteLLM config with `vertex_ai/` deployments, and refusing bad ones at startup.
+
+mod common;
+#[path = "common/proxy.rs"]
+mod proxy_app;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +19,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::Full;
 use llm_tower::openai::ChatRequest;
+use llm_tower::proxy::app::Proxy;
+use llm_tower::proxy::config::Config;
 use llm_tower::upstream::UpstreamBody;
 use llm_tower::vertex::{Credentials, CredentialsError, TokenSource, Vertex};
 use llm_tower::{ChatResponse, Error, Secret};
@@ -528,4 +535,136 @@ fn bad_key_files_are_refused_without_printing_the_key() {
         bad_location,
         Err(llm_tower::vertex::BuildError::Invalid("location"))
     ));
+}
+
+const MASTER: &str = "sk-master-vertex";
+
+/// Why [`build_proxy`] refuses `model_list`.
+fn refusal(model_list: &str, key_json: &str) -> String {
+    match build_proxy(model_list, key_json) {
+        Ok(_) => panic!("the proxy built"),
+        Err(error) => error,
+    }
+}
+
+/// A proxy over `model_list`, with `VERTEX_KEY` holding `key_json` in its environment.
+fn build_proxy(model_list: &str, key_json: &str) -> Result<Proxy, String> {
+    let yaml = format!("model_list:\n{model_list}\ngeneral_settings:\n  master_key: {MASTER}\n");
+    let key_json = key_json.to_owned();
+    let env = move |name: &str| (name == "VERTEX_KEY").then(|| key_json.clone());
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &env).map_err(|error| error.to_string())?;
+    assert!(warnings.is_empty(), "{warnings:?}");
+    Proxy::from_config(&config).map_err(|error| error.to_string())
+}
+
+#[tokio::test]
+async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
+    let server = MockServer::start().await;
+    let issued = mount_tokens(&server, Duration::ZERO).await;
+    mount_generate(&server, "europe-west4", "token-1", 1).await;
+    mount_generate(&server, "global", "token-2", 1).await;
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let dir = std::env::temp_dir().join(format!("llm-tower-vertex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("key.json");
+    std::fs::write(&key_path, &key_json).unwrap();
+    let model_list = format!(
+        "  - model_name: gemini-eu
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: europe-west4
+      vertex_credentials: {path}
+      api_base: {base}
+  - model_name: gemini-global
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: global
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        path = key_path.display(),
+        base = server.uri(),
+    );
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    for model in ["gemini-eu", "gemini-global"] {
+        let (status, body) = proxy_app::send(
+            &proxy,
+            "POST",
+            "/v1/chat/completions",
+            MASTER,
+            Some(json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["choices"][0]["message"]["content"], "Hi from Vertex");
+    }
+    // One token per deployment (each has its own credentials cache).
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+
+    // /metrics labels these deployments' calls with the provider vertex_ai.
+    let (config, _) = Config::from_yaml(
+        &format!("model_list:\n{model_list}\n"),
+        "config.yaml",
+        &|_: &str| Some(String::new()),
+    )
+    .expect("config");
+    let table = llm_tower::proxy::metrics::ModelTable::new(&config);
+    assert_eq!(table.label("gemini-eu").provider(), "vertex_ai");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
+    let key_json = service_account_json("http://token.test/token");
+    let pem = std::fs::read_to_string(fixture("test-key.pem")).expect("test key");
+    let secret_line = pem.lines().nth(1).expect("a key line").to_owned();
+    let deployment = |params: &str| {
+        format!("  - model_name: v\n    litellm_params:\n      model: vertex_ai/{MODEL}\n{params}")
+    };
+
+    let missing = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: /nonexistent/key.json"),
+        "",
+    );
+    assert!(missing.contains("model_list[0]"), "{missing}");
+    assert!(missing.contains("vertex_credentials"), "{missing}");
+    assert!(missing.contains("/nonexistent/key.json"), "{missing}");
+
+    let unknown = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
+        r#"{"type": "external_account", "audience": "x"}"#,
+    );
+    assert!(
+        unknown.contains("model_list[0]") && unknown.contains("external_account"),
+        "{unknown}"
+    );
+
+    let broken = key_json.replace(&secret_line, "AAAA");
+    let bad_key = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
+        &broken,
+    );
+    assert!(
+        bad_key.contains("vertex_credentials") && bad_key.contains("private_key"),
+        "{bad_key}"
+    );
+    assert!(!bad_key.contains("BEGIN"), "{bad_key}");
+
+    let unset = Config::from_yaml(
+        &format!(
+            "model_list:\n{}\n",
+            deployment("      vertex_project: p\n      vertex_credentials: os.environ/NOT_SET")
+        ),
+        "config.yaml",
+        &|_: &str| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unset.contains("vertex_credentials") && unset.contains("NOT_SET"),
+        "{unset}"
+    );
 }

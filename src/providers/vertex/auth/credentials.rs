@@ -150,6 +150,17 @@ impl Credentials {
         Self::from_json(&json)
     }
 
+    /// LiteLLM's `vertex_credentials`: a key file's JSON text (it starts with `{`), else
+    /// the key file's path.
+    pub fn from_path_or_json(value: &str) -> Result<Self, CredentialsError> {
+        let value = value.trim();
+        if value.starts_with('{') {
+            Self::from_json(value)
+        } else {
+            Self::from_file(value)
+        }
+    }
+
     /// The metadata server at `GCE_METADATA_HOST`, else [`DEFAULT_METADATA_HOST`].
     pub fn metadata_server() -> Self {
         let host = std::env::var("GCE_METADATA_HOST")
