@@ -65,6 +65,7 @@ pub use provider::{
     EmbeddingService, Provider, TextChunkStream,
 };
 pub use providers::gemini;
+pub use providers::vertex;
 pub use raw_json::RawJson;
 pub use router::{Deployment, Router};
 pub use upstream::Secret;

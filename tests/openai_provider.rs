@@ -487,9 +487,9 @@ fn proxy(gemini: &MockServer, openai: &MockServer, extra: &str) -> (Proxy, Vec<S
     litellm_params:
       model: anthropic/claude-sonnet-4-5
       api_key: os.environ/ANTHROPIC_API_KEY
-  - model_name: vertex/*
+  - model_name: bedrock/*
     litellm_params:
-      model: vertex_ai/*
+      model: bedrock/*
 general_settings:
   master_key: {MASTER}
 {extra}",
@@ -562,7 +562,7 @@ async fn one_config_routes_openai_and_gemini_models_and_skips_unknown_providers(
         .collect();
     assert_eq!(skipped.len(), 2, "{warnings:?}");
     assert!(skipped[0].contains("anthropic"), "{skipped:?}");
-    assert!(skipped[1].contains("vertex_ai"), "{skipped:?}");
+    assert!(skipped[1].contains("bedrock"), "{skipped:?}");
 
     let (status, body) = send(&proxy, &hi("flash")).await;
     assert_eq!(status, 200, "{body}");
@@ -571,7 +571,7 @@ async fn one_config_routes_openai_and_gemini_models_and_skips_unknown_providers(
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["choices"][0]["message"]["content"], "From OpenAI.");
 
-    for model in ["claude", "vertex/gemini-1.5-pro"] {
+    for model in ["claude", "bedrock/amazon.titan-text-express-v1"] {
         let (status, body) = send(&proxy, &hi(model)).await;
         assert_eq!(status, 404, "{body}");
         let message = body["error"]["message"].as_str().expect("a message");

@@ -576,7 +576,7 @@ async fn providers_llm_tower_does_not_have_start_and_answer_404_saying_why() {
     assert_eq!(envelope["error"]["param"], "model");
     assert_eq!(
         envelope["error"]["message"],
-        "model \"claude\" is not served here: provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…)"
+        "model \"claude\" is not served here: provider \"anthropic\" is not available in llm-tower (it serves gemini/…, openai/… and vertex_ai/…)"
     );
     let (_, _, health) = send(&proxy, get("/health", None)).await;
     let health = json_of(&health);

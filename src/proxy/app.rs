@@ -63,6 +63,7 @@ use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_ke
 use crate::providers::openai::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
 };
+use crate::providers::vertex::{Credentials, Vertex};
 use crate::router::{Deployment, RouteReport, Router, RouterObserver};
 use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
@@ -432,6 +433,7 @@ fn deployment_services(
     // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
     let built = match params.provider() {
         "openai" => openai_services(params, config, common, price, limit, alone(entry, config)),
+        "vertex_ai" => vertex_services(params, config, common, price, limit, alone(entry, config)),
         _ => gemini_services(params, config, common, price, limit, alone(entry, config)),
     };
     built.map_err(|source| BuildError::Provider { index, source })
@@ -471,6 +473,49 @@ fn gemini_services(
         .http_layer(limit)
         .build()?;
     Ok((gemini.chat_service(), gemini.embedding_service()))
+}
+
+/// A `vertex_ai/…` deployment: the Gemini stack with Google Cloud credentials; startup
+/// refuses a key file it cannot read or use, naming the key (never its content).
+fn vertex_services(
+    params: &LitellmParams,
+    config: &Config,
+    common: &Common<'_>,
+    price: Option<ModelPrice>,
+    limit: InFlightLimitLayer,
+    lone: bool,
+) -> Services {
+    let vertex = &params.vertex;
+    let credentials = match &vertex.credentials {
+        Some(value) => Credentials::from_path_or_json(value.expose())
+            .map_err(|error| format!("vertex_credentials: {error}"))?,
+        None => Credentials::from_env()
+            .map_err(|error| format!("GOOGLE_APPLICATION_CREDENTIALS: {error}"))?,
+    };
+    let mut builder = Vertex::builder()
+        .credentials(credentials)
+        .drop_params(config.litellm_settings.drop_params)
+        .media_fetcher(common.fetcher.clone())
+        .transport(common.transport.clone())
+        .cache_store(common.caches.clone())
+        .retry(retry_policy(params, config, lone));
+    if let Some(project) = &vertex.project {
+        builder = builder.project(project);
+    }
+    if let Some(location) = &vertex.location {
+        builder = builder.location(location);
+    }
+    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(price) = price {
+        builder = builder.price(price);
+    }
+    if let Some(base) = &params.api_base {
+        builder = builder.api_base(base);
+    }
+    let vertex = builder.http_layer(limit).build()?;
+    Ok((vertex.chat_service(), vertex.embedding_service()))
 }
 
 fn openai_services(
@@ -553,6 +598,15 @@ fn health_report(config: &Config) -> Value {
                 let official = base.trim_end_matches('/') == OPENAI_API_BASE;
                 (base, official, official && openai_env_key)
             }
+            // Its credentials were read and checked at startup.
+            "vertex_ai" => (
+                params
+                    .api_base
+                    .as_deref()
+                    .unwrap_or("https://aiplatform.googleapis.com"),
+                false,
+                false,
+            ),
             _ => (
                 params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE),
                 true,

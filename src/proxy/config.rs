@@ -61,10 +61,10 @@
 //! # Providers llm-tower does not have
 //!
 //! A deployment of a provider other than those in [`SERVED_PROVIDERS`]
-//! (`vertex_ai/…`, `anthropic/…`) is kept in the config and reported as one
+//! (`bedrock/…`, `anthropic/…`) is kept in the config and reported as one
 //! warning naming its provider, e.g. `model_list[2].litellm_params.model:
-//! provider "anthropic" is not available in llm-tower (it serves gemini/… and
-//! openai/…); the deployment of "claude" is skipped`. The proxy starts
+//! provider "anthropic" is not available in llm-tower (it serves gemini/…, openai/…
+//! and vertex_ai/…); the deployment of "claude" is skipped`. The proxy starts
 //! without it and answers requests for it with a 404 saying why.
 //!
 //! # `os.environ/NAME` references
@@ -119,10 +119,10 @@ use serde::de::IgnoredAny;
 const ENV_PREFIX: &str = "os.environ/";
 
 /// The providers llm-tower serves, by their LiteLLM prefix (`gemini/…`, `openai/…`).
-pub const SERVED_PROVIDERS: &[&str] = &["gemini", "openai"];
+pub const SERVED_PROVIDERS: &[&str] = &["gemini", "openai", "vertex_ai"];
 
 /// Why llm-tower cannot serve `model` (`provider/model`), or `None` if it can. A config may
-/// list deployments of other providers (`vertex_ai/…`, `anthropic/…`): the proxy starts
+/// list deployments of other providers (`bedrock/…`, `anthropic/…`): the proxy starts
 /// without them.
 ///
 /// ```rust
@@ -131,7 +131,7 @@ pub const SERVED_PROVIDERS: &[&str] = &["gemini", "openai"];
 /// assert_eq!(unserved("openai/gpt-4o-mini"), None);
 /// assert_eq!(
 ///     unserved("anthropic/claude-sonnet-4-5").as_deref(),
-///     Some("provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…)")
+///     Some("provider \"anthropic\" is not available in llm-tower (it serves gemini/…, openai/… and vertex_ai/…)")
 /// );
 /// ```
 pub fn unserved(model: &str) -> Option<String> {
@@ -145,9 +145,10 @@ pub fn unserved(model: &str) -> Option<String> {
         .iter()
         .map(|served| format!("{served}/…"))
         .collect();
+    let (last, others) = served.split_last()?;
     Some(format!(
-        "provider {provider:?} is not available in llm-tower (it serves {})",
-        served.join(" and ")
+        "provider {provider:?} is not available in llm-tower (it serves {} and {last})",
+        others.join(", ")
     ))
 }
 
@@ -268,6 +269,8 @@ pub struct LitellmParams {
     /// The router's params of this deployment (`rpm`, `tpm`, `weight`, `order`,
     /// `cooldown_time`, and `model_info.id`), taken out of the provider params.
     pub routing: DeploymentRouting,
+    /// A `vertex_ai/…` deployment's Google Cloud settings.
+    pub vertex: VertexParams,
     /// The other keys llm-tower knows, in file order, with `os.environ/` strings resolved
     /// and null values left out: provider params merged into each request
     /// (`safety_settings`, `thinking`, `drop_params`, `reasoning_effort`, `temperature`,
@@ -294,9 +297,24 @@ impl fmt::Debug for LitellmParams {
             .field("max_retries", &self.max_retries)
             .field("max_parallel_requests", &self.max_parallel_requests)
             .field("routing", &self.routing)
+            .field("vertex", &self.vertex)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// LiteLLM's Vertex AI keys of a deployment, `os.environ/` resolved; unset ones fall back
+/// to `VERTEXAI_PROJECT`, `VERTEXAI_LOCATION` and `GOOGLE_APPLICATION_CREDENTIALS` when the
+/// provider is built.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct VertexParams {
+    /// `vertex_project`.
+    pub project: Option<String>,
+    /// `vertex_location`: a region or `global`.
+    pub location: Option<String>,
+    /// `vertex_credentials`: a key file's path or its JSON text (hidden in `Debug`).
+    pub credentials: Option<Secret>,
 }
 
 impl LitellmParams {
@@ -707,6 +725,12 @@ struct RawLitellmParams {
     max_parallel_requests: Option<serde_json::Value>,
     #[serde(default)]
     organization: Option<String>,
+    #[serde(default)]
+    vertex_project: Option<String>,
+    #[serde(default)]
+    vertex_location: Option<String>,
+    #[serde(default)]
+    vertex_credentials: Option<String>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1072,6 +1096,29 @@ impl RawModelEntry {
             }
             None => None,
         };
+        let vertex = VertexParams {
+            project: match params.vertex_project {
+                Some(raw) => resolver.resolve_param(&field("vertex_project"), raw, warnings)?,
+                None => None,
+            },
+            location: match params.vertex_location {
+                Some(raw) => resolver.resolve_param(&field("vertex_location"), raw, warnings)?,
+                None => None,
+            },
+            credentials: match params.vertex_credentials {
+                Some(raw) => match resolver.resolve(&field("vertex_credentials"), raw)? {
+                    Resolved::Value(value) => Some(Secret::new(value)),
+                    Resolved::Missing { var } => {
+                        return Err(ConfigError::MissingEnv {
+                            field: field("vertex_credentials"),
+                            var,
+                        });
+                    }
+                },
+                None => None,
+            },
+        };
+
         let mut extra = serde_json::Map::with_capacity(params.extra.len());
         let mut raw_extra = params.extra;
         for (key, value) in [("rpm", self.rpm), ("tpm", self.tpm)] {
@@ -1115,6 +1162,7 @@ impl RawModelEntry {
                     params.max_parallel_requests,
                 )?,
                 routing,
+                vertex,
                 extra,
             },
             model_info: self.model_info,
@@ -1522,15 +1570,15 @@ mod tests {
         let yaml = "model_list:
   - {model_name: flash, litellm_params: {model: gemini/gemini-2.5-flash}}
   - {model_name: claude, litellm_params: {model: anthropic/claude-sonnet-4-5, api_key: os.environ/ANTHROPIC_API_KEY, max_tokens: 4096}}
-  - {model_name: vertex, litellm_params: {model: vertex_ai/gemini-2.5-pro}}
+  - {model_name: titan, litellm_params: {model: bedrock/amazon.titan-text-express-v1}}
 ";
         let (config, warnings) = parse_ok(yaml, &[]);
         assert_eq!(config.model_list.len(), 3);
         assert_eq!(
             warnings,
             [
-                "model_list[1].litellm_params.model: provider \"anthropic\" is not available in llm-tower (it serves gemini/… and openai/…); the deployment of \"claude\" is skipped",
-                "model_list[2].litellm_params.model: provider \"vertex_ai\" is not available in llm-tower (it serves gemini/… and openai/…); the deployment of \"vertex\" is skipped",
+                "model_list[1].litellm_params.model: provider \"anthropic\" is not available in llm-tower (it serves gemini/…, openai/… and vertex_ai/…); the deployment of \"claude\" is skipped",
+                "model_list[2].litellm_params.model: provider \"bedrock\" is not available in llm-tower (it serves gemini/…, openai/… and vertex_ai/…); the deployment of \"titan\" is skipped",
             ]
         );
     }

@@ -42,12 +42,22 @@ pub fn api_key_from_env() -> Option<Secret> {
 #[derive(Clone, Debug)]
 pub struct ApiKeyLayer {
     key: Option<Secret>,
+    enabled: bool,
 }
 
 impl ApiKeyLayer {
     /// Uses `key` when a request carries none of its own.
     pub fn new(key: Option<Secret>) -> Self {
-        Self { key }
+        Self { key, enabled: true }
+    }
+
+    /// Sends no key at all, not even a request's own: for endpoints that authenticate
+    /// another way (Vertex AI's OAuth tokens).
+    pub(crate) fn disabled() -> Self {
+        Self {
+            key: None,
+            enabled: false,
+        }
     }
 }
 
@@ -55,7 +65,11 @@ impl<S> Layer<S> for ApiKeyLayer {
     type Service = ApiKeyService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ApiKeyService::new(inner, self.key.clone())
+        ApiKeyService {
+            inner,
+            key: self.key.clone(),
+            enabled: self.enabled,
+        }
     }
 }
 
@@ -64,12 +78,17 @@ impl<S> Layer<S> for ApiKeyLayer {
 pub struct ApiKeyService<S> {
     inner: S,
     key: Option<Secret>,
+    enabled: bool,
 }
 
 impl<S> ApiKeyService<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, key: Option<Secret>) -> Self {
-        Self { inner, key }
+        Self {
+            inner,
+            key,
+            enabled: true,
+        }
     }
 
     /// The inner service.
@@ -101,6 +120,11 @@ where
             .extensions_mut()
             .remove::<Secret>()
             .or_else(|| self.key.clone());
+        if !self.enabled {
+            return ApiKeyFuture::Called {
+                inner: self.inner.call(request),
+            };
+        }
         match key.as_ref().and_then(Secret::header_value) {
             Some(value) => {
                 request.headers_mut().insert(API_KEY_HEADER, value);

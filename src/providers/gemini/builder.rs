@@ -113,6 +113,8 @@ struct Settings {
     cache_store: Option<Arc<dyn CacheStore>>,
     price: Option<ModelPrice>,
     fan_out: Option<usize>,
+    /// Vertex AI's wire: no API key, model paths under `publishers/google/`.
+    google_cloud: bool,
 }
 
 impl Default for GeminiBuilder {
@@ -236,6 +238,23 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         self
     }
 
+    /// The transport given, if it is an [`HttpTransport`] (to share its pool).
+    pub(crate) fn http_transport(&self) -> Option<HttpTransport>
+    where
+        T: 'static,
+    {
+        (&self.transport as &dyn Any)
+            .downcast_ref::<Option<HttpTransport>>()?
+            .clone()
+    }
+
+    /// Speaks Vertex AI's wire instead of AI Studio's: no API key header (a layer at the
+    /// HTTP level authenticates), model paths under `publishers/google/` of the base.
+    pub(crate) fn google_cloud(mut self) -> Self {
+        self.settings.google_cloud = true;
+        self
+    }
+
     /// Sends every upstream call through `transport`: a shared [`HttpTransport`] (and its
     /// connection pool), or any HTTP client service
     /// (`Service<http::Request<Full<Bytes>>, Response = http::Response<B>>`, `Clone`, with
@@ -328,7 +347,14 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             drop_params: settings.drop_params,
             client_credentials: settings.client_credentials,
         };
-        let api_key = settings.api_key.or_else(api_key_from_env);
+        let (api_key, key_layer, http_layer) = if settings.google_cloud {
+            let http = GeminiHttpLayer::new(&api_base).models_parent("publishers/google/");
+            (None, ApiKeyLayer::disabled(), http)
+        } else {
+            let api_key = settings.api_key.or_else(api_key_from_env);
+            let layer = ApiKeyLayer::new(api_key.clone());
+            (api_key, layer, GeminiHttpLayer::new(&api_base))
+        };
         let caching = ContextCacheLayer::new(
             settings
                 .cache_store
@@ -341,8 +367,8 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         }
         // One retry layer: the chat and the embeddings stacks share its budget.
         let http = ServiceBuilder::new()
-            .layer(GeminiHttpLayer::new(api_base))
-            .layer(ApiKeyLayer::new(api_key))
+            .layer(http_layer)
+            .layer(key_layer)
             .layer(RetryLayer::new(retry));
         let mut param_map = ParamMapLayer::new(options).with_ids(ids);
         if let Some(price) = settings.price {

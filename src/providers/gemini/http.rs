@@ -44,6 +44,7 @@ pub const DEFAULT_API_BASE: &str = "https://generativelanguage.googleapis.com/v1
 #[derive(Clone, Debug)]
 pub struct GeminiHttpLayer {
     api_base: Arc<str>,
+    models_parent: &'static str,
 }
 
 impl GeminiHttpLayer {
@@ -51,7 +52,16 @@ impl GeminiHttpLayer {
     pub fn new(api_base: impl AsRef<str>) -> Self {
         Self {
             api_base: api_base.as_ref().trim_end_matches('/').into(),
+            models_parent: "",
         }
+    }
+
+    /// Puts model paths under `parent` (e.g. `publishers/google/`, Vertex AI's), between
+    /// the base and `models/{model}:{method}`; other paths (`cachedContents`) stay under
+    /// the base.
+    pub(crate) fn models_parent(mut self, parent: &'static str) -> Self {
+        self.models_parent = parent;
+        self
     }
 
     /// The base URL.
@@ -67,6 +77,7 @@ impl<S> Layer<S> for GeminiHttpLayer {
         GeminiHttp {
             inner,
             api_base: self.api_base.clone(),
+            models_parent: self.models_parent,
         }
     }
 }
@@ -76,6 +87,7 @@ impl<S> Layer<S> for GeminiHttpLayer {
 pub struct GeminiHttp<S> {
     inner: S,
     api_base: Arc<str>,
+    models_parent: &'static str,
 }
 
 impl<S> GeminiHttp<S> {
@@ -114,7 +126,7 @@ where
     }
 
     fn call(&mut self, call: Call) -> Self::Future {
-        let request = build_request(&self.api_base, call);
+        let request = build_request(&self.api_base, self.models_parent, call);
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
@@ -141,6 +153,7 @@ enum ReplyKind {
 
 fn build_request(
     api_base: &str,
+    models_parent: &str,
     call: Call,
 ) -> Result<(http::Request<Full<Bytes>>, ReplyKind), Error> {
     let base = call
@@ -149,7 +162,13 @@ fn build_request(
         .as_deref()
         .unwrap_or(api_base)
         .trim_end_matches('/');
-    let uri = format!("{base}/{}", call.path());
+    let path = call.path();
+    let parent = if path.starts_with("models/") {
+        models_parent
+    } else {
+        ""
+    };
+    let uri = format!("{base}/{parent}{path}");
     let (body, kind) = match &call.method {
         Method::Generate(body) => (serde_json::to_vec(body), ReplyKind::Generate),
         Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),

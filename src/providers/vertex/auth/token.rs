@@ -1,0 +1,372 @@
+//! [`TokenSource`]: OAuth access tokens for one set of [`Credentials`], cached until
+//! [`REFRESH_AHEAD`] before they expire, fetched by one caller at a time however many wait
+//! (single flight), each fetch bounded by a time limit.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http_body_util::Full;
+use ring::rand::SystemRandom;
+use serde::Deserialize;
+use tokio::time::Instant;
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, ServiceExt};
+
+use super::credentials::{Credentials, ServiceAccount};
+use crate::upstream::Secret;
+use crate::upstream::reply::{read_body, read_error_body};
+
+/// The OAuth scope every Vertex AI call needs.
+pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+/// A token is renewed when it has less than this left (Google's libraries use minutes).
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+
+/// The default bound on one token fetch (connect, send, read).
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest token reply read.
+const MAX_TOKEN_REPLY: usize = 64 * 1024;
+
+/// The HTTP client tokens are fetched with (the provider's own transport, boxed).
+type TokenClient = BoxCloneSyncService<
+    http::Request<Full<Bytes>>,
+    http::Response<crate::upstream::body::UpstreamBody>,
+    BoxError,
+>;
+
+/// Why no access token could be had. The message never holds a secret.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token endpoint refused the credentials (a `4xx`): not worth retrying at once.
+    #[error("Google refused the Vertex AI credentials at {endpoint}: {reason}")]
+    Refused {
+        /// The token endpoint (without query).
+        endpoint: String,
+        /// Google's `error` / `error_description`, or the status.
+        reason: String,
+    },
+    /// The token endpoint is down, slow, or answered something that is not a token.
+    #[error("no Vertex AI access token from {endpoint}: {reason}")]
+    Unavailable {
+        /// The token endpoint (without query).
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A cached token and when it stops being good.
+#[derive(Clone)]
+struct Token {
+    value: Secret,
+    expires: Instant,
+}
+
+/// Access tokens for one set of credentials; clones share the cache.
+///
+/// ```no_run
+/// use llm_tower::upstream::HttpTransport;
+/// use llm_tower::vertex::{Credentials, TokenSource};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = TokenSource::new(Credentials::from_env()?, HttpTransport::builder().build()?);
+/// let token = source.token().await?; // fetched once, then cached until near expiry
+/// # let _ = token;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TokenSource {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    credentials: Credentials,
+    client: TokenClient,
+    timeout: Duration,
+    cached: Mutex<Option<Token>>,
+    /// Held by the one caller fetching; the others wait on it, then read the cache.
+    flight: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("credentials", &self.shared.credentials)
+            .field("timeout", &self.shared.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    /// Fetches tokens for `credentials` through `client` (an
+    /// [`HttpTransport`](crate::upstream::HttpTransport), or any HTTP client service), each
+    /// fetch bounded by [`DEFAULT_TOKEN_TIMEOUT`].
+    pub fn new<S, E>(credentials: Credentials, client: S) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<Full<Bytes>>,
+                Response = http::Response<crate::upstream::body::UpstreamBody>,
+                Error = E,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        Self {
+            shared: Arc::new(Shared {
+                credentials,
+                client: BoxCloneSyncService::new(client.map_err(Into::into)),
+                timeout: DEFAULT_TOKEN_TIMEOUT,
+                cached: Mutex::new(None),
+                flight: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Bounds each token fetch by `timeout` (default [`DEFAULT_TOKEN_TIMEOUT`]).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        let shared = &self.shared;
+        Self {
+            shared: Arc::new(Shared {
+                credentials: shared.credentials.clone(),
+                client: shared.client.clone(),
+                timeout,
+                cached: Mutex::new(None),
+                flight: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.shared.credentials
+    }
+
+    /// A token with more than [`REFRESH_AHEAD`] left: the cached one, else a new one. While
+    /// one caller fetches, the others wait for its token instead of fetching their own.
+    pub async fn token(&self) -> Result<Secret, TokenError> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let _flight = self.shared.flight.lock().await;
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let endpoint = self.endpoint();
+        let fetched = tokio::time::timeout(self.shared.timeout, self.fetch(&endpoint))
+            .await
+            .unwrap_or_else(|_| {
+                Err(TokenError::Unavailable {
+                    endpoint: endpoint.clone(),
+                    reason: format!("no answer within {:?}", self.shared.timeout),
+                })
+            });
+        match fetched {
+            Ok(token) => {
+                let value = token.value.clone();
+                *self.lock() = Some(token);
+                Ok(value)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Vertex AI token fetch failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets `stale` (a token the upstream refused with `401`), so the next
+    /// [`token`](Self::token) fetches a new one; a newer token already cached stays.
+    pub fn invalidate(&self, stale: &Secret) {
+        let mut cached = self.lock();
+        if cached.as_ref().is_some_and(|token| &token.value == stale) {
+            *cached = None;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Token>> {
+        self.shared
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn fresh(&self) -> Option<Secret> {
+        let cached = self.lock();
+        let token = cached.as_ref()?;
+        (token.expires.saturating_duration_since(Instant::now()) > REFRESH_AHEAD)
+            .then(|| token.value.clone())
+    }
+
+    /// Where tokens come from, for messages.
+    fn endpoint(&self) -> String {
+        match &self.shared.credentials {
+            Credentials::ServiceAccount(account) => account.token_uri.clone(),
+            Credentials::AuthorizedUser(user) => user.token_uri.clone(),
+            Credentials::Metadata { base } => format!("{base}{METADATA_TOKEN_PATH}"),
+        }
+    }
+
+    async fn fetch(&self, endpoint: &str) -> Result<Token, TokenError> {
+        let unavailable = |reason: String| TokenError::Unavailable {
+            endpoint: endpoint.to_owned(),
+            reason,
+        };
+        let request = match &self.shared.credentials {
+            Credentials::ServiceAccount(account) => {
+                let assertion = sign_jwt(account, SystemTime::now()).map_err(unavailable)?;
+                form_post(
+                    endpoint,
+                    &[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                        ("assertion", &assertion),
+                    ],
+                )
+            }
+            Credentials::AuthorizedUser(user) => form_post(
+                endpoint,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", &user.client_id),
+                    ("client_secret", user.client_secret.expose()),
+                    ("refresh_token", user.refresh_token.expose()),
+                ],
+            ),
+            Credentials::Metadata { .. } => http::Request::get(endpoint)
+                .header("metadata-flavor", "Google")
+                .body(Full::default()),
+        }
+        .map_err(|error| unavailable(format!("invalid token endpoint: {error}")))?;
+        let started = Instant::now();
+        let response = self
+            .shared
+            .client
+            .clone()
+            .oneshot(request)
+            .await
+            .map_err(|error| unavailable(crate::upstream::Error::sending(&*error).to_string()))?;
+        let (parts, body) = response.into_parts();
+        if !parts.status.is_success() {
+            let body = read_error_body(body).await;
+            let reason = serde_json::from_slice::<OauthError>(&body)
+                .map(|error| match error.error_description {
+                    Some(description) => format!("{}: {description}", error.error),
+                    None => error.error,
+                })
+                .unwrap_or_else(|_| format!("status {}", parts.status));
+            return Err(if parts.status.is_client_error() {
+                TokenError::Refused {
+                    endpoint: endpoint.to_owned(),
+                    reason,
+                }
+            } else {
+                unavailable(reason)
+            });
+        }
+        let body = read_body(body, MAX_TOKEN_REPLY)
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        let reply: TokenReply = serde_json::from_slice(&body)
+            .map_err(|_| unavailable("the reply is not an OAuth token".to_owned()))?;
+        if reply.access_token.expose().is_empty() {
+            return Err(unavailable("the reply holds an empty token".to_owned()));
+        }
+        Ok(Token {
+            value: reply.access_token,
+            expires: started + Duration::from_secs(reply.expires_in.unwrap_or(3600)),
+        })
+    }
+}
+
+/// The metadata server's token path (the instance's default service account).
+const METADATA_TOKEN_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/token";
+
+/// A token endpoint's success body.
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: Secret,
+    expires_in: Option<u64>,
+}
+
+/// A token endpoint's error body (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct OauthError {
+    error: String,
+    error_description: Option<String>,
+}
+
+/// A form-encoded POST.
+fn form_post(
+    endpoint: &str,
+    fields: &[(&str, &str)],
+) -> Result<http::Request<Full<Bytes>>, http::Error> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    http::Request::post(endpoint)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+}
+
+/// The service account's RS256-signed JWT assertion (RFC 7523), good for an hour from `now`.
+pub(crate) fn sign_jwt(account: &ServiceAccount, now: SystemTime) -> Result<String, String> {
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        alg: &'static str,
+        typ: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kid: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Claims<'a> {
+        iss: &'a str,
+        scope: &'static str,
+        aud: &'a str,
+        iat: u64,
+        exp: u64,
+    }
+    let iat = now
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| "the clock is before 1970".to_owned())?
+        .as_secs();
+    let header = Header {
+        alg: "RS256",
+        typ: "JWT",
+        kid: account.key_id.as_deref(),
+    };
+    let claims = Claims {
+        iss: &account.client_email,
+        scope: CLOUD_PLATFORM_SCOPE,
+        aud: &account.token_uri,
+        iat,
+        exp: iat + 3600,
+    };
+    let signing_input = format!("{}.{}", base64_json(&header), base64_json(&claims));
+    let mut signature = vec![0; account.key.public().modulus_len()];
+    account
+        .key
+        .sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| "cannot sign the JWT with the service account's key".to_owned())?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
+}
+
+/// JSON → unpadded base64url, for the JWT's two JSON parts.
+fn base64_json<T: serde::Serialize>(value: &T) -> String {
+    // Serializing these plain structs cannot fail.
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+}

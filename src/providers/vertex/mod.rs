@@ -1,0 +1,120 @@
+//! The Vertex AI provider: Gemini on Google Cloud.
+//!
+//! Vertex's request and reply bodies are Gemini's, so the provider is the Gemini stack
+//! ([`GeminiBuilder`](crate::gemini::GeminiBuilder)'s layers and translation) with three
+//! differences: the URLs ([`api_base`]), OAuth access tokens in `Authorization: Bearer`
+//! instead of an API key ([`auth`]), and model paths under `publishers/google/`.
+//!
+//! ```text
+//! https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}
+//!     /publishers/google/models/{model}:generateContent
+//!     /publishers/google/models/{model}:streamGenerateContent?alt=sse
+//!     /publishers/google/models/{model}:countTokens
+//! https://aiplatform.googleapis.com/v1/projects/{project}/locations/global/…   (global)
+//! ```
+//!
+//! Sources (Google's Vertex AI reference):
+//! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.publishers.models/generateContent>
+//! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.publishers.models/streamGenerateContent>
+//! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.publishers.models/countTokens>
+//! - <https://cloud.google.com/vertex-ai/generative-ai/docs/learn/locations> (the `global`
+//!   endpoint's host)
+//! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.cachedContents>
+//!
+//! Not yet served: embeddings (Vertex answers them with `:predict`, not
+//! `:batchEmbedContents`; the embeddings service refuses with a clear error) and context
+//! caching (the cache layer names the model `models/{model}` where Vertex wants the full
+//! resource name, so a cache create fails and the call is answered uncached).
+
+pub mod auth;
+mod builder;
+
+pub use auth::{Bearer, BearerLayer, Credentials, CredentialsError, TokenError, TokenSource};
+pub use builder::{BuildError, VertexBuilder};
+
+use crate::provider::{ChatService, EmbeddingService, Provider};
+
+/// The location used when none is set (LiteLLM's default too).
+pub const DEFAULT_LOCATION: &str = "us-central1";
+
+/// The base of a project's models: `{host}/v1/projects/{project}/locations/{location}`,
+/// where the host is `https://{location}-aiplatform.googleapis.com`,
+/// `https://aiplatform.googleapis.com` for `global`, or `host` when given (a LiteLLM
+/// `api_base`).
+///
+/// ```
+/// use llm_tower::vertex::api_base;
+///
+/// assert_eq!(
+///     api_base(None, "my-project", "europe-west4"),
+///     "https://europe-west4-aiplatform.googleapis.com/v1/projects/my-project/locations/europe-west4"
+/// );
+/// assert_eq!(
+///     api_base(None, "my-project", "global"),
+///     "https://aiplatform.googleapis.com/v1/projects/my-project/locations/global"
+/// );
+/// ```
+pub fn api_base(host: Option<&str>, project: &str, location: &str) -> String {
+    let host = match host {
+        Some(host) => host.trim_end_matches('/').to_owned(),
+        None if location == "global" => "https://aiplatform.googleapis.com".to_owned(),
+        None => format!("https://{location}-aiplatform.googleapis.com"),
+    };
+    format!("{host}/v1/projects/{project}/locations/{location}")
+}
+
+/// The Vertex AI provider.
+///
+/// ```no_run
+/// use llm_tower::vertex::{Credentials, Vertex};
+///
+/// let vertex = Vertex::builder()
+///     .credentials(Credentials::from_file("service-account.json")?)
+///     .project("my-project")
+///     .location("europe-west4")
+///     .build()?;
+/// let client = llm_tower::Client::new(vertex.chat_service());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Vertex {
+    service: ChatService,
+    embeddings: EmbeddingService,
+}
+
+impl Vertex {
+    /// A builder with the defaults: application default credentials
+    /// ([`Credentials::from_env`]), the project from `VERTEXAI_PROJECT` (else
+    /// `GOOGLE_CLOUD_PROJECT`, else the key file's), the location from `VERTEXAI_LOCATION`
+    /// (else [`DEFAULT_LOCATION`]).
+    pub fn builder() -> VertexBuilder {
+        VertexBuilder::default()
+    }
+
+    /// The whole stack as a boxed chat service.
+    pub fn chat_service(&self) -> ChatService {
+        self.service.clone()
+    }
+
+    /// The embeddings service (not served on Vertex yet: it answers every request with a
+    /// `400` saying so).
+    pub fn embedding_service(&self) -> EmbeddingService {
+        self.embeddings.clone()
+    }
+}
+
+impl Provider for Vertex {
+    fn chat_service(&self) -> ChatService {
+        self.service.clone()
+    }
+
+    fn embedding_service(&self) -> Option<EmbeddingService> {
+        None
+    }
+}
+
+impl std::fmt::Debug for Vertex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vertex").finish_non_exhaustive()
+    }
+}

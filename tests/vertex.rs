@@ -1,0 +1,670 @@
+//! The Vertex AI provider against a local token endpoint and a Vertex stand-in (wiremock):
+//! the service account's JWT (its signature checked with the key's public half), Bearer
+//! tokens upstream and never an API key, the exact URLs of a region and `global`, one token
+//! fetch for a burst of first requests, refresh ahead of expiry (paused time) and after a
+//! `401`, streams, token endpoints that fail, and no private key in any output; the proxy
+//! serving a LiteLLM config with `vertex_ai/` deployments, and refusing bad ones at startup.
+
+mod common;
+#[path = "common/proxy.rs"]
+mod proxy_app;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::Full;
+use llm_tower::openai::ChatRequest;
+use llm_tower::proxy::app::Proxy;
+use llm_tower::proxy::config::Config;
+use llm_tower::upstream::UpstreamBody;
+use llm_tower::vertex::{Credentials, CredentialsError, TokenSource, Vertex};
+use llm_tower::{ChatResponse, Error, Secret};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PROJECT: &str = "acme-prod";
+const MODEL: &str = "gemini-2.5-flash";
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/vertex/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A service-account key file whose token endpoint is `token_uri`.
+fn service_account_json(token_uri: &str) -> String {
+    let pem = std::fs::read_to_string(fixture("test-key.pem")).expect("test key");
+    json!({
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "kid-123",
+        "private_key": pem,
+        "client_email": "tower@acme-prod.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": token_uri,
+    })
+    .to_string()
+}
+
+/// A Vertex provider in `location` whose host and token endpoint are `server`.
+fn vertex(server: &MockServer, location: &str) -> Vertex {
+    let key = service_account_json(&format!("{}/token", server.uri()));
+    Vertex::builder()
+        .credentials(Credentials::from_json(&key).expect("key file"))
+        .project(PROJECT)
+        .location(location)
+        .api_base(server.uri())
+        .build()
+        .expect("provider builds")
+}
+
+fn chat(stream: bool) -> ChatRequest {
+    serde_json::from_value(json!({
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Hello"}],
+        "stream": stream,
+    }))
+    .expect("chat request")
+}
+
+fn generate_reply() -> Value {
+    json!({
+        "candidates": [{
+            "content": {"role": "model", "parts": [{"text": "Hi from Vertex"}]},
+            "finishReason": "STOP"
+        }],
+        "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4, "totalTokenCount": 7},
+        "modelVersion": MODEL
+    })
+}
+
+fn model_path(location: &str, method: &str) -> String {
+    format!("/v1/projects/{PROJECT}/locations/{location}/publishers/google/models/{MODEL}:{method}")
+}
+
+/// Expects `times` generate calls in `location` carrying `token`, and answers them.
+async fn mount_generate(server: &MockServer, location: &str, token: &str, times: u64) {
+    Mock::given(method("POST"))
+        .and(path(model_path(location, "generateContent")))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Answers token requests with `token-1`, `token-2`, … (one hour each), after `delay`.
+struct Tokens {
+    issued: Arc<AtomicUsize>,
+    delay: Duration,
+}
+
+impl Respond for Tokens {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        ResponseTemplate::new(200)
+            .set_body_json(json!({
+                "access_token": format!("token-{n}"),
+                "expires_in": 3599,
+                "token_type": "Bearer"
+            }))
+            .set_delay(self.delay)
+    }
+}
+
+async fn mount_tokens(server: &MockServer, delay: Duration) -> Arc<AtomicUsize> {
+    let issued = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(Tokens {
+            issued: issued.clone(),
+            delay,
+        })
+        .mount(server)
+        .await;
+    issued
+}
+
+async fn text_of(response: ChatResponse) -> String {
+    match response {
+        ChatResponse::Completion(completion) => {
+            let value = serde_json::to_value(completion).expect("serializes");
+            value["choices"][0]["message"]["content"]
+                .as_str()
+                .expect("text")
+                .to_owned()
+        }
+        ChatResponse::Stream(mut chunks) => {
+            let mut text = String::new();
+            while let Some(chunk) = chunks.next().await {
+                let value = serde_json::to_value(chunk.expect("chunk")).expect("serializes");
+                if let Some(delta) = value["choices"][0]["delta"]["content"].as_str() {
+                    text.push_str(delta);
+                }
+            }
+            text
+        }
+    }
+}
+
+#[tokio::test]
+async fn service_account_jwt_is_signed_and_the_token_sent_as_bearer() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    mount_generate(&server, "europe-west4", "token-1", 1).await;
+
+    let response = vertex(&server, "europe-west4")
+        .chat_service()
+        .oneshot(chat(false))
+        .await
+        .expect("answered");
+    assert_eq!(text_of(response).await, "Hi from Vertex");
+
+    let requests = server.received_requests().await.expect("recorded");
+    let generate = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":generateContent"))
+        .expect("a generate call");
+    assert!(generate.headers.get("x-goog-api-key").is_none());
+    assert_eq!(generate.url.query(), None);
+
+    // The token request: the JWT-bearer grant with an RS256 assertion.
+    let token = requests
+        .iter()
+        .find(|request| request.url.path() == "/token")
+        .expect("a token call");
+    assert_eq!(
+        token.headers.get("content-type").unwrap(),
+        "application/x-www-form-urlencoded"
+    );
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(&token.body)
+        .into_owned()
+        .collect();
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let assertion = &form["assertion"];
+    let parts: Vec<&str> = assertion.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let public = std::fs::read(fixture("test-key.pub.der")).expect("public key");
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).expect("base64url");
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public)
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .expect("the JWT is signed with the key file's private key");
+    let decode = |part: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    };
+    assert_eq!(
+        decode(parts[0]),
+        json!({"alg": "RS256", "typ": "JWT", "kid": "kid-123"})
+    );
+    let claims = decode(parts[1]);
+    assert_eq!(claims["iss"], "tower@acme-prod.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], format!("{}/token", server.uri()));
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/cloud-platform"
+    );
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        3600
+    );
+}
+
+#[tokio::test]
+async fn global_location_and_streams_use_their_exact_paths() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let sse = format!(
+        "data: {}\n\ndata: {}\n\n",
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi "}]}}]}),
+        json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "there"}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5}
+        })
+    );
+    Mock::given(method("POST"))
+        .and(path(model_path("global", "streamGenerateContent")))
+        .and(query_param("alt", "sse"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(sse),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let response = vertex(&server, "global")
+        .chat_service()
+        .oneshot(chat(true))
+        .await
+        .expect("answered");
+    assert_eq!(text_of(response).await, "Hi there");
+    assert_eq!(
+        llm_tower::vertex::api_base(None, PROJECT, "global"),
+        "https://aiplatform.googleapis.com/v1/projects/acme-prod/locations/global"
+    );
+    assert_eq!(
+        llm_tower::vertex::api_base(None, PROJECT, "us-east5"),
+        "https://us-east5-aiplatform.googleapis.com/v1/projects/acme-prod/locations/us-east5"
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_first_requests_fetch_one_token() {
+    let server = MockServer::start().await;
+    let issued = mount_tokens(&server, Duration::from_millis(200)).await;
+    mount_generate(&server, "us-central1", "token-1", 100).await;
+    let service = vertex(&server, "us-central1").chat_service();
+
+    let calls = (0..100).map(|_| service.clone().oneshot(chat(false)));
+    for result in futures_util::future::join_all(calls).await {
+        result.expect("answered");
+    }
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_sends_again() {
+    let server = MockServer::start().await;
+    let issued = mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "token-2", 2).await;
+    let service = vertex(&server, "us-central1").chat_service();
+
+    let first = service
+        .clone()
+        .oneshot(chat(false))
+        .await
+        .expect("answered");
+    assert_eq!(text_of(first).await, "Hi from Vertex");
+    // The new token is cached: no third fetch.
+    service.oneshot(chat(false)).await.expect("answered");
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_failing_token_endpoint_is_a_clear_error_and_the_next_request_tries_again() {
+    let server = MockServer::start().await;
+    // Garbage once, then refusal once, then slow beyond the bound, then a token.
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "Invalid JWT Signature."
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "late", "expires_in": 3600}))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "good", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "good", 1).await;
+    let key = service_account_json(&format!("{}/token", server.uri()));
+    let credentials = Credentials::from_json(&key).expect("key file");
+    let transport = llm_tower::upstream::HttpTransport::builder()
+        .build()
+        .expect("transport");
+    let tokens = TokenSource::new(credentials, transport).with_timeout(Duration::from_millis(300));
+    let service = Vertex::builder()
+        .token_source(tokens)
+        .project(PROJECT)
+        .api_base(server.uri())
+        .build()
+        .expect("builds")
+        .chat_service();
+    let pem = std::fs::read_to_string(fixture("test-key.pem")).expect("test key");
+    let secret_line = pem.lines().nth(1).expect("a key line");
+
+    let garbage: Error = service.clone().oneshot(chat(false)).await.unwrap_err();
+    assert_eq!(garbage.status(), 503, "{}", garbage.message());
+    assert!(
+        garbage.message().contains("not an OAuth token"),
+        "{}",
+        garbage.message()
+    );
+
+    let refused: Error = service.clone().oneshot(chat(false)).await.unwrap_err();
+    assert_eq!(refused.status(), 401, "{}", refused.message());
+    assert!(
+        refused
+            .message()
+            .contains("invalid_grant: Invalid JWT Signature.")
+    );
+    assert!(!refused.message().contains(secret_line));
+
+    let started = std::time::Instant::now();
+    let slow: Error = service.clone().oneshot(chat(false)).await.unwrap_err();
+    assert_eq!(slow.status(), 503, "{}", slow.message());
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let ok = service.oneshot(chat(false)).await.expect("answered");
+    assert_eq!(text_of(ok).await, "Hi from Vertex");
+}
+
+/// An in-process token endpoint counting its calls (no sockets, so paused time is exact).
+fn counting_endpoint(
+    calls: Arc<AtomicUsize>,
+) -> impl tower::Service<
+    http::Request<Full<Bytes>>,
+    Response = http::Response<UpstreamBody>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ Sync
++ 'static {
+    tower::service_fn(move |request: http::Request<Full<Bytes>>| {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            assert_eq!(request.uri().path(), "/token");
+            let body = json!({"access_token": format!("t{n}"), "expires_in": 3600}).to_string();
+            let body =
+                http_body_util::BodyExt::map_err(
+                    Full::new(Bytes::from(body)),
+                    |never| match never {},
+                );
+            Ok(http::Response::new(UpstreamBody::new(body)))
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_is_renewed_ahead_of_its_expiry() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let key = service_account_json("http://token.test/token");
+    let tokens = TokenSource::new(
+        Credentials::from_json(&key).expect("key file"),
+        counting_endpoint(calls.clone()),
+    );
+
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    tokio::time::advance(Duration::from_secs(3200)).await;
+    // 400 s left: still good.
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    tokio::time::advance(Duration::from_secs(200)).await;
+    // 200 s left, under the 5 minutes ahead: renewed before it lapses.
+    assert_eq!(tokens.token().await.unwrap().expose(), "t2");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    // A 401 for an old token does not throw away the newer one.
+    tokens.invalidate(&Secret::new("t1"));
+    assert_eq!(tokens.token().await.unwrap().expose(), "t2");
+    tokens.invalidate(&Secret::new("t2"));
+    assert_eq!(tokens.token().await.unwrap().expose(), "t3");
+}
+
+#[tokio::test]
+async fn authorized_user_and_metadata_server_credentials_fetch_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(wiremock::matchers::body_string(
+            "grant_type=refresh_token&client_id=cid&client_secret=csecret&refresh_token=1%2F%2Frefresh",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": "user-token", "expires_in": 3600})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/computeMetadata/v1/instance/service-accounts/default/token",
+        ))
+        .and(header("metadata-flavor", "Google"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "vm-token", "expires_in": 3600})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let transport = llm_tower::upstream::HttpTransport::builder()
+        .build()
+        .expect("transport");
+
+    let user = Credentials::from_json(
+        &json!({
+            "type": "authorized_user", "client_id": "cid", "client_secret": "csecret",
+            "refresh_token": "1//refresh", "token_uri": format!("{}/oauth/token", server.uri())
+        })
+        .to_string(),
+    )
+    .expect("user credentials");
+    assert!(!format!("{user:?}").contains("csecret"));
+    assert!(!format!("{user:?}").contains("1//refresh"));
+    let token = TokenSource::new(user, transport.clone())
+        .token()
+        .await
+        .unwrap();
+    assert_eq!(token.expose(), "user-token");
+
+    let metadata = Credentials::Metadata { base: server.uri() };
+    let token = TokenSource::new(metadata, transport).token().await.unwrap();
+    assert_eq!(token.expose(), "vm-token");
+}
+
+#[test]
+fn bad_key_files_are_refused_without_printing_the_key() {
+    let pem = std::fs::read_to_string(fixture("test-key.pem")).expect("test key");
+    let secret_line = pem.lines().nth(1).expect("a key line").to_owned();
+
+    let good = Credentials::from_json(&service_account_json("http://token.test/token")).unwrap();
+    for shown in [
+        format!("{good:?}"),
+        format!("{:?}", Vertex::builder().credentials(good.clone())),
+    ] {
+        assert!(!shown.contains(&secret_line), "{shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+
+    let unknown = Credentials::from_json(r#"{"type": "external_account", "audience": "x"}"#);
+    assert!(
+        matches!(unknown, Err(CredentialsError::UnknownType(kind)) if kind == "external_account")
+    );
+
+    // A key that is not an RSA key: refused, and the message quotes none of it.
+    let broken = service_account_json("http://token.test/token").replace(&secret_line, "AAAA");
+    let error = Credentials::from_json(&broken).unwrap_err();
+    assert!(matches!(error, CredentialsError::BadPrivateKey));
+    // JSON that does not parse: the message gives a position, not the text.
+    let error = Credentials::from_json(&pem).unwrap_err().to_string();
+    assert!(!error.contains(&secret_line), "{error}");
+
+    let missing = Credentials::from_file("/nonexistent/key.json").unwrap_err();
+    assert!(missing.to_string().contains("/nonexistent/key.json"));
+
+    let no_project = Vertex::builder()
+        .credentials(
+            Credentials::from_json(
+                r#"{"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}"#,
+            )
+            .unwrap(),
+        )
+        .build();
+    if std::env::var_os("VERTEXAI_PROJECT").is_none()
+        && std::env::var_os("GOOGLE_CLOUD_PROJECT").is_none()
+    {
+        assert!(matches!(
+            no_project,
+            Err(llm_tower::vertex::BuildError::MissingProject)
+        ));
+    }
+    let bad_location = Vertex::builder()
+        .credentials(good)
+        .project(PROJECT)
+        .location("us-central1/../../x")
+        .build();
+    assert!(matches!(
+        bad_location,
+        Err(llm_tower::vertex::BuildError::Invalid("location"))
+    ));
+}
+
+const MASTER: &str = "sk-master-vertex";
+
+/// Why [`build_proxy`] refuses `model_list`.
+fn refusal(model_list: &str, key_json: &str) -> String {
+    match build_proxy(model_list, key_json) {
+        Ok(_) => panic!("the proxy built"),
+        Err(error) => error,
+    }
+}
+
+/// A proxy over `model_list`, with `VERTEX_KEY` holding `key_json` in its environment.
+fn build_proxy(model_list: &str, key_json: &str) -> Result<Proxy, String> {
+    let yaml = format!("model_list:\n{model_list}\ngeneral_settings:\n  master_key: {MASTER}\n");
+    let key_json = key_json.to_owned();
+    let env = move |name: &str| (name == "VERTEX_KEY").then(|| key_json.clone());
+    let (config, warnings) =
+        Config::from_yaml(&yaml, "config.yaml", &env).map_err(|error| error.to_string())?;
+    assert!(warnings.is_empty(), "{warnings:?}");
+    Proxy::from_config(&config).map_err(|error| error.to_string())
+}
+
+#[tokio::test]
+async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
+    let server = MockServer::start().await;
+    let issued = mount_tokens(&server, Duration::ZERO).await;
+    mount_generate(&server, "europe-west4", "token-1", 1).await;
+    mount_generate(&server, "global", "token-2", 1).await;
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let dir = std::env::temp_dir().join(format!("llm-tower-vertex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("key.json");
+    std::fs::write(&key_path, &key_json).unwrap();
+    let model_list = format!(
+        "  - model_name: gemini-eu
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: europe-west4
+      vertex_credentials: {path}
+      api_base: {base}
+  - model_name: gemini-global
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: global
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        path = key_path.display(),
+        base = server.uri(),
+    );
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    for model in ["gemini-eu", "gemini-global"] {
+        let (status, body) = proxy_app::send(
+            &proxy,
+            "POST",
+            "/v1/chat/completions",
+            MASTER,
+            Some(json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["choices"][0]["message"]["content"], "Hi from Vertex");
+    }
+    // One token per deployment (each has its own credentials cache).
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+
+    // /metrics labels these deployments' calls with the provider vertex_ai.
+    let (config, _) = Config::from_yaml(
+        &format!("model_list:\n{model_list}\n"),
+        "config.yaml",
+        &|_: &str| Some(String::new()),
+    )
+    .expect("config");
+    let table = llm_tower::proxy::metrics::ModelTable::new(&config);
+    assert_eq!(table.label("gemini-eu").provider(), "vertex_ai");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
+    let key_json = service_account_json("http://token.test/token");
+    let pem = std::fs::read_to_string(fixture("test-key.pem")).expect("test key");
+    let secret_line = pem.lines().nth(1).expect("a key line").to_owned();
+    let deployment = |params: &str| {
+        format!("  - model_name: v\n    litellm_params:\n      model: vertex_ai/{MODEL}\n{params}")
+    };
+
+    let missing = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: /nonexistent/key.json"),
+        "",
+    );
+    assert!(missing.contains("model_list[0]"), "{missing}");
+    assert!(missing.contains("vertex_credentials"), "{missing}");
+    assert!(missing.contains("/nonexistent/key.json"), "{missing}");
+
+    let unknown = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
+        r#"{"type": "external_account", "audience": "x"}"#,
+    );
+    assert!(
+        unknown.contains("model_list[0]") && unknown.contains("external_account"),
+        "{unknown}"
+    );
+
+    let broken = key_json.replace(&secret_line, "AAAA");
+    let bad_key = refusal(
+        &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
+        &broken,
+    );
+    assert!(
+        bad_key.contains("vertex_credentials") && bad_key.contains("private_key"),
+        "{bad_key}"
+    );
+    assert!(!bad_key.contains("BEGIN"), "{bad_key}");
+
+    let unset = Config::from_yaml(
+        &format!(
+            "model_list:\n{}\n",
+            deployment("      vertex_project: p\n      vertex_credentials: os.environ/NOT_SET")
+        ),
+        "config.yaml",
+        &|_: &str| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unset.contains("vertex_credentials") && unset.contains("NOT_SET"),
+        "{unset}"
+    );
+}
