@@ -239,18 +239,19 @@ impl Call<'_> {
             drop(in_flight);
             calls += 1;
             let class = ErrorClass::of(&error);
-            let counts = state.failed(minute, class == ErrorClass::Timeout, window, now);
-            if settings
-                .cooldowns
-                .should_cool(class, counts, self.group.len() == 1)
-            {
-                self.cool_down(
-                    position,
-                    settings
+            // Only failures that say something of the deployment's health count (a bad
+            // request does not).
+            if class.counts_toward_cooldown() {
+                let counts = state.failed(minute, class == ErrorClass::Timeout, window, now);
+                if settings
+                    .cooldowns
+                    .should_cool(class, counts, self.group.len() == 1)
+                {
+                    let time = settings
                         .cooldowns
-                        .length(deployment.cooldown_time, error.retry_after()),
-                )
-                .await;
+                        .length(deployment.cooldown_time, error.retry_after());
+                    self.cool_down(position, time).await;
+                }
             }
             if class == ErrorClass::Authentication {
                 // A refused key is never sent again to the same deployment.
