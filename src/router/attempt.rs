@@ -141,7 +141,7 @@ impl Call<'_> {
             };
             let chosen = self.group.choose(
                 &settings.strategy,
-                |deployment| R::service(deployment).is_some(),
+                R::serves,
                 &excluded,
                 shared.as_deref(),
                 minute,

@@ -30,8 +30,11 @@ pub(crate) trait Routable: Clone + Send + Sync + 'static {
     fn set_model(&mut self, model: String);
     fn extra_mut(&mut self) -> &mut Extra;
     fn context_mut(&mut self) -> &mut RequestContext;
-    /// The deployment's service for this kind of request, if it serves it.
+    /// The deployment's service for this kind of request, if it serves it (a clone of
+    /// the whole stack: call it once per call, and [`serves`](Self::serves) to ask).
     fn service(deployment: &Deployment) -> Option<BoxCloneSyncService<Self, Self::Reply, Error>>;
+    /// Whether the deployment serves this kind of request.
+    fn serves(deployment: &Deployment) -> bool;
     /// Applies the deployment's own params.
     fn apply(&mut self, deployment: &Deployment);
 }
@@ -70,6 +73,10 @@ impl Routable for ChatRequest {
         Some(deployment.service.clone())
     }
 
+    fn serves(_: &Deployment) -> bool {
+        true
+    }
+
     fn apply(&mut self, deployment: &Deployment) {
         if let Some(defaults) = &deployment.params {
             self.fill_defaults(defaults);
@@ -101,6 +108,10 @@ impl Routable for EmbeddingRequest {
         deployment: &Deployment,
     ) -> Option<BoxCloneSyncService<Self, EmbeddingResponse, Error>> {
         deployment.embeddings.clone()
+    }
+
+    fn serves(deployment: &Deployment) -> bool {
+        deployment.embeddings.is_some()
     }
 
     fn apply(&mut self, _: &Deployment) {}
