@@ -429,37 +429,57 @@ fn deployment_services(
         .max_parallel_requests
         .or(config.router_settings.default_max_parallel_requests)
         .map_or(DEFAULT_MAX_PARALLEL_REQUESTS, NonZeroUsize::get);
-    let limit = InFlightLimitLayer::new(limit);
+    let setup = Setup {
+        params,
+        config,
+        common,
+        price,
+        limit: InFlightLimitLayer::new(limit),
+        retry: retry_policy(params, config, alone(entry, config)),
+        timeout: params.timeout.or(config.router_settings.routing.timeout),
+    };
     // `unserved` lets only the providers of `SERVED_PROVIDERS` through.
     let built = match params.provider() {
-        "openai" => openai_services(params, config, common, price, limit, alone(entry, config)),
-        "vertex_ai" => vertex_services(params, config, common, price, limit, alone(entry, config)),
-        _ => gemini_services(params, config, common, price, limit, alone(entry, config)),
+        "openai" => openai_services(setup),
+        "vertex_ai" => vertex_services(setup),
+        _ => gemini_services(setup),
     };
     built.map_err(|source| BuildError::Provider { index, source })
+}
+
+/// What a provider's services are built from: the entry's params, what every deployment
+/// shares, and the settings worked out once for every provider.
+struct Setup<'a> {
+    params: &'a LitellmParams,
+    config: &'a Config,
+    common: &'a Common<'a>,
+    price: Option<ModelPrice>,
+    limit: InFlightLimitLayer,
+    retry: RetryPolicy,
+    /// The deployment's `timeout`, else `router_settings.timeout`.
+    timeout: Option<Duration>,
 }
 
 /// A provider's chat and embeddings services, or why it could not be built.
 type Services = Result<(ChatService, EmbeddingService), Box<dyn std::error::Error + Send + Sync>>;
 
-fn gemini_services(
-    params: &LitellmParams,
-    config: &Config,
-    common: &Common<'_>,
-    price: Option<ModelPrice>,
-    limit: InFlightLimitLayer,
-    lone: bool,
-) -> Services {
+fn gemini_services(setup: Setup<'_>) -> Services {
+    let Setup {
+        params,
+        config,
+        common,
+        ..
+    } = setup;
     let mut builder = Gemini::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
         .media_fetcher(common.fetcher.clone())
         .transport(common.transport.clone())
         .cache_store(common.caches.clone());
-    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
+    if let Some(timeout) = setup.timeout {
         builder = builder.timeout(timeout);
     }
-    if let Some(price) = price {
+    if let Some(price) = setup.price {
         builder = builder.price(price);
     }
     if let Some(key) = &params.api_key {
@@ -468,23 +488,19 @@ fn gemini_services(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    let gemini = builder
-        .retry(retry_policy(params, config, lone))
-        .http_layer(limit)
-        .build()?;
+    let gemini = builder.retry(setup.retry).http_layer(setup.limit).build()?;
     Ok((gemini.chat_service(), gemini.embedding_service()))
 }
 
 /// A `vertex_ai/…` deployment: the Gemini stack with Google Cloud credentials; startup
 /// refuses a key file it cannot read or use, naming the key (never its content).
-fn vertex_services(
-    params: &LitellmParams,
-    config: &Config,
-    common: &Common<'_>,
-    price: Option<ModelPrice>,
-    limit: InFlightLimitLayer,
-    lone: bool,
-) -> Services {
+fn vertex_services(setup: Setup<'_>) -> Services {
+    let Setup {
+        params,
+        config,
+        common,
+        ..
+    } = setup;
     let vertex = &params.vertex;
     let credentials = match &vertex.credentials {
         Some(value) => Credentials::from_path_or_json(value.expose())
@@ -498,40 +514,39 @@ fn vertex_services(
         .media_fetcher(common.fetcher.clone())
         .transport(common.transport.clone())
         .cache_store(common.caches.clone())
-        .retry(retry_policy(params, config, lone));
+        .retry(setup.retry);
     if let Some(project) = &vertex.project {
         builder = builder.project(project);
     }
     if let Some(location) = &vertex.location {
         builder = builder.location(location);
     }
-    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
+    if let Some(timeout) = setup.timeout {
         builder = builder.timeout(timeout);
     }
-    if let Some(price) = price {
+    if let Some(price) = setup.price {
         builder = builder.price(price);
     }
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base);
     }
-    let vertex = builder.http_layer(limit).build()?;
+    let vertex = builder.http_layer(setup.limit).build()?;
     Ok((vertex.chat_service(), vertex.embedding_service()))
 }
 
-fn openai_services(
-    params: &LitellmParams,
-    config: &Config,
-    common: &Common<'_>,
-    price: Option<ModelPrice>,
-    limit: InFlightLimitLayer,
-    lone: bool,
-) -> Services {
+fn openai_services(setup: Setup<'_>) -> Services {
+    let Setup {
+        params,
+        config,
+        common,
+        ..
+    } = setup;
     let mut builder = OpenAi::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
         .transport(common.transport.clone())
-        .retry(retry_policy(params, config, lone));
-    if let Some(timeout) = params.timeout.or(config.router_settings.routing.timeout) {
+        .retry(setup.retry);
+    if let Some(timeout) = setup.timeout {
         builder = builder.timeout(timeout);
     }
     if let Some(key) = &params.api_key {
@@ -540,7 +555,7 @@ fn openai_services(
     if let Some(base) = &params.api_base {
         builder = builder.api_base(base.clone());
     }
-    if let Some(price) = price {
+    if let Some(price) = setup.price {
         builder = builder.price(price);
     }
     if let Some(organization) = &params.organization {
@@ -548,7 +563,7 @@ fn openai_services(
             .map_err(|_| "litellm_params.organization is not a valid HTTP header value")?;
         builder = builder.organization(value);
     }
-    let openai = builder.http_layer(limit).build()?;
+    let openai = builder.http_layer(setup.limit).build()?;
     Ok((openai.chat_service(), openai.embedding_service()))
 }
 
