@@ -360,3 +360,21 @@ async fn retries_fallbacks_and_cooldowns_are_counted_in_metrics() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_blocked_reply_is_the_answer_when_no_fallback_can_serve() {
+    let (lite, other) = (
+        Deployment::start(Fault::Blocked).await,
+        Deployment::start(Fault::Overloaded).await,
+    );
+    let entries = vec![entry("lite", "lite", &lite, ""), entry("other", "o", &other, "")];
+    // Every group falls back to `lite`; a request to `lite` itself has nowhere to go.
+    let proxy = proxy(&entries, "router_settings: {default_fallbacks: [lite]}\n");
+    let answer = ask(&proxy, "lite", false, json!({})).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["choices"][0]["finish_reason"], "content_filter");
+    // `other` fails and falls back to `lite`, which blocks: still the blocked answer.
+    let answer = ask(&proxy, "other", false, json!({})).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.header("x-litellm-model-group"), "lite");
+}

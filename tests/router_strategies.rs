@@ -232,3 +232,28 @@ async fn a_refused_key_is_retried_only_on_another_deployment() {
     assert_eq!(error.kind(), ErrorKind::Authentication);
     assert_eq!((a.calls(), b.calls()), (1, 1));
 }
+
+#[tokio::test]
+async fn a_retry_that_would_wait_past_the_deadline_is_not_made() {
+    let failing = || StandIn {
+        failure: Some(ErrorKind::ServiceUnavailable),
+        ..StandIn::default()
+    };
+    let (a, b) = (failing(), failing());
+    let router = Router::builder()
+        .retries(Retries::new(5))
+        .cooldowns(Cooldowns::disabled())
+        .deployment("group", a.deployment("a"))
+        .deployment("group", b.deployment("b"))
+        .build();
+    let started = std::time::Instant::now();
+    let mut request = ChatRequest::new("group", Vec::new());
+    // Both are tried at once; resending to one of them waits at least half a second.
+    request
+        .context
+        .insert(llm_tower::Deadline::after(Duration::from_millis(300)));
+    let error = router.oneshot(request).await.expect_err("both fail");
+    assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
+    assert_eq!((a.calls(), b.calls()), (1, 1));
+    assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+}

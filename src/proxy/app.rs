@@ -215,10 +215,7 @@ impl Proxy {
         let keyed: HashSet<&str> = config
             .model_list
             .iter()
-            .filter(|entry| {
-                entry.litellm_params.api_key_unset.is_none()
-                    && unserved(&entry.litellm_params.model).is_none()
-            })
+            .filter(|entry| becomes_deployment(entry))
             .map(|entry| entry.model_name.as_str())
             .collect();
         for (index, entry) in config.model_list.iter().enumerate() {
@@ -324,8 +321,8 @@ fn provider_params(entry: &ModelEntry) -> serde_json::Map<String, Value> {
 }
 
 /// A deployment with the router's params of `model_list[index]`: its id (`model_info.id`,
-/// else a hash of its name, model, base URL, key and position, the same on every replica
-/// reading the same file), limits, weight, order, cooldown and price.
+/// else a hash of its name, model, base URL and position, never of its key: the same on
+/// every replica reading the same file), limits, weight, order, cooldown and price.
 fn routed(
     deployment: Deployment,
     index: usize,
@@ -340,7 +337,6 @@ fn routed(
             entry.model_name.as_str(),
             params.model.as_str(),
             params.api_base.as_deref().unwrap_or_default(),
-            params.api_key.as_ref().map_or("", |key| key.expose()),
             &index.to_string(),
         ] {
             digest.update(part.as_bytes());
@@ -588,9 +584,15 @@ fn alone(entry: &ModelEntry, config: &Config) -> bool {
     config
         .model_list
         .iter()
-        .filter(|other| other.model_name == entry.model_name)
+        .filter(|other| other.model_name == entry.model_name && becomes_deployment(other))
         .count()
         == 1
+}
+
+/// Whether an entry becomes a deployment of its group: its provider is served here and
+/// its key variable is set.
+fn becomes_deployment(entry: &ModelEntry) -> bool {
+    entry.litellm_params.api_key_unset.is_none() && unserved(&entry.litellm_params.model).is_none()
 }
 
 /// LiteLLM's `/health` shape from the configuration alone: a deployment is unhealthy when

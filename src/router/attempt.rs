@@ -13,8 +13,9 @@ use super::Inner;
 use super::class::ErrorClass;
 use super::fallback::RequestRouting;
 use super::group::{Excluded, Group, Unavailable};
-use super::reply::{OnEnd, Reply, Routable, holding};
+use super::reply::{Reply, Routable};
 use super::report::RouteReport;
+use super::state::InFlight;
 use super::strategy::Strategy;
 use crate::context::Deadline;
 use crate::error::{Error, ErrorKind};
@@ -33,17 +34,18 @@ pub(crate) async fn serve<R: Routable>(
     let report = request.context_mut().get::<RouteReport>().cloned();
     let deadline = request.context_mut().get::<Deadline>().copied();
     let fallbacks = &router.settings.fallbacks;
-    let mut visited: Vec<Arc<str>> = vec![group.name.clone()];
-    let mut queue = VecDeque::from([group]);
+    // Made on the first fallback: a request served by its own group allocates neither.
+    let mut visited: Vec<Arc<str>> = Vec::new();
+    let mut pending: VecDeque<Arc<Group>> = VecDeque::new();
+    // A reply blocked for safety, kept while fallbacks try to do better.
+    let mut blocked = None;
     let mut tried_fallbacks = 0_u32;
+    let mut current = group;
     let mut original = true;
     loop {
-        let Some(group) = queue.pop_front() else {
-            unreachable!("the loop returns before the queue runs dry");
-        };
         let call = Call {
             router: &router,
-            group: &group,
+            group: &current,
             rest: rest.as_deref().filter(|_| original),
             routing: &routing,
             original,
@@ -52,17 +54,30 @@ pub(crate) async fn serve<R: Routable>(
         };
         let error = match call.run(&request).await {
             Ok(reply) => return Ok(reply),
-            Err(error) => error,
+            Err(Failed {
+                error,
+                blocked: reply,
+            }) => {
+                blocked = reply.or(blocked);
+                error
+            }
         };
+        // What the client gets when no fallback does better: the blocked answer, else
+        // the last error.
+        let give_up = |error, blocked: Option<R::Reply>| blocked.ok_or(error);
         let class = ErrorClass::of(&error);
         if routing.disable_fallbacks || tried_fallbacks as usize >= fallbacks.max() {
-            return Err(error);
+            return give_up(error, blocked);
         }
         let list = match routing.for_failure(class).filter(|_| original) {
             Some(list) => list,
-            None => fallbacks.for_failure(&group.name, class),
+            None => fallbacks.for_failure(&current.name, class),
         };
-        let mut next = Vec::new();
+        if visited.is_empty() {
+            visited.push(current.name.clone());
+        }
+        // Depth first: a fallback's own fallbacks come before the next of this list.
+        let mut insert_at = 0;
         for name in list {
             if visited.iter().any(|seen| **seen == **name) {
                 continue;
@@ -70,33 +85,47 @@ pub(crate) async fn serve<R: Routable>(
             match router.groups.get(name.as_str()) {
                 Some(fallback) => {
                     visited.push(fallback.name.clone());
-                    next.push(fallback.clone());
+                    pending.insert(insert_at, fallback.clone());
+                    insert_at += 1;
                 }
                 None => tracing::debug!(fallback = %name, "not a configured model name; skipped"),
             }
         }
-        // Depth first: a fallback's own fallbacks come before the next of this list.
-        for fallback in next.into_iter().rev() {
-            queue.push_front(fallback);
-        }
-        let Some(to) = queue.front() else {
-            return Err(error);
+        let Some(next) = pending.pop_front() else {
+            return give_up(error, blocked);
         };
         tried_fallbacks += 1;
         tracing::warn!(
-            from = %group.name,
-            to = %to.name,
+            from = %current.name,
+            to = %next.name,
             error = class.litellm_name(),
             status = error.status().as_u16(),
             "model group failed; falling back"
         );
         if let Some(observer) = &router.observer {
-            observer.fell_back(&group.name, &to.name);
+            observer.fell_back(&current.name, &next.name);
         }
         if let Some(report) = &report {
             report.update(|route| route.fallbacks = tried_fallbacks);
         }
+        current = next;
         original = false;
+    }
+}
+
+/// Why a group gave up on a request: its last error, and a reply blocked for safety
+/// that a fallback was to improve on.
+struct Failed<Reply> {
+    error: Error,
+    blocked: Option<Reply>,
+}
+
+impl<Reply> From<Error> for Failed<Reply> {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            blocked: None,
+        }
     }
 }
 
@@ -112,21 +141,25 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    async fn run<R: Routable>(&self, request: &R) -> Result<R::Reply, Error> {
+    async fn run<R: Routable>(&self, request: &R) -> Result<R::Reply, Failed<R::Reply>> {
         let settings = &self.router.settings;
         if self.original
             && let Some(class) = self.routing.mock_failure
         {
-            return Err(mock_failure(class));
+            return Err(mock_failure(class).into());
         }
         let retries = match self.routing.num_retries.filter(|_| self.original) {
             Some(count) => settings.retries.with_num_retries(count),
             None => settings.retries,
         };
         let budget = SendBudget::new(retries.most());
-        let window = settings.strategy.latency_window();
-        let counts_shared =
-            self.router.shared.is_some() && matches!(settings.strategy, Strategy::UsageBased);
+        let strategy = &settings.strategy;
+        let window = strategy.latency_window();
+        let usage_based = matches!(strategy, Strategy::UsageBased);
+        let counts_shared = self.router.shared.is_some() && usage_based;
+        let reroutes_blocked = !self.routing.disable_fallbacks
+            && (self.group.reroutes_blocked
+                || (self.original && self.routing.content_policy_fallbacks.is_some()));
         let mut excluded = Excluded::new(self.group.len());
         let mut last: Option<Error> = None;
         let mut calls = 0_u32;
@@ -140,8 +173,8 @@ impl Call<'_> {
                 _ => None,
             };
             let chosen = self.group.choose(
-                &settings.strategy,
-                R::serves,
+                strategy,
+                |deployment| R::service(deployment).is_some(),
                 &excluded,
                 shared.as_deref(),
                 minute,
@@ -151,16 +184,13 @@ impl Call<'_> {
             let position = match chosen {
                 Ok(position) => position,
                 Err(why) => {
-                    return Err(last.unwrap_or_else(|| unavailable(&self.group.name, why, R::WHAT)));
+                    let error = last.unwrap_or_else(|| unavailable(&self.group.name, why, R::WHAT));
+                    return Err(error.into());
                 }
             };
             let deployment = &self.group.deployments[position];
             let id = &self.group.ids[position];
             let state = &self.group.states[position];
-            let Some(service) = R::service(deployment) else {
-                excluded.mark_full(position);
-                continue;
-            };
             if excluded.was_tried(position) {
                 // Nothing untried is left: the same deployment again, after a wait.
                 let wait = retries.wait(calls - 1, last.as_ref().and_then(Error::retry_after));
@@ -168,12 +198,14 @@ impl Call<'_> {
                     .deadline
                     .is_some_and(|deadline| deadline.remaining() <= wait)
                 {
-                    return Err(last.unwrap_or_else(|| {
+                    let error = last.unwrap_or_else(|| {
                         unavailable(&self.group.name, Unavailable::None, R::WHAT)
-                    }));
+                    });
+                    return Err(error.into());
                 }
                 tokio::time::sleep(wait).await;
             }
+            // Requests are counted where a limit or the strategy reads them.
             let admitted = match &self.router.shared {
                 Some(shared) if deployment.rpm.is_some() || counts_shared => {
                     match shared.take_request(id, minute, deployment.rpm).await {
@@ -182,57 +214,48 @@ impl Call<'_> {
                         None => state.take_request(minute, deployment.rpm),
                     }
                 }
-                _ => state.take_request(minute, deployment.rpm),
+                _ if deployment.rpm.is_some() || usage_based => {
+                    state.take_request(minute, deployment.rpm)
+                }
+                _ => true,
             };
             if !admitted {
                 excluded.mark_full(position);
                 continue;
             }
             excluded.mark_tried(position);
+            let Some(service) = R::service(deployment).cloned() else {
+                unreachable!("choose takes only deployments that serve the request");
+            };
             let mut leg = request.clone();
-            match self.rest {
-                Some(rest) if deployment.model == "*" => leg.set_model(rest.to_owned()),
-                _ if deployment.model == "*" => {}
-                _ => leg.set_model(deployment.model.clone()),
-            }
-            leg.apply(deployment);
+            self.group.prepare(&mut leg, position, self.rest);
             leg.context_mut().insert(budget.clone());
-            if let Some(report) = self.report {
-                report.update(|route| {
-                    route.model_group = Some(self.group.name.clone());
-                    route.model_id = Some(id.clone());
-                    route.retries = calls;
-                });
-            }
-            let in_flight = state.call_started();
+            self.group.report(self.report, position, calls);
+            let in_flight = matches!(strategy, Strategy::LeastBusy).then(|| state.call_started());
             let started = Instant::now();
             let settled = match service.oneshot(leg).await {
                 Ok(reply) => reply.settle().await,
                 Err(error) => Err(error),
             };
-            let reroutes_blocked = (self.original
-                && self.routing.content_policy_fallbacks.is_some())
-                || settings.fallbacks.reroutes_blocked(&self.group.name);
-            let outcome = match settled {
-                Ok((_, true)) if reroutes_blocked && !self.routing.disable_fallbacks => {
-                    Err(Error::new(
-                        ErrorKind::ContentPolicyViolation,
-                        "Response output was blocked.",
-                    ))
-                }
-                Ok((reply, _)) => Ok(reply),
-                Err(error) => Err(error),
-            };
             let now = Instant::now();
-            let error = match outcome {
-                Ok(reply) => {
+            let error = match settled {
+                Ok((settled, blocked)) => {
                     state.succeeded(minute, now - started, window, now);
-                    let on_end = self.token_counter(
-                        position,
-                        minute,
-                        deployment.tpm.is_some() || counts_shared,
-                    );
-                    return Ok(reply.on_end(holding(in_flight, on_end)));
+                    let counts_tokens = deployment.tpm.is_some() || usage_based;
+                    let on_end = (counts_tokens || in_flight.is_some())
+                        .then(|| self.on_end(position, minute, counts_tokens, in_flight));
+                    let reply = R::Reply::finish(settled, on_end);
+                    if !(blocked && reroutes_blocked) {
+                        return Ok(reply);
+                    }
+                    // Blocked for safety, and a fallback may serve instead.
+                    return Err(Failed {
+                        error: Error::new(
+                            ErrorKind::ContentPolicyViolation,
+                            "Response output was blocked.",
+                        ),
+                        blocked: Some(reply),
+                    });
                 }
                 Err(error) => error,
             };
@@ -261,7 +284,7 @@ impl Call<'_> {
             // same bytes, its `Retry-After` honoured); the router has nowhere else to go.
             if self.group.len() == 1 || budget.taken() >= retries.for_class(class) || !budget.take()
             {
-                return Err(error);
+                return Err(error.into());
             }
             tracing::debug!(group = %self.group.name, deployment = %id, error = class.litellm_name(), "retrying in the model group");
             if let Some(observer) = &self.router.observer {
@@ -287,23 +310,31 @@ impl Call<'_> {
         }
     }
 
-    /// What counts a reply's tokens once it ended: here, and in the shared store when
-    /// `shared` (a `tpm` limit or usage-based routing across replicas).
-    fn token_counter(&self, position: usize, minute: u64, shared: bool) -> OnEnd {
+    /// What runs once a reply of deployment `position` ended: its tokens counted (when
+    /// `counts_tokens`: a `tpm` limit or usage-based routing reads them), here and in the
+    /// shared store, and its place among the calls in flight given back.
+    fn on_end(
+        &self,
+        position: usize,
+        minute: u64,
+        counts_tokens: bool,
+        in_flight: Option<InFlight>,
+    ) -> impl FnOnce(u64) + Send + 'static {
         let group = self.group.clone();
-        let shared = self.router.shared.clone().filter(|_| shared);
-        Box::new(move |tokens| {
-            if tokens == 0 {
+        let shared = self.router.shared.clone().filter(|_| counts_tokens);
+        move |tokens| {
+            drop(in_flight);
+            if !counts_tokens || tokens == 0 {
                 return;
             }
             group.states[position].add_tokens(minute, tokens);
-            let id = group.ids[position].clone();
             if let Some(shared) = shared
                 && let Ok(runtime) = tokio::runtime::Handle::try_current()
             {
+                let id = group.ids[position].clone();
                 runtime.spawn(async move { shared.add_tokens(&id, minute, tokens).await });
             }
-        })
+        }
     }
 }
 

@@ -8,6 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::deployment::Deployment;
+use super::fallback::Fallbacks;
+use super::reply::Routable;
+use super::report::RouteReport;
 use super::state::DeploymentState;
 use super::strategy::{Candidate, Strategy};
 use crate::store::DeploymentLoad;
@@ -23,6 +26,10 @@ pub(crate) struct Group {
     weights: Box<[f64]>,
     /// Whether any deployment has an `rpm` or `tpm` limit.
     pub(crate) limited: bool,
+    /// Whether a failure can go to a fallback group (fixed when the router is built).
+    pub(crate) can_fall_back: bool,
+    /// Whether a reply blocked for safety is a failure that a fallback may serve.
+    pub(crate) reroutes_blocked: bool,
 }
 
 /// Why no deployment can take a call now.
@@ -38,44 +45,46 @@ pub(crate) enum Unavailable {
 }
 
 /// Which deployments a choice may not take, by position.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Excluded {
-    /// Tried by this request already: passed over while untried ones remain.
-    tried: Vec<bool>,
-    /// At their limit in the shared store for this request.
-    full: Vec<bool>,
+    /// [`TRIED`] and [`FULL`] flags of each deployment.
+    flags: Vec<u8>,
     /// Only untried deployments may take it (a refused key is not sent again).
     pub(crate) untried_only: bool,
 }
 
+/// Tried by this request already: passed over while untried ones remain.
+const TRIED: u8 = 1;
+/// At its limit in the shared store for this request.
+const FULL: u8 = 2;
+
 impl Excluded {
     pub(crate) fn new(deployments: usize) -> Self {
         Self {
-            tried: vec![false; deployments],
-            full: vec![false; deployments],
+            flags: vec![0; deployments],
             untried_only: false,
         }
     }
 
     pub(crate) fn mark_tried(&mut self, position: usize) {
-        self.tried[position] = true;
+        self.flags[position] |= TRIED;
     }
 
     pub(crate) fn was_tried(&self, position: usize) -> bool {
-        self.tried[position]
+        self.flags[position] & TRIED != 0
     }
 
     pub(crate) fn mark_full(&mut self, position: usize) {
-        self.full[position] = true;
+        self.flags[position] |= FULL;
     }
 
     fn is_full(&self, position: usize) -> bool {
-        self.full[position]
+        self.flags[position] & FULL != 0
     }
 }
 
 impl Group {
-    pub(crate) fn new(name: &str, deployments: Vec<Deployment>) -> Self {
+    pub(crate) fn new(name: &str, deployments: Vec<Deployment>, fallbacks: &Fallbacks) -> Self {
         let ids: Arc<[Arc<str>]> = deployments
             .iter()
             .enumerate()
@@ -121,6 +130,36 @@ impl Group {
             ids,
             weights,
             limited,
+            can_fall_back: fallbacks.any_for(name),
+            reroutes_blocked: fallbacks.reroutes_blocked(name),
+        }
+    }
+
+    /// Makes `request` ready for deployment `position`: its model (a wildcard keeps the
+    /// requested one, `rest`) and its params.
+    pub(crate) fn prepare<R: Routable>(
+        &self,
+        request: &mut R,
+        position: usize,
+        rest: Option<&str>,
+    ) {
+        let deployment = &self.deployments[position];
+        match rest {
+            Some(rest) if deployment.model == "*" => request.set_model(rest.to_owned()),
+            _ if deployment.model == "*" => {}
+            _ => request.set_model(deployment.model.clone()),
+        }
+        request.apply(deployment);
+    }
+
+    /// Tells `report` that deployment `position` takes the call, after `retries`.
+    pub(crate) fn report(&self, report: Option<&RouteReport>, position: usize, retries: u32) {
+        if let Some(report) = report {
+            report.update(|route| {
+                route.model_group = Some(self.name.clone());
+                route.model_id = Some(self.ids[position].clone());
+                route.retries = retries;
+            });
         }
     }
 
@@ -234,6 +273,7 @@ mod tests {
         let group = Group::new(
             "g",
             vec![deployment().with_rpm(1), deployment(), deployment()],
+            &Fallbacks::new(),
         );
         let now = Instant::now();
         assert!(group.states[0].take_request(1, Some(1)));
@@ -246,7 +286,7 @@ mod tests {
             choose(&group, &excluded, now),
             Err(Unavailable::AtLimit(Duration::from_secs(30)))
         );
-        let cooling = Group::new("c", vec![deployment()]);
+        let cooling = Group::new("c", vec![deployment()], &Fallbacks::new());
         cooling.states[0].cool_until(now + Duration::from_secs(3));
         assert_eq!(
             choose(&cooling, &Excluded::new(1), now),
@@ -263,6 +303,7 @@ mod tests {
                 deployment().with_order(1),
                 deployment().with_order(1),
             ],
+            &Fallbacks::new(),
         );
         let now = Instant::now();
         let mut excluded = Excluded::new(3);
@@ -278,7 +319,11 @@ mod tests {
 
     #[test]
     fn ids_default_to_the_name_and_position() {
-        let group = Group::new("g", vec![deployment().with_id("own"), deployment()]);
+        let group = Group::new(
+            "g",
+            vec![deployment().with_id("own"), deployment()],
+            &Fallbacks::new(),
+        );
         assert_eq!(&*group.ids[0], "own");
         assert_eq!(&*group.ids[1], "g/1");
     }

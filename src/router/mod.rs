@@ -249,7 +249,7 @@ impl RouterBuilder {
             .names
             .into_iter()
             .map(|(name, deployments)| {
-                let group = Arc::new(Group::new(&name, deployments));
+                let group = Arc::new(Group::new(&name, deployments, &inner.settings.fallbacks));
                 (name, group)
             })
             .collect();
@@ -307,7 +307,13 @@ impl Router {
         let now = tokio::time::Instant::now();
         let minute = crate::store::minute_of(std::time::SystemTime::now());
         let mut cooling = Vec::new();
-        for (name, group) in &self.inner.groups {
+        // Aliases name the same groups: each group once, under its own name.
+        for (name, group) in self
+            .inner
+            .groups
+            .iter()
+            .filter(|(name, group)| **name == *group.name)
+        {
             let shared = match &self.inner.shared {
                 Some(shared) => shared.load(&group.ids, minute).await,
                 None => None,
@@ -411,24 +417,14 @@ impl Router {
         };
         let extra = request.extra_mut();
         if group.limited
-            || self.inner.settings.fallbacks.any_for(&group.name)
+            || group.can_fall_back
             || (!extra.is_empty() && fallback::names_routing(extra))
         {
             return None;
         }
-        let service = R::service(deployment)?;
-        match rest {
-            Some(rest) if deployment.model == "*" => request.set_model(rest.to_owned()),
-            _ if deployment.model == "*" => {}
-            _ => request.set_model(deployment.model.clone()),
-        }
-        request.apply(deployment);
-        if let Some(report) = request.context_mut().get::<RouteReport>() {
-            report.update(|route| {
-                route.model_group = Some(group.name.clone());
-                route.model_id = Some(group.ids[0].clone());
-            });
-        }
+        let service = R::service(deployment)?.clone();
+        group.prepare(request, 0, rest);
+        group.report(request.context_mut().get::<RouteReport>(), 0, 0);
         Some(service)
     }
 }
@@ -449,8 +445,7 @@ impl Service<ChatRequest> for Router {
     }
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
-        let inner = self.inner.clone();
-        self.dispatch(request, &inner.prefixes)
+        self.dispatch(request, &self.inner.prefixes)
     }
 }
 
@@ -464,8 +459,7 @@ impl Service<EmbeddingRequest> for Router {
     }
 
     fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
-        let inner = self.inner.clone();
-        self.dispatch(request, &inner.embedding_prefixes)
+        self.dispatch(request, &self.inner.embedding_prefixes)
     }
 }
 

@@ -6,18 +6,17 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::Either;
 use tower::util::BoxCloneSyncService;
 
 use super::deployment::Deployment;
 use crate::context::RequestContext;
 use crate::error::Error;
 use crate::openai::chat::Extra;
-use crate::openai::{ChatCompletionChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::openai::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse,
+};
 use crate::provider::ChatResponse;
-
-/// Called once a reply has ended (or was dropped) with the tokens its usage reported.
-pub(crate) type OnEnd = Box<dyn FnOnce(u64) + Send>;
 
 /// A request the router routes.
 pub(crate) trait Routable: Clone + Send + Sync + 'static {
@@ -30,23 +29,25 @@ pub(crate) trait Routable: Clone + Send + Sync + 'static {
     fn set_model(&mut self, model: String);
     fn extra_mut(&mut self) -> &mut Extra;
     fn context_mut(&mut self) -> &mut RequestContext;
-    /// The deployment's service for this kind of request, if it serves it (a clone of
-    /// the whole stack: call it once per call, and [`serves`](Self::serves) to ask).
-    fn service(deployment: &Deployment) -> Option<BoxCloneSyncService<Self, Self::Reply, Error>>;
-    /// Whether the deployment serves this kind of request.
-    fn serves(deployment: &Deployment) -> bool;
+    /// The deployment's service for this kind of request, if it serves it.
+    fn service(deployment: &Deployment) -> Option<&BoxCloneSyncService<Self, Self::Reply, Error>>;
     /// Applies the deployment's own params.
     fn apply(&mut self, deployment: &Deployment);
 }
 
 /// A reply the router hands on.
 pub(crate) trait Reply: Send + Sized + 'static {
+    /// The reply once its first part is known.
+    type Settled: Send;
+
     /// Waits for a stream's first item, so that a stream failing before its first byte
     /// is a failed call (and can be retried elsewhere); whole replies are ready. With the
     /// reply: whether it was blocked for safety before it said anything.
-    fn settle(self) -> BoxFuture<'static, Result<(Self, bool), Error>>;
-    /// Calls `on_end` with the reply's tokens once it ended.
-    fn on_end(self, on_end: OnEnd) -> Self;
+    fn settle(self) -> impl Future<Output = Result<(Self::Settled, bool), Error>> + Send;
+
+    /// The reply to hand on; `on_end`, if given, learns its tokens once it ended (or was
+    /// dropped), and is kept alive until then.
+    fn finish<F: FnOnce(u64) + Send + 'static>(settled: Self::Settled, on_end: Option<F>) -> Self;
 }
 
 impl Routable for ChatRequest {
@@ -69,12 +70,8 @@ impl Routable for ChatRequest {
         &mut self.context
     }
 
-    fn service(deployment: &Deployment) -> Option<BoxCloneSyncService<Self, ChatResponse, Error>> {
-        Some(deployment.service.clone())
-    }
-
-    fn serves(_: &Deployment) -> bool {
-        true
+    fn service(deployment: &Deployment) -> Option<&BoxCloneSyncService<Self, ChatResponse, Error>> {
+        Some(&deployment.service)
     }
 
     fn apply(&mut self, deployment: &Deployment) {
@@ -106,19 +103,28 @@ impl Routable for EmbeddingRequest {
 
     fn service(
         deployment: &Deployment,
-    ) -> Option<BoxCloneSyncService<Self, EmbeddingResponse, Error>> {
-        deployment.embeddings.clone()
-    }
-
-    fn serves(deployment: &Deployment) -> bool {
-        deployment.embeddings.is_some()
+    ) -> Option<&BoxCloneSyncService<Self, EmbeddingResponse, Error>> {
+        deployment.embeddings.as_ref()
     }
 
     fn apply(&mut self, _: &Deployment) {}
 }
 
+/// A chat reply with its first part known.
+pub(crate) enum SettledChat {
+    Completion(ChatCompletion),
+    /// A stream and its first chunk.
+    Stream(ChatCompletionChunk, Chunks),
+    /// A stream that ended without a chunk.
+    Ended,
+}
+
+type Chunks = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>;
+
 impl Reply for ChatResponse {
-    fn settle(self) -> BoxFuture<'static, Result<(Self, bool), Error>> {
+    type Settled = SettledChat;
+
+    fn settle(self) -> impl Future<Output = Result<(SettledChat, bool), Error>> + Send {
         match self {
             Self::Completion(completion) => {
                 let blocked = !completion.choices.is_empty()
@@ -127,108 +133,117 @@ impl Reply for ChatResponse {
                             && choice.message.content.as_deref().is_none_or(str::is_empty)
                             && choice.message.tool_calls.as_ref().is_none_or(Vec::is_empty)
                     });
-                Box::pin(std::future::ready(Ok((
-                    Self::Completion(completion),
+                Either::Left(std::future::ready(Ok((
+                    SettledChat::Completion(completion),
                     blocked,
                 ))))
             }
-            Self::Stream(mut chunks) => Box::pin(async move {
-                match chunks.next().await {
-                    Some(Ok(first)) => {
-                        // Blocked when the first chunk ends every choice for safety with
-                        // nothing said.
-                        let blocked = !first.choices.is_empty()
-                            && first.choices.iter().all(|choice| {
-                                filtered(choice.finish_reason.as_deref())
-                                    && choice.delta.content.as_deref().is_none_or(str::is_empty)
-                                    && choice.delta.tool_calls.as_ref().is_none_or(Vec::is_empty)
-                            });
-                        let replay = futures_util::stream::once(std::future::ready(Ok(first)));
-                        Ok((Self::Stream(Box::pin(replay.chain(chunks))), blocked))
-                    }
-                    Some(Err(error)) => Err(error),
-                    None => Ok((Self::Stream(chunks), false)),
-                }
+            Self::Stream(mut chunks) => Either::Right(async move {
+                let Some(first) = chunks.next().await.transpose()? else {
+                    return Ok((SettledChat::Ended, false));
+                };
+                // Blocked when the first chunk ends every choice for safety with nothing
+                // said.
+                let blocked = !first.choices.is_empty()
+                    && first.choices.iter().all(|choice| {
+                        filtered(choice.finish_reason.as_deref())
+                            && choice.delta.content.as_deref().is_none_or(str::is_empty)
+                            && choice.delta.tool_calls.as_ref().is_none_or(Vec::is_empty)
+                    });
+                Ok((SettledChat::Stream(first, chunks), blocked))
             }),
         }
     }
 
-    fn on_end(self, on_end: OnEnd) -> Self {
-        match self {
-            Self::Completion(completion) => {
-                on_end(
-                    completion
-                        .usage
-                        .as_ref()
-                        .map_or(0, |usage| usage.total_tokens),
-                );
+    fn finish<F: FnOnce(u64) + Send + 'static>(settled: SettledChat, on_end: Option<F>) -> Self {
+        match settled {
+            SettledChat::Completion(completion) => {
+                if let Some(on_end) = on_end {
+                    on_end(
+                        completion
+                            .usage
+                            .as_ref()
+                            .map_or(0, |usage| usage.total_tokens),
+                    );
+                }
                 Self::Completion(completion)
             }
-            Self::Stream(chunks) => Self::Stream(Box::pin(Tally {
+            SettledChat::Stream(first, chunks) => Self::Stream(Box::pin(Replay {
+                first: Some(first),
                 chunks,
                 tokens: 0,
-                on_end: Some(on_end),
+                on_end,
             })),
+            SettledChat::Ended => {
+                if let Some(on_end) = on_end {
+                    on_end(0);
+                }
+                Self::Stream(Box::pin(futures_util::stream::empty()))
+            }
         }
     }
 }
 
 impl Reply for EmbeddingResponse {
-    fn settle(self) -> BoxFuture<'static, Result<(Self, bool), Error>> {
-        Box::pin(std::future::ready(Ok((self, false))))
+    type Settled = Self;
+
+    fn settle(self) -> impl Future<Output = Result<(Self, bool), Error>> + Send {
+        std::future::ready(Ok((self, false)))
     }
 
-    fn on_end(self, on_end: OnEnd) -> Self {
-        on_end(self.usage.total_tokens);
-        self
+    fn finish<F: FnOnce(u64) + Send + 'static>(settled: Self, on_end: Option<F>) -> Self {
+        if let Some(on_end) = on_end {
+            on_end(settled.usage.total_tokens);
+        }
+        settled
     }
 }
 
-type Chunks = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>;
-
-/// A stream that reports its tokens once it ends or is dropped.
-struct Tally {
+/// A settled stream: its first chunk again, then the rest; reports its tokens once it
+/// ends or is dropped.
+struct Replay<F: FnOnce(u64)> {
+    first: Option<ChatCompletionChunk>,
     chunks: Chunks,
     tokens: u64,
-    on_end: Option<OnEnd>,
+    on_end: Option<F>,
 }
 
-impl Stream for Tally {
-    type Item = Result<ChatCompletionChunk, Error>;
+// Nothing in it is pinned structurally: the chunks are boxed.
+impl<F: FnOnce(u64)> Unpin for Replay<F> {}
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = self.chunks.as_mut().poll_next(cx);
-        match &item {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(usage) = &chunk.usage {
-                    self.tokens = usage.total_tokens;
-                }
-            }
-            Poll::Ready(None) => {
-                if let Some(on_end) = self.on_end.take() {
-                    on_end(self.tokens);
-                }
-            }
-            _ => {}
-        }
-        item
-    }
-}
-
-impl Drop for Tally {
-    fn drop(&mut self) {
+impl<F: FnOnce(u64)> Replay<F> {
+    fn end(&mut self) {
         if let Some(on_end) = self.on_end.take() {
             on_end(self.tokens);
         }
     }
 }
 
-/// Keeps `value` alive until `on_end` runs (a call-in-flight guard that lasts the reply).
-pub(crate) fn holding<T: Send + 'static>(value: T, on_end: OnEnd) -> OnEnd {
-    Box::new(move |tokens| {
-        on_end(tokens);
-        drop(value);
-    })
+impl<F: FnOnce(u64)> Stream for Replay<F> {
+    type Item = Result<ChatCompletionChunk, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let item = match self.first.take() {
+            Some(first) => Poll::Ready(Some(Ok(first))),
+            None => self.chunks.as_mut().poll_next(cx),
+        };
+        match &item {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(usage) = &chunk.usage {
+                    self.tokens = usage.total_tokens;
+                }
+            }
+            Poll::Ready(None) => self.end(),
+            _ => {}
+        }
+        item
+    }
+}
+
+impl<F: FnOnce(u64)> Drop for Replay<F> {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 /// Gemini's safety stops, as the chat level reports them.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::report::RouterObserver;
-use crate::store::{DeploymentLoad, RouterStore, StoreError};
+use crate::store::{DeploymentLoad, RouterStore, RouterStoreFuture};
 
 /// The longest a routing decision waits for the store.
 pub const STORE_BUDGET: Duration = Duration::from_millis(100);
@@ -48,16 +48,16 @@ impl SharedState {
         resting.is_some_and(|until| Instant::now() < until)
     }
 
-    /// Runs `operation` within [`STORE_BUDGET`]; `None` when the store is resting, failed or
-    /// was too slow.
-    async fn bounded<T>(
-        &self,
-        operation: impl Future<Output = Result<T, StoreError>>,
+    /// Runs `operation` within [`STORE_BUDGET`]; `None` when the store is resting (the
+    /// operation is not even made), failed or was too slow.
+    async fn bounded<'a, T>(
+        &'a self,
+        operation: impl FnOnce(&'a dyn RouterStore) -> RouterStoreFuture<'a, T>,
     ) -> Option<T> {
         if self.resting() {
             return None;
         }
-        let failure = match tokio::time::timeout(STORE_BUDGET, operation).await {
+        let failure = match tokio::time::timeout(STORE_BUDGET, operation(&*self.store)).await {
             Ok(Ok(value)) => {
                 if self.down.swap(false, Ordering::Relaxed) {
                     tracing::info!("the router's shared store answers again");
@@ -84,13 +84,13 @@ impl SharedState {
     }
 
     pub(crate) async fn load(&self, ids: &[Arc<str>], minute: u64) -> Option<Vec<DeploymentLoad>> {
-        self.bounded(self.store.load(ids, minute))
+        self.bounded(|store| store.load(ids, minute))
             .await
             .filter(|loads| loads.len() == ids.len())
     }
 
     pub(crate) async fn cool_down(&self, id: &str, time: Duration) {
-        self.bounded(self.store.cool_down(id, time)).await;
+        self.bounded(|store| store.cool_down(id, time)).await;
     }
 
     /// Whether the store counted the request; `None` when it could not say.
@@ -100,12 +100,108 @@ impl SharedState {
         minute: u64,
         limit: Option<u64>,
     ) -> Option<bool> {
-        self.bounded(self.store.take_request(id, minute, limit))
+        self.bounded(|store| store.take_request(id, minute, limit))
             .await
     }
 
     pub(crate) async fn add_tokens(&self, id: &str, minute: u64, tokens: u64) {
-        self.bounded(self.store.add_tokens(id, minute, tokens))
+        self.bounded(|store| store.add_tokens(id, minute, tokens))
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::StoreError;
+
+    /// A store that fails (or, `slow`, never answers) and counts the calls it gets.
+    #[derive(Default)]
+    struct Broken {
+        calls: AtomicUsize,
+        slow: bool,
+    }
+
+    impl Broken {
+        fn answer<'a, T: Send + 'a>(&'a self) -> RouterStoreFuture<'a, T> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let slow = self.slow;
+            Box::pin(async move {
+                if slow {
+                    std::future::pending::<()>().await;
+                }
+                Err(StoreError::new("connection refused"))
+            })
+        }
+    }
+
+    impl RouterStore for Broken {
+        fn load<'a>(
+            &'a self,
+            _: &'a [Arc<str>],
+            _: u64,
+        ) -> RouterStoreFuture<'a, Vec<DeploymentLoad>> {
+            self.answer()
+        }
+        fn cool_down<'a>(&'a self, _: &'a str, _: Duration) -> RouterStoreFuture<'a, ()> {
+            self.answer()
+        }
+        fn take_request<'a>(
+            &'a self,
+            _: &'a str,
+            _: u64,
+            _: Option<u64>,
+        ) -> RouterStoreFuture<'a, bool> {
+            self.answer()
+        }
+        fn add_tokens<'a>(&'a self, _: &'a str, _: u64, _: u64) -> RouterStoreFuture<'a, ()> {
+            self.answer()
+        }
+    }
+
+    #[derive(Default)]
+    struct Failures(AtomicUsize);
+
+    impl RouterObserver for Failures {
+        fn store_failed(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_store_is_left_alone_for_a_while_and_counted() {
+        for slow in [false, true] {
+            let store = Arc::new(Broken {
+                slow,
+                ..Broken::default()
+            });
+            let failures = Arc::new(Failures::default());
+            let shared = SharedState::new(store.clone(), Some(failures.clone()));
+            let ids: Vec<Arc<str>> = vec!["a".into()];
+            let started = Instant::now();
+            assert_eq!(shared.load(&ids, 0).await, None);
+            assert!(
+                started.elapsed() <= STORE_BUDGET,
+                "bounded: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(shared.take_request("a", 0, Some(1)).await, None);
+            shared.cool_down("a", Duration::from_secs(1)).await;
+            assert_eq!(
+                store.calls.load(Ordering::SeqCst),
+                1,
+                "rested after the failure"
+            );
+            assert_eq!(failures.0.load(Ordering::SeqCst), 1);
+            tokio::time::advance(REST).await;
+            assert_eq!(shared.load(&ids, 0).await, None);
+            assert_eq!(
+                store.calls.load(Ordering::SeqCst),
+                2,
+                "asked again after its rest"
+            );
+        }
     }
 }

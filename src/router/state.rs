@@ -32,9 +32,11 @@ struct Slot {
 }
 
 impl Slot {
-    /// Starts `minute`'s counts if the last call was in another minute.
+    /// Starts `minute`'s counts if it is later than the last call's. A result of a call
+    /// that started in an earlier minute (a stream that ended later) counts into the
+    /// current one rather than wiping it.
     fn at(&mut self, minute: u64) -> &mut Self {
-        if self.minute != minute {
+        if minute > self.minute {
             self.minute = minute;
             self.requests = 0;
             self.tokens = 0;
@@ -203,6 +205,20 @@ mod tests {
         assert!(state.view(2, window, now).cooling_until.is_some());
         let later = now + Duration::from_secs(6);
         assert!(state.view(2, window, later).cooling_until.is_none());
+    }
+
+    #[test]
+    fn a_late_result_counts_into_the_current_minute() {
+        let state = DeploymentState::default();
+        let window = LatencyWindow::default();
+        assert!(state.take_request(2, Some(2)));
+        // A stream that started in minute 1 ends now.
+        state.add_tokens(1, 40);
+        state.succeeded(1, Duration::from_millis(5), None, Instant::now());
+        let view = state.view(2, window, Instant::now());
+        assert_eq!((view.requests, view.tokens), (1, 40));
+        assert!(state.take_request(2, Some(2)));
+        assert!(!state.take_request(2, Some(2)), "the limit still holds");
     }
 
     #[test]

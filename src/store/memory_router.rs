@@ -101,8 +101,11 @@ impl RouterStore for MemoryRouterStore {
     }
 
     fn cool_down<'a>(&'a self, deployment: &'a str, time: Duration) -> RouterStoreFuture<'a, ()> {
+        // A shorter cooldown never cuts a longer one short.
         let until = Instant::now() + time;
-        self.cooldowns.insert(deployment.into(), until);
+        self.cooldowns
+            .entry(deployment.into())
+            .and_upsert_with(|known| known.map_or(until, |known| until.max(*known.value())));
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -147,6 +150,16 @@ mod tests {
         assert!(store.load(&ids, 0).await.unwrap()[0].cooling_down);
         tokio::time::advance(Duration::from_secs(6)).await;
         assert!(!store.load(&ids, 0).await.unwrap()[0].cooling_down);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shorter_cooldown_does_not_cut_a_longer_one_short() {
+        let store = MemoryRouterStore::default();
+        let ids: Vec<Arc<str>> = vec!["a".into()];
+        store.cool_down("a", Duration::from_secs(60)).await.unwrap();
+        store.cool_down("a", Duration::from_secs(5)).await.unwrap();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(store.load(&ids, 0).await.unwrap()[0].cooling_down);
     }
 
     #[tokio::test]

@@ -57,11 +57,6 @@ impl SendBudget {
             .is_ok()
     }
 
-    /// Whether a retry is left (without taking it).
-    pub fn has_left(&self) -> bool {
-        self.counts.taken.load(Ordering::Acquire) < self.counts.retries
-    }
-
     /// The retries taken so far, by every level.
     pub fn taken(&self) -> u32 {
         self.counts.taken.load(Ordering::Acquire)
@@ -84,7 +79,6 @@ mod tests {
     #[test]
     fn a_budget_of_none_allows_no_retry() {
         let budget = SendBudget::new(0);
-        assert!(!budget.has_left());
         assert!(!budget.take());
         assert_eq!(budget.taken(), 0);
     }

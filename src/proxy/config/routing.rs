@@ -394,8 +394,14 @@ impl RawRouting {
             }
         }
         if let Some(value) = &self.timeout {
-            routing.timeout =
-                Some(seconds_from_zero(&field("timeout"), value)?.max(Duration::from_millis(1)));
+            let timeout = seconds_from_zero(&field("timeout"), value)?;
+            if timeout.is_zero() {
+                return Err(invalid(
+                    field("timeout"),
+                    "expected a positive number of seconds, e.g. 30 or 2.5",
+                ));
+            }
+            routing.timeout = Some(timeout);
         }
         if let Some(value) = &self.enable_pre_call_checks {
             flag(&field("enable_pre_call_checks"), value)?;

@@ -26,6 +26,14 @@ end
 return 1
 ";
 
+/// Starts a cooldown unless a longer one is under way, so that a shorter cooldown never
+/// cuts a longer one short. `KEYS[1]` the cooldown, `ARGV[1]` its length in ms.
+const COOL_DOWN: &str = r"
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], 1, 'PX', ARGV[1]) end
+return 1
+";
+
 /// A [`RouterStore`] in Redis, made with
 /// [`RedisCacheStore::router_store`](super::RedisCacheStore::router_store) over the same
 /// connection.
@@ -100,11 +108,11 @@ impl RouterStore for RedisRouterStore {
 
     fn cool_down<'a>(&'a self, deployment: &'a str, time: Duration) -> RouterStoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut command = redis::cmd("SET");
+            let mut command = redis::cmd("EVAL");
             command
-                .arg(self.connection.key("rt-cool", deployment))
+                .arg(COOL_DOWN)
                 .arg(1)
-                .arg("PX")
+                .arg(self.connection.key("rt-cool", deployment))
                 .arg(millis(time));
             self.connection.query::<()>(command).await
         })
