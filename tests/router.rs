@@ -367,12 +367,18 @@ async fn a_blocked_reply_is_the_answer_when_no_fallback_can_serve() {
         Deployment::start(Fault::Blocked).await,
         Deployment::start(Fault::Overloaded).await,
     );
-    let entries = vec![entry("lite", "lite", &lite, ""), entry("other", "o", &other, "")];
+    let entries = vec![
+        entry("lite", "lite", &lite, ""),
+        entry("other", "o", &other, ""),
+    ];
     // Every group falls back to `lite`; a request to `lite` itself has nowhere to go.
     let proxy = proxy(&entries, "router_settings: {default_fallbacks: [lite]}\n");
     let answer = ask(&proxy, "lite", false, json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.json()["choices"][0]["finish_reason"], "content_filter");
+    assert_eq!(
+        answer.json()["choices"][0]["finish_reason"],
+        "content_filter"
+    );
     // `other` fails and falls back to `lite`, which blocks: still the blocked answer.
     let answer = ask(&proxy, "other", false, json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.body);

@@ -255,5 +255,9 @@ async fn a_retry_that_would_wait_past_the_deadline_is_not_made() {
     let error = router.oneshot(request).await.expect_err("both fail");
     assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
     assert_eq!((a.calls(), b.calls()), (1, 1));
-    assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
 }
