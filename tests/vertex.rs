@@ -262,6 +262,46 @@ async fn global_location_and_streams_use_their_exact_paths() {
 }
 
 #[tokio::test]
+async fn count_tokens_sends_vertex_s_body_with_the_request_at_the_top_level() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "countTokens")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_json(json!({
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalTokens": 31})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut request: ChatRequest = serde_json::from_value(json!({
+        "model": MODEL,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "How many tokens is this?"}
+        ],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}],
+        "tool_choice": "auto",
+        "temperature": 0.2,
+    }))
+    .expect("chat request");
+    request.context.insert(llm_tower::provider::CountTokens);
+
+    let counted = vertex(&server, "us-central1")
+        .chat_service()
+        .oneshot(request)
+        .await
+        .expect("counted");
+    let ChatResponse::Completion(completion) = counted else {
+        panic!("a count is a completion");
+    };
+    assert_eq!(completion.usage.expect("usage").prompt_tokens, 31);
+}
+
+#[tokio::test]
 async fn a_hundred_concurrent_first_requests_fetch_one_token() {
     let server = MockServer::start().await;
     let issued = mount_tokens(&server, Duration::from_millis(200)).await;
