@@ -417,9 +417,11 @@ async fn a_failing_token_endpoint_is_a_clear_error_and_the_next_request_tries_ag
     assert_eq!(text_of(ok).await, "Hi from Vertex");
 }
 
-/// An in-process token endpoint counting its calls (no sockets, so paused time is exact).
+/// An in-process token endpoint counting its calls (no sockets, so paused time is exact);
+/// its tokens are good for `expires_in` seconds.
 fn counting_endpoint(
     calls: Arc<AtomicUsize>,
+    expires_in: u64,
 ) -> impl tower::Service<
     http::Request<Full<Bytes>>,
     Response = http::Response<UpstreamBody>,
@@ -433,7 +435,8 @@ fn counting_endpoint(
         let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
         async move {
             assert_eq!(request.uri().path(), "/token");
-            let body = json!({"access_token": format!("t{n}"), "expires_in": 3600}).to_string();
+            let body =
+                json!({"access_token": format!("t{n}"), "expires_in": expires_in}).to_string();
             let body =
                 http_body_util::BodyExt::map_err(
                     Full::new(Bytes::from(body)),
@@ -445,12 +448,28 @@ fn counting_endpoint(
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_token_with_less_than_five_minutes_left_is_reused() {
+    // The GCE metadata server hands out the same token until 5 minutes before its expiry:
+    // one with 280 s left serves the next call instead of being fetched again.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let key = service_account_json("http://token.test/token");
+    let tokens = TokenSource::new(
+        Credentials::from_json(&key).expect("key file"),
+        counting_endpoint(calls.clone(), 280),
+    );
+
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_token_is_renewed_ahead_of_its_expiry() {
     let calls = Arc::new(AtomicUsize::new(0));
     let key = service_account_json("http://token.test/token");
     let tokens = TokenSource::new(
         Credentials::from_json(&key).expect("key file"),
-        counting_endpoint(calls.clone()),
+        counting_endpoint(calls.clone(), 3600),
     );
 
     assert_eq!(tokens.token().await.unwrap().expose(), "t1");
@@ -458,7 +477,7 @@ async fn a_token_is_renewed_ahead_of_its_expiry() {
     // 400 s left: still good.
     assert_eq!(tokens.token().await.unwrap().expose(), "t1");
     tokio::time::advance(Duration::from_secs(200)).await;
-    // 200 s left, under the 5 minutes ahead: renewed before it lapses.
+    // 200 s left, under the 225 s ahead: renewed before it lapses.
     assert_eq!(tokens.token().await.unwrap().expose(), "t2");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 

@@ -23,8 +23,10 @@ use crate::upstream::reply::{read_body, read_error_body};
 /// The OAuth scope every Vertex AI call needs.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// A token is renewed when it has less than this left (Google's libraries use minutes).
-pub const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// A token is renewed when it has less than this left. Shorter than the GCE metadata
+/// server's own 5-minute window (it hands out the same token until then, so renewing at
+/// 5 minutes would fetch on every request for a while); google-cloud-go uses 225 s too.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(225);
 
 /// The default bound on one token fetch (connect, send, read).
 pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
