@@ -488,6 +488,42 @@ async fn a_token_is_renewed_ahead_of_its_expiry() {
     assert_eq!(tokens.token().await.unwrap().expose(), "t3");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_failed_token_fetch_answers_the_requests_waiting_for_it() {
+    // A token endpoint that does not answer: twenty requests queued behind one fetch share
+    // its failure instead of each waiting out a time limit of its own.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let silent = tower::service_fn(move |_: http::Request<Full<Bytes>>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<http::Response<UpstreamBody>, std::convert::Infallible>(http::Response::new(
+                UpstreamBody::default(),
+            ))
+        }
+    });
+    let key = service_account_json("http://token.test/token");
+    let tokens = TokenSource::new(Credentials::from_json(&key).expect("key file"), silent)
+        .with_timeout(Duration::from_secs(10));
+
+    let started = tokio::time::Instant::now();
+    let fetches = (0..20).map(|_| tokens.token());
+    for result in futures_util::future::join_all(fetches).await {
+        let error = result.expect_err("no token");
+        assert!(
+            error.to_string().contains("no answer within 10s"),
+            "{error}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn authorized_user_and_metadata_server_credentials_fetch_tokens() {
     let server = MockServer::start().await;
