@@ -302,6 +302,43 @@ async fn count_tokens_sends_vertex_s_body_with_the_request_at_the_top_level() {
 }
 
 #[tokio::test]
+async fn a_cache_control_request_is_sent_uncached_without_a_cached_contents_call() {
+    // Vertex's cachedContents are not served: a marked head goes out as if unmarked.
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    mount_generate(&server, "us-central1", "token-1", 1).await;
+    Mock::given(wiremock::matchers::path_regex("cachedContents"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let long = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
+    let request: ChatRequest = serde_json::from_value(json!({
+        "model": MODEL,
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": "Hello"}
+        ],
+    }))
+    .expect("chat request");
+
+    let answer = vertex(&server, "us-central1")
+        .chat_service()
+        .oneshot(request)
+        .await
+        .expect("answered");
+    assert_eq!(text_of(answer).await, "Hi from Vertex");
+    let requests = server.received_requests().await.expect("recorded");
+    let sent = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":generateContent"))
+        .expect("generateContent");
+    let body: Value = serde_json::from_slice(&sent.body).expect("json body");
+    assert!(body.get("cachedContent").is_none(), "{body}");
+    assert!(body["systemInstruction"].is_object(), "{body}");
+}
+
+#[tokio::test]
 async fn a_hundred_concurrent_first_requests_fetch_one_token() {
     let server = MockServer::start().await;
     let issued = mount_tokens(&server, Duration::from_millis(200)).await;
@@ -698,6 +735,17 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     }
     // One token per deployment (each has its own credentials cache).
     assert_eq!(issued.load(Ordering::SeqCst), 2);
+
+    // Context caching is not served on Vertex AI: /model/info says so.
+    let (status, info) = proxy_app::send(&proxy, "GET", "/model/info", MASTER, None).await;
+    assert_eq!(status, 200, "{info}");
+    for entry in info["data"].as_array().expect("data") {
+        assert_eq!(
+            entry["model_info"]["supports_prompt_caching"],
+            json!(false),
+            "{entry}"
+        );
+    }
 
     // /metrics labels these deployments' calls with the provider vertex_ai.
     let (config, _) = Config::from_yaml(

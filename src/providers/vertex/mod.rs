@@ -24,7 +24,8 @@
 //! Not yet served: embeddings (Vertex answers them with `:predict`, not
 //! `:batchEmbedContents`; the embeddings service refuses with a clear error) and context
 //! caching (the cache layer names the model `models/{model}` where Vertex wants the full
-//! resource name, so a cache create fails and the call is answered uncached).
+//! resource name: it is left off, and a request marked with `cache_control` is sent
+//! uncached without any `cachedContents` call).
 
 pub mod auth;
 mod builder;
