@@ -759,6 +759,50 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test]
+async fn health_shows_a_vertex_deployment_s_host_and_never_a_token() {
+    let key_json = service_account_json("http://token.test/token");
+    let deployment = |name: &str, params: &str| {
+        format!(
+            "  - model_name: {name}\n    litellm_params:\n      model: vertex_ai/{MODEL}\n      \
+             vertex_project: {PROJECT}\n      vertex_credentials: os.environ/VERTEX_KEY\n{params}"
+        )
+    };
+    let model_list = [
+        deployment("eu", "      vertex_location: europe-west4"),
+        deployment("global", "      vertex_location: global"),
+        deployment(
+            "own",
+            "      vertex_location: global\n      api_base: https://user:pw@vertex.example.com/",
+        ),
+    ]
+    .join("\n");
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    let (status, health) = proxy_app::send(&proxy, "GET", "/health", MASTER, None).await;
+    assert_eq!(status, 200, "{health}");
+    let base = |name: &str| {
+        health["healthy_endpoints"]
+            .as_array()
+            .expect("healthy endpoints")
+            .iter()
+            .find(|endpoint| endpoint["model_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {health}"))["api_base"]
+            .as_str()
+            .expect("api_base")
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    assert_eq!(base("eu"), "https://europe-west4-aiplatform.googleapis.com");
+    assert_eq!(base("global"), "https://aiplatform.googleapis.com");
+    assert_eq!(base("own"), "https://vertex.example.com");
+    let text = health.to_string();
+    assert!(
+        !text.contains("pw@") && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
     let key_json = service_account_json("http://token.test/token");
