@@ -201,8 +201,7 @@ fn deployment_info(entry: &ModelEntry, own_price: Option<&ModelPrice>) -> Value 
     if let Some(facts) = deployment_facts(entry) {
         model_info.extend(facts);
     }
-    let card = bundled().card(id);
-    let price = own_price.or(card.map(|card| &card.price));
+    let price = own_price.or(bundled().get(id));
     if let Some(Value::Object(prices)) = price.and_then(|price| serde_json::to_value(price).ok()) {
         model_info.extend(prices);
     }
