@@ -206,26 +206,15 @@ pub fn round(dollars: f64) -> f64 {
     (dollars * 1e12).round() / 1e12
 }
 
-/// A model's limits and prices, as a price table lists them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    /// Largest prompt, in tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_input_tokens: Option<u64>,
-    /// Largest reply, in tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_output_tokens: Option<u64>,
-    /// The prices.
-    #[serde(flatten)]
-    pub price: ModelPrice,
-}
-
-/// Prices (and limits) by model id.
+/// Prices by model id. An entry's other keys (LiteLLM's limits, provider, mode) are
+/// ignored: a model's limits are in [`crate::gemini::facts`].
 ///
 /// ```
 /// use llm_tower::pricing::PriceTable;
 ///
-/// let table = PriceTable::from_json(r#"{"models": {"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}}"#)?;
+/// let table = PriceTable::from_json(
+///     r#"{"models": {"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6, "max_input_tokens": 8}}}"#,
+/// )?;
 /// assert_eq!(table.get("m").map(|price| price.output_cost_per_token), Some(2e-6));
 /// assert!(table.get("other").is_none());
 /// # Ok::<(), serde_json::Error>(())
@@ -238,8 +227,8 @@ pub struct PriceTable {
     /// When they were read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    /// The models, by id.
-    pub models: HashMap<String, ModelCard>,
+    /// The models' prices, by id.
+    pub models: HashMap<String, ModelPrice>,
 }
 
 impl PriceTable {
@@ -250,11 +239,6 @@ impl PriceTable {
 
     /// The price of `model`, if the table has it.
     pub fn get(&self, model: &str) -> Option<&ModelPrice> {
-        self.models.get(model).map(|card| &card.price)
-    }
-
-    /// The limits and prices of `model`, if the table has it.
-    pub fn card(&self, model: &str) -> Option<&ModelCard> {
         self.models.get(model)
     }
 

@@ -2030,6 +2030,12 @@ async fn image_detail_is_the_parts_media_resolution_on_gemini_3() {
             "detail {detail}"
         );
     }
+    // The model table says which models take one: an alias without a version number too.
+    let body = sent(image_with_detail("gemini-flash-latest", "low")).await;
+    assert_eq!(
+        body["contents"][0]["parts"][1]["mediaResolution"],
+        json!({"level": "MEDIA_RESOLUTION_LOW"})
+    );
     // Gemini 2.x has no per-part resolution: the detail is not sent.
     let body = sent(image_with_detail(FLASH, "low")).await;
     assert_eq!(

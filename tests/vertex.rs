@@ -262,6 +262,83 @@ async fn global_location_and_streams_use_their_exact_paths() {
 }
 
 #[tokio::test]
+async fn count_tokens_sends_vertex_s_body_with_the_request_at_the_top_level() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "countTokens")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_json(json!({
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalTokens": 31})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut request: ChatRequest = serde_json::from_value(json!({
+        "model": MODEL,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "How many tokens is this?"}
+        ],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}],
+        "tool_choice": "auto",
+        "temperature": 0.2,
+    }))
+    .expect("chat request");
+    request.context.insert(llm_tower::provider::CountTokens);
+
+    let counted = vertex(&server, "us-central1")
+        .chat_service()
+        .oneshot(request)
+        .await
+        .expect("counted");
+    let ChatResponse::Completion(completion) = counted else {
+        panic!("a count is a completion");
+    };
+    assert_eq!(completion.usage.expect("usage").prompt_tokens, 31);
+}
+
+#[tokio::test]
+async fn a_cache_control_request_is_sent_uncached_without_a_cached_contents_call() {
+    // Vertex's cachedContents are not served: a marked head goes out as if unmarked.
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    mount_generate(&server, "us-central1", "token-1", 1).await;
+    Mock::given(wiremock::matchers::path_regex("cachedContents"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let long = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
+    let request: ChatRequest = serde_json::from_value(json!({
+        "model": MODEL,
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": "Hello"}
+        ],
+    }))
+    .expect("chat request");
+
+    let answer = vertex(&server, "us-central1")
+        .chat_service()
+        .oneshot(request)
+        .await
+        .expect("answered");
+    assert_eq!(text_of(answer).await, "Hi from Vertex");
+    let requests = server.received_requests().await.expect("recorded");
+    let sent = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":generateContent"))
+        .expect("generateContent");
+    let body: Value = serde_json::from_slice(&sent.body).expect("json body");
+    assert!(body.get("cachedContent").is_none(), "{body}");
+    assert!(body["systemInstruction"].is_object(), "{body}");
+}
+
+#[tokio::test]
 async fn a_hundred_concurrent_first_requests_fetch_one_token() {
     let server = MockServer::start().await;
     let issued = mount_tokens(&server, Duration::from_millis(200)).await;
@@ -377,9 +454,11 @@ async fn a_failing_token_endpoint_is_a_clear_error_and_the_next_request_tries_ag
     assert_eq!(text_of(ok).await, "Hi from Vertex");
 }
 
-/// An in-process token endpoint counting its calls (no sockets, so paused time is exact).
+/// An in-process token endpoint counting its calls (no sockets, so paused time is exact);
+/// its tokens are good for `expires_in` seconds.
 fn counting_endpoint(
     calls: Arc<AtomicUsize>,
+    expires_in: u64,
 ) -> impl tower::Service<
     http::Request<Full<Bytes>>,
     Response = http::Response<UpstreamBody>,
@@ -393,7 +472,8 @@ fn counting_endpoint(
         let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
         async move {
             assert_eq!(request.uri().path(), "/token");
-            let body = json!({"access_token": format!("t{n}"), "expires_in": 3600}).to_string();
+            let body =
+                json!({"access_token": format!("t{n}"), "expires_in": expires_in}).to_string();
             let body =
                 http_body_util::BodyExt::map_err(
                     Full::new(Bytes::from(body)),
@@ -405,12 +485,28 @@ fn counting_endpoint(
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_token_with_less_than_five_minutes_left_is_reused() {
+    // The GCE metadata server hands out the same token until 5 minutes before its expiry:
+    // one with 280 s left serves the next call instead of being fetched again.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let key = service_account_json("http://token.test/token");
+    let tokens = TokenSource::new(
+        Credentials::from_json(&key).expect("key file"),
+        counting_endpoint(calls.clone(), 280),
+    );
+
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    assert_eq!(tokens.token().await.unwrap().expose(), "t1");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_token_is_renewed_ahead_of_its_expiry() {
     let calls = Arc::new(AtomicUsize::new(0));
     let key = service_account_json("http://token.test/token");
     let tokens = TokenSource::new(
         Credentials::from_json(&key).expect("key file"),
-        counting_endpoint(calls.clone()),
+        counting_endpoint(calls.clone(), 3600),
     );
 
     assert_eq!(tokens.token().await.unwrap().expose(), "t1");
@@ -418,7 +514,7 @@ async fn a_token_is_renewed_ahead_of_its_expiry() {
     // 400 s left: still good.
     assert_eq!(tokens.token().await.unwrap().expose(), "t1");
     tokio::time::advance(Duration::from_secs(200)).await;
-    // 200 s left, under the 5 minutes ahead: renewed before it lapses.
+    // 200 s left, under the 225 s ahead: renewed before it lapses.
     assert_eq!(tokens.token().await.unwrap().expose(), "t2");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 
@@ -427,6 +523,42 @@ async fn a_token_is_renewed_ahead_of_its_expiry() {
     assert_eq!(tokens.token().await.unwrap().expose(), "t2");
     tokens.invalidate(&Secret::new("t2"));
     assert_eq!(tokens.token().await.unwrap().expose(), "t3");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_token_fetch_answers_the_requests_waiting_for_it() {
+    // A token endpoint that does not answer: twenty requests queued behind one fetch share
+    // its failure instead of each waiting out a time limit of its own.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let silent = tower::service_fn(move |_: http::Request<Full<Bytes>>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<http::Response<UpstreamBody>, std::convert::Infallible>(http::Response::new(
+                UpstreamBody::default(),
+            ))
+        }
+    });
+    let key = service_account_json("http://token.test/token");
+    let tokens = TokenSource::new(Credentials::from_json(&key).expect("key file"), silent)
+        .with_timeout(Duration::from_secs(10));
+
+    let started = tokio::time::Instant::now();
+    let fetches = (0..20).map(|_| tokens.token());
+    for result in futures_util::future::join_all(fetches).await {
+        let error = result.expect_err("no token");
+        assert!(
+            error.to_string().contains("no answer within 10s"),
+            "{error}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -604,6 +736,17 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     // One token per deployment (each has its own credentials cache).
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 
+    // Context caching is not served on Vertex AI: /model/info says so.
+    let (status, info) = proxy_app::send(&proxy, "GET", "/model/info", MASTER, None).await;
+    assert_eq!(status, 200, "{info}");
+    for entry in info["data"].as_array().expect("data") {
+        assert_eq!(
+            entry["model_info"]["supports_prompt_caching"],
+            json!(false),
+            "{entry}"
+        );
+    }
+
     // /metrics labels these deployments' calls with the provider vertex_ai.
     let (config, _) = Config::from_yaml(
         &format!("model_list:\n{model_list}\n"),
@@ -614,6 +757,50 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     let table = llm_tower::proxy::metrics::ModelTable::new(&config);
     assert_eq!(table.label("gemini-eu").provider(), "vertex_ai");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn health_shows_a_vertex_deployment_s_host_and_never_a_token() {
+    let key_json = service_account_json("http://token.test/token");
+    let deployment = |name: &str, params: &str| {
+        format!(
+            "  - model_name: {name}\n    litellm_params:\n      model: vertex_ai/{MODEL}\n      \
+             vertex_project: {PROJECT}\n      vertex_credentials: os.environ/VERTEX_KEY\n{params}"
+        )
+    };
+    let model_list = [
+        deployment("eu", "      vertex_location: europe-west4"),
+        deployment("global", "      vertex_location: global"),
+        deployment(
+            "own",
+            "      vertex_location: global\n      api_base: https://user:pw@vertex.example.com/",
+        ),
+    ]
+    .join("\n");
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    let (status, health) = proxy_app::send(&proxy, "GET", "/health", MASTER, None).await;
+    assert_eq!(status, 200, "{health}");
+    let base = |name: &str| {
+        health["healthy_endpoints"]
+            .as_array()
+            .expect("healthy endpoints")
+            .iter()
+            .find(|endpoint| endpoint["model_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {health}"))["api_base"]
+            .as_str()
+            .expect("api_base")
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    assert_eq!(base("eu"), "https://europe-west4-aiplatform.googleapis.com");
+    assert_eq!(base("global"), "https://aiplatform.googleapis.com");
+    assert_eq!(base("own"), "https://vertex.example.com");
+    let text = health.to_string();
+    assert!(
+        !text.contains("pw@") && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
 }
 
 #[test]

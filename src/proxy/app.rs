@@ -63,7 +63,7 @@ use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_ke
 use crate::providers::openai::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
 };
-use crate::providers::vertex::{Credentials, Vertex};
+use crate::providers::vertex::{Credentials, Vertex, default_location, endpoint};
 use crate::router::{Deployment, RouteReport, Router, RouterObserver};
 use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
@@ -609,21 +609,23 @@ fn health_report(config: &Config) -> Value {
         let params = &entry.litellm_params;
         // An OpenAI-compatible server of your own may take no key (a local vLLM, Ollama);
         // OpenAI's endpoint, and Gemini, need one.
+        let vertex_base;
         let (api_base, key_needed, env_key) = match params.provider() {
             "openai" => {
                 let base = params.api_base.as_deref().unwrap_or(OPENAI_API_BASE);
                 let official = base.trim_end_matches('/') == OPENAI_API_BASE;
                 (base, official, official && openai_env_key)
             }
-            // Its credentials were read and checked at startup.
-            "vertex_ai" => (
-                params
-                    .api_base
-                    .as_deref()
-                    .unwrap_or("https://aiplatform.googleapis.com"),
-                false,
-                false,
-            ),
+            // Its credentials were read and checked at startup; its host is its
+            // location's (or its `api_base`).
+            "vertex_ai" => {
+                let location = params.vertex.location.clone();
+                vertex_base = endpoint(
+                    params.api_base.as_deref(),
+                    &location.unwrap_or_else(default_location),
+                );
+                (vertex_base.as_str(), false, false)
+            }
             _ => (
                 params.api_base.as_deref().unwrap_or(DEFAULT_API_BASE),
                 true,

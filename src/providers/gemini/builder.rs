@@ -360,7 +360,9 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
                 .cache_store
                 .unwrap_or_else(|| Arc::new(MemoryCacheStore::default())),
             cache_namespace(&api_base, api_key.as_ref()),
-        );
+        )
+        // Off on Vertex AI: its cachedContents name the model by its full resource name.
+        .enabled(!settings.google_cloud);
         let mut retry = settings.retry;
         if retry.reads_body_delay().is_none() {
             retry = retry.delay_in_body(retry_info_delay);

@@ -15,7 +15,7 @@
 //! minimum, and the proxy shows them in `/model/info` and `/v1/models/{id}`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -247,7 +247,27 @@ static BUNDLED: LazyLock<FactsTable> = LazyLock::new(|| {
 });
 
 /// Unknown ids already warned about.
-static WARNED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+static WARNED: LazyLock<WarnedIds> = LazyLock::new(WarnedIds::default);
+
+/// Model ids something was logged about, to log it once per id (up to [`WARNED_IDS`] ids,
+/// then no more). An id seen before costs a shared read lock, no allocation.
+#[derive(Default)]
+pub(crate) struct WarnedIds(RwLock<HashSet<String>>);
+
+impl WarnedIds {
+    /// Whether `id` is new (and now remembered): the first time, and only while there is
+    /// room.
+    pub(crate) fn first(&self, id: &str) -> bool {
+        {
+            let seen = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            if seen.len() >= WARNED_IDS || seen.contains(id) {
+                return false;
+            }
+        }
+        let mut seen = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        seen.len() < WARNED_IDS && seen.insert(id.to_owned())
+    }
+}
 
 /// The bundled table.
 pub fn bundled() -> &'static FactsTable {
@@ -274,8 +294,7 @@ pub fn facts(model: &str) -> &'static ModelFacts {
 }
 
 fn warn_once(model: &str, facts: &ModelFacts) {
-    let mut warned = WARNED.lock().unwrap_or_else(PoisonError::into_inner);
-    if warned.len() >= WARNED_IDS || !warned.insert(model.to_owned()) {
+    if !WARNED.first(model) {
         return;
     }
     tracing::warn!(
@@ -289,6 +308,18 @@ fn warn_once(model: &str, facts: &ModelFacts) {
 mod tests {
     use super::*;
     use ThinkingLevel::*;
+
+    #[test]
+    fn an_id_is_warned_about_once_and_a_full_set_warns_no_more() {
+        let warned = WarnedIds::default();
+        assert!(warned.first("gemini-9-flash"));
+        assert!(!warned.first("gemini-9-flash"));
+        for n in 1..WARNED_IDS {
+            assert!(warned.first(&format!("gemini-9-flash-{n}")));
+        }
+        assert!(!warned.first("gemini-10-flash"));
+        assert_eq!(warned.0.read().unwrap().len(), WARNED_IDS);
+    }
 
     #[test]
     fn the_table_parses_and_names_its_sources() {

@@ -24,7 +24,7 @@ use tower_service::Service;
 
 use super::call::{Call, Method, Reply};
 use super::error::Error;
-use super::wire::ErrorBody;
+use super::wire::{Content, CountTokensRequest, ErrorBody, Tool};
 use crate::upstream::Secret;
 use crate::upstream::body::into_upstream_body;
 use crate::upstream::preview::preview;
@@ -176,6 +176,11 @@ fn build_request(
         Method::CreateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
         Method::ListCachedContents { .. } => (Ok(Vec::new()), ReplyKind::CachedContents),
         Method::UpdateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
+        // Vertex AI's `countTokens` takes the request's parts at the top level.
+        Method::CountTokens(body) if !models_parent.is_empty() => (
+            serde_json::to_vec(&VertexCountTokens::from(body)),
+            ReplyKind::TokenCount,
+        ),
         Method::CountTokens(body) => (serde_json::to_vec(body), ReplyKind::TokenCount),
     };
     let body =
@@ -203,6 +208,31 @@ fn build_request(
     }
     *request.extensions_mut() = extensions;
     Ok((request, kind))
+}
+
+/// Vertex AI's `countTokens` body: what AI Studio nests under `generateContentRequest`,
+/// at the top level (Vertex's `CountTokensRequest` has no `model` in the body to match
+/// and no `toolConfig`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VertexCountTokens<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    contents: &'a [Content],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_instruction: Option<&'a Content>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tools: &'a [Tool],
+}
+
+impl<'a> From<&'a CountTokensRequest> for VertexCountTokens<'a> {
+    fn from(body: &'a CountTokensRequest) -> Self {
+        let request = &body.generate_content_request;
+        Self {
+            contents: &request.contents,
+            system_instruction: request.system_instruction.as_ref(),
+            tools: &request.tools,
+        }
+    }
 }
 
 async fn read_reply<B>(response: http::Response<B>, kind: ReplyKind) -> Result<Reply, Error>

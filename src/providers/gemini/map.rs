@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
@@ -20,6 +20,7 @@ use tower_service::Service;
 
 use super::call::{CacheWrite, Call, EventStream, Method, Reply, context_key};
 use super::error::Error as GeminiError;
+use super::facts::WarnedIds;
 use super::pricing::{bundled, price_usage};
 use super::translate::stream::StreamTranslator;
 use super::translate::{
@@ -374,15 +375,21 @@ impl Stream for ChatChunks {
 pub const DROPPED_TOOLS_HEADER: http::HeaderName =
     http::HeaderName::from_static("x-llm-tower-dropped-tools");
 
-/// Logs the built-in tools left out of a request and names them in the answer's
-/// [`DROPPED_TOOLS_HEADER`] (when the request came through an edge).
+/// The models whose dropped built-in tools were warned about.
+static DROPPED_WARNED: LazyLock<WarnedIds> = LazyLock::new(WarnedIds::default);
+
+/// Logs the built-in tools left out of a request (a warning the first time for a model,
+/// then at debug level) and names them in the answer's [`DROPPED_TOOLS_HEADER`] (when the
+/// request came through an edge).
 fn note_dropped_tools(model: &str, dropped: &[String], context: &RequestContext) {
     let names = dropped.join(",");
-    tracing::warn!(
-        model,
-        dropped = names,
-        "built-in tools dropped: this model does not take them beside function declarations"
-    );
+    const DROPPED: &str =
+        "built-in tools dropped: this model does not take them beside function declarations";
+    if DROPPED_WARNED.first(model) {
+        tracing::warn!(model, dropped = names, "{DROPPED}");
+    } else {
+        tracing::debug!(model, dropped = names, "{DROPPED}");
+    }
     if let (Some(notes), Ok(value)) = (
         context.get::<ResponseNotes>(),
         http::HeaderValue::try_from(names),

@@ -58,9 +58,9 @@ mod tests {
                 .is_some_and(|source| source.contains("LiteLLM"))
         );
         assert!(table.date.is_some());
-        for (id, card) in &table.models {
-            assert!(card.price.input_cost_per_token > 0.0, "{id}");
-            assert!(card.price.output_cost_per_token > 0.0, "{id}");
+        for (id, price) in &table.models {
+            assert!(price.input_cost_per_token > 0.0, "{id}");
+            assert!(price.output_cost_per_token > 0.0, "{id}");
         }
     }
 }

@@ -236,10 +236,7 @@ impl<H, T, O> VertexBuilder<H, T, O> {
             .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
             .or_else(|| tokens.credentials().project_id().map(str::to_owned))
             .ok_or(BuildError::MissingProject)?;
-        let location = self
-            .location
-            .or_else(|| env("VERTEXAI_LOCATION"))
-            .unwrap_or_else(|| DEFAULT_LOCATION.to_owned());
+        let location = self.location.unwrap_or_else(default_location);
         check_segment(&project, "project")?;
         check_segment(&location, "location")?;
         let base = api_base(self.host.as_deref(), &project, &location);
@@ -253,6 +250,16 @@ impl<H, T, O> VertexBuilder<H, T, O> {
             embeddings: embeddings_refused(),
         })
     }
+}
+
+/// The location used when none is given: `VERTEXAI_LOCATION`, else [`DEFAULT_LOCATION`].
+///
+/// ```
+/// let location = llm_tower::vertex::default_location();
+/// assert!(!location.is_empty());
+/// ```
+pub fn default_location() -> String {
+    env("VERTEXAI_LOCATION").unwrap_or_else(|| DEFAULT_LOCATION.to_owned())
 }
 
 /// A non-empty environment variable.

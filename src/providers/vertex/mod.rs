@@ -24,13 +24,14 @@
 //! Not yet served: embeddings (Vertex answers them with `:predict`, not
 //! `:batchEmbedContents`; the embeddings service refuses with a clear error) and context
 //! caching (the cache layer names the model `models/{model}` where Vertex wants the full
-//! resource name, so a cache create fails and the call is answered uncached).
+//! resource name: it is left off, and a request marked with `cache_control` is sent
+//! uncached without any `cachedContents` call).
 
 pub mod auth;
 mod builder;
 
 pub use auth::{Bearer, BearerLayer, Credentials, CredentialsError, TokenError, TokenSource};
-pub use builder::{BuildError, VertexBuilder};
+pub use builder::{BuildError, VertexBuilder, default_location};
 
 use crate::provider::{ChatService, EmbeddingService, Provider};
 
@@ -55,12 +56,27 @@ pub const DEFAULT_LOCATION: &str = "us-central1";
 /// );
 /// ```
 pub fn api_base(host: Option<&str>, project: &str, location: &str) -> String {
-    let host = match host {
+    let host = endpoint(host, location);
+    format!("{host}/v1/projects/{project}/locations/{location}")
+}
+
+/// The host a location's calls go to: `host` when given (a LiteLLM `api_base`), else
+/// `https://{location}-aiplatform.googleapis.com` (`https://aiplatform.googleapis.com`
+/// for `global`).
+///
+/// ```
+/// use llm_tower::vertex::endpoint;
+///
+/// assert_eq!(endpoint(None, "europe-west4"), "https://europe-west4-aiplatform.googleapis.com");
+/// assert_eq!(endpoint(None, "global"), "https://aiplatform.googleapis.com");
+/// assert_eq!(endpoint(Some("http://localhost:8080/"), "global"), "http://localhost:8080");
+/// ```
+pub fn endpoint(host: Option<&str>, location: &str) -> String {
+    match host {
         Some(host) => host.trim_end_matches('/').to_owned(),
         None if location == "global" => "https://aiplatform.googleapis.com".to_owned(),
         None => format!("https://{location}-aiplatform.googleapis.com"),
-    };
-    format!("{host}/v1/projects/{project}/locations/{location}")
+    }
 }
 
 /// The Vertex AI provider.

@@ -170,6 +170,7 @@ struct Settings {
     claim_wait: Duration,
     store_timeout: Duration,
     refresh: bool,
+    enabled: bool,
 }
 
 impl ContextCacheLayer {
@@ -190,6 +191,7 @@ impl ContextCacheLayer {
                 claim_wait: Duration::from_secs(3),
                 store_timeout: Duration::from_millis(250),
                 refresh: true,
+                enabled: true,
             },
         }
     }
@@ -212,6 +214,14 @@ impl ContextCacheLayer {
         self.settings.refresh = refresh;
         self
     }
+
+    /// Whether marked heads are cached at all (default: on). Off, every call goes out as
+    /// if unmarked and no `cachedContents` call is made: for an upstream without Gemini's
+    /// `cachedContents` (Vertex AI names a cache's model by its full resource name).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.settings.enabled = enabled;
+        self
+    }
 }
 
 impl Default for ContextCacheLayer {
@@ -227,6 +237,7 @@ impl std::fmt::Debug for ContextCacheLayer {
             .field("claim_wait", &self.settings.claim_wait)
             .field("store_timeout", &self.settings.store_timeout)
             .field("refresh_ttl", &self.settings.refresh)
+            .field("enabled", &self.settings.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -287,6 +298,13 @@ where
 
     fn call(&mut self, mut call: Call) -> Self::Future {
         let plan = match (call.cache.take(), &call.method) {
+            (Some(plan), Method::Generate(_) | Method::StreamGenerate(_))
+                if !self.layer.settings.enabled =>
+            {
+                return ContextCacheFuture::Direct {
+                    inner: self.inner.call(uncached(call, &plan)),
+                };
+            }
             (Some(plan), Method::Generate(_) | Method::StreamGenerate(_)) => plan,
             _ => {
                 return ContextCacheFuture::Direct {

@@ -22,8 +22,10 @@
 //!   has already inlined the http(s) images AI Studio cannot fetch); `input_audio` →
 //!   `inlineData`; `file` parts → `fileData` or `inlineData`;
 //! - `image_url.detail` `low` / `medium` / `high` / `ultra_high` → the part's
-//!   `mediaResolution` on Gemini 3 and later (`auto`: unset); older models have only the
-//!   request-wide `generationConfig.mediaResolution`, so the detail is not sent to them;
+//!   `mediaResolution` where the model takes one per part (the model table's
+//!   `media_resolution`: Gemini 3 and later, `gemini-flash-latest` too; `auto`: unset);
+//!   older models have only the request-wide `generationConfig.mediaResolution`, so the
+//!   detail is not sent to them;
 //! - a conversation with no user turn left (only system messages) gets a `"."` user turn;
 //!   an empty `messages` list is a 400.
 //!
@@ -39,6 +41,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::layers::media::mime_from_extension;
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
+use crate::providers::gemini::facts::{self, ModelFacts};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{
     self, Blob, FileData, FunctionResponse, MediaResolution, Part,
@@ -102,22 +105,22 @@ impl Turn {
     }
 }
 
-/// Translates `messages` for `model`.
+/// Translates `messages` for the model `model` (an id such as `gemini-2.5-flash`).
 ///
 /// ```
-/// use llm_tower::gemini::{ModelInfo, translate::messages::translate_messages};
+/// use llm_tower::gemini::translate::messages::translate_messages;
 /// use llm_tower::openai::{Message, Role};
 ///
 /// let conversation = translate_messages(
 ///     vec![Message::text(Role::System, "Be brief."), Message::text(Role::User, "Hi")],
-///     ModelInfo::parse("gemini-2.5-flash"),
+///     "gemini-2.5-flash",
 /// )?;
 /// assert_eq!(conversation.contents.len(), 1);
 /// assert!(conversation.system_instruction.is_some());
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
-pub fn translate_messages(messages: Vec<Message>, model: ModelInfo) -> Result<Conversation, Error> {
-    translate_conversation(messages, model, None)
+pub fn translate_messages(messages: Vec<Message>, model: &str) -> Result<Conversation, Error> {
+    translate_conversation(messages, ModelInfo::parse(model), facts::facts(model), None)
 }
 
 /// [`translate_messages`], keeping messages `0..=cache_end` apart as the head of the
@@ -127,6 +130,7 @@ pub fn translate_messages(messages: Vec<Message>, model: ModelInfo) -> Result<Co
 pub fn translate_conversation(
     messages: Vec<Message>,
     model: ModelInfo,
+    facts: &ModelFacts,
     cache_end: Option<usize>,
 ) -> Result<Conversation, Error> {
     if messages.is_empty() {
@@ -137,6 +141,7 @@ pub fn translate_conversation(
     }
     let mut builder = Builder {
         model,
+        part_resolution: facts.media_resolution,
         system: Vec::new(),
         turns: Vec::with_capacity(messages.len()),
         call_names: HashMap::new(),
@@ -158,6 +163,8 @@ pub fn translate_conversation(
 
 struct Builder {
     model: ModelInfo,
+    /// Whether the model takes a `mediaResolution` per part.
+    part_resolution: bool,
     system: Vec<Part>,
     turns: Vec<(Turn, Vec<Part>)>,
     /// Tool-call id (without signature suffix) → function name.
@@ -196,7 +203,7 @@ impl Builder {
                         format!("messages[{index}]: a function message needs a `name`"),
                     )
                 })?;
-                let parts = result_parts(name, message.content, index, self.model)?;
+                let parts = result_parts(name, message.content, index, self.part_resolution)?;
                 self.push(Turn::FunctionResults, parts);
             }
         }
@@ -279,7 +286,7 @@ impl Builder {
                             ),
                         ));
                     }
-                    if let Some(part) = media_or_text_part(part, &location, self.model)? {
+                    if let Some(part) = media_or_text_part(part, &location, self.part_resolution)? {
                         out.push(part);
                     }
                 }
@@ -425,7 +432,7 @@ impl Builder {
                 )
             })?,
         };
-        result_parts(name, message.content, index, self.model)
+        result_parts(name, message.content, index, self.part_resolution)
     }
 }
 
@@ -450,7 +457,7 @@ fn result_parts(
     name: String,
     content: Option<Content>,
     index: usize,
-    model: ModelInfo,
+    part_resolution: bool,
 ) -> Result<Vec<Part>, Error> {
     let mut media = Vec::new();
     let text = match content {
@@ -463,7 +470,7 @@ fn result_parts(
                     texts.extend(part.text);
                 } else {
                     let location = PartLocation::content(index, part_index);
-                    media.extend(media_or_text_part(part, &location, model)?);
+                    media.extend(media_or_text_part(part, &location, part_resolution)?);
                 }
             }
             texts.join("\n")
@@ -534,7 +541,7 @@ impl PartLocation {
 fn media_or_text_part(
     part: ContentPart,
     location: &PartLocation,
-    model: ModelInfo,
+    part_resolution: bool,
 ) -> Result<Option<Part>, Error> {
     match part.kind.as_str() {
         "text" => Ok(part.text.filter(|text| !text.is_empty()).map(Part::text)),
@@ -544,7 +551,7 @@ fn media_or_text_part(
                 .ok_or_else(|| missing(location, "image_url"))?;
             let resolution = media_resolution(image.detail(), location)?;
             let mut part = uri_part(image.url(), image.format(), location, ".image_url.url")?;
-            if model.is_gemini_3_or_later() {
+            if part_resolution {
                 part.media_resolution = resolution;
             }
             Ok(Some(part))

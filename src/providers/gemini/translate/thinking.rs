@@ -27,8 +27,24 @@ use crate::openai::chat::Thinking;
 use crate::providers::gemini::facts::{ModelFacts, ThinkingLevel, ThinkingMode};
 use crate::providers::gemini::wire::ThinkingConfig;
 
-/// The `reasoning_effort` values understood.
-const EFFORTS: &[&str] = &["minimal", "low", "medium", "high", "none", "disable"];
+/// A `reasoning_effort` understood: a level, or thinking off.
+#[derive(Clone, Copy)]
+enum Effort {
+    Level(ThinkingLevel),
+    Off,
+}
+
+/// The one reading of `reasoning_effort` values; `None` for one not understood.
+fn parse_effort(level: &str) -> Option<Effort> {
+    Some(match level {
+        "minimal" => Effort::Level(ThinkingLevel::Minimal),
+        "low" => Effort::Level(ThinkingLevel::Low),
+        "medium" => Effort::Level(ThinkingLevel::Medium),
+        "high" => Effort::Level(ThinkingLevel::High),
+        "none" | "disable" => Effort::Off,
+        _ => return None,
+    })
+}
 
 /// Whether `level` is a `reasoning_effort` this module maps.
 ///
@@ -36,10 +52,11 @@ const EFFORTS: &[&str] = &["minimal", "low", "medium", "high", "none", "disable"
 /// use llm_tower::gemini::translate::thinking::known_effort;
 ///
 /// assert!(known_effort("minimal"));
+/// assert!(known_effort("disable"));
 /// assert!(!known_effort("extreme"));
 /// ```
 pub fn known_effort(level: &str) -> bool {
-    EFFORTS.contains(&level)
+    parse_effort(level).is_some()
 }
 
 /// `reasoning_effort` → `thinkingConfig` for a model with `facts`.
@@ -57,13 +74,10 @@ pub fn known_effort(level: &str) -> bool {
 /// ```
 pub fn from_reasoning_effort(level: &str, facts: &ModelFacts) -> Result<ThinkingConfig, Error> {
     const PARAM: &str = "reasoning_effort";
-    let asked = match level {
-        "minimal" => ThinkingLevel::Minimal,
-        "low" => ThinkingLevel::Low,
-        "medium" => ThinkingLevel::Medium,
-        "high" => ThinkingLevel::High,
-        "none" | "disable" => return thinking_off(facts, PARAM),
-        other => return Err(unknown_effort(other)),
+    let asked = match parse_effort(level) {
+        Some(Effort::Level(asked)) => asked,
+        Some(Effort::Off) => return thinking_off(facts, PARAM),
+        None => return Err(unknown_effort(level)),
     };
     match &facts.thinking {
         ThinkingMode::Budget { min, max, .. } => {

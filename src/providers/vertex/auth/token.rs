@@ -1,6 +1,7 @@
 //! [`TokenSource`]: OAuth access tokens for one set of [`Credentials`], cached until
 //! [`REFRESH_AHEAD`] before they expire, fetched by one caller at a time however many wait
-//! (single flight), each fetch bounded by a time limit.
+//! (single flight), each fetch bounded by a time limit. A failed fetch answers the callers
+//! that waited for it too, so a down token endpoint costs one time limit, not one per caller.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,8 +24,10 @@ use crate::upstream::reply::{read_body, read_error_body};
 /// The OAuth scope every Vertex AI call needs.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// A token is renewed when it has less than this left (Google's libraries use minutes).
-pub const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// A token is renewed when it has less than this left. Shorter than the GCE metadata
+/// server's own 5-minute window (it hands out the same token until then, so renewing at
+/// 5 minutes would fetch on every request for a while); google-cloud-go uses 225 s too.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(225);
 
 /// The default bound on one token fetch (connect, send, read).
 pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,9 +92,20 @@ struct Shared {
     credentials: Credentials,
     client: TokenClient,
     timeout: Duration,
-    cached: Mutex<Option<Token>>,
+    cached: Mutex<Cache>,
     /// Held by the one caller fetching; the others wait on it, then read the cache.
     flight: tokio::sync::Mutex<()>,
+}
+
+/// The token and the outcome of the last fetch.
+#[derive(Default)]
+struct Cache {
+    token: Option<Token>,
+    /// Counts the fetches that ended: a caller that waited while it moved had its fetch
+    /// done for it.
+    generation: u64,
+    /// The error of the last fetch, if it failed.
+    failed: Option<TokenError>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -125,7 +139,7 @@ impl TokenSource {
                 credentials,
                 client: BoxCloneSyncService::new(client.map_err(Into::into)),
                 timeout: DEFAULT_TOKEN_TIMEOUT,
-                cached: Mutex::new(None),
+                cached: Mutex::default(),
                 flight: tokio::sync::Mutex::new(()),
             }),
         }
@@ -139,7 +153,7 @@ impl TokenSource {
                 credentials: shared.credentials.clone(),
                 client: shared.client.clone(),
                 timeout,
-                cached: Mutex::new(None),
+                cached: Mutex::default(),
                 flight: tokio::sync::Mutex::new(()),
             }),
         }
@@ -152,13 +166,26 @@ impl TokenSource {
 
     /// A token with more than [`REFRESH_AHEAD`] left: the cached one, else a new one. While
     /// one caller fetches, the others wait for its token instead of fetching their own.
+    /// A fetch that fails answers the callers waiting for it with its error.
     pub async fn token(&self) -> Result<Secret, TokenError> {
-        if let Some(token) = self.fresh() {
-            return Ok(token);
-        }
+        let generation = {
+            let cache = self.lock();
+            if let Some(token) = fresh(&cache) {
+                return Ok(token);
+            }
+            cache.generation
+        };
         let _flight = self.shared.flight.lock().await;
-        if let Some(token) = self.fresh() {
-            return Ok(token);
+        {
+            let cache = self.lock();
+            if let Some(token) = fresh(&cache) {
+                return Ok(token);
+            }
+            if cache.generation != generation
+                && let Some(error) = &cache.failed
+            {
+                return Err(error.clone());
+            }
         }
         let endpoint = self.endpoint();
         let fetched = tokio::time::timeout(self.shared.timeout, self.fetch(&endpoint))
@@ -169,14 +196,18 @@ impl TokenSource {
                     reason: format!("no answer within {:?}", self.shared.timeout),
                 })
             });
+        let mut cache = self.lock();
+        cache.generation += 1;
         match fetched {
             Ok(token) => {
                 let value = token.value.clone();
-                *self.lock() = Some(token);
+                cache.token = Some(token);
+                cache.failed = None;
                 Ok(value)
             }
             Err(error) => {
                 tracing::warn!(%error, "Vertex AI token fetch failed");
+                cache.failed = Some(error.clone());
                 Err(error)
             }
         }
@@ -185,24 +216,21 @@ impl TokenSource {
     /// Forgets `stale` (a token the upstream refused with `401`), so the next
     /// [`token`](Self::token) fetches a new one; a newer token already cached stays.
     pub fn invalidate(&self, stale: &Secret) {
-        let mut cached = self.lock();
-        if cached.as_ref().is_some_and(|token| &token.value == stale) {
-            *cached = None;
+        let mut cache = self.lock();
+        if cache
+            .token
+            .as_ref()
+            .is_some_and(|token| &token.value == stale)
+        {
+            cache.token = None;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Token>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.shared
             .cached
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn fresh(&self) -> Option<Secret> {
-        let cached = self.lock();
-        let token = cached.as_ref()?;
-        (token.expires.saturating_duration_since(Instant::now()) > REFRESH_AHEAD)
-            .then(|| token.value.clone())
     }
 
     /// Where tokens come from, for messages.
@@ -283,6 +311,13 @@ impl TokenSource {
             expires: started + Duration::from_secs(reply.expires_in.unwrap_or(3600)),
         })
     }
+}
+
+/// The cached token if it has more than [`REFRESH_AHEAD`] left.
+fn fresh(cache: &Cache) -> Option<Secret> {
+    let token = cache.token.as_ref()?;
+    (token.expires.saturating_duration_since(Instant::now()) > REFRESH_AHEAD)
+        .then(|| token.value.clone())
 }
 
 /// The metadata server's token path (the instance's default service account).
