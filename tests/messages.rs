@@ -543,6 +543,63 @@ async fn errors_use_anthropic_envelope_and_statuses() {
 }
 
 #[tokio::test]
+async fn a_get_is_405_with_allow_post_in_anthropic_envelope() {
+    use tower::ServiceExt;
+    let stand_in = StandIn::start().await;
+    for uri in ["/v1/messages", "/v1/messages/count_tokens"] {
+        let request = http::Request::get(uri)
+            .body(http_body_util::Full::new(Bytes::new()))
+            .expect("request");
+        let response = edge(&stand_in)
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        assert_eq!(response.status(), 405, "{uri}");
+        assert_eq!(response.headers()["allow"], "POST", "{uri}");
+        let error: Value =
+            serde_json::from_slice(&common::body_bytes(response).await).expect("JSON");
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+    assert!(stand_in.received_bodies().await.is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn a_reply_names_the_built_in_tools_its_model_dropped() {
+    // Gemini 2.5 takes no built-in tool beside functions: `web_search` is dropped, and the
+    // answer says so, as on the chat edge; a request that dropped nothing has no header.
+    let weather = json!({"name": "weather", "input_schema": {"type": "object"}});
+    for (tools, dropped) in [
+        (
+            json!([{"type": "web_search_20250305", "name": "web_search"}, weather]),
+            Some("googleSearch"),
+        ),
+        (json!([weather]), None),
+    ] {
+        let stand_in = StandIn::start().await;
+        stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+        let (status, headers, body) = post_json(
+            edge(&stand_in),
+            "/v1/messages",
+            &json!({"model": FLASH, "max_tokens": 8, "tools": tools,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            headers
+                .get("x-llm-tower-dropped-tools")
+                .map(|value| value.to_str().expect("ASCII")),
+            dropped
+        );
+        assert_eq!(
+            stand_in.received_body().await["tools"],
+            json!([{"functionDeclarations": [{"name": "weather"}]}])
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_stream_that_fails_after_its_start_ends_with_an_error_event() {
     let stand_in = StandIn::start().await;
     stand_in.reply_sse(FLASH, &recorded_sse("73", 0)).await;

@@ -22,8 +22,8 @@ use http_body_util::{BodyExt, StreamBody};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{EdgeBody, json_response, with_retry_after};
-use super::decode::{EdgeFuture, accept};
+use super::body::{EdgeBody, json_response, with_error_headers};
+use super::decode::{EdgeFuture, accept, answer, with_notes};
 use super::limits::{Bounded, Counts, RequestLimits};
 use super::service::DEFAULT_BODY_LIMIT;
 use crate::anthropic::{
@@ -32,6 +32,7 @@ use crate::anthropic::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::layers::messages::{MessageEventStream, MessagesReply};
+use crate::upstream::context::CallContext;
 
 /// Most events written in one frame: the events already produced (those of one chunk)
 /// leave together.
@@ -151,32 +152,37 @@ where
         let count = request.uri().path().ends_with("/count_tokens");
         let mut inner = self.inner.clone();
         let MessagesEdgeLayer { body_limit, limits } = self.layer;
-        Box::pin(async move {
-            let answered = async {
+        answer(
+            async move {
                 if count {
                     let decoded: CountTokensRequest =
                         accept(&mut inner, request, body_limit, &limits).await?;
-                    let count = inner.call(decoded).await?;
-                    Ok(json_response(StatusCode::OK, &count))
+                    with_notes(decoded, |decoded| async move {
+                        Ok(json_response(StatusCode::OK, &inner.call(decoded).await?))
+                    })
+                    .await
                 } else {
                     let decoded: CreateMessage =
                         accept(&mut inner, request, body_limit, &limits).await?;
-                    match inner.call(decoded).await? {
-                        MessagesReply::Message(message) => {
-                            Ok(json_response(StatusCode::OK, &message))
+                    with_notes(decoded, |decoded| async move {
+                        match inner.call(decoded).await? {
+                            MessagesReply::Message(message) => {
+                                Ok(json_response(StatusCode::OK, &message))
+                            }
+                            MessagesReply::Stream(events) => commit(events).await,
                         }
-                        MessagesReply::Stream(events) => commit(events).await,
-                    }
+                    })
+                    .await
                 }
-            };
-            Ok(answered
-                .await
-                .unwrap_or_else(|error| error_response(&error)))
-        })
+            },
+            error_response,
+        )
     }
 }
 
-/// Anthropic's error envelope with Anthropic's status (and `Retry-After` when known).
+/// Anthropic's error envelope with Anthropic's status, the request id when one is known
+/// (as Anthropic's `request_id`), and the headers of every error of the edge (`Allow` on a
+/// 405, `Retry-After` when known).
 ///
 /// ```
 /// use llm_tower::Error;
@@ -186,8 +192,10 @@ where
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    let response = json_response(status(error.kind()), &ErrorEnvelope::of(error));
-    with_retry_after(response, error)
+    let mut envelope = ErrorEnvelope::of(error);
+    envelope.request_id =
+        CallContext::current_request_id().and_then(|id| id.to_str().ok().map(str::to_owned));
+    with_error_headers(json_response(status(error.kind()), &envelope), error)
 }
 
 /// Waits for the first event, then answers 200 with the events as SSE.
@@ -291,6 +299,33 @@ mod tests {
         assert_eq!(
             &buffer[..],
             b"event: ping\ndata: {\"type\":\"ping\"}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_carries_the_request_id_and_a_405_allows_post() {
+        let response = CallContext::new()
+            .with_request_id(HeaderValue::from_static("req-7"))
+            .scope(async {
+                error_response(&Error::new(ErrorKind::MethodNotAllowed, "GET: use POST"))
+            })
+            .await;
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()[http::header::ALLOW], "POST");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let envelope: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            envelope,
+            serde_json::json!({
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": "GET: use POST"},
+                "request_id": "req-7"
+            })
         );
     }
 
