@@ -18,10 +18,11 @@ use common::{
     StandIn, TEST_KEY, exchange, fixture_file, ok_reply, post_json, recorded_body as recorded,
     recorded_sse,
 };
-use llm_tower::ChatService;
 use llm_tower::edge::MessagesEdge;
 use llm_tower::layers::messages::Messages;
 use llm_tower::layers::messages::signature::ThoughtState;
+use llm_tower::providers::openai::OpenAi;
+use llm_tower::{ChatService, Secret};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -623,6 +624,41 @@ async fn a_stream_that_fails_after_its_start_ends_with_an_error_event() {
         ]
     );
     assert_eq!(events[4].1["error"]["type"], "overloaded_error");
+}
+
+#[tokio::test]
+async fn an_upstream_stream_with_no_event_is_a_502_in_anthropic_envelope() {
+    // An OpenAI-compatible upstream that answers a stream with `[DONE]` alone.
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"data: [DONE]\n\n".to_vec(), "text/event-stream"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let openai = OpenAi::builder()
+        .api_base(format!("{}/v1", server.uri()))
+        .api_key(Secret::new("sk-test-not-real"))
+        .build()
+        .expect("provider builds");
+    let (status, headers, body) = post_json(
+        MessagesEdge::new(Messages::new(openai.chat_service())),
+        "/v1/messages",
+        &json!({"model": "gpt-4o-mini", "max_tokens": 64, "stream": true,
+                "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/json");
+    let error: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error["type"], "error");
+    assert_eq!(
+        error["error"],
+        json!({"type": "api_error", "message": "the upstream stream ended before its first event"})
+    );
 }
 
 #[cfg(feature = "proxy")]
