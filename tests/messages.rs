@@ -485,6 +485,32 @@ async fn count_tokens_asks_gemini_count_tokens() {
 }
 
 #[tokio::test]
+async fn consecutive_messages_of_one_role_are_one_turn() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let reply = create(
+        &stand_in,
+        &json!({"model": FLASH, "max_tokens": 8, "messages": [
+            {"role": "user", "content": "Hi."},
+            {"role": "user", "content": [{"type": "text", "text": "Are you there?"}]},
+            {"role": "assistant", "content": "Yes."},
+            {"role": "assistant", "content": [{"type": "text", "text": " Still here."}]},
+            {"role": "user", "content": "Good."}
+        ]}),
+    )
+    .await;
+    assert_eq!(reply["type"], "message");
+    assert_eq!(
+        stand_in.received_body().await["contents"],
+        json!([
+            {"role": "user", "parts": [{"text": "Hi."}, {"text": "Are you there?"}]},
+            {"role": "model", "parts": [{"text": "Yes. Still here."}]},
+            {"role": "user", "parts": [{"text": "Good."}]}
+        ])
+    );
+}
+
+#[tokio::test]
 async fn errors_use_anthropic_envelope_and_statuses() {
     let stand_in = StandIn::start().await;
     let overloaded = exchange(&fixture_file("67"), 0).1;

@@ -18,9 +18,11 @@
 //! | `service_tier`, `container`, `context_management` | — | accepted, not carried |
 //! | anything else | — | 400 naming it, or dropped with `drop_params` |
 //!
-//! The conversation must start with `user` and alternate, and each `tool_result` must
-//! answer a `tool_use` of the assistant message just before it (which all must be
-//! answered), as Anthropic's API requires.
+//! Consecutive messages of one role are one turn, their blocks in order (Anthropic's API
+//! merges them so). The conversation must start with `user` and alternate (a `system`
+//! message between two of one role does not merge them), and each `tool_result` must answer
+//! a `tool_use` of the assistant turn just before it (which all must be answered), as
+//! Anthropic's API requires.
 
 use std::collections::HashSet;
 
@@ -256,11 +258,12 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
             "messages: at least one message is required",
         ));
     }
+    let messages = merge_turns(messages);
     let mut out = Vec::with_capacity(messages.len());
     // The `tool_use` ids of the assistant message just before, not yet answered.
     let mut open_calls: Vec<String> = Vec::new();
     let mut previous: Option<MessageRole> = None;
-    for (index, message) in messages.into_iter().enumerate() {
+    for (index, message) in messages {
         if message.role == MessageRole::System {
             out.push(system_turn(message.content, index)?);
             continue;
@@ -302,6 +305,27 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
         }
     }
     Ok(out)
+}
+
+/// The conversation with consecutive `user` (or `assistant`) messages merged into one turn,
+/// their blocks in order, as Anthropic's API reads them; each turn with the index of its
+/// first message.
+fn merge_turns(messages: Vec<InputMessage>) -> Vec<(usize, InputMessage)> {
+    let mut turns: Vec<(usize, InputMessage)> = Vec::with_capacity(messages.len());
+    for (index, message) in messages.into_iter().enumerate() {
+        match turns.last_mut() {
+            Some((_, turn)) if turn.role == message.role && message.role != MessageRole::System => {
+                let mut merged = blocks(std::mem::replace(
+                    &mut turn.content,
+                    MessageContent::Blocks(Vec::new()),
+                ));
+                merged.extend(blocks(message.content));
+                turn.content = MessageContent::Blocks(merged);
+            }
+            _ => turns.push((index, message)),
+        }
+    }
+    turns
 }
 
 /// A `system` message of the conversation: its text blocks.
