@@ -451,25 +451,47 @@ async fn cache_control_marks_the_head_that_goes_into_cached_contents() {
     );
 }
 
-#[tokio::test]
-async fn count_tokens_asks_gemini_count_tokens() {
-    let stand_in = StandIn::start().await;
+/// Answers `countTokens` for `model` with 7 tokens, once, for exactly
+/// `generate_content_request`.
+async fn count_answers(stand_in: &StandIn, model: &str, generate_content_request: Value) {
     Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{FLASH}:countTokens")))
+        .and(path(format!("/v1beta/models/{model}:countTokens")))
         .and(header("x-goog-api-key", TEST_KEY))
-        .and(body_json(json!({"generateContentRequest": {
-            "model": format!("models/{FLASH}"),
-            "systemInstruction": {"parts": [{"text": "Be brief."}]},
-            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
-            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
-        }})))
+        .and(body_json(
+            json!({"generateContentRequest": generate_content_request}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(recorded("78", 0)))
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    let (status, _, body) = post(
+}
+
+/// Posts `request` to `count_tokens`, which must answer 7 tokens.
+async fn assert_counted_seven(stand_in: &StandIn, request: &Value) {
+    let (status, _, body) = post(stand_in, "/v1/messages/count_tokens", request).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("JSON"),
+        json!({"input_tokens": 7})
+    );
+}
+
+#[tokio::test]
+async fn count_tokens_asks_gemini_count_tokens() {
+    let stand_in = StandIn::start().await;
+    count_answers(
         &stand_in,
-        "/v1/messages/count_tokens",
+        FLASH,
+        json!({
+            "model": format!("models/{FLASH}"),
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
+        }),
+    )
+    .await;
+    assert_counted_seven(
+        &stand_in,
         &json!({
             "model": FLASH, "system": "Be brief.",
             "tools": [{"name": "f", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}],
@@ -477,11 +499,36 @@ async fn count_tokens_asks_gemini_count_tokens() {
         }),
     )
     .await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(
-        serde_json::from_slice::<Value>(&body).expect("JSON"),
-        json!({"input_tokens": 7})
-    );
+}
+
+#[tokio::test]
+async fn count_tokens_ignores_the_generation_settings() {
+    // Gemini 2.5 Pro cannot turn thinking off: carried, `thinking: disabled` would fail
+    // the count.
+    const PRO: &str = "gemini-2.5-pro";
+    let stand_in = StandIn::start().await;
+    count_answers(
+        &stand_in,
+        PRO,
+        json!({
+            "model": format!("models/{PRO}"),
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f"}]}]
+        }),
+    )
+    .await;
+    assert_counted_seven(
+        &stand_in,
+        &json!({
+            "model": PRO, "max_tokens": 1024, "stream": true, "temperature": 0.2,
+            "top_p": 0.9, "top_k": 5, "stop_sequences": ["END"], "metadata": {"user_id": "u1"},
+            "thinking": {"type": "disabled"}, "output_config": {"effort": "max"},
+            "tool_choice": {"type": "tool", "name": "f"},
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+            "messages": [{"role": "user", "content": "How many tokens is this?"}]
+        }),
+    )
+    .await;
 }
 
 #[tokio::test]

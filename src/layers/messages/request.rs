@@ -13,7 +13,7 @@
 //! | `thinking` `adaptive` | `thinking` `enabled` without a budget (the model decides), or `reasoning_effort` with `output_config.effort` | |
 //! | `output_config.effort` `low` / `medium` / `high` / `max` | `reasoning_effort` `low` / `medium` / `high` / `high` | not carried beside an explicit `thinking` budget or `disabled` |
 //! | `output_config.format` `json_schema` | `response_format` `json_schema` | |
-//! | `max_tokens` | `max_tokens` | required, at least 1 (not on `count_tokens`) |
+//! | `max_tokens` | `max_tokens` | required, at least 1 (not on `count_tokens`, which ignores every generation setting: see [`Purpose::Count`]) |
 //! | `temperature`, `top_p`, `top_k`, `stop_sequences`, `metadata.user_id`, `stream` | `temperature`, `top_p`, `top_k`, `stop`, `user`, `stream` (with `include_usage`) | |
 //! | `service_tier`, `container`, `context_management` | — | accepted, not carried |
 //! | anything else | — | 400 naming it, or dropped with `drop_params` |
@@ -51,7 +51,9 @@ pub const IGNORED_KEYS: &[&str] = &["service_tier", "container", "context_manage
 pub enum Purpose {
     /// `POST /v1/messages`: `max_tokens` is required.
     Reply,
-    /// `POST /v1/messages/count_tokens`: no `max_tokens`, never a stream.
+    /// `POST /v1/messages/count_tokens`: the system, messages and tools only; the
+    /// generation settings (`max_tokens`, sampling, `stop_sequences`, `metadata`, `stream`,
+    /// `tool_choice`, `thinking`, `output_config`) are ignored.
     Count,
 }
 
@@ -144,6 +146,12 @@ pub fn to_chat(
         chat.messages.push(system_message(system));
     }
     chat.messages.extend(conversation(messages)?);
+    chat.tools = tools.map(chat_tools).transpose()?;
+    if purpose == Purpose::Count {
+        // A count reads the instructions, turns and tools; the settings of a generation are
+        // not carried, so that none of them can fail it.
+        return Ok(chat);
+    }
     chat.temperature = temperature;
     chat.top_p = top_p;
     if let Some(top_k) = top_k {
@@ -153,14 +161,13 @@ pub fn to_chat(
         .filter(|sequences| !sequences.is_empty())
         .map(Stop::Many);
     chat.user = metadata.and_then(|metadata| metadata.user_id);
-    if purpose == Purpose::Reply && stream == Some(true) {
+    if stream == Some(true) {
         chat.stream = Some(true);
         chat.stream_options = Some(StreamOptions {
             include_usage: Some(true),
             extra: Default::default(),
         });
     }
-    chat.tools = tools.map(chat_tools).transpose()?;
     if let Some(choice) = tool_choice {
         apply_tool_choice(&mut chat, choice)?;
     }
