@@ -29,6 +29,7 @@ use tower_service::Service;
 
 use self::request::{Purpose, to_chat};
 use self::stream::StreamMapper;
+use super::{mismatch, polled_after_completion};
 use crate::anthropic::{CountTokensRequest, CreateMessage, MessageReply, StreamEvent, TokenCount};
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatRequest;
@@ -312,17 +313,6 @@ impl Stream for MessageEvents {
             }
         }
     }
-}
-
-fn polled_after_completion() -> Error {
-    Error::new(ErrorKind::Api, "polled after completion")
-}
-
-fn mismatch(answered: &str, asked: &str) -> Error {
-    Error::new(
-        ErrorKind::Api,
-        format!("the chat service answered with {answered} where {asked} was asked for"),
-    )
 }
 
 #[cfg(test)]
