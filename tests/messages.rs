@@ -18,10 +18,11 @@ use common::{
     StandIn, TEST_KEY, exchange, fixture_file, ok_reply, post_json, recorded_body as recorded,
     recorded_sse,
 };
-use llm_tower::ChatService;
 use llm_tower::edge::MessagesEdge;
 use llm_tower::layers::messages::Messages;
 use llm_tower::layers::messages::signature::ThoughtState;
+use llm_tower::providers::openai::OpenAi;
+use llm_tower::{ChatService, Secret};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -450,25 +451,47 @@ async fn cache_control_marks_the_head_that_goes_into_cached_contents() {
     );
 }
 
-#[tokio::test]
-async fn count_tokens_asks_gemini_count_tokens() {
-    let stand_in = StandIn::start().await;
+/// Answers `countTokens` for `model` with 7 tokens, once, for exactly
+/// `generate_content_request`.
+async fn count_answers(stand_in: &StandIn, model: &str, generate_content_request: Value) {
     Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{FLASH}:countTokens")))
+        .and(path(format!("/v1beta/models/{model}:countTokens")))
         .and(header("x-goog-api-key", TEST_KEY))
-        .and(body_json(json!({"generateContentRequest": {
-            "model": format!("models/{FLASH}"),
-            "systemInstruction": {"parts": [{"text": "Be brief."}]},
-            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
-            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
-        }})))
+        .and(body_json(
+            json!({"generateContentRequest": generate_content_request}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(recorded("78", 0)))
         .expect(1)
         .mount(&stand_in.server)
         .await;
-    let (status, _, body) = post(
+}
+
+/// Posts `request` to `count_tokens`, which must answer 7 tokens.
+async fn assert_counted_seven(stand_in: &StandIn, request: &Value) {
+    let (status, _, body) = post(stand_in, "/v1/messages/count_tokens", request).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("JSON"),
+        json!({"input_tokens": 7})
+    );
+}
+
+#[tokio::test]
+async fn count_tokens_asks_gemini_count_tokens() {
+    let stand_in = StandIn::start().await;
+    count_answers(
         &stand_in,
-        "/v1/messages/count_tokens",
+        FLASH,
+        json!({
+            "model": format!("models/{FLASH}"),
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
+        }),
+    )
+    .await;
+    assert_counted_seven(
+        &stand_in,
         &json!({
             "model": FLASH, "system": "Be brief.",
             "tools": [{"name": "f", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}],
@@ -476,10 +499,61 @@ async fn count_tokens_asks_gemini_count_tokens() {
         }),
     )
     .await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn count_tokens_ignores_the_generation_settings() {
+    // Gemini 2.5 Pro cannot turn thinking off: carried, `thinking: disabled` would fail
+    // the count.
+    const PRO: &str = "gemini-2.5-pro";
+    let stand_in = StandIn::start().await;
+    count_answers(
+        &stand_in,
+        PRO,
+        json!({
+            "model": format!("models/{PRO}"),
+            "contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f"}]}]
+        }),
+    )
+    .await;
+    assert_counted_seven(
+        &stand_in,
+        &json!({
+            "model": PRO, "max_tokens": 1024, "stream": true, "temperature": 0.2,
+            "top_p": 0.9, "top_k": 5, "stop_sequences": ["END"], "metadata": {"user_id": "u1"},
+            "thinking": {"type": "disabled"}, "output_config": {"effort": "max"},
+            "tool_choice": {"type": "tool", "name": "f"},
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+            "messages": [{"role": "user", "content": "How many tokens is this?"}]
+        }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn consecutive_messages_of_one_role_are_one_turn() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let reply = create(
+        &stand_in,
+        &json!({"model": FLASH, "max_tokens": 8, "messages": [
+            {"role": "user", "content": "Hi."},
+            {"role": "user", "content": [{"type": "text", "text": "Are you there?"}]},
+            {"role": "assistant", "content": "Yes."},
+            {"role": "assistant", "content": [{"type": "text", "text": " Still here."}]},
+            {"role": "user", "content": "Good."}
+        ]}),
+    )
+    .await;
+    assert_eq!(reply["type"], "message");
     assert_eq!(
-        serde_json::from_slice::<Value>(&body).expect("JSON"),
-        json!({"input_tokens": 7})
+        stand_in.received_body().await["contents"],
+        json!([
+            {"role": "user", "parts": [{"text": "Hi."}, {"text": "Are you there?"}]},
+            {"role": "model", "parts": [{"text": "Yes. Still here."}]},
+            {"role": "user", "parts": [{"text": "Good."}]}
+        ])
     );
 }
 
@@ -543,6 +617,63 @@ async fn errors_use_anthropic_envelope_and_statuses() {
 }
 
 #[tokio::test]
+async fn a_get_is_405_with_allow_post_in_anthropic_envelope() {
+    use tower::ServiceExt;
+    let stand_in = StandIn::start().await;
+    for uri in ["/v1/messages", "/v1/messages/count_tokens"] {
+        let request = http::Request::get(uri)
+            .body(http_body_util::Full::new(Bytes::new()))
+            .expect("request");
+        let response = edge(&stand_in)
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        assert_eq!(response.status(), 405, "{uri}");
+        assert_eq!(response.headers()["allow"], "POST", "{uri}");
+        let error: Value =
+            serde_json::from_slice(&common::body_bytes(response).await).expect("JSON");
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+    assert!(stand_in.received_bodies().await.is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn a_reply_names_the_built_in_tools_its_model_dropped() {
+    // Gemini 2.5 takes no built-in tool beside functions: `web_search` is dropped, and the
+    // answer says so, as on the chat edge; a request that dropped nothing has no header.
+    let weather = json!({"name": "weather", "input_schema": {"type": "object"}});
+    for (tools, dropped) in [
+        (
+            json!([{"type": "web_search_20250305", "name": "web_search"}, weather]),
+            Some("googleSearch"),
+        ),
+        (json!([weather]), None),
+    ] {
+        let stand_in = StandIn::start().await;
+        stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+        let (status, headers, body) = post_json(
+            edge(&stand_in),
+            "/v1/messages",
+            &json!({"model": FLASH, "max_tokens": 8, "tools": tools,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            headers
+                .get("x-llm-tower-dropped-tools")
+                .map(|value| value.to_str().expect("ASCII")),
+            dropped
+        );
+        assert_eq!(
+            stand_in.received_body().await["tools"],
+            json!([{"functionDeclarations": [{"name": "weather"}]}])
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_stream_that_fails_after_its_start_ends_with_an_error_event() {
     let stand_in = StandIn::start().await;
     stand_in.reply_sse(FLASH, &recorded_sse("73", 0)).await;
@@ -566,6 +697,41 @@ async fn a_stream_that_fails_after_its_start_ends_with_an_error_event() {
         ]
     );
     assert_eq!(events[4].1["error"]["type"], "overloaded_error");
+}
+
+#[tokio::test]
+async fn an_upstream_stream_with_no_event_is_a_502_in_anthropic_envelope() {
+    // An OpenAI-compatible upstream that answers a stream with `[DONE]` alone.
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"data: [DONE]\n\n".to_vec(), "text/event-stream"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let openai = OpenAi::builder()
+        .api_base(format!("{}/v1", server.uri()))
+        .api_key(Secret::new("sk-test-not-real"))
+        .build()
+        .expect("provider builds");
+    let (status, headers, body) = post_json(
+        MessagesEdge::new(Messages::new(openai.chat_service())),
+        "/v1/messages",
+        &json!({"model": "gpt-4o-mini", "max_tokens": 64, "stream": true,
+                "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/json");
+    let error: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error["type"], "error");
+    assert_eq!(
+        error["error"],
+        json!({"type": "api_error", "message": "the upstream stream ended before its first event"})
+    );
 }
 
 #[cfg(feature = "proxy")]

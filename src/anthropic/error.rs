@@ -1,9 +1,10 @@
-//! Errors in Anthropic's envelope, `{"type":"error","error":{"type":…,"message":…}}`,
-//! with Anthropic's statuses: what [`Error`] kinds become at the Messages front door.
+//! Errors in Anthropic's envelope, `{"type":"error","error":{"type":…,"message":…}}`
+//! (with `request_id` beside `error` when it is known), with Anthropic's statuses: what [`Error`] kinds become at the Messages front door.
 //!
 //! | kind | status | `error.type` |
 //! |---|---|---|
-//! | bad request, unsupported param, context window, content policy, method | 400 | `invalid_request_error` |
+//! | bad request, unsupported param, context window, content policy | 400 | `invalid_request_error` |
+//! | method (`Allow: POST`) | 405 | `invalid_request_error` |
 //! | authentication | 401 | `authentication_error` |
 //! | permission | 403 | `permission_error` |
 //! | not found | 404 | `not_found_error` |
@@ -42,6 +43,9 @@ pub struct ErrorEnvelope {
     pub kind: String,
     /// The error.
     pub error: ErrorObject,
+    /// The id of the request that failed, where one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorEnvelope {
@@ -50,6 +54,7 @@ impl ErrorEnvelope {
         Self {
             kind: "error".to_owned(),
             error: ErrorObject::of(error),
+            request_id: None,
         }
     }
 }

@@ -24,7 +24,8 @@ use crate::raw_json::RawJson;
 pub struct CreateMessage {
     /// A model name of the config (a `claude-…` alias works like any other name).
     pub model: String,
-    /// The conversation, alternating `user` and `assistant`.
+    /// The conversation, alternating `user` and `assistant` turns (consecutive messages of
+    /// one role are one turn).
     pub messages: Vec<InputMessage>,
     /// Output token cap; required by `/v1/messages`, absent on `count_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -49,21 +49,23 @@ pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
     let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| {
         br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"500"}}"#.to_vec()
     });
-    let mut response = bytes_response(error.status(), "application/json", Bytes::from(body));
+    let response = bytes_response(error.status(), "application/json", Bytes::from(body));
+    with_error_headers(response, error)
+}
+
+/// Adds the headers every error response of the edge carries, whatever its envelope:
+/// `Allow: POST` on a 405, and `Retry-After` (whole seconds, rounded up) when the error
+/// knows when to retry.
+pub(crate) fn with_error_headers(
+    mut response: http::Response<EdgeBody>,
+    error: &Error,
+) -> http::Response<EdgeBody> {
     if error.kind() == crate::ErrorKind::MethodNotAllowed {
         // Every route of the edge that refuses a method is a POST route.
         response
             .headers_mut()
             .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
     }
-    with_retry_after(response, error)
-}
-
-/// Adds `Retry-After` (whole seconds, rounded up) when the error knows when to retry.
-pub(crate) fn with_retry_after(
-    mut response: http::Response<EdgeBody>,
-    error: &Error,
-) -> http::Response<EdgeBody> {
     if let Some(delay) = error.retry_after() {
         let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         response

@@ -1,7 +1,7 @@
 //! What every edge does with a request before its service sees it, and with an error
 //! after: `POST` only (405), a body size limit (413), JSON decoded once on the fast path
-//! and again with paths only when it fails, so the error names the field at fault; and
-//! every error rendered as the OpenAI envelope.
+//! and again with paths only when it fails, so the error names the field at fault; the
+//! [`ResponseNotes`] of the answer; and every error rendered in the edge's envelope.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -13,21 +13,40 @@ use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use super::body::{EdgeBody, error_response};
+use super::body::EdgeBody;
 use super::limits::{Bounded, RequestLimits};
-use crate::context::{Contextual, RequestContext};
+use crate::context::{Contextual, RequestContext, ResponseNotes};
 use crate::error::{Error, ErrorKind};
 
 /// The future of an edge: it always answers, errors included.
 pub(crate) type EdgeFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<EdgeBody>, Infallible>> + Send>>;
 
-/// Runs an edge's handler, rendering its error as the reply.
-pub(crate) fn answer<F>(handled: F) -> EdgeFuture
+/// Runs an edge's handler, rendering its error with `render` (the envelope of the edge's
+/// API).
+pub(crate) fn answer<F>(handled: F, render: fn(&Error) -> http::Response<EdgeBody>) -> EdgeFuture
 where
     F: Future<Output = Result<http::Response<EdgeBody>, Error>> + Send + 'static,
 {
-    Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| error_response(&error))) })
+    Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| render(&error))) })
+}
+
+/// Puts a [`ResponseNotes`] in `request`'s context, lets `respond` answer it, and writes
+/// the headers the stack noted (`x-llm-tower-dropped-tools`, …) on the answer.
+pub(crate) async fn with_notes<T, F, R>(
+    mut request: T,
+    respond: F,
+) -> Result<http::Response<EdgeBody>, Error>
+where
+    T: Contextual,
+    F: FnOnce(T) -> R,
+    R: Future<Output = Result<http::Response<EdgeBody>, Error>>,
+{
+    let notes = ResponseNotes::default();
+    request.context_mut().insert(notes.clone());
+    let mut response = respond(request).await?;
+    notes.apply(response.headers_mut());
+    Ok(response)
 }
 
 /// Checks the method, decodes the body as `T` within `limits` with the request's

@@ -14,28 +14,23 @@
 use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::StreamExt;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, StatusCode};
-use http_body::{Body, Frame};
-use http_body_util::{BodyExt, StreamBody};
+use http::StatusCode;
+use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{EdgeBody, json_response, with_retry_after};
-use super::decode::{EdgeFuture, accept};
+use super::body::{EdgeBody, json_response, with_error_headers};
+use super::commit::SseEncoding;
+use super::decode::{EdgeFuture, accept, answer, with_notes};
 use super::limits::{Bounded, Counts, RequestLimits};
 use super::service::DEFAULT_BODY_LIMIT;
 use crate::anthropic::{
     CountTokensRequest, CreateMessage, ErrorEnvelope, InputBlock, MessageContent, StreamEvent,
     TokenCount, ToolResultContent, status,
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::layers::messages::{MessageEventStream, MessagesReply};
-
-/// Most events written in one frame: the events already produced (those of one chunk)
-/// leave together.
-const EVENTS_PER_FRAME: usize = 64;
+use crate::upstream::context::CallContext;
 
 /// Puts a [`MessagesEdge`] in front of a service.
 ///
@@ -151,32 +146,37 @@ where
         let count = request.uri().path().ends_with("/count_tokens");
         let mut inner = self.inner.clone();
         let MessagesEdgeLayer { body_limit, limits } = self.layer;
-        Box::pin(async move {
-            let answered = async {
+        answer(
+            async move {
                 if count {
                     let decoded: CountTokensRequest =
                         accept(&mut inner, request, body_limit, &limits).await?;
-                    let count = inner.call(decoded).await?;
-                    Ok(json_response(StatusCode::OK, &count))
+                    with_notes(decoded, |decoded| async move {
+                        Ok(json_response(StatusCode::OK, &inner.call(decoded).await?))
+                    })
+                    .await
                 } else {
                     let decoded: CreateMessage =
                         accept(&mut inner, request, body_limit, &limits).await?;
-                    match inner.call(decoded).await? {
-                        MessagesReply::Message(message) => {
-                            Ok(json_response(StatusCode::OK, &message))
+                    with_notes(decoded, |decoded| async move {
+                        match inner.call(decoded).await? {
+                            MessagesReply::Message(message) => {
+                                Ok(json_response(StatusCode::OK, &message))
+                            }
+                            MessagesReply::Stream(events) => commit(events).await,
                         }
-                        MessagesReply::Stream(events) => commit(events).await,
-                    }
+                    })
+                    .await
                 }
-            };
-            Ok(answered
-                .await
-                .unwrap_or_else(|error| error_response(&error)))
-        })
+            },
+            error_response,
+        )
     }
 }
 
-/// Anthropic's error envelope with Anthropic's status (and `Retry-After` when known).
+/// Anthropic's error envelope with Anthropic's status, the request id when one is known
+/// (as Anthropic's `request_id`), and the headers of every error of the edge (`Allow` on a
+/// 405, `Retry-After` when known).
 ///
 /// ```
 /// use llm_tower::Error;
@@ -186,60 +186,44 @@ where
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    let response = json_response(status(error.kind()), &ErrorEnvelope::of(error));
-    with_retry_after(response, error)
+    let mut envelope = ErrorEnvelope::of(error);
+    envelope.request_id =
+        CallContext::current_request_id().and_then(|id| id.to_str().ok().map(str::to_owned));
+    with_error_headers(json_response(status(error.kind()), &envelope), error)
 }
 
-/// Waits for the first event, then answers 200 with the events as SSE.
-async fn commit(mut events: MessageEventStream) -> Result<http::Response<EdgeBody>, Error> {
-    let first = match events.next().await {
-        Some(Ok(event)) => event,
-        Some(Err(error)) => return Err(error),
-        None => {
-            return Err(Error::new(
-                ErrorKind::BadGateway,
-                "the upstream stream ended before its first event",
-            ));
-        }
-    };
-    let rest = events.ready_chunks(EVENTS_PER_FRAME).map(|batch| {
-        let mut buffer = BytesMut::new();
-        for event in batch {
-            // The mapped stream ends with an `error` event of its own; an `Err` item
-            // only ever comes first, and was answered above.
-            let event = event.unwrap_or_else(|error| StreamEvent::Error {
-                error: crate::anthropic::ErrorObject::of(&error),
-            });
-            encode(&event, &mut buffer);
-        }
-        Ok::<_, std::convert::Infallible>(Frame::data(buffer.freeze()))
-    });
-    let mut buffer = BytesMut::new();
-    encode(&first, &mut buffer);
-    let first = futures_util::stream::once(async move {
-        Ok::<_, std::convert::Infallible>(Frame::data(buffer.freeze()))
-    });
-    let body = StreamBody::new(first.chain(rest)).map_err(|never| match never {});
-    let mut response = http::Response::new(body.boxed_unsync());
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+/// Waits for the first event, then answers 200 with the events as SSE: `event: <type>`
+/// then `data: <json>`; an error after the start is an `error` event.
+async fn commit(events: MessageEventStream) -> Result<http::Response<EdgeBody>, Error> {
+    super::commit::commit(
+        events,
+        SseEncoding {
+            item: encode,
+            error: |error, buffer| {
+                let error = crate::anthropic::ErrorObject::of(error);
+                encode(&StreamEvent::Error { error }, buffer);
+            },
+            done: None,
+        },
+    )
+    .await
 }
 
-/// Appends `event: <type>\ndata: <json>\n\n`.
+/// Appends `event: <type>\ndata: <json>\n\n`; an event that cannot be encoded becomes an
+/// `error` event.
 fn encode(event: &StreamEvent, buffer: &mut BytesMut) {
+    let start = buffer.len();
     buffer.put_slice(b"event: ");
     buffer.put_slice(event.name().as_bytes());
-    buffer.put_slice(b"\ndata: ");
-    let mut writer = buffer.writer();
-    if serde_json::to_writer(&mut writer, event).is_err() {
-        writer.get_mut().put_slice(
-            br#"{"type":"error","error":{"type":"api_error","message":"cannot encode an event"}}"#,
-        );
+    buffer.put_slice(b"\n");
+    if crate::sse::put_data(event, buffer).is_err() {
+        buffer.truncate(start);
+        buffer.put_slice(UNENCODABLE_EVENT);
     }
-    writer.into_inner().put_slice(b"\n\n");
 }
+
+/// The `error` event written in place of an event that cannot be encoded.
+const UNENCODABLE_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"cannot encode an event\"}}\n\n";
 
 /// Messages count as messages; their blocks (and those of tool results) as content
 /// parts.
@@ -281,7 +265,20 @@ impl Bounded for CountTokensRequest {
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+    use http_body_util::BodyExt;
+
     use super::*;
+    use crate::error::ErrorKind;
+
+    async fn body(response: http::Response<EdgeBody>) -> Bytes {
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+    }
 
     #[test]
     fn events_are_written_with_their_names() {
@@ -291,6 +288,46 @@ mod tests {
         assert_eq!(
             &buffer[..],
             b"event: ping\ndata: {\"type\":\"ping\"}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_after_the_start_is_the_last_event() {
+        let events: MessageEventStream = Box::pin(futures_util::stream::iter([
+            Ok(StreamEvent::Ping),
+            Err(Error::new(ErrorKind::ServiceUnavailable, "busy")),
+            Ok(StreamEvent::MessageStop),
+        ]));
+        let response = commit(events).await.expect("committed");
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            "text/event-stream"
+        );
+        assert_eq!(
+            &body(response).await[..],
+            b"event: ping\ndata: {\"type\":\"ping\"}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_carries_the_request_id_and_a_405_allows_post() {
+        let response = CallContext::new()
+            .with_request_id(HeaderValue::from_static("req-7"))
+            .scope(async {
+                error_response(&Error::new(ErrorKind::MethodNotAllowed, "GET: use POST"))
+            })
+            .await;
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()[http::header::ALLOW], "POST");
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&body(response).await).expect("JSON");
+        assert_eq!(
+            envelope,
+            serde_json::json!({
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": "GET: use POST"},
+                "request_id": "req-7"
+            })
         );
     }
 

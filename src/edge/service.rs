@@ -24,11 +24,11 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::EdgeBody;
-use super::decode::{EdgeFuture, accept, answer};
+use super::body::{EdgeBody, error_response};
+use super::decode::{EdgeFuture, accept, answer, with_notes};
 use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
-use crate::context::{Contextual, ResponseNotes};
+use crate::context::Contextual;
 use crate::error::Error;
 #[cfg(doc)]
 use crate::layers::responses::{Responses, ResponsesReply};
@@ -209,13 +209,15 @@ where
     fn call(&mut self, request: http::Request<B>) -> EdgeFuture {
         let mut inner = self.inner.clone();
         let (limit, limits) = (self.body_limit, self.limits);
-        answer(async move {
-            let mut decoded = accept(&mut inner, request, limit, &limits).await?;
-            let notes = ResponseNotes::default();
-            decoded.context_mut().insert(notes.clone());
-            let mut response = inner.call(decoded).await?.into_http().await?;
-            notes.apply(response.headers_mut());
-            Ok(response)
-        })
+        answer(
+            async move {
+                let decoded = accept(&mut inner, request, limit, &limits).await?;
+                with_notes(decoded, |decoded| async move {
+                    inner.call(decoded).await?.into_http().await
+                })
+                .await
+            },
+            error_response,
+        )
     }
 }

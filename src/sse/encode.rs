@@ -15,9 +15,30 @@ pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn encode_data<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, serde_json::Error> {
-    let mut buffer = BytesMut::with_capacity(256).writer();
-    std::io::Write::write_all(&mut buffer, b"data: ").map_err(serde_json::Error::io)?;
-    serde_json::to_writer(&mut buffer, value)?;
-    std::io::Write::write_all(&mut buffer, b"\n\n").map_err(serde_json::Error::io)?;
-    Ok(buffer.into_inner().freeze())
+    let mut buffer = BytesMut::with_capacity(256);
+    put_data(value, &mut buffer)?;
+    Ok(buffer.freeze())
+}
+
+/// Appends `value` as one SSE `data:` event to `buffer`; on an error, what was appended is
+/// taken back.
+pub(crate) fn put_data<T: Serialize + ?Sized>(
+    value: &T,
+    buffer: &mut BytesMut,
+) -> Result<(), serde_json::Error> {
+    let start = buffer.len();
+    buffer.put_slice(b"data: ");
+    let mut writer = buffer.writer();
+    let written = serde_json::to_writer(&mut writer, value);
+    let buffer = writer.into_inner();
+    match written {
+        Ok(()) => {
+            buffer.put_slice(b"\n\n");
+            Ok(())
+        }
+        Err(error) => {
+            buffer.truncate(start);
+            Err(error)
+        }
+    }
 }

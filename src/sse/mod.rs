@@ -7,4 +7,5 @@ pub mod encode;
 
 pub use body::{SseBody, SseBodyError};
 pub use decode::{SseDecoder, SseError, SseEvent};
+pub(crate) use encode::put_data;
 pub use encode::{DONE_EVENT, encode_data};

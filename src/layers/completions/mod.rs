@@ -25,7 +25,8 @@ use tower_service::Service;
 
 use self::convert::{Plan, plan, text_completion};
 use self::stream::{TextChunks, merge};
-use crate::error::{Error, ErrorKind};
+use super::{mismatch, polled_after_completion};
+use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{ChatRequest, CompletionRequest};
 use crate::provider::{ChatResponse, CompletionResponse, TextChunkStream};
@@ -165,7 +166,6 @@ where
     type Output = Result<CompletionResponse, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let polled_again = || Error::new(ErrorKind::Api, "polled after completion");
         match self.project() {
             CompletionsFutureProj::Calling { calls, echo, n } => {
                 let replies = ready!(calls.poll(cx))?;
@@ -175,10 +175,10 @@ where
                 stream
                     .take()
                     .map(CompletionResponse::Stream)
-                    .ok_or_else(polled_again),
+                    .ok_or_else(polled_after_completion),
             ),
             CompletionsFutureProj::Failed { error } => {
-                Poll::Ready(Err(error.take().unwrap_or_else(polled_again)))
+                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
             }
         }
     }
@@ -232,17 +232,11 @@ where
     merge(chunks)
 }
 
-fn mismatch(answered: &str, asked: &str) -> Error {
-    Error::new(
-        ErrorKind::Api,
-        format!("the chat service answered with {answered} where {asked} was asked for"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ChatService;
+    use crate::error::ErrorKind;
 
     #[tokio::test]
     async fn a_chat_service_answering_the_wrong_way_is_an_error_not_a_panic() {

@@ -29,12 +29,14 @@ use tower_service::Service;
 
 use self::request::{Purpose, to_chat};
 use self::stream::StreamMapper;
+use super::{mismatch, polled_after_completion};
 use crate::anthropic::{CountTokensRequest, CreateMessage, MessageReply, StreamEvent, TokenCount};
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatRequest;
 use crate::provider::{ChatResponse, ChunkStream, CountTokens};
 
-/// A stream of Messages events; an `Err` item (only ever first) ends it.
+/// A stream of Messages events; an `Err` item (only ever first: a chat stream that fails or
+/// ends before its first chunk) ends it.
 pub type MessageEventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Error>> + Send>>;
 
 /// The reply of a Messages service: the `message`, or its events for `stream: true`.
@@ -298,23 +300,19 @@ impl Stream for MessageEvents {
                 }
                 None => {
                     if let Some(mapper) = this.mapper.take() {
+                        if !mapper.started() {
+                            // No chunk at all: no message to answer with.
+                            return Poll::Ready(Some(Err(Error::new(
+                                ErrorKind::BadGateway,
+                                "the upstream stream ended before its first event",
+                            ))));
+                        }
                         this.pending.extend(mapper.finish());
                     }
                 }
             }
         }
     }
-}
-
-fn polled_after_completion() -> Error {
-    Error::new(ErrorKind::Api, "polled after completion")
-}
-
-fn mismatch(answered: &str, asked: &str) -> Error {
-    Error::new(
-        ErrorKind::Api,
-        format!("the chat service answered with {answered} where {asked} was asked for"),
-    )
 }
 
 #[cfg(test)]

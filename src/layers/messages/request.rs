@@ -13,14 +13,16 @@
 //! | `thinking` `adaptive` | `thinking` `enabled` without a budget (the model decides), or `reasoning_effort` with `output_config.effort` | |
 //! | `output_config.effort` `low` / `medium` / `high` / `max` | `reasoning_effort` `low` / `medium` / `high` / `high` | not carried beside an explicit `thinking` budget or `disabled` |
 //! | `output_config.format` `json_schema` | `response_format` `json_schema` | |
-//! | `max_tokens` | `max_tokens` | required, at least 1 (not on `count_tokens`) |
+//! | `max_tokens` | `max_tokens` | required, at least 1 (not on `count_tokens`, which ignores every generation setting: see [`Purpose::Count`]) |
 //! | `temperature`, `top_p`, `top_k`, `stop_sequences`, `metadata.user_id`, `stream` | `temperature`, `top_p`, `top_k`, `stop`, `user`, `stream` (with `include_usage`) | |
 //! | `service_tier`, `container`, `context_management` | — | accepted, not carried |
 //! | anything else | — | 400 naming it, or dropped with `drop_params` |
 //!
-//! The conversation must start with `user` and alternate, and each `tool_result` must
-//! answer a `tool_use` of the assistant message just before it (which all must be
-//! answered), as Anthropic's API requires.
+//! Consecutive messages of one role are one turn, their blocks in order (Anthropic's API
+//! merges them so). The conversation must start with `user` and alternate (a `system`
+//! message between two of one role does not merge them), and each `tool_result` must answer
+//! a `tool_use` of the assistant turn just before it (which all must be answered), as
+//! Anthropic's API requires.
 
 use std::collections::HashSet;
 
@@ -49,7 +51,9 @@ pub const IGNORED_KEYS: &[&str] = &["service_tier", "container", "context_manage
 pub enum Purpose {
     /// `POST /v1/messages`: `max_tokens` is required.
     Reply,
-    /// `POST /v1/messages/count_tokens`: no `max_tokens`, never a stream.
+    /// `POST /v1/messages/count_tokens`: the system, messages and tools only; the
+    /// generation settings (`max_tokens`, sampling, `stop_sequences`, `metadata`, `stream`,
+    /// `tool_choice`, `thinking`, `output_config`) are ignored.
     Count,
 }
 
@@ -142,6 +146,12 @@ pub fn to_chat(
         chat.messages.push(system_message(system));
     }
     chat.messages.extend(conversation(messages)?);
+    chat.tools = tools.map(chat_tools).transpose()?;
+    if purpose == Purpose::Count {
+        // A count reads the instructions, turns and tools; the settings of a generation are
+        // not carried, so that none of them can fail it.
+        return Ok(chat);
+    }
     chat.temperature = temperature;
     chat.top_p = top_p;
     if let Some(top_k) = top_k {
@@ -151,14 +161,13 @@ pub fn to_chat(
         .filter(|sequences| !sequences.is_empty())
         .map(Stop::Many);
     chat.user = metadata.and_then(|metadata| metadata.user_id);
-    if purpose == Purpose::Reply && stream == Some(true) {
+    if stream == Some(true) {
         chat.stream = Some(true);
         chat.stream_options = Some(StreamOptions {
             include_usage: Some(true),
             extra: Default::default(),
         });
     }
-    chat.tools = tools.map(chat_tools).transpose()?;
     if let Some(choice) = tool_choice {
         apply_tool_choice(&mut chat, choice)?;
     }
@@ -256,11 +265,12 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
             "messages: at least one message is required",
         ));
     }
+    let messages = merge_turns(messages);
     let mut out = Vec::with_capacity(messages.len());
     // The `tool_use` ids of the assistant message just before, not yet answered.
     let mut open_calls: Vec<String> = Vec::new();
     let mut previous: Option<MessageRole> = None;
-    for (index, message) in messages.into_iter().enumerate() {
+    for (index, message) in messages {
         if message.role == MessageRole::System {
             out.push(system_turn(message.content, index)?);
             continue;
@@ -302,6 +312,27 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
         }
     }
     Ok(out)
+}
+
+/// The conversation with consecutive `user` (or `assistant`) messages merged into one turn,
+/// their blocks in order, as Anthropic's API reads them; each turn with the index of its
+/// first message.
+fn merge_turns(messages: Vec<InputMessage>) -> Vec<(usize, InputMessage)> {
+    let mut turns: Vec<(usize, InputMessage)> = Vec::with_capacity(messages.len());
+    for (index, message) in messages.into_iter().enumerate() {
+        match turns.last_mut() {
+            Some((_, turn)) if turn.role == message.role && message.role != MessageRole::System => {
+                let mut merged = blocks(std::mem::replace(
+                    &mut turn.content,
+                    MessageContent::Blocks(Vec::new()),
+                ));
+                merged.extend(blocks(message.content));
+                turn.content = MessageContent::Blocks(merged);
+            }
+            _ => turns.push((index, message)),
+        }
+    }
+    turns
 }
 
 /// A `system` message of the conversation: its text blocks.

@@ -12,8 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::openai::chat::ToolCall;
-use crate::providers::gemini::translate::messages::THOUGHT_SEPARATOR;
+use crate::openai::chat::{ToolCall, split_thought_id};
 
 /// Starts every state signature; no base64 signature starts with it.
 pub const PREFIX: &str = "llm-tower.1.";
@@ -61,7 +60,7 @@ impl ThoughtState {
     /// Records the signature of the call `id` (in its `provider_specific_fields`, else
     /// after `__thought__` in the id) under the bare id; returns the bare id.
     pub fn record(&mut self, id: &str, fields: Option<&Value>) -> String {
-        let (id, signature) = split_id(id);
+        let (id, signature) = split_thought_id(id);
         let signature = fields
             .and_then(|fields| fields.get("thought_signature"))
             .and_then(|value| value.as_str())
@@ -84,14 +83,6 @@ impl ThoughtState {
                 None => self.text.push(signature.clone()),
             }
         }
-    }
-}
-
-/// A chat call id without the signature LiteLLM's encoding appends, and that signature.
-pub fn split_id(id: &str) -> (&str, Option<&str>) {
-    match id.split_once(THOUGHT_SEPARATOR) {
-        Some((id, signature)) => (id, Some(signature)),
-        None => (id, None),
     }
 }
 
@@ -118,11 +109,5 @@ mod tests {
         let all = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
         state.rest(&all, &["a".to_owned()]);
         assert_eq!(state.text, ["c"]);
-    }
-
-    #[test]
-    fn split_id_finds_the_signature_suffix() {
-        assert_eq!(split_id("call_1__thought__c2ln"), ("call_1", Some("c2ln")));
-        assert_eq!(split_id("call_1"), ("call_1", None));
     }
 }

@@ -170,8 +170,9 @@ fn bad_requests_name_the_field() {
         ),
         (
             json!({"model": "m", "max_tokens": 8, "messages": [
-                {"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}),
-            "messages[1].role",
+                {"role": "user", "content": "a"}, {"role": "system", "content": "s"},
+                {"role": "user", "content": "b"}]}),
+            "messages[2].role",
         ),
         (
             json!({"model": "m", "max_tokens": 8, "messages": [
@@ -216,6 +217,28 @@ fn bad_requests_name_the_field() {
         assert_eq!(error.status(), 400, "{body}");
         assert!(error.message().starts_with(param), "{}", error.message());
     }
+}
+
+#[test]
+fn consecutive_messages_of_one_role_are_one_turn() {
+    let mapped = chat(json!({"model": "m", "max_tokens": 8, "messages": [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": "Checking."},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]},
+        {"role": "user", "content": "And tomorrow?"}
+    ]}));
+    assert_eq!(
+        mapped["messages"],
+        json!([
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": "Checking.", "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ]},
+            {"role": "tool", "tool_call_id": "t1", "content": "sunny"},
+            {"role": "user", "content": [{"type": "text", "text": "And tomorrow?"}]}
+        ])
+    );
 }
 
 #[test]

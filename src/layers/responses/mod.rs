@@ -37,8 +37,9 @@ use self::state::{
     DEFAULT_MAX_RECORD_BYTES, ItemsQuery, Records, StoredResponse, namespace, new_response_id,
 };
 use self::stream::StreamMapper;
+use super::mismatch;
 use crate::edge::RequestLimits;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::openai::ChatRequest;
 use crate::openai::responses::{
     CreateResponse, DeletedResponse, InputItemList, Response, ResponseEvent,
@@ -346,11 +347,4 @@ where
         ChatResponse::Stream(_) => Err(mismatch("a stream", "a whole completion")),
         ChatResponse::Completion(_) => Err(mismatch("a whole completion", "a stream")),
     }
-}
-
-fn mismatch(answered: &str, asked: &str) -> Error {
-    Error::new(
-        ErrorKind::Api,
-        format!("the chat service answered with {answered} where {asked} was asked for"),
-    )
 }

@@ -49,6 +49,7 @@ use serde_json::Value;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::polled_after_completion;
 use crate::error::Error;
 use crate::openai::ChatRequest;
 use crate::provider::ChatResponse;
@@ -265,10 +266,7 @@ where
             } => {
                 let response = ready!(inner.poll(cx))?;
                 let Some(validator) = validator.take() else {
-                    return Poll::Ready(Err(Error::new(
-                        crate::ErrorKind::Api,
-                        "polled after completion",
-                    )));
+                    return Poll::Ready(Err(polled_after_completion()));
                 };
                 Poll::Ready(match response {
                     ChatResponse::Completion(completion) => {
@@ -280,9 +278,9 @@ where
                     ))),
                 })
             }
-            SchemaValidationFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
+            SchemaValidationFutureProj::Failed { error } => {
+                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
+            }
         }
     }
 }

@@ -261,6 +261,22 @@ pub struct CacheControl {
 /// (LiteLLM's encoding, so that plain OpenAI clients send the signature back).
 pub const THOUGHT_SEPARATOR: &str = "__thought__";
 
+/// A tool-call id without the thought signature riding after [`THOUGHT_SEPARATOR`], and
+/// that signature.
+///
+/// ```
+/// use llm_tower::openai::chat::split_thought_id;
+///
+/// assert_eq!(split_thought_id("call_1__thought__c2ln"), ("call_1", Some("c2ln")));
+/// assert_eq!(split_thought_id("call_1"), ("call_1", None));
+/// ```
+pub fn split_thought_id(id: &str) -> (&str, Option<&str>) {
+    match id.split_once(THOUGHT_SEPARATOR) {
+        Some((id, signature)) => (id, Some(signature)),
+        None => (id, None),
+    }
+}
+
 /// A call the assistant made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

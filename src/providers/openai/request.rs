@@ -4,7 +4,7 @@
 
 use crate::context::RequestContext;
 use crate::error::Error;
-use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat, THOUGHT_SEPARATOR};
+use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat, split_thought_id};
 use crate::openai::{ChatRequest, Content, EmbeddingRequest};
 use crate::upstream::Secret;
 use crate::upstream::credentials::check_client_credentials;
@@ -93,9 +93,8 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
 
 /// Cuts a Gemini thought signature (LiteLLM's `__thought__` suffix) off a tool-call id.
 fn strip_thought_signature(id: &mut String) {
-    if let Some(at) = id.find(THOUGHT_SEPARATOR) {
-        id.truncate(at);
-    }
+    let bare = split_thought_id(id).0.len();
+    id.truncate(bare);
 }
 
 /// The upstream body of an embeddings request.

@@ -40,7 +40,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::layers::media::mime_from_extension;
-use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall};
+use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall, split_thought_id};
 use crate::providers::gemini::facts::{self, ModelFacts};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{
@@ -386,10 +386,7 @@ impl Builder {
         index: usize,
         call_index: usize,
     ) -> Result<Part, Error> {
-        let (id, id_signature) = match call.id.split_once(THOUGHT_SEPARATOR) {
-            Some((id, signature)) => (id, Some(signature)),
-            None => (call.id.as_str(), None),
-        };
+        let (id, id_signature) = split_thought_id(&call.id);
         let signature = signature_field(call.provider_specific_fields.as_ref())
             .or_else(|| signature_field(call.function.provider_specific_fields.as_ref()))
             .or(id_signature.filter(|signature| !signature.is_empty()))
@@ -418,9 +415,7 @@ impl Builder {
                 format!("messages[{index}]: a tool message needs a `tool_call_id`"),
             )
         })?;
-        let bare_id = call_id
-            .split_once(THOUGHT_SEPARATOR)
-            .map_or(call_id, |(id, _)| id);
+        let bare_id = split_thought_id(call_id).0;
         let name = match self.call_names.get(bare_id) {
             Some(name) => name.clone(),
             None => message.name.clone().ok_or_else(|| {
