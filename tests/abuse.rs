@@ -16,6 +16,9 @@ use tokio::net::{TcpListener, TcpStream};
 enum Get {
     /// Declares a 1 GiB value, sends 64 KiB of it, and waits.
     Huge,
+    /// Declares an array of 1,024 values of 1 MiB each (each within the value limit),
+    /// sends ten of them, and waits.
+    Wide,
     /// `hello`.
     Hello,
     /// `hello` (and `:1` to a `DEL`), after 700 ms: past the client's reply timeout.
@@ -104,6 +107,15 @@ async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Ar
                         reply.extend(std::iter::repeat_n(b'x', 64 * 1024));
                         let _ = stream.write_all(&reply).await;
                     }
+                    Get::Wide => {
+                        let mut reply = b"*1024\r\n".to_vec();
+                        for _ in 0..10 {
+                            reply.extend_from_slice(b"$1048576\r\n");
+                            reply.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+                            reply.extend_from_slice(b"\r\n");
+                        }
+                        let _ = stream.write_all(&reply).await;
+                    }
                     Get::Hello | Get::Slow | Get::Silent => {
                         let _ = stream.write_all(b"$5\r\nhello\r\n").await;
                     }
@@ -135,17 +147,17 @@ async fn stand_in(get: Get, restart: bool) -> (String, Arc<Seen>) {
     (url, seen)
 }
 
-#[tokio::test]
-async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
-    let (url, seen) = stand_in(Get::Huge, false).await;
+/// Reads from a stand-in answering `GET` as `get` says, expecting the read to be cut off
+/// at once (a miss, not after the 500 ms reply timeout a buffering client would need) and
+/// the connection closed by the client, once.
+async fn a_read_is_cut_off(get: Get) {
+    let (url, seen) = stand_in(get, false).await;
     let store = RedisCacheStore::open(&url).unwrap().response_store();
     let started = Instant::now();
-    // A miss, at once: not after the 500 ms reply timeout a buffering client would need.
     assert_eq!(store.get("owner:resp_1").await, None);
     let took = started.elapsed();
     assert!(took < Duration::from_millis(400), "took {took:?}");
-    // The connection was closed by the client, and the read was not sent again on a new
-    // one (it would be cut off the same way).
+    // The read was not sent again on a new connection (it would be cut off the same way).
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
     assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 1);
@@ -154,6 +166,17 @@ async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
     assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
+    a_read_is_cut_off(Get::Huge).await;
+}
+
+#[tokio::test]
+async fn a_redis_sending_many_values_in_one_reply_is_cut_off() {
+    // Each value is within the 8 MiB limit; the reply passes its 9 MiB.
+    a_read_is_cut_off(Get::Wide).await;
 }
 
 #[tokio::test]

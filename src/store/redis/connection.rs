@@ -31,6 +31,10 @@ const DEFAULT_PREFIX: &str = "llm-tower:";
 /// The largest value read from Redis: 8 MiB, twice the largest stored response.
 pub(super) const MAX_VALUE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// The largest reply read from Redis, all it holds together: a value at the limit and
+/// room for the framing and small values beside it.
+const MAX_REPLY_BYTES: u64 = MAX_VALUE_BYTES + 1024 * 1024;
+
 /// Where Redis is.
 enum Address {
     Tcp { host: String, port: u16, tls: bool },
@@ -189,7 +193,7 @@ impl Connection {
                 }
             }
         };
-        let io = BoundedReplies::new(io, MAX_VALUE_BYTES);
+        let io = BoundedReplies::new(io, MAX_VALUE_BYTES, MAX_REPLY_BYTES);
         let config = AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
         let (connection, driver) =
             MultiplexedConnection::new_with_config(&self.settings, io, config)

@@ -25,7 +25,8 @@
 //! connect commands fail at once, so a dead or slow Redis costs a request milliseconds,
 //! not a hang. `rediss://` URLs connect over TLS (rustls, the webpki roots):
 //! use it for a Redis across a network. What Redis answers is bounded before it is
-//! buffered (a value of at most 8 MiB, an aggregate of at most 1,024 elements): past it
+//! buffered (a value of at most 8 MiB, an aggregate of at most 1,024 elements nested at
+//! most 8 deep, a whole reply of at most 9 MiB): past it
 //! the connection is closed and the read is a miss.
 //!
 //! [`CacheEntry::encode`]: crate::store::CacheEntry::encode
