@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use llm_tower::store::{CacheStore, RedisCacheStore, ResponseStore};
+use llm_tower::store::{CacheStore, RedisCacheStore, ResponseStore, RouterStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -69,9 +69,9 @@ fn commands(buffer: &mut Vec<u8>) -> Vec<Vec<String>> {
     }
 }
 
-/// Serves one connection: `OK` to everything but `GET`, answered as `get` says. With
-/// `drop_after_setup`, the connection is closed once it has been set up, as a restarting
-/// Redis does.
+/// Serves one connection: `OK` to everything but `GET`, answered as `get` says, and
+/// `EVALSHA` (the router store's scripts), answered `1`. With `drop_after_setup`, the
+/// connection is closed once it has been set up, as a restarting Redis does.
 async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Arc<Seen>) {
     let mut buffer = Vec::new();
     let mut chunk = [0; 4096];
@@ -100,6 +100,9 @@ async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Ar
                     b":1\r\n"
                 };
                 let _ = stream.write_all(reply).await;
+            } else if name == "EVALSHA" {
+                // The router store's scripts: a request counted, a cooldown started.
+                let _ = stream.write_all(b":1\r\n").await;
             } else if name == "GET" {
                 match get {
                     Get::Huge => {
@@ -231,6 +234,49 @@ async fn while_redis_cannot_be_reached_commands_fail_at_once() {
     tokio::time::sleep(Duration::from_millis(1600).saturating_sub(started.elapsed())).await;
     assert!(store.get("head").await.is_err());
     assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+}
+
+/// A router-store call, made after the stand-in Redis restarted.
+#[derive(Clone, Copy, Debug)]
+enum RouterCall {
+    TakeRequest,
+    AddTokens,
+    CoolDown,
+}
+
+#[tokio::test]
+async fn the_router_stores_scripts_and_pipelines_are_sent_again_after_a_restart() {
+    for call in [
+        RouterCall::TakeRequest,
+        RouterCall::AddTokens,
+        RouterCall::CoolDown,
+    ] {
+        let (url, seen) = stand_in(Get::Hello, true).await;
+        let caches = RedisCacheStore::open(&url).unwrap();
+        let router = caches.router_store();
+        // Opens the connection; Redis then "restarts" and closes it.
+        caches
+            .response_store()
+            .put("owner:resp_1", "{}".to_owned())
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match call {
+            RouterCall::TakeRequest => {
+                assert!(
+                    router
+                        .take_request("deployment", 1, Some(10))
+                        .await
+                        .unwrap()
+                );
+            }
+            RouterCall::AddTokens => router.add_tokens("deployment", 1, 100).await.unwrap(),
+            RouterCall::CoolDown => router
+                .cool_down("deployment", Duration::from_secs(5))
+                .await
+                .unwrap(),
+        }
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 2, "{call:?}");
+    }
 }
 
 #[tokio::test]

@@ -203,7 +203,8 @@ impl Connection {
         Ok(connection)
     }
 
-    /// The connection, for commands of a caller's own.
+    /// The connection, for commands of a caller's own; nothing marks it failed when one
+    /// of those fails (a later command of the stores' own does).
     pub(super) async fn multiplexed(&self) -> Result<MultiplexedConnection, StoreError> {
         Ok(self.connection(None).await?.1)
     }
@@ -217,24 +218,23 @@ impl Connection {
         }
     }
 
-    /// Runs `command`. When the connection was found dropped (a Redis restart, a
-    /// connection cut while idle), a new one is opened and the command sent once more. A
-    /// command that timed out or a reply over the size limit is not sent again (Redis may
-    /// have carried it out, and a second `DEL` would answer that nothing was deleted):
-    /// it fails, and the next command opens a new connection.
-    pub(super) async fn query<T: redis::FromRedisValue>(
-        &self,
-        command: redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let (generation, mut connection) = self.connection(None).await?;
-        match command.query_async(&mut connection).await {
+    /// Runs `send` (a command, a pipeline, a script) on the connection. When the
+    /// connection was found dropped (a Redis restart, a connection cut while idle), a new
+    /// one is opened and `send` run once more. One that timed out or a reply over the size
+    /// limit is not run again (Redis may have carried it out, and a second `DEL` would
+    /// answer that nothing was deleted): it fails, and the next command opens a new
+    /// connection.
+    pub(super) async fn run<T, F, Fut>(&self, send: F) -> Result<T, StoreError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let (generation, connection) = self.connection(None).await?;
+        match send(connection).await {
             Ok(value) => Ok(value),
             Err(error) if error.is_connection_dropped() => {
-                let (_, mut connection) = self.connection(Some(generation)).await?;
-                command
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(StoreError::new)
+                let (_, connection) = self.connection(Some(generation)).await?;
+                send(connection).await.map_err(StoreError::new)
             }
             Err(error) => {
                 if error.is_io_error() {
@@ -243,6 +243,27 @@ impl Connection {
                 Err(StoreError::new(error))
             }
         }
+    }
+
+    /// Runs `command`, as [`run`](Self::run) does.
+    pub(super) async fn query<T: redis::FromRedisValue>(
+        &self,
+        command: redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let command = &command;
+        self.run(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+    }
+
+    /// Runs a script (`EVALSHA`, loading it first if Redis does not have it), as
+    /// [`run`](Self::run) does.
+    pub(super) async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let invocation = &invocation;
+        self.run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await
     }
 
     /// Whether `self` and `other` share one connection.

@@ -19,7 +19,8 @@
 //! hash of the key that made it, never the key.
 //! The connection is one [`redis::aio::MultiplexedConnection`], opened on first use (a
 //! Redis that is down at startup is not an error) and reopened when it breaks: a command
-//! that found the connection dropped is sent once more on the new one (so a Redis restart
+//! (a script, a pipeline) that found the connection dropped is sent once more on the new
+//! one (so a Redis restart
 //! costs no request), while one that timed out is not (Redis may have carried it out).
 //! Connecting and every command have short timeouts, and for a second after a failed
 //! connect commands fail at once, so a dead or slow Redis costs a request milliseconds,
