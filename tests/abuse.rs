@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use llm_tower::store::{RedisCacheStore, ResponseStore};
+use llm_tower::store::{CacheStore, RedisCacheStore, ResponseStore, RouterStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -16,8 +16,15 @@ use tokio::net::{TcpListener, TcpStream};
 enum Get {
     /// Declares a 1 GiB value, sends 64 KiB of it, and waits.
     Huge,
+    /// Declares an array of 1,024 values of 1 MiB each (each within the value limit),
+    /// sends ten of them, and waits.
+    Wide,
     /// `hello`.
     Hello,
+    /// `hello` (and `:1` to a `DEL`), after 700 ms: past the client's reply timeout.
+    Slow,
+    /// Nothing, to any command: a Redis that accepts connections and hangs.
+    Silent,
 }
 
 /// What the stand-in saw.
@@ -26,6 +33,8 @@ struct Seen {
     connections: AtomicUsize,
     /// Connections the client closed.
     closed_by_client: AtomicUsize,
+    /// `DEL` commands received.
+    deletes: AtomicUsize,
 }
 
 /// The commands (arrays of bulk strings) complete in `buffer`, removed from it.
@@ -60,9 +69,9 @@ fn commands(buffer: &mut Vec<u8>) -> Vec<Vec<String>> {
     }
 }
 
-/// Serves one connection: `OK` to everything but `GET`, answered as `get` says. With
-/// `drop_after_setup`, the connection is closed once it has been set up, as a restarting
-/// Redis does.
+/// Serves one connection: `OK` to everything but `GET`, answered as `get` says, and
+/// `EVALSHA` (the router store's scripts), answered `1`. With `drop_after_setup`, the
+/// connection is closed once it has been set up, as a restarting Redis does.
 async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Arc<Seen>) {
     let mut buffer = Vec::new();
     let mut chunk = [0; 4096];
@@ -77,14 +86,40 @@ async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Ar
         buffer.extend_from_slice(&chunk[..read]);
         for command in commands(&mut buffer) {
             let name = command[0].to_ascii_uppercase();
-            if name == "GET" {
+            if name == "DEL" {
+                seen.deletes.fetch_add(1, Ordering::SeqCst);
+            }
+            if matches!(get, Get::Silent) {
+                continue;
+            }
+            if matches!(get, Get::Slow) && (name == "GET" || name == "DEL") {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                let reply: &[u8] = if name == "GET" {
+                    b"$5\r\nhello\r\n"
+                } else {
+                    b":1\r\n"
+                };
+                let _ = stream.write_all(reply).await;
+            } else if name == "EVALSHA" {
+                // The router store's scripts: a request counted, a cooldown started.
+                let _ = stream.write_all(b":1\r\n").await;
+            } else if name == "GET" {
                 match get {
                     Get::Huge => {
                         let mut reply = b"$1073741824\r\n".to_vec();
                         reply.extend(std::iter::repeat_n(b'x', 64 * 1024));
                         let _ = stream.write_all(&reply).await;
                     }
-                    Get::Hello => {
+                    Get::Wide => {
+                        let mut reply = b"*1024\r\n".to_vec();
+                        for _ in 0..10 {
+                            reply.extend_from_slice(b"$1048576\r\n");
+                            reply.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+                            reply.extend_from_slice(b"\r\n");
+                        }
+                        let _ = stream.write_all(&reply).await;
+                    }
+                    Get::Hello | Get::Slow | Get::Silent => {
                         let _ = stream.write_all(b"$5\r\nhello\r\n").await;
                     }
                 }
@@ -115,19 +150,48 @@ async fn stand_in(get: Get, restart: bool) -> (String, Arc<Seen>) {
     (url, seen)
 }
 
-#[tokio::test]
-async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
-    let (url, seen) = stand_in(Get::Huge, false).await;
+/// Reads from a stand-in answering `GET` as `get` says, expecting the read to be cut off
+/// at once (a miss, not after the 500 ms reply timeout a buffering client would need) and
+/// the connection closed by the client, once.
+async fn a_read_is_cut_off(get: Get) {
+    let (url, seen) = stand_in(get, false).await;
     let store = RedisCacheStore::open(&url).unwrap().response_store();
     let started = Instant::now();
-    // A miss, at once: not after the 500 ms reply timeout a buffering client would need.
     assert_eq!(store.get("owner:resp_1").await, None);
     let took = started.elapsed();
     assert!(took < Duration::from_millis(400), "took {took:?}");
-    // The connection was closed by the client (and the one retry's too).
+    // The read was not sent again on a new connection (it would be cut off the same way).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 1);
+    // The next read opens a new connection instead of using the closed one.
+    assert_eq!(store.get("owner:resp_1").await, None);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
     assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_redis_declaring_a_huge_value_is_cut_off_before_it_is_buffered() {
+    a_read_is_cut_off(Get::Huge).await;
+}
+
+#[tokio::test]
+async fn a_redis_sending_many_values_in_one_reply_is_cut_off() {
+    // Each value is within the 8 MiB limit; the reply passes its 9 MiB.
+    a_read_is_cut_off(Get::Wide).await;
+}
+
+#[tokio::test]
+async fn a_command_redis_is_slow_to_answer_is_not_sent_again() {
+    let (url, seen) = stand_in(Get::Slow, false).await;
+    let store = RedisCacheStore::open(&url).unwrap().response_store();
+    // The reply comes after the client stopped waiting: a failure, but one `DEL` only (a
+    // second would find nothing to delete and the record would be reported missing).
+    assert!(!store.remove("owner:resp_1").await);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(seen.deletes.load(Ordering::SeqCst), 1);
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -140,6 +204,79 @@ async fn a_command_on_a_connection_redis_closed_is_sent_again_on_a_new_one() {
     // The first read after the restart is answered, not a spurious miss.
     assert_eq!(store.get("owner:resp_1").await.as_deref(), Some("hello"));
     assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn while_redis_cannot_be_reached_commands_fail_at_once() {
+    let (url, seen) = stand_in(Get::Silent, false).await;
+    let store = RedisCacheStore::open(&url).unwrap();
+    let started = Instant::now();
+    // Eight reads at once wait for one connect (that times out), not for eight in turn.
+    let reads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.get("head").await })
+        })
+        .collect();
+    for read in reads {
+        assert!(read.await.unwrap().is_err());
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(900), "took {took:?}");
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+    // Just after, a read fails at once without trying to connect.
+    let again = Instant::now();
+    assert!(store.get("head").await.is_err());
+    assert!(again.elapsed() < Duration::from_millis(100));
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+    // A second after the failed connect (which timed out half a second in), the next
+    // read tries again.
+    tokio::time::sleep(Duration::from_millis(1600).saturating_sub(started.elapsed())).await;
+    assert!(store.get("head").await.is_err());
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+}
+
+/// A router-store call, made after the stand-in Redis restarted.
+#[derive(Clone, Copy, Debug)]
+enum RouterCall {
+    TakeRequest,
+    AddTokens,
+    CoolDown,
+}
+
+#[tokio::test]
+async fn the_router_stores_scripts_and_pipelines_are_sent_again_after_a_restart() {
+    for call in [
+        RouterCall::TakeRequest,
+        RouterCall::AddTokens,
+        RouterCall::CoolDown,
+    ] {
+        let (url, seen) = stand_in(Get::Hello, true).await;
+        let caches = RedisCacheStore::open(&url).unwrap();
+        let router = caches.router_store();
+        // Opens the connection; Redis then "restarts" and closes it.
+        caches
+            .response_store()
+            .put("owner:resp_1", "{}".to_owned())
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match call {
+            RouterCall::TakeRequest => {
+                assert!(
+                    router
+                        .take_request("deployment", 1, Some(10))
+                        .await
+                        .unwrap()
+                );
+            }
+            RouterCall::AddTokens => router.add_tokens("deployment", 1, 100).await.unwrap(),
+            RouterCall::CoolDown => router
+                .cool_down("deployment", Duration::from_secs(5))
+                .await
+                .unwrap(),
+        }
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 2, "{call:?}");
+    }
 }
 
 #[tokio::test]

@@ -188,6 +188,18 @@ async fn answered(address: SocketAddr) -> (TcpStream, String) {
     .await
 }
 
+/// A new connection that has sent one request and asked to be closed after its answer.
+async fn last_request(address: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+        )
+        .await
+        .unwrap();
+    stream
+}
+
 /// Opens a stream (`GET /stream`) and reads its first event: a connection that stays busy.
 async fn busy(address: SocketAddr) -> TcpStream {
     let (stream, seen) = first_answer(address, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").await;
@@ -218,13 +230,7 @@ async fn connections_past_the_limit_wait_while_all_are_busy() {
     let server = start(options).await;
     let mut held = vec![busy(server.address).await, busy(server.address).await];
     // The third is accepted by the kernel but not served while two streams are open.
-    let mut third = TcpStream::connect(server.address).await.unwrap();
-    third
-        .write_all(
-            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
-        )
-        .await
-        .unwrap();
+    let mut third = last_request(server.address).await;
     let mut buffer = [0; 64];
     let early = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buffer)).await;
     assert!(early.is_err(), "served past the connection limit");
@@ -234,6 +240,21 @@ async fn connections_past_the_limit_wait_while_all_are_busy() {
         .expect("served once a slot was free")
         .unwrap();
     assert!(buffer[..read].starts_with(b"HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn the_wait_for_a_connection_slot_does_not_count_against_the_request_head() {
+    let mut options = ServerOptions::default();
+    options.max_connections = 1;
+    options.header_read_timeout = Duration::from_millis(300);
+    let server = start(options).await;
+    let held = busy(server.address).await;
+    // Sent at once, then kept waiting for a slot longer than the head may take.
+    let mut waiting = last_request(server.address).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    drop(held);
+    let (seen, _) = read_to_close(&mut waiting, Duration::from_secs(5)).await;
+    assert!(seen.starts_with("HTTP/1.1 200"), "not served: {seen:?}");
 }
 
 #[tokio::test]
@@ -348,13 +369,7 @@ async fn streams_open_at_the_end_of_the_grace_period_get_an_error_event() {
 #[tokio::test]
 async fn a_clean_shutdown_returns_once_requests_are_done() {
     let mut server = start(ServerOptions::default()).await;
-    let mut stream = TcpStream::connect(server.address).await.unwrap();
-    stream
-        .write_all(
-            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
-        )
-        .await
-        .unwrap();
+    let mut stream = last_request(server.address).await;
     let (seen, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     server.stop.take().unwrap().send(()).unwrap();

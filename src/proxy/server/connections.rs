@@ -32,8 +32,10 @@ pub(crate) struct Connection {
     id: u64,
     peer: IpAddr,
     epoch: Instant,
-    /// Milliseconds from `epoch` to the acceptance.
-    accepted: u64,
+    /// Milliseconds from `epoch` to the moment it was taken up: its acceptance, or, when it
+    /// had to wait for a connection slot, the moment it got one. Its first request head is
+    /// due within the header timeout of this.
+    admitted: AtomicU64,
     /// Requests whose head was read and whose response body is not finished.
     active: AtomicUsize,
     /// Whether a request head was ever read.
@@ -99,7 +101,7 @@ impl Connections {
             id,
             peer,
             epoch: self.epoch,
-            accepted: now,
+            admitted: AtomicU64::new(now),
             active: AtomicUsize::new(0),
             requested: AtomicBool::new(false),
             idle_since: AtomicU64::new(now),
@@ -167,6 +169,15 @@ impl Connection {
         self.idle.notified().await;
     }
 
+    /// Marks the connection taken up now: it got its connection slot, so its first request
+    /// head is due from now, and it counts as idle since now (a connection that waited for
+    /// its slot is not the first one closed to make room for the next).
+    pub(crate) fn admit(&self) {
+        let now = millis(self.epoch.elapsed());
+        self.admitted.store(now, Ordering::Release);
+        self.idle_since.store(now, Ordering::Release);
+    }
+
     /// Whether a request head was ever read on it.
     pub(crate) fn requested(&self) -> bool {
         self.requested.load(Ordering::Acquire)
@@ -181,12 +192,16 @@ impl Connection {
     }
 
     /// What the timers say now: a connection must read a request head within
-    /// `first_request`, and is closed after `idle` without a request in flight.
+    /// `first_request` of being taken up, and is closed after `idle` without a request in
+    /// flight.
     pub(crate) fn check(&self, first_request: Duration, idle: Duration) -> Verdict {
         let now = millis(self.epoch.elapsed());
         let at = |millis: u64| self.epoch + Duration::from_millis(millis);
         if !self.requested.load(Ordering::Acquire) {
-            let deadline = self.accepted.saturating_add(millis(first_request));
+            let deadline = self
+                .admitted
+                .load(Ordering::Acquire)
+                .saturating_add(millis(first_request));
             return if now >= deadline {
                 Verdict::Silent
             } else {

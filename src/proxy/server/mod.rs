@@ -2,15 +2,16 @@
 //! no-delay, bounded resources, and graceful shutdown.
 //!
 //! Every connection is bounded in time and number ([`ServerOptions`]): the first request
-//! head must arrive within `header_read_timeout` of the connection's acceptance (the
-//! protocol sniff and an HTTP/2 preface included), later HTTP/1.1 heads within as long of
-//! the last response, and a connection without a request in flight closes after
-//! `idle_timeout` (HTTP/2 also answers keep-alive PINGs or closes). Request bodies may
-//! pause no longer than `body_read_timeout` between chunks (tower-http's `TimeoutBody`). At
-//! `max_connections` the connection idle longest is closed to make room (with none idle,
-//! new clients wait in the kernel's backlog), and one peer address holds at most
-//! `max_connections_per_peer`. An event stream whose client takes no data for
-//! `send_stall_timeout` is ended, releasing its upstream call.
+//! head must arrive within `header_read_timeout` of the connection's acceptance, or of the
+//! moment it got a connection slot if it waited for one (the protocol sniff and an HTTP/2
+//! preface included), later HTTP/1.1 heads within as long of the last response, and a
+//! connection without a request in flight closes after `idle_timeout` (HTTP/2 also
+//! answers keep-alive PINGs or closes). Request bodies may pause no longer than
+//! `body_read_timeout` between chunks (tower-http's `TimeoutBody`). At `max_connections`
+//! the connection idle longest is closed to make room (with none idle, new clients wait in
+//! the kernel's backlog), and one peer address holds at most `max_connections_per_peer`.
+//! An event stream whose client takes no data for `send_stall_timeout` is ended, releasing
+//! its upstream call.
 //!
 //! On the shutdown signal the listener closes and open connections finish their requests
 //! for up to `grace_period`. Streams still open then end with an OpenAI error event (other
@@ -108,10 +109,11 @@ impl http_body::Body for RequestBody {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
-    /// Time a client has to send a request head, counted from the connection's acceptance
-    /// for the first request (HTTP/1.1 or HTTP/2, before the protocol is even known) and
-    /// from the end of the last response for the next HTTP/1.1 keep-alive request; a
-    /// connection without one is closed. Default 15 s.
+    /// Time a client has to send a request head, counted for the first request (HTTP/1.1
+    /// or HTTP/2, before the protocol is even known) from the connection's acceptance, or
+    /// from the moment it got a connection slot if it had to wait for one at
+    /// `max_connections`, and from the end of the last response for the next HTTP/1.1
+    /// keep-alive request; a connection without one is closed. Default 15 s.
     pub header_read_timeout: Duration,
     /// How long a connection that has served a request may stay without a request in
     /// flight (HTTP/2: then a GOAWAY). Default 60 s.
@@ -280,6 +282,8 @@ pub async fn serve<S, B>(
             slot = free_slot(&slots, &connections, registration.connection()) => slot,
             () = &mut shutdown => break,
         };
+        // The wait for a slot does not count against the time to send a request head.
+        registration.connection().admit();
         let _ = stream.set_nodelay(true);
         let connection = Arc::clone(registration.connection());
         let service = service.clone();

@@ -72,9 +72,12 @@ impl RedisCacheStore {
         RedisRouterStore::new(self.connection.clone())
     }
 
-    /// The connection (opened on first use and reopened after a failure, shared by clones
-    /// of this store and its [`response_store`](Self::response_store)), for other state
-    /// kept in the same Redis.
+    /// The connection (opened on first use, shared by clones of this store and its
+    /// [`response_store`](Self::response_store)), for other state kept in the same Redis.
+    ///
+    /// A command of yours that fails on it does not mark it broken: it is replaced when a
+    /// store's own command finds it broken, so ask for it again after a failure rather
+    /// than keeping it, and send a command again yourself if that is safe for it.
     ///
     /// # Errors
     ///

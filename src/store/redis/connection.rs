@@ -1,12 +1,12 @@
 //! [`Connection`]: one Redis, shared by the stores kept in it: where it is (`redis://`,
 //! `rediss://` over TLS, or a Unix socket), the connection (opened on first use, reopened
-//! after a failure with the failed command sent once more), the key prefix and the
-//! timeouts. What Redis sends back is bounded ([`BoundedReplies`]) before the client
+//! after a failure, a command that found it dropped sent once more), the key prefix and
+//! the timeouts. What Redis sends back is bounded ([`BoundedReplies`]) before the client
 //! library buffers it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, RedisConnectionInfo};
@@ -22,11 +22,18 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long opening a connection (TCP, TLS, authentication) may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long after a failed connect commands fail at once instead of connecting again.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
 /// The key prefix unless one is set.
 const DEFAULT_PREFIX: &str = "llm-tower:";
 
 /// The largest value read from Redis: 8 MiB, twice the largest stored response.
 pub(super) const MAX_VALUE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The largest reply read from Redis, all it holds together: a value at the limit and
+/// room for the framing and small values beside it.
+const MAX_REPLY_BYTES: u64 = MAX_VALUE_BYTES + 1024 * 1024;
 
 /// Where Redis is.
 enum Address {
@@ -39,13 +46,26 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// The state of the shared connection.
+#[derive(Default)]
+struct Current {
+    /// The open connection, if any.
+    open: Option<MultiplexedConnection>,
+    /// The open connection's generation, or the last one's: it grows with each connect
+    /// tried, so a failure reported for an old connection never closes a newer one.
+    generation: u64,
+    /// When the last connect failed, and how; until [`RECONNECT_PAUSE`] has passed,
+    /// commands fail with that at once.
+    failed: Option<(Instant, Arc<str>)>,
+}
+
 /// A Redis and the prefix of our keys in it; clones share one connection.
 #[derive(Clone)]
 pub(super) struct Connection {
     address: Arc<Address>,
     settings: Arc<RedisConnectionInfo>,
-    /// The open connection and its generation (which failure replaced which connection).
-    current: Arc<Mutex<Option<(u64, MultiplexedConnection)>>>,
+    /// The open connection, if any, and what replaced what.
+    current: Arc<Mutex<Current>>,
     prefix: Arc<str>,
 }
 
@@ -80,7 +100,7 @@ impl Connection {
         Ok(Self {
             address: Arc::new(address),
             settings: Arc::new(info.redis_settings().clone()),
-            current: Arc::new(Mutex::new(None)),
+            current: Arc::new(Mutex::new(Current::default())),
             prefix: DEFAULT_PREFIX.into(),
         })
     }
@@ -101,23 +121,39 @@ impl Connection {
     }
 
     /// The open connection, opened if there is none or if it is generation `failed`.
+    /// Within [`RECONNECT_PAUSE`] of a failed connect this fails at once, so while Redis
+    /// is unreachable callers waiting here wait for one connect at most, not one each.
     async fn connection(
         &self,
         failed: Option<u64>,
     ) -> Result<(u64, MultiplexedConnection), StoreError> {
         let mut current = self.current.lock().await;
-        if let Some((generation, connection)) = &*current
-            && Some(*generation) != failed
+        if let Some(connection) = &current.open
+            && Some(current.generation) != failed
         {
-            return Ok((*generation, connection.clone()));
+            return Ok((current.generation, connection.clone()));
         }
-        let generation = current.as_ref().map_or(0, |(generation, _)| generation + 1);
-        *current = None;
-        let connection = tokio::time::timeout(CONNECTION_TIMEOUT, self.connect())
+        if let Some((at, error)) = &current.failed
+            && at.elapsed() < RECONNECT_PAUSE
+        {
+            return Err(StoreError::new(error.as_ref()));
+        }
+        current.open = None;
+        current.generation += 1;
+        let connected = tokio::time::timeout(CONNECTION_TIMEOUT, self.connect())
             .await
-            .map_err(|_| StoreError::new("connecting to Redis timed out"))??;
-        *current = Some((generation, connection.clone()));
-        Ok((generation, connection))
+            .unwrap_or_else(|_| Err(StoreError::new("connecting to Redis timed out")));
+        match connected {
+            Ok(connection) => {
+                current.open = Some(connection.clone());
+                current.failed = None;
+                Ok((current.generation, connection))
+            }
+            Err(error) => {
+                current.failed = Some((Instant::now(), error.to_string().into()));
+                Err(error)
+            }
+        }
     }
 
     /// Opens a new connection: TCP (and TLS) or Unix, replies bounded, authenticated.
@@ -157,7 +193,7 @@ impl Connection {
                 }
             }
         };
-        let io = BoundedReplies::new(io, MAX_VALUE_BYTES);
+        let io = BoundedReplies::new(io, MAX_VALUE_BYTES, MAX_REPLY_BYTES);
         let config = AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
         let (connection, driver) =
             MultiplexedConnection::new_with_config(&self.settings, io, config)
@@ -167,30 +203,67 @@ impl Connection {
         Ok(connection)
     }
 
-    /// The connection, for commands of a caller's own.
+    /// The connection, for commands of a caller's own; nothing marks it failed when one
+    /// of those fails (a later command of the stores' own does).
     pub(super) async fn multiplexed(&self) -> Result<MultiplexedConnection, StoreError> {
         Ok(self.connection(None).await?.1)
     }
 
-    /// Runs `command`. When the connection has broken (a Redis restart, a connection cut
-    /// while idle, a reply over the size limit), a new one is opened and the command sent
-    /// once more.
+    /// Closes generation `failed` if it is still the open one, so the next command opens a
+    /// new connection.
+    async fn discard(&self, failed: u64) {
+        let mut current = self.current.lock().await;
+        if current.generation == failed {
+            current.open = None;
+        }
+    }
+
+    /// Runs `send` (a command, a pipeline, a script) on the connection. When the
+    /// connection was found dropped (a Redis restart, a connection cut while idle), a new
+    /// one is opened and `send` run once more. One that timed out or a reply over the size
+    /// limit is not run again (Redis may have carried it out, and a second `DEL` would
+    /// answer that nothing was deleted): it fails, and the next command opens a new
+    /// connection.
+    pub(super) async fn run<T, F, Fut>(&self, send: F) -> Result<T, StoreError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let (generation, connection) = self.connection(None).await?;
+        match send(connection).await {
+            Ok(value) => Ok(value),
+            Err(error) if error.is_connection_dropped() => {
+                let (_, connection) = self.connection(Some(generation)).await?;
+                send(connection).await.map_err(StoreError::new)
+            }
+            Err(error) => {
+                if error.is_io_error() {
+                    self.discard(generation).await;
+                }
+                Err(StoreError::new(error))
+            }
+        }
+    }
+
+    /// Runs `command`, as [`run`](Self::run) does.
     pub(super) async fn query<T: redis::FromRedisValue>(
         &self,
         command: redis::Cmd,
     ) -> Result<T, StoreError> {
-        let (generation, mut connection) = self.connection(None).await?;
-        match command.query_async(&mut connection).await {
-            Ok(value) => Ok(value),
-            Err(error) if error.is_io_error() || error.is_connection_dropped() => {
-                let (_, mut connection) = self.connection(Some(generation)).await?;
-                command
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(StoreError::new)
-            }
-            Err(error) => Err(StoreError::new(error)),
-        }
+        let command = &command;
+        self.run(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+    }
+
+    /// Runs a script (`EVALSHA`, loading it first if Redis does not have it), as
+    /// [`run`](Self::run) does.
+    pub(super) async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let invocation = &invocation;
+        self.run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await
     }
 
     /// Whether `self` and `other` share one connection.

@@ -18,12 +18,16 @@
 //! A stored response holds the conversation, as the in-memory store does; its owner is a
 //! hash of the key that made it, never the key.
 //! The connection is one [`redis::aio::MultiplexedConnection`], opened on first use (a
-//! Redis that is down at startup is not an error) and reopened when it breaks, the failed
-//! command sent once more on the new one (so a Redis restart costs no request); connecting
-//! and every command have short timeouts, so a dead or slow Redis costs a request
-//! milliseconds, not a hang. `rediss://` URLs connect over TLS (rustls, the webpki roots):
+//! Redis that is down at startup is not an error) and reopened when it breaks: a command
+//! (a script, a pipeline) that found the connection dropped is sent once more on the new
+//! one (so a Redis restart
+//! costs no request), while one that timed out is not (Redis may have carried it out).
+//! Connecting and every command have short timeouts, and for a second after a failed
+//! connect commands fail at once, so a dead or slow Redis costs a request milliseconds,
+//! not a hang. `rediss://` URLs connect over TLS (rustls, the webpki roots):
 //! use it for a Redis across a network. What Redis answers is bounded before it is
-//! buffered (a value of at most 8 MiB, an aggregate of at most 1,024 elements): past it
+//! buffered (a value of at most 8 MiB, an aggregate of at most 1,024 elements nested at
+//! most 8 deep, a whole reply of at most 9 MiB): past it
 //! the connection is closed and the read is a miss.
 //!
 //! [`CacheEntry::encode`]: crate::store::CacheEntry::encode

@@ -3,8 +3,10 @@
 //! over, buffering what a reply declares; a Redis that is not ours (or a man in the middle
 //! of a plain `redis://` connection) could declare a gigabyte. Here every reply is read
 //! by a small RESP scanner that allocates nothing: a string longer than the limit, an
-//! aggregate of more than [`MAX_ELEMENTS`], or bytes that are not RESP fail the read, and
-//! the connection with it, before the library buffers them.
+//! aggregate of more than [`MAX_ELEMENTS`], a reply larger in all than its limit (an
+//! aggregate of many strings each within theirs) or nested deeper than [`MAX_DEPTH`], or
+//! bytes that are not RESP fail the read, and the connection with it, before the library
+//! buffers them.
 
 use std::io;
 use std::pin::Pin;
@@ -16,6 +18,22 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// strings and integers only.
 pub(super) const MAX_ELEMENTS: u64 = 1024;
 
+/// Most aggregates one reply may hold inside each other.
+pub(super) const MAX_DEPTH: usize = 8;
+
+/// What a length line declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Declared {
+    /// A string's bytes (`$`, `!`, `=`).
+    String,
+    /// An aggregate's elements (`*`, `~`, `>`).
+    Elements,
+    /// A map's key-value pairs (`%`).
+    Pairs,
+    /// An attribute's key-value pairs, and then the value they describe (`|`).
+    Attribute,
+}
+
 /// Where the scanner is within the reply stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -23,15 +41,15 @@ enum State {
     Type,
     /// Inside a line value (`+`, `-`, `:`, …), `usize` bytes into it.
     Line(u64),
-    /// Reading the length of a string (`$`, `!`, `=`) or aggregate.
+    /// Reading the length of a string or aggregate.
     Length {
-        string: bool,
+        declared: Declared,
         value: u64,
         negative: bool,
     },
     /// After the length's `\r`.
     LengthEnd {
-        string: bool,
+        declared: Declared,
         value: u64,
         negative: bool,
     },
@@ -44,14 +62,61 @@ enum State {
 pub(super) struct Scanner {
     state: State,
     max_bytes: u64,
+    max_reply_bytes: u64,
+    /// The bytes of the reply under way so far.
+    reply_bytes: u64,
+    /// The elements still to come in each aggregate the scanner is inside, outermost
+    /// first; `depth` of them are in use.
+    open: [u64; MAX_DEPTH],
+    depth: usize,
 }
 
 impl Scanner {
-    pub(super) fn new(max_bytes: u64) -> Self {
+    /// Strings of at most `max_bytes`, replies (a value and all it holds) of at most
+    /// `max_reply_bytes`.
+    pub(super) fn new(max_bytes: u64, max_reply_bytes: u64) -> Self {
         Self {
             state: State::Type,
             max_bytes,
+            max_reply_bytes,
+            reply_bytes: 0,
+            open: [0; MAX_DEPTH],
+            depth: 0,
         }
+    }
+
+    /// Counts `bytes` more of the reply under way.
+    fn count(&mut self, bytes: u64) -> Result<(), &'static str> {
+        self.reply_bytes += bytes;
+        if self.reply_bytes > self.max_reply_bytes {
+            return Err("a reply over the size limit");
+        }
+        Ok(())
+    }
+
+    /// A value has ended: it counts toward the aggregates it is in, and when it ends the
+    /// outermost, the reply is whole.
+    fn completed(&mut self) -> State {
+        while let Some(left) = self.depth.checked_sub(1).map(|at| &mut self.open[at]) {
+            *left -= 1;
+            if *left > 0 {
+                return State::Type;
+            }
+            self.depth -= 1;
+        }
+        self.reply_bytes = 0;
+        State::Type
+    }
+
+    /// An aggregate of `elements` (at least one) begins.
+    fn open(&mut self, elements: u64) -> Result<State, &'static str> {
+        let slot = self
+            .open
+            .get_mut(self.depth)
+            .ok_or("a reply nested too deep")?;
+        *slot = elements;
+        self.depth += 1;
+        Ok(State::Type)
     }
 
     /// Scans the next bytes of the stream.
@@ -60,42 +125,49 @@ impl Scanner {
             if let State::Skip(left) = self.state {
                 let taken = usize::try_from(left).unwrap_or(usize::MAX).min(bytes.len());
                 bytes = &bytes[taken..];
+                self.count(taken as u64)?;
                 let left = left - taken as u64;
                 self.state = if left == 0 {
-                    State::Type
+                    self.completed()
                 } else {
                     State::Skip(left)
                 };
                 continue;
             }
             bytes = rest;
+            self.count(1)?;
             self.state = match self.state {
-                State::Type => match byte {
-                    b'$' | b'!' | b'=' => State::Length {
-                        string: true,
-                        value: 0,
-                        negative: false,
-                    },
-                    b'*' | b'%' | b'~' | b'>' | b'|' => State::Length {
-                        string: false,
-                        value: 0,
-                        negative: false,
-                    },
-                    b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => State::Line(0),
-                    _ => return Err("a reply that is not RESP"),
-                },
-                State::Line(_) if byte == b'\n' => State::Type,
+                State::Type => {
+                    let declared = match byte {
+                        b'$' | b'!' | b'=' => Some(Declared::String),
+                        b'*' | b'~' | b'>' => Some(Declared::Elements),
+                        b'%' => Some(Declared::Pairs),
+                        b'|' => Some(Declared::Attribute),
+                        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => None,
+                        _ => return Err("a reply that is not RESP"),
+                    };
+                    match declared {
+                        Some(declared) => State::Length {
+                            declared,
+                            value: 0,
+                            negative: false,
+                        },
+                        None => State::Line(0),
+                    }
+                }
+                State::Line(_) if byte == b'\n' => self.completed(),
                 State::Line(length) if length >= self.max_bytes => {
                     return Err("a reply line over the size limit");
                 }
                 State::Line(length) => State::Line(length + 1),
                 State::Length {
-                    string,
+                    declared,
                     value,
                     negative,
                 } => match byte {
                     b'0'..=b'9' => {
                         let value = value * 10 + u64::from(byte - b'0');
+                        let string = declared == Declared::String;
                         let limit = if string { self.max_bytes } else { MAX_ELEMENTS };
                         if value > limit && !negative {
                             return Err(if string {
@@ -105,35 +177,49 @@ impl Scanner {
                             });
                         }
                         State::Length {
-                            string,
+                            declared,
                             value: value.min(limit + 1),
                             negative,
                         }
                     }
                     b'-' if value == 0 && !negative => State::Length {
-                        string,
+                        declared,
                         value,
                         negative: true,
                     },
                     b'\r' => State::LengthEnd {
-                        string,
+                        declared,
                         value,
                         negative,
                     },
                     _ => return Err("a reply length that is not a number"),
                 },
                 State::LengthEnd {
-                    string,
+                    declared,
                     value,
                     negative,
                 } => {
                     if byte != b'\n' {
                         return Err("a reply length without its line end");
                     }
-                    if string && !negative {
-                        State::Skip(value + 2)
+                    let elements = match declared {
+                        _ if negative => 0,
+                        Declared::String => {
+                            // Refused before its bytes arrive, as a long string is.
+                            if self.reply_bytes + value + 2 > self.max_reply_bytes {
+                                return Err("a reply over the size limit");
+                            }
+                            self.state = State::Skip(value + 2);
+                            continue;
+                        }
+                        Declared::Elements => value,
+                        Declared::Pairs => 2 * value,
+                        Declared::Attribute => 2 * value + 1,
+                    };
+                    if elements == 0 {
+                        self.completed()
                     } else {
-                        State::Type
+                        self.open(elements)?
                     }
                 }
                 // Strings are skipped above, a slice at a time.
@@ -152,11 +238,12 @@ pub(super) struct BoundedReplies<T> {
 }
 
 impl<T> BoundedReplies<T> {
-    /// `inner`, with strings of at most `max_bytes`.
-    pub(super) fn new(inner: T, max_bytes: u64) -> Self {
+    /// `inner`, with strings of at most `max_bytes` and replies of at most
+    /// `max_reply_bytes`.
+    pub(super) fn new(inner: T, max_bytes: u64, max_reply_bytes: u64) -> Self {
         Self {
             inner,
-            scanner: Scanner::new(max_bytes),
+            scanner: Scanner::new(max_bytes, max_reply_bytes),
         }
     }
 }
@@ -223,7 +310,11 @@ mod tests {
     use super::*;
 
     fn scan(chunks: &[&[u8]], max: u64) -> Result<(), &'static str> {
-        let mut scanner = Scanner::new(max);
+        scan_replies(chunks, max, 64 * max)
+    }
+
+    fn scan_replies(chunks: &[&[u8]], max: u64, max_reply: u64) -> Result<(), &'static str> {
+        let mut scanner = Scanner::new(max, max_reply);
         for chunk in chunks {
             scanner.scan(chunk)?;
         }
@@ -233,7 +324,8 @@ mod tests {
     #[test]
     fn replies_within_the_limits_pass_in_any_split() {
         let stream: &[u8] =
-            b"+OK\r\n$5\r\nhello\r\n$-1\r\n:42\r\n*2\r\n$1\r\na\r\n$0\r\n\r\n_\r\n-ERR no\r\n";
+            b"+OK\r\n$5\r\nhello\r\n$-1\r\n:42\r\n*2\r\n$1\r\na\r\n$0\r\n\r\n_\r\n-ERR no\r\n\
+              %1\r\n+k\r\n*0\r\n|1\r\n+a\r\n:1\r\n*-1\r\n*2\r\n*1\r\n:1\r\n$-1\r\n";
         assert_eq!(scan(&[stream], 16), Ok(()));
         for split in 0..stream.len() {
             let (a, b) = stream.split_at(split);
@@ -269,5 +361,43 @@ mod tests {
             scan(&[b"HTTP/1.1 200 OK\r\n"], 1024),
             Err("a reply that is not RESP")
         );
+    }
+
+    #[test]
+    fn a_reply_is_bounded_in_all_and_in_depth() {
+        // Each string is within its limit, the array of them is not.
+        let mut wide = b"*1024\r\n".to_vec();
+        for _ in 0..1024 {
+            wide.extend_from_slice(b"$1000\r\n");
+            wide.extend(std::iter::repeat_n(b'x', 1000));
+            wide.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(
+            scan_replies(&[&wide], 1024, 64 * 1024),
+            Err("a reply over the size limit")
+        );
+        // Refused at the declaration that crosses the limit, before its bytes.
+        assert_eq!(
+            scan_replies(
+                &[b"*3\r\n$1000\r\n", &[b'x'; 1000], b"\r\n$1000\r\n"],
+                1024,
+                1500
+            ),
+            Err("a reply over the size limit")
+        );
+        // The limit is per reply: many replies together may pass it.
+        let mut many = Vec::new();
+        for _ in 0..100 {
+            many.extend_from_slice(b"*2\r\n$1000\r\n");
+            many.extend(std::iter::repeat_n(b'x', 1000));
+            many.extend_from_slice(b"\r\n:1\r\n");
+        }
+        assert_eq!(scan_replies(&[&many], 1024, 1100), Ok(()));
+        let deep = b"*1\r\n".repeat(MAX_DEPTH);
+        assert_eq!(scan(&[&deep, b":1\r\n"], 1024), Ok(()));
+        let deeper = b"*1\r\n".repeat(MAX_DEPTH + 1);
+        assert_eq!(scan(&[&deeper], 1024), Err("a reply nested too deep"));
+        // Nesting that closed leaves room for more.
+        assert_eq!(scan(&[&deep, b":1\r\n", &deep, b":1\r\n"], 1024), Ok(()));
     }
 }

@@ -52,6 +52,7 @@ return 1
 pub struct RedisRouterStore {
     connection: Connection,
     take_request: Arc<redis::Script>,
+    cool_down: Arc<redis::Script>,
 }
 
 impl std::fmt::Debug for RedisRouterStore {
@@ -65,6 +66,7 @@ impl RedisRouterStore {
         Self {
             connection,
             take_request: Arc::new(redis::Script::new(TAKE_REQUEST)),
+            cool_down: Arc::new(redis::Script::new(COOL_DOWN)),
         }
     }
 
@@ -108,13 +110,11 @@ impl RouterStore for RedisRouterStore {
 
     fn cool_down<'a>(&'a self, deployment: &'a str, time: Duration) -> RouterStoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut command = redis::cmd("EVAL");
-            command
-                .arg(COOL_DOWN)
-                .arg(1)
-                .arg(self.connection.key("rt-cool", deployment))
-                .arg(millis(time));
-            self.connection.query::<()>(command).await
+            let mut invocation = self
+                .cool_down
+                .key(self.connection.key("rt-cool", deployment));
+            invocation.arg(millis(time));
+            self.connection.invoke::<()>(invocation).await
         })
     }
 
@@ -130,11 +130,7 @@ impl RouterStore for RedisRouterStore {
                 .take_request
                 .key(self.count_key("rt-rpm", deployment, minute));
             invocation.arg(limit).arg(millis(COUNT_LIFETIME));
-            let mut connection = self.connection.multiplexed().await?;
-            let taken: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(crate::store::StoreError::new)?;
+            let taken: i64 = self.connection.invoke(invocation).await?;
             Ok(taken == 1)
         })
     }
@@ -157,11 +153,10 @@ impl RouterStore for RedisRouterStore {
                 .arg(&key)
                 .arg(millis(COUNT_LIFETIME))
                 .ignore();
-            let mut connection = self.connection.multiplexed().await?;
-            pipeline
-                .query_async::<()>(&mut connection)
+            let pipeline = &pipeline;
+            self.connection
+                .run(|mut connection| async move { pipeline.query_async(&mut connection).await })
                 .await
-                .map_err(crate::store::StoreError::new)
         })
     }
 }
