@@ -191,3 +191,26 @@ async fn a_streamed_request_that_hits_is_replayed_as_a_stream() {
     ask(&proxy, "chat", true, json!({"seed": 2})).await;
     assert_eq!(deployment.calls().await, 3);
 }
+
+#[tokio::test]
+async fn a_redis_that_cannot_be_reached_is_a_miss() {
+    let settings = "litellm_settings:\n  cache: true\n  cache_params: {type: redis, host: 127.0.0.1, port: 1}\n";
+    let (deployment, proxy) = cached_proxy(Fault::Ok, settings).await;
+    for _ in 0..2 {
+        let answer = ask(&proxy, "chat", false, json!({})).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    assert_eq!(deployment.calls().await, 2);
+}
+
+#[test]
+fn a_redis_cache_without_a_redis_is_refused() {
+    let yaml = "litellm_settings:\n  cache: true\n  cache_params: {type: redis}\n";
+    let (config, _) =
+        llm_tower::proxy::config::Config::from_yaml(yaml, "config.yaml", &|_: &str| None)
+            .expect("valid config");
+    let error = llm_tower::proxy::app::Proxy::from_config(&config)
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("cache_params"), "{error}");
+}
