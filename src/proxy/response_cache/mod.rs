@@ -385,9 +385,12 @@ where
             .is_none_or(|max| now_ms().saturating_sub(stored.stored_at) as f64 <= max * 1000.0)
     {
         if let Some(record) = &record {
-            record.model(request.model());
+            record.response_cache(request.model(), "hit");
         }
         return Ok(request.replay(stored.reply));
+    }
+    if let Some(record) = &record {
+        record.response_cache(request.model(), "miss");
     }
     let reply = inner.call(request).await?;
     let ttl = control.ttl.map(Duration::from_secs_f64).or(shared.ttl);
