@@ -214,3 +214,47 @@ fn a_redis_cache_without_a_redis_is_refused() {
         .expect("refused");
     assert!(error.to_string().contains("cache_params"), "{error}");
 }
+
+#[tokio::test]
+async fn embeddings_are_cached_and_chat_alone_can_be_chosen() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let embed = |settings: &'static str| async move {
+        let (deployment, proxy) = cached_proxy(Fault::Ok, settings).await;
+        Mock::given(method("POST"))
+            .and(path_regex(r":batchEmbedContents$"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"embeddings": [{"values": [0.5, 0.25]}]})),
+            )
+            .mount(&deployment.server)
+            .await;
+        let body = json!({"model": "chat", "input": "hello"});
+        let mut keys = Vec::new();
+        for _ in 0..2 {
+            let (status, headers, bytes) = proxy_app::exchange(
+                &proxy,
+                "POST",
+                "/v1/embeddings",
+                deployments::MASTER,
+                Some(body.clone()),
+            )
+            .await;
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+            let reply: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(reply["data"][0]["embedding"], json!([0.5, 0.25]));
+            keys.push(headers.get("x-litellm-cache-key").cloned());
+        }
+        (deployment.calls().await, keys)
+    };
+    let (calls, keys) = embed(CACHED).await;
+    assert_eq!(calls, 1);
+    assert!(keys[0].is_some() && keys[0] == keys[1], "{keys:?}");
+
+    let chat_only =
+        "litellm_settings:\n  cache: true\n  cache_params: {supported_call_types: [acompletion]}\n";
+    let (calls, keys) = embed(chat_only).await;
+    assert_eq!(calls, 2);
+    assert_eq!(keys, [None, None]);
+}
