@@ -395,6 +395,60 @@ async fn a_create_that_fails_is_counted_and_the_call_answered_uncached() {
 }
 
 #[tokio::test]
+async fn response_cache_hits_and_misses_are_counted_and_a_hit_spends_no_tokens() {
+    let server = MockServer::start().await;
+    mount_reply(
+        &server,
+        "gemini-2.5-flash",
+        response_body("01-agent--completion-smoke.json"),
+    )
+    .await;
+    let mut config = config(&server);
+    let cached = "litellm_settings: {cache: true}";
+    config.litellm_settings.cache = Config::from_yaml(cached, "config.yaml", &|_: &str| None)
+        .expect("valid config")
+        .0
+        .litellm_settings
+        .cache;
+    let metrics = Arc::new(Metrics::new(&config));
+    let proxy = Proxy::from_config(&config).expect("proxy builds");
+    let service = served(&config, proxy, metrics, &StackOptions::default());
+    for _ in 0..2 {
+        let (status, _, reply) = send(&service, chat("gemini-flash", &[], hello())).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    let scrape = scrape(&service).await;
+    let model = [("model", "gemini-flash"), ("provider", "gemini")];
+    let outcome = |outcome: &str| {
+        let mut labels = model.to_vec();
+        labels.push(("outcome", outcome));
+        value(&scrape, "llm_tower_response_cache_total", &labels)
+    };
+    assert_eq!((outcome("hit"), outcome("miss")), (1.0, 1.0));
+    let requests = value(
+        &scrape,
+        "llm_tower_requests_total",
+        &[
+            ("route", "/v1/chat/completions"),
+            model[0],
+            model[1],
+            ("status_class", "2xx"),
+        ],
+    );
+    assert_eq!(requests, 2.0, "both requests are counted under their model");
+    let prompt = |kind: &str| {
+        let mut labels = model.to_vec();
+        labels.push(("kind", kind));
+        value(&scrape, "llm_tower_tokens_total", &labels)
+    };
+    let reply = response_body("01-agent--completion-smoke.json");
+    let sent = reply["usageMetadata"]["promptTokenCount"].as_f64().unwrap();
+    assert_eq!(prompt("prompt"), sent, "the hit spent none");
+}
+
+#[tokio::test]
 async fn a_thousand_unknown_models_make_one_label() {
     let server = MockServer::start().await;
     let service = stack(&server, &StackOptions::default());

@@ -497,7 +497,7 @@ fn check_config_reports_good_bad_and_missing_variables() {
     );
     assert!(ok, "{text}");
     assert!(
-        text.contains("warning: ") && text.contains("litellm_settings.cache"),
+        text.contains("warning: ") && text.contains("litellm_settings.set_verbose"),
         "{text}"
     );
     assert!(

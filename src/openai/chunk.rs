@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::chat::{
     Annotation, AudioOutput, ChoiceProviderFields, ImageOutput, Logprobs, MessageProviderFields,
-    ThinkingBlock, Usage,
+    ThinkingBlock, ToolCall, Usage,
 };
 
 /// One streamed chunk.
@@ -120,6 +120,34 @@ pub struct ToolCallDelta {
     /// LiteLLM provider fields (`thought_signature`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_specific_fields: Option<Value>,
+}
+
+impl ToolCallDelta {
+    /// A whole tool call as the one delta of the call at `index`.
+    ///
+    /// ```
+    /// use llm_tower::openai::ToolCallDelta;
+    /// use llm_tower::openai::chat::ToolCall;
+    ///
+    /// let call: ToolCall = serde_json::from_str(
+    ///     r#"{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}"#,
+    /// )?;
+    /// let delta = ToolCallDelta::whole(0, call);
+    /// assert_eq!(delta.function.name.as_deref(), Some("f"));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn whole(index: u32, call: ToolCall) -> Self {
+        Self {
+            index,
+            id: Some(call.id),
+            kind: Some(call.kind),
+            function: FunctionDelta {
+                name: Some(call.function.name),
+                arguments: Some(call.function.arguments),
+            },
+            provider_specific_fields: call.provider_specific_fields,
+        }
+    }
 }
 
 /// Function name and argument text of a tool call delta.

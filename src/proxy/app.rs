@@ -44,6 +44,7 @@ use super::models::{Catalogue, check_model_info, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
 use super::readiness::Readiness;
+use super::response_cache::{ResponseCache, ResponseCacheLayer, SetupError};
 use super::unset_key;
 use crate::context::Deadline;
 use crate::edge::{
@@ -118,6 +119,9 @@ pub enum BuildError {
     /// `router_settings` names a Redis URL its client does not accept.
     #[error("router_settings: {0}")]
     Redis(crate::store::StoreError),
+    /// The response cache cannot be set up.
+    #[error("{0}")]
+    Cache(#[from] SetupError),
 }
 
 /// The response headers of LiteLLM's router: which group and deployment answered, after
@@ -130,13 +134,17 @@ const X_LITELLM_ATTEMPTED_RETRIES: http::HeaderName =
 const X_LITELLM_ATTEMPTED_FALLBACKS: http::HeaderName =
     http::HeaderName::from_static("x-litellm-attempted-fallbacks");
 
+/// The router behind every route: the response cache (on chat and embeddings when
+/// configured; elsewhere it only takes the `cache` field out), then usage recording.
+type Routed = ResponseCache<RecordUsage<Router>>;
+
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
-    chat: ChatEdge<RecordUsage<Router>>,
-    completions: CompletionsEdge<Completions<RecordUsage<Router>>>,
-    embeddings: EmbeddingsEdge<RecordUsage<Router>>,
-    responses: ResponsesEdge<Responses<RecordUsage<Router>>>,
-    messages: MessagesEdge<Messages<RecordUsage<Router>>>,
+    chat: ChatEdge<Routed>,
+    completions: CompletionsEdge<Completions<Routed>>,
+    embeddings: EmbeddingsEdge<Routed>,
+    responses: ResponsesEdge<Responses<Routed>>,
+    messages: MessagesEdge<Messages<Routed>>,
     door: MasterKey,
     models: Catalogue,
     health: Value,
@@ -192,7 +200,9 @@ impl Proxy {
             stored,
             max_record_bytes,
             router_store,
+            redis,
         } = stores(config)?;
+        let cache = ResponseCacheLayer::new(settings.cache.as_ref(), redis.as_ref())?;
         let common = Common {
             transport: &transport,
             fetcher: &fetcher,
@@ -260,15 +270,17 @@ impl Proxy {
         }
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
+        let routed = RecordUsage::new(router.clone());
+        let uncached = ResponseCacheLayer::off().layer(routed.clone());
         let chat = ChatEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(RecordUsage::new(router.clone()));
+            .layer(cache.layer(routed.clone()));
         let completions = CompletionsEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(Completions::new(RecordUsage::new(router.clone())));
+            .layer(Completions::new(uncached.clone()));
         let embeddings = EmbeddingsEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(RecordUsage::new(router.clone()));
+            .layer(cache.layer(routed));
         // Stored responses are kept under a hash of the master key that created them.
         let owner = config.general_settings.master_key.as_ref();
         let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
@@ -277,12 +289,12 @@ impl Proxy {
                 .max_record_bytes(max_record_bytes)
                 .owner(owner.map_or("", |key| key.expose()))
                 .drop_params(settings.drop_params)
-                .layer(RecordUsage::new(router.clone())),
+                .layer(uncached.clone()),
         );
         let messages = MessagesEdgeLayer::new().body_limit(body_limit).layer(
             MessagesLayer::new()
                 .drop_params(settings.drop_params)
-                .layer(RecordUsage::new(router.clone())),
+                .layer(uncached),
         );
         Ok(Self {
             shared: Arc::new(Shared {
@@ -376,6 +388,8 @@ struct Stores {
     stored: Arc<dyn ResponseStore>,
     max_record_bytes: usize,
     router_store: Option<Arc<dyn RouterStore>>,
+    /// The Redis of `router_settings`, for a response cache of `type: redis`.
+    redis: Option<RedisCacheStore>,
 }
 
 /// One registry of context caches, one of stored responses and the router's shared state,
@@ -391,7 +405,8 @@ fn stores(config: &Config) -> Result<Stores, BuildError> {
             Stores {
                 stored: Arc::new(redis.response_store()),
                 router_store: Some(Arc::new(redis.router_store())),
-                caches: Arc::new(redis),
+                caches: Arc::new(redis.clone()),
+                redis: Some(redis),
                 max_record_bytes: REDIS_MAX_RECORD_BYTES,
             }
         }
@@ -400,6 +415,7 @@ fn stores(config: &Config) -> Result<Stores, BuildError> {
             stored: Arc::new(MemoryResponseStore::default()),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             router_store: None,
+            redis: None,
         },
     })
 }
@@ -893,7 +909,7 @@ where
 
 /// `GET`/`DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
 async fn stored_response(
-    responses: &Responses<RecordUsage<Router>>,
+    responses: &Responses<Routed>,
     method: &Method,
     path: &str,
     query: Option<&str>,

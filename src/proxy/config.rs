@@ -37,6 +37,7 @@
 //! | `litellm_settings.num_retries` | [`LitellmSettings::num_retries`] |
 //! | `litellm_settings.request_timeout` | [`LitellmSettings::request_timeout`], seconds |
 //! | `litellm_settings.user_url_allowed_hosts` | [`LitellmSettings::user_url_allowed_hosts`] |
+//! | `litellm_settings.cache`, `cache_params` | [`LitellmSettings::cache`] (see [`CacheSettings`]) |
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
 //! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
 //! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches and stored responses through |
@@ -51,7 +52,7 @@
 //! # Unknown keys
 //!
 //! Any other key at the top level, in `router_settings` (`routing_strategy`, ...), in
-//! `litellm_settings` (`success_callback`, `cache`, `set_verbose`, ...), in
+//! `litellm_settings` (`success_callback`, `set_verbose`, ...), in
 //! `general_settings` (`database_url`, ...) or in a `model_list` entry is
 //! ignored and reported as one warning naming its full path, e.g.
 //! `litellm_settings.success_callback: unknown key, ignored`. So a LiteLLM
@@ -98,11 +99,13 @@
 //! An empty file, or one without `model_list`, is a valid config with no
 //! models (the proxy warns about it).
 
+mod cache;
 mod params;
 mod router;
 mod routing;
 
 pub use crate::upstream::secret::Secret;
+pub use cache::{CacheBackend, CacheSettings, DEFAULT_LOCAL_TTL};
 pub(crate) use params::is_provider_param;
 pub use router::RouterSettings;
 pub use routing::{DeploymentRouting, Routing};
@@ -376,6 +379,8 @@ pub struct LitellmSettings {
     pub request_timeout: Option<Duration>,
     /// Hosts the proxy may fetch user-supplied URLs (e.g. images) from.
     pub user_url_allowed_hosts: Vec<String>,
+    /// The response cache (`cache: true` with its `cache_params`); `None`: off.
+    pub cache: Option<CacheSettings>,
 }
 
 /// `general_settings`: server settings.
@@ -746,6 +751,10 @@ struct RawLitellmSettings {
     request_timeout: Option<serde_json::Value>,
     #[serde(default)]
     user_url_allowed_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    cache: Option<bool>,
+    #[serde(default)]
+    cache_params: Option<cache::RawCacheParams>,
     #[serde(flatten)]
     routing: routing::RawRouting,
     #[serde(flatten)]
@@ -926,7 +935,14 @@ impl RawConfig {
             &litellm_settings.unknown,
             &mut warnings,
         );
+        let cache = cache::resolve(
+            litellm_settings.cache,
+            litellm_settings.cache_params,
+            &resolver,
+            &mut warnings,
+        )?;
         let litellm_settings = LitellmSettings {
+            cache,
             drop_params: litellm_settings.drop_params.unwrap_or(false),
             num_retries: litellm_settings.num_retries,
             request_timeout: seconds(
@@ -1432,7 +1448,6 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "litellm_settings.cache: unknown key, ignored",
                 "litellm_settings.callbacks: unknown key, ignored",
                 "litellm_settings.set_verbose: unknown key, ignored",
                 "litellm_settings.success_callback: unknown key, ignored",

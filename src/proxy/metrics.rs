@@ -17,6 +17,7 @@
 //! | `llm_tower_upstream_errors_total` | counter | model, provider, status |
 //! | `llm_tower_retries_total` | counter | model, provider |
 //! | `llm_tower_context_cache_total` | counter | model, provider, outcome (hit, found, created, waited, too_small, uncached, failed, gone) |
+//! | `llm_tower_response_cache_total` | counter | model, provider, outcome (hit, miss) |
 //! | `llm_tower_tokens_total` | counter | model, provider, kind (prompt, completion, cached, reasoning) |
 //! | `llm_tower_spend_usd_total` | counter | model, provider |
 //! | `llm_tower_requests_in_flight` | gauge | |
@@ -165,7 +166,7 @@ struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ContextCacheLabels {
+struct OutcomeLabels {
     model: Arc<String>,
     provider: Arc<String>,
     outcome: &'static str,
@@ -246,7 +247,8 @@ pub struct Metrics {
     upstream_duration: Family<ModelLabels, Histogram, LatencyHistogram>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     retries: Family<ModelLabels, Counter>,
-    context_cache: Family<ContextCacheLabels, Counter>,
+    context_cache: Family<OutcomeLabels, Counter>,
+    response_cache: Family<OutcomeLabels, Counter>,
     tokens: Family<TokenLabels, Counter>,
     spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
@@ -308,6 +310,13 @@ impl Metrics {
              too_small, uncached, failed, gone)",
             context_cache.clone(),
         );
+        let response_cache = Family::default();
+        registry.register(
+            "response_cache",
+            "Requests to a route of the response cache (litellm_settings.cache), by outcome \
+             (hit, miss)",
+            response_cache.clone(),
+        );
         let tokens = Family::default();
         registry.register(
             "tokens",
@@ -350,6 +359,7 @@ impl Metrics {
             upstream_errors,
             retries,
             context_cache,
+            response_cache,
             tokens,
             spend,
             in_flight,
@@ -477,15 +487,29 @@ impl Metrics {
 
     /// A provider's context cache reported how a call went (`outcome` from a fixed set).
     pub fn context_cache(&self, label: &ModelLabel, outcome: &'static str) {
-        let labels = ModelLabels::from(label);
-        self.context_cache
-            .get_or_create(&ContextCacheLabels {
-                model: labels.model,
-                provider: labels.provider,
-                outcome,
-            })
-            .inc();
+        count_outcome(&self.context_cache, label, outcome);
     }
+
+    /// The response cache answered a request (`hit`) or sent it upstream (`miss`).
+    pub fn response_cache(&self, label: &ModelLabel, outcome: &'static str) {
+        count_outcome(&self.response_cache, label, outcome);
+    }
+}
+
+/// Counts `outcome` of a request for the model of `label` in `family`.
+fn count_outcome(
+    family: &Family<OutcomeLabels, Counter>,
+    label: &ModelLabel,
+    outcome: &'static str,
+) {
+    let labels = ModelLabels::from(label);
+    family
+        .get_or_create(&OutcomeLabels {
+            model: labels.model,
+            provider: labels.provider,
+            outcome,
+        })
+        .inc();
 }
 
 /// `2xx` .. `5xx`, or `cancelled`.

@@ -14,6 +14,7 @@ pub mod observe;
 pub mod otel;
 pub mod passthrough;
 pub mod readiness;
+pub mod response_cache;
 pub mod router_metrics;
 pub mod scrape;
 pub mod server;

@@ -87,26 +87,17 @@ impl RawRouterSettings {
         resolver: &Resolver<'_>,
         warnings: &mut Vec<String>,
     ) -> Result<RouterSettings, ConfigError> {
-        let mut setting = |key: &str, value: Option<String>| match value {
-            Some(value) => {
-                resolver.resolve_param(&format!("router_settings.{key}"), value, warnings)
-            }
-            None => Ok(None),
-        };
-        let url = setting("redis_url", self.redis_url)?;
-        let host = setting("redis_host", self.redis_host)?;
-        let password = setting("redis_password", self.redis_password)?;
-        let port = match self.redis_port {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
-            Some(serde_json::Value::String(text)) => setting("redis_port", Some(text))?,
-            Some(_) => Some(String::new()),
-        };
-        let redis_url = match (url, host) {
-            (Some(url), _) if !url.is_empty() => Some(url),
-            (_, Some(host)) if !host.is_empty() => Some(build_url(&host, port, password)?),
-            _ => None,
-        };
+        let redis_url = redis_url(
+            "router_settings.redis_",
+            RedisKeys {
+                url: self.redis_url,
+                host: self.redis_host,
+                port: self.redis_port,
+                password: self.redis_password,
+            },
+            resolver,
+            warnings,
+        )?;
         Ok(RouterSettings {
             routing: super::Routing::default(),
             redis_url: redis_url.map(Secret::new),
@@ -118,8 +109,47 @@ impl RawRouterSettings {
     }
 }
 
+/// LiteLLM's Redis keys of one section, as written: a URL, or a host, port and password.
+pub(super) struct RedisKeys {
+    pub(super) url: Option<String>,
+    pub(super) host: Option<String>,
+    pub(super) port: Option<serde_json::Value>,
+    pub(super) password: Option<String>,
+}
+
+/// The Redis URL `keys` name (`{prefix}url` wins over `{prefix}host`, `port` and
+/// `password`), with `os.environ/NAME` values resolved; `None` when they name none.
+pub(super) fn redis_url(
+    prefix: &str,
+    keys: RedisKeys,
+    resolver: &Resolver<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, ConfigError> {
+    let mut setting = |key: &str, value: Option<String>| match value {
+        Some(value) => resolver.resolve_param(&format!("{prefix}{key}"), value, warnings),
+        None => Ok(None),
+    };
+    let url = setting("url", keys.url)?;
+    let host = setting("host", keys.host)?;
+    let password = setting("password", keys.password)?;
+    let port = match keys.port {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+        Some(serde_json::Value::String(text)) => setting("port", Some(text))?,
+        Some(_) => Some(String::new()),
+    };
+    Ok(match (url, host) {
+        (Some(url), _) if !url.is_empty() => Some(url),
+        (_, Some(host)) if !host.is_empty() => {
+            Some(build_url(&format!("{prefix}port"), &host, port, password)?)
+        }
+        _ => None,
+    })
+}
+
 /// `redis://[:password@]host:port/` from LiteLLM's separate keys.
 fn build_url(
+    port_field: &str,
     host: &str,
     port: Option<String>,
     password: Option<String>,
@@ -132,7 +162,7 @@ fn build_url(
             .ok()
             .filter(|port| *port != 0)
             .ok_or_else(|| ConfigError::Invalid {
-                field: "router_settings.redis_port".to_string(),
+                field: port_field.to_string(),
                 message: "expected a port number from 1 to 65535".to_string(),
             })?,
     };

@@ -18,7 +18,7 @@
 
 mod body;
 mod future;
-mod record;
+pub(crate) mod record;
 mod request_id;
 mod trace;
 pub(crate) mod usage;

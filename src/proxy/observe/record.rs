@@ -100,6 +100,12 @@ impl Record {
         facts.tokens.prompt = facts.tokens.prompt.saturating_add(usage.prompt_tokens);
     }
 
+    /// The response cache answered a request for `model` (`hit`) or sent it on (`miss`).
+    pub(crate) fn response_cache(&self, model: &str, outcome: &'static str) {
+        self.model(model);
+        self.metrics.response_cache(&self.label(), outcome);
+    }
+
     /// A copy of what is known so far.
     pub(crate) fn snapshot(&self) -> Facts {
         self.facts().clone()

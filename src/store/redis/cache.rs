@@ -63,7 +63,14 @@ impl RedisCacheStore {
     /// # Ok::<(), llm_tower::store::StoreError>(())
     /// ```
     pub fn response_store(&self) -> RedisResponseStore {
-        RedisResponseStore::new(self.connection.clone(), DEFAULT_RESPONSE_TTL)
+        RedisResponseStore::new(self.connection.clone(), "resp", DEFAULT_RESPONSE_TTL)
+    }
+
+    /// A [`RedisResponseStore`] of cached chat and embeddings replies (the proxy's
+    /// response cache), keyed `{prefix}reply:{key}` in the same Redis, over the same
+    /// connection; [`RedisResponseStore::put_for`] gives each reply its own time to live.
+    pub fn reply_store(&self) -> RedisResponseStore {
+        RedisResponseStore::new(self.connection.clone(), "reply", DEFAULT_RESPONSE_TTL)
     }
 
     /// The [`RedisRouterStore`] in the same Redis, under the same prefix and over the same

@@ -12,6 +12,7 @@
 //! | `{prefix}cc-claim:{head hash}` | `1` | the claim's (`SET … NX PX`), deleted when its creator is done |
 //! | `{prefix}rt-cool:{deployment id}` | `1`: the deployment is cooling down | the cooldown's (`SET … PX`) |
 //! | `{prefix}rt-rpm:{deployment id}:{minute}`, `{prefix}rt-tpm:…` | the requests, the tokens counted in that minute since the Unix epoch | two minutes |
+//! | `{prefix}reply:[{namespace}:]{request hash}` | a cached chat or embeddings reply and when it was stored, as JSON (the proxy's response cache) | its `ttl` (`SET … PX`), or until Redis evicts it |
 //! | `{prefix}resp:{owner hash}:{response id}` | the stored response (the response object, its input items and the conversation, as JSON) | the store's time to live (`SET … PX`; a day by default), or until `DELETE /v1/responses/{id}` |
 //!
 //! The context-cache keys hold no prompt text and no key (the hash covers them, one way).

@@ -44,14 +44,17 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct RedisResponseStore {
     pub(super) connection: Connection,
+    /// The key kind: `resp` for stored responses, `reply` for cached chat replies.
+    kind: &'static str,
     ttl: Duration,
     failures: Arc<LogLimit>,
 }
 
 impl RedisResponseStore {
-    pub(super) fn new(connection: Connection, ttl: Duration) -> Self {
+    pub(super) fn new(connection: Connection, kind: &'static str, ttl: Duration) -> Self {
         Self {
             connection,
+            kind,
             ttl,
             failures: Arc::new(LogLimit::new(LOG_INTERVAL)),
         }
@@ -64,7 +67,29 @@ impl RedisResponseStore {
     }
 
     fn record_key(&self, key: &str) -> String {
-        self.connection.key("resp", key)
+        self.connection.key(self.kind, key)
+    }
+
+    /// Stores `record` under `key` for `ttl`, or (`None`) until Redis evicts it; a
+    /// failure loses the record, as [`put`](ResponseStore::put) does.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use llm_tower::store::RedisCacheStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), llm_tower::store::StoreError> {
+    /// let replies = RedisCacheStore::open("redis://127.0.0.1:6379/")?.reply_store();
+    /// // Stored as `llm-tower:reply:team-a:0f3c…` for a minute.
+    /// replies.put_for("team-a:0f3c", "{}".to_owned(), Some(Duration::from_secs(60))).await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_for(&self, key: &str, record: String, ttl: Option<Duration>) {
+        let mut command = redis::cmd("SET");
+        command.arg(self.record_key(key)).arg(record);
+        if let Some(ttl) = ttl {
+            command.arg("PX").arg(millis(ttl));
+        }
+        self.query::<()>("put", command).await;
     }
 
     /// Runs `command` within [`OPERATION_TIMEOUT`]; a failure is logged (`operation`
@@ -99,6 +124,7 @@ impl std::fmt::Debug for RedisResponseStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisResponseStore")
             .field("prefix", &self.connection.prefix())
+            .field("kind", &self.kind)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
@@ -114,15 +140,7 @@ impl ResponseStore for RedisResponseStore {
     }
 
     fn put<'a>(&'a self, key: &'a str, record: String) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut command = redis::cmd("SET");
-            command
-                .arg(self.record_key(key))
-                .arg(record)
-                .arg("PX")
-                .arg(millis(self.ttl));
-            self.query::<()>("put", command).await;
-        })
+        Box::pin(self.put_for(key, record, Some(self.ttl)))
     }
 
     fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {

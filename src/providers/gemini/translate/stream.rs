@@ -182,16 +182,7 @@ impl StreamTranslator {
                 .tool_calls
                 .drain(..)
                 .map(|call| {
-                    let delta = ToolCallDelta {
-                        index: state.tool_calls,
-                        id: Some(call.id),
-                        kind: Some(call.kind),
-                        function: FunctionDelta {
-                            name: Some(call.function.name),
-                            arguments: Some(call.function.arguments),
-                        },
-                        provider_specific_fields: call.provider_specific_fields,
-                    };
+                    let delta = ToolCallDelta::whole(state.tool_calls, call);
                     state.tool_calls += 1;
                     delta
                 })
