@@ -26,11 +26,6 @@ pub use validate::SchemaValidationLayer;
 
 use crate::error::{Error, ErrorKind};
 
-/// The error of a layer's future polled again after it completed.
-fn polled_after_completion() -> Error {
-    Error::new(ErrorKind::Api, "polled after completion")
-}
-
 /// The error of a chat service that answered with `answered` (a stream, a whole
 /// completion) where `asked` was asked for.
 fn mismatch(answered: &str, asked: &str) -> Error {

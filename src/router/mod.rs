@@ -485,7 +485,7 @@ impl<Req, Res> Future for RouterFuture<Req, Res> {
             RouterFutureProj::Failover { inner } => inner.as_mut().poll(cx),
             RouterFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::new(ErrorKind::Api, "polled after completion")))),
+                .unwrap_or_else(Error::polled_after_completion))),
         }
     }
 }

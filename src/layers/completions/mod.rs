@@ -25,7 +25,7 @@ use tower_service::Service;
 
 use self::convert::{Plan, plan, text_completion};
 use self::stream::{TextChunks, merge};
-use super::{mismatch, polled_after_completion};
+use super::mismatch;
 use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{ChatRequest, CompletionRequest};
@@ -175,11 +175,11 @@ where
                 stream
                     .take()
                     .map(CompletionResponse::Stream)
-                    .ok_or_else(polled_after_completion),
+                    .ok_or_else(Error::polled_after_completion),
             ),
-            CompletionsFutureProj::Failed { error } => {
-                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
-            }
+            CompletionsFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(Error::polled_after_completion))),
         }
     }
 }

@@ -29,7 +29,7 @@ use tower_service::Service;
 
 use self::request::{Purpose, to_chat};
 use self::stream::StreamMapper;
-use super::{mismatch, polled_after_completion};
+use super::mismatch;
 use crate::anthropic::{CountTokensRequest, CreateMessage, MessageReply, StreamEvent, TokenCount};
 use crate::error::{Error, ErrorKind};
 use crate::openai::ChatRequest;
@@ -167,16 +167,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            MessagesFutureProj::Failed { error } => {
-                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
-            }
+            MessagesFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(Error::polled_after_completion))),
             MessagesFutureProj::Waiting {
                 inner,
                 stream,
                 model,
             } => {
                 let reply = ready!(inner.poll(cx))?;
-                let model = model.take().ok_or_else(polled_after_completion)?;
+                let model = model.take().ok_or_else(Error::polled_after_completion)?;
                 let id = reply::message_id();
                 Poll::Ready(match (reply, *stream) {
                     (ChatResponse::Completion(completion), false) => Ok(MessagesReply::Message(
@@ -247,9 +247,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            CountFutureProj::Failed { error } => {
-                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
-            }
+            CountFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(Error::polled_after_completion))),
             CountFutureProj::Waiting { inner } => Poll::Ready(match ready!(inner.poll(cx))? {
                 ChatResponse::Completion(completion) => completion
                     .usage

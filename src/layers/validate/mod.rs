@@ -49,7 +49,6 @@ use serde_json::Value;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::polled_after_completion;
 use crate::error::Error;
 use crate::openai::ChatRequest;
 use crate::provider::ChatResponse;
@@ -266,7 +265,7 @@ where
             } => {
                 let response = ready!(inner.poll(cx))?;
                 let Some(validator) = validator.take() else {
-                    return Poll::Ready(Err(polled_after_completion()));
+                    return Poll::Ready(Err(Error::polled_after_completion()));
                 };
                 Poll::Ready(match response {
                     ChatResponse::Completion(completion) => {
@@ -278,9 +277,9 @@ where
                     ))),
                 })
             }
-            SchemaValidationFutureProj::Failed { error } => {
-                Poll::Ready(Err(error.take().unwrap_or_else(polled_after_completion)))
-            }
+            SchemaValidationFutureProj::Failed { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(Error::polled_after_completion))),
         }
     }
 }

@@ -190,7 +190,7 @@ where
             }
             EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
+                .unwrap_or_else(Error::polled_after_completion))),
         }
     }
 }

@@ -294,12 +294,10 @@ where
         match self.project() {
             ParamMapFutureProj::Failed { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion")))),
+                .unwrap_or_else(Error::polled_after_completion))),
             ParamMapFutureProj::Waiting { inner, reply } => {
                 let result = ready!(inner.poll(cx));
-                let state = reply
-                    .take()
-                    .ok_or_else(|| Error::new(crate::ErrorKind::Api, "polled after completion"));
+                let state = reply.take().ok_or_else(Error::polled_after_completion);
                 Poll::Ready(
                     result
                         .map_err(Error::from)

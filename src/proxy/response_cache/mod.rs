@@ -42,7 +42,7 @@ use store::ReplyStore;
 use super::config::{CacheBackend, CacheSettings, DEFAULT_LOCAL_TTL};
 use super::observe::record::Record;
 use crate::context::{Contextual, ResponseNotes};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::openai::chat::Extra;
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::provider::ChatResponse;
@@ -462,7 +462,7 @@ where
             StateProj::Cached { lookup } => lookup.as_mut().poll(cx),
             StateProj::Refused { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or_else(|| Error::new(ErrorKind::Api, "polled after completion")))),
+                .unwrap_or_else(Error::polled_after_completion))),
         }
     }
 }
