@@ -3,7 +3,7 @@
 //! | layer | what |
 //! |---|---|
 //! | [`SaneRequestIdLayer`] | a client's `x-request-id` kept only when short and plain |
-//! | tower-http `SetRequestIdLayer` | `x-request-id` from the client, else a new UUID |
+//! | tower-http `SetRequestIdLayer` | `x-request-id` from the client, else a new UUID ([`RandomRequestId`]) |
 //! | tower-http `PropagateRequestIdLayer` | the same `x-request-id` on the answer |
 //! | [`ObserveLayer`] | span, trace context, metrics, access log, `x-litellm-call-id` |
 //! | tower-http `CorsLayer` (with `--cors-origins`) | pre-flights answered without the key |
@@ -16,14 +16,16 @@ use tower::ServiceBuilder;
 use tower::util::Either;
 use tower_http::cors::{Cors, CorsLayer};
 use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestId, PropagateRequestIdLayer, SetRequestId, SetRequestIdLayer,
+    PropagateRequestId, PropagateRequestIdLayer, SetRequestId, SetRequestIdLayer,
 };
 
 use super::app::Proxy;
 use super::auth::MasterKey;
 use super::config::Config;
 use super::metrics::Metrics;
-use super::observe::{AccessLog, Observe, ObserveLayer, SaneRequestId, SaneRequestIdLayer};
+use super::observe::{
+    AccessLog, Observe, ObserveLayer, RandomRequestId, SaneRequestId, SaneRequestIdLayer,
+};
 use super::scrape::MetricsRoute;
 
 /// How the served stack is set up.
@@ -44,7 +46,7 @@ type Routes = Either<MetricsRoute<Proxy>, Proxy>;
 
 /// The service [`served`] returns.
 pub type Served = SaneRequestId<
-    SetRequestId<PropagateRequestId<Observe<Either<Cors<Routes>, Routes>>>, MakeRequestUuid>,
+    SetRequestId<PropagateRequestId<Observe<Either<Cors<Routes>, Routes>>>, RandomRequestId>,
 >;
 
 /// The door of `/metrics`: the master key unless public.
@@ -88,7 +90,7 @@ pub fn served(
     };
     ServiceBuilder::new()
         .layer(SaneRequestIdLayer)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(ObserveLayer::new(metrics).access_log(options.access_log))
         .option_layer(options.cors.clone())

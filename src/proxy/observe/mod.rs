@@ -18,6 +18,7 @@
 
 mod body;
 mod future;
+mod new_id;
 pub(crate) mod record;
 mod request_id;
 mod trace;
@@ -32,6 +33,7 @@ use tower_service::Service;
 
 pub use body::ObservedBody;
 pub use future::ObserveFuture;
+pub use new_id::RandomRequestId;
 pub use request_id::{MAX_REQUEST_ID_LEN, SaneRequestId, SaneRequestIdLayer};
 pub use trace::TraceParent;
 
