@@ -1,10 +1,10 @@
 //! [`ResponseCacheLayer`]: LiteLLM's response cache (`litellm_settings.cache: true`) in
 //! front of the chat and embeddings services. A request whose key (a SHA-256 of the
-//! request without the fields that do not change the answer, see [`key`]) was answered
-//! before, within the reply's time to live, is answered from the cache without an
-//! upstream call: the same reply, its cost 0. A streamed request that hits is replayed as
-//! a stream ([`replay`]); a streamed request that misses is not stored (only whole replies
-//! are). Errors are never stored; a store that fails is a miss.
+//! request without the fields that do not change the answer: the `key` module) was
+//! answered before, within the reply's time to live, is answered from the cache without
+//! an upstream call: the same reply, its cost 0. A streamed request that hits is replayed
+//! as a stream (the `replay` module); a streamed request that misses is not stored (only
+//! whole replies are). Errors are never stored; a store that fails is a miss.
 //!
 //! The request's `cache` object (LiteLLM's per-request controls) is taken out of the
 //! request here, so it never reaches an upstream, cache on or off:
