@@ -270,9 +270,10 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
     // The `tool_use` ids of the assistant message just before, not yet answered.
     let mut open_calls: Vec<String> = Vec::new();
     let mut previous: Option<MessageRole> = None;
-    for (index, message) in messages {
+    for (origin, message) in messages {
+        let index = origin.first;
         if message.role == MessageRole::System {
-            out.push(system_turn(message.content, index)?);
+            out.push(system_turn(message.content, &origin)?);
             continue;
         }
         match (previous, message.role) {
@@ -295,12 +296,12 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
         previous = Some(message.role);
         match message.role {
             MessageRole::User => {
-                out.extend(user_turn(message.content, index, &open_calls)?);
+                out.extend(user_turn(message.content, &origin, &open_calls)?);
                 open_calls.clear();
             }
             MessageRole::System => {}
             MessageRole::Assistant => {
-                let turn = assistant_turn(message.content, index)?;
+                let turn = assistant_turn(message.content, &origin)?;
                 open_calls = turn
                     .tool_calls
                     .iter()
@@ -315,28 +316,60 @@ fn conversation(messages: Vec<InputMessage>) -> Result<Vec<Message>, Error> {
 }
 
 /// The conversation with consecutive `user` (or `assistant`) messages merged into one turn,
-/// their blocks in order, as Anthropic's API reads them; each turn with the index of its
-/// first message.
-fn merge_turns(messages: Vec<InputMessage>) -> Vec<(usize, InputMessage)> {
-    let mut turns: Vec<(usize, InputMessage)> = Vec::with_capacity(messages.len());
+/// their blocks in order, as Anthropic's API reads them; each turn with where its blocks
+/// came from.
+fn merge_turns(messages: Vec<InputMessage>) -> Vec<(Origin, InputMessage)> {
+    let mut turns: Vec<(Origin, InputMessage)> = Vec::with_capacity(messages.len());
     for (index, message) in messages.into_iter().enumerate() {
         match turns.last_mut() {
-            Some((_, turn)) if turn.role == message.role && message.role != MessageRole::System => {
+            Some((origin, turn))
+                if turn.role == message.role && message.role != MessageRole::System =>
+            {
                 let mut merged = blocks(std::mem::replace(
                     &mut turn.content,
                     MessageContent::Blocks(Vec::new()),
                 ));
+                origin.starts.push((merged.len(), index));
                 merged.extend(blocks(message.content));
                 turn.content = MessageContent::Blocks(merged);
             }
-            _ => turns.push((index, message)),
+            _ => turns.push((Origin::new(index), message)),
         }
     }
     turns
 }
 
+/// Where the blocks of a turn came from, so that an error names the block as the client
+/// sent it: the turn's first message, and where each merged message's blocks start.
+struct Origin {
+    first: usize,
+    /// `(position of its first block in the turn, message index)`, in order.
+    starts: Vec<(usize, usize)>,
+}
+
+impl Origin {
+    fn new(index: usize) -> Self {
+        Self {
+            first: index,
+            starts: vec![(0, index)],
+        }
+    }
+
+    /// `messages[i].content[j]` of the turn's block at `position`.
+    fn block(&self, position: usize) -> String {
+        let (start, index) = self
+            .starts
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= position)
+            .copied()
+            .unwrap_or((0, self.first));
+        format!("messages[{index}].content[{}]", position - start)
+    }
+}
+
 /// A `system` message of the conversation: its text blocks.
-fn system_turn(content: MessageContent, index: usize) -> Result<Message, Error> {
+fn system_turn(content: MessageContent, origin: &Origin) -> Result<Message, Error> {
     let mut parts = Vec::new();
     for (block_index, block) in blocks(content).into_iter().enumerate() {
         match block {
@@ -345,7 +378,7 @@ fn system_turn(content: MessageContent, index: usize) -> Result<Message, Error> 
                 cache_control,
             } => parts.push(text_part(text, cache_control)),
             other => {
-                let at = format!("messages[{index}].content[{block_index}]");
+                let at = origin.block(block_index);
                 return Err(Error::invalid_param(
                     format!("{at}.type"),
                     format!(
@@ -374,12 +407,12 @@ fn blocks(content: MessageContent) -> Vec<InputBlock> {
 /// A user message: its tool results as `tool` messages, then its other blocks.
 fn user_turn(
     content: MessageContent,
-    index: usize,
+    origin: &Origin,
     open_calls: &[String],
 ) -> Result<Vec<Message>, Error> {
     if let MessageContent::Text(text) = content {
         if !open_calls.is_empty() {
-            return Err(unanswered(index, open_calls));
+            return Err(unanswered(origin.first, open_calls));
         }
         return Ok(vec![Message::text(Role::User, text)]);
     }
@@ -387,7 +420,7 @@ fn user_turn(
     let mut parts = Vec::new();
     let mut answered = HashSet::new();
     for (block_index, block) in blocks(content).into_iter().enumerate() {
-        let at = format!("messages[{index}].content[{block_index}]");
+        let at = origin.block(block_index);
         match block {
             InputBlock::ToolResult(result) => {
                 if !open_calls.contains(&result.tool_use_id) {
@@ -411,7 +444,7 @@ fn user_turn(
         .cloned()
         .collect();
     if !missing.is_empty() {
-        return Err(unanswered(index, &missing));
+        return Err(unanswered(origin.first, &missing));
     }
     // A mark caches the prefix up to its block: the blocks after the last mark go in a
     // message of their own, outside the cached head.
@@ -554,7 +587,7 @@ fn block_type(block: &InputBlock) -> &'static str {
 
 /// An assistant message: text, calls and thinking, with the thought signatures put back
 /// where the reply had them.
-fn assistant_turn(content: MessageContent, index: usize) -> Result<Message, Error> {
+fn assistant_turn(content: MessageContent, origin: &Origin) -> Result<Message, Error> {
     let mut message = Message::text(Role::Assistant, String::new());
     message.content = None;
     let mut text = String::new();
@@ -562,7 +595,7 @@ fn assistant_turn(content: MessageContent, index: usize) -> Result<Message, Erro
     let mut thoughts = Vec::new();
     let mut state = ThoughtState::default();
     for (block_index, block) in blocks(content).into_iter().enumerate() {
-        let at = format!("messages[{index}].content[{block_index}]");
+        let at = origin.block(block_index);
         match block {
             InputBlock::Text {
                 text: more,

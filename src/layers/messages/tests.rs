@@ -182,6 +182,21 @@ fn bad_requests_name_the_field() {
             "messages[2].content[0].tool_use_id",
         ),
         (
+            // Merged into one turn, a block is still named as the client sent it.
+            json!({"model": "m", "max_tokens": 8, "messages": [
+                {"role": "user", "content": "a"},
+                {"role": "assistant", "content": "b"},
+                {"role": "assistant", "content": [{"type": "text", "text": "c"},
+                    {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]}]}),
+            "messages[2].content[1].type",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 8, "messages": [
+                {"role": "user", "content": "a"},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "x"}]}]}),
+            "messages[1].content[0].tool_use_id",
+        ),
+        (
             json!({"model": "m", "max_tokens": 8, "messages": [
                 {"role": "user", "content": "a"},
                 {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
