@@ -724,7 +724,8 @@ async fn builtin_tools_each_get_an_entry() {
 
 #[tokio::test]
 async fn built_in_tools_beside_functions_go_where_the_model_takes_them() {
-    // Gemini 3 takes built-in tools beside function declarations: all are sent.
+    // Gemini 3 takes built-in tools beside function declarations: all are sent, with the
+    // switch the Gemini API wants for the mix (a `tool_choice` of the client's kept).
     let gemini_3 = "gemini-3-flash-preview";
     let tools = json!({"tools": [weather_tool(), {"googleSearch": {}}, {"urlContext": {}}]});
     let body = sent(hi(gemini_3, tools.clone())).await;
@@ -736,6 +737,22 @@ async fn built_in_tools_beside_functions_go_where_the_model_takes_them() {
             {"urlContext": {}}
         ])
     );
+    assert_eq!(
+        body["toolConfig"],
+        json!({"functionCallingConfig": {"mode": "AUTO"}, "includeServerSideToolInvocations": true})
+    );
+    let forced =
+        json!({"tools": [weather_tool(), {"googleSearch": {}}], "tool_choice": "required"});
+    let body = sent(hi(gemini_3, forced)).await;
+    assert_eq!(
+        body["toolConfig"],
+        json!({"functionCallingConfig": {"mode": "ANY"}, "includeServerSideToolInvocations": true})
+    );
+    // Functions alone, or built-in tools alone, need no switch.
+    let body = sent(hi(gemini_3, json!({"tools": [weather_tool()]}))).await;
+    assert_eq!(body.get("toolConfig"), None);
+    let body = sent(hi(gemini_3, json!({"tools": [{"googleSearch": {}}]}))).await;
+    assert_eq!(body.get("toolConfig"), None);
     // 2.5 refuses the mix: the built-in tools offered in `tools` are dropped (with a
     // warning), the functions are sent.
     let body = sent(hi(FLASH, tools)).await;

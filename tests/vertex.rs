@@ -855,3 +855,40 @@ fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
         "{unset}"
     );
 }
+
+#[tokio::test]
+async fn built_in_tools_beside_functions_are_left_out_on_vertex() {
+    // Vertex AI refuses `includeServerSideToolInvocations`, which the Gemini API needs for
+    // the mix: a 3.x model on Vertex gets the functions, as a model that refuses the mix.
+    let model = "gemini-3-flash-preview";
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{model}:generateContent"
+        )))
+        .and(wiremock::matchers::body_json(json!({
+            "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request: ChatRequest = serde_json::from_value(json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "tools": [
+            {"type": "web_search"},
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
+        ],
+    }))
+    .expect("chat request");
+
+    let answer = vertex(&server, "us-central1")
+        .chat_service()
+        .oneshot(request)
+        .await
+        .expect("answered");
+    assert_eq!(text_of(answer).await, "Hi from Vertex");
+}

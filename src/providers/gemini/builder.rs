@@ -346,6 +346,7 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         let options = TranslateOptions {
             drop_params: settings.drop_params,
             client_credentials: settings.client_credentials,
+            builtin_tools_with_functions: !settings.google_cloud,
         };
         let (api_key, key_layer, http_layer) = if settings.google_cloud {
             let http = GeminiHttpLayer::new(&api_base).models_parent("publishers/google/");

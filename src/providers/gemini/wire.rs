@@ -190,6 +190,36 @@ pub struct FunctionDeclaration {
 pub struct ToolConfig {
     /// Function calling mode.
     pub function_calling_config: FunctionCallingConfig,
+    /// Asks for the built-in tools' own calls and results as `toolCall` and `toolResponse`
+    /// parts of the reply; the Gemini API needs it to run built-in tools beside function
+    /// declarations (Vertex AI does not take it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_server_side_tool_invocations: Option<bool>,
+}
+
+impl ToolConfig {
+    /// A config of one function calling `mode` (`AUTO`, `ANY`, `NONE`, `VALIDATED`) and
+    /// nothing else.
+    ///
+    /// ```
+    /// use llm_tower::gemini::wire::ToolConfig;
+    ///
+    /// let config = ToolConfig::mode("AUTO");
+    /// assert_eq!(
+    ///     serde_json::to_string(&config)?,
+    ///     r#"{"functionCallingConfig":{"mode":"AUTO"}}"#
+    /// );
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn mode(mode: &str) -> Self {
+        Self {
+            function_calling_config: FunctionCallingConfig {
+                mode: mode.to_owned(),
+                allowed_function_names: None,
+            },
+            include_server_side_tool_invocations: None,
+        }
+    }
 }
 
 /// `functionCallingConfig`.

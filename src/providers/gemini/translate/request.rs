@@ -61,12 +61,12 @@ use crate::openai::chat::{ChatRequest, Message, ResponseFormat, Stop};
 use crate::providers::gemini::call::CachePlan;
 use crate::providers::gemini::facts::{self, ThinkingMode};
 use crate::providers::gemini::model::ModelInfo;
-use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig};
+use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig, ToolConfig};
 use crate::upstream::credentials::check_client_credentials;
 use crate::upstream::secret::Secret;
 
 /// Provider-wide translation settings.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct TranslateOptions {
     /// Drop unsupported params instead of refusing them (a request's own `drop_params`
     /// overrides this).
@@ -75,6 +75,21 @@ pub struct TranslateOptions {
     /// trusted (an HTTP edge), a client-chosen `api_base` would make the server call any
     /// host it names.
     pub client_credentials: bool,
+    /// Send built-in tools beside function declarations to models that take the mix, with
+    /// `toolConfig.includeServerSideToolInvocations` (on by default). Vertex AI refuses that
+    /// field: with this off, the mix is treated as for a model that refuses it (see
+    /// [`ToolSet::fit_builtins`](super::tools::ToolSet::fit_builtins)).
+    pub builtin_tools_with_functions: bool,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        Self {
+            drop_params: false,
+            client_credentials: false,
+            builtin_tools_with_functions: true,
+        }
+    }
 }
 
 /// Per-request credentials and endpoint taken out of the request body.
@@ -326,7 +341,17 @@ fn translate(
             drop,
         )?;
     }
-    let dropped_tools = tool_set.fit_builtins(facts.builtin_tools_with_functions)?;
+    let combine = facts.builtin_tools_with_functions && options.builtin_tools_with_functions;
+    let dropped_tools = tool_set.fit_builtins(combine)?;
+    let mut tool_config = tool_config;
+    if tool_set.mixes_builtins_with_functions() {
+        // The Gemini API runs built-in tools beside functions only when asked to return
+        // their invocations (as `toolCall`/`toolResponse` parts, kept in the reply's
+        // `provider_specific_fields.other_parts`).
+        tool_config
+            .get_or_insert_with(|| ToolConfig::mode("AUTO"))
+            .include_server_side_tool_invocations = Some(true);
+    }
     body.tools = tool_set.into_tools();
     body.tool_config = tool_config;
     body.generation_config = config;

@@ -8,9 +8,12 @@
 //!
 //! # Built-in tools beside functions
 //!
-//! Gemini 3 models take built-in tools in a request that also declares functions; older
-//! ones refuse the mix (the model table's `builtin_tools_with_functions`, see
-//! [`facts`](crate::gemini::facts)). For those, [`ToolSet::fit_builtins`] applies one rule:
+//! Gemini 3 models take built-in tools in a request that also declares functions (the
+//! request then sets `toolConfig.includeServerSideToolInvocations`); older ones refuse the
+//! mix (the model table's `builtin_tools_with_functions`, see
+//! [`facts`](crate::gemini::facts)), and so does Vertex AI
+//! ([`TranslateOptions::builtin_tools_with_functions`](super::TranslateOptions::builtin_tools_with_functions)).
+//! For those, [`ToolSet::fit_builtins`] applies one rule:
 //!
 //! - a built-in tool listed in `tools` beside function tools (the Codex CLI sends
 //!   `web_search` with its functions) is an offer the model may or may not take up: it is
@@ -187,6 +190,12 @@ impl<'c> ToolSet<'c> {
         }
     }
 
+    /// Whether built-in tools are sent beside function declarations (after
+    /// [`fit_builtins`](Self::fit_builtins)).
+    pub fn mixes_builtins_with_functions(&self) -> bool {
+        !self.functions.is_empty() && !self.builtins.is_empty()
+    }
+
     /// Whether a function with this name was declared.
     pub fn declares(&self, name: &str) -> bool {
         self.functions.iter().any(|function| function.name == name)
@@ -288,6 +297,7 @@ pub fn tool_config(choice: &ToolChoice, param: &str) -> Result<ToolConfig, Error
             mode: mode.to_owned(),
             allowed_function_names: allowed,
         },
+        include_server_side_tool_invocations: None,
     })
 }
 
