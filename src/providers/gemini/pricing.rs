@@ -63,4 +63,24 @@ mod tests {
             assert!(price.output_cost_per_token > 0.0, "{id}");
         }
     }
+
+    #[test]
+    fn every_current_gemini_3_model_of_the_pricing_page_has_a_price() {
+        let table = bundled();
+        for id in [
+            "gemini-3.8-flash",
+            "gemini-3.5-flash",
+            "gemini-3.5-flash-lite",
+            "gemini-3.1-pro-preview",
+            "gemini-3-flash-preview",
+            "gemini-3.1-flash-lite-preview",
+        ] {
+            let price = table.models.get(id).unwrap_or_else(|| panic!("{id}"));
+            let cache_read = price.cache_read_input_token_cost.unwrap_or_default();
+            assert!(
+                (cache_read * 10.0 - price.input_cost_per_token).abs() < 1e-12,
+                "{id}: cache reads cost a tenth of input"
+            );
+        }
+    }
 }
