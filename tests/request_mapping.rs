@@ -1641,17 +1641,22 @@ fn two_unsigned_calls() -> Value {
 
 #[tokio::test]
 async fn gemini_3_gets_the_placeholder_signature_on_the_first_call_only() {
-    let body = sent(call_turn(FLASH_3, two_unsigned_calls())).await;
-    assert_eq!(
-        body,
-        json!({"contents": [
-            {"role": "user", "parts": [{"text": "Go"}]},
-            {"role": "model", "parts": [
-                {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": DUMMY_SIGNATURE},
-                {"functionCall": {"name": "g", "args": {}}}
-            ]}
-        ]})
-    );
+    // By the model table, not the id: `gemini-flash-latest` names no version and is a 3.x
+    // Flash today.
+    for model in [FLASH_3, "gemini-flash-latest", "gemini-3-pro-image-preview"] {
+        let body = sent(call_turn(model, two_unsigned_calls())).await;
+        assert_eq!(
+            body,
+            json!({"contents": [
+                {"role": "user", "parts": [{"text": "Go"}]},
+                {"role": "model", "parts": [
+                    {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": DUMMY_SIGNATURE},
+                    {"functionCall": {"name": "g", "args": {}}}
+                ]}
+            ]}),
+            "{model}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -129,6 +129,9 @@ pub struct ModelFacts {
     /// Whether built-in tools (Google Search, code execution, URL context) are accepted
     /// in a request that also declares functions.
     pub builtin_tools_with_functions: bool,
+    /// Whether a replayed function call turn must carry a thought signature (Gemini 3):
+    /// calls replayed without one get Google's documented placeholder.
+    pub signed_function_calls: bool,
 }
 
 /// A family row: the facts of ids of one size class from one version on.

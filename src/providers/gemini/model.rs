@@ -10,9 +10,11 @@
 /// ```
 /// use llm_tower::gemini::ModelInfo;
 ///
+/// use llm_tower::gemini::model::SizeClass;
+///
 /// let model = ModelInfo::parse("gemini-3.1-flash-lite-preview");
-/// assert!(model.is_gemini_3_or_later());
-/// assert!(model.is_flash());
+/// assert_eq!(model.version(), Some((3, 1)));
+/// assert_eq!(model.class(), SizeClass::FlashLite);
 /// assert!(ModelInfo::parse("gemini-2.0-flash").version() == Some((2, 0)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +63,6 @@ impl ModelInfo {
         self.class
     }
 
-    /// Gemini 3 and later take `thinkingLevel` and need thought signatures on replayed calls.
-    pub fn is_gemini_3_or_later(&self) -> bool {
-        matches!(self.version, Some((major, _)) if major >= 3)
-    }
-
-    /// Flash or Flash-Lite.
-    pub fn is_flash(&self) -> bool {
-        matches!(self.class, SizeClass::Flash | SizeClass::FlashLite)
-    }
-
     /// Models before 2.5 have no thinking. Ids without a version (`gemini-flash-latest`)
     /// are assumed current.
     pub fn supports_thinking(&self) -> bool {
@@ -102,7 +94,7 @@ mod tests {
             Some((3, 0))
         );
         assert_eq!(ModelInfo::parse("gemini-3.1-flash").version(), Some((3, 1)));
-        assert!(ModelInfo::parse("gemini-4-ultra").is_gemini_3_or_later());
+        assert_eq!(ModelInfo::parse("gemini-4-ultra").version(), Some((4, 0)));
         assert_eq!(ModelInfo::parse("gemini-flash-latest").version(), None);
         assert_eq!(
             ModelInfo::parse("models/gemini-1.5-pro").version(),

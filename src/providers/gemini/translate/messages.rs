@@ -13,9 +13,9 @@
 //!   the `functionResponse` as parts of their own, as LiteLLM sends them);
 //! - assistant `tool_calls` → `functionCall` parts with the arguments parsed (`""` → `{}`);
 //!   the thought signature comes from `provider_specific_fields`, else from the id suffix
-//!   after `__thought__` (LiteLLM's encoding), else, for Gemini 3, Google's documented
-//!   placeholder on the first call of each assistant message (Gemini 3 refuses a replayed
-//!   call turn without one);
+//!   after `__thought__` (LiteLLM's encoding), else, for models that refuse a replayed call
+//!   turn without one (Gemini 3: the model table's `signed_function_calls`), Google's
+//!   documented placeholder on the first call of each assistant message;
 //! - `reasoning_content` / `thinking_blocks` replay as thought parts;
 //! - images: data URIs (base64 or percent-encoded) → `inlineData`; `gs://` and http(s) URIs
 //!   → `fileData` with the media type from `format` or the extension (the media-fetch layer
@@ -42,7 +42,6 @@ use crate::error::Error;
 use crate::layers::media::mime_from_extension;
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall, split_thought_id};
 use crate::providers::gemini::facts::{self, ModelFacts};
-use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{
     self, Blob, FileData, FunctionResponse, MediaResolution, Part,
 };
@@ -120,7 +119,7 @@ impl Turn {
 /// # Ok::<(), llm_tower::Error>(())
 /// ```
 pub fn translate_messages(messages: Vec<Message>, model: &str) -> Result<Conversation, Error> {
-    translate_conversation(messages, ModelInfo::parse(model), facts::facts(model), None)
+    translate_conversation(messages, facts::facts(model), None)
 }
 
 /// [`translate_messages`], keeping messages `0..=cache_end` apart as the head of the
@@ -129,7 +128,6 @@ pub fn translate_messages(messages: Vec<Message>, model: &str) -> Result<Convers
 /// and a request naming a cache may not carry one).
 pub fn translate_conversation(
     messages: Vec<Message>,
-    model: ModelInfo,
     facts: &ModelFacts,
     cache_end: Option<usize>,
 ) -> Result<Conversation, Error> {
@@ -140,8 +138,8 @@ pub fn translate_conversation(
         ));
     }
     let mut builder = Builder {
-        model,
         part_resolution: facts.media_resolution,
+        signed_calls: facts.signed_function_calls,
         system: Vec::new(),
         turns: Vec::with_capacity(messages.len()),
         call_names: HashMap::new(),
@@ -162,9 +160,10 @@ pub fn translate_conversation(
 }
 
 struct Builder {
-    model: ModelInfo,
     /// Whether the model takes a `mediaResolution` per part.
     part_resolution: bool,
+    /// Whether the model refuses a replayed call turn without a thought signature.
+    signed_calls: bool,
     system: Vec<Part>,
     turns: Vec<(Turn, Vec<Part>)>,
     /// Tool-call id (without signature suffix) → function name.
@@ -370,7 +369,7 @@ impl Builder {
                 ..Part::default()
             });
         }
-        if self.model.is_gemini_3_or_later()
+        if self.signed_calls
             && let Some(first) = parts.get_mut(first_call)
             && first.function_call.is_some()
             && first.thought_signature.is_none()

@@ -240,12 +240,8 @@ fn translate(
     let info = ModelInfo::parse(&model);
     let facts = facts::facts(&model);
     let marked = cache_block(&messages)?;
-    let conversation = translate_conversation(
-        messages,
-        info,
-        facts,
-        marked.as_ref().map(|block| block.end),
-    )?;
+    let conversation =
+        translate_conversation(messages, facts, marked.as_ref().map(|block| block.end))?;
     let cached_contents = conversation.cached_contents;
     let head_split = conversation.head_split;
 
