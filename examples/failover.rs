@@ -49,14 +49,14 @@ fn router(store: &Arc<MemoryRouterStore>, calls: &[Arc<AtomicUsize>; 3]) -> Rout
             "chat",
             Deployment::new(
                 stand_in("eu", Some(ErrorKind::RateLimit), calls[0].clone()),
-                "gemini-2.5-flash",
+                "gemini-3.8-flash",
             )
             .with_id("flash-eu")
             .with_order(1),
         )
         .deployment(
             "chat",
-            Deployment::new(stand_in("us", None, calls[1].clone()), "gemini-2.5-flash")
+            Deployment::new(stand_in("us", None, calls[1].clone()), "gemini-3.8-flash")
                 .with_id("flash-us")
                 .with_order(2),
         )
@@ -64,7 +64,7 @@ fn router(store: &Arc<MemoryRouterStore>, calls: &[Arc<AtomicUsize>; 3]) -> Rout
             "backup",
             Deployment::new(
                 stand_in("lite", None, calls[2].clone()),
-                "gemini-2.5-flash-lite",
+                "gemini-3.5-flash-lite",
             )
             .with_id("lite"),
         )

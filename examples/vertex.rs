@@ -99,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for question in ["Hello?", "Still there?"] {
         let request: ChatRequest = serde_json::from_value(json!({
-            "model": "gemini-2.5-flash",
+            "model": "gemini-3.8-flash",
             "messages": [{"role": "user", "content": question}],
         }))?;
         let completion = client.chat(request).await?;
