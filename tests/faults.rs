@@ -33,6 +33,8 @@ enum Fault {
     PingsAfter(&'static str),
     /// Sends a 500 whose body arrives a byte at a time.
     TrickledError,
+    /// Sends a whole 200 reply whose body arrives a byte at a time.
+    TrickledReply,
     /// Sends a stream's head and one event, then closes the socket mid-chunk.
     ResetMidStream,
     /// Answers 200 with a body that is not JSON.
@@ -207,6 +209,17 @@ async fn serve(mut stream: TcpStream, fault: Fault, calls: &AtomicUsize) -> std:
                 );
                 stream.write_all(head.as_bytes()).await?;
                 for byte in body.bytes().cycle() {
+                    stream.write_all(&[byte]).await?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            Fault::TrickledReply => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    REPLY.len() * 100
+                );
+                stream.write_all(head.as_bytes()).await?;
+                for byte in REPLY.bytes().cycle() {
                     stream.write_all(&[byte]).await?;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -427,6 +440,43 @@ async fn a_trickled_error_body_is_cut_off_and_reported() {
     let (status, _, body, took) = chat(&proxy(&upstream, ""), false).await;
     assert_eq!(status, 500, "{body}");
     assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_trickled_passthrough_reply_is_cut_at_the_request_timeout() {
+    // Each byte comes well within the silence limit; the whole reply never would.
+    let upstream = Upstream::start(Fault::TrickledReply).await;
+    let proxy = proxy(&upstream, "litellm_settings: {request_timeout: 1}");
+    let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            r#"{"contents":[{"parts":[{"text":"Hi"}]}]}"#,
+        )))
+        .unwrap();
+    let started = Instant::now();
+    let answer = async {
+        let response = proxy.oneshot(request).await.unwrap();
+        let status = response.status();
+        (
+            status,
+            response
+                .into_body()
+                .collect()
+                .await
+                .map(|body| body.to_bytes()),
+        )
+    };
+    let (status, body) = tokio::time::timeout(Duration::from_secs(10), answer)
+        .await
+        .expect("the whole answer within 10 s");
+    let body = body.expect("a whole body");
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // In Google's envelope, as every pass-through error.
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["error"]["status"], "DEADLINE_EXCEEDED", "{error}");
     assert_eq!(upstream.calls(), 1);
 }
 

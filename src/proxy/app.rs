@@ -733,12 +733,17 @@ where
                 let (method, path) = (request.method().clone(), request.uri().path().to_owned());
                 (method, path, std::time::Instant::now())
             });
+            let render = if request.uri().path().starts_with(GEMINI_ROUTES) {
+                google_error
+            } else {
+                error_response
+            };
             let handled = route(&shared, request);
             let response = match shared.request_timeout {
                 Some(limit) => tokio::time::timeout(limit, handled)
                     .await
                     .unwrap_or_else(|_| {
-                        error_response(&Error::new(
+                        render(&Error::new(
                             ErrorKind::Timeout,
                             format!(
                                 "no reply within the request timeout of {} s",

@@ -1,7 +1,11 @@
 //! The Gemini pass-through: `/gemini/v1beta/{…}` is forwarded to Gemini as is, with the
 //! configured key injected as `x-goog-api-key`, so Google's own SDKs can go through the
 //! proxy. The client's `key` query parameter and key headers (its proxy credentials) are
-//! removed; the reply, streamed or not, is passed back unchanged. The pass-through's own
+//! removed; the reply, streamed or not, is passed back unchanged: a stream
+//! (`text/event-stream`) as it comes, a whole reply once read (up to
+//! [`MAX_REPLY_BYTES`]), so that `request_timeout` bounds it as it bounds every whole
+//! reply, and a reply trickling in under the silence limit cannot hold the client past it.
+//! The pass-through's own
 //! errors (a bad master key, an unknown route, no key configured, Gemini unreachable) are
 //! written in Google's envelope, `{"error": {"code", "message", "status"}}`, which Google's
 //! SDKs read ([`google_error`]).
@@ -9,11 +13,13 @@
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
+use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 
 use crate::edge::{EdgeBody, json_response};
 use crate::error::{Error, ErrorKind};
 use crate::providers::gemini::auth::API_KEY_HEADER;
+use crate::upstream::reply::{MAX_REPLY_BYTES, read_body};
 use crate::upstream::{HttpTransport, Secret};
 
 /// The path prefix the pass-through serves.
@@ -97,6 +103,18 @@ impl Passthrough {
             .map_err(|_| Error::invalid_request("the pass-through path is not a valid URL"))?;
         let response = self.transport.clone().oneshot(request).await?;
         let (parts, body) = response.into_parts();
+        let streamed = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+        let body = if streamed {
+            body
+        } else {
+            let bytes = read_body(body, MAX_REPLY_BYTES).await?;
+            Full::new(bytes)
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        };
         let mut reply = http::Response::new(body);
         *reply.status_mut() = parts.status;
         if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
