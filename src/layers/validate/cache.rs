@@ -1,7 +1,7 @@
 //! [`ValidatorCache`]: compiled JSON Schema validators, one per distinct schema.
 
 use std::hash::Hasher;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -127,6 +127,15 @@ impl ValidatorCache {
             }),
         );
         Ok(validator)
+    }
+}
+
+impl ValidatorCache {
+    /// The process's cache, which [`SchemaValidationLayer`](super::SchemaValidationLayer)s
+    /// share unless given their own: a validator depends on its schema alone.
+    pub(crate) fn shared() -> Self {
+        static SHARED: LazyLock<ValidatorCache> = LazyLock::new(ValidatorCache::default);
+        SHARED.clone()
     }
 }
 

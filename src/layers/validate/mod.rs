@@ -114,16 +114,16 @@ pub struct SchemaValidationLayer {
 }
 
 impl SchemaValidationLayer {
-    /// A layer with its own cache of [`DEFAULT_CACHE_BYTES`] of schemas and a streamed
-    /// content limit of [`DEFAULT_MAX_STREAM_CONTENT`].
+    /// A layer sharing the process's cache of [`DEFAULT_CACHE_BYTES`] of schemas, with a
+    /// streamed content limit of [`DEFAULT_MAX_STREAM_CONTENT`].
     pub fn new() -> Self {
         Self {
-            cache: ValidatorCache::default(),
+            cache: ValidatorCache::shared(),
             max_stream_content: DEFAULT_MAX_STREAM_CONTENT,
         }
     }
 
-    /// Uses `cache` (for example one shared with other stacks).
+    /// Uses `cache` instead of the process's.
     pub fn with_cache(mut self, cache: ValidatorCache) -> Self {
         self.cache = cache;
         self

@@ -55,7 +55,7 @@ impl ParamMapLayer {
         Self {
             options,
             ids: Arc::new(RandomIds),
-            schemas: Arc::default(),
+            schemas: ToolSchemaCache::shared(),
             price: None,
         }
     }
@@ -73,7 +73,8 @@ impl ParamMapLayer {
         self
     }
 
-    /// Shares a cache of converted tool schemas (each layer has its own by default).
+    /// Uses its own cache of converted tool schemas (by default, layers share the
+    /// process's: 32 MiB in all).
     pub fn with_schema_cache(mut self, schemas: Arc<ToolSchemaCache>) -> Self {
         self.schemas = schemas;
         self

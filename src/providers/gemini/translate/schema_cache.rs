@@ -14,6 +14,8 @@
 //! set, never more than the whole bound) is converted every time and never inserted, so
 //! not even the cache's lazy eviction lets it hold memory.
 
+use std::sync::{Arc, LazyLock};
+
 use moka::sync::Cache;
 
 use crate::raw_json::RawJson;
@@ -109,6 +111,16 @@ impl ToolSchemaCache {
     pub fn weighted_bytes(&self) -> u64 {
         self.entries.run_pending_tasks();
         self.entries.weighted_size()
+    }
+}
+
+impl ToolSchemaCache {
+    /// The process's cache, which [`ParamMapLayer`](crate::gemini::ParamMapLayer)s share
+    /// unless given their own: a conversion depends on the schema text alone, so a
+    /// thousand deployments need one cache, not a thousand.
+    pub(crate) fn shared() -> Arc<Self> {
+        static SHARED: LazyLock<Arc<ToolSchemaCache>> = LazyLock::new(Arc::default);
+        Arc::clone(&SHARED)
     }
 }
 
