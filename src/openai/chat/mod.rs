@@ -4,6 +4,7 @@
 //! | file | what |
 //! |---|---|
 //! | `request.rs` | [`ChatRequest`] and its params |
+//! | `request_de.rs` | how a [`ChatRequest`] is read, in one pass |
 //! | `message.rs` | [`Message`] of every role, content parts, tool calls |
 //! | `completion.rs` | [`ChatCompletion`], its choices and annotations |
 //! | `usage.rs` | [`Usage`] and its details |
@@ -11,6 +12,7 @@
 mod completion;
 mod message;
 mod request;
+mod request_de;
 mod usage;
 
 use serde_json::{Map, Value};

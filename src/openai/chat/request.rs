@@ -13,7 +13,8 @@ use crate::upstream::Secret;
 /// (`thinking`, `safety_settings`, `drop_params`, …).
 ///
 /// Keys that are not typed here land in [`ChatRequest::extra`], in the order the
-/// client sent them.
+/// client sent them. It is read in one pass over the JSON (see `request_de.rs`: serde's
+/// derive would copy the whole object into a buffer first, for the sake of `extra`).
 ///
 /// ```
 /// use llm_tower::openai::ChatRequest;
@@ -25,7 +26,7 @@ use crate::upstream::Secret;
 /// assert_eq!(request.extra["top_k"], 4);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
