@@ -24,10 +24,11 @@ NODE_DIR="${CI_NODE_MODULES:-$TARGET_DIR/ci-node}"
 WORK="$(mktemp -d)"
 STAND_IN_PID=""
 PROXY_PID=""
+DEMO_PID=""
 
 cleanup() {
     local pid
-    for pid in "$PROXY_PID" "$STAND_IN_PID"; do
+    for pid in "$DEMO_PID" "$PROXY_PID" "$STAND_IN_PID"; do
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -81,13 +82,13 @@ general_settings:
   master_key: sk-test-1234
 YAML
 
-PROXY_PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$TARGET_DIR/$PROFILE/llm-tower" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
-    >"$WORK/proxy.log" 2>&1 &
-PROXY_PID=$!
-export PROXY_URL="http://127.0.0.1:$PROXY_PORT"
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-"$PYTHON" - "$PROXY_URL/health/liveliness" <<'PY' || fail "the proxy did not answer /health/liveliness"
+# Waits until $1 answers, or fails naming $2.
+wait_for() {
+    "$PYTHON" - "$1" <<'PY' || fail "$2 did not answer $1"
 import sys, time, urllib.request
 deadline = time.monotonic() + 10
 while True:
@@ -99,6 +100,14 @@ while True:
             sys.exit(1)
         time.sleep(0.05)
 PY
+}
+
+PROXY_PORT="$(free_port)"
+"$TARGET_DIR/$PROFILE/llm-tower" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$PROXY_PORT" \
+    >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+export PROXY_URL="http://127.0.0.1:$PROXY_PORT"
+wait_for "$PROXY_URL/health/liveliness" "the proxy"
 
 status=0
 if [[ " $CLIENT_TESTS " == *" python "* ]]; then
@@ -115,6 +124,22 @@ if [[ " $CLIENT_TESTS " == *" node "* ]]; then
         cp "$ROOT/tests/clients/vercel/package.json" "$ROOT/tests/clients/vercel/package-lock.json" "$NODE_DIR/"
         (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed"
     fi
+    # The demo proxy: its stand-in answers from the request (the key variable is unset).
+    cat >"$WORK/demo.yaml" <<YAML
+model_list:
+  - model_name: gemini-flash
+    litellm_params:
+      model: gemini/gemini-3-flash-preview
+      api_key: os.environ/GEMINI_API_KEY_OF_NOBODY
+general_settings:
+  master_key: sk-test-1234
+YAML
+    DEMO_PORT="$(free_port)"
+    "$TARGET_DIR/$PROFILE/llm-tower" --demo --config "$WORK/demo.yaml" --port "$DEMO_PORT" \
+        >"$WORK/demo.log" 2>&1 &
+    DEMO_PID=$!
+    export DEMO_PROXY_URL="http://127.0.0.1:$DEMO_PORT"
+    wait_for "$DEMO_PROXY_URL/health/liveliness" "the demo proxy"
     # The test runs beside its node_modules, so that its imports resolve there.
     cp "$ROOT/tests/clients/vercel/vercel_ai.test.mjs" "$NODE_DIR/"
     node_status=0
@@ -135,7 +160,8 @@ if [[ " $CLIENT_TESTS " == *" node "* ]]; then
 fi
 
 if [[ $status -ne 0 ]]; then
-    echo "--- proxy log (last 30 lines)" >&2
-    tail -n 30 "$WORK/proxy.log" >&2 || true
+    for log in "$WORK/proxy.log" "$WORK/demo.log"; do
+        [[ -s "$log" ]] && { echo "--- $log (last 30 lines)" >&2; tail -n 30 "$log" >&2; }
+    done
 fi
 exit $status

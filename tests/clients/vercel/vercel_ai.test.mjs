@@ -1,10 +1,15 @@
-// The Vercel AI SDK (`ai` + `@ai-sdk/openai`) against the proxy, which talks to the Gemini
-// stand-in (examples/stand_in.rs): `openai(model)` (the Responses API) and
-// `openai.chat(model)` (chat completions), each with a plain generateText, a streamText and
-// a two-step tool loop. Expected values come from the recorded fixtures the stand-in serves.
+// The Vercel AI SDK (`ai` + `@ai-sdk/openai`) against the proxy: `openai(model)` (the
+// Responses API) and `openai.chat(model)` (chat completions), each with a plain
+// generateText, a streamText and a two-step tool loop.
 //
-// Run through tests/clients/run.sh, which starts both servers, installs the pinned packages
-// (`npm ci`) and sets PROXY_URL and FIXTURES_DIR:
+// * PROXY_URL: the proxy in front of the recorded stand-in (examples/stand_in.rs); expected
+//   values come from the recorded fixtures it serves.
+// * DEMO_PROXY_URL: `llm-tower --demo`, whose stand-in answers from the request: the prompt
+//   echoed, the tool called with arguments made from its schema, structured output made
+//   from its schema, the text streamed in several pieces.
+//
+// Run through tests/clients/run.sh, which starts the servers, installs the pinned packages
+// (`npm ci`) and sets PROXY_URL, DEMO_PROXY_URL and FIXTURES_DIR:
 //
 //   node --test tests/clients/vercel/vercel_ai.test.mjs
 
@@ -14,11 +19,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai';
 
 const PROXY_URL = process.env.PROXY_URL ?? 'http://127.0.0.1:4000';
+const DEMO_PROXY_URL = process.env.DEMO_PROXY_URL;
 const FIXTURES_DIR = process.env.FIXTURES_DIR;
 assert.ok(FIXTURES_DIR, 'FIXTURES_DIR names tests/fixtures/gemini');
+assert.ok(DEMO_PROXY_URL, 'DEMO_PROXY_URL names the proxy started with --demo');
 const MASTER_KEY = 'sk-test-1234';
 const MODEL = 'gemini-flash';
 
@@ -49,10 +56,10 @@ const STREAM_PIECES = fixtureResponse('18')
   .filter((text) => text !== '');
 
 /** The provider, recording every request body it sends and every JSON reply. */
-function provider() {
+function provider(proxyUrl = PROXY_URL) {
   const sent = [];
   const openai = createOpenAI({
-    baseURL: `${PROXY_URL}/v1`,
+    baseURL: `${proxyUrl}/v1`,
     apiKey: MASTER_KEY,
     fetch: async (url, init) => {
       const exchange = { url: String(url), body: JSON.parse(init.body), reply: undefined };
@@ -170,6 +177,103 @@ for (const api of APIS) {
         const assistant = second.messages.find((message) => message.role === 'assistant');
         assert.equal(assistant.tool_calls[0].function.name, TOOL_CALL.name);
       }
+    });
+  });
+}
+
+/** A tool with a schema to fill; what it was given. */
+function bookingTool() {
+  const calls = [];
+  const schema = {
+    type: 'object',
+    properties: {
+      restaurant: { type: 'string', minLength: 3 },
+      guests: { type: 'integer', minimum: 2, maximum: 8 },
+      time: { type: 'string', enum: ['19:30', '21:00'] },
+      outdoor: { type: 'boolean' },
+    },
+    required: ['restaurant', 'guests', 'time'],
+    additionalProperties: false,
+  };
+  const bookTable = tool({
+    description: 'Book a table.',
+    inputSchema: jsonSchema(schema),
+    execute: async (input) => {
+      calls.push(input);
+      return { booked: true, reference: 'B-17' };
+    },
+  });
+  return { tools: { book_table: bookTable }, calls };
+}
+
+for (const api of APIS) {
+  describe(`${api.name} against --demo`, () => {
+    test('generateText gets the prompt back', async () => {
+      const { openai } = provider(DEMO_PROXY_URL);
+      const prompt = 'Hello from the Vercel AI SDK';
+      const result = await generateText({ model: api.model(openai), prompt });
+      assert.equal(result.text, prompt);
+      assert.equal(result.finishReason, 'stop');
+      assert.ok(result.usage.outputTokens > 0);
+    });
+
+    test('streamText gets the prompt back in several pieces', async () => {
+      const { openai } = provider(DEMO_PROXY_URL);
+      const prompt = 'One, two, three, four, five, six, seven, eight, nine and ten.';
+      const result = streamText({ model: api.model(openai), prompt });
+      const pieces = [];
+      for await (const piece of result.textStream) {
+        pieces.push(piece);
+      }
+      assert.ok(pieces.length >= 4, `pieces: ${JSON.stringify(pieces)}`);
+      assert.equal(pieces.join(''), prompt);
+      assert.equal(await result.finishReason, 'stop');
+    });
+
+    test('a tool loop: arguments valid for the schema, the result answered', async () => {
+      const { openai } = provider(DEMO_PROXY_URL);
+      const { tools, calls } = bookingTool();
+      const result = await generateText({
+        model: api.model(openai),
+        prompt: 'A table for tonight, please.',
+        tools,
+        stopWhen: stepCountIs(3),
+      });
+      assert.equal(result.steps.length, 2);
+      assert.equal(calls.length, 1);
+      const [input] = calls;
+      assert.deepEqual(Object.keys(input).sort(), ['guests', 'restaurant', 'time']);
+      assert.ok(typeof input.restaurant === 'string' && input.restaurant.length >= 3);
+      assert.ok(Number.isInteger(input.guests) && input.guests >= 2 && input.guests <= 8);
+      assert.ok(['19:30', '21:00'].includes(input.time));
+      assert.match(result.text, /book_table answered/);
+      assert.match(result.text, /B-17/);
+    });
+
+    test('structured output is valid for its schema', async () => {
+      const { openai } = provider(DEMO_PROXY_URL);
+      const result = await generateText({
+        model: api.model(openai),
+        prompt: 'A city, please.',
+        output: Output.object({
+          schema: jsonSchema({
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              population: { type: 'integer', minimum: 1000 },
+              capital: { type: 'boolean' },
+              tags: { type: 'array', items: { type: 'string', enum: ['port', 'old'] } },
+            },
+            required: ['name', 'population', 'capital', 'tags'],
+            additionalProperties: false,
+          }),
+        }),
+      });
+      const city = result.output;
+      assert.equal(typeof city.name, 'string');
+      assert.ok(Number.isInteger(city.population) && city.population >= 1000);
+      assert.equal(typeof city.capital, 'boolean');
+      assert.ok(city.tags.length >= 1 && city.tags.every((tag) => ['port', 'old'].includes(tag)));
     });
   });
 }
