@@ -14,8 +14,11 @@
 //! | `integer`, `number` | 1 (1.5), moved into `minimum`/`maximum` and their exclusive forms |
 //! | `boolean`, `null` | `true`, `null` |
 //!
-//! A schema nested deeper than [`MAX_DEPTH`] (a recursive `$ref`) ends in `null`, so a
-//! request's schema never costs more than a bounded walk.
+//! A schema nested deeper than [`MAX_DEPTH`] (a recursive `$ref`) ends in `null`, and an
+//! example has at most [`MAX_VALUES`] values (later ones are `null`), so a request's schema
+//! never costs more than a bounded walk.
+
+use std::cell::Cell;
 
 use serde_json::{Map, Value, json};
 
@@ -23,14 +26,22 @@ use serde_json::{Map, Value, json};
 pub(crate) const MAX_DEPTH: usize = 24;
 /// The most items an example array has.
 pub(crate) const MAX_ITEMS: u64 = 16;
+/// The most values (objects, arrays and scalars) an example has.
+pub(crate) const MAX_VALUES: usize = 4096;
 
 /// A value valid for `schema` (see the [module](self)).
 pub(crate) fn example(schema: &Value) -> Value {
-    Walk { root: schema }.value(schema, "", 0)
+    let walk = Walk {
+        root: schema,
+        left: Cell::new(MAX_VALUES),
+    };
+    walk.value(schema, "", 0)
 }
 
 struct Walk<'a> {
     root: &'a Value,
+    /// Values still to be made.
+    left: Cell<usize>,
 }
 
 /// A count keyword (`minItems`, …) as a number: JSON Schema has numbers, Gemini's OpenAPI
@@ -77,9 +88,11 @@ fn kind(schema: &Value) -> Option<String> {
 
 impl Walk<'_> {
     fn value(&self, schema: &Value, name: &str, depth: usize) -> Value {
-        if depth > MAX_DEPTH {
+        let left = self.left.get();
+        if depth > MAX_DEPTH || left == 0 {
             return Value::Null;
         }
+        self.left.set(left - 1);
         let Some(object) = schema.as_object() else {
             // `true` (anything) or a malformed schema.
             return json!("example");
@@ -157,8 +170,9 @@ impl Walk<'_> {
         let length = at_least
             .min(count(schema, "maxItems").unwrap_or(u64::MAX))
             .min(MAX_ITEMS);
-        let item = self.value(items, name, depth + 1);
-        Value::Array(vec![item; length as usize])
+        (0..length)
+            .map(|_| self.value(items, name, depth + 1))
+            .collect()
     }
 }
 
@@ -289,5 +303,12 @@ mod tests {
         assert!(depth <= MAX_DEPTH, "{depth}");
         let many = json!({"type": "array", "items": {"type": "integer"}, "minItems": 1_000_000});
         assert_eq!(example(&many).as_array().map(Vec::len), Some(16));
+        // Arrays of arrays, 16 items each, 20 deep: 16^20 values if nothing stopped it.
+        let mut nested = json!({"type": "integer"});
+        for _ in 0..20 {
+            nested = json!({"type": "array", "items": nested, "minItems": 16});
+        }
+        let made = example(&nested).to_string();
+        assert!(made.len() < 64 * MAX_VALUES, "{}", made.len());
     }
 }
