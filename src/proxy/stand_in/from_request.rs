@@ -446,6 +446,34 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_call_is_one_event_with_the_signature_and_the_finish() {
+        let body = stream(
+            json!({"contents": [{"role": "user", "parts": [{"text": "go"}]}],
+                "tools": [{"functionDeclarations": [{"name": "ping"}]}]})
+            .to_string()
+            .as_bytes(),
+        )
+        .expect("a reply");
+        let body = std::str::from_utf8(&body).expect("UTF-8");
+        let event = body
+            .strip_prefix("data: ")
+            .and_then(|event| event.strip_suffix("\r\n\r\n"))
+            .expect("one event");
+        let event: Value = serde_json::from_str(event).expect("JSON");
+        let candidate = &event["candidates"][0];
+        assert_eq!(
+            candidate["content"]["parts"],
+            json!([{"functionCall": {"name": "ping", "args": {}},
+                "thoughtSignature": THOUGHT_SIGNATURE}])
+        );
+        assert_eq!(candidate["finishReason"], "STOP");
+        assert_eq!(
+            event["usageMetadata"]["thoughtsTokenCount"],
+            THOUGHTS_TOKENS
+        );
+    }
+
+    #[test]
     fn a_body_that_is_not_json_is_google_s_400() {
         let error = generate(b"{").expect_err("refused");
         let error: Value = serde_json::from_slice(&error).expect("JSON");
