@@ -96,7 +96,7 @@ fn readme() -> Readme {
         .expect("the README says what to save")
         .1;
     let config = after_save
-        .split_once("```yaml\n")
+        .split_once("```yaml config.yaml\n")
         .and_then(|(_, rest)| rest.split_once("```"))
         .expect("a yaml block")
         .0

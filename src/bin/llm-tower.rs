@@ -58,7 +58,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// bounds every deployment without its own max_parallel_requests. Keys llm-tower does not use (other
 /// router_settings, callbacks, database settings) are reported once at startup and ignored. Without --config, any gemini/<model> is served
 /// with GEMINI_API_KEY. --check-config FILE reports what a config would serve, and exits.
-/// --demo serves canned answers from a built-in stand-in for Gemini (no key, no network).
+/// --demo answers from a built-in stand-in for Gemini (no key, no network).
 ///
 /// ROUTES: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses
 /// (also without /v1); GET and DELETE /v1/responses/{id}, GET
@@ -87,7 +87,8 @@ struct Args {
     /// print its warnings and the models it would serve, and exit (1 on an error).
     #[arg(long, value_name = "CONFIG", conflicts_with_all = ["config", "demo"])]
     check_config: Option<PathBuf>,
-    /// Serve canned answers from a built-in stand-in for Gemini: no key, no network.
+    /// Answer every model from a built-in stand-in for Gemini (it echoes the request, calls
+    /// its first tool, fills its JSON schema): no key, no network.
     #[arg(long)]
     demo: bool,
     /// Address to listen on (default 0.0.0.0; with --demo, 127.0.0.1: the demo has no key).
@@ -281,7 +282,7 @@ async fn run(args: Args) -> Result<(), String> {
                 tracing::warn!(
                     target: STARTUP,
                     "no --config and no GEMINI_API_KEY: requests will fail with an \
-                     authentication error; set GEMINI_API_KEY, or try --demo for canned answers"
+                     authentication error; set GEMINI_API_KEY, or try --demo for a stand-in's answers"
                 );
             } else {
                 tracing::info!(target: STARTUP, "no --config: serving gemini/* with GEMINI_API_KEY");

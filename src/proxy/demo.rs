@@ -1,6 +1,7 @@
 //! `llm-tower --demo`: the proxy with the [`StandIn`] as the upstream of every deployment,
 //! so it can be tried (with `curl` or any OpenAI SDK) without a key or a network: nothing
-//! leaves the machine. The stand-in answers from the request (see [`StandIn`]).
+//! leaves the machine. The stand-in answers from the request, shaped like a Gemini 3.x
+//! Flash model (see [`StandIn::answering_from_request`]).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -43,7 +44,11 @@ pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
 pub async fn start(config: &mut Config) -> io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
     let address = listener.local_addr()?;
-    tokio::spawn(StandIn::new(DEMO_KEY).serve(listener));
+    tokio::spawn(
+        StandIn::new(DEMO_KEY)
+            .answering_from_request()
+            .serve(listener),
+    );
     let api_base = format!("http://{address}/v1beta");
     for entry in &mut config.model_list {
         let params = &mut entry.litellm_params;

@@ -1,28 +1,37 @@
-//! [`StandIn`]: a stand-in for Google's Gemini API answering with replies recorded from
-//! the real one (`tests/fixtures/gemini/`, compiled in). It is what `llm-tower --demo`
-//! puts behind the proxy, what `examples/stand_in.rs` serves for the SDK tests and the load
-//! benchmark, and it is small and fast on purpose: every reply is serialized once, so a
-//! request costs a key check, a body read and (for plain chat) a byte scan.
+//! [`StandIn`]: a stand-in for Google's Gemini API. It answers in one of two ways:
+//!
+//! * **recorded** ([`StandIn::new`]): replies recorded from the real API
+//!   (`tests/fixtures/gemini/`, compiled in), what `examples/stand_in.rs` serves for the SDK
+//!   tests and the load benchmark. It is small and fast on purpose: every reply is
+//!   serialized once, so a request costs a key check, a body read and (for plain chat) a
+//!   byte scan;
+//! * **from the request** ([`StandIn::answering_from_request`]): what `llm-tower --demo`
+//!   puts behind the proxy. Chat and streams are answered from what was asked (the last
+//!   user message echoed, the first tool called with arguments valid for its schema, JSON
+//!   valid for a requested schema, a stream in several events), shaped like a Gemini 3.x
+//!   Flash model's reply; the table of `from_request` says exactly how. Each such request
+//!   is parsed, so this mode is for trying the proxy, not for measuring it.
 //!
 //! Every `/v1beta/` request must carry the stand-in's key as `x-goog-api-key` or `?key=`;
 //! otherwise the reply is Gemini's 400 `API_KEY_INVALID` (fixture 68).
 //!
-//! | request | reply |
-//! |---|---|
-//! | `POST /v1beta/models/{m}:generateContent`, `tools` and the last content has no `functionResponse` | a `functionCall` to the first declared function: the recorded call of fixture 13 (`add`), 29 (`get_weather`) or 16 (`ping`) when the name matches, else fixture 13's reply with that name and `args: {}` |
-//! | same, the last content has a `functionResponse` | the text of fixture 29, exchange 1 |
-//! | same, `generationConfig.responseMimeType` is `application/json` | the JSON text of fixture 04 |
-//! | same, anything else | the text of fixture 01 |
-//! | `POST /v1beta/models/{m}:streamGenerateContent` | the recorded SSE of fixture 18 |
-//! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn |
-//! | `GET /v1beta/models` | the model list of fixture 53 |
-//! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent |
-//! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) |
-//! | anything else under `/v1beta/` | `{"path": …, "ok": true}` |
-//! | anything else | 404 |
+//! | request | recorded reply | from the request |
+//! |---|---|---|
+//! | `POST /v1beta/models/{m}:generateContent`, `tools` and the last content has no `functionResponse` | a `functionCall` to the first declared function: the recorded call of fixture 13 (`add`), 29 (`get_weather`) or 16 (`ping`) when the name matches, else fixture 13's reply with that name and `args: {}` | a `functionCall` to the forced or first function, arguments made from its schema |
+//! | same, the last content has a `functionResponse` | the text of fixture 29, exchange 1 | text naming each function and its response |
+//! | same, `generationConfig.responseMimeType` is `application/json` | the JSON text of fixture 04 | JSON valid for the request's schema |
+//! | same, anything else | the text of fixture 01 | the last user message's text |
+//! | `POST /v1beta/models/{m}:streamGenerateContent` | the recorded SSE of fixture 18 | the same answers, text in several events |
+//! | `POST /v1beta/models/{m}:batchEmbedContents` | one vector per request, fixture 77's in turn | the same |
+//! | `GET /v1beta/models` | the model list of fixture 53 | the same |
+//! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent | the same |
+//! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) | the same |
+//! | anything else under `/v1beta/` | `{"path": …, "ok": true}` | the same |
+//! | anything else | 404 | 404 |
 //!
 //! [`Pacing`] spreads replies over time the way a model does (first event late, then events
-//! a gap apart); by default every reply is sent at once.
+//! a gap apart); by default every reply is sent at once. A stream answered from the request
+//! is sent at once after [`Pacing::first_event`].
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -36,6 +45,9 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+mod example;
+mod from_request;
 
 /// The recorded exchanges the stand-in answers from, compiled in.
 const FIXTURES: [(&str, &str); 11] = [
@@ -399,6 +411,7 @@ fn has_key(request: &Request<Incoming>, key: &str) -> bool {
 async fn handle(
     replies: Arc<Replies>,
     pacing: Pacing,
+    answers: Answers,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let Some(rest) = request.uri().path().strip_prefix("/v1beta/") else {
@@ -443,6 +456,13 @@ async fn handle(
             return Ok(reply(StatusCode::BAD_REQUEST, JSON, body));
         }
     };
+    if stream && answers == Answers::FromRequest {
+        tokio::time::sleep(pacing.first_event).await;
+        return Ok(match from_request::stream(&body) {
+            Ok(events) => reply(StatusCode::OK, SSE, events),
+            Err(body) => reply(StatusCode::BAD_REQUEST, JSON, body),
+        });
+    }
     if stream {
         if pacing.is_instant() {
             return Ok(reply(StatusCode::OK, SSE, replies.stream.clone()));
@@ -454,10 +474,10 @@ async fn handle(
     if !pacing.latency.is_zero() {
         tokio::time::sleep(pacing.latency).await;
     }
-    let answer = if embed {
-        replies.embed(&body)
-    } else {
-        replies.generate(&body)
+    let answer = match (embed, answers) {
+        (true, _) => replies.embed(&body),
+        (false, Answers::Recorded) => replies.generate(&body),
+        (false, Answers::FromRequest) => from_request::generate(&body),
     };
     Ok(match answer {
         Ok(body) => reply(StatusCode::OK, JSON, body),
@@ -480,6 +500,14 @@ async fn handle(
 pub struct StandIn {
     replies: Arc<Replies>,
     pacing: Pacing,
+    answers: Answers,
+}
+
+/// How chat is answered; see the [module](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answers {
+    Recorded,
+    FromRequest,
 }
 
 impl std::fmt::Debug for StandIn {
@@ -494,6 +522,22 @@ impl StandIn {
         Self {
             replies: Arc::new(Replies::load(key.into())),
             pacing: Pacing::default(),
+            answers: Answers::Recorded,
+        }
+    }
+
+    /// The same stand-in, answering chat and streams from the request instead of with
+    /// recordings (see the [module](self)): what `llm-tower --demo` serves.
+    ///
+    /// ```
+    /// use llm_tower::proxy::stand_in::StandIn;
+    ///
+    /// let demo = StandIn::new("stand-in-key").answering_from_request();
+    /// ```
+    pub fn answering_from_request(self) -> Self {
+        Self {
+            answers: Answers::FromRequest,
+            ..self
         }
     }
 
@@ -515,10 +559,10 @@ impl StandIn {
                 }
             };
             socket.set_nodelay(true).ok();
-            let (replies, pacing) = (self.replies.clone(), self.pacing);
+            let (replies, pacing, answers) = (self.replies.clone(), self.pacing, self.answers);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    handle(replies.clone(), pacing, request)
+                    handle(replies.clone(), pacing, answers, request)
                 });
                 // Clients closing mid-request are routine under load; nothing to report.
                 let _ = hyper::server::conn::http1::Builder::new()
