@@ -140,7 +140,7 @@ async fn body_that_is_not_an_object() {
     assert_refused(
         "[]",
         invalid(
-            "invalid request body: invalid type: sequence, expected struct ChatRequest at line 1 column 0",
+            "invalid request body: invalid type: sequence, expected a chat completion request object at line 1 column 0",
             None,
         ),
     )
@@ -173,7 +173,7 @@ async fn wrong_type_inside_a_message_names_the_path() {
     assert_refused(
         body.to_string(),
         invalid(
-            "invalid request body at `messages[1].content`: data did not match any variant of untagged enum Content at line 1 column 104",
+            "invalid request body at `messages[1].content`: invalid type: integer `42`, expected a string or an array of content parts at line 1 column 103",
             Some("messages[1].content"),
         ),
     )

@@ -32,7 +32,7 @@ pub enum Role {
 /// assert_eq!(message.role, Role::Tool);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Message {
     /// Author.
@@ -116,7 +116,7 @@ impl Message {
 }
 
 /// Message content: a string or a list of parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     /// Plain text.
@@ -127,7 +127,7 @@ pub enum Content {
 
 /// One content part. `kind` says which of the optional fields is set
 /// (`text`, `image_url`, `input_audio`, `file`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ContentPart {
     /// `text`, `image_url`, `input_audio` or `file`.

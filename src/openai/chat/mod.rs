@@ -4,15 +4,15 @@
 //! | file | what |
 //! |---|---|
 //! | `request.rs` | [`ChatRequest`] and its params |
-//! | `request_de.rs` | how a [`ChatRequest`] is read, in one pass |
+//! | `read.rs` | how requests, messages and content parts are read, in one pass |
 //! | `message.rs` | [`Message`] of every role, content parts, tool calls |
 //! | `completion.rs` | [`ChatCompletion`], its choices and annotations |
 //! | `usage.rs` | [`Usage`] and its details |
 
 mod completion;
 mod message;
+mod read;
 mod request;
-mod request_de;
 mod usage;
 
 use serde_json::{Map, Value};

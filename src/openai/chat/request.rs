@@ -13,7 +13,7 @@ use crate::upstream::Secret;
 /// (`thinking`, `safety_settings`, `drop_params`, …).
 ///
 /// Keys that are not typed here land in [`ChatRequest::extra`], in the order the
-/// client sent them. It is read in one pass over the JSON (see `request_de.rs`: serde's
+/// client sent them. It is read in one pass over the JSON (see `read.rs`: serde's
 /// derive would copy the whole object into a buffer first, for the sake of `extra`).
 ///
 /// ```
