@@ -400,18 +400,19 @@ where
     S::Future: Send,
 {
     async fn send(mut self, call: Call, plan: CachePlan) -> Result<Reply, Error> {
-        let Some((head, live)) = self.split(&call, &plan) else {
-            return self.inner.oneshot(uncached(call, &plan)).await;
+        let (head, live) = match self.layer.split(call, &plan) {
+            Ok(parts) => parts,
+            Err(call) => return self.inner.oneshot(uncached(*call, &plan)).await,
         };
         let name = match self.layer.lookup(&head.key).await {
             Some(CacheEntry::Refused) => {
-                report::outcome(Outcome::TooSmall, &call.model);
-                return self.inner.oneshot(uncached(call, &plan)).await;
+                report::outcome(Outcome::TooSmall, &live.model);
+                return self.inner.oneshot(rejoined(head, live, &plan)).await;
             }
             Some(CacheEntry::Cached { name, expire_time })
                 if head.usable(expire_time) && valid_name(&name) =>
             {
-                self.refresh_if_due(&call, &head, &name, expire_time).await;
+                self.refresh_if_due(&live, &head, &name, expire_time).await;
                 Some(name)
             }
             _ => None,
@@ -420,70 +421,27 @@ where
         let hit = name.is_some();
         let cache = match name {
             Some(cache) => cache,
-            None => match self.resolve(&call, &head).await? {
+            None => match self.resolve(&live, &head).await? {
                 Some(cache) => cache,
-                None => return self.inner.oneshot(uncached(call, &plan)).await,
+                None => return self.inner.oneshot(rejoined(head, live, &plan)).await,
             },
         };
+        // The live part (without the head) is kept for a resend when the cache is gone.
         match self.inner.clone().oneshot(with_cache(&live, &cache)).await {
             Err(error) if cache_gone(&error) => {
                 tracing::debug!(target: EVENT_TARGET, "context cache gone upstream; forgotten, the call resent uncached");
-                report::outcome(Outcome::Gone, &call.model);
+                report::outcome(Outcome::Gone, &live.model);
                 self.layer.forget(&head.key).await;
-                self.inner.oneshot(uncached(call, &plan)).await
+                self.inner.oneshot(rejoined(head, live, &plan)).await
             }
             reply => {
                 if hit {
-                    report::outcome(Outcome::Hit, &call.model);
+                    report::outcome(Outcome::Hit, &live.model);
                 }
                 let written = self.written.take();
                 reply.map(|reply| written_by(reply, written, head.ttl))
             }
         }
-    }
-
-    /// The head and the call without it; `None` for a plan that would leave nothing to
-    /// send.
-    fn split(&self, call: &Call, plan: &CachePlan) -> Option<(Head, Call)> {
-        let mut live = call.clone();
-        let (Method::Generate(body) | Method::StreamGenerate(body)) = &mut live.method else {
-            return None;
-        };
-        if plan.contents >= body.contents.len() {
-            return None;
-        }
-        let head = CachedContentRequest {
-            model: format!("models/{}", call.model),
-            display_name: None,
-            system_instruction: body.system_instruction.take(),
-            contents: body.contents.drain(..plan.contents).collect(),
-            tools: std::mem::take(&mut body.tools),
-            tool_config: body.tool_config.take(),
-            ttl: plan.ttl.clone(),
-        };
-        // Serializing a typed struct cannot fail.
-        let json = serde_json::to_vec(&head).unwrap_or_default();
-        let api_key = call.options.api_key.as_ref().map(|key| key.expose());
-        let api_base = call.options.api_base.as_deref();
-        let key = sha256_hex(&[
-            self.layer.namespace.as_bytes(),
-            api_key.unwrap_or_default().as_bytes(),
-            api_base.unwrap_or_default().as_bytes(),
-            &json,
-        ]);
-        let minimum = self.layer.minimum(&call.model);
-        let head = Head {
-            size: size::judge(&head, json.len(), minimum),
-            minimum: minimum.unwrap_or(u64::MAX),
-            ttl: plan
-                .ttl
-                .as_deref()
-                .and_then(ttl_seconds)
-                .unwrap_or(DEFAULT_TTL),
-            key,
-            body: head,
-        };
-        Some((head, live))
     }
 
     /// The cache for a head the store does not know: looked up or created by one call per
@@ -745,6 +703,49 @@ where
 }
 
 impl ContextCacheLayer {
+    /// The head, moved out of the call, and the call without it (nothing is copied); the
+    /// call back unchanged for a plan that would leave nothing to send.
+    fn split(&self, mut call: Call, plan: &CachePlan) -> Result<(Head, Call), Box<Call>> {
+        let (Method::Generate(body) | Method::StreamGenerate(body)) = &mut call.method else {
+            return Err(Box::new(call));
+        };
+        if plan.contents >= body.contents.len() {
+            return Err(Box::new(call));
+        }
+        let head = CachedContentRequest {
+            model: format!("models/{}", call.model),
+            display_name: None,
+            system_instruction: body.system_instruction.take(),
+            contents: body.contents.drain(..plan.contents).collect(),
+            tools: std::mem::take(&mut body.tools),
+            tool_config: body.tool_config.take(),
+            ttl: plan.ttl.clone(),
+        };
+        // Serializing a typed struct cannot fail.
+        let json = serde_json::to_vec(&head).unwrap_or_default();
+        let api_key = call.options.api_key.as_ref().map(|key| key.expose());
+        let api_base = call.options.api_base.as_deref();
+        let key = sha256_hex(&[
+            self.namespace.as_bytes(),
+            api_key.unwrap_or_default().as_bytes(),
+            api_base.unwrap_or_default().as_bytes(),
+            &json,
+        ]);
+        let minimum = self.minimum(&call.model);
+        let head = Head {
+            size: size::judge(&head, json.len(), minimum),
+            minimum: minimum.unwrap_or(u64::MAX),
+            ttl: plan
+                .ttl
+                .as_deref()
+                .and_then(ttl_seconds)
+                .unwrap_or(DEFAULT_TTL),
+            key,
+            body: head,
+        };
+        Ok((head, call))
+    }
+
     /// Another process claimed the head: its entry, if it comes within the claim wait.
     async fn wait_for_winner(&self, head: &Head) -> Resolved {
         let deadline = Instant::now() + self.settings.claim_wait;
@@ -871,6 +872,18 @@ fn uncached(mut call: Call, plan: &CachePlan) -> Call {
     call
 }
 
+/// The whole call again, from its head and the rest, as [`uncached`] would send it.
+fn rejoined(head: Head, mut live: Call, plan: &CachePlan) -> Call {
+    if let Method::Generate(body) | Method::StreamGenerate(body) = &mut live.method {
+        let head = head.body;
+        body.system_instruction = head.system_instruction;
+        body.tools = head.tools;
+        body.tool_config = head.tool_config;
+        body.contents.splice(..0, head.contents);
+    }
+    uncached(live, plan)
+}
+
 /// The live call naming the cache.
 fn with_cache(live: &Call, name: &str) -> Call {
     let mut call = live.clone();
@@ -934,6 +947,85 @@ pub(crate) fn sha256_hex(fields: &[&[u8]]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A marked call: a system instruction, a tool, and `user, model, user, user` turns.
+    fn marked_call() -> Call {
+        let body: super::super::wire::GenerateContentRequest =
+            serde_json::from_value(serde_json::json!({
+                "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]},
+                "tools": [{"functionDeclarations": [{"name": "lookup", "description": "d"}]}],
+                "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
+                "generationConfig": {"temperature": 0.5},
+                "contents": [
+                    {"role": "user", "parts": [{"text": "<a contract>"}]},
+                    {"role": "model", "parts": [{"text": "Read."}]},
+                    {"role": "user", "parts": [{"text": "<an annex>"}]},
+                    {"role": "user", "parts": [{"text": "Summarise clause 2"}]}
+                ]
+            }))
+            .expect("a generateContent body");
+        Call::new("gemini-2.5-flash", Method::Generate(body))
+    }
+
+    fn body(call: &Call) -> serde_json::Value {
+        match &call.method {
+            Method::Generate(body) | Method::StreamGenerate(body) => {
+                serde_json::to_value(body).expect("serializes")
+            }
+            _ => panic!("not a generateContent call"),
+        }
+    }
+
+    #[test]
+    fn a_split_call_is_rejoined_as_it_would_be_sent_uncached() {
+        let layer = ContextCacheLayer::default();
+        for split_turn in [false, true] {
+            let plan = CachePlan {
+                contents: 3,
+                ttl: Some("300s".to_owned()),
+                split_turn,
+            };
+            let Ok((head, live)) = layer.split(marked_call(), &plan) else {
+                panic!("a head to cache");
+            };
+            let live_body = body(&live);
+            assert_eq!(
+                live_body["contents"],
+                serde_json::json!([{"role": "user", "parts": [{"text": "Summarise clause 2"}]}])
+            );
+            for moved in ["systemInstruction", "tools", "toolConfig"] {
+                assert!(live_body.get(moved).is_none(), "{moved} went into the head");
+            }
+            assert_eq!(live_body["generationConfig"]["temperature"], 0.5);
+            assert_eq!(head.body.contents.len(), 3);
+            assert_eq!(head.body.ttl.as_deref(), Some("300s"));
+            assert_eq!(
+                body(&rejoined(head, live, &plan)),
+                body(&uncached(marked_call(), &plan))
+            );
+        }
+        // The split turn is one turn again; without it, the call is the one split.
+        let plan = CachePlan {
+            contents: 3,
+            ttl: None,
+            split_turn: true,
+        };
+        assert_eq!(
+            body(&uncached(marked_call(), &plan))["contents"][2]["parts"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        let whole = CachePlan {
+            contents: 4,
+            ttl: None,
+            split_turn: false,
+        };
+        let Err(back) = layer.split(marked_call(), &whole) else {
+            panic!("nothing would be left to send");
+        };
+        assert_eq!(body(&back), body(&marked_call()));
+    }
 
     #[test]
     fn the_minimum_a_refusal_names() {
