@@ -16,9 +16,11 @@
 //!    head per process: a cache made before a restart, or by a replica with another
 //!    store, is found instead of duplicated. A hit never lists.
 //! 3. **Created once**: concurrent requests for one head in a process share one lookup
-//!    and creation (single flight); across processes, the creator first takes a short
-//!    claim in the store (`SET NX`), and the others wait up to
-//!    [`claim_wait`](ContextCacheLayer::claim_wait) for its entry, then go on uncached
+//!    and creation (single flight); across processes, the creator first takes a claim in
+//!    the store (`SET NX` of a random token of its own), renews it while its create is in
+//!    flight (so a create slower than the claim's [`claim_ttl`](ContextCacheLayer::claim_ttl)
+//!    still happens once), and deletes it only if it is still its own; the others wait up
+//!    to [`claim_wait`](ContextCacheLayer::claim_wait) for its entry, then go on uncached
 //!    rather than block.
 //!
 //! # Lifetimes
@@ -113,8 +115,11 @@ const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
 /// Prefix of the display name of the caches this layer creates.
 const DISPLAY_PREFIX: &str = "llm-tower:";
 
-/// How long a creator's claim lasts at most (it is released when the creator is done).
+/// How long a creator's claim lasts unless renewed (see [`ContextCacheLayer::claim_ttl`]).
 const CLAIM_TTL: Duration = Duration::from_secs(30);
+
+/// The shortest claim lifetime taken (it is renewed every third of it).
+const MIN_CLAIM_TTL: Duration = Duration::from_millis(100);
 
 /// How long one process's claim to refresh a head's TTL lasts (never released: at most
 /// one refresh per head in this time).
@@ -167,6 +172,7 @@ struct State {
 
 #[derive(Clone, Copy)]
 struct Settings {
+    claim_ttl: Duration,
     claim_wait: Duration,
     store_timeout: Duration,
     refresh: bool,
@@ -188,12 +194,23 @@ impl ContextCacheLayer {
                 minimums: moka::sync::Cache::new(LEARNED_CAPACITY),
             }),
             settings: Settings {
+                claim_ttl: CLAIM_TTL,
                 claim_wait: Duration::from_secs(3),
                 store_timeout: Duration::from_millis(250),
                 refresh: true,
                 enabled: true,
             },
         }
+    }
+
+    /// How long a creator's claim lasts unless renewed (default: 30 s; at least 100 ms).
+    /// The claim is renewed every third of this while its lookup and create are in flight,
+    /// so a create slower than this still keeps the other processes waiting rather than
+    /// creating a second cache; a process that dies holding a claim holds it this long at
+    /// most.
+    pub fn claim_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.claim_ttl = ttl.max(MIN_CLAIM_TTL);
+        self
     }
 
     /// How long a request waits for another process that claimed the creation of its
@@ -234,6 +251,7 @@ impl Default for ContextCacheLayer {
 impl std::fmt::Debug for ContextCacheLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContextCacheLayer")
+            .field("claim_ttl", &self.settings.claim_ttl)
             .field("claim_wait", &self.settings.claim_wait)
             .field("store_timeout", &self.settings.store_timeout)
             .field("refresh_ttl", &self.settings.refresh)
@@ -478,25 +496,31 @@ where
         }
     }
 
-    /// The work of the first caller of a flight.
+    /// The work of the first caller of a flight: under a claim of its own in the store,
+    /// renewed while the lookup and create last, released (if still its own) after.
     async fn lead(&mut self, call: &Call, head: &Head) -> Result<Resolved, Error> {
         let store = Arc::clone(&self.layer.store);
-        let claimed = match self
+        let owner = claim_token();
+        let ttl = self.layer.settings.claim_ttl;
+        match self
             .layer
-            .store_op("claim", store.claim(&head.key, CLAIM_TTL))
+            .store_op("claim", store.claim(&head.key, &owner, ttl))
             .await
         {
-            Some(true) => true,
+            Some(true) => {}
             Some(false) => return Ok(self.layer.wait_for_winner(head).await),
             // A store that fails cannot arbitrate: create (this process remembers it).
-            None => false,
-        };
-        let result = self.find_or_create(call, head).await;
-        if claimed {
-            self.layer
-                .store_op("release", store.release(&head.key))
-                .await;
+            None => return self.find_or_create(call, head).await,
         }
+        let layer = self.layer.clone();
+        let result = tokio::select! {
+            biased;
+            result = self.find_or_create(call, head) => result,
+            never = layer.keep_claim(&head.key, &owner) => match never {},
+        };
+        self.layer
+            .store_op("release", store.release(&head.key, &owner))
+            .await;
         result
     }
 
@@ -671,9 +695,10 @@ where
         }
         let claim = format!("{}:refresh", head.key);
         let store = Arc::clone(&self.layer.store);
+        let owner = claim_token();
         if self
             .layer
-            .store_op("claim", store.claim(&claim, REFRESH_CLAIM_TTL))
+            .store_op("claim", store.claim(&claim, &owner, REFRESH_CLAIM_TTL))
             .await
             != Some(true)
         {
@@ -744,6 +769,23 @@ impl ContextCacheLayer {
             body: head,
         };
         Ok((head, call))
+    }
+
+    /// Renews `owner`'s claim of `key` every third of its lifetime, for as long as it is
+    /// polled (a claim found lost is left alone: the create goes on, and the store's entry
+    /// is written by whoever finishes).
+    async fn keep_claim(&self, key: &str, owner: &str) -> std::convert::Infallible {
+        let ttl = self.settings.claim_ttl;
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            let extended = self
+                .store_op("extend", self.store.extend(key, owner, ttl))
+                .await;
+            if extended == Some(false) {
+                tracing::debug!(target: EVENT_TARGET, "the claim to create a context cache ran out before the create ended");
+                return std::future::pending().await;
+            }
+        }
     }
 
     /// Another process claimed the head: its entry, if it comes within the claim wait.
@@ -828,6 +870,11 @@ impl ContextCacheLayer {
         self.state.errors.record(operation, &error);
         None
     }
+}
+
+/// A claim's owner: a random token of 128 bits, told apart from every other claimant's.
+fn claim_token() -> String {
+    format!("{:032x}", fastrand::u128(..))
 }
 
 /// The reply of a call that created a cache of `tokens` (when Google said how many).
