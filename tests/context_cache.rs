@@ -85,7 +85,7 @@ async fn fifty_concurrent_identical_requests_create_one_cache() {
     // With a working store (its claim) and with a failing one (single flight alone).
     let stores: [Arc<dyn CacheStore>; 2] = [
         Arc::new(MemoryCacheStore::default()),
-        Arc::new(FailingStore),
+        Arc::new(BrokenStore::Failing),
     ];
     for store in stores {
         let stand_in = stand_in_with(store).await;
@@ -441,63 +441,49 @@ async fn a_head_google_refuses_is_sent_as_if_unmarked_and_not_offered_again() {
     ask(&client).await;
 }
 
-/// A store that fails every operation, as a Redis that is down does.
-struct FailingStore;
+/// A store that is down: it fails every operation, as a Redis that refuses connections
+/// does, or never answers, as one behind a dead network path does.
+#[derive(Clone, Copy)]
+enum BrokenStore {
+    Failing,
+    Silent,
+}
 
-impl CacheStore for FailingStore {
-    fn get<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-    fn put<'a>(
-        &'a self,
-        _key: &'a str,
-        _entry: &'a CacheEntry,
-        _ttl: Duration,
-    ) -> CacheFuture<'a, ()> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-    fn remove<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-    fn claim<'a>(&'a self, _key: &'a str, _ttl: Duration) -> CacheFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-    fn release<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
+impl BrokenStore {
+    fn answer<'a, T: Send + 'a>(self) -> CacheFuture<'a, T> {
+        match self {
+            Self::Failing => Box::pin(async { Err(StoreError::new("connection refused")) }),
+            Self::Silent => Box::pin(std::future::pending()),
+        }
     }
 }
 
-/// A store that never answers, as a Redis behind a dead network path does.
-struct SilentStore;
-
-impl CacheStore for SilentStore {
+impl CacheStore for BrokenStore {
     fn get<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, Option<CacheEntry>> {
-        Box::pin(std::future::pending())
+        self.answer()
     }
-    fn put<'a>(
-        &'a self,
-        _key: &'a str,
-        _entry: &'a CacheEntry,
-        _ttl: Duration,
-    ) -> CacheFuture<'a, ()> {
-        Box::pin(std::future::pending())
+    fn put<'a>(&'a self, _: &'a str, _: &'a CacheEntry, _: Duration) -> CacheFuture<'a, ()> {
+        self.answer()
     }
     fn remove<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
-        Box::pin(std::future::pending())
+        self.answer()
     }
-    fn claim<'a>(&'a self, _key: &'a str, _ttl: Duration) -> CacheFuture<'a, bool> {
-        Box::pin(std::future::pending())
+    fn claim<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> CacheFuture<'a, bool> {
+        self.answer()
     }
-    fn release<'a>(&'a self, _key: &'a str) -> CacheFuture<'a, ()> {
-        Box::pin(std::future::pending())
+    fn extend<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> CacheFuture<'a, bool> {
+        self.answer()
+    }
+    fn release<'a>(&'a self, _key: &'a str, _owner: &'a str) -> CacheFuture<'a, ()> {
+        self.answer()
     }
 }
 
 #[tokio::test]
 async fn a_failing_or_silent_store_is_a_miss_and_the_process_creates_once() {
     for store in [
-        Arc::new(FailingStore) as Arc<dyn CacheStore>,
-        Arc::new(SilentStore),
+        Arc::new(BrokenStore::Failing) as Arc<dyn CacheStore>,
+        Arc::new(BrokenStore::Silent),
     ] {
         let stand_in = stand_in_with(store).await;
         expect_empty_list(&stand_in.server, 1).await;

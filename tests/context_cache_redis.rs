@@ -1,7 +1,9 @@
 //! Context caching shared through a real Redis: two providers (as two replicas would)
 //! create one cache for one head, also under fifty concurrent requests split between them;
 //! a Redis that dies mid-test leaves requests answered; an expired entry is created again
-//! once; the store's own claim, lifetime and decoding rules.
+//! once; a create slower than the claim still happens once, as the claim is renewed; a
+//! claim is released and extended by its owner only; the store's own claim, lifetime and
+//! decoding rules.
 //!
 //! These tests need a Redis server: `.ci/run` starts one and sets
 //! `LLM_TOWER_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6390/`). Without the variable each
@@ -18,13 +20,17 @@ mod proxy_app;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use cache::{RECORDED_CACHE, ask, created_key, expect_create, expect_empty_list, expect_live};
 use common::{StandIn, TEST_KEY};
+use llm_tower::gemini::{CachePlan, Call, ContextCacheLayer, Error as GeminiError, Method, Reply};
 use llm_tower::store::{CacheEntry, CacheStore, RedisCacheStore};
 use redis_server::{OwnRedis, redis_url};
+use serde_json::json;
+use tower::{Layer, ServiceExt};
 use wiremock::MockServer;
 
 /// A store at `url` under a key prefix of this test run's own.
@@ -177,39 +183,20 @@ async fn the_redis_store_claims_once_keeps_lifetimes_and_refuses_foreign_values(
     let store = RedisCacheStore::open(&url)
         .expect("a valid Redis URL")
         .with_prefix(&prefix);
-    assert!(
-        store
-            .claim("head", Duration::from_secs(5))
-            .await
-            .expect("answers")
-    );
-    assert!(
-        !store
-            .claim("head", Duration::from_secs(5))
-            .await
-            .expect("answers")
-    );
-    store.release("head").await.expect("answers");
-    assert!(
-        store
-            .claim("head", Duration::from_secs(5))
-            .await
-            .expect("answers")
-    );
+    let ttl = Duration::from_secs(5);
+    assert!(store.claim("head", "a", ttl).await.expect("answers"));
+    assert!(!store.claim("head", "b", ttl).await.expect("answers"));
+    store.release("head", "a").await.expect("answers");
+    assert!(store.claim("head", "b", ttl).await.expect("answers"));
     // A claim ends by itself.
     assert!(
         store
-            .claim("short", Duration::from_millis(50))
+            .claim("short", "a", Duration::from_millis(50))
             .await
             .expect("answers")
     );
     tokio::time::sleep(Duration::from_millis(120)).await;
-    assert!(
-        store
-            .claim("short", Duration::from_secs(5))
-            .await
-            .expect("answers")
-    );
+    assert!(store.claim("short", "b", ttl).await.expect("answers"));
 
     let entry = CacheEntry::Cached {
         name: "cachedContents/abc".to_owned(),
@@ -247,6 +234,171 @@ async fn the_redis_store_claims_once_keeps_lifetimes_and_refuses_foreign_values(
         .await
         .expect("SET");
     assert!(store.get("foreign").await.is_err());
+}
+
+#[tokio::test]
+async fn a_replica_never_releases_or_extends_another_replicas_claim() {
+    let Some(url) = redis_url("a_replica_never_releases_or_extends_another_replicas_claim") else {
+        return;
+    };
+    let prefix = format!("llm-tower-test:{}:", fastrand::u64(..));
+    let open = || {
+        RedisCacheStore::open(&url)
+            .expect("a valid Redis URL")
+            .with_prefix(&prefix)
+    };
+    let (a, b, c) = (open(), open(), open());
+    let ttl = Duration::from_secs(5);
+    assert!(a.claim("head", "owner-a", ttl).await.expect("answers"));
+    b.release("head", "owner-b").await.expect("answers");
+    assert!(!b.extend("head", "owner-b", ttl).await.expect("answers"));
+    assert!(
+        !c.claim("head", "owner-c", ttl).await.expect("answers"),
+        "b's release left a's claim alone"
+    );
+    // a's claim runs out while a is still busy; b takes the head.
+    assert!(
+        a.extend("head", "owner-a", Duration::from_millis(50))
+            .await
+            .expect("answers")
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(b.claim("head", "owner-b", ttl).await.expect("answers"));
+    // a, done late, neither extends nor deletes b's claim.
+    assert!(!a.extend("head", "owner-a", ttl).await.expect("answers"));
+    a.release("head", "owner-a").await.expect("answers");
+    assert!(
+        !c.claim("head", "owner-c", ttl).await.expect("answers"),
+        "a's late release left b's claim alone"
+    );
+    let mut connection = b.connection().await.expect("connected");
+    let owner: String = redis::cmd("GET")
+        .arg(format!("{prefix}cc-claim:head"))
+        .query_async(&mut connection)
+        .await
+        .expect("GET");
+    assert_eq!(owner, "owner-b");
+    b.release("head", "owner-b").await.expect("answers");
+    assert!(c.claim("head", "owner-c", ttl).await.expect("answers"));
+}
+
+/// "Google" for the claim test: answers the calls of a context-cached request, holds
+/// every create until `release` turns true, and counts the creates and live calls.
+#[derive(Clone)]
+struct HeldGoogle {
+    creates: Arc<AtomicUsize>,
+    create_started: Arc<tokio::sync::Notify>,
+    release: tokio::sync::watch::Receiver<bool>,
+    /// The `cachedContent` each live call named.
+    live: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl HeldGoogle {
+    async fn answer(self, call: Call) -> Result<Reply, GeminiError> {
+        let reply = match call.method {
+            Method::ListCachedContents { .. } => Reply::CachedContents(decode(json!({}))),
+            Method::CountTokens(_) => Reply::TokenCount(decode(json!({"totalTokens": 5000}))),
+            Method::CreateCachedContent(body) => {
+                assert_eq!(body.model, format!("models/{}", cache::FLASH));
+                assert_eq!(body.contents.len(), 1);
+                self.creates.fetch_add(1, Ordering::SeqCst);
+                self.create_started.notify_one();
+                let mut release = self.release.clone();
+                release
+                    .wait_for(|go| *go)
+                    .await
+                    .expect("the test holds the sender");
+                Reply::CachedContent(decode(cache::created(
+                    RECORDED_CACHE,
+                    Duration::from_secs(3600),
+                )))
+            }
+            Method::Generate(body) => {
+                self.live
+                    .lock()
+                    .expect("not poisoned")
+                    .push(body.cached_content);
+                Reply::Generate(decode(common::ok_reply()))
+            }
+            other => panic!("unexpected call {other:?}"),
+        };
+        Ok(reply)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("a Gemini wire value")
+}
+
+/// The contract conversation as a Gemini call whose first turn is the marked head.
+fn marked_call() -> Call {
+    let body = decode(json!({
+        "systemInstruction": {"parts": [{"text": "You are a contracts lawyer."}]},
+        "contents": [
+            {"role": "user", "parts": [{"text": cache::long_contract()}]},
+            {"role": "user", "parts": [{"text": "Summarise clause 2"}]}
+        ]
+    }));
+    let mut call = Call::new(cache::FLASH, Method::Generate(body));
+    call.cache = Some(CachePlan {
+        contents: 1,
+        ttl: None,
+        split_turn: false,
+    });
+    call
+}
+
+#[tokio::test]
+async fn a_create_slower_than_the_claim_happens_once_across_two_replicas() {
+    let Some(url) = redis_url("a_create_slower_than_the_claim_happens_once_across_two_replicas")
+    else {
+        return;
+    };
+    let prefix = format!("llm-tower-test:{}:", fastrand::u64(..));
+    let (go, release) = tokio::sync::watch::channel(false);
+    let google = HeldGoogle {
+        creates: Arc::default(),
+        create_started: Arc::default(),
+        release,
+        live: Arc::default(),
+    };
+    let claim_ttl = Duration::from_millis(300);
+    // Each replica: its own layer (its own single flight) and its own Redis connection.
+    let replica = || {
+        let store = RedisCacheStore::open(&url)
+            .expect("a valid Redis URL")
+            .with_prefix(&prefix);
+        let google = google.clone();
+        ContextCacheLayer::new(Arc::new(store), "one project")
+            .claim_ttl(claim_ttl)
+            .claim_wait(Duration::from_secs(10))
+            .layer(tower::service_fn(move |call| google.clone().answer(call)))
+    };
+    let a = tokio::spawn(replica().oneshot(marked_call()));
+    google.create_started.notified().await;
+    // a's first claim would have run out twice over; b asks, and has the time to create.
+    tokio::time::sleep(claim_ttl * 2).await;
+    let b = tokio::spawn(replica().oneshot(marked_call()));
+    tokio::time::sleep(claim_ttl * 3).await;
+    assert_eq!(
+        google.creates.load(Ordering::SeqCst),
+        1,
+        "b waits for a's create"
+    );
+    go.send(true).expect("a create waits");
+    for replica in [a, b] {
+        let reply = replica.await.expect("joined").expect("answered");
+        assert!(matches!(
+            reply,
+            Reply::Generate(_) | Reply::CacheWritten { .. }
+        ));
+    }
+    assert_eq!(google.creates.load(Ordering::SeqCst), 1, "created once");
+    assert_eq!(
+        *google.live.lock().expect("not poisoned"),
+        vec![Some(RECORDED_CACHE.to_owned()); 2],
+        "both live calls named the one cache"
+    );
 }
 
 #[cfg(feature = "proxy")]

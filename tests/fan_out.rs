@@ -1,15 +1,27 @@
 //! Bounded fan-out: over-cap requests are refused with a 400 naming the limit before any
-//! upstream call, and one request's upstream calls are at most `k` in flight, observed at a
-//! wiremock stand-in that records when each call arrives and answers after a delay.
+//! upstream call, and one request's upstream calls are at most `k` in flight, counted
+//! exactly by an in-process transport that holds each answer for a while of paused time
+//! (a call is open from when it is sent until its answer's body is dropped). Paused time
+//! moves only when every task waits, so every call the bound lets out is out before any
+//! answer comes: the most in flight is exactly `k`, whatever the machine's load.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use common::{StandIn, ok_reply, post_json};
+use bytes::Bytes;
+use common::{CREATED, StandIn, TEST_KEY, ok_reply, post_json};
 use futures_util::StreamExt;
+use http_body_util::Full;
+use llm_tower::Secret;
 use llm_tower::edge::{CompletionsEdge, EmbeddingsEdge};
+use llm_tower::gemini::Gemini;
+use llm_tower::gemini::translate::SequentialIds;
 use llm_tower::layers::completions::CompletionsLayer;
 use llm_tower::layers::completions::MAX_PROMPTS;
 use llm_tower::openai::embeddings::MAX_EMBEDDING_INPUTS;
@@ -17,90 +29,147 @@ use llm_tower::openai::{CompletionRequest, EmbeddingRequest, Prompt};
 use llm_tower::{CompletionResponse, Router};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 const CHAT_MODEL: &str = "gemini-2.5-flash";
 const EMBEDDING_MODEL: &str = "gemini-embedding-001";
 
-/// How long the stand-in takes to answer each call.
+/// How long (in paused time) the stand-in takes to answer each call.
 const DELAY: Duration = Duration::from_millis(150);
 
-/// Answers after [`DELAY`] with what `reply` makes of the request, and records when each
-/// call arrived.
+/// An upstream in this process: answers each call after [`DELAY`] with what `reply` makes
+/// of the request body (checking the path and the key), and counts the calls, the calls
+/// open now and the most open at once.
 #[derive(Clone)]
 struct Slow {
-    arrivals: Arc<Mutex<Vec<Instant>>>,
-    reply: fn(&Request) -> ResponseTemplate,
+    path: &'static str,
+    reply: fn(&[u8]) -> Bytes,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    calls: AtomicUsize,
+    open: AtomicUsize,
+    most: AtomicUsize,
+}
+
+/// One open call, closed when dropped.
+struct Open(Arc<Counts>);
+
+impl Open {
+    fn new(counts: &Arc<Counts>) -> Self {
+        counts.calls.fetch_add(1, Ordering::SeqCst);
+        let open = counts.open.fetch_add(1, Ordering::SeqCst) + 1;
+        counts.most.fetch_max(open, Ordering::SeqCst);
+        Self(Arc::clone(counts))
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An answer's body: its bytes in one frame; the call stays open until it is dropped.
+struct Answer {
+    data: Option<Bytes>,
+    _open: Open,
+}
+
+impl http_body::Body for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(
+            self.data
+                .take()
+                .map(|data| Ok(http_body::Frame::data(data))),
+        )
+    }
 }
 
 impl Slow {
-    fn new(reply: fn(&Request) -> ResponseTemplate) -> Self {
+    fn new(path: &'static str, reply: fn(&[u8]) -> Bytes) -> Self {
         Self {
-            arrivals: Arc::default(),
+            path,
             reply,
+            counts: Arc::default(),
         }
     }
 
-    /// The most calls in flight at once: when a call arrives, the earlier calls whose
-    /// answer was not yet due are still open. The stand-in answers no call before its
-    /// delay, so a call counted here was really open (the count may only be too low, and
-    /// the tests also check that it reaches `k`).
-    fn most_in_flight(&self) -> usize {
-        let arrivals = self.arrivals.lock().expect("not poisoned");
-        arrivals
-            .iter()
-            .map(|&now| {
-                arrivals
-                    .iter()
-                    .filter(|&&earlier| earlier <= now && now < earlier + DELAY)
-                    .count()
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
     fn calls(&self) -> usize {
-        self.arrivals.lock().expect("not poisoned").len()
+        self.counts.calls.load(Ordering::SeqCst)
+    }
+
+    fn most_in_flight(&self) -> usize {
+        self.counts.most.load(Ordering::SeqCst)
+    }
+
+    /// A provider whose every call goes to this stand-in.
+    fn gemini(&self, fan_out: Option<usize>) -> Gemini {
+        let mut builder = Gemini::builder()
+            .api_base("http://gemini.invalid/v1beta")
+            .api_key(Secret::new(TEST_KEY))
+            .ids(Arc::new(SequentialIds::new(CREATED)));
+        if let Some(limit) = fan_out {
+            builder = builder.fan_out(limit);
+        }
+        builder.transport(self.clone()).build().expect("builds")
     }
 }
 
-impl Respond for Slow {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.arrivals
-            .lock()
-            .expect("not poisoned")
-            .push(Instant::now());
-        (self.reply)(request).set_delay(DELAY)
+impl tower::Service<http::Request<Full<Bytes>>> for Slow {
+    type Response = http::Response<Answer>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Full<Bytes>>) -> Self::Future {
+        let open = Open::new(&self.counts);
+        assert_eq!(request.uri().path(), self.path);
+        assert_eq!(request.headers()["x-goog-api-key"], TEST_KEY);
+        let reply = self.reply;
+        Box::pin(async move {
+            let body = http_body_util::BodyExt::collect(request.into_body())
+                .await
+                .unwrap_or_else(|never| match never {})
+                .to_bytes();
+            let data = reply(&body);
+            tokio::time::sleep(DELAY).await;
+            Ok(http::Response::new(Answer {
+                data: Some(data),
+                _open: open,
+            }))
+        })
     }
 }
 
-fn generate_reply(_: &Request) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(ok_reply())
+fn generate_reply(_: &[u8]) -> Bytes {
+    Bytes::from(ok_reply().to_string())
 }
 
-fn stream_reply(_: &Request) -> ResponseTemplate {
+fn stream_reply(_: &[u8]) -> Bytes {
     let event = json!({
         "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP", "index": 0}],
         "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2}
     });
-    ResponseTemplate::new(200).set_body_raw(format!("data: {event}\r\n\r\n"), "text/event-stream")
+    Bytes::from(format!("data: {event}\r\n\r\n"))
 }
 
 /// One vector per request of a `batchEmbedContents` call.
-fn embed_reply(request: &Request) -> ResponseTemplate {
-    let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
+fn embed_reply(body: &[u8]) -> Bytes {
+    let body: Value = serde_json::from_slice(body).expect("JSON body");
     let count = body["requests"].as_array().expect("requests").len();
     let embeddings = vec![json!({"values": [0.5, -0.5]}); count];
-    ResponseTemplate::new(200).set_body_json(json!({"embeddings": embeddings}))
-}
-
-async fn mount(stand_in: &StandIn, method_name: &str, model: &str, slow: &Slow) {
-    Mock::given(method("POST"))
-        .and(path(format!("/v1beta/models/{model}:{method_name}")))
-        .respond_with(slow.clone())
-        .mount(&stand_in.server)
-        .await;
+    Bytes::from(json!({"embeddings": embeddings}).to_string())
 }
 
 fn prompts(count: usize) -> Prompt {
@@ -152,14 +221,15 @@ async fn more_embedding_inputs_than_the_cap_is_a_400_naming_the_limit_and_calls_
     assert!(stand_in.received_bodies().await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_completions_request_has_at_most_k_chat_calls_in_flight() {
-    let stand_in = StandIn::start().await;
-    let slow = Slow::new(generate_reply);
-    mount(&stand_in, "generateContent", CHAT_MODEL, &slow).await;
+    let slow = Slow::new(
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        generate_reply,
+    );
     let completions = CompletionsLayer::new()
         .fan_out(3)
-        .layer(stand_in.gemini.chat_service());
+        .layer(slow.gemini(None).chat_service());
     let mut request = CompletionRequest::new(CHAT_MODEL, "");
     request.prompt = prompts(10);
     let reply = completions.oneshot(request).await.expect("completions");
@@ -171,14 +241,15 @@ async fn a_completions_request_has_at_most_k_chat_calls_in_flight() {
     assert_eq!(slow.most_in_flight(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_streamed_completions_request_has_at_most_k_streams_open() {
-    let stand_in = StandIn::start().await;
-    let slow = Slow::new(stream_reply);
-    mount(&stand_in, "streamGenerateContent", CHAT_MODEL, &slow).await;
+    let slow = Slow::new(
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        stream_reply,
+    );
     let completions = CompletionsLayer::new()
         .fan_out(2)
-        .layer(stand_in.gemini.chat_service());
+        .layer(slow.gemini(None).chat_service());
     let mut request = CompletionRequest::new(CHAT_MODEL, "");
     request.prompt = prompts(6);
     request.stream = Some(true);
@@ -199,16 +270,17 @@ async fn a_streamed_completions_request_has_at_most_k_streams_open() {
     assert_eq!(slow.most_in_flight(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_embeddings_request_has_at_most_k_batches_in_flight() {
-    let stand_in = StandIn::start_with(|builder| builder.fan_out(4)).await;
-    let slow = Slow::new(embed_reply);
-    mount(&stand_in, "batchEmbedContents", EMBEDDING_MODEL, &slow).await;
+    let slow = Slow::new(
+        "/v1beta/models/gemini-embedding-001:batchEmbedContents",
+        embed_reply,
+    );
+    let gemini = slow.gemini(Some(4));
     let texts: Vec<String> = (0..MAX_EMBEDDING_INPUTS)
         .map(|index| index.to_string())
         .collect();
-    let reply = stand_in
-        .client()
+    let reply = llm_tower::Client::from_provider(&gemini)
         .embed(EmbeddingRequest::new(EMBEDDING_MODEL, texts))
         .await
         .expect("embeddings");

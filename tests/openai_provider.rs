@@ -662,19 +662,27 @@ async fn a_stream_through_the_proxy_keeps_the_usage_chunk_and_ends_with_done() {
 }
 
 /// `router_settings.default_max_parallel_requests` bounds an `openai/…` deployment too:
-/// with one call in flight (the upstream takes 1.5 s), the next waits a second in line and
-/// gets a 429 with `Retry-After`, without reaching the upstream.
+/// with one call in flight (held by the upstream), the next waits its second in line and
+/// gets a 429 with `Retry-After` while the first is still held, without reaching the
+/// upstream; once the first is gone, calls go out again.
 #[tokio::test]
 async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
     let gemini = MockServer::start().await;
     let openai = MockServer::start().await;
+    // The first call is held far longer than the test runs; the next answers at once.
     chat_completions()
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(simple_reply("gpt-4o-mini", "hi"))
-                .set_delay(Duration::from_millis(1500)),
+                .set_body_json(simple_reply("gpt-4o-mini", "held"))
+                .set_delay(Duration::from_secs(60)),
         )
-        .expect(2)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&openai)
+        .await;
+    chat_completions()
+        .respond_with(ResponseTemplate::new(200).set_body_json(simple_reply("gpt-4o-mini", "hi")))
+        .expect(1)
         .mount(&openai)
         .await;
     let (proxy, _) = proxy(
@@ -686,31 +694,40 @@ async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
         let proxy = proxy.clone();
         tokio::spawn(async move { send(&proxy, &hi("mini")).await })
     };
-    let started = Instant::now();
-    while openai
-        .received_requests()
+    let arrived = async {
+        while openai
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), arrived)
         .await
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "the first call never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        .expect("the first call arrived");
     let waited = Instant::now();
     let (status, headers, error) = send_full(&proxy, &hi("mini")).await;
-    let took = waited.elapsed();
     assert_eq!(status, 429, "{error}");
     assert_eq!(headers["retry-after"], "1");
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_millis(1400),
-        "{took:?}"
-    );
     assert_eq!(error["error"]["type"], "rate_limit_error", "{error}");
-    assert_eq!(held.await.expect("joined").0, 200);
-    assert_eq!(send(&proxy, &hi("mini")).await.0, 200);
+    // A timer never fires early: the refused call waited its second in line.
+    assert!(waited.elapsed() >= Duration::from_millis(900));
+    assert!(
+        !held.is_finished(),
+        "refused while the first call was in flight"
+    );
+    assert_eq!(
+        openai.received_requests().await.unwrap_or_default().len(),
+        1,
+        "the refused call never went out"
+    );
+    held.abort();
+    assert!(held.await.expect_err("aborted").is_cancelled());
+    let (status, reply) = send(&proxy, &hi("mini")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["choices"][0]["message"]["content"], "hi");
 }
 
 /// What an application attaches to its requests.

@@ -1,6 +1,7 @@
-//! Pure replay of every recorded stream: SSE bytes → `SseDecoder` → typed events →
-//! `StreamTranslator` → chunks, with the bytes delivered whole, one byte at a time and
-//! split at seeded random points. All three must give the same chunks, and for a handful
+//! Pure replay of every recorded stream: SSE bytes → the provider's event decoder
+//! (`GeminiEvents`, as the SSE adapter runs it) → typed events → `StreamTranslator` →
+//! chunks, with the bytes delivered whole, one byte at a time and split at seeded random
+//! points. All three must give the same chunks, and for a handful
 //! of streams the chunks are compared in full with the expected JSON. One stream is also
 //! taken on to Responses events, split at every byte.
 
@@ -8,12 +9,11 @@ mod common;
 
 use llm_tower::gemini::translate::stream::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds, translate_response};
-use llm_tower::gemini::wire::{ErrorBody, GenerateContentResponse};
+use llm_tower::gemini::wire::GenerateContentResponse;
 use llm_tower::layers::responses::request::plan;
 use llm_tower::layers::responses::stream::StreamMapper;
 use llm_tower::openai::ChatCompletionChunk;
 use llm_tower::openai::responses::ResponseEvent;
-use llm_tower::sse::SseDecoder;
 use serde_json::{Value, json};
 
 use common::CREATED;
@@ -25,7 +25,11 @@ struct Replay {
     error: Option<String>,
 }
 
-/// Bytes chunks → chunks, as the provider stack would produce them (without I/O).
+/// Bytes chunks → chunks, as the provider stack produces them (without I/O): the body's
+/// frames through the provider's own event decoder ([`GeminiEvents`], what the SSE
+/// adapter runs), then the stream translator; the first error ends the replay.
+///
+/// [`GeminiEvents`]: llm_tower::gemini::sse::GeminiEvents
 fn replay(parts: &[&[u8]], model: &str, include_usage: bool) -> Replay {
     let ids = SequentialIds::new(CREATED);
     let context = ReplyContext {
@@ -33,57 +37,18 @@ fn replay(parts: &[&[u8]], model: &str, include_usage: bool) -> Replay {
         legacy_functions: false,
     };
     let mut translator = StreamTranslator::new(context, include_usage);
-    let mut decoder = SseDecoder::new();
+    let frames = parts
+        .iter()
+        .map(|part| bytes::Bytes::copy_from_slice(part))
+        .collect();
     let mut chunks = Vec::new();
-    let mut feed = |data: &str, chunks: &mut Vec<ChatCompletionChunk>| -> Result<(), String> {
-        if let Ok(error) = serde_json::from_str::<ErrorBody>(data) {
-            return Err(format!(
-                "upstream {}: {}",
-                error.error.code, error.error.message
-            ));
-        }
-        let event: GenerateContentResponse =
-            serde_json::from_str(data).map_err(|error| format!("bad event: {error}"))?;
-        chunks.extend(translator.event(event, &ids));
-        Ok(())
-    };
-    for part in parts {
-        decoder.push(part);
-        loop {
-            match decoder.next_event() {
-                Ok(Some(event)) => {
-                    if let Err(error) = feed(&event.data, &mut chunks) {
-                        return Replay {
-                            chunks,
-                            error: Some(error),
-                        };
-                    }
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    return Replay {
-                        chunks,
-                        error: Some(error.to_string()),
-                    };
-                }
-            }
-        }
-    }
-    loop {
-        match decoder.finish() {
-            Ok(Some(event)) => {
-                if let Err(error) = feed(&event.data, &mut chunks) {
-                    return Replay {
-                        chunks,
-                        error: Some(error),
-                    };
-                }
-            }
-            Ok(None) => break,
+    for event in adapter_events(frames) {
+        match event {
+            Ok(event) => chunks.extend(translator.event(event, &ids)),
             Err(error) => {
                 return Replay {
                     chunks,
-                    error: Some(error.to_string()),
+                    error: Some(error),
                 };
             }
         }
@@ -583,14 +548,12 @@ fn merged_reply(events: &[GenerateContentResponse]) -> GenerateContentResponse {
     merged
 }
 
+/// The typed events of a stream without errors, as the provider decodes them.
 fn events_of(sse: &str) -> Vec<GenerateContentResponse> {
-    let mut decoder = SseDecoder::new();
-    decoder.push(sse.as_bytes());
-    let mut events = Vec::new();
-    while let Some(event) = decoder.next_event().expect("decodes") {
-        events.push(serde_json::from_str(&event.data).expect("an event"));
-    }
-    events
+    adapter_events(vec![bytes::Bytes::copy_from_slice(sse.as_bytes())])
+        .into_iter()
+        .map(|event| event.expect("an event"))
+        .collect()
 }
 
 #[test]

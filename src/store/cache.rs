@@ -98,6 +98,9 @@ impl StoreError {
 /// Maps conversation-head hashes to [`CacheEntry`]s with a lifetime, and hands out short
 /// claims so that only one of several processes creates the cache of a head.
 ///
+/// A claim has an owner: the random token its taker chose. Only that owner extends or
+/// releases it, so a process whose claim ran out never ends the claim another took since.
+///
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use llm_tower::store::{CacheEntry, CacheStore, MemoryCacheStore};
@@ -108,10 +111,15 @@ impl StoreError {
 ///     name: "cachedContents/abc".to_owned(),
 ///     expire_time: SystemTime::now() + Duration::from_secs(3600),
 /// };
-/// assert!(store.claim("head-hash", Duration::from_secs(10)).await?);
-/// assert!(!store.claim("head-hash", Duration::from_secs(10)).await?, "claimed already");
+/// let ttl = Duration::from_secs(10);
+/// assert!(store.claim("head-hash", "token-a", ttl).await?);
+/// assert!(!store.claim("head-hash", "token-b", ttl).await?, "claimed already");
+/// store.release("head-hash", "token-b").await?; // not b's to release
+/// assert!(!store.extend("head-hash", "token-b", ttl).await?);
+/// assert!(store.extend("head-hash", "token-a", ttl).await?);
 /// store.put("head-hash", &entry, Duration::from_secs(60)).await?;
-/// store.release("head-hash").await?;
+/// store.release("head-hash", "token-a").await?;
+/// assert!(store.claim("head-hash", "token-b", ttl).await?, "released by its owner");
 /// assert_eq!(store.get("head-hash").await?, Some(entry));
 /// store.remove("head-hash").await?;
 /// assert_eq!(store.get("head-hash").await?, None);
@@ -128,10 +136,16 @@ pub trait CacheStore: Send + Sync + 'static {
     /// Forgets `key` (Google no longer has its cache).
     fn remove<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()>;
 
-    /// Claims the right to create the cache of `key` for `ttl`: `true` for the first
-    /// caller, `false` while someone else's claim lasts (Redis: `SET … NX PX`).
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> CacheFuture<'a, bool>;
+    /// Claims the right to create the cache of `key` for `ttl`, for `owner` (a random
+    /// token of the caller's): `true` for the first caller, `false` while someone else's
+    /// claim lasts (Redis: `SET … NX PX`).
+    fn claim<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool>;
 
-    /// Ends a claim before its time (the creator is done, or failed).
-    fn release<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()>;
+    /// Makes `owner`'s claim of `key` last `ttl` from now: `false` (and nothing changed)
+    /// when the claim is not `owner`'s any more (it ran out, and perhaps another took it).
+    fn extend<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool>;
+
+    /// Ends `owner`'s claim of `key` before its time (the creator is done, or failed); a
+    /// claim of another owner is left alone (Redis: compare and delete, in one script).
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> CacheFuture<'a, ()>;
 }

@@ -1,8 +1,10 @@
 //! [`MemoryCacheStore`]: the in-process [`CacheStore`], bounded in entries.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::{CacheEntry, CacheFuture, CacheStore};
@@ -19,7 +21,8 @@ use super::{CacheEntry, CacheFuture, CacheStore};
 #[derive(Clone)]
 pub struct MemoryCacheStore {
     entries: Cache<String, Timed<CacheEntry>>,
-    claims: Cache<String, Timed<()>>,
+    /// Each claim's owner.
+    claims: Cache<String, Timed<Arc<str>>>,
 }
 
 /// A value and the instant it stops being valid.
@@ -115,21 +118,47 @@ impl CacheStore for MemoryCacheStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
+    fn claim<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
         let until = Instant::now() + ttl;
         let won = self
             .claims
             .entry_by_ref(key)
             .or_insert_with_if(
-                || Timed { value: (), until },
+                || Timed {
+                    value: owner.into(),
+                    until,
+                },
                 |held| held.until <= Instant::now(),
             )
             .is_fresh();
         Box::pin(std::future::ready(Ok(won)))
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()> {
-        self.claims.invalidate(key);
+    fn extend<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
+        let now = Instant::now();
+        let mut extended = false;
+        self.claims
+            .entry_by_ref(key)
+            .and_compute_with(|held| match held {
+                Some(held) if held.value().until > now && &*held.value().value == owner => {
+                    extended = true;
+                    Op::Put(Timed {
+                        value: held.into_value().value,
+                        until: now + ttl,
+                    })
+                }
+                _ => Op::Nop,
+            });
+        Box::pin(std::future::ready(Ok(extended)))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> CacheFuture<'a, ()> {
+        self.claims
+            .entry_by_ref(key)
+            .and_compute_with(|held| match held {
+                Some(held) if &*held.value().value == owner => Op::Remove,
+                _ => Op::Nop,
+            });
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -164,33 +193,50 @@ mod tests {
         store.entries.run_pending_tasks();
         assert!(store.entries.entry_count() <= 2);
 
+        let ttl = Duration::from_secs(5);
         assert!(
             store
-                .claim("k", Duration::from_millis(30))
+                .claim("k", "a", Duration::from_millis(30))
                 .await
                 .expect("answers")
         );
-        assert!(
-            !store
-                .claim("k", Duration::from_secs(5))
-                .await
-                .expect("answers")
-        );
+        assert!(!store.claim("k", "b", ttl).await.expect("answers"));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(
-            store
-                .claim("k", Duration::from_secs(5))
-                .await
-                .expect("answers"),
+            !store.extend("k", "a", ttl).await.expect("answers"),
+            "a's claim ran out"
+        );
+        assert!(
+            store.claim("k", "b", ttl).await.expect("answers"),
             "expired"
         );
-        store.release("k").await.expect("answers");
+        // A late release by the owner whose claim ran out leaves b's claim alone.
+        store.release("k", "a").await.expect("answers");
+        assert!(!store.claim("k", "c", ttl).await.expect("answers"));
+        assert!(store.extend("k", "b", ttl).await.expect("answers"));
+        store.release("k", "b").await.expect("answers");
+        assert!(
+            store.claim("k", "c", ttl).await.expect("answers"),
+            "released by its owner"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_extended_claim_outlasts_its_first_lifetime() {
+        let store = MemoryCacheStore::default();
+        let short = Duration::from_millis(40);
+        assert!(store.claim("k", "a", short).await.expect("answers"));
+        tokio::time::sleep(Duration::from_millis(25)).await;
         assert!(
             store
-                .claim("k", Duration::from_secs(5))
+                .extend("k", "a", Duration::from_secs(5))
                 .await
-                .expect("answers"),
-            "released"
+                .expect("answers")
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(
+            !store.claim("k", "b", short).await.expect("answers"),
+            "still a's"
         );
     }
 }

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use base64::Engine;
 use futures_util::StreamExt;
 use pin_project_lite::pin_project;
+use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -107,13 +108,18 @@ where
                 inner: self.inner.call(request),
             };
         }
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The downloads may take seconds. The ready service is let go at once: kept across
+        // them, it would hold its slot of a concurrency limit below (and every request
+        // behind it would wait on this one's images). A clone is made ready once the
+        // request is.
+        let fresh = self.inner.clone();
+        drop(std::mem::replace(&mut self.inner, fresh));
+        let inner = self.inner.clone();
         let fetcher = self.fetcher.clone();
         MediaFetchFuture::Fetching {
             future: Box::pin(async move {
                 let request = inline_remote_images(request, &fetcher).await?;
-                inner.call(request).await
+                inner.oneshot(request).await
             }),
         }
     }
@@ -246,4 +252,106 @@ fn fetch_error(error: FetchError, message: usize, part: usize) -> Error {
         _ => format!("{param}: {error}"),
     };
     Error::invalid_param(param, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::oneshot;
+    use tower::limit::ConcurrencyLimitLayer;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::*;
+    use crate::layers::media::FetchPolicy;
+
+    /// A one-pixel PNG's first bytes (the fetcher checks nothing more).
+    const IMAGE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+    /// An image server that answers its one request only when `release` fires, and says
+    /// on `arrived` that the request came.
+    async fn held_image(arrived: oneshot::Sender<()>, release: oneshot::Receiver<()>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("local address");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut head = Vec::new();
+            let mut buffer = [0; 1024];
+            while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                let read = stream.read(&mut buffer).await.expect("read");
+                assert!(read > 0, "the client hung up");
+                head.extend_from_slice(&buffer[..read]);
+            }
+            assert!(head.starts_with(b"GET /cat.png HTTP/1.1\r\n"));
+            let _ = arrived.send(());
+            let _ = release.await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\n\r\n",
+                IMAGE.len()
+            );
+            stream.write_all(response.as_bytes()).await.expect("write");
+            stream.write_all(IMAGE).await.expect("write");
+        });
+        format!("http://{address}/cat.png")
+    }
+
+    fn request(content: serde_json::Value) -> ChatRequest {
+        serde_json::from_value(serde_json::json!({
+            "model": "gemini-2.5-flash",
+            "messages": [{"role": "user", "content": content}]
+        }))
+        .expect("a chat request")
+    }
+
+    /// The first image URL of `request`'s first message.
+    fn image_url(request: &ChatRequest) -> Option<String> {
+        match &request.messages[0].content {
+            Some(Content::Parts(parts)) => Some(parts[0].image_url.as_ref()?.url().to_owned()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_download_holds_no_slot_of_a_concurrency_limit_below() {
+        let (arrived_tx, arrived) = oneshot::channel();
+        let (release, release_rx) = oneshot::channel();
+        let url = held_image(arrived_tx, release_rx).await;
+        let fetcher = MediaFetcher::new(FetchPolicy::allowing(["127.0.0.1"])).expect("fetcher");
+        let mut service = ServiceBuilder::new()
+            .layer(MediaFetchLayer::new(fetcher))
+            .layer(ConcurrencyLimitLayer::new(1))
+            .service_fn(|request: ChatRequest| async move { Ok::<_, Error>(image_url(&request)) });
+
+        let with_image = request(serde_json::json!([
+            {"type": "image_url", "image_url": {"url": url}}
+        ]));
+        let downloading = service.ready().await.expect("ready").call(with_image);
+        let downloading = tokio::spawn(downloading);
+        arrived.await.expect("the download started");
+
+        // The only slot below is free while the image is on its way: a request without
+        // images goes through (the bound turns a regression into a failure, not a hang).
+        let plain = tokio::time::timeout(Duration::from_secs(5), async {
+            service
+                .ready()
+                .await
+                .expect("ready")
+                .call(request(serde_json::json!("hello")))
+                .await
+        })
+        .await
+        .expect("not blocked behind the download")
+        .expect("answered");
+        assert_eq!(plain, None);
+
+        release.send(()).expect("the server waits");
+        let inlined = downloading.await.expect("joined").expect("answered");
+        assert_eq!(
+            inlined.as_deref(),
+            Some("data:image/png;base64,iVBORw0KGgo=")
+        );
+    }
 }

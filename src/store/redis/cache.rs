@@ -2,6 +2,7 @@
 //! (its keys: `{prefix}cc:` and `{prefix}cc-claim:`, see the [module](super)), and the
 //! handle the [`RedisResponseStore`] on the same connection is made from.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -9,6 +10,23 @@ use redis::aio::MultiplexedConnection;
 use super::connection::{Connection, millis};
 use super::{RedisResponseStore, RedisRouterStore};
 use crate::store::{CacheEntry, CacheFuture, CacheStore, DEFAULT_RESPONSE_TTL, StoreError};
+
+/// Deletes a claim if its owner asks: `KEYS[1]` the claim, `ARGV[1]` the owner's token.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// Makes a claim last longer if its owner asks: `KEYS[1]` the claim, `ARGV[1]` the
+/// owner's token, `ARGV[2]` the new lifetime in ms. `1` when extended.
+const EXTEND: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+";
+
+/// The scripts, hashed once per process (sent as `EVALSHA`, loaded when Redis lacks them).
+static RELEASE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE));
+static EXTEND_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(EXTEND));
 
 /// A [`CacheStore`] in Redis.
 ///
@@ -151,12 +169,12 @@ impl CacheStore for RedisCacheStore {
         })
     }
 
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
+    fn claim<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
         Box::pin(async move {
             let mut command = redis::cmd("SET");
             command
                 .arg(self.claim_key(key))
-                .arg(1)
+                .arg(owner)
                 .arg("NX")
                 .arg("PX")
                 .arg(millis(ttl));
@@ -166,11 +184,20 @@ impl CacheStore for RedisCacheStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> CacheFuture<'a, ()> {
+    fn extend<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CacheFuture<'a, bool> {
         Box::pin(async move {
-            let mut command = redis::cmd("DEL");
-            command.arg(self.claim_key(key));
-            self.connection.query::<()>(command).await
+            let mut invocation = EXTEND_SCRIPT.key(self.claim_key(key));
+            invocation.arg(owner).arg(millis(ttl));
+            let extended: u8 = self.connection.invoke(invocation).await?;
+            Ok(extended == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> CacheFuture<'a, ()> {
+        Box::pin(async move {
+            let mut invocation = RELEASE_SCRIPT.key(self.claim_key(key));
+            invocation.arg(owner);
+            self.connection.invoke::<()>(invocation).await
         })
     }
 }

@@ -9,7 +9,7 @@
 //! | key | value | lifetime |
 //! |---|---|---|
 //! | `{prefix}cc:{head hash}` | [`CacheEntry::encode`]: `cached {expire ms} cachedContents/{id}` or `refused` | the entry's: a margin before Google's `expireTime`; ten minutes for `refused` |
-//! | `{prefix}cc-claim:{head hash}` | `1` | the claim's (`SET … NX PX`), deleted when its creator is done |
+//! | `{prefix}cc-claim:{head hash}` | the random token of the claim's owner | the claim's (`SET … NX PX`), extended by its owner while it creates, deleted by its owner (compare and delete) when done |
 //! | `{prefix}rt-cool:{deployment id}` | `1`: the deployment is cooling down | the cooldown's (`SET … PX`) |
 //! | `{prefix}rt-rpm:{deployment id}:{minute}`, `{prefix}rt-tpm:…` | the requests, the tokens counted in that minute since the Unix epoch | two minutes |
 //! | `{prefix}reply:[{namespace}:]{request hash}` | a cached chat or embeddings reply and when it was stored, as JSON (the proxy's response cache) | its `ttl` (`SET … PX`), or until Redis evicts it |

@@ -1,7 +1,8 @@
 //! [`ContextCacheLayer`]: explicit context caching. When a request marks the head of its
-//! conversation with `cache_control` (see [`CachePlan`]), the head (system instruction,
-//! leading turns, tools and tool config) goes into a `cachedContents` entry, and the call
-//! is sent with `cachedContent: <name>` and only the rest of the conversation.
+//! conversation with `cache_control` (see [`CachePlan`](super::CachePlan)), the head
+//! (system instruction, leading turns, tools and tool config) goes into a `cachedContents`
+//! entry, and the call is sent with `cachedContent: <name>` and only the rest of the
+//! conversation.
 //!
 //! # Finding a head's cache
 //!
@@ -16,9 +17,11 @@
 //!    head per process: a cache made before a restart, or by a replica with another
 //!    store, is found instead of duplicated. A hit never lists.
 //! 3. **Created once**: concurrent requests for one head in a process share one lookup
-//!    and creation (single flight); across processes, the creator first takes a short
-//!    claim in the store (`SET NX`), and the others wait up to
-//!    [`claim_wait`](ContextCacheLayer::claim_wait) for its entry, then go on uncached
+//!    and creation (single flight); across processes, the creator first takes a claim in
+//!    the store (`SET NX` of a random token of its own), renews it while its create is in
+//!    flight (so a create slower than the claim's [`claim_ttl`](ContextCacheLayer::claim_ttl)
+//!    still happens once), and deletes it only if it is still its own; the others wait up
+//!    to [`claim_wait`](ContextCacheLayer::claim_wait) for its entry, then go on uncached
 //!    rather than block.
 //!
 //! # Lifetimes
@@ -76,33 +79,44 @@
 //! or the key's error), `gone` (the named cache was gone upstream: sent again uncached).
 //! A refreshed TTL emits `outcome = "refreshed"`. The proxy counts the outcomes in
 //! `llm_tower_context_cache_total`.
+//!
+//! # Files
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | [`ContextCacheLayer`], its settings, the [`ContextCache`] service |
+//! | `head.rs` | the head split out of the call, its key, the call rebuilt |
+//! | `calls.rs` | one marked request's calls: find or create, refresh, send, resend |
+//! | `store.rs` | the store side: lookups, entries, claims, the store timeout |
+//! | `flight.rs` | single flight per head in this process |
+//! | `size.rs` | the head's size against the model's minimum |
+//! | `report.rs` | the outcome events and the store's failures, logged |
 
+mod calls;
 mod flight;
+mod head;
 mod report;
 mod size;
+mod store;
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
-use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::call::{CachePlan, CacheWrite, Call, Method, Reply};
+use super::call::{Call, Method, Reply};
 use super::error::Error;
-use super::facts::facts;
-use super::translate::messages::join_split_turn;
-use super::wire::{
-    CachedContent, CachedContentRequest, CachedContentUpdate, CountTokensRequest, GoogleStatus,
-};
-use crate::store::{CacheEntry, CacheStore, MemoryCacheStore, StoreError};
+use crate::store::{CacheStore, MemoryCacheStore};
+use calls::Cached;
 use flight::Flights;
+pub(crate) use head::sha256_hex;
+use head::uncached;
 pub use report::TARGET as EVENT_TARGET;
 use report::{Outcome, StoreErrors};
-use size::Size;
 
 /// Google's lifetime for a cache created without `ttl`.
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -113,8 +127,11 @@ const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
 /// Prefix of the display name of the caches this layer creates.
 const DISPLAY_PREFIX: &str = "llm-tower:";
 
-/// How long a creator's claim lasts at most (it is released when the creator is done).
+/// How long a creator's claim lasts unless renewed (see [`ContextCacheLayer::claim_ttl`]).
 const CLAIM_TTL: Duration = Duration::from_secs(30);
+
+/// The shortest claim lifetime taken (it is renewed every third of it).
+const MIN_CLAIM_TTL: Duration = Duration::from_millis(100);
 
 /// How long one process's claim to refresh a head's TTL lasts (never released: at most
 /// one refresh per head in this time).
@@ -167,6 +184,7 @@ struct State {
 
 #[derive(Clone, Copy)]
 struct Settings {
+    claim_ttl: Duration,
     claim_wait: Duration,
     store_timeout: Duration,
     refresh: bool,
@@ -188,12 +206,23 @@ impl ContextCacheLayer {
                 minimums: moka::sync::Cache::new(LEARNED_CAPACITY),
             }),
             settings: Settings {
+                claim_ttl: CLAIM_TTL,
                 claim_wait: Duration::from_secs(3),
                 store_timeout: Duration::from_millis(250),
                 refresh: true,
                 enabled: true,
             },
         }
+    }
+
+    /// How long a creator's claim lasts unless renewed (default: 30 s; at least 100 ms).
+    /// The claim is renewed every third of this while its lookup and create are in flight,
+    /// so a create slower than this still keeps the other processes waiting rather than
+    /// creating a second cache; a process that dies holding a claim holds it this long at
+    /// most.
+    pub fn claim_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.claim_ttl = ttl.max(MIN_CLAIM_TTL);
+        self
     }
 
     /// How long a request waits for another process that claimed the creation of its
@@ -234,6 +263,7 @@ impl Default for ContextCacheLayer {
 impl std::fmt::Debug for ContextCacheLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContextCacheLayer")
+            .field("claim_ttl", &self.settings.claim_ttl)
             .field("claim_wait", &self.settings.claim_wait)
             .field("store_timeout", &self.settings.store_timeout)
             .field("refresh_ttl", &self.settings.refresh)
@@ -355,600 +385,3 @@ where
 
 /// What a lookup or creation gave: the cache to name (`None`: send uncached) and how.
 type Resolved = (Option<String>, Outcome);
-
-/// A head to cache, as the layer works with it.
-struct Head {
-    /// The cache's body (its display name is derived from the key).
-    body: CachedContentRequest,
-    /// The store key and the hash in the display name.
-    key: String,
-    /// What the local size estimate says.
-    size: Size,
-    /// The fewest tokens the model caches (`u64::MAX`: none).
-    minimum: u64,
-    /// The cache's lifetime, as asked.
-    ttl: Duration,
-}
-
-impl Head {
-    /// The margin before `expireTime` at which an entry is treated as gone.
-    fn margin(&self) -> Duration {
-        (self.ttl / 10).min(Duration::from_secs(60))
-    }
-
-    /// Whether a cache expiring at `expire_time` may still be named.
-    fn usable(&self, expire_time: SystemTime) -> bool {
-        expire_time > SystemTime::now() + self.margin()
-    }
-
-    fn display_name(&self) -> String {
-        format!("{DISPLAY_PREFIX}{}", self.key)
-    }
-}
-
-/// One cached call's state.
-struct Cached<S> {
-    inner: S,
-    layer: ContextCacheLayer,
-    /// Tokens of the cache this call created (what its reply's usage reports as written).
-    written: Option<u64>,
-}
-
-impl<S> Cached<S>
-where
-    S: Service<Call, Response = Reply, Error = Error> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    async fn send(mut self, call: Call, plan: CachePlan) -> Result<Reply, Error> {
-        let Some((head, live)) = self.split(&call, &plan) else {
-            return self.inner.oneshot(uncached(call, &plan)).await;
-        };
-        let name = match self.layer.lookup(&head.key).await {
-            Some(CacheEntry::Refused) => {
-                report::outcome(Outcome::TooSmall, &call.model);
-                return self.inner.oneshot(uncached(call, &plan)).await;
-            }
-            Some(CacheEntry::Cached { name, expire_time })
-                if head.usable(expire_time) && valid_name(&name) =>
-            {
-                self.refresh_if_due(&call, &head, &name, expire_time).await;
-                Some(name)
-            }
-            _ => None,
-        };
-        // A hit is reported once its cache was used.
-        let hit = name.is_some();
-        let cache = match name {
-            Some(cache) => cache,
-            None => match self.resolve(&call, &head).await? {
-                Some(cache) => cache,
-                None => return self.inner.oneshot(uncached(call, &plan)).await,
-            },
-        };
-        match self.inner.clone().oneshot(with_cache(&live, &cache)).await {
-            Err(error) if cache_gone(&error) => {
-                tracing::debug!(target: EVENT_TARGET, "context cache gone upstream; forgotten, the call resent uncached");
-                report::outcome(Outcome::Gone, &call.model);
-                self.layer.forget(&head.key).await;
-                self.inner.oneshot(uncached(call, &plan)).await
-            }
-            reply => {
-                if hit {
-                    report::outcome(Outcome::Hit, &call.model);
-                }
-                let written = self.written.take();
-                reply.map(|reply| written_by(reply, written, head.ttl))
-            }
-        }
-    }
-
-    /// The head and the call without it; `None` for a plan that would leave nothing to
-    /// send.
-    fn split(&self, call: &Call, plan: &CachePlan) -> Option<(Head, Call)> {
-        let mut live = call.clone();
-        let (Method::Generate(body) | Method::StreamGenerate(body)) = &mut live.method else {
-            return None;
-        };
-        if plan.contents >= body.contents.len() {
-            return None;
-        }
-        let head = CachedContentRequest {
-            model: format!("models/{}", call.model),
-            display_name: None,
-            system_instruction: body.system_instruction.take(),
-            contents: body.contents.drain(..plan.contents).collect(),
-            tools: std::mem::take(&mut body.tools),
-            tool_config: body.tool_config.take(),
-            ttl: plan.ttl.clone(),
-        };
-        // Serializing a typed struct cannot fail.
-        let json = serde_json::to_vec(&head).unwrap_or_default();
-        let api_key = call.options.api_key.as_ref().map(|key| key.expose());
-        let api_base = call.options.api_base.as_deref();
-        let key = sha256_hex(&[
-            self.layer.namespace.as_bytes(),
-            api_key.unwrap_or_default().as_bytes(),
-            api_base.unwrap_or_default().as_bytes(),
-            &json,
-        ]);
-        let minimum = self.layer.minimum(&call.model);
-        let head = Head {
-            size: size::judge(&head, json.len(), minimum),
-            minimum: minimum.unwrap_or(u64::MAX),
-            ttl: plan
-                .ttl
-                .as_deref()
-                .and_then(ttl_seconds)
-                .unwrap_or(DEFAULT_TTL),
-            key,
-            body: head,
-        };
-        Some((head, live))
-    }
-
-    /// The cache for a head the store does not know: looked up or created by one call per
-    /// process (and, through the store's claim, per set of processes sharing it). `None`:
-    /// send the call uncached. The error is the creating call's own.
-    async fn resolve(&mut self, call: &Call, head: &Head) -> Result<Option<String>, Error> {
-        if head.size == Size::Small {
-            report::outcome(Outcome::TooSmall, &call.model);
-            return Ok(None);
-        }
-        let (mut ran, mut own) = (false, None);
-        let state = Arc::clone(&self.layer.state);
-        let (name, outcome) = state
-            .flights
-            .run(&head.key, || async {
-                ran = true;
-                self.lead(call, head).await.unwrap_or_else(|error| {
-                    own = Some(error);
-                    (None, Outcome::Failed)
-                })
-            })
-            .await;
-        // A caller that joined another's flight got its result: it waited for it, or (a
-        // failure is the creating caller's own error) goes on uncached.
-        let outcome = match (ran, &name, outcome) {
-            (false, Some(_), _) => Outcome::Waited,
-            (false, None, Outcome::Failed) => Outcome::Uncached,
-            (_, _, outcome) => outcome,
-        };
-        report::outcome(outcome, &call.model);
-        match own {
-            Some(error) => Err(error),
-            None => Ok(name),
-        }
-    }
-
-    /// The work of the first caller of a flight.
-    async fn lead(&mut self, call: &Call, head: &Head) -> Result<Resolved, Error> {
-        let store = Arc::clone(&self.layer.store);
-        let claimed = match self
-            .layer
-            .store_op("claim", store.claim(&head.key, CLAIM_TTL))
-            .await
-        {
-            Some(true) => true,
-            Some(false) => return Ok(self.layer.wait_for_winner(head).await),
-            // A store that fails cannot arbitrate: create (this process remembers it).
-            None => false,
-        };
-        let result = self.find_or_create(call, head).await;
-        if claimed {
-            self.layer
-                .store_op("release", store.release(&head.key))
-                .await;
-        }
-        result
-    }
-
-    async fn find_or_create(&mut self, call: &Call, head: &Head) -> Result<Resolved, Error> {
-        let first_lookup = self
-            .layer
-            .state
-            .listed
-            .entry_by_ref(&head.key)
-            .or_insert(())
-            .is_fresh();
-        if first_lookup {
-            match self.find_listed(call, head).await {
-                Ok(Some(found)) => {
-                    let name = self.layer.remember_cache(head, found).await;
-                    return Ok((Some(name), Outcome::Found));
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::debug!(target: EVENT_TARGET, %error, "listing context caches failed; creating");
-                }
-            }
-        }
-        if head.size == Size::Near
-            && let Some(tokens) = self.count_tokens(call, head).await
-            && tokens < head.minimum
-        {
-            self.layer
-                .remember(&head.key, &CacheEntry::Refused, REFUSAL_MEMORY)
-                .await;
-            return Ok((None, Outcome::TooSmall));
-        }
-        let created = match self.create(call, head).await {
-            Ok(created) => created,
-            Err(error) if uncached_fails_too(&error) => return Err(error),
-            Err(error) => {
-                tracing::debug!(target: EVENT_TARGET, %error, "creating a context cache failed; sending uncached");
-                return Ok((None, Outcome::Failed));
-            }
-        };
-        match created {
-            Some(created) => {
-                self.written = created
-                    .usage_metadata
-                    .as_ref()
-                    .map(|usage| usage.total_token_count);
-                let name = self.layer.remember_cache(head, created).await;
-                Ok((Some(name), Outcome::Created))
-            }
-            None => {
-                self.layer
-                    .remember(&head.key, &CacheEntry::Refused, REFUSAL_MEMORY)
-                    .await;
-                Ok((None, Outcome::TooSmall))
-            }
-        }
-    }
-
-    /// Looks for the head's display name among the project's caches.
-    async fn find_listed(
-        &mut self,
-        call: &Call,
-        head: &Head,
-    ) -> Result<Option<CachedContent>, Error> {
-        let display = head.display_name();
-        let mut page_token = None;
-        for _ in 0..MAX_LIST_PAGES {
-            let list = Call {
-                model: call.model.clone(),
-                method: Method::ListCachedContents { page_token },
-                options: call.options.clone(),
-                cache: None,
-                context: call.context.clone(),
-            };
-            let Reply::CachedContents(page) = self.inner.clone().oneshot(list).await? else {
-                return Err(Error::Decode(
-                    "listing caches was answered with another kind of reply".to_owned(),
-                ));
-            };
-            let found = page.cached_contents.into_iter().find(|cache| {
-                cache.display_name.as_deref() == Some(display.as_str())
-                    && cache.model.as_deref() == Some(head.body.model.as_str())
-                    && head.usable(expire_time(cache, head.ttl))
-            });
-            if found.is_some() {
-                return Ok(found);
-            }
-            page_token = page.next_page_token.filter(|token| !token.is_empty());
-            if page_token.is_none() {
-                break;
-            }
-        }
-        Ok(None)
-    }
-
-    /// The head's tokens, counted by Google; `None` when the count failed (the create
-    /// call then decides).
-    async fn count_tokens(&mut self, call: &Call, head: &Head) -> Option<u64> {
-        let mut body = head.body.clone();
-        body.ttl = None;
-        let count = Call {
-            model: call.model.clone(),
-            method: Method::CountTokens(CountTokensRequest {
-                generate_content_request: body,
-            }),
-            options: call.options.clone(),
-            cache: None,
-            context: call.context.clone(),
-        };
-        match self.inner.clone().oneshot(count).await {
-            Ok(Reply::TokenCount(count)) => Some(count.total_tokens),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::debug!(target: EVENT_TARGET, %error, "counting a head's tokens failed; creating");
-                None
-            }
-        }
-    }
-
-    /// Creates the cache; `None` when Google will not cache this head.
-    async fn create(&mut self, call: &Call, head: &Head) -> Result<Option<CachedContent>, Error> {
-        let mut body = head.body.clone();
-        body.display_name = Some(head.display_name());
-        let create = Call {
-            model: call.model.clone(),
-            method: Method::CreateCachedContent(body),
-            options: call.options.clone(),
-            cache: None,
-            context: call.context.clone(),
-        };
-        match self.inner.clone().oneshot(create).await {
-            Ok(Reply::CachedContent(created)) => Ok(Some(created)),
-            Ok(_) => Err(Error::InvalidCall(
-                "creating a context cache was answered with another kind of reply".to_owned(),
-            )),
-            // A head Google will not cache (too small, a model without caching); a bad key
-            // fails the same way uncached, so it is the caller's error at once.
-            Err(Error::Upstream {
-                status,
-                google,
-                message,
-                ..
-            }) if status == http::StatusCode::BAD_REQUEST
-                && google.as_ref().and_then(GoogleStatus::reason) != Some("API_KEY_INVALID") =>
-            {
-                tracing::debug!(target: EVENT_TARGET, %message, "context cache not created; sending uncached");
-                if let Some(minimum) = refused_minimum(&message) {
-                    self.layer
-                        .state
-                        .minimums
-                        .insert(call.model.clone(), minimum);
-                }
-                Ok(None)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    /// Extends a cache in its last quarter of life (one caller per head at a time).
-    async fn refresh_if_due(
-        &mut self,
-        call: &Call,
-        head: &Head,
-        name: &str,
-        expire_time: SystemTime,
-    ) {
-        let left = expire_time
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        if !self.layer.settings.refresh || left >= head.ttl / 4 || !valid_name(name) {
-            return;
-        }
-        let claim = format!("{}:refresh", head.key);
-        let store = Arc::clone(&self.layer.store);
-        if self
-            .layer
-            .store_op("claim", store.claim(&claim, REFRESH_CLAIM_TTL))
-            .await
-            != Some(true)
-        {
-            return;
-        }
-        let update = Call {
-            model: call.model.clone(),
-            method: Method::UpdateCachedContent(CachedContentUpdate {
-                name: name.to_owned(),
-                ttl: format!("{}s", head.ttl.as_secs_f64()),
-            }),
-            options: call.options.clone(),
-            cache: None,
-            context: call.context.clone(),
-        };
-        match self.inner.clone().oneshot(update).await {
-            Ok(Reply::CachedContent(updated)) => {
-                tracing::debug!(target: EVENT_TARGET, outcome = "refreshed", model = call.model, "context cache");
-                self.layer.remember_cache(head, updated).await;
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::debug!(target: EVENT_TARGET, %error, "extending a context cache failed");
-            }
-        }
-    }
-}
-
-impl ContextCacheLayer {
-    /// Another process claimed the head: its entry, if it comes within the claim wait.
-    async fn wait_for_winner(&self, head: &Head) -> Resolved {
-        let deadline = Instant::now() + self.settings.claim_wait;
-        let mut pause = Duration::from_millis(20);
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return (None, Outcome::Uncached);
-            }
-            tokio::time::sleep(pause.min(deadline - now)).await;
-            pause = (pause * 2).min(Duration::from_millis(250));
-            match self.store_op("get", self.store.get(&head.key)).await {
-                Some(Some(CacheEntry::Cached { name, expire_time }))
-                    if head.usable(expire_time) =>
-                {
-                    return (Some(name), Outcome::Waited);
-                }
-                Some(Some(CacheEntry::Refused)) => return (None, Outcome::TooSmall),
-                Some(_) => {}
-                None => return (None, Outcome::Uncached),
-            }
-        }
-    }
-
-    /// The fewest tokens Google caches for `model`: the minimum its refusal named, else
-    /// the model table's; `None` for a model without context caching.
-    fn minimum(&self, model: &str) -> Option<u64> {
-        self.state
-            .minimums
-            .get(model)
-            .or_else(|| facts(model).cache_min_tokens)
-    }
-
-    /// The store's entry for `key`; when the store fails, this process's own.
-    async fn lookup(&self, key: &str) -> Option<CacheEntry> {
-        match self.store_op("get", self.store.get(key)).await {
-            Some(entry) => entry,
-            None => self.state.local.get(key).await.ok().flatten(),
-        }
-    }
-
-    /// Stores the entry of a cache Google holds; returns its name.
-    async fn remember_cache(&self, head: &Head, cache: CachedContent) -> String {
-        let expire_time = expire_time(&cache, head.ttl);
-        let keep = expire_time
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(head.margin());
-        if !keep.is_zero() {
-            let entry = CacheEntry::Cached {
-                name: cache.name.clone(),
-                expire_time,
-            };
-            self.remember(&head.key, &entry, keep).await;
-        }
-        cache.name
-    }
-
-    async fn remember(&self, key: &str, entry: &CacheEntry, ttl: Duration) {
-        let _ = self.state.local.put(key, entry, ttl).await;
-        self.store_op("put", self.store.put(key, entry, ttl)).await;
-    }
-
-    async fn forget(&self, key: &str) {
-        let _ = self.state.local.remove(key).await;
-        self.store_op("remove", self.store.remove(key)).await;
-    }
-
-    /// Runs a store operation within the store timeout; `None` when it failed (logged).
-    async fn store_op<T>(
-        &self,
-        operation: &'static str,
-        future: impl Future<Output = Result<T, StoreError>>,
-    ) -> Option<T> {
-        let error = match tokio::time::timeout(self.settings.store_timeout, future).await {
-            Ok(Ok(value)) => return Some(value),
-            Ok(Err(error)) => error,
-            Err(_) => StoreError::new("no answer within the store timeout"),
-        };
-        self.state.errors.record(operation, &error);
-        None
-    }
-}
-
-/// The reply of a call that created a cache of `tokens` (when Google said how many).
-fn written_by(reply: Reply, tokens: Option<u64>, ttl: Duration) -> Reply {
-    match tokens {
-        Some(tokens) => Reply::CacheWritten {
-            reply: Box::new(reply),
-            write: CacheWrite { tokens, ttl },
-        },
-        None => reply,
-    }
-}
-
-/// When Google drops `cache`: its `expireTime`, else `ttl` from now.
-fn expire_time(cache: &CachedContent, ttl: Duration) -> SystemTime {
-    cache
-        .expire_time
-        .as_deref()
-        .and_then(|time| humantime::parse_rfc3339_weak(time).ok())
-        .unwrap_or_else(|| SystemTime::now() + ttl)
-}
-
-/// `cachedContents/{id}` with an id of Google's characters (a name read from a shared
-/// store goes into a URL path).
-fn valid_name(name: &str) -> bool {
-    name.strip_prefix("cachedContents/").is_some_and(|id| {
-        !id.is_empty()
-            && id
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
-    })
-}
-
-/// The call as it would be without `cache_control`: the turn the head boundary split is
-/// one turn again.
-fn uncached(mut call: Call, plan: &CachePlan) -> Call {
-    if let Method::Generate(body) | Method::StreamGenerate(body) = &mut call.method
-        && plan.split_turn
-    {
-        join_split_turn(&mut body.contents, plan.contents);
-    }
-    call
-}
-
-/// The live call naming the cache.
-fn with_cache(live: &Call, name: &str) -> Call {
-    let mut call = live.clone();
-    if let Method::Generate(body) | Method::StreamGenerate(body) = &mut call.method {
-        body.cached_content = Some(name.to_owned());
-    }
-    call
-}
-
-/// Whether Google says the named cache does not exist (any more).
-fn cache_gone(error: &Error) -> bool {
-    matches!(error, Error::Upstream { status, message, .. }
-        if (*status == http::StatusCode::FORBIDDEN || *status == http::StatusCode::NOT_FOUND)
-            && message.contains("CachedContent not found"))
-}
-
-/// Whether a failed create would fail the call uncached too: no key, or a key Google
-/// refused.
-fn uncached_fails_too(error: &Error) -> bool {
-    match error {
-        Error::MissingApiKey(_) => true,
-        Error::Upstream { status, google, .. } => {
-            *status == http::StatusCode::UNAUTHORIZED
-                || *status == http::StatusCode::FORBIDDEN
-                || google.as_ref().and_then(GoogleStatus::reason) == Some("API_KEY_INVALID")
-        }
-        _ => false,
-    }
-}
-
-/// The minimum a refusal names: `Cached content is too small. total_token_count=97,
-/// min_total_token_count=1024`.
-fn refused_minimum(message: &str) -> Option<u64> {
-    let (_, rest) = message.split_once("min_total_token_count=")?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    rest[..digits].parse().ok().filter(|minimum| *minimum > 0)
-}
-
-/// `"300s"` → 300 s.
-fn ttl_seconds(ttl: &str) -> Option<Duration> {
-    let seconds: f64 = ttl.strip_suffix('s')?.parse().ok()?;
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
-/// SHA-256 of `fields` (each followed by a NUL), in hex. The digest is ring's, which the TLS
-/// stack already brings.
-pub(crate) fn sha256_hex(fields: &[&[u8]]) -> String {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    for field in fields {
-        context.update(field);
-        context.update(b"\0");
-    }
-    context
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_minimum_a_refusal_names() {
-        let refusal =
-            "Cached content is too small. total_token_count=97, min_total_token_count=1024";
-        assert_eq!(refused_minimum(refusal), Some(1024));
-        assert_eq!(
-            refused_minimum("min_total_token_count=4096 and more"),
-            Some(4096)
-        );
-        assert_eq!(refused_minimum("Cached content is too small."), None);
-        assert_eq!(refused_minimum("min_total_token_count=0"), None);
-        assert_eq!(
-            refused_minimum("min_total_token_count=99999999999999999999999"),
-            None
-        );
-    }
-}
