@@ -146,7 +146,7 @@ where
         let first_lookup = self
             .layer
             .state
-            .listed
+            .listed()
             .entry_by_ref(&head.key)
             .or_insert(())
             .is_fresh();
@@ -288,7 +288,7 @@ where
                 if let Some(minimum) = refused_minimum(&message) {
                     self.layer
                         .state
-                        .minimums
+                        .minimums()
                         .insert(call.model.clone(), minimum);
                 }
                 Ok(None)

@@ -100,7 +100,7 @@ mod size;
 mod store;
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -170,16 +170,42 @@ pub struct ContextCacheLayer {
 }
 
 /// What the layer's clones and services share.
+///
+/// Its caches are made on first use: a deployment that never sees a marked request pays
+/// nothing for them (a `moka` cache takes about 32 KB before it holds anything, and a
+/// proxy may configure thousands of deployments).
 struct State {
     /// What this process found or created, used when the store fails.
-    local: MemoryCacheStore,
+    local: OnceLock<MemoryCacheStore>,
     /// Heads already looked up in Google's list.
-    listed: moka::sync::Cache<String, ()>,
+    listed: OnceLock<moka::sync::Cache<String, ()>>,
     /// Lookups and creations in progress.
     flights: Flights<Resolved>,
     errors: StoreErrors,
     /// The minimum Google named when it refused a head, by model.
-    minimums: moka::sync::Cache<String, u64>,
+    minimums: OnceLock<moka::sync::Cache<String, u64>>,
+}
+
+impl State {
+    fn local(&self) -> &MemoryCacheStore {
+        self.local
+            .get_or_init(|| MemoryCacheStore::new(LOCAL_CAPACITY))
+    }
+
+    fn listed(&self) -> &moka::sync::Cache<String, ()> {
+        self.listed
+            .get_or_init(|| moka::sync::Cache::new(LISTED_CAPACITY))
+    }
+
+    fn minimums(&self) -> &moka::sync::Cache<String, u64> {
+        self.minimums
+            .get_or_init(|| moka::sync::Cache::new(LEARNED_CAPACITY))
+    }
+
+    /// The minimum learned for `model`, if any (without making the cache).
+    fn learned_minimum(&self, model: &str) -> Option<u64> {
+        self.minimums.get().and_then(|minimums| minimums.get(model))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -199,11 +225,11 @@ impl ContextCacheLayer {
             store,
             namespace: namespace.as_ref().into(),
             state: Arc::new(State {
-                local: MemoryCacheStore::new(LOCAL_CAPACITY),
-                listed: moka::sync::Cache::new(LISTED_CAPACITY),
+                local: OnceLock::new(),
+                listed: OnceLock::new(),
                 flights: Flights::new(),
                 errors: StoreErrors::new(Duration::from_secs(60)),
-                minimums: moka::sync::Cache::new(LEARNED_CAPACITY),
+                minimums: OnceLock::new(),
             }),
             settings: Settings {
                 claim_ttl: CLAIM_TTL,

@@ -59,8 +59,7 @@ impl ContextCacheLayer {
     /// the model table's; `None` for a model without context caching.
     pub(super) fn minimum(&self, model: &str) -> Option<u64> {
         self.state
-            .minimums
-            .get(model)
+            .learned_minimum(model)
             .or_else(|| facts(model).cache_min_tokens)
     }
 
@@ -68,7 +67,7 @@ impl ContextCacheLayer {
     pub(super) async fn lookup(&self, key: &str) -> Option<CacheEntry> {
         match self.store_op("get", self.store.get(key)).await {
             Some(entry) => entry,
-            None => self.state.local.get(key).await.ok().flatten(),
+            None => self.state.local().get(key).await.ok().flatten(),
         }
     }
 
@@ -90,12 +89,12 @@ impl ContextCacheLayer {
     }
 
     pub(super) async fn remember(&self, key: &str, entry: &CacheEntry, ttl: Duration) {
-        let _ = self.state.local.put(key, entry, ttl).await;
+        let _ = self.state.local().put(key, entry, ttl).await;
         self.store_op("put", self.store.put(key, entry, ttl)).await;
     }
 
     pub(super) async fn forget(&self, key: &str) {
-        let _ = self.state.local.remove(key).await;
+        let _ = self.state.local().remove(key).await;
         self.store_op("remove", self.store.remove(key)).await;
     }
 
