@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use llm_tower::upstream::{Error, HttpTransport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -15,10 +15,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A POST of `{}` to `url`.
-fn post(url: &str) -> http::Request<Bytes> {
+fn post(url: &str) -> http::Request<Full<Bytes>> {
     http::Request::post(url)
         .header("content-type", "application/json")
-        .body(Bytes::from_static(b"{}"))
+        .body(Full::new(Bytes::from_static(b"{}")))
         .expect("request")
 }
 

@@ -80,4 +80,8 @@ pub enum BuildError {
     /// The configured proxy URL cannot be used.
     #[error("unusable proxy: {0}")]
     Proxy(String),
+    /// The transport cannot be used as configured (a silence limit for a transport that
+    /// is not an [`HttpTransport`](super::HttpTransport)).
+    #[error("{0}")]
+    Transport(&'static str),
 }
