@@ -46,7 +46,12 @@
 //!   [`upstream::credentials::request_key`]: that request's key where the provider accepts
 //!   client credentials, a 401 elsewhere; it never travels on as an extension;
 //! - the request's other extensions ride on to the upstream HTTP request, so a layer at the
-//!   HTTP level reads what the application attached (a [`Deadline`], its own types).
+//!   HTTP level reads what the application attached (a [`Deadline`], its own types);
+//! - request context travels only there: the trace parent, the request id and the usage
+//!   observer of the proxy are one [`CallContext`](upstream::context::CallContext) among
+//!   the extensions, read by the transport, the retry and the layers that report. No
+//!   task-local: a call sent from another task (tower's `Buffer`, a fan-out started while
+//!   a stream is polled) keeps its trace and is counted.
 //!
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.

@@ -536,3 +536,72 @@ async fn openai_level_layers_wrap_the_whole_stack() {
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert!(std::error::Error::source(&error).is_some(), "{error:?}");
 }
+
+#[cfg(feature = "proxy")]
+#[tokio::test]
+async fn buffer_at_the_http_seam_keeps_the_trace_and_the_count() {
+    use http_body_util::BodyExt;
+    use llm_tower::proxy::config::Config;
+    use llm_tower::proxy::metrics::Metrics;
+    use llm_tower::proxy::observe::ObserveLayer;
+    use tower::{Layer, ServiceExt};
+
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(ok_reply()),
+    )
+    .await;
+    // Buffer sends each call from its own worker task: the call's context must travel
+    // with the request, not with the task that made it.
+    let gemini = builder(&server)
+        .http_layer(tower::buffer::BufferLayer::new(4))
+        .build()
+        .expect("builds");
+    let metrics = Arc::new(Metrics::new(&Config::default_gemini()));
+    let observed = ObserveLayer::new(metrics.clone()).layer(ChatEdge::new(gemini.chat_service()));
+    let client_trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let request = http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .header("traceparent", client_trace)
+        .body(Full::new(Bytes::from(hello().to_string())))
+        .expect("request");
+    let response = observed
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.expect("body");
+
+    let received = server.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    let sent = received[0]
+        .headers
+        .get("traceparent")
+        .expect("a traceparent upstream")
+        .to_str()
+        .expect("ascii");
+    let parts: Vec<&str> = sent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{sent}");
+    assert_eq!(
+        parts[1], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the client's trace"
+    );
+    assert_ne!(parts[2], "00f067aa0ba902b7", "the proxy as the parent");
+
+    let text = metrics.encode();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))
+        .expect("parses");
+    let calls: f64 = scrape
+        .samples
+        .iter()
+        .filter(|sample| sample.metric == "llm_tower_upstream_duration_seconds_count")
+        .map(|sample| match sample.value {
+            prometheus_parse::Value::Untyped(value) | prometheus_parse::Value::Counter(value) => {
+                value
+            }
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(calls, 1.0, "{text}");
+}

@@ -1,5 +1,5 @@
 //! [`Retry`]: retries upstream HTTP calls at the seam where a request is an
-//! `http::Request<Bytes>`, so an attempt costs a copy of the head and a reference to the
+//! `http::Request<Full<Bytes>>`, so an attempt costs a copy of the head and a reference to the
 //! body: nothing above it (translation, image downloads, the context cache) runs twice.
 //!
 //! What is retried, how long it waits and what stops it is the [`RetryPolicy`]'s: `429`,
