@@ -432,11 +432,11 @@ async fn a_spent_retry_budget_sends_the_reply_on() {
 #[derive(Clone)]
 struct Flaky {
     failures: usize,
-    error: UpstreamError,
+    error: fn() -> UpstreamError,
     calls: Arc<AtomicUsize>,
 }
 
-fn flaky_transport(failures: usize, error: UpstreamError) -> (Flaky, Arc<AtomicUsize>) {
+fn flaky_transport(failures: usize, error: fn() -> UpstreamError) -> (Flaky, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let transport = Flaky {
         failures,
@@ -458,7 +458,7 @@ impl tower::Service<http::Request<Full<Bytes>>> for Flaky {
     fn call(&mut self, request: http::Request<Full<Bytes>>) -> Self::Future {
         assert_eq!(request.headers()["x-goog-api-key"], TEST_KEY);
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return std::future::ready(Err(self.error.clone()));
+            return std::future::ready(Err((self.error)()));
         }
         let body = serde_json::to_vec(&ok_reply()).expect("JSON");
         std::future::ready(Ok(http::Response::new(Full::new(Bytes::from(body)))))
@@ -478,8 +478,9 @@ fn over(transport: Flaky, policy: RetryPolicy) -> Gemini {
 
 #[tokio::test]
 async fn connect_failures_are_retried_on_any_transport() {
-    let (transport, count) =
-        flaky_transport(2, UpstreamError::Connect("connection refused".to_owned()));
+    let (transport, count) = flaky_transport(2, || {
+        UpstreamError::connect(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    });
     let gemini = over(transport, quick_retries(2));
     let completion = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -491,7 +492,7 @@ async fn connect_failures_are_retried_on_any_transport() {
 
 #[tokio::test]
 async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
-    let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
+    let (transport, count) = flaky_transport(1, UpstreamError::timeout);
     let gemini = over(transport, quick_retries(2));
     let error = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -500,7 +501,7 @@ async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert_eq!(count.load(Ordering::SeqCst), 1);
 
-    let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
+    let (transport, count) = flaky_transport(1, UpstreamError::timeout);
     let gemini = over(transport, quick_retries(2).retry_timeouts(true));
     llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -511,7 +512,7 @@ async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
 
 #[tokio::test]
 async fn a_timeout_needs_the_pooled_transport() {
-    let (transport, _) = flaky_transport(0, UpstreamError::Timeout);
+    let (transport, _) = flaky_transport(0, UpstreamError::timeout);
     let error = Gemini::builder()
         .api_key(Secret::new(TEST_KEY))
         .timeout(Duration::from_secs(5))

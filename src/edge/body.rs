@@ -74,6 +74,15 @@ impl ErrorReply {
         error: &Error,
     ) -> http::Response<EdgeBody> {
         let mut response = render(error, None);
+        // The client reads the message; the causes (its sources) go to the log.
+        if std::error::Error::source(error).is_some() {
+            let causes = crate::error::error_chain(error);
+            if error.status().is_server_error() {
+                tracing::warn!(status = error.status().as_u16(), error = %causes, "answered with an error");
+            } else {
+                tracing::debug!(status = error.status().as_u16(), error = %causes, "answered with an error");
+            }
+        }
         response.extensions_mut().insert(Self {
             error: error.clone(),
             render,

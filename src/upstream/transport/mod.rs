@@ -70,8 +70,9 @@ impl HttpTransport {
 
     /// The same pool, with an upstream silence limit: the reply head must arrive within
     /// `timeout` of sending (connecting included), and the body may pause no longer than
-    /// `timeout` between chunks. Past it the call fails with [`Error::Timeout`]. A long
-    /// stream that keeps sending is never cut off.
+    /// `timeout` between chunks. Past it the call fails with an [`Error`] of kind
+    /// [`Timeout`](super::error::ErrorKind::Timeout). A long stream that keeps sending is
+    /// never cut off.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
