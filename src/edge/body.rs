@@ -35,7 +35,8 @@ pub fn json_response<T: Serialize + ?Sized>(
 
 /// The OpenAI error envelope with the error's status (and `Retry-After` when known). The
 /// error is also kept in the response's extensions, so that a layer that knows the
-/// request's id (the proxy's observe layer) writes it in as `error.request_id`.
+/// request's id (the proxy's observe layer) writes it in as `error.request_id`; the
+/// error's causes are logged, never written into the envelope.
 ///
 /// ```
 /// use llm_tower::{Error, edge::error_response};
@@ -43,7 +44,7 @@ pub fn json_response<T: Serialize + ?Sized>(
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    ErrorReply::keep(openai_error_response, error)
+    error_reply(openai_error_response, error)
 }
 
 /// The OpenAI error envelope of `error`, with `request_id` when known.
@@ -57,39 +58,45 @@ fn openai_error_response(error: &Error, request_id: Option<&str>) -> http::Respo
     with_error_headers(response, error)
 }
 
+/// `render`s `error` without a request id (and logs its causes: the client reads only the
+/// message). With the proxy, the error is kept in the response's extensions as an
+/// [`ErrorReply`], for the layer that knows the request's id.
+pub(crate) fn error_reply(
+    render: fn(&Error, Option<&str>) -> http::Response<EdgeBody>,
+    error: &Error,
+) -> http::Response<EdgeBody> {
+    #[allow(unused_mut, reason = "only the proxy keeps the error")]
+    let mut response = render(error, None);
+    if std::error::Error::source(error).is_some() {
+        let causes = crate::error::error_chain(error);
+        let status = error.status().as_u16();
+        if error.status().is_server_error() {
+            tracing::warn!(status, error = %causes, "answered with an error");
+        } else {
+            tracing::debug!(status, error = %causes, "answered with an error");
+        }
+    }
+    #[cfg(feature = "proxy")]
+    response.extensions_mut().insert(ErrorReply {
+        error: error.clone(),
+        render,
+    });
+    response
+}
+
 /// An error answer of the edge, kept in its response's extensions: whoever knows the
 /// request's id renders the same envelope again with it ([`body_with`](Self::body_with)).
 /// The id is not known where errors are made (an error of the router, of the proxy's
 /// door, of a timeout), and it travels with the request, not with the task.
+#[cfg(feature = "proxy")]
 #[derive(Clone)]
 pub(crate) struct ErrorReply {
     error: Error,
     render: fn(&Error, Option<&str>) -> http::Response<EdgeBody>,
 }
 
+#[cfg(feature = "proxy")]
 impl ErrorReply {
-    /// `render`s `error` without a request id, keeping it for a render with one.
-    pub(crate) fn keep(
-        render: fn(&Error, Option<&str>) -> http::Response<EdgeBody>,
-        error: &Error,
-    ) -> http::Response<EdgeBody> {
-        let mut response = render(error, None);
-        // The client reads the message; the causes (its sources) go to the log.
-        if std::error::Error::source(error).is_some() {
-            let causes = crate::error::error_chain(error);
-            if error.status().is_server_error() {
-                tracing::warn!(status = error.status().as_u16(), error = %causes, "answered with an error");
-            } else {
-                tracing::debug!(status = error.status().as_u16(), error = %causes, "answered with an error");
-            }
-        }
-        response.extensions_mut().insert(Self {
-            error: error.clone(),
-            render,
-        });
-        response
-    }
-
     /// The body of the same answer, with `request_id` in its envelope.
     pub(crate) fn body_with(&self, request_id: &HeaderValue) -> EdgeBody {
         (self.render)(&self.error, request_id.to_str().ok()).into_body()

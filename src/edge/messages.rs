@@ -19,7 +19,7 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{EdgeBody, ErrorReply, json_response, with_error_headers};
+use super::body::{EdgeBody, error_reply, json_response, with_error_headers};
 use super::commit::SseEncoding;
 use super::decode::{EdgeFuture, accept, answer, with_notes};
 use super::limits::{Bounded, Counts, RequestLimits};
@@ -185,7 +185,7 @@ where
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    ErrorReply::keep(anthropic_error_response, error)
+    error_reply(anthropic_error_response, error)
 }
 
 /// Anthropic's error envelope of `error`, with `request_id` when known.
@@ -312,8 +312,11 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "proxy")]
     #[tokio::test]
     async fn an_error_carries_the_request_id_and_a_405_allows_post() {
+        use super::super::ErrorReply;
+
         let response = error_response(&Error::new(ErrorKind::MethodNotAllowed, "GET: use POST"));
         assert_eq!(response.status(), 405);
         assert_eq!(response.headers()[http::header::ALLOW], "POST");
