@@ -9,12 +9,12 @@
 //! edge: they carry the client's credentials, and an application copies what it needs
 //! from them into an extension.
 //!
-//! Two extensions mean something to llm-tower itself:
+//! Three extensions mean something to llm-tower itself:
 //!
 //! | extension | read by |
 //! |---|---|
 //! | [`Deadline`] | the upstream retry: it never waits past it |
-//! | [`Secret`](crate::Secret) | the Gemini provider: the API key of this request, when the provider allows client credentials |
+//! | [`Secret`](crate::Secret) | every provider: the API key of this request where the provider allows client credentials, a refusal (401) elsewhere ([`request_key`](crate::upstream::credentials::request_key)) |
 //! | [`ResponseNotes`] | the HTTP edge puts one in every request; a layer adds headers for the answer to it (the Gemini provider: `x-llm-tower-dropped-tools`) |
 
 use std::fmt;

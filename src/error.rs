@@ -331,8 +331,9 @@ impl From<crate::upstream::Saturated> for Error {
 /// [`RateLimit`](ErrorKind::RateLimit) with its `Retry-After`, tower's `Elapsed` is a
 /// 504 [`Timeout`](ErrorKind::Timeout), `Overloaded` a 503
 /// [`ServiceUnavailable`](ErrorKind::ServiceUnavailable), anything else a 500
-/// [`Api`](ErrorKind::Api) error naming its causes. The original error is kept as the
-/// [`source`](std::error::Error::source).
+/// [`Api`](ErrorKind::Api) error with a generic message: its causes never reach the
+/// client. The original error is kept as the [`source`](std::error::Error::source), which
+/// the HTTP edge logs when it answers with the error.
 ///
 /// ```
 /// use llm_tower::{Error, ErrorKind};
@@ -362,11 +363,16 @@ impl From<BoxError> for Error {
                 "too many requests in flight; try again shortly".to_owned(),
             )
         } else {
-            (ErrorKind::Api, error_chain(&*error))
+            // The chain may name internal hosts and state: it stays the source (the edge
+            // logs it); the client reads that the server failed.
+            (ErrorKind::Api, INTERNAL.to_owned())
         };
         Self::new(kind, message).with_source(error)
     }
 }
+
+/// The client's message for a failure whose causes are the server's business.
+const INTERNAL: &str = "the request failed inside the server; the details are in its log";
 
 /// `{"error": {…}}`.
 #[derive(Debug, Serialize)]
@@ -398,12 +404,11 @@ pub struct EnvelopeBody<'a> {
 /// An upstream failure below any API: a timeout is a 504, anything else a 503.
 impl From<crate::upstream::Error> for Error {
     fn from(error: crate::upstream::Error) -> Self {
-        let kind = match error {
-            crate::upstream::Error::Timeout => ErrorKind::Timeout,
-            crate::upstream::Error::Connect(_) | crate::upstream::Error::Transport(_) => {
-                ErrorKind::ServiceUnavailable
-            }
-            crate::upstream::Error::TooLarge { .. } => ErrorKind::BadGateway,
+        use crate::upstream::error::ErrorKind as Upstream;
+        let kind = match error.kind() {
+            Upstream::Timeout => ErrorKind::Timeout,
+            Upstream::TooLarge { .. } => ErrorKind::BadGateway,
+            _ => ErrorKind::ServiceUnavailable,
         };
         Self::new(kind, error.to_string()).with_source(error)
     }
@@ -475,4 +480,65 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         cause = current.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A user layer's failure whose text names internal state.
+    #[derive(Debug, thiserror::Error)]
+    #[error("pool for 10.0.0.7:443 exhausted after 3 attempts")]
+    struct Internal(#[source] std::io::Error);
+
+    /// The messages of an error and all its sources.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut causes = Vec::new();
+        let mut cause = Some(error);
+        while let Some(current) = cause {
+            causes.push(current.to_string());
+            cause = current.source();
+        }
+        causes
+    }
+
+    #[test]
+    fn an_unknown_failure_tells_the_client_nothing_of_its_causes() {
+        let cause = std::io::Error::other("tls: bad record mac from 10.0.0.7");
+        let error = Error::from(BoxError::from(Internal(cause)));
+        assert_eq!(error.kind(), ErrorKind::Api);
+        assert_eq!(error.message(), INTERNAL);
+        let envelope = serde_json::to_string(&error.envelope()).expect("JSON");
+        assert!(!envelope.contains("10.0.0.7"), "{envelope}");
+        // The detail stays reachable for logs and reports.
+        let causes = chain(&error);
+        assert!(
+            causes.iter().any(|cause| cause.contains("exhausted")),
+            "{causes:?}"
+        );
+        assert!(
+            causes.iter().any(|cause| cause.contains("bad record mac")),
+            "{causes:?}"
+        );
+    }
+
+    #[test]
+    fn an_upstream_failure_names_its_kind_and_keeps_its_cause() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connect to 10.0.0.7:443 refused",
+        );
+        let error = Error::from(BoxError::from(crate::upstream::Error::connect(refused)));
+        assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
+        assert_eq!(error.message(), "could not connect to the upstream");
+        let causes = chain(&error);
+        assert!(
+            causes.iter().any(|cause| cause.contains("10.0.0.7")),
+            "{causes:?}"
+        );
+        let timeout = Error::from(crate::upstream::Error::timeout());
+        assert_eq!(timeout.kind(), ErrorKind::Timeout);
+        let large = Error::from(crate::upstream::Error::too_large(8));
+        assert_eq!(large.kind(), ErrorKind::BadGateway);
+    }
 }

@@ -34,6 +34,25 @@
 //! | `tokens` | shared | OpenAI's `cl100k_base` token ids and counts (feature `tiktoken`) |
 //! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`) |
 //!
+//! ## The seam contract
+//!
+//! Every provider meets the upstream HTTP level the same way, so a tower or tower-http
+//! layer written once fits under each of them (the Gemini builder's and the
+//! OpenAI-compatible builder's `http_layer`, `transport`, `layer`, `build_service`):
+//!
+//! - the request is `http::Request<Full<Bytes>>`, the reply `http::Response<B>` with a body
+//!   of `Bytes` chunks; errors of the layers between convert from [`tower::BoxError`];
+//! - a per-request key (a [`Secret`] among the request's extensions) is decided by one rule,
+//!   [`upstream::credentials::request_key`]: that request's key where the provider accepts
+//!   client credentials, a 401 elsewhere; it never travels on as an extension;
+//! - the request's other extensions ride on to the upstream HTTP request, so a layer at the
+//!   HTTP level reads what the application attached (a [`Deadline`], its own types);
+//! - request context travels only there: the trace parent, the request id and the usage
+//!   observer of the proxy are one [`CallContext`](upstream::context::CallContext) among
+//!   the extensions, read by the transport, the retry and the layers that report. No
+//!   task-local: a call sent from another task (tower's `Buffer`, a fan-out started while
+//!   a stream is polled) keeps its trace and is counted.
+//!
 //! Start with [`gemini::Gemini::builder`] and [`Client`], or mount
 //! [`edge::ChatEdge`] in a server; see the crate README for the proxy.
 

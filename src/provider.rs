@@ -36,6 +36,20 @@ impl std::fmt::Debug for ChatResponse {
     }
 }
 
+/// The unboxed services a provider builder's `build_service` assembles (the Gemini one's
+/// [`GeminiBuilder::build_service`](crate::gemini::GeminiBuilder::build_service), the
+/// OpenAI-compatible one's
+/// [`OpenAiBuilder::build_service`](crate::providers::openai::OpenAiBuilder::build_service)):
+/// named types, for users who stack more around them or want no boxing.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Services<C, E> {
+    /// The chat service (`Service<ChatRequest>`).
+    pub chat: C,
+    /// The embeddings service (`Service<EmbeddingRequest>`).
+    pub embeddings: E,
+}
+
 /// A boxed chat service: what a provider hands the router and the edge.
 pub type ChatService = BoxCloneSyncService<ChatRequest, ChatResponse, Error>;
 

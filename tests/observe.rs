@@ -760,3 +760,50 @@ async fn messages_are_counted_under_their_routes_and_a_token_count_spends_no_tok
         "the count's 7 tokens are not among them"
     );
 }
+
+#[tokio::test]
+async fn a_streamed_completion_past_the_fan_out_bound_counts_every_prompt() {
+    let server = MockServer::start().await;
+    mount_stream(&server, "gemini-2.5-flash").await;
+    let service = stack(&server, &StackOptions::default());
+    let completion = |prompts: usize| {
+        let body = json!({
+            "model": "gemini-flash",
+            "prompt": vec!["Say hi"; prompts],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        http::Request::post("/v1/completions")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {MASTER}"))
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("request")
+    };
+    let flash = [("model", "gemini-flash"), ("provider", "gemini")];
+    let prompt_tokens = [("kind", "prompt"), flash[0], flash[1]];
+    // One prompt: what one call counts.
+    let (status, _, _) = send(&service, completion(1)).await;
+    assert_eq!(status, 200);
+    let once = scrape(&service).await;
+    let calls = value(&once, "llm_tower_upstream_duration_seconds_count", &flash);
+    let tokens = value(&once, "llm_tower_tokens_total", &prompt_tokens);
+    assert_eq!(calls, 1.0);
+    assert!(tokens > 0.0, "the fixture reports prompt tokens");
+    // Twelve, past the fan-out bound of eight: the last four start while the answer's
+    // body is polled, and count all the same.
+    let (status, _, body) = send(&service, completion(12)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let after = scrape(&service).await;
+    assert_eq!(
+        value(&after, "llm_tower_upstream_duration_seconds_count", &flash),
+        13.0
+    );
+    assert_eq!(
+        value(&after, "llm_tower_tokens_total", &prompt_tokens),
+        13.0 * tokens
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        13
+    );
+}

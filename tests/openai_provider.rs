@@ -735,9 +735,12 @@ async fn the_default_bound_on_calls_in_flight_holds_for_openai_deployments() {
 struct Tenant(&'static str);
 
 #[tokio::test]
-async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does() {
+async fn the_requests_extensions_reach_the_http_level_and_its_own_key_is_its_authorization() {
     let server = MockServer::start().await;
-    chat_completions()
+    // The application's per-request key (its tenant's) is what the upstream sees.
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", "Bearer sk-of-the-tenant"))
         .respond_with(ResponseTemplate::new(200).set_body_json(tool_call_reply()))
         .expect(1)
         .mount(&server)
@@ -748,8 +751,9 @@ async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does
     let openai = OpenAi::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new(OPENAI_KEY))
+        .client_credentials(true)
         .http_layer(tower::util::MapRequestLayer::new(
-            move |request: http::Request<Bytes>| {
+            move |request: http::Request<Full<Bytes>>| {
                 let extensions = request.extensions();
                 record.lock().expect("lock").push((
                     extensions.get::<Tenant>().cloned(),
@@ -766,15 +770,41 @@ async fn the_requests_extensions_reach_the_http_level_and_no_key_among_them_does
     request
         .context
         .insert(llm_tower::Deadline::after(Duration::from_secs(30)));
-    request.context.insert(Secret::new("sk-of-the-client"));
+    request.context.insert(Secret::new("sk-of-the-tenant"));
     Client::new(openai.chat_service())
         .chat(request)
         .await
-        .expect("answered");
+        .expect("answered with the tenant's key");
     assert_eq!(
         *seen.lock().expect("lock"),
         [(Some(Tenant("acme")), true, false)],
-        "the tenant and the deadline reach the HTTP level, the client's key does not"
+        "the tenant and the deadline reach the HTTP level, the key only as its header"
+    );
+}
+
+#[tokio::test]
+async fn a_per_request_key_is_refused_where_client_credentials_are_off() {
+    let server = MockServer::start().await;
+    let openai = provider(&server);
+    let mut request = chat(hi("gpt-4o-mini"));
+    request.context.insert(Secret::new("sk-of-the-tenant"));
+    let error = Client::new(openai.chat_service())
+        .chat(request)
+        .await
+        .expect_err("the configured key is not billed in the tenant's stead");
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+    assert!(!error.message().contains("sk-of-the-tenant"));
+    let mut embedding = EmbeddingRequest::new("text-embedding-3-small", "hello");
+    embedding.context.insert(Secret::new("sk-of-the-tenant"));
+    let error = openai
+        .embedding_service()
+        .oneshot(embedding)
+        .await
+        .expect_err("refused for embeddings too");
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        0
     );
 }
 

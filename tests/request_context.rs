@@ -1,6 +1,6 @@
 //! The HTTP request's extensions through the stack: the edge hands them to the typed
 //! request, the provider to the upstream HTTP request; a per-request key among them is
-//! honoured only where the provider allows client credentials.
+//! honoured only where the provider allows client credentials, and refused elsewhere.
 
 mod common;
 
@@ -111,17 +111,6 @@ async fn a_key_in_the_extensions_is_the_requests_key_where_client_credentials_ar
 }
 
 #[tokio::test]
-async fn a_key_in_the_extensions_is_ignored_without_client_credentials() {
-    let server = MockServer::start().await;
-    answer_for_key(&server, TEST_KEY).await;
-    let gemini = builder(&server).build().expect("builds");
-    let request = request_with(&hello(), Secret::new(TENANT_KEY));
-    let (status, _) = send(ChatEdge::new(gemini.chat_service()), request).await;
-    assert_eq!(status, 200);
-    assert_eq!(keys_sent(&server).await, [TEST_KEY]);
-}
-
-#[tokio::test]
 async fn embeddings_take_the_key_from_the_extensions_too() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -155,10 +144,10 @@ struct Tenant(&'static str);
 type Seen = (Option<Tenant>, bool);
 
 #[tokio::test]
-async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_does() {
+async fn a_key_among_the_extensions_is_refused_where_client_credentials_are_off() {
     let server = MockServer::start().await;
     answer_for_key(&server, TEST_KEY).await;
-    // For each upstream request: its tenant, and whether a key rode along as an extension.
+    // Each upstream request's tenant, and whether a key rode along as an extension.
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let record = seen.clone();
     let gemini = builder(&server)
@@ -172,11 +161,16 @@ async fn the_applications_extensions_reach_the_http_level_and_no_key_among_them_
         ))
         .build()
         .expect("builds");
+    let edge = ChatEdge::new(gemini.chat_service());
     let mut request = request_with(&hello(), Tenant("acme"));
     request.extensions_mut().insert(Secret::new(TENANT_KEY));
-    let (status, _) = send(ChatEdge::new(gemini.chat_service()), request).await;
+    let (status, _) = send(edge.clone(), request).await;
+    // The configured key is never billed in the tenant's stead: nothing is sent.
+    assert_eq!(status, 401);
+    assert!(keys_sent(&server).await.is_empty());
+    // Without a key of its own, the tenant gets through and no key rides along.
+    let (status, _) = send(edge, request_with(&hello(), Tenant("acme"))).await;
     assert_eq!(status, 200);
-    // The tenant got through; the client-set key was neither used nor passed on.
     assert_eq!(*seen.lock().expect("lock"), [(Some(Tenant("acme")), false)]);
     assert_eq!(keys_sent(&server).await, [TEST_KEY]);
 }

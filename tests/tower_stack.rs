@@ -432,11 +432,11 @@ async fn a_spent_retry_budget_sends_the_reply_on() {
 #[derive(Clone)]
 struct Flaky {
     failures: usize,
-    error: UpstreamError,
+    error: fn() -> UpstreamError,
     calls: Arc<AtomicUsize>,
 }
 
-fn flaky_transport(failures: usize, error: UpstreamError) -> (Flaky, Arc<AtomicUsize>) {
+fn flaky_transport(failures: usize, error: fn() -> UpstreamError) -> (Flaky, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let transport = Flaky {
         failures,
@@ -458,7 +458,7 @@ impl tower::Service<http::Request<Full<Bytes>>> for Flaky {
     fn call(&mut self, request: http::Request<Full<Bytes>>) -> Self::Future {
         assert_eq!(request.headers()["x-goog-api-key"], TEST_KEY);
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return std::future::ready(Err(self.error.clone()));
+            return std::future::ready(Err((self.error)()));
         }
         let body = serde_json::to_vec(&ok_reply()).expect("JSON");
         std::future::ready(Ok(http::Response::new(Full::new(Bytes::from(body)))))
@@ -478,8 +478,9 @@ fn over(transport: Flaky, policy: RetryPolicy) -> Gemini {
 
 #[tokio::test]
 async fn connect_failures_are_retried_on_any_transport() {
-    let (transport, count) =
-        flaky_transport(2, UpstreamError::Connect("connection refused".to_owned()));
+    let (transport, count) = flaky_transport(2, || {
+        UpstreamError::connect(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    });
     let gemini = over(transport, quick_retries(2));
     let completion = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -491,7 +492,7 @@ async fn connect_failures_are_retried_on_any_transport() {
 
 #[tokio::test]
 async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
-    let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
+    let (transport, count) = flaky_transport(1, UpstreamError::timeout);
     let gemini = over(transport, quick_retries(2));
     let error = llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -500,7 +501,7 @@ async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert_eq!(count.load(Ordering::SeqCst), 1);
 
-    let (transport, count) = flaky_transport(1, UpstreamError::Timeout);
+    let (transport, count) = flaky_transport(1, UpstreamError::timeout);
     let gemini = over(transport, quick_retries(2).retry_timeouts(true));
     llm_tower::Client::from_provider(&gemini)
         .chat(chat(hello()))
@@ -511,7 +512,7 @@ async fn a_timeout_waiting_for_a_generation_is_not_retried_unless_allowed() {
 
 #[tokio::test]
 async fn a_timeout_needs_the_pooled_transport() {
-    let (transport, _) = flaky_transport(0, UpstreamError::Timeout);
+    let (transport, _) = flaky_transport(0, UpstreamError::timeout);
     let error = Gemini::builder()
         .api_key(Secret::new(TEST_KEY))
         .timeout(Duration::from_secs(5))
@@ -535,4 +536,73 @@ async fn openai_level_layers_wrap_the_whole_stack() {
         .expect_err("a timeout");
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert!(std::error::Error::source(&error).is_some(), "{error:?}");
+}
+
+#[cfg(feature = "proxy")]
+#[tokio::test]
+async fn buffer_at_the_http_seam_keeps_the_trace_and_the_count() {
+    use http_body_util::BodyExt;
+    use llm_tower::proxy::config::Config;
+    use llm_tower::proxy::metrics::Metrics;
+    use llm_tower::proxy::observe::ObserveLayer;
+    use tower::{Layer, ServiceExt};
+
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(ok_reply()),
+    )
+    .await;
+    // Buffer sends each call from its own worker task: the call's context must travel
+    // with the request, not with the task that made it.
+    let gemini = builder(&server)
+        .http_layer(tower::buffer::BufferLayer::new(4))
+        .build()
+        .expect("builds");
+    let metrics = Arc::new(Metrics::new(&Config::default_gemini()));
+    let observed = ObserveLayer::new(metrics.clone()).layer(ChatEdge::new(gemini.chat_service()));
+    let client_trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let request = http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .header("traceparent", client_trace)
+        .body(Full::new(Bytes::from(hello().to_string())))
+        .expect("request");
+    let response = observed
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.expect("body");
+
+    let received = server.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    let sent = received[0]
+        .headers
+        .get("traceparent")
+        .expect("a traceparent upstream")
+        .to_str()
+        .expect("ascii");
+    let parts: Vec<&str> = sent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{sent}");
+    assert_eq!(
+        parts[1], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the client's trace"
+    );
+    assert_ne!(parts[2], "00f067aa0ba902b7", "the proxy as the parent");
+
+    let text = metrics.encode();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))
+        .expect("parses");
+    let calls: f64 = scrape
+        .samples
+        .iter()
+        .filter(|sample| sample.metric == "llm_tower_upstream_duration_seconds_count")
+        .map(|sample| match sample.value {
+            prometheus_parse::Value::Untyped(value) | prometheus_parse::Value::Counter(value) => {
+                value
+            }
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(calls, 1.0, "{text}");
 }

@@ -8,7 +8,6 @@ use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::upstream::context::CallContext;
 
 /// Body of every edge response. A body error (a broken pass-through stream) aborts the
 /// connection rather than ending the body as if it were complete.
@@ -34,8 +33,10 @@ pub fn json_response<T: Serialize + ?Sized>(
     }
 }
 
-/// The OpenAI error envelope with the error's status (and `Retry-After` when known); inside a
-/// [`CallContext`] with a request id, the envelope carries it as `error.request_id`.
+/// The OpenAI error envelope with the error's status (and `Retry-After` when known). The
+/// error is also kept in the response's extensions, so that a layer that knows the
+/// request's id (the proxy's observe layer) writes it in as `error.request_id`; the
+/// error's causes are logged, never written into the envelope.
 ///
 /// ```
 /// use llm_tower::{Error, edge::error_response};
@@ -43,14 +44,63 @@ pub fn json_response<T: Serialize + ?Sized>(
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
-    let request_id = CallContext::current_request_id();
+    error_reply(openai_error_response, error)
+}
+
+/// The OpenAI error envelope of `error`, with `request_id` when known.
+fn openai_error_response(error: &Error, request_id: Option<&str>) -> http::Response<EdgeBody> {
     let mut envelope = error.envelope();
-    envelope.error.request_id = request_id.as_ref().and_then(|id| id.to_str().ok());
+    envelope.error.request_id = request_id;
     let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| {
         br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"500"}}"#.to_vec()
     });
     let response = bytes_response(error.status(), "application/json", Bytes::from(body));
     with_error_headers(response, error)
+}
+
+/// `render`s `error` without a request id (and logs its causes: the client reads only the
+/// message). With the proxy, the error is kept in the response's extensions as an
+/// [`ErrorReply`], for the layer that knows the request's id.
+pub(crate) fn error_reply(
+    render: fn(&Error, Option<&str>) -> http::Response<EdgeBody>,
+    error: &Error,
+) -> http::Response<EdgeBody> {
+    #[allow(unused_mut, reason = "only the proxy keeps the error")]
+    let mut response = render(error, None);
+    if std::error::Error::source(error).is_some() {
+        let causes = crate::error::error_chain(error);
+        let status = error.status().as_u16();
+        if error.status().is_server_error() {
+            tracing::warn!(status, error = %causes, "answered with an error");
+        } else {
+            tracing::debug!(status, error = %causes, "answered with an error");
+        }
+    }
+    #[cfg(feature = "proxy")]
+    response.extensions_mut().insert(ErrorReply {
+        error: error.clone(),
+        render,
+    });
+    response
+}
+
+/// An error answer of the edge, kept in its response's extensions: whoever knows the
+/// request's id renders the same envelope again with it ([`body_with`](Self::body_with)).
+/// The id is not known where errors are made (an error of the router, of the proxy's
+/// door, of a timeout), and it travels with the request, not with the task.
+#[cfg(feature = "proxy")]
+#[derive(Clone)]
+pub(crate) struct ErrorReply {
+    error: Error,
+    render: fn(&Error, Option<&str>) -> http::Response<EdgeBody>,
+}
+
+#[cfg(feature = "proxy")]
+impl ErrorReply {
+    /// The body of the same answer, with `request_id` in its envelope.
+    pub(crate) fn body_with(&self, request_id: &HeaderValue) -> EdgeBody {
+        (self.render)(&self.error, request_id.to_str().ok()).into_body()
+    }
 }
 
 /// Adds the headers every error response of the edge carries, whatever its envelope:

@@ -19,7 +19,7 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{EdgeBody, json_response, with_error_headers};
+use super::body::{EdgeBody, error_reply, json_response, with_error_headers};
 use super::commit::SseEncoding;
 use super::decode::{EdgeFuture, accept, answer, with_notes};
 use super::limits::{Bounded, Counts, RequestLimits};
@@ -30,7 +30,6 @@ use crate::anthropic::{
 };
 use crate::error::Error;
 use crate::layers::messages::{MessageEventStream, MessagesReply};
-use crate::upstream::context::CallContext;
 
 /// Puts a [`MessagesEdge`] in front of a service.
 ///
@@ -186,9 +185,13 @@ where
 /// assert_eq!(response.status(), 400);
 /// ```
 pub fn error_response(error: &Error) -> http::Response<EdgeBody> {
+    error_reply(anthropic_error_response, error)
+}
+
+/// Anthropic's error envelope of `error`, with `request_id` when known.
+fn anthropic_error_response(error: &Error, request_id: Option<&str>) -> http::Response<EdgeBody> {
     let mut envelope = ErrorEnvelope::of(error);
-    envelope.request_id =
-        CallContext::current_request_id().and_then(|id| id.to_str().ok().map(str::to_owned));
+    envelope.request_id = request_id.map(str::to_owned);
     with_error_headers(json_response(status(error.kind()), &envelope), error)
 }
 
@@ -309,18 +312,21 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "proxy")]
     #[tokio::test]
     async fn an_error_carries_the_request_id_and_a_405_allows_post() {
-        let response = CallContext::new()
-            .with_request_id(HeaderValue::from_static("req-7"))
-            .scope(async {
-                error_response(&Error::new(ErrorKind::MethodNotAllowed, "GET: use POST"))
-            })
-            .await;
+        use super::super::ErrorReply;
+
+        let response = error_response(&Error::new(ErrorKind::MethodNotAllowed, "GET: use POST"));
         assert_eq!(response.status(), 405);
         assert_eq!(response.headers()[http::header::ALLOW], "POST");
-        let envelope: serde_json::Value =
-            serde_json::from_slice(&body(response).await).expect("JSON");
+        let reply = response
+            .extensions()
+            .get::<ErrorReply>()
+            .expect("the error is kept");
+        let body = reply.body_with(&HeaderValue::from_static("req-7"));
+        let bytes = body.collect().await.expect("body").to_bytes();
+        let envelope: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
         assert_eq!(
             envelope,
             serde_json::json!({

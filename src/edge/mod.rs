@@ -17,6 +17,8 @@ mod messages;
 mod reply;
 mod service;
 
+#[cfg(feature = "proxy")]
+pub(crate) use body::ErrorReply;
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
 pub use limits::{Bounded, Counts, RequestLimits};

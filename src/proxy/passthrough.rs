@@ -99,7 +99,7 @@ impl Passthrough {
         key_header.set_sensitive(true);
         let request = request
             .header(API_KEY_HEADER, key_header)
-            .body(body)
+            .body(Full::new(body))
             .map_err(|_| Error::invalid_request("the pass-through path is not a valid URL"))?;
         let response = self.transport.clone().oneshot(request).await?;
         let (parts, body) = response.into_parts();

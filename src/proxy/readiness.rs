@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{Method, StatusCode};
+use http_body_util::Full;
 use serde::Serialize;
 use tower::ServiceExt;
 
@@ -241,7 +242,7 @@ async fn check(transport: HttpTransport, target: Target) -> Check {
     if let Some((name, key)) = &probe.auth {
         request = request.header(*name, key.expose());
     }
-    let request = match request.body(Bytes::new()) {
+    let request = match request.body(Full::new(Bytes::new())) {
         Ok(request) => request,
         Err(_) => {
             check.status = "unhealthy";

@@ -26,7 +26,7 @@ use tokio::time::Sleep;
 use super::{SseDecoder, SseError, SseEvent};
 
 /// Why the events of a body could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SseBodyError {
     /// The bytes are not a valid event stream (invalid UTF-8, an event over the limit).
@@ -227,8 +227,7 @@ where
                 }
                 Some(Err(error)) => {
                     *this.finished = true;
-                    let error: Box<dyn std::error::Error + Send + Sync> = error.into();
-                    let error = crate::upstream::Error::reading_body(error.as_ref());
+                    let error = crate::upstream::Error::reading_body(error);
                     return Poll::Ready(Some(Err(error.into())));
                 }
                 None => *this.ended = true,

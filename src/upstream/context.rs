@@ -2,38 +2,35 @@
 //! `traceparent` sent on with every upstream call, the request id written into that
 //! request's error bodies, and an [`UpstreamObserver`] told how each upstream call went.
 //!
-//! The context lives in a tokio task-local for the length of one request
-//! ([`CallContext::scope`]), so the typed levels in between (OpenAI requests, provider
-//! calls) need not carry it. Without a scope nothing is added and nothing is observed.
+//! The context travels in the request's extensions, as everything else of a request does:
+//! the proxy inserts it into the HTTP request, the edge hands the extensions to the typed
+//! request ([`RequestContext`](crate::RequestContext)), and each provider hands them to the
+//! upstream HTTP request, where the transport and the retry read it. So a call keeps its
+//! context whichever task sends it: behind tower's `Buffer`, in a fan-out started while a
+//! stream is polled. Without one nothing is added and nothing is observed.
 //!
 //! ```
 //! use llm_tower::upstream::context::CallContext;
 //!
-//! # async fn run() {
 //! let context = CallContext::new()
 //!     .with_request_id(http::HeaderValue::from_static("req-1"))
 //!     .with_traceparent(http::HeaderValue::from_static(
 //!         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 //!     ));
-//! let id = context
-//!     .scope(async { CallContext::current_request_id() })
-//!     .await;
-//! assert_eq!(id.as_ref().map(|id| id.to_str().unwrap()), Some("req-1"));
-//! # }
+//! let mut request = http::Request::new(());
+//! request.extensions_mut().insert(context);
+//! let id = CallContext::of(request.extensions()).and_then(CallContext::request_id);
+//! assert_eq!(id.map(|id| id.to_str().unwrap()), Some("req-1"));
 //! ```
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{HeaderName, HeaderValue, StatusCode};
-use tokio::task::futures::TaskLocalFuture;
+use http::{Extensions, HeaderName, HeaderValue, StatusCode};
 
 /// The W3C trace-context header.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-
-tokio::task_local! {
-    static CURRENT: CallContext;
-}
 
 /// Told about the upstream calls of one request.
 ///
@@ -49,7 +46,7 @@ tokio::task_local! {
 ///     fn retrying(&self) {}
 /// }
 /// ```
-pub trait UpstreamObserver: Send + Sync + 'static {
+pub trait UpstreamObserver: Any + Send + Sync {
     /// A call's reply head arrived with `status`, or (`None`) the call failed without one
     /// (connection error, timeout), `elapsed` after it was sent.
     fn call_ended(&self, status: Option<StatusCode>, elapsed: Duration);
@@ -97,55 +94,55 @@ impl CallContext {
         self
     }
 
-    /// Runs `future` with this context current.
-    pub fn scope<F: Future>(self, future: F) -> TaskLocalFuture<CallContext, F> {
-        CURRENT.scope(self, future)
+    /// The context among `extensions`, if the request carries one.
+    pub fn of(extensions: &Extensions) -> Option<&Self> {
+        extensions.get::<Self>()
     }
 
-    /// The request id of the current context, if any.
-    pub fn current_request_id() -> Option<HeaderValue> {
-        CURRENT
-            .try_with(|context| context.request_id.clone())
-            .ok()
-            .flatten()
+    /// The request id, if any.
+    pub fn request_id(&self) -> Option<&HeaderValue> {
+        self.request_id.as_ref()
     }
 
-    /// Tells the current observer that a failed call is tried again.
-    pub fn note_retry() {
-        let _ = CURRENT.try_with(|context| {
-            if let Some(observer) = &context.observer {
-                observer.retrying();
-            }
-        });
+    /// The `traceparent` of the upstream calls, if any.
+    pub fn traceparent(&self) -> Option<&HeaderValue> {
+        self.traceparent.as_ref()
     }
 
-    /// Tells the current observer how a context-cached call went (see
-    /// [`UpstreamObserver::context_cache`]).
-    pub(crate) fn note_context_cache(outcome: &'static str) {
-        let _ = CURRENT.try_with(|context| {
-            if let Some(observer) = &context.observer {
-                observer.context_cache(outcome);
-            }
-        });
+    /// The observer, if any.
+    pub fn observer(&self) -> Option<&Arc<dyn UpstreamObserver>> {
+        self.observer.as_ref()
     }
 
-    /// Prepares an upstream request: adds the current `traceparent` and starts the watch
+    /// Tells the observer of the request with `extensions` that a failed call is tried
+    /// again.
+    pub(crate) fn note_retry(extensions: &Extensions) {
+        if let Some(observer) = Self::of(extensions).and_then(Self::observer) {
+            observer.retrying();
+        }
+    }
+
+    /// Tells the observer of the request with `extensions` how a context-cached call went
+    /// (see [`UpstreamObserver::context_cache`]).
+    pub(crate) fn note_context_cache(extensions: &Extensions, outcome: &'static str) {
+        if let Some(observer) = Self::of(extensions).and_then(Self::observer) {
+            observer.context_cache(outcome);
+        }
+    }
+
+    /// Prepares an upstream request: adds its context's `traceparent` and starts the watch
     /// that reports the call to the observer.
     pub(crate) fn start_call<B>(request: &mut http::Request<B>) -> Option<CallWatch> {
-        CURRENT
-            .try_with(|context| {
-                if let Some(traceparent) = &context.traceparent {
-                    request
-                        .headers_mut()
-                        .insert(TRACEPARENT, traceparent.clone());
-                }
-                context.observer.clone().map(|observer| CallWatch {
-                    observer,
-                    started: Instant::now(),
-                })
-            })
-            .ok()
-            .flatten()
+        let context = Self::of(request.extensions())?;
+        let traceparent = context.traceparent.clone();
+        let watch = context.observer.clone().map(|observer| CallWatch {
+            observer,
+            started: Instant::now(),
+        });
+        if let Some(traceparent) = traceparent {
+            request.headers_mut().insert(TRACEPARENT, traceparent);
+        }
+        watch
     }
 }
 

@@ -1,8 +1,10 @@
-//! Client-side credentials: LiteLLM's per-request `api_key` and `api_base`, checked the same
-//! way by every provider before anything is sent.
+//! Per-request credentials, decided the same way by every provider before anything is
+//! sent: LiteLLM's client-side `api_key` and `api_base` in a request's body
+//! ([`check_client_credentials`]), and a [`Secret`] an application put among a request's
+//! extensions, its tenant's key ([`request_key`]).
 
 use super::Secret;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// Checks a request's own `api_key` / `api_base`: refused unless the provider `allowed`
 /// client-side credentials, and an `api_base` only with its own `api_key`, so the configured
@@ -39,4 +41,42 @@ pub fn check_client_credentials(
         ));
     }
     Ok(())
+}
+
+/// The key a request is sent with, by the one rule every provider follows: the body's own
+/// `api_key` (already checked by [`check_client_credentials`]), else a [`Secret`] the
+/// application put among the request's `extensions`, else `None` (the provider's
+/// configured key).
+///
+/// The [`Secret`] is always taken out of `extensions`, so it never travels on as one. Where
+/// the provider does not accept per-request credentials (`allowed` is false) it is refused
+/// with a 401 rather than ignored: the configured key is never billed in a tenant's stead.
+///
+/// ```
+/// use llm_tower::Secret;
+/// use llm_tower::upstream::credentials::request_key;
+///
+/// let mut extensions = http::Extensions::new();
+/// extensions.insert(Secret::new("key-of-acme"));
+/// let key = request_key(None, &mut extensions, true)?.expect("the tenant's key");
+/// assert_eq!(key.expose(), "key-of-acme");
+/// assert!(extensions.get::<Secret>().is_none());
+///
+/// extensions.insert(Secret::new("key-of-acme"));
+/// assert_eq!(request_key(None, &mut extensions, false).unwrap_err().status(), 401);
+/// # Ok::<(), llm_tower::Error>(())
+/// ```
+pub fn request_key(
+    body_key: Option<Secret>,
+    extensions: &mut http::Extensions,
+    allowed: bool,
+) -> Result<Option<Secret>, Error> {
+    let own = extensions.remove::<Secret>();
+    if own.is_some() && !allowed {
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            "this request carries its own API key, but this provider does not accept per-request keys (client_credentials)",
+        ));
+    }
+    Ok(body_key.or(own))
 }

@@ -1,6 +1,6 @@
-//! The upstream HTTP level every provider shares: requests are `http::Request<Bytes>` or
-//! `http::Request<Full<Bytes>>` (a request body tower-http's layers accept), replies
-//! `http::Response<UpstreamBody>`.
+//! The upstream HTTP level every provider shares: requests are `http::Request<Full<Bytes>>`
+//! (a request body tower-http's layers accept, that a retry clones in O(1)), replies
+//! `http::Response<UpstreamBody>`; what a request carries besides travels in its extensions.
 //!
 //! | module | what |
 //! |---|---|
@@ -10,7 +10,7 @@
 //! | [`redact`] | [`redact_url`]: URLs fit for logs and errors; [`redact_secret`]: a key out of upstream text |
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
-//! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves |
+//! | [`context`] | [`CallContext`](context::CallContext): trace context, request id and observer of the request a call serves, in its extensions |
 //! | [`retry`] | [`Retry`]: retries at the HTTP seam by a [`RetryPolicy`] |
 //! | [`send_budget`] | [`SendBudget`]: the retries one request has left, shared by the seam and the router |
 //! | [`in_flight`] | [`InFlightLimit`]: a bound on the calls in flight, streams until they end |

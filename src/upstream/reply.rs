@@ -15,16 +15,17 @@ use super::Error;
 pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Reads a whole reply body, refusing more than `limit` bytes with
-/// [`Error::TooLarge`].
+/// an [`Error`] of kind [`TooLarge`](super::error::ErrorKind::TooLarge).
 ///
 /// ```
 /// use http_body_util::Full;
-/// use llm_tower::upstream::{Error, reply::read_body};
+/// use llm_tower::upstream::{Error, error::ErrorKind, reply::read_body};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let body = Full::new(bytes::Bytes::from_static(b"{\"ok\":true}"));
 /// assert_eq!(read_body(body.clone(), 1024).await?, "{\"ok\":true}");
-/// assert_eq!(read_body(body, 4).await, Err(Error::TooLarge { limit: 4 }));
+/// let error = read_body(body, 4).await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::TooLarge { limit: 4 });
 /// # Ok::<(), Error>(())
 /// # }).unwrap();
 /// ```
@@ -36,13 +37,10 @@ where
     let mut body = std::pin::pin!(body);
     let mut buffer = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            let error: Box<dyn std::error::Error + Send + Sync> = error.into();
-            Error::reading_body(error.as_ref())
-        })?;
+        let frame = frame.map_err(Error::reading_body)?;
         if let Ok(data) = frame.into_data() {
             if buffer.len() + data.len() > limit {
-                return Err(Error::TooLarge { limit });
+                return Err(Error::too_large(limit));
             }
             buffer.extend_from_slice(&data);
         }

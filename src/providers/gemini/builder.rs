@@ -25,9 +25,12 @@ use crate::layers::media::{FetchPolicy, MediaFetchLayer, MediaFetchService, Medi
 use crate::layers::validate::{SchemaValidation, SchemaValidationLayer};
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::pricing::ModelPrice;
-use crate::provider::{ChatResponse, ChatService, EmbeddingService};
+use crate::provider::{ChatResponse, ChatService, EmbeddingService, Services};
 use crate::store::{CacheStore, MemoryCacheStore};
-use crate::upstream::{HttpTransport, Retry, RetryLayer, RetryPolicy, Secret};
+use crate::upstream::transport::resolve_transport;
+use crate::upstream::{
+    BuildError as UpstreamBuildError, HttpTransport, Retry, RetryLayer, RetryPolicy, Secret,
+};
 
 /// The HTTP level under the Gemini layers, for the HTTP service `S` (the transport under
 /// the user's [`http_layer`](GeminiBuilder::http_layer)s): the URL and body of each call,
@@ -42,16 +45,8 @@ pub type ChatStack<S> =
 /// `S`.
 pub type EmbeddingStack<S> = EmbedMap<HttpStack<S>>;
 
-/// The unboxed services of a [`GeminiBuilder::build_service`]: named types, for users who
-/// stack more around them or want no boxing.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct GeminiServices<C, E> {
-    /// The chat service (`Service<ChatRequest>`).
-    pub chat: C,
-    /// The embeddings service (`Service<EmbeddingRequest>`).
-    pub embeddings: E,
-}
+/// The unboxed services of a [`GeminiBuilder::build_service`].
+pub type GeminiServices<C, E> = Services<C, E>;
 
 /// Configures a [`Gemini`] provider.
 ///
@@ -336,8 +331,14 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
                     .filter(|base| !base.is_empty())
             })
             .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-        let transport = resolve_transport(self.transport, settings.timeout)?;
         let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let transport =
+            resolve_transport(self.transport, settings.timeout, timeout).map_err(|error| {
+                match error {
+                    UpstreamBuildError::Transport(why) => BuildError::Transport(why),
+                    other => BuildError::Client(other),
+                }
+            })?;
         let fetcher = match settings.fetcher {
             Some(fetcher) => fetcher,
             None => MediaFetcher::new(settings.fetch_policy)?,
@@ -393,7 +394,7 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             .layer(embed_map)
             .layer(&http)
             .service(self.http_layers.layer(transport));
-        Ok(GeminiServices {
+        Ok(Services {
             chat: self.layers.layer(chat),
             embeddings: self.layers.layer(embeddings),
         })
@@ -430,29 +431,6 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
 /// An OpenAI-level error from the stack or a user's layer over it.
 fn openai_error(error: impl Into<BoxError>) -> Error {
     Error::from(error.into())
-}
-
-/// The transport to build on: the one given, or a new [`HttpTransport`]. An
-/// [`HttpTransport`] gets the silence limit (`timeout`, else [`DEFAULT_TIMEOUT`]); another
-/// transport cannot take one.
-fn resolve_transport<T: 'static>(
-    transport: Option<T>,
-    timeout: Option<Duration>,
-) -> Result<T, BuildError> {
-    let mut transport = transport;
-    // Only a builder whose transport type is still the default starts without one.
-    if let Some(pooled) = (&mut transport as &mut dyn Any).downcast_mut::<Option<HttpTransport>>() {
-        let shared = match pooled.take() {
-            Some(shared) => shared,
-            None => HttpTransport::builder().build()?,
-        };
-        *pooled = Some(shared.with_timeout(timeout.unwrap_or(DEFAULT_TIMEOUT)));
-    } else if timeout.is_some() {
-        return Err(BuildError::Transport(
-            "the silence limit (timeout) is HttpTransport's; for another transport, add tower's TimeoutLayer with http_layer",
-        ));
-    }
-    transport.ok_or(BuildError::Transport("no transport"))
 }
 
 /// Tells apart the endpoints and keys sharing a cache store (a cache belongs to the project

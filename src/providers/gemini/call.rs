@@ -13,7 +13,8 @@ use super::wire::{
     GenerateContentResponse, ListCachedContentsResponse,
 };
 use crate::context::RequestContext;
-use crate::upstream::{Secret, UpstreamBody};
+use crate::upstream::UpstreamBody;
+use crate::upstream::credentials::request_key;
 
 /// Typed events of a streamed reply.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, Error>> + Send>>;
@@ -40,23 +41,22 @@ pub struct Call {
     pub cache: Option<CachePlan>,
     /// The extensions of the client's request; they become the upstream HTTP request's
     /// extensions, for the layers at the HTTP level (a [`Deadline`](crate::Deadline) for the
-    /// retry). A [`Secret`] among them is not sent: the key of a call is
+    /// retry). A [`Secret`](crate::Secret) among them is not sent: the key of a call is
     /// [`CallOptions::api_key`].
     pub context: RequestContext,
 }
 
-/// Takes the key out of a request's context: a [`Secret`] the application put among the
-/// request's extensions is the call's key when `client_credentials` allows per-request
-/// keys and the request body named none of its own. It never travels on as an extension.
+/// Settles the call's key by the rule every provider shares
+/// ([`request_key`](crate::upstream::credentials::request_key)): the body's own, else a
+/// [`Secret`](crate::Secret) the application put among the request's extensions (refused when
+/// `client_credentials` is off). The key never travels on as an extension.
 pub(crate) fn context_key(
     options: &mut CallOptions,
     context: &mut RequestContext,
     client_credentials: bool,
-) {
-    let key = context.remove::<Secret>();
-    if client_credentials && options.api_key.is_none() {
-        options.api_key = key;
-    }
+) -> Result<(), crate::Error> {
+    options.api_key = request_key(options.api_key.take(), context, client_credentials)?;
+    Ok(())
 }
 
 /// Which head of a `generateContent` body goes into a context cache.

@@ -106,11 +106,13 @@ where
             Ok(translated) => translated,
             Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
         };
-        context_key(
+        if let Err(error) = context_key(
             &mut translated.options,
             &mut context,
             self.options.client_credentials,
-        );
+        ) {
+            return EmbedMapFuture::Failed { error: Some(error) };
+        }
         let batch_sizes = translated
             .batches
             .iter()

@@ -11,6 +11,7 @@ use tower::timeout::error::Elapsed;
 use super::wire::GoogleStatus;
 use crate::error::{Error as ApiError, ErrorKind};
 use crate::sse::decode::SseError;
+use crate::upstream::error::ErrorKind as UpstreamErrorKind;
 use crate::upstream::{Error as UpstreamError, Saturated};
 
 /// No API key was configured or sent: refused before any network call.
@@ -39,9 +40,10 @@ pub enum Error {
     /// No API key.
     #[error(transparent)]
     MissingApiKey(#[from] MissingApiKey),
-    /// The request could not be sent or the reply not read.
-    #[error("could not reach Gemini: {0}")]
-    Transport(String),
+    /// The request could not be sent or the reply not read; the upstream error (and its
+    /// cause) is the [`source`](std::error::Error::source).
+    #[error("could not reach Gemini")]
+    Transport(#[source] UpstreamError),
     /// The upstream did not answer in time.
     #[error("Gemini did not answer in time")]
     Timeout,
@@ -69,14 +71,12 @@ pub enum Error {
 
 impl From<UpstreamError> for Error {
     fn from(error: UpstreamError) -> Self {
-        match error {
-            UpstreamError::Timeout => Self::Timeout,
-            UpstreamError::Connect(message) | UpstreamError::Transport(message) => {
-                Self::Transport(message)
-            }
-            UpstreamError::TooLarge { limit } => {
+        match error.kind() {
+            _ if error.is_timeout() => Self::Timeout,
+            UpstreamErrorKind::TooLarge { limit } => {
                 Self::Decode(format!("reply larger than {limit} bytes"))
             }
+            _ => Self::Transport(error),
         }
     }
 }
@@ -85,7 +85,7 @@ impl From<UpstreamError> for Error {
 /// provider's own errors come back as themselves, tower's `Elapsed` is a
 /// [`Timeout`](Error::Timeout), `Overloaded` is [`Overloaded`](Error::Overloaded), an
 /// in-flight limit's [`Saturated`] is [`Saturated`](Error::Saturated), and
-/// anything else is a [`Transport`](Error::Transport) failure naming its causes.
+/// anything else is a [`Transport`](Error::Transport) failure whose causes are its source.
 ///
 /// ```
 /// use llm_tower::gemini::Error;
@@ -116,7 +116,7 @@ impl From<BoxError> for Error {
         } else if error.is::<Overloaded>() {
             Self::Overloaded
         } else {
-            Self::from(UpstreamError::sending(&*error))
+            Self::from(UpstreamError::sending(error))
         }
     }
 }
@@ -190,5 +190,50 @@ impl From<Error> for ApiError {
             Error::InvalidCall(_) => ApiError::invalid_request(error.to_string()),
         };
         api.with_source(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_transport_failure_keeps_its_cause_out_of_the_clients_message() {
+        let cause =
+            std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by 10.0.0.7:443");
+        let error = Error::from(BoxError::from(cause));
+        let Error::Transport(upstream) = &error else {
+            panic!("a transport failure, not {error:?}");
+        };
+        assert!(!upstream.is_connect() && !upstream.is_timeout());
+        let api = ApiError::from(error);
+        assert_eq!(api.kind(), ErrorKind::ServiceUnavailable);
+        assert_eq!(api.message(), "could not reach Gemini");
+        // Reachable through the sources: the Gemini error, the upstream error, the I/O error.
+        let mut cause = api.source();
+        let mut found = false;
+        while let Some(current) = cause {
+            found |= current.to_string().contains("10.0.0.7");
+            cause = current.source();
+        }
+        assert!(found, "the cause is kept as a source");
+    }
+
+    #[test]
+    fn timeouts_and_connect_failures_keep_their_kind() {
+        let elapsed: BoxError = Box::new(Elapsed::new());
+        assert!(matches!(Error::from(elapsed), Error::Timeout));
+        let refused =
+            UpstreamError::connect(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let Error::Transport(upstream) = Error::from(BoxError::from(refused)) else {
+            panic!("a transport failure");
+        };
+        assert!(upstream.is_connect());
+        assert!(matches!(
+            Error::from(UpstreamError::timeout()),
+            Error::Timeout
+        ));
     }
 }

@@ -148,11 +148,13 @@ where
             Ok(translated) => translated,
             Err(error) => return ParamMapFuture::Failed { error: Some(error) },
         };
-        context_key(
+        if let Err(error) = context_key(
             &mut translated.options,
             &mut context,
             self.options.client_credentials,
-        );
+        ) {
+            return ParamMapFuture::Failed { error: Some(error) };
+        }
         if !translated.dropped_tools.is_empty() {
             note_dropped_tools(&translated.model, &translated.dropped_tools, &context);
         }

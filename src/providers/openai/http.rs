@@ -18,23 +18,27 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
-
-/// OpenAI's header naming the organization a request is billed to.
-const ORGANIZATION: HeaderName = HeaderName::from_static("openai-organization");
 use http_body::Body;
+use http_body_util::Full;
 use serde::de::DeserializeOwned;
+use tower::BoxError;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::error::upstream_error;
+use super::price::priced;
 use super::request::{Options, Prepared, chat_body, embeddings_body};
 use super::stream::ChunkEvents;
 use crate::error::{Error, ErrorKind};
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::pricing::ModelPrice;
 use crate::provider::ChatResponse;
 use crate::upstream::preview::preview;
 use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::{Secret, redact_url};
+
+/// OpenAI's header naming the organization a request is billed to.
+const ORGANIZATION: HeaderName = HeaderName::from_static("openai-organization");
 
 /// Where and how requests are sent.
 #[derive(Clone, Debug)]
@@ -44,6 +48,8 @@ struct Endpoint {
     /// Sent as `OpenAI-Organization` with the configured key (not with a client's own).
     organization: Option<HeaderValue>,
     options: Options,
+    /// The deployment's own price, over the upstream's `usage.cost`.
+    price: Option<ModelPrice>,
 }
 
 /// Sends OpenAI requests to an OpenAI-compatible server.
@@ -79,6 +85,7 @@ impl OpenAiHttpLayer {
                 api_key,
                 organization: None,
                 options,
+                price: None,
             }),
             event_timeout: None,
         }
@@ -105,6 +112,22 @@ impl OpenAiHttpLayer {
     /// ```
     pub fn organization(mut self, organization: HeaderValue) -> Self {
         Arc::make_mut(&mut self.endpoint).organization = Some(organization);
+        self
+    }
+
+    /// Prices chat replies with `price`: `usage.cost` of a reply (and of a stream's usage
+    /// chunk) is computed from it, whatever the upstream reported.
+    ///
+    /// ```
+    /// use llm_tower::pricing::ModelPrice;
+    /// use llm_tower::providers::openai::OpenAiHttpLayer;
+    ///
+    /// let price = ModelPrice { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, ..Default::default() };
+    /// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None).price(price);
+    /// # let _ = layer;
+    /// ```
+    pub fn price(mut self, price: ModelPrice) -> Self {
+        Arc::make_mut(&mut self.endpoint).price = Some(price);
         self
     }
 
@@ -157,7 +180,7 @@ impl<S> OpenAiHttp<S> {
         &self,
         path: &str,
         prepared: Prepared,
-    ) -> Result<(http::Request<Bytes>, Option<Secret>), Error> {
+    ) -> Result<(http::Request<Full<Bytes>>, Option<Secret>), Error> {
         let endpoint = &self.endpoint;
         let (base, key) = match &prepared.credentials {
             Some(own) => (
@@ -172,7 +195,7 @@ impl<S> OpenAiHttp<S> {
         };
         let mut request = http::Request::post(format!("{base}/{path}"))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(Bytes::from(prepared.body))
+            .body(Full::new(Bytes::from(prepared.body)))
             .map_err(|error| {
                 // The base may carry credentials; name it only without them.
                 Error::invalid_request(format!(
@@ -204,16 +227,24 @@ impl<S> OpenAiHttp<S> {
     /// tower-service's docs).
     fn send<B>(
         &mut self,
-        request: http::Request<Bytes>,
+        request: http::Request<Full<Bytes>>,
     ) -> impl Future<Output = Result<http::Response<B>, Error>> + Send + 'static
     where
-        S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+        S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + 'static,
         S::Future: Send,
-        S::Error: Into<Error>,
+        S::Error: Into<BoxError>,
     {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        async move { inner.call(request).await.map_err(Into::into) }
+        async move {
+            inner
+                .call(request)
+                .await
+                .map_err(|error| Error::from(error.into()))
+        }
     }
 }
 
@@ -222,18 +253,20 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
 
 impl<S, B> Service<ChatRequest> for OpenAiHttp<S>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     type Response = ChatResponse;
     type Error = Error;
     type Future = BoxFuture<ChatResponse>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        self.inner
+            .poll_ready(cx)
+            .map_err(|error| Error::from(error.into()))
     }
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
@@ -248,46 +281,54 @@ where
         };
         let sent = self.send(request);
         let event_timeout = self.event_timeout;
+        let price = self.endpoint.price;
         Box::pin(async move {
             let (status, body) = success(sent.await?, key.as_ref()).await?;
-            if !stream {
-                return Ok(ChatResponse::Completion(
-                    read_json::<ChatCompletion, _>(body).await?,
-                ));
-            }
-            match status {
-                Reply::EventStream => {
-                    let chunks = ChunkEvents::new(body).redacting(key);
-                    Ok(ChatResponse::Stream(Box::pin(match event_timeout {
-                        Some(limit) => chunks.with_event_timeout(limit),
-                        None => chunks,
-                    })))
+            let response = if !stream {
+                ChatResponse::Completion(read_json::<ChatCompletion, _>(body).await?)
+            } else {
+                match status {
+                    Reply::EventStream => {
+                        let chunks = ChunkEvents::new(body).redacting(key);
+                        ChatResponse::Stream(Box::pin(match event_timeout {
+                            Some(limit) => chunks.with_event_timeout(limit),
+                            None => chunks,
+                        }))
+                    }
+                    Reply::Other(content_type) => {
+                        return Err(Error::new(
+                            ErrorKind::BadGateway,
+                            format!(
+                                "a stream was asked for, but the upstream answered with {content_type}"
+                            ),
+                        ));
+                    }
                 }
-                Reply::Other(content_type) => Err(Error::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "a stream was asked for, but the upstream answered with {content_type}"
-                    ),
-                )),
-            }
+            };
+            Ok(match price {
+                Some(price) => priced(response, price),
+                None => response,
+            })
         })
     }
 }
 
 impl<S, B> Service<EmbeddingRequest> for OpenAiHttp<S>
 where
-    S: Service<http::Request<Bytes>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     type Response = EmbeddingResponse;
     type Error = Error;
     type Future = BoxFuture<EmbeddingResponse>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        self.inner
+            .poll_ready(cx)
+            .map_err(|error| Error::from(error.into()))
     }
 
     fn call(&mut self, request: EmbeddingRequest) -> Self::Future {
@@ -317,7 +358,7 @@ enum Reply {
 async fn success<B>(response: http::Response<B>, key: Option<&Secret>) -> Result<(Reply, B), Error>
 where
     B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
@@ -341,7 +382,7 @@ where
 async fn read_json<T: DeserializeOwned, B>(body: B) -> Result<T, Error>
 where
     B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let bytes = read_body(body, MAX_REPLY_BYTES).await?;
     serde_json::from_slice(&bytes).map_err(|error| {

@@ -2,12 +2,11 @@
 //! the JSON body an OpenAI-compatible server takes, as the table in the provider's module
 //! docs says.
 
-use crate::context::RequestContext;
 use crate::error::Error;
 use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat, split_thought_id};
 use crate::openai::{ChatRequest, Content, EmbeddingRequest};
 use crate::upstream::Secret;
-use crate::upstream::credentials::check_client_credentials;
+use crate::upstream::credentials::{check_client_credentials, request_key};
 
 /// The provider's name in errors.
 const PROVIDER: &str = "openai";
@@ -41,10 +40,12 @@ pub(crate) struct Credentials {
 
 /// The upstream body of a chat request.
 pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Prepared, Error> {
+    let mut extensions = std::mem::take(&mut request.context).into_extensions();
     let (drop, credentials) = own_settings(
         request.drop_params.take(),
         request.api_key.take(),
         request.api_base.take(),
+        &mut extensions,
         options,
     )?;
     refuse_or_drop("thinking", request.thinking.take().is_some(), drop)?;
@@ -87,7 +88,7 @@ pub(crate) fn chat_body(mut request: ChatRequest, options: Options) -> Result<Pr
         body: encode(&request)?,
         stream,
         credentials,
-        extensions: upstream_extensions(std::mem::take(&mut request.context)),
+        extensions,
     })
 }
 
@@ -102,10 +103,12 @@ pub(crate) fn embeddings_body(
     mut request: EmbeddingRequest,
     options: Options,
 ) -> Result<Prepared, Error> {
+    let mut extensions = std::mem::take(&mut request.context).into_extensions();
     let (drop, credentials) = own_settings(
         request.drop_params.take(),
         request.api_key.take(),
         request.api_base.take(),
+        &mut extensions,
         options,
     )?;
     refuse_or_drop("input_type", request.input_type.take().is_some(), drop)?;
@@ -115,15 +118,8 @@ pub(crate) fn embeddings_body(
         body: encode(&request)?,
         stream: false,
         credentials,
-        extensions: upstream_extensions(std::mem::take(&mut request.context)),
+        extensions,
     })
-}
-
-/// The extensions a request carries on to the HTTP level: all but a key.
-fn upstream_extensions(context: RequestContext) -> http::Extensions {
-    let mut extensions = context.into_extensions();
-    extensions.remove::<Secret>();
-    extensions
 }
 
 /// `response_format` as OpenAI takes it.
@@ -151,11 +147,12 @@ fn refuse_or_drop(param: &str, present: bool, drop: bool) -> Result<(), Error> {
 }
 
 /// A request's own `drop_params` (else the provider's) and its own credentials, where they
-/// are allowed.
+/// are allowed: its body's, else a key among its `extensions` (taken out of them).
 fn own_settings(
     drop_params: Option<bool>,
     api_key: Option<Secret>,
     api_base: Option<String>,
+    extensions: &mut http::Extensions,
     options: Options,
 ) -> Result<(bool, Option<Credentials>), Error> {
     check_client_credentials(
@@ -163,6 +160,7 @@ fn own_settings(
         api_base.as_deref(),
         options.client_credentials,
     )?;
+    let api_key = request_key(api_key, extensions, options.client_credentials)?;
     let credentials = api_key.map(|api_key| Credentials { api_key, api_base });
     Ok((drop_params.unwrap_or(options.drop_params), credentials))
 }

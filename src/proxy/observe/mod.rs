@@ -13,8 +13,10 @@
 //!   `x-request-id` tower-http's request-id layers set.
 //!
 //! The model and tokens come from a layer at the OpenAI level (`RecordUsage`, around the
-//! proxy's router), the upstream latencies from the transport
-//! ([`CallContext`]), both through task-locals set here.
+//! proxy's router), the upstream latencies from the transport: both reach the request's
+//! record through the [`CallContext`] inserted here into the request's extensions, which
+//! travel with the request to every level (no task-local: a call sent from another task,
+//! behind tower's `Buffer` or in a fan-out, is counted too).
 
 mod body;
 mod future;
@@ -40,6 +42,7 @@ pub use trace::TraceParent;
 use self::body::Finish;
 use self::record::Record;
 use super::metrics::{Metrics, route_label};
+use crate::edge::EdgeBody;
 use crate::upstream::context::{CallContext, TRACEPARENT};
 
 /// The request-id header, set by tower-http's `SetRequestIdLayer` in front of this layer.
@@ -133,6 +136,7 @@ impl<S> Observe<S> {
 impl<S, B, ResBody> Service<http::Request<B>> for Observe<S>
 where
     S: Service<http::Request<B>, Response = http::Response<ResBody>>,
+    ResBody: From<EdgeBody>,
 {
     type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
@@ -142,7 +146,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let route = route_label(request.uri().path());
         let request_id = request.headers().get(X_REQUEST_ID).cloned();
@@ -188,7 +192,7 @@ where
             started,
             self.access,
         );
-        let inner = context.scope(Record::scope(record, self.inner.call(request)));
-        ObserveFuture::new(inner, span, finish)
+        request.extensions_mut().insert(context);
+        ObserveFuture::new(self.inner.call(request), span, finish)
     }
 }

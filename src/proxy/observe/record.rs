@@ -1,20 +1,15 @@
 //! [`Record`]: what is learnt about one request while it is answered (its model, tokens,
-//! upstream calls), shared by the layers that learn it through a task-local
-//! ([`Record::scope`], [`Record::current`]).
+//! upstream calls), shared by the layers that learn it: it is the observer of the request's
+//! [`CallContext`], which travels in the request's extensions ([`Record::of`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::StatusCode;
-use tokio::task::futures::TaskLocalFuture;
 
 use crate::openai::{EmbeddingUsage, Usage};
 use crate::proxy::metrics::{Metrics, ModelLabel, TokenCounts};
-use crate::upstream::context::UpstreamObserver;
-
-tokio::task_local! {
-    static CURRENT: Arc<Record>;
-}
+use crate::upstream::context::{CallContext, UpstreamObserver};
 
 /// The facts of one request; see the [module](self).
 #[derive(Debug)]
@@ -42,14 +37,11 @@ impl Record {
         }
     }
 
-    /// Runs `future` with `record` current.
-    pub(crate) fn scope<F: Future>(record: Arc<Self>, future: F) -> TaskLocalFuture<Arc<Self>, F> {
-        CURRENT.scope(record, future)
-    }
-
-    /// The current request's record, outside the proxy's stack `None`.
-    pub(crate) fn current() -> Option<Arc<Self>> {
-        CURRENT.try_with(Arc::clone).ok()
+    /// The record of the request with `extensions`; outside the proxy's stack `None`.
+    pub(crate) fn of(extensions: &http::Extensions) -> Option<Arc<Self>> {
+        let observer: Arc<dyn std::any::Any + Send + Sync> =
+            CallContext::of(extensions)?.observer()?.clone();
+        observer.downcast().ok()
     }
 
     fn facts(&self) -> std::sync::MutexGuard<'_, Facts> {

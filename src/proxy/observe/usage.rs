@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::provider::{ChatResponse, CountTokens};
 
-/// Tells the current [`Record`] the model and tokens of each request to `inner`. Outside
+/// Tells the request's [`Record`] the model and tokens of each request to `inner`. Outside
 /// the proxy's observed stack it only passes requests on.
 #[derive(Clone, Debug)]
 pub(crate) struct RecordUsage<S> {
@@ -68,6 +68,9 @@ impl Counted for EmbeddingResponse {
 pub(crate) trait NamesModel {
     fn model(&self) -> &str;
 
+    /// Its extensions, where the request's [`Record`] travels.
+    fn extensions(&self) -> &http::Extensions;
+
     /// Whether it only asks for a token count: its reply's tokens were not spent.
     fn counts_only(&self) -> bool {
         false
@@ -79,6 +82,10 @@ impl NamesModel for ChatRequest {
         &self.model
     }
 
+    fn extensions(&self) -> &http::Extensions {
+        &self.context
+    }
+
     fn counts_only(&self) -> bool {
         self.context.get::<CountTokens>().is_some()
     }
@@ -87,6 +94,10 @@ impl NamesModel for ChatRequest {
 impl NamesModel for EmbeddingRequest {
     fn model(&self) -> &str {
         &self.model
+    }
+
+    fn extensions(&self) -> &http::Extensions {
+        &self.context
     }
 }
 
@@ -105,7 +116,7 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
-        let mut record = Record::current();
+        let mut record = Record::of(request.extensions());
         if let Some(record) = &record {
             record.model(request.model());
         }

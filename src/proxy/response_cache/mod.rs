@@ -350,7 +350,7 @@ where
             shared,
             key,
             control,
-            record: Record::current(),
+            record: Record::of(request.context_mut()),
         };
         ResponseCacheFuture::cached(Box::pin(lookup(call, request, inner)))
     }

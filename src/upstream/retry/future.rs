@@ -209,6 +209,10 @@ where
                 }
             };
             *this.retries += 1;
+            // The request's observer (metrics) counts it.
+            if let Some(template) = this.template.as_ref() {
+                CallContext::note_retry(template.extensions());
+            }
             this.state.set(State::Waiting {
                 sleep: tokio::time::sleep(wait),
             });
@@ -272,8 +276,6 @@ impl Attempts<'_> {
             retry = self.retries + 1,
             "retrying the upstream call"
         );
-        // The request's observer (metrics) counts it.
-        CallContext::note_retry();
         Some(wait)
     }
 }

@@ -1,5 +1,5 @@
 //! [`Retry`]: retries upstream HTTP calls at the seam where a request is an
-//! `http::Request<Bytes>`, so an attempt costs a copy of the head and a reference to the
+//! `http::Request<Full<Bytes>>`, so an attempt costs a copy of the head and a reference to the
 //! body: nothing above it (translation, image downloads, the context cache) runs twice.
 //!
 //! What is retried, how long it waits and what stops it is the [`RetryPolicy`]'s: `429`,
@@ -156,10 +156,11 @@ pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Failure {
     let mut timeout = false;
     let mut cause = Some(error);
     while let Some(current) = cause {
-        match current.downcast_ref::<super::Error>() {
-            Some(super::Error::Connect(_)) => return Failure::Connect,
-            Some(super::Error::Timeout) => timeout = true,
-            _ => {}
+        if let Some(upstream) = current.downcast_ref::<super::Error>() {
+            if upstream.is_connect() {
+                return Failure::Connect;
+            }
+            timeout |= upstream.is_timeout();
         }
         if current.is::<tower::timeout::error::Elapsed>()
             || current

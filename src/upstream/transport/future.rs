@@ -53,7 +53,7 @@ impl Future for ResponseFuture {
                 if let Some(watch) = this.watch.take() {
                     watch.ended(status);
                 }
-                result.map_err(|error| Error::sending(&error))?
+                result.map_err(Error::sending)?
             }
             Poll::Pending => {
                 if let Some(deadline) = this.deadline {
@@ -61,7 +61,7 @@ impl Future for ResponseFuture {
                     if let Some(watch) = this.watch.take() {
                         watch.ended(None);
                     }
-                    return Poll::Ready(Err(Error::Timeout));
+                    return Poll::Ready(Err(Error::timeout()));
                 }
                 return Poll::Pending;
             }

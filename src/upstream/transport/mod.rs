@@ -1,6 +1,6 @@
-//! [`HttpTransport`]: the innermost service, sending `http::Request<Bytes>` (or
-//! `http::Request<Full<Bytes>>`) over a shared
-//! pool of connections (HTTP/1.1 and HTTP/2, rustls with Mozilla's roots).
+//! [`HttpTransport`]: the innermost service, sending `http::Request<Full<Bytes>>` (the
+//! seam's one request type) over a shared pool of connections (HTTP/1.1 and HTTP/2, rustls
+//! with Mozilla's roots).
 //!
 //! It is hyper-util's pooled client, the one reqwest is built on, used directly: the
 //! requests arrive as `http::Request`s with their URI already built, so reqwest's per-call
@@ -70,8 +70,9 @@ impl HttpTransport {
 
     /// The same pool, with an upstream silence limit: the reply head must arrive within
     /// `timeout` of sending (connecting included), and the body may pause no longer than
-    /// `timeout` between chunks. Past it the call fails with [`Error::Timeout`]. A long
-    /// stream that keeps sending is never cut off.
+    /// `timeout` between chunks. Past it the call fails with an [`Error`] of kind
+    /// [`Timeout`](super::error::ErrorKind::Timeout). A long stream that keeps sending is
+    /// never cut off.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -91,28 +92,9 @@ impl std::fmt::Debug for HttpTransport {
     }
 }
 
-impl Service<http::Request<Bytes>> for HttpTransport {
-    type Response = http::Response<UpstreamBody>;
-    type Error = Error;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut request: http::Request<Bytes>) -> ResponseFuture {
-        let watch = CallContext::start_call(&mut request);
-        ResponseFuture::new(
-            self.client.request(request.map(Full::new)),
-            self.timeout,
-            watch,
-        )
-    }
-}
-
-/// The same for a request whose body already is a [`Full`]: what the providers' HTTP level
-/// sends, so that layers needing a request [`Body`](http_body::Body) (tower-http's) fit
-/// between them and the transport.
+/// The one request type of the HTTP seam: every provider's HTTP level sends a [`Full`]
+/// body, a [`Body`](http_body::Body) tower-http's layers accept between the providers and
+/// the transport, and one a retry clones in O(1).
 impl Service<http::Request<Full<Bytes>>> for HttpTransport {
     type Response = http::Response<UpstreamBody>;
     type Error = Error;
@@ -126,6 +108,33 @@ impl Service<http::Request<Full<Bytes>>> for HttpTransport {
         let watch = CallContext::start_call(&mut request);
         ResponseFuture::new(self.client.request(request), self.timeout, watch)
     }
+}
+
+/// The transport a provider builder builds on: the one given, or a new [`HttpTransport`].
+/// An [`HttpTransport`] gets the silence limit (`timeout`, else `default_timeout`);
+/// another transport type has no such limit, so a `timeout` set for it is a
+/// [`BuildError::Transport`] (tower's `TimeoutLayer` at the HTTP level is its limit).
+pub(crate) fn resolve_transport<T: 'static>(
+    transport: Option<T>,
+    timeout: Option<Duration>,
+    default_timeout: Duration,
+) -> Result<T, BuildError> {
+    let mut transport = transport;
+    // Only a builder whose transport type is still the default starts without one.
+    if let Some(pooled) =
+        (&mut transport as &mut dyn std::any::Any).downcast_mut::<Option<HttpTransport>>()
+    {
+        let shared = match pooled.take() {
+            Some(shared) => shared,
+            None => HttpTransport::builder().build()?,
+        };
+        *pooled = Some(shared.with_timeout(timeout.unwrap_or(default_timeout)));
+    } else if timeout.is_some() {
+        return Err(BuildError::Transport(
+            "the silence limit (timeout) is HttpTransport's; for another transport, add tower's TimeoutLayer with http_layer",
+        ));
+    }
+    transport.ok_or(BuildError::Transport("no transport"))
 }
 
 /// Which proxy the transport tunnels `https` calls through.

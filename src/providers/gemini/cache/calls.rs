@@ -42,7 +42,7 @@ where
         };
         let name = match self.layer.lookup(&head.key).await {
             Some(CacheEntry::Refused) => {
-                report::outcome(Outcome::TooSmall, &live.model);
+                report::outcome(Outcome::TooSmall, &live);
                 return self.inner.oneshot(rejoined(head, live, &plan)).await;
             }
             Some(CacheEntry::Cached { name, expire_time })
@@ -66,13 +66,13 @@ where
         match self.inner.clone().oneshot(with_cache(&live, &cache)).await {
             Err(error) if cache_gone(&error) => {
                 tracing::debug!(target: EVENT_TARGET, "context cache gone upstream; forgotten, the call resent uncached");
-                report::outcome(Outcome::Gone, &live.model);
+                report::outcome(Outcome::Gone, &live);
                 self.layer.forget(&head.key).await;
                 self.inner.oneshot(rejoined(head, live, &plan)).await
             }
             reply => {
                 if hit {
-                    report::outcome(Outcome::Hit, &live.model);
+                    report::outcome(Outcome::Hit, &live);
                 }
                 let written = self.written.take();
                 reply.map(|reply| written_by(reply, written, head.ttl))
@@ -85,7 +85,7 @@ where
     /// send the call uncached. The error is the creating call's own.
     async fn resolve(&mut self, call: &Call, head: &Head) -> Result<Option<String>, Error> {
         if head.size == Size::Small {
-            report::outcome(Outcome::TooSmall, &call.model);
+            report::outcome(Outcome::TooSmall, call);
             return Ok(None);
         }
         let (mut ran, mut own) = (false, None);
@@ -107,7 +107,7 @@ where
             (false, None, Outcome::Failed) => Outcome::Uncached,
             (_, _, outcome) => outcome,
         };
-        report::outcome(outcome, &call.model);
+        report::outcome(outcome, call);
         match own {
             Some(error) => Err(error),
             None => Ok(name),

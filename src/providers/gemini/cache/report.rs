@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::providers::gemini::call::Call;
 use crate::store::StoreError;
 use crate::store::log_limit::LogLimit;
 use crate::upstream::context::CallContext;
@@ -53,10 +54,11 @@ impl Outcome {
     }
 }
 
-/// Reports how one call went.
-pub(super) fn outcome(outcome: Outcome, model: &str) {
+/// Reports how `call` went.
+pub(super) fn outcome(outcome: Outcome, call: &Call) {
+    let model = call.model.as_str();
     tracing::debug!(target: TARGET, outcome = outcome.as_str(), model, "context cache");
-    CallContext::note_context_cache(outcome.as_str());
+    CallContext::note_context_cache(&call.context, outcome.as_str());
 }
 
 /// Logs store failures at most once per interval, counting the ones it left out.

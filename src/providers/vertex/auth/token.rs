@@ -279,7 +279,7 @@ impl TokenSource {
             .clone()
             .oneshot(request)
             .await
-            .map_err(|error| unavailable(crate::upstream::Error::sending(&*error).to_string()))?;
+            .map_err(|error| unavailable(crate::upstream::Error::sending(error).to_string()))?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             let body = read_error_body(body).await;
