@@ -443,11 +443,9 @@ async fn a_trickled_error_body_is_cut_off_and_reported() {
     assert_eq!(upstream.calls(), 1);
 }
 
-#[tokio::test]
-async fn a_trickled_passthrough_reply_is_cut_at_the_request_timeout() {
-    // Each byte comes well within the silence limit; the whole reply never would.
-    let upstream = Upstream::start(Fault::TrickledReply).await;
-    let proxy = proxy(&upstream, "litellm_settings: {request_timeout: 1}");
+/// Sends a `generateContent` call through the Gemini pass-through; returns the status, the
+/// error of Google's envelope and how long the whole answer took.
+async fn passthrough(proxy: &Proxy) -> (u16, Value, Duration) {
     let request = http::Request::post("/gemini/v1beta/models/gemini-2.5-flash:generateContent")
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(
@@ -455,29 +453,50 @@ async fn a_trickled_passthrough_reply_is_cut_at_the_request_timeout() {
         )))
         .unwrap();
     let started = Instant::now();
+    // A proxy that holds the client past every limit fails the test instead of hanging it.
     let answer = async {
-        let response = proxy.oneshot(request).await.unwrap();
-        let status = response.status();
-        (
-            status,
-            response
-                .into_body()
-                .collect()
-                .await
-                .map(|body| body.to_bytes()),
-        )
+        let response = proxy.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|body| body.to_bytes());
+        (status, body)
     };
     let (status, body) = tokio::time::timeout(Duration::from_secs(10), answer)
         .await
         .expect("the whole answer within 10 s");
     let body = body.expect("a whole body");
-    let took = started.elapsed();
-    assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
+    let error: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&body)));
+    (status, error["error"].clone(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_trickled_passthrough_reply_is_cut_at_the_request_timeout() {
+    // Each byte comes well within the silence limit; the whole reply never would.
+    let upstream = Upstream::start(Fault::TrickledReply).await;
+    let proxy = proxy(&upstream, "litellm_settings: {request_timeout: 1}");
+    let (status, error, took) = passthrough(&proxy).await;
+    assert_eq!(status, 504, "{error}");
     assert!(took < Duration::from_secs(3), "{took:?}");
     // In Google's envelope, as every pass-through error.
-    let error: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(error["error"]["status"], "DEADLINE_EXCEEDED", "{error}");
+    assert_eq!(error["status"], "DEADLINE_EXCEEDED", "{error}");
     assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_huge_passthrough_reply_is_refused_at_the_reply_cap() {
+    let upstream = Upstream::start(Fault::HugeBody).await;
+    let (status, error, took) = passthrough(&proxy(&upstream, "")).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(error["code"], 502, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("larger than"),
+        "{error}"
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
 }
 
 #[tokio::test]
