@@ -30,9 +30,7 @@ use super::schema::{SchemaOptions, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
 use crate::error::Error;
 use crate::openai::chat::{FunctionDefinition, ToolChoice};
-use crate::providers::gemini::wire::{
-    FunctionCallingConfig, FunctionDeclaration, Tool, ToolConfig,
-};
+use crate::providers::gemini::wire::{FunctionDeclaration, Tool, ToolConfig};
 use crate::raw_json::RawJson;
 
 /// Built-in tools by every accepted spelling, with the Gemini key each maps to.
@@ -292,13 +290,9 @@ pub fn tool_config(choice: &ToolChoice, param: &str) -> Result<ToolConfig, Error
             ("ANY", Some(vec![name.to_owned()]))
         }
     };
-    Ok(ToolConfig {
-        function_calling_config: FunctionCallingConfig {
-            mode: mode.to_owned(),
-            allowed_function_names: allowed,
-        },
-        include_server_side_tool_invocations: None,
-    })
+    let mut config = ToolConfig::mode(mode);
+    config.function_calling_config.allowed_function_names = allowed;
+    Ok(config)
 }
 
 #[cfg(test)]
