@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use smallvec::{SmallVec, smallvec};
 use tokio::time::Instant;
 
 use super::deployment::Deployment;
@@ -47,39 +48,56 @@ pub(crate) enum Unavailable {
 /// Which deployments a choice may not take, by position.
 #[derive(Debug)]
 pub(crate) struct Excluded {
-    /// [`TRIED`] and [`FULL`] flags of each deployment.
-    flags: Vec<u8>,
+    /// Tried by this request already: passed over while untried ones remain.
+    tried: Positions,
+    /// At its limit in the shared store for this request.
+    full: Positions,
     /// Only untried deployments may take it (a refused key is not sent again).
     pub(crate) untried_only: bool,
 }
 
-/// Tried by this request already: passed over while untried ones remain.
-const TRIED: u8 = 1;
-/// At its limit in the shared store for this request.
-const FULL: u8 = 2;
-
 impl Excluded {
     pub(crate) fn new(deployments: usize) -> Self {
         Self {
-            flags: vec![0; deployments],
+            tried: Positions::new(deployments),
+            full: Positions::new(deployments),
             untried_only: false,
         }
     }
 
     pub(crate) fn mark_tried(&mut self, position: usize) {
-        self.flags[position] |= TRIED;
+        self.tried.insert(position);
     }
 
     pub(crate) fn was_tried(&self, position: usize) -> bool {
-        self.flags[position] & TRIED != 0
+        self.tried.contains(position)
     }
 
     pub(crate) fn mark_full(&mut self, position: usize) {
-        self.flags[position] |= FULL;
+        self.full.insert(position);
     }
 
     fn is_full(&self, position: usize) -> bool {
-        self.flags[position] & FULL != 0
+        self.full.contains(position)
+    }
+}
+
+/// A set of positions in a group, a bit each: inline for groups of up to 64 deployments,
+/// so a request's failover allocates nothing for it.
+#[derive(Debug)]
+struct Positions(SmallVec<[u64; 1]>);
+
+impl Positions {
+    fn new(len: usize) -> Self {
+        Self(smallvec![0; len.div_ceil(64)])
+    }
+
+    fn insert(&mut self, position: usize) {
+        self.0[position / 64] |= 1 << (position % 64);
+    }
+
+    fn contains(&self, position: usize) -> bool {
+        self.0[position / 64] & (1 << (position % 64)) != 0
     }
 }
 
@@ -180,7 +198,7 @@ impl Group {
         now: Instant,
     ) -> Result<usize, Unavailable> {
         let window = strategy.latency_window().unwrap_or_default();
-        let mut candidates = Vec::with_capacity(self.len());
+        let mut candidates: SmallVec<[Candidate; 4]> = SmallVec::new();
         let mut cooling_until: Option<Instant> = None;
         let mut at_limit = false;
         for (position, deployment) in self.deployments.iter().enumerate() {
@@ -315,6 +333,20 @@ mod tests {
             Ok(0),
             "order 2 once order 1 is tried"
         );
+    }
+
+    #[test]
+    fn positions_past_the_inline_word_are_kept() {
+        let tried = [0, 63, 64, 129];
+        let mut excluded = Excluded::new(130);
+        for position in tried {
+            excluded.mark_tried(position);
+        }
+        excluded.mark_full(100);
+        for position in 0..130 {
+            assert_eq!(excluded.was_tried(position), tried.contains(&position));
+            assert_eq!(excluded.is_full(position), position == 100);
+        }
     }
 
     #[test]
