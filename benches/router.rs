@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use llm_tower::openai::{ChatCompletion, ChatRequest, Message, Role};
-use llm_tower::router::{Deployment, Router};
+use llm_tower::router::{Deployment, ModelRouter};
 use llm_tower::store::MemoryRouterStore;
 use llm_tower::{ChatResponse, ChatService, Error};
 use tokio::runtime::Runtime;
@@ -39,8 +39,10 @@ fn request(model: &str) -> ChatRequest {
 
 fn bench(c: &mut Criterion) {
     let runtime = Runtime::new().expect("a runtime");
-    let one = Router::builder().deployment("one", deployment("a")).build();
-    let group = |router: llm_tower::router::RouterBuilder| {
+    let one = ModelRouter::builder()
+        .deployment("one", deployment("a"))
+        .build();
+    let group = |router: llm_tower::router::ModelRouterBuilder| {
         ["eu", "us", "asia"]
             .into_iter()
             .fold(router, |router, id| {
@@ -48,8 +50,8 @@ fn bench(c: &mut Criterion) {
             })
             .build()
     };
-    let trio = group(Router::builder());
-    let shared = group(Router::builder().store(Arc::new(MemoryRouterStore::default())));
+    let trio = group(ModelRouter::builder());
+    let shared = group(ModelRouter::builder().store(Arc::new(MemoryRouterStore::default())));
     for (name, router, model) in [
         ("one deployment", &one, "one"),
         ("a group of three", &trio, "trio"),

@@ -7,12 +7,12 @@
 //! cargo run --example custom_provider
 //! ```
 //!
-//! For a real upstream, see `llm_tower::providers::openai`: the OpenAI-compatible provider
+//! For a real upstream, see `llm_tower::providers::openai_compatible`: the OpenAI-compatible provider
 //! is built the same way, with the shared HTTP transport and SSE decoder.
 
 use futures_util::{StreamExt, stream};
 use llm_tower::openai::{ChatRequest, CompletionRequest, Content, Role};
-use llm_tower::{ChatResponse, ChatService, Client, Error, Provider, Router};
+use llm_tower::{ChatResponse, ChatService, Client, Error, ModelRouter, Provider};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -61,7 +61,7 @@ fn typed<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let router = Router::builder().provider("echo", &Echo).build();
+    let router = ModelRouter::builder().provider("echo", &Echo).build();
     let client = Client::new(ChatService::new(router));
 
     let request: ChatRequest = serde_json::from_value(json!({

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use llm_tower::openai::{ChatCompletion, ChatRequest, Message, Role};
-use llm_tower::router::{Cooldowns, Deployment, Fallbacks, Retries, RouteReport, Router};
+use llm_tower::router::{Cooldowns, Deployment, Fallbacks, ModelRouter, Retries, RouteReport};
 use llm_tower::store::MemoryRouterStore;
 use llm_tower::{ChatResponse, ChatService, Error, ErrorKind};
 use serde_json::json;
@@ -42,8 +42,8 @@ fn stand_in(
     }))
 }
 
-fn router(store: &Arc<MemoryRouterStore>, calls: &[Arc<AtomicUsize>; 3]) -> Router {
-    Router::builder()
+fn router(store: &Arc<MemoryRouterStore>, calls: &[Arc<AtomicUsize>; 3]) -> ModelRouter {
+    ModelRouter::builder()
         // The deployment out of quota first (`order` 1), so the example shows the retry.
         .deployment(
             "chat",
@@ -76,7 +76,7 @@ fn router(store: &Arc<MemoryRouterStore>, calls: &[Arc<AtomicUsize>; 3]) -> Rout
 }
 
 async fn ask(
-    router: &Router,
+    router: &ModelRouter,
     model: &str,
     extra: serde_json::Value,
 ) -> Result<(String, RouteReport), Error> {

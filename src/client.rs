@@ -33,7 +33,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// Wraps a chat service (a provider's, or a [`crate::Router`] boxed as one).
+    /// Wraps a chat service (a provider's, or a [`crate::ModelRouter`] boxed as one).
     pub fn new(service: ChatService) -> Self {
         Self {
             service,

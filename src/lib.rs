@@ -10,7 +10,7 @@
 //!                     ▼             the only place errors become OpenAI error JSON
 //!                  [OpenAI level]   ChatRequest ⇄ ChatResponse::{Completion, Stream}
 //!                     │             EmbeddingRequest ⇄ EmbeddingResponse
-//!                     ▼             Router: "gemini/<model>" prefix or a configured name
+//!                     ▼             ModelRouter: "gemini/<model>" prefix or a configured name
 //!                  [provider level] gemini::Call ⇄ gemini::Reply
 //!                     ▼
 //!                  [upstream HTTP]  http::Request<Full<Bytes>> ⇄ http::Response<Body>
@@ -86,7 +86,7 @@ pub use provider::{
 pub use providers::gemini;
 pub use providers::vertex;
 pub use raw_json::RawJson;
-pub use router::{Deployment, Router};
+pub use router::{Deployment, ModelRouter};
 pub use upstream::Secret;
 
 /// The README's Rust examples, compiled as doc tests (also with default features off).

@@ -39,7 +39,7 @@ impl std::fmt::Debug for ChatResponse {
 /// The unboxed services a provider builder's `build_service` assembles (the Gemini one's
 /// [`GeminiBuilder::build_service`](crate::gemini::GeminiBuilder::build_service), the
 /// OpenAI-compatible one's
-/// [`OpenAiBuilder::build_service`](crate::providers::openai::OpenAiBuilder::build_service)):
+/// [`OpenAiCompatibleBuilder::build_service`](crate::providers::openai_compatible::OpenAiCompatibleBuilder::build_service)):
 /// named types, for users who stack more around them or want no boxing.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

@@ -290,7 +290,8 @@ async fn rediss_urls_are_accepted_and_bad_ones_refused_without_the_password() {
 fn api_base_credentials_never_reach_debug_output() {
     let base = "https://user:hunter2@llm.internal/v1beta?token=s3cret";
     let gemini = llm_tower::gemini::Gemini::builder().api_base(base);
-    let openai = llm_tower::providers::openai::OpenAi::builder().api_base(base);
+    let openai =
+        llm_tower::providers::openai_compatible::OpenAiCompatible::builder().api_base(base);
     for debug in [format!("{gemini:?}"), format!("{openai:?}")] {
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("s3cret"), "{debug}");

@@ -11,7 +11,7 @@ use common::{StandIn, TEST_KEY, exchange, fixture_file, post_json};
 use http_body_util::Full;
 use llm_tower::edge::EmbeddingsEdge;
 use llm_tower::openai::{EmbeddingInput, EmbeddingRequest, EmbeddingVector, EncodingFormat};
-use llm_tower::{ChatResponse, ChatService, Error, Router};
+use llm_tower::{ChatResponse, ChatService, Error, ModelRouter};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use wiremock::matchers::{body_json, header, method, path};
@@ -360,7 +360,7 @@ async fn the_router_routes_embeddings_and_names_models_that_have_none() {
     let chat_only = ChatService::new(tower::service_fn(|_| async {
         Err::<ChatResponse, _>(Error::invalid_request("chat only"))
     }));
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .provider("gemini", &stand_in.gemini)
         .prefix("echo", chat_only)
         .build();

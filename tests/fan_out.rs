@@ -26,7 +26,7 @@ use llm_tower::layers::completions::CompletionsLayer;
 use llm_tower::layers::completions::MAX_PROMPTS;
 use llm_tower::openai::embeddings::MAX_EMBEDDING_INPUTS;
 use llm_tower::openai::{CompletionRequest, EmbeddingRequest, Prompt};
-use llm_tower::{CompletionResponse, Router};
+use llm_tower::{CompletionResponse, ModelRouter};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 
@@ -179,7 +179,7 @@ fn prompts(count: usize) -> Prompt {
 #[tokio::test]
 async fn more_prompts_than_the_cap_is_a_400_naming_the_limit_and_calls_nothing() {
     let stand_in = StandIn::start().await;
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .provider("gemini", &stand_in.gemini)
         .build();
     let edge = CompletionsEdge::new(CompletionsLayer::new().layer(router));

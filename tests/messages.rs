@@ -21,7 +21,7 @@ use common::{
 use llm_tower::edge::MessagesEdge;
 use llm_tower::layers::messages::Messages;
 use llm_tower::layers::messages::signature::ThoughtState;
-use llm_tower::providers::openai::OpenAi;
+use llm_tower::providers::openai_compatible::OpenAiCompatible;
 use llm_tower::{ChatService, Secret};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
@@ -712,7 +712,7 @@ async fn an_upstream_stream_with_no_event_is_a_502_in_anthropic_envelope() {
         .expect(1)
         .mount(&server)
         .await;
-    let openai = OpenAi::builder()
+    let openai = OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new("sk-test-not-real"))
         .build()

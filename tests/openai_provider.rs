@@ -16,10 +16,10 @@ use http_body_util::{BodyExt, Full};
 use llm_tower::edge::ChatEdgeLayer;
 use llm_tower::openai::{ChatRequest, EmbeddingRequest};
 use llm_tower::pricing::ModelPrice;
-use llm_tower::providers::openai::OpenAi;
+use llm_tower::providers::openai_compatible::OpenAiCompatible;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::config::Config;
-use llm_tower::{ChatResponse, ChatService, Client, ErrorKind, Router, Secret};
+use llm_tower::{ChatResponse, ChatService, Client, ErrorKind, ModelRouter, Secret};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 use wiremock::matchers::{body_json, header, method, path};
@@ -31,8 +31,8 @@ const OPENAI_KEY: &str = "sk-test-not-real";
 const MASTER: &str = "sk-master-1234";
 
 /// A provider pointed at `server`, with the test key.
-fn provider(server: &MockServer) -> OpenAi {
-    OpenAi::builder()
+fn provider(server: &MockServer) -> OpenAiCompatible {
+    OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new(OPENAI_KEY))
         .build()
@@ -41,7 +41,7 @@ fn provider(server: &MockServer) -> OpenAi {
 
 /// A client over `openai/…` models served by `server`.
 fn client(server: &MockServer) -> Client {
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .provider("openai", &provider(server))
         .build();
     Client::new(ChatService::new(router))
@@ -290,7 +290,7 @@ async fn embeddings_pass_through() {
         .expect(1)
         .mount(&server)
         .await;
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .provider("openai", &provider(&server))
         .build();
     let mut request = EmbeddingRequest::new(
@@ -308,7 +308,7 @@ async fn embeddings_pass_through() {
 
 /// Status, `Retry-After` and envelope of a chat request through the HTTP edge.
 async fn through_the_edge(server: &MockServer, body: Value) -> (u16, Option<String>, Value) {
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .provider("openai", &provider(server))
         .build();
     let edge = ChatEdgeLayer::new().layer(router);
@@ -440,7 +440,7 @@ async fn the_key_goes_in_a_header_and_a_keyless_local_server_gets_none() {
         })))
         .mount(&server)
         .await;
-    let keyless = OpenAi::builder()
+    let keyless = OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .build()
         .expect("builds");
@@ -748,7 +748,7 @@ async fn the_requests_extensions_reach_the_http_level_and_its_own_key_is_its_aut
     // For each upstream request: its tenant, its deadline, and whether a key rode along.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = seen.clone();
-    let openai = OpenAi::builder()
+    let openai = OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new(OPENAI_KEY))
         .client_credentials(true)
@@ -835,7 +835,7 @@ async fn a_configured_price_wins_over_the_upstreams_cost_and_a_bad_one_is_droppe
         output_cost_per_token: 2e-6,
         ..ModelPrice::default()
     };
-    let priced = OpenAi::builder()
+    let priced = OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new(OPENAI_KEY))
         .price(price)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use llm_tower::openai::{ChatCompletion, ChatRequest};
 use llm_tower::router::{
-    Cooldowns, Deployment, LatencyArgs, Retries, RouteReport, Router, Strategy,
+    Cooldowns, Deployment, LatencyArgs, ModelRouter, Retries, RouteReport, Strategy,
 };
 use llm_tower::store::MemoryRouterStore;
 use llm_tower::{ChatResponse, ChatService, Error, ErrorKind};
@@ -57,7 +57,7 @@ impl StandIn {
 }
 
 /// Which deployment served one request.
-async fn served_by(router: &Router) -> Result<String, Error> {
+async fn served_by(router: &ModelRouter) -> Result<String, Error> {
     let report = RouteReport::default();
     let mut request = ChatRequest::new("group", Vec::new());
     request.context.insert(report.clone());
@@ -73,7 +73,7 @@ async fn served_by(router: &Router) -> Result<String, Error> {
 #[tokio::test]
 async fn simple_shuffle_shares_requests_by_weight() {
     let (light, heavy) = (StandIn::default(), StandIn::default());
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .deployment("group", light.deployment("light").with_weight(1.0))
         .deployment("group", heavy.deployment("heavy").with_weight(3.0))
         .build();
@@ -87,7 +87,7 @@ async fn simple_shuffle_shares_requests_by_weight() {
 #[tokio::test]
 async fn simple_shuffle_weighs_by_rpm_when_no_weight_is_set() {
     let (small, large) = (StandIn::default(), StandIn::default());
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .deployment("group", small.deployment("small").with_rpm(100_000))
         .deployment("group", large.deployment("large").with_rpm(900_000))
         .build();
@@ -106,7 +106,7 @@ async fn least_busy_sends_to_the_deployment_with_fewest_calls_in_flight() {
         ..StandIn::default()
     };
     let (a, b) = (held(&gate), held(&gate));
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .strategy(Strategy::LeastBusy)
         .deployment("group", a.deployment("a"))
         .deployment("group", b.deployment("b"))
@@ -148,7 +148,7 @@ async fn latency_based_routing_prefers_the_faster_deployment() {
             ..StandIn::default()
         },
     );
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .strategy(Strategy::LatencyBased(LatencyArgs::default()))
         .deployment("group", slow.deployment("slow"))
         .deployment("group", fast.deployment("fast"))
@@ -167,7 +167,7 @@ async fn latency_based_routing_prefers_the_faster_deployment() {
 #[tokio::test]
 async fn usage_based_routing_sends_to_the_deployment_with_fewest_requests() {
     let (a, b) = (StandIn::default(), StandIn::default());
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .strategy(Strategy::UsageBased)
         .deployment("group", a.deployment("a"))
         .deployment("group", b.deployment("b"))
@@ -182,7 +182,7 @@ async fn usage_based_routing_sends_to_the_deployment_with_fewest_requests() {
 async fn a_shared_store_carries_cooldowns_and_rpm_between_routers() {
     let store = Arc::new(MemoryRouterStore::default());
     let build = |failing: &StandIn, healthy: &StandIn| {
-        Router::builder()
+        ModelRouter::builder()
             .store(store.clone())
             .cooldowns(Cooldowns::new().cooldown_time(Duration::from_secs(60)))
             .deployment("group", failing.deployment("failing").with_order(1))
@@ -222,7 +222,7 @@ async fn a_refused_key_is_retried_only_on_another_deployment() {
             ..StandIn::default()
         },
     );
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .retries(Retries::new(5))
         .cooldowns(Cooldowns::disabled())
         .deployment("group", a.deployment("a"))
@@ -240,7 +240,7 @@ async fn a_retry_that_would_wait_past_the_deadline_is_not_made() {
         ..StandIn::default()
     };
     let (a, b) = (failing(), failing());
-    let router = Router::builder()
+    let router = ModelRouter::builder()
         .retries(Retries::new(5))
         .cooldowns(Cooldowns::disabled())
         .deployment("group", a.deployment("a"))

@@ -16,9 +16,11 @@ use common::post_json;
 use http_body_util::{BodyExt, Full};
 use llm_tower::edge::ChatEdge;
 use llm_tower::openai::{ChatRequest, EmbeddingRequest};
-use llm_tower::providers::openai::{ChatStack, OpenAi, OpenAiBuilder};
+use llm_tower::providers::openai_compatible::{
+    ChatStack, OpenAiCompatible, OpenAiCompatibleBuilder,
+};
 use llm_tower::upstream::{BuildError, HttpTransport};
-use llm_tower::{ChatService, Client, ErrorKind, Router, Secret};
+use llm_tower::{ChatService, Client, ErrorKind, ModelRouter, Secret};
 use serde_json::{Value, json};
 use tower::buffer::BufferLayer;
 use tower::limit::ConcurrencyLimitLayer;
@@ -53,8 +55,8 @@ fn chat_call(key: &str) -> MockBuilder {
 }
 
 /// A builder pointed at `server` with the test key.
-fn builder(server: &MockServer) -> OpenAiBuilder {
-    OpenAi::builder()
+fn builder(server: &MockServer) -> OpenAiCompatibleBuilder {
+    OpenAiCompatible::builder()
         .api_base(format!("{}/v1", server.uri()))
         .api_key(Secret::new(KEY))
 }
@@ -214,7 +216,7 @@ async fn a_transport_of_its_own_gets_the_exact_request() {
             )
         }
     });
-    let openai = OpenAi::builder()
+    let openai = OpenAiCompatible::builder()
         .api_base("http://vllm.internal:8000/v1")
         .api_key(Secret::new(KEY))
         .transport(transport.clone())
@@ -241,7 +243,7 @@ async fn a_transport_of_its_own_gets_the_exact_request() {
     );
     assert_eq!(*body, hi());
     // Its silence limit is HttpTransport's: a timeout for another transport is refused.
-    let refused = OpenAi::builder()
+    let refused = OpenAiCompatible::builder()
         .transport(transport)
         .timeout(Duration::from_secs(1))
         .build()
@@ -262,7 +264,7 @@ async fn a_per_request_key_reaches_an_openai_deployment_as_its_authorization() {
         .client_credentials(true)
         .build()
         .expect("builds");
-    let router = Router::builder().provider("openai", &openai).build();
+    let router = ModelRouter::builder().provider("openai", &openai).build();
     let edge = ChatEdge::new(ChatService::new(router));
     let mut request = http::Request::post("/v1/chat/completions")
         .header("content-type", "application/json")

@@ -1,5 +1,5 @@
 //! Provider-agnostic layers at the OpenAI level: each works over any chat service, so every
-//! provider (and the [`Router`](crate::Router)) can use it.
+//! provider (and the [`ModelRouter`](crate::ModelRouter)) can use it.
 //!
 //! | module | what |
 //! |---|---|

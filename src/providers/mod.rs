@@ -2,9 +2,9 @@
 //! ([`ChatService`](crate::ChatService), [`EmbeddingService`](crate::EmbeddingService)) into
 //! calls to one upstream API, reusing the shared pieces ([`crate::upstream`],
 //! [`crate::layers`], [`crate::sse`], [`crate::store`]). A provider implements
-//! [`Provider`](crate::Provider); the [`Router`](crate::Router) picks one by the model's
+//! [`Provider`](crate::Provider); the [`ModelRouter`](crate::ModelRouter) picks one by the model's
 //! prefix (`gemini/…`, `openai/…`).
 
 pub mod gemini;
-pub mod openai;
+pub mod openai_compatible;
 pub mod vertex;

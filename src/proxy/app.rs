@@ -1,5 +1,5 @@
 //! The proxy as one tower service: routes, the master-key door, and the wiring from a
-//! LiteLLM-style [`Config`] to a [`Router`] of deployments: `gemini/…` models to the Gemini
+//! LiteLLM-style [`Config`] to a [`ModelRouter`] of deployments: `gemini/…` models to the Gemini
 //! provider, `openai/…` models to the OpenAI-compatible one. Deployments of providers
 //! llm-tower does not have are left out; requests for them answer 404 saying why.
 //! Deployments whose key variable is unset are left out of names others serve; alone
@@ -61,11 +61,11 @@ use crate::layers::responses::{Responses, ResponsesLayer};
 use crate::pricing::ModelPrice;
 use crate::provider::{ChatService, EmbeddingService};
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_key_from_env};
-use crate::providers::openai::{
-    API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAi,
+use crate::providers::openai_compatible::{
+    API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAiCompatible,
 };
 use crate::providers::vertex::{Credentials, Vertex, default_location, endpoint};
-use crate::router::{Deployment, RouteReport, Router, RouterObserver};
+use crate::router::{Deployment, ModelRouter, RouteReport, RouterObserver};
 use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
 };
@@ -136,7 +136,7 @@ const X_LITELLM_ATTEMPTED_FALLBACKS: http::HeaderName =
 
 /// The router behind every route: the response cache (on chat and embeddings when
 /// configured; elsewhere it only takes the `cache` field out), then usage recording.
-type Routed = ResponseCache<RecordUsage<Router>>;
+type Routed = ResponseCache<RecordUsage<ModelRouter>>;
 
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
@@ -150,7 +150,7 @@ struct Shared {
     health: Value,
     passthrough: Passthrough,
     readiness: Readiness,
-    router: Router,
+    router: ModelRouter,
     request_timeout: Option<Duration>,
     body_limit: usize,
 }
@@ -209,7 +209,7 @@ impl Proxy {
             caches: &caches,
         };
         let routing = &config.router_settings.routing;
-        let mut router = Router::builder()
+        let mut router = ModelRouter::builder()
             .strategy(routing.strategy)
             .retries(routing.retries())
             .cooldowns(routing.cooldowns())
@@ -553,7 +553,7 @@ fn openai_services(setup: Setup<'_>) -> Services {
         common,
         ..
     } = setup;
-    let mut builder = OpenAi::builder()
+    let mut builder = OpenAiCompatible::builder()
         .drop_params(config.litellm_settings.drop_params)
         .client_credentials(config.general_settings.allow_client_side_credentials)
         .transport(common.transport.clone())

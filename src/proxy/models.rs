@@ -35,7 +35,7 @@ use super::config::ModelEntry;
 use crate::gemini::facts::{self, ModelFacts, ThinkingMode};
 use crate::gemini::pricing::bundled;
 use crate::pricing::{ModelPrice, PRICE_KEYS};
-use crate::router::Router;
+use crate::router::ModelRouter;
 use crate::upstream::redact_url;
 
 /// `created` of every listed model (OpenAI's list needs one; LiteLLM sends a constant).
@@ -53,7 +53,7 @@ pub const FACT_KEYS: &[&str] = &[
 /// The catalogue, built once from the config.
 #[derive(Clone)]
 pub struct Catalogue {
-    router: Router,
+    router: ModelRouter,
     list: Value,
     info: Value,
     /// The facts of each configured name (its first deployment's).
@@ -62,7 +62,7 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// The catalogue of `entries`, served by `router`; `prices[i]` is entry `i`'s own price.
-    pub fn new(entries: &[ModelEntry], prices: &[Option<ModelPrice>], router: Router) -> Self {
+    pub fn new(entries: &[ModelEntry], prices: &[Option<ModelPrice>], router: ModelRouter) -> Self {
         let mut ids: Vec<String> = Vec::new();
         for name in router.model_names() {
             match name.strip_suffix("/*") {

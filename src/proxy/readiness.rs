@@ -20,7 +20,7 @@ use tower::ServiceExt;
 use super::config::{Config, LitellmParams, unserved};
 use crate::edge::{EdgeBody, json_response};
 use crate::gemini::{API_KEY_HEADER, DEFAULT_API_BASE, api_key_from_env};
-use crate::providers::openai::{
+use crate::providers::openai_compatible::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE,
 };
 use crate::upstream::secret::Secret;

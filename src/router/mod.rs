@@ -25,7 +25,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `mod.rs` | [`Router`], [`RouterBuilder`] and the service |
+//! | `mod.rs` | [`ModelRouter`], [`ModelRouterBuilder`] and the service |
 //! | `deployment.rs` | [`Deployment`] |
 //! | `group.rs` | a model group and the choice of a deployment |
 //! | `strategy.rs` | [`Strategy`] |
@@ -85,7 +85,7 @@ struct Settings {
     fallbacks: Fallbacks,
 }
 
-/// What clones of a [`Router`] share.
+/// What clones of a [`ModelRouter`] share.
 #[derive(Default)]
 pub(crate) struct Inner {
     prefixes: HashMap<String, ChatService>,
@@ -103,40 +103,40 @@ pub(crate) struct Inner {
 /// ```
 /// use llm_tower::{ChatResponse, ChatService, Error};
 /// use llm_tower::openai::ChatRequest;
-/// use llm_tower::router::Router;
+/// use llm_tower::router::ModelRouter;
 /// use tower::service_fn;
 ///
 /// let echo = ChatService::new(service_fn(|request: ChatRequest| async move {
 ///     Err::<ChatResponse, _>(Error::invalid_request(request.model))
 /// }));
-/// let router = Router::builder().prefix("echo", echo).build();
+/// let router = ModelRouter::builder().prefix("echo", echo).build();
 /// assert!(router.resolves("echo/anything"));
 /// assert!(!router.resolves("other/model"));
 /// ```
 #[derive(Clone, Default)]
-pub struct Router {
+pub struct ModelRouter {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for Router {
+impl std::fmt::Debug for ModelRouter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Router")
+        f.debug_struct("ModelRouter")
             .field("model_names", &self.model_names())
             .field("strategy", &self.inner.settings.strategy)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Router`].
+/// Builds a [`ModelRouter`].
 #[derive(Default)]
-pub struct RouterBuilder {
+pub struct ModelRouterBuilder {
     inner: Inner,
     names: Vec<(String, Vec<Deployment>)>,
     aliases: Vec<(String, String)>,
     store: Option<Arc<dyn RouterStore>>,
 }
 
-impl RouterBuilder {
+impl ModelRouterBuilder {
     /// Serves chat for `prefix/<model>` with `service` (which sees `<model>`).
     pub fn prefix(mut self, prefix: impl Into<String>, service: ChatService) -> Self {
         self.inner.prefixes.insert(prefix.into(), service);
@@ -188,11 +188,11 @@ impl RouterBuilder {
     /// ```
     /// use llm_tower::ErrorKind;
     /// use llm_tower::openai::ChatRequest;
-    /// use llm_tower::router::Router;
+    /// use llm_tower::router::ModelRouter;
     /// use tower::ServiceExt;
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let router = Router::builder().unavailable("claude", "provider \"anthropic\" is not available").build();
+    /// let router = ModelRouter::builder().unavailable("claude", "provider \"anthropic\" is not available").build();
     /// let request: ChatRequest = serde_json::from_str(r#"{"model":"claude","messages":[]}"#).unwrap();
     /// let error = router.oneshot(request).await.unwrap_err();
     /// assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -243,7 +243,7 @@ impl RouterBuilder {
     }
 
     /// The router.
-    pub fn build(self) -> Router {
+    pub fn build(self) -> ModelRouter {
         let mut inner = self.inner;
         inner.groups = self
             .names
@@ -261,13 +261,13 @@ impl RouterBuilder {
         inner.shared = self
             .store
             .map(|store| Arc::new(SharedState::new(store, inner.observer.clone())));
-        Router {
+        ModelRouter {
             inner: Arc::new(inner),
         }
     }
 }
 
-/// A deployment out of rotation, as [`Router::cooling_down`] lists them.
+/// A deployment out of rotation, as [`ModelRouter::cooling_down`] lists them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Cooling {
@@ -277,10 +277,10 @@ pub struct Cooling {
     pub model_id: String,
 }
 
-impl Router {
+impl ModelRouter {
     /// A builder.
-    pub fn builder() -> RouterBuilder {
-        RouterBuilder::default()
+    pub fn builder() -> ModelRouterBuilder {
+        ModelRouterBuilder::default()
     }
 
     /// Whether a model name would be routed for chat (without taking a turn of its
@@ -435,7 +435,7 @@ enum Target<R: Routable> {
     Prefix(BoxCloneSyncService<R, R::Reply, Error>, String),
 }
 
-impl Service<ChatRequest> for Router {
+impl Service<ChatRequest> for ModelRouter {
     type Response = ChatResponse;
     type Error = Error;
     type Future = RouterFuture<ChatRequest, ChatResponse>;
@@ -449,7 +449,7 @@ impl Service<ChatRequest> for Router {
     }
 }
 
-impl Service<EmbeddingRequest> for Router {
+impl Service<EmbeddingRequest> for ModelRouter {
     type Response = EmbeddingResponse;
     type Error = Error;
     type Future = RouterFuture<EmbeddingRequest, EmbeddingResponse>;
@@ -464,7 +464,7 @@ impl Service<EmbeddingRequest> for Router {
 }
 
 pin_project! {
-    /// Future of [`Router`], for requests of type `Req` answered with `Res`.
+    /// Future of [`ModelRouter`], for requests of type `Req` answered with `Res`.
     #[project = RouterFutureProj]
     pub enum RouterFuture<Req, Res> {
         /// Sent to a provider, or the one deployment of a group with no failover.
@@ -504,7 +504,7 @@ mod tests {
         Deployment::new(service, "m")
     }
 
-    async fn answer(router: &Router, model: &str) -> String {
+    async fn answer(router: &ModelRouter, model: &str) -> String {
         let request = ChatRequest::new(model, Vec::new());
         let error = router
             .clone()
@@ -516,7 +516,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_deployment_of_a_group_serves_and_resolving_calls_none() {
-        let router = Router::builder()
+        let router = ModelRouter::builder()
             .deployment("pair", named("a"))
             .deployment("pair", named("b"))
             .retries(Retries::new(0))
@@ -534,7 +534,7 @@ mod tests {
         let embeddings = EmbeddingService::new(tower::service_fn(|_: EmbeddingRequest| async {
             Err::<EmbeddingResponse, _>(Error::invalid_request("embedded"))
         }));
-        let router = Router::builder()
+        let router = ModelRouter::builder()
             .deployment("mixed", named("chat only"))
             .deployment("mixed", named("both").with_embeddings(embeddings))
             .build();

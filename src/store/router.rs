@@ -2,7 +2,7 @@
 //! deployment's requests and tokens in the current minute (what `rpm` and `tpm` limits and
 //! usage-based routing read).
 //!
-//! A [`RouterStore`] is optional: a [`Router`](crate::router::Router) keeps the same facts
+//! A [`RouterStore`] is optional: a [`ModelRouter`](crate::router::ModelRouter) keeps the same facts
 //! in its own memory and routes on them alone when it has no store. With a store (the
 //! [`MemoryRouterStore`](super::MemoryRouterStore) several routers of one process share, or
 //! [`RedisRouterStore`](super::RedisRouterStore) across replicas), a cooldown one router

@@ -1,7 +1,7 @@
 //! [`CompletionsLayer`]: OpenAI's legacy `/v1/completions` over any chat service. Each
 //! prompt is sent as a chat request with the prompt as its user message, and the chat
 //! replies, whole or streamed, come back as `text_completion`s. It is provider-agnostic:
-//! under the [`Router`](crate::Router) it serves every chat provider, and the provider
+//! under the [`ModelRouter`](crate::ModelRouter) it serves every chat provider, and the provider
 //! still refuses, maps or drops each param.
 //!
 //! The cost of one request is bounded: at most [`MAX_PROMPTS`]

@@ -5,7 +5,7 @@
 //! A request becomes one chat request ([`request`]); the chat reply, whole ([`reply`]) or
 //! streamed ([`stream`]), becomes the `message` or its events. Thought signatures (Gemini's)
 //! ride in thinking blocks' `signature` and come back on the next turn ([`signature`]).
-//! Under the [`Router`](crate::Router) the model name is any name of the config, so a
+//! Under the [`ModelRouter`](crate::ModelRouter) the model name is any name of the config, so a
 //! `claude-…` name can be an alias of a Gemini deployment.
 //!
 //! `count_tokens` asks the chat service for the request's input token count with the

@@ -4,7 +4,7 @@
 //! the stored conversation of `previous_response_id`, then the input items as messages.
 //! The chat reply, whole ([`reply`]) or streamed ([`stream`], [`events`]), becomes the
 //! `response` object or its typed events. It is provider-agnostic: under the
-//! [`Router`](crate::Router) it serves every chat provider, which still maps, refuses or
+//! [`ModelRouter`](crate::ModelRouter) it serves every chat provider, which still maps, refuses or
 //! drops each param; Gemini's thought signatures ride where the chat reply carries them (in
 //! the call ids, and in the reasoning item's `encrypted_content`).
 //!

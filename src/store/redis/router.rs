@@ -41,10 +41,10 @@ return 1
 /// ```no_run
 /// use std::sync::Arc;
 /// use llm_tower::store::RedisCacheStore;
-/// use llm_tower::router::Router;
+/// use llm_tower::router::ModelRouter;
 ///
 /// let shared = RedisCacheStore::open("redis://10.0.0.5:6379/0")?.router_store();
-/// let router = Router::builder().store(Arc::new(shared)).build();
+/// let router = ModelRouter::builder().store(Arc::new(shared)).build();
 /// # let _ = router;
 /// # Ok::<(), llm_tower::store::StoreError>(())
 /// ```

@@ -1,4 +1,4 @@
-//! [`OpenAiHttpLayer`]: sends chat and embeddings requests to an OpenAI-compatible server
+//! [`OpenAiCompatibleHttpLayer`]: sends chat and embeddings requests to an OpenAI-compatible server
 //! and reads its replies.
 //!
 //! A request goes to `{api_base}/chat/completions` or `{api_base}/embeddings` as the JSON
@@ -6,7 +6,7 @@
 //! in the URL; no header at all without a key, for local servers that take none). A JSON
 //! reply is read (up to [`MAX_REPLY_BYTES`]) into the typed
 //! [`ChatCompletion`] or [`EmbeddingResponse`]; a `text/event-stream` reply becomes a
-//! stream of chunks ([`ChunkEvents`]), with the [event timeout](OpenAiHttpLayer::event_timeout)
+//! stream of chunks ([`ChunkEvents`]), with the [event timeout](OpenAiCompatibleHttpLayer::event_timeout)
 //! if one is set. An error status becomes an [`Error`] as
 //! [`error`](super::error) describes.
 
@@ -56,18 +56,18 @@ struct Endpoint {
 ///
 /// ```
 /// use std::time::Duration;
-/// use llm_tower::providers::openai::OpenAiHttpLayer;
-/// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None)
+/// use llm_tower::providers::openai_compatible::OpenAiCompatibleHttpLayer;
+/// let layer = OpenAiCompatibleHttpLayer::new("http://127.0.0.1:8000/v1", None)
 ///     .event_timeout(Duration::from_secs(120));
 /// assert_eq!(layer.api_base(), "http://127.0.0.1:8000/v1");
 /// ```
 #[derive(Clone, Debug)]
-pub struct OpenAiHttpLayer {
+pub struct OpenAiCompatibleHttpLayer {
     endpoint: Arc<Endpoint>,
     event_timeout: Option<Duration>,
 }
 
-impl OpenAiHttpLayer {
+impl OpenAiCompatibleHttpLayer {
     /// Sends requests to `api_base` (e.g. `https://api.openai.com/v1`) with `api_key`, if
     /// any; unsupported params are refused and client credentials too.
     pub fn new(api_base: impl AsRef<str>, api_key: Option<Secret>) -> Self {
@@ -105,8 +105,8 @@ impl OpenAiHttpLayer {
     ///
     /// ```
     /// use http::HeaderValue;
-    /// use llm_tower::providers::openai::OpenAiHttpLayer;
-    /// let layer = OpenAiHttpLayer::new("https://api.openai.com/v1", None)
+    /// use llm_tower::providers::openai_compatible::OpenAiCompatibleHttpLayer;
+    /// let layer = OpenAiCompatibleHttpLayer::new("https://api.openai.com/v1", None)
     ///     .organization(HeaderValue::from_static("org-123"));
     /// # let _ = layer;
     /// ```
@@ -120,10 +120,10 @@ impl OpenAiHttpLayer {
     ///
     /// ```
     /// use llm_tower::pricing::ModelPrice;
-    /// use llm_tower::providers::openai::OpenAiHttpLayer;
+    /// use llm_tower::providers::openai_compatible::OpenAiCompatibleHttpLayer;
     ///
     /// let price = ModelPrice { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, ..Default::default() };
-    /// let layer = OpenAiHttpLayer::new("http://127.0.0.1:8000/v1", None).price(price);
+    /// let layer = OpenAiCompatibleHttpLayer::new("http://127.0.0.1:8000/v1", None).price(price);
     /// # let _ = layer;
     /// ```
     pub fn price(mut self, price: ModelPrice) -> Self {
@@ -137,11 +137,11 @@ impl OpenAiHttpLayer {
     }
 }
 
-impl<S> Layer<S> for OpenAiHttpLayer {
-    type Service = OpenAiHttp<S>;
+impl<S> Layer<S> for OpenAiCompatibleHttpLayer {
+    type Service = OpenAiCompatibleHttp<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        OpenAiHttp {
+        OpenAiCompatibleHttp {
             inner,
             endpoint: self.endpoint.clone(),
             event_timeout: self.event_timeout,
@@ -149,19 +149,19 @@ impl<S> Layer<S> for OpenAiHttpLayer {
     }
 }
 
-/// The service of [`OpenAiHttpLayer`]: a chat and an embeddings service over an HTTP client
+/// The service of [`OpenAiCompatibleHttpLayer`]: a chat and an embeddings service over an HTTP client
 /// service.
 #[derive(Clone, Debug)]
-pub struct OpenAiHttp<S> {
+pub struct OpenAiCompatibleHttp<S> {
     inner: S,
     endpoint: Arc<Endpoint>,
     event_timeout: Option<Duration>,
 }
 
-impl<S> OpenAiHttp<S> {
+impl<S> OpenAiCompatibleHttp<S> {
     /// Wraps `inner`, an HTTP client service, without an event timeout.
     pub fn new(inner: S, api_base: impl AsRef<str>, api_key: Option<Secret>) -> Self {
-        OpenAiHttpLayer::new(api_base, api_key).layer(inner)
+        OpenAiCompatibleHttpLayer::new(api_base, api_key).layer(inner)
     }
 
     /// The inner service.
@@ -251,7 +251,7 @@ impl<S> OpenAiHttp<S> {
 /// A boxed reply future.
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
 
-impl<S, B> Service<ChatRequest> for OpenAiHttp<S>
+impl<S, B> Service<ChatRequest> for OpenAiCompatibleHttp<S>
 where
     S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send,
@@ -313,7 +313,7 @@ where
     }
 }
 
-impl<S, B> Service<EmbeddingRequest> for OpenAiHttp<S>
+impl<S, B> Service<EmbeddingRequest> for OpenAiCompatibleHttp<S>
 where
     S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send,

@@ -1,7 +1,7 @@
-//! [`OpenAiBuilder`]: assembles the OpenAI-compatible stack in the Gemini builder's shape,
-//! with the user's own tower layers at the HTTP level ([`http_layer`](OpenAiBuilder::http_layer))
-//! and at the OpenAI level ([`layer`](OpenAiBuilder::layer)), over the pooled transport or
-//! any HTTP client service ([`transport`](OpenAiBuilder::transport)).
+//! [`OpenAiCompatibleBuilder`]: assembles the OpenAI-compatible stack in the Gemini builder's shape,
+//! with the user's own tower layers at the HTTP level ([`http_layer`](OpenAiCompatibleBuilder::http_layer))
+//! and at the OpenAI level ([`layer`](OpenAiCompatibleBuilder::layer)), over the pooled transport or
+//! any HTTP client service ([`transport`](OpenAiCompatibleBuilder::transport)).
 
 use std::time::Duration;
 
@@ -11,7 +11,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::request::Options;
-use super::{API_KEY_VAR, DEFAULT_API_BASE, DEFAULT_TIMEOUT, OpenAi, OpenAiHttp, OpenAiHttpLayer};
+use super::{
+    API_KEY_VAR, DEFAULT_API_BASE, DEFAULT_TIMEOUT, OpenAiCompatible, OpenAiCompatibleHttp,
+    OpenAiCompatibleHttpLayer,
+};
 use crate::error::Error;
 use crate::layers::validate::{SchemaValidation, SchemaValidationLayer};
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
@@ -21,21 +24,21 @@ use crate::upstream::transport::resolve_transport;
 use crate::upstream::{BuildError, HttpTransport, Retry, RetryLayer, RetryPolicy, Secret};
 
 /// The HTTP level under the OpenAI-compatible layers, for the HTTP service `S` (the
-/// transport under the user's [`http_layer`](OpenAiBuilder::http_layer)s): URL, JSON body,
+/// transport under the user's [`http_layer`](OpenAiCompatibleBuilder::http_layer)s): URL, JSON body,
 /// key header, replies and error bodies, over the retry.
-pub type HttpStack<S> = OpenAiHttp<Retry<S>>;
+pub type HttpStack<S> = OpenAiCompatibleHttp<Retry<S>>;
 
-/// The chat stack [`OpenAiBuilder::build_service`] assembles over the HTTP service `S`.
+/// The chat stack [`OpenAiCompatibleBuilder::build_service`] assembles over the HTTP service `S`.
 pub type ChatStack<S> = SchemaValidation<HttpStack<S>>;
 
-/// The embeddings stack [`OpenAiBuilder::build_service`] assembles over the HTTP service
+/// The embeddings stack [`OpenAiCompatibleBuilder::build_service`] assembles over the HTTP service
 /// `S`.
 pub type EmbeddingStack<S> = HttpStack<S>;
 
-/// The unboxed services of an [`OpenAiBuilder::build_service`].
-pub type OpenAiServices<C, E> = Services<C, E>;
+/// The unboxed services of an [`OpenAiCompatibleBuilder::build_service`].
+pub type OpenAiCompatibleServices<C, E> = Services<C, E>;
 
-/// Configures an [`OpenAi`] provider.
+/// Configures an [`OpenAiCompatible`] provider.
 ///
 /// The type parameters are the layers and transport given so far: `H` the
 /// [`http_layer`](Self::http_layer)s, `T` the [`transport`](Self::transport), `O` the
@@ -44,25 +47,25 @@ pub type OpenAiServices<C, E> = Services<C, E>;
 /// ```text
 /// O  your layers         OpenAI level   (layer)
 ///    SchemaValidation                   (chat)
-///    OpenAiHttp          URL, JSON body, Bearer key, error bodies, price
+///    OpenAiCompatibleHttp          URL, JSON body, Bearer key, error bodies, price
 ///    Retry               RetryPolicy (retry)
 /// H  your layers         HTTP level     (http_layer)
 /// T  transport           HttpTransport, or any HTTP client service (transport)
 /// ```
 ///
 /// ```
-/// use llm_tower::providers::openai::OpenAi;
+/// use llm_tower::providers::openai_compatible::OpenAiCompatible;
 /// use llm_tower::upstream::InFlightLimitLayer;
 ///
 /// // At most 16 calls in flight to this server, streams included.
-/// let local = OpenAi::builder()
+/// let local = OpenAiCompatible::builder()
 ///     .api_base("http://localhost:8000/v1")
 ///     .http_layer(InFlightLimitLayer::new(16))
 ///     .build()?;
 /// # let _ = local;
 /// # Ok::<(), llm_tower::upstream::BuildError>(())
 /// ```
-pub struct OpenAiBuilder<H = Identity, T = HttpTransport, O = Identity> {
+pub struct OpenAiCompatibleBuilder<H = Identity, T = HttpTransport, O = Identity> {
     settings: Settings,
     transport: Option<T>,
     http_layers: H,
@@ -81,7 +84,7 @@ struct Settings {
     retry: RetryPolicy,
 }
 
-impl Default for OpenAiBuilder {
+impl Default for OpenAiCompatibleBuilder {
     fn default() -> Self {
         Self {
             settings: Settings::default(),
@@ -92,10 +95,10 @@ impl Default for OpenAiBuilder {
     }
 }
 
-impl<H, T, O> std::fmt::Debug for OpenAiBuilder<H, T, O> {
+impl<H, T, O> std::fmt::Debug for OpenAiCompatibleBuilder<H, T, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let settings = &self.settings;
-        f.debug_struct("OpenAiBuilder")
+        f.debug_struct("OpenAiCompatibleBuilder")
             .field("api_key", &settings.api_key)
             .field(
                 "api_base",
@@ -110,7 +113,7 @@ impl<H, T, O> std::fmt::Debug for OpenAiBuilder<H, T, O> {
     }
 }
 
-impl<H, T, O> OpenAiBuilder<H, T, O> {
+impl<H, T, O> OpenAiCompatibleBuilder<H, T, O> {
     /// The key, sent as `Authorization: Bearer …`. Without one, OpenAI's own endpoint uses
     /// `OPENAI_API_KEY`, and any other endpoint is called without a key (a local vLLM or
     /// Ollama): the environment's OpenAI key never goes to a server it was not meant for.
@@ -154,7 +157,7 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     /// the server sends nothing for this long, before the reply or within it (see
     /// [`HttpTransport::with_timeout`]), or sends no stream event for this long (keep-alive
     /// comments such as `: ping` do not count; see
-    /// [`OpenAiHttpLayer::event_timeout`]). It applies to a shared
+    /// [`OpenAiCompatibleHttpLayer::event_timeout`]). It applies to a shared
     /// [`transport`](Self::transport) too, without changing the other users of its pool.
     /// A transport of another type has no such limit: setting one fails the build; put
     /// tower's `TimeoutLayer` in an [`http_layer`](Self::http_layer) instead (the stream
@@ -177,10 +180,10 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     ///
     /// ```
     /// use llm_tower::pricing::ModelPrice;
-    /// use llm_tower::providers::openai::OpenAi;
+    /// use llm_tower::providers::openai_compatible::OpenAiCompatible;
     ///
     /// let price = ModelPrice { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, ..Default::default() };
-    /// let local = OpenAi::builder().api_base("http://127.0.0.1:8000/v1").price(price).build()?;
+    /// let local = OpenAiCompatible::builder().api_base("http://127.0.0.1:8000/v1").price(price).build()?;
     /// # let _ = local;
     /// # Ok::<(), llm_tower::upstream::BuildError>(())
     /// ```
@@ -194,8 +197,8 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     /// (`Service<http::Request<Full<Bytes>>, Response = http::Response<B>>`, `Clone`, with
     /// a response body of `Bytes` chunks; its errors and its body's errors convert into
     /// `tower::BoxError`): the request type every provider's HTTP level sends.
-    pub fn transport<T2>(self, transport: T2) -> OpenAiBuilder<H, T2, O> {
-        OpenAiBuilder {
+    pub fn transport<T2>(self, transport: T2) -> OpenAiCompatibleBuilder<H, T2, O> {
+        OpenAiCompatibleBuilder {
             settings: self.settings,
             transport: Some(transport),
             http_layers: self.http_layers,
@@ -212,18 +215,18 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     /// (see [`crate::Error`]'s `From<BoxError>`).
     ///
     /// ```
-    /// use llm_tower::providers::openai::OpenAi;
+    /// use llm_tower::providers::openai_compatible::OpenAiCompatible;
     /// use tower_http::trace::TraceLayer;
     ///
-    /// let traced = OpenAi::builder()
+    /// let traced = OpenAiCompatible::builder()
     ///     .api_base("http://localhost:8000/v1")
     ///     .http_layer(TraceLayer::new_for_http())
     ///     .build()?;
     /// # let _ = traced;
     /// # Ok::<(), llm_tower::upstream::BuildError>(())
     /// ```
-    pub fn http_layer<L>(self, layer: L) -> OpenAiBuilder<Stack<L, H>, T, O> {
-        OpenAiBuilder {
+    pub fn http_layer<L>(self, layer: L) -> OpenAiCompatibleBuilder<Stack<L, H>, T, O> {
+        OpenAiCompatibleBuilder {
             settings: self.settings,
             transport: self.transport,
             http_layers: Stack::new(layer, self.http_layers),
@@ -235,8 +238,8 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     /// embeddings stack (it must take both request types; tower's layers do). Layers added
     /// first are outermost. Their errors become OpenAI errors (see [`crate::Error`]'s
     /// `From<BoxError>`).
-    pub fn layer<L>(self, layer: L) -> OpenAiBuilder<H, T, Stack<L, O>> {
-        OpenAiBuilder {
+    pub fn layer<L>(self, layer: L) -> OpenAiCompatibleBuilder<H, T, Stack<L, O>> {
+        OpenAiCompatibleBuilder {
             settings: self.settings,
             transport: self.transport,
             http_layers: self.http_layers,
@@ -248,10 +251,10 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     /// [`EmbeddingStack`] for what they are without OpenAI-level layers.
     ///
     /// ```
-    /// use llm_tower::providers::openai::{ChatStack, OpenAi};
+    /// use llm_tower::providers::openai_compatible::{ChatStack, OpenAiCompatible};
     /// use llm_tower::upstream::HttpTransport;
     ///
-    /// let services = OpenAi::builder().api_base("http://localhost:8000/v1").build_service()?;
+    /// let services = OpenAiCompatible::builder().api_base("http://localhost:8000/v1").build_service()?;
     /// let _chat: ChatStack<HttpTransport> = services.chat;
     /// # Ok::<(), llm_tower::upstream::BuildError>(())
     /// ```
@@ -259,7 +262,7 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     pub fn build_service(
         self,
     ) -> Result<
-        OpenAiServices<
+        OpenAiCompatibleServices<
             <O as Layer<ChatStack<H::Service>>>::Service,
             <O as Layer<EmbeddingStack<H::Service>>>::Service,
         >,
@@ -283,7 +286,7 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
         });
         let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let transport = resolve_transport(self.transport, settings.timeout, timeout)?;
-        let mut http = OpenAiHttpLayer::with_options(api_base, api_key, settings.options)
+        let mut http = OpenAiCompatibleHttpLayer::with_options(api_base, api_key, settings.options)
             .event_timeout(timeout);
         if let Some(organization) = settings.organization {
             http = http.organization(organization);
@@ -307,8 +310,8 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
     }
 
     /// Assembles the stacks, boxed as the [`ChatService`] and [`EmbeddingService`] of an
-    /// [`OpenAi`] provider.
-    pub fn build(self) -> Result<OpenAi, BuildError>
+    /// [`OpenAiCompatible`] provider.
+    pub fn build(self) -> Result<OpenAiCompatible, BuildError>
     where
         T: Clone + 'static,
         H: Layer<T>,
@@ -327,7 +330,7 @@ impl<H, T, O> OpenAiBuilder<H, T, O> {
             Send + 'static,
     {
         let services = self.build_service()?;
-        Ok(OpenAi {
+        Ok(OpenAiCompatible {
             chat: ChatService::new(services.chat.map_err(openai_error)),
             embeddings: EmbeddingService::new(services.embeddings.map_err(openai_error)),
         })

@@ -70,7 +70,7 @@ impl<B> ChunkEvents<B> {
     /// use std::time::Duration;
     /// use futures_util::StreamExt;
     /// use llm_tower::ErrorKind;
-    /// use llm_tower::providers::openai::ChunkEvents;
+    /// use llm_tower::providers::openai_compatible::ChunkEvents;
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// // A body that stays open and sends only a comment.

@@ -14,7 +14,7 @@
 //! | `cache_control` marks, `thinking_blocks`, `provider_specific_fields` on messages | not sent (Anthropic's and LiteLLM's, not OpenAI's) |
 //! | `thinking`, `safety_settings` | refused by name, dropped with `drop_params` |
 //! | `drop_params`, `api_key`, `api_base` | not sent; a client's `api_key` / `api_base` only where client credentials are allowed |
-//! | the builder's [`organization`](OpenAiBuilder::organization) (LiteLLM's `organization`) | the `OpenAI-Organization` header, with the configured key only |
+//! | the builder's [`organization`](OpenAiCompatibleBuilder::organization) (LiteLLM's `organization`) | the `OpenAI-Organization` header, with the configured key only |
 //! | any other key | sent as given (what LiteLLM does with `extra_body`: vLLM's `top_k`, …) |
 //!
 //! Embeddings follow the same rules; `input_type` and `title` (Gemini's) are refused by
@@ -25,7 +25,7 @@
 //! ```text
 //! your layers       OpenAI   layer: tower's timeout, rate limits, … around chat and embeddings
 //! SchemaValidationLayer OpenAI   with enforce_validation, check the reply against the schema
-//! OpenAiHttpLayer   OpenAI ⇄ HTTP   {api_base}/chat/completions, /embeddings; Bearer key;
+//! OpenAiCompatibleHttpLayer   OpenAI ⇄ HTTP   {api_base}/chat/completions, /embeddings; Bearer key;
 //!                                   JSON or SSE replies (no event for `timeout`: 504);
 //!                                   error envelopes; the deployment's price
 //! RetryLayer        HTTP     RetryPolicy (retry)
@@ -38,7 +38,7 @@
 //! `http::Request<Full<Bytes>>`, and a per-request key (a [`Secret`](crate::Secret) among a
 //! request's extensions) follows the shared rule of
 //! [`request_key`](crate::upstream::credentials::request_key): sent as this request's
-//! `Authorization` where [`client_credentials`](OpenAiBuilder::client_credentials) allows
+//! `Authorization` where [`client_credentials`](OpenAiCompatibleBuilder::client_credentials) allows
 //! it, refused otherwise.
 //!
 //! Legacy `/v1/completions` reach it through the provider-agnostic
@@ -57,15 +57,17 @@ mod stream;
 
 use std::time::Duration;
 
-pub use self::builder::{ChatStack, EmbeddingStack, HttpStack, OpenAiBuilder, OpenAiServices};
-pub use self::http::{OpenAiHttp, OpenAiHttpLayer};
+pub use self::builder::{
+    ChatStack, EmbeddingStack, HttpStack, OpenAiCompatibleBuilder, OpenAiCompatibleServices,
+};
+pub use self::http::{OpenAiCompatibleHttp, OpenAiCompatibleHttpLayer};
 pub use self::stream::ChunkEvents;
 use crate::provider::{ChatService, EmbeddingService, Provider};
 
 /// OpenAI's public endpoint.
 pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
 
-/// The upstream silence limit unless [`OpenAiBuilder::timeout`] sets one: ten minutes, as
+/// The upstream silence limit unless [`OpenAiCompatibleBuilder::timeout`] sets one: ten minutes, as
 /// for Gemini.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -75,27 +77,27 @@ pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
 /// An OpenAI-compatible upstream.
 ///
 /// ```no_run
-/// use llm_tower::providers::openai::OpenAi;
-/// use llm_tower::{Client, Router};
+/// use llm_tower::providers::openai_compatible::OpenAiCompatible;
+/// use llm_tower::{Client, ModelRouter};
 ///
 /// // A local vLLM (or Ollama: http://localhost:11434/v1) without a key.
-/// let local = OpenAi::builder().api_base("http://localhost:8000/v1").build()?;
-/// let router = Router::builder().provider("openai", &local).build();
+/// let local = OpenAiCompatible::builder().api_base("http://localhost:8000/v1").build()?;
+/// let router = ModelRouter::builder().provider("openai", &local).build();
 /// let client = Client::new(llm_tower::ChatService::new(router));
 /// # let _ = client;
 /// # Ok::<(), llm_tower::upstream::BuildError>(())
 /// ```
 #[derive(Clone)]
-pub struct OpenAi {
+pub struct OpenAiCompatible {
     chat: ChatService,
     embeddings: EmbeddingService,
 }
 
-impl OpenAi {
+impl OpenAiCompatible {
     /// A builder with the defaults: OpenAI's endpoint with the key from `OPENAI_API_KEY`,
     /// unsupported params refused, client credentials refused.
-    pub fn builder() -> OpenAiBuilder {
-        OpenAiBuilder::default()
+    pub fn builder() -> OpenAiCompatibleBuilder {
+        OpenAiCompatibleBuilder::default()
     }
 
     /// The chat stack as a boxed service.
@@ -110,7 +112,7 @@ impl OpenAi {
     }
 }
 
-impl Provider for OpenAi {
+impl Provider for OpenAiCompatible {
     fn chat_service(&self) -> ChatService {
         self.chat.clone()
     }
@@ -120,8 +122,8 @@ impl Provider for OpenAi {
     }
 }
 
-impl std::fmt::Debug for OpenAi {
+impl std::fmt::Debug for OpenAiCompatible {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAi").finish_non_exhaustive()
+        f.debug_struct("OpenAiCompatible").finish_non_exhaustive()
     }
 }
