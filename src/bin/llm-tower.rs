@@ -11,10 +11,11 @@ use llm_tower::proxy::config::Config;
 use llm_tower::proxy::cors::cors_layer;
 use llm_tower::proxy::demo;
 use llm_tower::proxy::metrics::Metrics;
-use llm_tower::proxy::observe::AccessLog;
+use llm_tower::proxy::observe::{AccessLog, SpanResults};
 use llm_tower::proxy::scrape::{MetricsRoute, NotFound};
 use llm_tower::proxy::server::{ServerOptions, StallHook, serve, shutdown_signal};
 use llm_tower::proxy::stack::{StackOptions, metrics_door, served};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 /// The target of the startup lines (warnings about the config, where the proxy listens):
@@ -122,7 +123,8 @@ enum LogFormat {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logs(args.log_format);
+    // Kept to the end of `main`: dropping it writes the lines still queued.
+    let _logs = init_logs(args.log_format);
     if let Some(path) = &args.check_config {
         return check_config(path);
     }
@@ -161,9 +163,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs on stderr, text or JSON, filtered by `RUST_LOG` (default `info`); with the `otel`
-/// feature, spans exported with OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
-fn init_logs(format: LogFormat) {
+/// Logs on stderr, text or JSON, filtered by `RUST_LOG` (default `info`), written by a
+/// thread of their own (a full queue makes the logging thread wait rather than lose a
+/// line); with the `otel` feature, spans exported with OTLP when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set. The guard writes what is queued when dropped.
+fn init_logs(format: LogFormat) -> WorkerGuard {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if directives.contains(STARTUP) => EnvFilter::new(directives),
         Ok(directives) if !directives.is_empty() => {
@@ -173,17 +177,20 @@ fn init_logs(format: LogFormat) {
     };
     // Colour only for a person at a terminal, never in a file or a log collector.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let text = (format == LogFormat::Text).then(|| {
         tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
-            .with_writer(std::io::stderr)
+            .with_writer(writer.clone())
     });
     let json = (format == LogFormat::Json).then(|| {
         tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
     });
     let registry = tracing_subscriber::registry()
         .with(filter)
@@ -192,6 +199,15 @@ fn init_logs(format: LogFormat) {
     #[cfg(feature = "otel")]
     let registry = registry.with(llm_tower::proxy::otel::layer());
     registry.init();
+    guard
+}
+
+/// Whether the request spans leave the process (the `otel` feature, with an endpoint).
+fn spans_exported() -> bool {
+    #[cfg(feature = "otel")]
+    return llm_tower::proxy::otel::exporting();
+    #[cfg(not(feature = "otel"))]
+    false
 }
 
 /// `--check-config`: what the file would serve, or why it cannot.
@@ -330,6 +346,11 @@ async fn run(args: Args) -> Result<(), String> {
         access_log: match args.log_format {
             LogFormat::Json => AccessLog::Info,
             LogFormat::Text => AccessLog::Debug,
+        },
+        span_results: if spans_exported() {
+            SpanResults::Recorded
+        } else {
+            SpanResults::Skipped
         },
     };
     if let Some(port) = args.metrics_port {

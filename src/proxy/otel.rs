@@ -52,6 +52,11 @@ where
     Some(tracing_opentelemetry::layer().with_tracer(tracer))
 }
 
+/// Whether spans are exported (a [`layer`] was made).
+pub fn exporting() -> bool {
+    PROVIDER.get().is_some()
+}
+
 /// Sends the spans not yet exported (call before exiting).
 pub fn shutdown() {
     if let Some(provider) = PROVIDER.get() {

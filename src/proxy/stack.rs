@@ -25,6 +25,7 @@ use super::config::Config;
 use super::metrics::Metrics;
 use super::observe::{
     AccessLog, Observe, ObserveLayer, RandomRequestId, SaneRequestId, SaneRequestIdLayer,
+    SpanResults,
 };
 use super::scrape::MetricsRoute;
 
@@ -39,6 +40,8 @@ pub struct StackOptions {
     pub cors: Option<CorsLayer>,
     /// The level of the access-log line.
     pub access_log: AccessLog,
+    /// Whether the request span gets its closing fields (see [`SpanResults`]).
+    pub span_results: SpanResults,
 }
 
 /// The routes, with `/metrics` unless it is served elsewhere.
@@ -92,7 +95,11 @@ pub fn served(
         .layer(SaneRequestIdLayer)
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(ObserveLayer::new(metrics).access_log(options.access_log))
+        .layer(
+            ObserveLayer::new(metrics)
+                .access_log(options.access_log)
+                .span_results(options.span_results),
+        )
         .option_layer(options.cors.clone())
         .service(routes)
 }

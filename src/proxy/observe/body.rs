@@ -1,5 +1,6 @@
 //! [`ObservedBody`]: a response body that completes the request's [`Finish`] when it ends
-//! (or is dropped unfinished): metrics, the span's closing fields and the access-log line.
+//! (or is dropped unfinished): metrics, the span's closing fields (when they are wanted) and
+//! the access-log line.
 //! A stream is therefore counted when its last event has been sent, not when it opened.
 
 use std::pin::Pin;
@@ -10,8 +11,9 @@ use std::time::Instant;
 use http::{HeaderValue, Method, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
-use super::AccessLog;
 use super::record::Record;
+use super::trace::TraceParent;
+use super::{AccessLog, SpanResults};
 use crate::proxy::metrics::{Metrics, RequestOutcome};
 
 pin_project_lite::pin_project! {
@@ -66,8 +68,10 @@ pub(super) struct Finish {
     method: Method,
     route: &'static str,
     request_id: Option<HeaderValue>,
+    trace: TraceParent,
     started: Instant,
     access: AccessLog,
+    span_results: SpanResults,
     status: Option<StatusCode>,
     stream: bool,
 }
@@ -84,8 +88,9 @@ impl Finish {
         method: Method,
         route: &'static str,
         request_id: Option<HeaderValue>,
+        trace: TraceParent,
         started: Instant,
-        access: AccessLog,
+        (access, span_results): (AccessLog, SpanResults),
     ) -> Self {
         metrics.request_started();
         Self {
@@ -95,8 +100,10 @@ impl Finish {
             method,
             route,
             request_id,
+            trace,
             started,
             access,
+            span_results,
             status: None,
             stream: false,
         }
@@ -137,21 +144,26 @@ impl Drop for Finish {
             cost: facts.cost,
         });
         let status = self.status.map(|status| status.as_u16());
-        let span = &self.span;
-        span.record("model", label.model());
-        span.record("provider", label.provider());
-        if let Some(status) = status {
-            span.record("status", status);
+        if self.span_results == SpanResults::Recorded {
+            let span = &self.span;
+            span.record("model", label.model());
+            span.record("provider", label.provider());
+            if let Some(status) = status {
+                span.record("status", status);
+            }
+            span.record("prompt_tokens", facts.tokens.prompt);
+            span.record("completion_tokens", facts.tokens.completion);
         }
-        span.record("prompt_tokens", facts.tokens.prompt);
-        span.record("completion_tokens", facts.tokens.completion);
         let request_id = self.request_id.as_ref().and_then(|id| id.to_str().ok());
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
-        let _entered = span.enter();
+        // Outside the span: the line carries every field it needs once, and a formatter
+        // does not copy the span's fields into it.
+        let trace_id = self.trace.trace_id_field();
         macro_rules! access {
             ($level:ident) => {
                 tracing::$level!(
                     target: "llm_tower::access",
+                    parent: None,
                     method = %self.method,
                     route = self.route,
                     model = label.model(),
@@ -163,6 +175,7 @@ impl Drop for Finish {
                     cached_tokens = facts.tokens.cached,
                     cost = facts.cost,
                     request_id,
+                    %trace_id,
                     "request"
                 )
             };

@@ -60,6 +60,19 @@ pub enum AccessLog {
     Debug,
 }
 
+/// Whether the request span gets its closing fields (model, provider, status, tokens)
+/// recorded when the request ends. Only a span exporter reads them then, and a log
+/// formatter re-formats a span's fields on every record, so a proxy that exports no spans
+/// leaves them out; the access-log line carries them either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpanResults {
+    /// Recorded (the default: a library user's subscriber may read them).
+    #[default]
+    Recorded,
+    /// Left out.
+    Skipped,
+}
+
 /// Observes the requests of the service it wraps; see the [module](self).
 ///
 /// ```
@@ -78,6 +91,7 @@ pub enum AccessLog {
 pub struct ObserveLayer {
     metrics: Arc<Metrics>,
     access: AccessLog,
+    span_results: SpanResults,
 }
 
 impl ObserveLayer {
@@ -86,12 +100,19 @@ impl ObserveLayer {
         Self {
             metrics,
             access: AccessLog::default(),
+            span_results: SpanResults::default(),
         }
     }
 
     /// The level of the access-log line.
     pub fn access_log(mut self, level: AccessLog) -> Self {
         self.access = level;
+        self
+    }
+
+    /// Whether the request span gets its closing fields recorded (see [`SpanResults`]).
+    pub fn span_results(mut self, results: SpanResults) -> Self {
+        self.span_results = results;
         self
     }
 }
@@ -104,6 +125,7 @@ impl<S> Layer<S> for ObserveLayer {
             inner,
             metrics: self.metrics.clone(),
             access: self.access,
+            span_results: self.span_results,
         }
     }
 }
@@ -114,6 +136,7 @@ pub struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
     access: AccessLog,
+    span_results: SpanResults,
 }
 
 impl<S> Observe<S> {
@@ -174,7 +197,12 @@ where
         let upstream = super::otel::link(&span, client_trace.as_ref()).unwrap_or_else(fallback);
         #[cfg(not(feature = "otel"))]
         let upstream = fallback();
-        span.record("trace_id", upstream.trace_id());
+        if !span.is_disabled() {
+            span.record(
+                "trace_id",
+                tracing::field::display(upstream.trace_id_field()),
+            );
+        }
         let record = Arc::new(Record::new(self.metrics.clone()));
         let mut context = CallContext::new()
             .with_traceparent(upstream.header_value())
@@ -189,8 +217,9 @@ where
             request.method().clone(),
             route,
             request_id,
+            upstream,
             started,
-            self.access,
+            (self.access, self.span_results),
         );
         request.extensions_mut().insert(context);
         ObserveFuture::new(self.inner.call(request), span, finish)

@@ -94,6 +94,11 @@ impl TraceParent {
         text
     }
 
+    /// The trace id as a log field: 32 lowercase hex digits, written where it is logged.
+    pub(crate) fn trace_id_field(&self) -> impl fmt::Display + use<> {
+        TraceId(self.trace_id)
+    }
+
     /// The header value.
     pub fn header_value(&self) -> HeaderValue {
         HeaderValue::try_from(self.to_string()).expect("hex digits and dashes are a header value")
@@ -110,6 +115,15 @@ impl fmt::Display for TraceParent {
     }
 }
 
+/// A trace id as it is logged.
+struct TraceId(u128);
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TraceParent;
@@ -120,6 +134,7 @@ mod tests {
         let parsed = TraceParent::parse(good).expect("valid");
         assert_eq!(parsed.to_string(), good);
         assert_eq!(parsed.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(parsed.trace_id_field().to_string(), parsed.trace_id());
         for bad in [
             "",
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
