@@ -1,8 +1,12 @@
 //! Abuse the proxy should shrug off: a hostile or restarting Redis (a raw TCP stand-in on
-//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis), and
-//! credentials in an `api_base` that must stay out of every log line.
+//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis),
+//! credentials in an `api_base` that must stay out of every log line, and request bodies
+//! built to cost far more memory to parse than they weigh (measured by an allocator that
+//! counts what each thread holds).
 #![cfg(feature = "proxy")]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -341,5 +345,146 @@ fn api_base_credentials_never_reach_debug_output() {
     assert!(
         !debug.contains("hunter2") && !debug.contains("s3cret"),
         "{debug}"
+    );
+}
+
+/// The system allocator, counting the bytes each thread holds and the most it held.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn held(change: isize) {
+    // `try_with`: a thread's last frees can come after its counters are gone.
+    let _ = HELD.try_with(|held| {
+        let now = held.get() + change;
+        held.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call is passed to `System` unchanged; only sizes are counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            held(layout.size() as isize);
+        }
+        pointer
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc_zeroed(layout) };
+        if !pointer.is_null() {
+            held(layout.size() as isize);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(pointer, layout) };
+        held(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(pointer, layout, size) };
+        if !moved.is_null() {
+            held(size as isize - layout.size() as isize);
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The most this thread held at once above what it held before, while running `parse`.
+fn peak_while<T>(parse: impl FnOnce() -> T) -> (usize, T) {
+    let before = HELD.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
+    let parsed = parse();
+    let peak = PEAK.with(Cell::get) - before;
+    (usize::try_from(peak).unwrap_or(0), parsed)
+}
+
+/// `[0,0,…]` of about `bytes` bytes: two million JSON values in 4 MB.
+fn zeros(bytes: usize) -> String {
+    let mut text = "[0".to_owned();
+    text.push_str(&",0".repeat(bytes / 2));
+    text.push(']');
+    text
+}
+
+/// A body with 4 MB of zeros under a key nobody types costs about its own size to parse
+/// (the key is kept as text), not a tree of 2 million values (about 70 times its size):
+/// for every front door's request, at the top level and inside the objects that keep
+/// unknown keys.
+#[test]
+fn unknown_keys_cost_their_bytes_to_parse_not_a_tree() {
+    use llm_tower::anthropic::CreateMessage;
+    use llm_tower::openai::responses::CreateResponse;
+    use llm_tower::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
+
+    fn check<T: serde::de::DeserializeOwned>(name: &str, body: String) {
+        let (peak, parsed) = peak_while(|| serde_json::from_slice::<T>(body.as_bytes()));
+        if let Err(error) = parsed {
+            panic!("{name}: {error}");
+        }
+        // The kept text (one copy of the zeros) and small change; a tree would be ~70x.
+        assert!(
+            peak < 2 * body.len(),
+            "{name}: parsing {} bytes held {peak} bytes at its peak",
+            body.len()
+        );
+    }
+    let zeros = zeros(4_000_000);
+    let message = r#"{"role":"user","content":"hi"}"#;
+    check::<ChatRequest>(
+        "chat, metadata",
+        format!(r#"{{"model":"m","messages":[{message}],"metadata":{{"z":{zeros}}}}}"#),
+    );
+    check::<ChatRequest>(
+        "chat, a message's unknown key",
+        format!(r#"{{"model":"m","messages":[{{"role":"user","content":"hi","x":{zeros}}}]}}"#),
+    );
+    check::<ChatRequest>(
+        "chat, a content part's unknown key",
+        format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":[{{"type":"text","text":"hi","x":{zeros}}}]}}]}}"#
+        ),
+    );
+    check::<ChatRequest>(
+        "chat, a tool's unknown key",
+        format!(
+            r#"{{"model":"m","messages":[],"tools":[{{"type":"function","function":{{"name":"f","x":{zeros}}}}}]}}"#
+        ),
+    );
+    check::<ChatRequest>(
+        "chat, response_format's unknown key",
+        format!(r#"{{"model":"m","messages":[],"response_format":{{"type":"text","x":{zeros}}}}}"#),
+    );
+    check::<EmbeddingRequest>(
+        "embeddings",
+        format!(r#"{{"model":"m","input":"hi","x":{zeros}}}"#),
+    );
+    check::<CompletionRequest>(
+        "completions",
+        format!(r#"{{"model":"m","prompt":"hi","x":{zeros}}}"#),
+    );
+    check::<CreateResponse>(
+        "responses, metadata",
+        format!(r#"{{"model":"m","input":"hi","metadata":{{"z":{zeros}}}}}"#),
+    );
+    check::<CreateResponse>(
+        "responses, a tool's unknown key",
+        format!(r#"{{"model":"m","tools":[{{"type":"function","name":"f","x":{zeros}}}]}}"#),
+    );
+    check::<CreateMessage>(
+        "messages",
+        format!(
+            r#"{{"model":"m","max_tokens":1,"messages":[{message}],"metadata":{{"user_id":"u","x":{zeros}}},"x":{zeros}}}"#
+        ),
     );
 }
