@@ -488,3 +488,34 @@ fn unknown_keys_cost_their_bytes_to_parse_not_a_tree() {
         ),
     );
 }
+
+/// What each configured deployment keeps on the heap once the proxy is built (its
+/// services, router state, catalogue and health entries): a config of thousands of
+/// deployments stays in tens of megabytes. Built on this thread, so the counting
+/// allocator sees all of it.
+#[tokio::test]
+async fn a_configured_deployment_keeps_a_few_kilobytes() {
+    use llm_tower::proxy::app::Proxy;
+    use llm_tower::proxy::config::Config;
+
+    fn held_by_proxy(deployments: usize) -> usize {
+        let mut yaml = "model_list:\n".to_owned();
+        for index in 0..deployments {
+            yaml.push_str(&format!(
+                "  - model_name: model-{index}\n    litellm_params:\n      model: gemini/gemini-2.5-flash-{index}\n      api_key: key-{index}\n"
+            ));
+        }
+        let (config, _) = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).unwrap();
+        let before = HELD.with(Cell::get);
+        let proxy = Proxy::from_config(&config).unwrap();
+        let held = HELD.with(Cell::get) - before;
+        drop(proxy);
+        usize::try_from(held).unwrap_or(0)
+    }
+    // The first build also fills the process-wide tables (prices, model facts).
+    held_by_proxy(1);
+    let one = held_by_proxy(1);
+    let many = held_by_proxy(401);
+    let each = many.saturating_sub(one) / 400;
+    assert!(each < 8 * 1024, "each deployment holds {each} bytes");
+}
