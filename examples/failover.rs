@@ -83,7 +83,9 @@ async fn ask(
     let report = RouteReport::default();
     let mut request = ChatRequest::new(model, vec![Message::text(Role::User, "Hello")]);
     if let serde_json::Value::Object(extra) = extra {
-        request.extra.extend(extra);
+        request
+            .extra
+            .extend(extra.into_iter().map(|(key, value)| (key, value.into())));
     }
     request.context.insert(report.clone());
     let ChatResponse::Completion(completion) = router.clone().oneshot(request).await? else {

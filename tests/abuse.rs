@@ -1,8 +1,12 @@
 //! Abuse the proxy should shrug off: a hostile or restarting Redis (a raw TCP stand-in on
-//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis), and
-//! credentials in an `api_base` that must stay out of every log line.
+//! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis),
+//! credentials in an `api_base` that must stay out of every log line, and request bodies
+//! built to cost far more memory to parse than they weigh (measured by an allocator that
+//! counts what each thread holds).
 #![cfg(feature = "proxy")]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,10 +18,10 @@ use tokio::net::{TcpListener, TcpStream};
 /// How the stand-in answers a `GET`.
 #[derive(Clone, Copy)]
 enum Get {
-    /// Declares a 1 GiB value, sends 64 KiB of it, and waits.
+    /// Declares a 1 GiB value and sends it, as fast as the client takes it.
     Huge,
-    /// Declares an array of 1,024 values of 1 MiB each (each within the value limit),
-    /// sends ten of them, and waits.
+    /// Declares an array of 1,024 values of 1 MiB each (each within the value limit) and
+    /// sends them, as fast as the client takes them.
     Wide,
     /// `hello`.
     Hello,
@@ -35,6 +39,22 @@ struct Seen {
     closed_by_client: AtomicUsize,
     /// `DEL` commands received.
     deletes: AtomicUsize,
+    /// Bytes of `GET` replies the client's socket took.
+    reply_bytes: AtomicUsize,
+}
+
+/// Writes `parts` (each `repeat` times) to the client, counting what its socket took;
+/// false when the client closed the connection first.
+async fn send_counted(stream: &mut TcpStream, parts: &[(&[u8], usize)], seen: &Seen) -> bool {
+    for (part, repeat) in parts {
+        for _ in 0..*repeat {
+            if stream.write_all(part).await.is_err() {
+                return false;
+            }
+            seen.reply_bytes.fetch_add(part.len(), Ordering::SeqCst);
+        }
+    }
+    true
 }
 
 /// The commands (arrays of bulk strings) complete in `buffer`, removed from it.
@@ -104,24 +124,29 @@ async fn serve(mut stream: TcpStream, get: Get, drop_after_setup: bool, seen: Ar
                 // The router store's scripts: a request counted, a cooldown started.
                 let _ = stream.write_all(b":1\r\n").await;
             } else if name == "GET" {
-                match get {
+                let sent = match get {
                     Get::Huge => {
-                        let mut reply = b"$1073741824\r\n".to_vec();
-                        reply.extend(std::iter::repeat_n(b'x', 64 * 1024));
-                        let _ = stream.write_all(&reply).await;
+                        let chunk = vec![b'x'; 64 * 1024];
+                        let parts = [
+                            (&b"$1073741824\r\n"[..], 1),
+                            (&chunk[..], 16 * 1024),
+                            (&b"\r\n"[..], 1),
+                        ];
+                        send_counted(&mut stream, &parts, &seen).await
                     }
                     Get::Wide => {
-                        let mut reply = b"*1024\r\n".to_vec();
-                        for _ in 0..10 {
-                            reply.extend_from_slice(b"$1048576\r\n");
-                            reply.extend(std::iter::repeat_n(b'x', 1024 * 1024));
-                            reply.extend_from_slice(b"\r\n");
-                        }
-                        let _ = stream.write_all(&reply).await;
+                        let value =
+                            [&b"$1048576\r\n"[..], &vec![b'x'; 1024 * 1024], b"\r\n"].concat();
+                        let parts = [(&b"*1024\r\n"[..], 1), (&value[..], 1024)];
+                        send_counted(&mut stream, &parts, &seen).await
                     }
                     Get::Hello | Get::Slow | Get::Silent => {
-                        let _ = stream.write_all(b"$5\r\nhello\r\n").await;
+                        stream.write_all(b"$5\r\nhello\r\n").await.is_ok()
                     }
+                };
+                if !sent {
+                    seen.closed_by_client.fetch_add(1, Ordering::SeqCst);
+                    return;
                 }
             } else {
                 let _ = stream.write_all(b"+OK\r\n").await;
@@ -150,25 +175,39 @@ async fn stand_in(get: Get, restart: bool) -> (String, Arc<Seen>) {
     (url, seen)
 }
 
-/// Reads from a stand-in answering `GET` as `get` says, expecting the read to be cut off
-/// at once (a miss, not after the 500 ms reply timeout a buffering client would need) and
-/// the connection closed by the client, once.
+/// Waits (up to a minute: this counts events, it does not time them) until `count` is
+/// `expected`.
+async fn until(count: &AtomicUsize, expected: usize) {
+    for _ in 0..6_000 {
+        if count.load(Ordering::SeqCst) >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(count.load(Ordering::SeqCst), expected);
+}
+
+/// Reads from a stand-in answering `GET` as `get` says (a reply of a GiB, sent as fast as
+/// the client takes it), expecting the read to be a miss and the connection closed by the
+/// client once it has seen too much: the stand-in could hand over no more than the 9 MiB
+/// reply limit and what the two sockets' buffers hold. A client that buffered until its
+/// reply timeout would take the whole reply, or hundreds of MiB, however slow the machine.
 async fn a_read_is_cut_off(get: Get) {
+    const MAX_TAKEN: usize = 64 << 20;
     let (url, seen) = stand_in(get, false).await;
     let store = RedisCacheStore::open(&url).unwrap().response_store();
-    let started = Instant::now();
     assert_eq!(store.get("owner:resp_1").await, None);
-    let took = started.elapsed();
-    assert!(took < Duration::from_millis(400), "took {took:?}");
+    until(&seen.closed_by_client, 1).await;
+    let taken = seen.reply_bytes.load(Ordering::SeqCst);
+    assert!(taken < MAX_TAKEN, "the client took {taken} bytes");
     // The read was not sent again on a new connection (it would be cut off the same way).
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
-    assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 1);
     // The next read opens a new connection instead of using the closed one.
     assert_eq!(store.get("owner:resp_1").await, None);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until(&seen.closed_by_client, 2).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
-    assert_eq!(seen.closed_by_client.load(Ordering::SeqCst), 2);
+    let taken = seen.reply_bytes.load(Ordering::SeqCst);
+    assert!(taken < 2 * MAX_TAKEN, "the client took {taken} bytes");
 }
 
 #[tokio::test]
@@ -308,4 +347,176 @@ fn api_base_credentials_never_reach_debug_output() {
         !debug.contains("hunter2") && !debug.contains("s3cret"),
         "{debug}"
     );
+}
+
+/// The system allocator, counting the bytes each thread holds and the most it held.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn held(change: isize) {
+    // `try_with`: a thread's last frees can come after its counters are gone.
+    let _ = HELD.try_with(|held| {
+        let now = held.get() + change;
+        held.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call is passed to `System` unchanged; only sizes are counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            held(layout.size() as isize);
+        }
+        pointer
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc_zeroed(layout) };
+        if !pointer.is_null() {
+            held(layout.size() as isize);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(pointer, layout) };
+        held(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(pointer, layout, size) };
+        if !moved.is_null() {
+            held(size as isize - layout.size() as isize);
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The most this thread held at once above what it held before, while running `parse`.
+fn peak_while<T>(parse: impl FnOnce() -> T) -> (usize, T) {
+    let before = HELD.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
+    let parsed = parse();
+    let peak = PEAK.with(Cell::get) - before;
+    (usize::try_from(peak).unwrap_or(0), parsed)
+}
+
+/// `[0,0,…]` of about `bytes` bytes: two million JSON values in 4 MB.
+fn zeros(bytes: usize) -> String {
+    let mut text = "[0".to_owned();
+    text.push_str(&",0".repeat(bytes / 2));
+    text.push(']');
+    text
+}
+
+/// A body with 4 MB of zeros under a key nobody types costs about its own size to parse
+/// (the key is kept as text), not a tree of 2 million values (about 70 times its size):
+/// for every front door's request, at the top level and inside the objects that keep
+/// unknown keys.
+#[test]
+fn unknown_keys_cost_their_bytes_to_parse_not_a_tree() {
+    use llm_tower::anthropic::CreateMessage;
+    use llm_tower::openai::responses::CreateResponse;
+    use llm_tower::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
+
+    fn check<T: serde::de::DeserializeOwned>(name: &str, body: String) {
+        let (peak, parsed) = peak_while(|| serde_json::from_slice::<T>(body.as_bytes()));
+        if let Err(error) = parsed {
+            panic!("{name}: {error}");
+        }
+        // The kept text (one copy of the zeros) and small change; a tree would be ~70x.
+        assert!(
+            peak < 2 * body.len(),
+            "{name}: parsing {} bytes held {peak} bytes at its peak",
+            body.len()
+        );
+    }
+    let zeros = zeros(4_000_000);
+    let message = r#"{"role":"user","content":"hi"}"#;
+    check::<ChatRequest>(
+        "chat, metadata",
+        format!(r#"{{"model":"m","messages":[{message}],"metadata":{{"z":{zeros}}}}}"#),
+    );
+    check::<ChatRequest>(
+        "chat, a message's unknown key",
+        format!(r#"{{"model":"m","messages":[{{"role":"user","content":"hi","x":{zeros}}}]}}"#),
+    );
+    check::<ChatRequest>(
+        "chat, a content part's unknown key",
+        format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":[{{"type":"text","text":"hi","x":{zeros}}}]}}]}}"#
+        ),
+    );
+    check::<ChatRequest>(
+        "chat, a tool's unknown key",
+        format!(
+            r#"{{"model":"m","messages":[],"tools":[{{"type":"function","function":{{"name":"f","x":{zeros}}}}}]}}"#
+        ),
+    );
+    check::<ChatRequest>(
+        "chat, response_format's unknown key",
+        format!(r#"{{"model":"m","messages":[],"response_format":{{"type":"text","x":{zeros}}}}}"#),
+    );
+    check::<EmbeddingRequest>(
+        "embeddings",
+        format!(r#"{{"model":"m","input":"hi","x":{zeros}}}"#),
+    );
+    check::<CompletionRequest>(
+        "completions",
+        format!(r#"{{"model":"m","prompt":"hi","x":{zeros}}}"#),
+    );
+    check::<CreateResponse>(
+        "responses, metadata",
+        format!(r#"{{"model":"m","input":"hi","metadata":{{"z":{zeros}}}}}"#),
+    );
+    check::<CreateResponse>(
+        "responses, a tool's unknown key",
+        format!(r#"{{"model":"m","tools":[{{"type":"function","name":"f","x":{zeros}}}]}}"#),
+    );
+    check::<CreateMessage>(
+        "messages",
+        format!(
+            r#"{{"model":"m","max_tokens":1,"messages":[{message}],"metadata":{{"user_id":"u","x":{zeros}}},"x":{zeros}}}"#
+        ),
+    );
+}
+
+/// What each configured deployment keeps on the heap once the proxy is built (its
+/// services, router state, catalogue and health entries): a config of thousands of
+/// deployments stays in tens of megabytes. Built on this thread, so the counting
+/// allocator sees all of it.
+#[tokio::test]
+async fn a_configured_deployment_keeps_a_few_kilobytes() {
+    use llm_tower::proxy::app::Proxy;
+    use llm_tower::proxy::config::Config;
+
+    fn held_by_proxy(deployments: usize) -> usize {
+        let mut yaml = "model_list:\n".to_owned();
+        for index in 0..deployments {
+            yaml.push_str(&format!(
+                "  - model_name: model-{index}\n    litellm_params:\n      model: gemini/gemini-2.5-flash-{index}\n      api_key: key-{index}\n"
+            ));
+        }
+        let (config, _) = Config::from_yaml(&yaml, "config.yaml", &|_: &str| None).unwrap();
+        let before = HELD.with(Cell::get);
+        let proxy = Proxy::from_config(&config).unwrap();
+        let held = HELD.with(Cell::get) - before;
+        drop(proxy);
+        usize::try_from(held).unwrap_or(0)
+    }
+    // The first build also fills the process-wide tables (prices, model facts).
+    held_by_proxy(1);
+    let one = held_by_proxy(1);
+    let many = held_by_proxy(401);
+    let each = many.saturating_sub(one) / 400;
+    assert!(each < 8 * 1024, "each deployment holds {each} bytes");
 }

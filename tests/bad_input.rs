@@ -247,8 +247,8 @@ async fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
     assert_refused(
         body,
         invalid(
-            "invalid request body: recursion limit exceeded at line 1 column 210",
-            None,
+            "invalid request body at `metadata`: JSON nested deeper than 100 levels at line 1 column 200084",
+            Some("metadata"),
         ),
     )
     .await;

@@ -2,9 +2,10 @@
 //! same body without `max_tokens`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::openai::chat::CacheControl;
+use crate::openai::chat::{CacheControl, Extra};
+use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
 
 /// A Messages API request.
@@ -19,7 +20,7 @@ use crate::raw_json::RawJson;
 /// assert!(request.extra.is_empty());
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CreateMessage {
     /// A model name of the config (a `claude-…` alias works like any other name).
@@ -65,11 +66,28 @@ pub struct CreateMessage {
     pub output_config: Option<OutputConfig>,
     /// Every other key, in the order sent (refused by name unless known to be harmless).
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
     /// What the application attached to the HTTP request (its extensions). Not JSON.
     #[serde(skip)]
     pub context: crate::context::RequestContext,
 }
+
+one_pass!(CreateMessage, "a messages request object", {
+    req model = "model",
+    req messages = "messages",
+    opt max_tokens = "max_tokens",
+    opt system = "system",
+    opt temperature = "temperature",
+    opt top_p = "top_p",
+    opt top_k = "top_k",
+    opt stop_sequences = "stop_sequences",
+    opt stream = "stream",
+    opt metadata = "metadata",
+    opt tools = "tools",
+    opt tool_choice = "tool_choice",
+    opt thinking = "thinking",
+    opt output_config = "output_config",
+}, skip context);
 
 impl CreateMessage {
     /// Whether the client asked for a stream.
@@ -288,7 +306,7 @@ pub enum DocumentSource {
 
 /// A tool: a client tool with `input_schema`, or one of Anthropic's server tools
 /// (`type` set, such as `web_search_20250305`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ToolDefinition {
     /// Tool name.
@@ -307,8 +325,16 @@ pub struct ToolDefinition {
     pub cache_control: Option<CacheControl>,
     /// Other keys (a server tool's options).
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
+
+one_pass!(ToolDefinition, "a tool", {
+    req name = "name",
+    opt kind = "type",
+    opt description = "description",
+    opt input_schema = "input_schema",
+    opt cache_control = "cache_control",
+});
 
 /// `tool_choice`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

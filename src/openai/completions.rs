@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::chat::{Extra, Stop, StreamOptions, Usage};
+use super::read::one_pass;
 use crate::context::RequestContext;
 
 /// A legacy completions request. Keys it does not name (`safety_settings`,
@@ -21,7 +22,7 @@ use crate::context::RequestContext;
 /// assert_eq!(request.max_tokens, Some(16));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CompletionRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
@@ -84,6 +85,27 @@ pub struct CompletionRequest {
     #[serde(skip)]
     pub context: RequestContext,
 }
+
+one_pass!(CompletionRequest, "a completion request object", {
+    req model = "model",
+    req prompt = "prompt",
+    opt suffix = "suffix",
+    opt max_tokens = "max_tokens",
+    opt temperature = "temperature",
+    opt top_p = "top_p",
+    opt n = "n",
+    opt stream = "stream",
+    opt stream_options = "stream_options",
+    opt logprobs = "logprobs",
+    opt echo = "echo",
+    opt stop = "stop",
+    opt presence_penalty = "presence_penalty",
+    opt frequency_penalty = "frequency_penalty",
+    opt best_of = "best_of",
+    opt logit_bias = "logit_bias",
+    opt seed = "seed",
+    opt user = "user",
+}, skip context);
 
 impl CompletionRequest {
     /// A request for `model` with `prompt` and nothing else.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::chat::Extra;
+use super::read::one_pass;
 use crate::context::RequestContext;
 use crate::upstream::secret::Secret;
 
@@ -19,7 +20,7 @@ use crate::upstream::secret::Secret;
 /// assert_eq!(request.dimensions, Some(256));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct EmbeddingRequest {
     /// `provider/model` (routed) or a bare model id (after routing).
@@ -37,7 +38,7 @@ pub struct EmbeddingRequest {
     pub user: Option<String>,
     /// What the vectors are for (LiteLLM's name for Gemini's `taskType`:
     /// `RETRIEVAL_QUERY`, `RETRIEVAL_DOCUMENT`, `SEMANTIC_SIMILARITY`, …).
-    #[serde(default, alias = "task_type", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_type: Option<String>,
     /// The document title, with `RETRIEVAL_DOCUMENT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +60,19 @@ pub struct EmbeddingRequest {
     #[serde(skip)]
     pub context: RequestContext,
 }
+
+one_pass!(EmbeddingRequest, "an embeddings request object", {
+    req model = "model",
+    req input = "input",
+    opt encoding_format = "encoding_format",
+    opt dimensions = "dimensions",
+    opt user = "user",
+    opt input_type = "input_type" | "task_type",
+    opt title = "title",
+    opt drop_params = "drop_params",
+    opt api_key = "api_key",
+    opt api_base = "api_base",
+}, skip context);
 
 impl EmbeddingRequest {
     /// A request for `model` with `input` and nothing else.

@@ -2,13 +2,16 @@
 //! streamed), legacy text completions, embeddings and the Responses API.
 //!
 //! Requests deserialize from what clients send and serialize back without losing a
-//! field: every struct keeps unknown keys in a flattened `extra` map, so the router and
-//! the translators can map them, pass them through, or refuse them by name.
+//! field: every struct keeps unknown keys in a flattened `extra` map ([`chat::Extra`], as
+//! JSON text), so the router and the translators can map them, pass them through, or
+//! refuse them by name.
 
 pub mod chat;
 pub mod chunk;
 pub mod completions;
 pub mod embeddings;
+mod extra;
+pub(crate) mod read;
 pub mod responses;
 
 pub use chat::{

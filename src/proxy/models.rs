@@ -35,6 +35,7 @@ use super::config::ModelEntry;
 use crate::gemini::facts::{self, ModelFacts, ThinkingMode};
 use crate::gemini::pricing::bundled;
 use crate::pricing::{ModelPrice, PRICE_KEYS};
+use crate::raw_json::RawJson;
 use crate::router::ModelRouter;
 use crate::upstream::redact_url;
 
@@ -54,10 +55,12 @@ pub const FACT_KEYS: &[&str] = &[
 #[derive(Clone)]
 pub struct Catalogue {
     router: ModelRouter,
-    list: Value,
-    info: Value,
-    /// The facts of each configured name (its first deployment's).
-    facts: HashMap<String, Map<String, Value>>,
+    /// The replies of `/v1/models` and `/model/info`, kept as the JSON text they are
+    /// sent as: as trees they took about 6 KB per deployment.
+    list: RawJson,
+    info: RawJson,
+    /// The facts of each configured name (its first deployment's), as JSON text.
+    facts: HashMap<String, RawJson>,
 }
 
 impl Catalogue {
@@ -80,28 +83,39 @@ impl Catalogue {
         }
         ids.sort_unstable();
         ids.dedup();
-        let data: Vec<Value> = ids.iter().map(|id| model_object(id)).collect();
-        let info: Vec<Value> = entries
-            .iter()
-            .zip(prices)
-            .map(|(entry, price)| deployment_info(entry, price.as_ref()))
-            .collect();
+        let list = json_text(
+            r#"{"object":"list","data":["#,
+            ids.iter().map(|id| model_object(id)),
+            "]}",
+        );
+        // One deployment's tree at a time: printed, then dropped.
+        let info = json_text(
+            r#"{"data":["#,
+            entries
+                .iter()
+                .zip(prices)
+                .map(|(entry, price)| deployment_info(entry, price.as_ref())),
+            "]}",
+        );
         let mut facts = HashMap::new();
         for entry in entries {
+            if facts.contains_key(&entry.model_name) {
+                continue;
+            }
             if let Some(known) = deployment_facts(entry) {
-                facts.entry(entry.model_name.clone()).or_insert(known);
+                facts.insert(entry.model_name.clone(), Value::Object(known).into());
             }
         }
         Self {
             router,
-            list: json!({"object": "list", "data": data}),
-            info: json!({"data": info}),
+            list,
+            info,
             facts,
         }
     }
 
     /// `GET /v1/models`.
-    pub fn list(&self) -> &Value {
+    pub fn list(&self) -> &RawJson {
         &self.list
     }
 
@@ -112,10 +126,12 @@ impl Catalogue {
             return None;
         }
         let mut object = model_object(id);
-        let facts = self.facts.get(id).cloned().or_else(|| {
-            id.strip_prefix("gemini/")
-                .map(|model| facts_info(facts::bundled().lookup(model).0))
-        });
+        let facts = match self.facts.get(id) {
+            Some(known) => known.parse().ok(),
+            None => id
+                .strip_prefix("gemini/")
+                .map(|model| facts_info(facts::bundled().lookup(model).0)),
+        };
         if let Some(facts) = facts {
             object["model_info"] = Value::Object(facts);
         }
@@ -123,9 +139,23 @@ impl Catalogue {
     }
 
     /// `GET /model/info`.
-    pub fn info(&self) -> &Value {
+    pub fn info(&self) -> &RawJson {
         &self.info
     }
+}
+
+/// `head`, the `values` printed as JSON and separated by commas, then `tail`: a JSON
+/// array inside its object, without holding every value as a tree at once.
+fn json_text(head: &str, values: impl Iterator<Item = Value>, tail: &str) -> RawJson {
+    let mut text = head.to_owned();
+    for (index, value) in values.enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&value.to_string());
+    }
+    text.push_str(tail);
+    RawJson::from_string(text).unwrap_or_else(|_| Value::Null.into())
 }
 
 impl std::fmt::Debug for Catalogue {

@@ -293,7 +293,7 @@ const ROUTING_PARAMS: &[&str] = &[
 
 /// Whether a request's unknown fields hold routing params.
 pub(crate) fn names_routing(extra: &Extra) -> bool {
-    ROUTING_PARAMS.iter().any(|key| extra.contains_key(*key))
+    ROUTING_PARAMS.iter().any(|key| extra.contains_key(key))
 }
 
 impl RequestRouting {
@@ -304,7 +304,7 @@ impl RequestRouting {
         if extra.is_empty() || !names_routing(extra) {
             return Ok(routing);
         }
-        let mut take = |key: &str| extra.shift_remove(key);
+        let mut take = |key: &str| extra.remove(key).map(|value| value.to_value());
         routing.fallbacks = take("fallbacks")
             .map(|value| group_list("fallbacks", value, group))
             .transpose()?;
@@ -432,7 +432,7 @@ mod tests {
 
     fn extra(value: Value) -> Extra {
         match value {
-            Value::Object(map) => map,
+            Value::Object(map) => map.into_iter().map(|(k, v)| (k, v.into())).collect(),
             _ => unreachable!(),
         }
     }

@@ -101,10 +101,12 @@ pub fn plan(request: CompletionRequest) -> Result<Plan, Error> {
         template.top_logprobs = (top > 0).then_some(top);
     }
     if let Some(suffix) = suffix {
-        template.extra.insert("suffix".to_owned(), suffix.into());
+        template.extra.insert("suffix", Value::from(suffix).into());
     }
     if let Some(best_of) = best_of.filter(|best_of| *best_of > n.unwrap_or(1)) {
-        template.extra.insert("best_of".to_owned(), best_of.into());
+        template
+            .extra
+            .insert("best_of", Value::from(best_of).into());
     }
     let chats = prompts
         .iter()

@@ -106,7 +106,7 @@ pub fn to_chat(
         context,
     } = request;
     for key in extra.keys() {
-        if IGNORED_KEYS.contains(&key.as_str()) {
+        if IGNORED_KEYS.contains(&key) {
             continue;
         }
         if drop_params {
@@ -117,7 +117,7 @@ pub fn to_chat(
             ErrorKind::UnsupportedParams,
             format!("{key}: not supported by this Messages API front door"),
         )
-        .with_param(key.clone()));
+        .with_param(key));
     }
     let mut chat = ChatRequest::new(model, Vec::new());
     chat.context = context;
@@ -155,7 +155,7 @@ pub fn to_chat(
     chat.temperature = temperature;
     chat.top_p = top_p;
     if let Some(top_k) = top_k {
-        chat.extra.insert("top_k".to_owned(), Value::from(top_k));
+        chat.extra.insert("top_k", Value::from(top_k).into());
     }
     chat.stop = stop_sequences
         .filter(|sequences| !sequences.is_empty())

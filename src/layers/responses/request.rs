@@ -25,13 +25,13 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::Map;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::layers::chat_params::chat_template;
 use crate::openai::chat::{
-    Content, ContentPart, FileInput, FunctionCall, FunctionDefinition, FunctionName, ImageUrl,
-    ImageUrlObject, JsonSchemaFormat, NamedToolChoice, ReasoningEffort, ResponseFormat,
+    Content, ContentPart, Extra, FileInput, FunctionCall, FunctionDefinition, FunctionName,
+    ImageUrl, ImageUrlObject, JsonSchemaFormat, NamedToolChoice, ReasoningEffort, ResponseFormat,
     StreamOptions, ThinkingBlock, Tool, ToolCall, ToolChoice,
 };
 use crate::openai::responses::{
@@ -185,7 +185,7 @@ pub fn plan(request: CreateResponse, id: String, created_at: u64) -> Result<Plan
         chat.stream = Some(true);
         chat.stream_options = Some(StreamOptions {
             include_usage: Some(true),
-            extra: Map::new(),
+            extra: Extra::new(),
         });
     }
     if let Some(tools) = &tools {
@@ -251,16 +251,19 @@ pub fn plan(request: CreateResponse, id: String, created_at: u64) -> Result<Plan
                 schema: None,
                 strict: None,
                 description: None,
-                extra: Map::new(),
+                extra: Extra::new(),
             }),
-            extra: Map::new(),
+            extra: Extra::new(),
         }),
         tool_choice: tool_choice.unwrap_or_default(),
         tools: tools.unwrap_or_default(),
         top_p,
         truncation: "disabled".to_owned(),
         user,
-        metadata: metadata.unwrap_or_default(),
+        metadata: metadata
+            .map(response_metadata)
+            .transpose()?
+            .unwrap_or_default(),
         ..Response::default()
     };
     Ok(Plan {
@@ -306,9 +309,9 @@ fn chat_tools(tools: &[ResponseTool], drop: bool) -> Result<Option<Vec<Tool>>, E
                         description: tool.description.clone(),
                         parameters: tool.parameters.clone(),
                         strict: tool.strict,
-                        extra: Map::new(),
+                        extra: Extra::new(),
                     }),
-                    extra: Map::new(),
+                    extra: Extra::new(),
                 });
             }
             kind if kind.starts_with("web_search") => {
@@ -320,7 +323,7 @@ fn chat_tools(tools: &[ResponseTool], drop: bool) -> Result<Option<Vec<Tool>>, E
                 out.push(Tool {
                     kind: Some("web_search".to_owned()),
                     function: None,
-                    extra: Map::new(),
+                    extra: Extra::new(),
                 });
             }
             kind => refuse(&format!("tools[{index}].type"), kind, drop)?,
@@ -340,7 +343,7 @@ fn chat_tool_choice(choice: &ResponseToolChoice, drop: bool) -> Result<Option<To
                 kind: Some("function".to_owned()),
                 function: Some(FunctionName { name }),
                 name: None,
-                extra: Map::new(),
+                extra: Extra::new(),
             })))
         }
         ResponseToolChoice::Named(named) => {
@@ -356,7 +359,7 @@ fn response_format(format: &crate::openai::responses::TextFormat) -> Result<Resp
         json_schema: None,
         response_schema: None,
         enforce_validation: None,
-        extra: Map::new(),
+        extra: Extra::new(),
     };
     match format.kind.as_str() {
         "text" | "json_object" => {}
@@ -367,9 +370,9 @@ fn response_format(format: &crate::openai::responses::TextFormat) -> Result<Resp
                     "a json_schema format needs a `schema`",
                 )
             })?;
-            let mut extra = Map::new();
+            let mut extra = Extra::new();
             if let Some(description) = &format.description {
-                extra.insert("description".to_owned(), description.clone().into());
+                extra.insert("description", Value::from(description.clone()).into());
             }
             chat.json_schema = Some(JsonSchemaFormat {
                 name: format.name.clone(),
@@ -507,7 +510,7 @@ fn turn(input: Option<Input>, response_id: &str) -> Result<(Vec<Message>, Vec<In
                         provider_specific_fields: None,
                     },
                     provider_specific_fields: None,
-                    extra: Map::new(),
+                    extra: Extra::new(),
                 });
             }
             "function_call_output" => {
@@ -605,7 +608,7 @@ fn chat_part(part: InputPart, at: &str) -> Result<ContentPart, Error> {
         input_audio: None,
         file: None,
         cache_control: None,
-        extra: Map::new(),
+        extra: Extra::new(),
     };
     match part.kind.as_str() {
         "input_text" | "output_text" | "text" => {
@@ -621,7 +624,7 @@ fn chat_part(part: InputPart, at: &str) -> Result<ContentPart, Error> {
                     url,
                     detail: part.detail,
                     format: None,
-                    extra: Map::new(),
+                    extra: Extra::new(),
                 }));
             }
             (None, Some(file_id)) => {
@@ -660,8 +663,43 @@ fn file(file_id: Option<String>, file_data: Option<String>, filename: Option<Str
         file_data,
         filename,
         format: None,
-        extra: Map::new(),
+        extra: Extra::new(),
     }
+}
+
+/// The request's `metadata` as the response keeps it: at most 16 keys of at most 64
+/// characters, each a string of at most 512 characters (OpenAI's limits), refused before
+/// any value is read into a tree.
+fn response_metadata(metadata: Extra) -> Result<Map<String, Value>, Error> {
+    const MAX_KEYS: usize = 16;
+    const MAX_KEY_CHARS: usize = 64;
+    const MAX_VALUE_CHARS: usize = 512;
+    let invalid = |message: String| Error::invalid_param("metadata", message);
+    if metadata.len() > MAX_KEYS {
+        return Err(invalid(format!(
+            "metadata has {} keys; at most {MAX_KEYS} are allowed",
+            metadata.len()
+        )));
+    }
+    let mut kept = Map::with_capacity(metadata.len());
+    for (key, value) in metadata {
+        if key.chars().count() > MAX_KEY_CHARS {
+            return Err(invalid(format!(
+                "metadata keys are at most {MAX_KEY_CHARS} characters"
+            )));
+        }
+        let text = value
+            .parse::<String>()
+            .ok()
+            .filter(|text| text.chars().count() <= MAX_VALUE_CHARS)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "metadata.{key}: expected a string of at most {MAX_VALUE_CHARS} characters"
+                ))
+            })?;
+        kept.insert(key, Value::String(text));
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -718,7 +756,7 @@ mod tests {
                 input_audio: None,
                 file: None,
                 cache_control: None,
-                extra: Map::new(),
+                extra: Extra::new(),
             }]))
         );
     }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Extra;
+use crate::openai::read::one_pass;
 
 /// Message author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,7 +226,7 @@ pub struct InputAudio {
 }
 
 /// `file`: a file id/URI or inline data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FileInput {
     /// A `gs://` URI, an https URL or a Gemini Files API URI.
@@ -244,6 +245,13 @@ pub struct FileInput {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+one_pass!(FileInput, "a file object", {
+    opt file_id = "file_id",
+    opt file_data = "file_data",
+    opt filename = "filename",
+    opt format = "format",
+});
 
 /// Anthropic-style `cache_control`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,12 +15,8 @@ mod read;
 mod request;
 mod usage;
 
-use serde_json::{Map, Value};
-
+pub use super::extra::Extra;
 pub use completion::*;
 pub use message::*;
 pub use request::*;
 pub use usage::*;
-
-/// Unknown keys kept beside the typed fields of a wire struct.
-pub type Extra = Map<String, Value>;

@@ -1,159 +1,70 @@
-//! How the chat wire types that carry unknown keys are read ([`ChatRequest`], [`Message`],
-//! [`ContentPart`]) and how [`Content`] (a string or parts) is told apart: one pass over
-//! the JSON, each known key straight into its typed field, every other key into `extra`.
-//!
-//! serde's derive cannot do that for a struct with a `#[serde(flatten)]` field, nor for
-//! an `#[serde(untagged)]` enum: it first copies the value into an untyped buffer (serde's
-//! private `Content` tree), then reads the fields out of that copy. For a chat request that
-//! doubled the parse of every message and multiplied the memory a body costs (about 190
-//! bytes of tree per JSON value, so a 4 MB `metadata` of two million zeros took hundreds of
-//! megabytes). Read this way, the typed fields are parsed once, from the bytes, and only
-//! the keys nobody typed become [`serde_json::Value`]s.
+//! How chat requests, their messages and content parts are read: in one pass (see
+//! `one_pass!` in `openai/read.rs`), the typed fields typed and every other key kept as
+//! text in `Extra`.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use super::{ChatRequest, Content, ContentPart, Extra, Message};
+use super::{ChatRequest, Content, ContentPart, Message};
+use crate::openai::read::one_pass;
 
-impl<'de> Deserialize<'de> for ChatRequest {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RequestVisitor)
-    }
-}
+one_pass!(ChatRequest, "a chat completion request object", {
+    req model = "model",
+    req messages = "messages",
+    opt temperature = "temperature",
+    opt top_p = "top_p",
+    opt n = "n",
+    opt stream = "stream",
+    opt stream_options = "stream_options",
+    opt stop = "stop",
+    opt max_tokens = "max_tokens",
+    opt max_completion_tokens = "max_completion_tokens",
+    opt presence_penalty = "presence_penalty",
+    opt frequency_penalty = "frequency_penalty",
+    opt logit_bias = "logit_bias",
+    opt logprobs = "logprobs",
+    opt top_logprobs = "top_logprobs",
+    opt seed = "seed",
+    opt user = "user",
+    opt tools = "tools",
+    opt tool_choice = "tool_choice",
+    opt parallel_tool_calls = "parallel_tool_calls",
+    opt functions = "functions",
+    opt function_call = "function_call",
+    opt response_format = "response_format",
+    opt modalities = "modalities",
+    opt reasoning_effort = "reasoning_effort",
+    opt thinking = "thinking",
+    opt safety_settings = "safety_settings",
+    opt drop_params = "drop_params",
+    opt api_key = "api_key",
+    opt api_base = "api_base",
+}, skip context);
 
-struct RequestVisitor;
+one_pass!(Message, "a message object", {
+    req role = "role",
+    opt content = "content",
+    opt name = "name",
+    opt tool_calls = "tool_calls",
+    opt tool_call_id = "tool_call_id",
+    opt function_call = "function_call",
+    opt reasoning_content = "reasoning_content",
+    opt thinking_blocks = "thinking_blocks",
+    opt images = "images",
+    opt provider_specific_fields = "provider_specific_fields",
+    opt cache_control = "cache_control",
+});
 
-/// Reads the next value into `slot`, refusing a key sent twice as serde's derive does.
-macro_rules! once {
-    ($map:ident, $slot:expr, $name:literal) => {{
-        if $slot.is_some() {
-            return Err(de::Error::duplicate_field($name));
-        }
-        $slot = $map.next_value()?;
-    }};
-}
-
-impl<'de> Visitor<'de> for RequestVisitor {
-    type Value = ChatRequest;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a chat completion request object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ChatRequest, A::Error> {
-        let mut model: Option<String> = None;
-        let mut messages = None;
-        let mut request = ChatRequest::default();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "model" => once!(map, model, "model"),
-                "messages" => once!(map, messages, "messages"),
-                "temperature" => once!(map, request.temperature, "temperature"),
-                "top_p" => once!(map, request.top_p, "top_p"),
-                "n" => once!(map, request.n, "n"),
-                "stream" => once!(map, request.stream, "stream"),
-                "stream_options" => once!(map, request.stream_options, "stream_options"),
-                "stop" => once!(map, request.stop, "stop"),
-                "max_tokens" => once!(map, request.max_tokens, "max_tokens"),
-                "max_completion_tokens" => {
-                    once!(map, request.max_completion_tokens, "max_completion_tokens")
-                }
-                "presence_penalty" => once!(map, request.presence_penalty, "presence_penalty"),
-                "frequency_penalty" => once!(map, request.frequency_penalty, "frequency_penalty"),
-                "logit_bias" => once!(map, request.logit_bias, "logit_bias"),
-                "logprobs" => once!(map, request.logprobs, "logprobs"),
-                "top_logprobs" => once!(map, request.top_logprobs, "top_logprobs"),
-                "seed" => once!(map, request.seed, "seed"),
-                "user" => once!(map, request.user, "user"),
-                "tools" => once!(map, request.tools, "tools"),
-                "tool_choice" => once!(map, request.tool_choice, "tool_choice"),
-                "parallel_tool_calls" => {
-                    once!(map, request.parallel_tool_calls, "parallel_tool_calls")
-                }
-                "functions" => once!(map, request.functions, "functions"),
-                "function_call" => once!(map, request.function_call, "function_call"),
-                "response_format" => once!(map, request.response_format, "response_format"),
-                "modalities" => once!(map, request.modalities, "modalities"),
-                "reasoning_effort" => once!(map, request.reasoning_effort, "reasoning_effort"),
-                "thinking" => once!(map, request.thinking, "thinking"),
-                "safety_settings" => once!(map, request.safety_settings, "safety_settings"),
-                "drop_params" => once!(map, request.drop_params, "drop_params"),
-                "api_key" => once!(map, request.api_key, "api_key"),
-                "api_base" => once!(map, request.api_base, "api_base"),
-                _ => {
-                    let value = map.next_value()?;
-                    request.extra.insert(key.into_owned(), value);
-                }
-            }
-        }
-        request.model = model.ok_or_else(|| de::Error::missing_field("model"))?;
-        request.messages = messages.ok_or_else(|| de::Error::missing_field("messages"))?;
-        Ok(request)
-    }
-}
-
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MessageVisitor)
-    }
-}
-
-struct MessageVisitor;
-
-impl<'de> Visitor<'de> for MessageVisitor {
-    type Value = Message;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a message object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
-        let (mut role, mut content, mut name, mut tool_calls, mut tool_call_id) =
-            (None, None, None, None, None);
-        let (mut function_call, mut reasoning_content, mut thinking_blocks, mut images) =
-            (None, None, None, None);
-        let (mut provider_specific_fields, mut cache_control) = (None, None);
-        let mut extra = Extra::new();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "role" => once!(map, role, "role"),
-                "content" => once!(map, content, "content"),
-                "name" => once!(map, name, "name"),
-                "tool_calls" => once!(map, tool_calls, "tool_calls"),
-                "tool_call_id" => once!(map, tool_call_id, "tool_call_id"),
-                "function_call" => once!(map, function_call, "function_call"),
-                "reasoning_content" => once!(map, reasoning_content, "reasoning_content"),
-                "thinking_blocks" => once!(map, thinking_blocks, "thinking_blocks"),
-                "images" => once!(map, images, "images"),
-                "provider_specific_fields" => {
-                    once!(map, provider_specific_fields, "provider_specific_fields")
-                }
-                "cache_control" => once!(map, cache_control, "cache_control"),
-                _ => {
-                    let value = map.next_value()?;
-                    extra.insert(key.into_owned(), value);
-                }
-            }
-        }
-        Ok(Message {
-            role: role.ok_or_else(|| de::Error::missing_field("role"))?,
-            content,
-            name,
-            tool_calls,
-            tool_call_id,
-            function_call,
-            reasoning_content,
-            thinking_blocks,
-            images,
-            provider_specific_fields,
-            cache_control,
-            extra,
-        })
-    }
-}
+one_pass!(ContentPart, "a content part object", {
+    req kind = "type",
+    opt text = "text",
+    opt image_url = "image_url",
+    opt input_audio = "input_audio",
+    opt file = "file",
+    opt cache_control = "cache_control",
+});
 
 impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -187,82 +98,6 @@ impl<'de> Visitor<'de> for ContentVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for ContentPart {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ContentPartVisitor)
-    }
-}
-
-struct ContentPartVisitor;
-
-impl<'de> Visitor<'de> for ContentPartVisitor {
-    type Value = ContentPart;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a content part object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentPart, A::Error> {
-        let (mut kind, mut text, mut image_url, mut input_audio, mut file, mut cache_control) =
-            (None, None, None, None, None, None);
-        let mut extra = Extra::new();
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "type" => once!(map, kind, "type"),
-                "text" => once!(map, text, "text"),
-                "image_url" => once!(map, image_url, "image_url"),
-                "input_audio" => once!(map, input_audio, "input_audio"),
-                "file" => once!(map, file, "file"),
-                "cache_control" => once!(map, cache_control, "cache_control"),
-                _ => {
-                    let value = map.next_value()?;
-                    extra.insert(key.into_owned(), value);
-                }
-            }
-        }
-        Ok(ContentPart {
-            kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
-            text,
-            image_url,
-            input_audio,
-            file,
-            cache_control,
-            extra,
-        })
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(key)))
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,9 +113,9 @@ mod tests {
         assert_eq!(request.model, "m");
         assert_eq!(request.messages.len(), 1);
         assert_eq!(request.temperature, Some(0.5));
-        let keys: Vec<_> = request.extra.keys().map(String::as_str).collect();
+        let keys: Vec<_> = request.extra.keys().collect();
         assert_eq!(keys, ["top_k", "web_search_options", "metadata"]);
-        assert_eq!(request.extra["metadata"], json!({"a": 1}));
+        assert_eq!(request.extra.get("metadata").unwrap().get(), r#"{"a":1}"#);
     }
 
     #[test]
@@ -328,8 +163,8 @@ mod tests {
         };
         assert_eq!(parts[0].text.as_deref(), Some("Hi"));
         assert!(parts[0].cache_control.is_some());
-        assert_eq!(parts[1].extra["x"], 1);
-        assert_eq!(message.extra["custom"], true);
+        assert_eq!(parts[1].extra.get("x").unwrap().get(), "1");
+        assert_eq!(message.extra.get("custom").unwrap().get(), "true");
         let text: Message = serde_json::from_str(r#"{"role":"assistant","content":"ok"}"#).unwrap();
         assert_eq!(text.content, Some(Content::Text("ok".to_owned())));
         let none: Message = serde_json::from_str(r#"{"role":"assistant","content":null}"#).unwrap();

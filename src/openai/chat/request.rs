@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::Extra;
 use super::message::Message;
 use crate::context::RequestContext;
+use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
 use crate::upstream::Secret;
 
@@ -13,8 +14,8 @@ use crate::upstream::Secret;
 /// (`thinking`, `safety_settings`, `drop_params`, …).
 ///
 /// Keys that are not typed here land in [`ChatRequest::extra`], in the order the
-/// client sent them. It is read in one pass over the JSON (see `read.rs`: serde's
-/// derive would copy the whole object into a buffer first, for the sake of `extra`).
+/// client sent them, as JSON text. It is read in one pass over the JSON (see `read.rs`:
+/// serde's derive would buffer every unknown key as a tree first).
 ///
 /// ```
 /// use llm_tower::openai::ChatRequest;
@@ -23,7 +24,7 @@ use crate::upstream::Secret;
 ///     r#"{"model":"gemini/gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}],"top_k":4}"#,
 /// )?;
 /// assert_eq!(request.messages.len(), 1);
-/// assert_eq!(request.extra["top_k"], 4);
+/// assert_eq!(request.extra.get("top_k").map(|value| value.get()), Some("4"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -161,7 +162,7 @@ impl ChatRequest {
     /// let defaults: ChatRequest = serde_json::from_str(r#"{"model":"","messages":[],"temperature":0.2,"top_k":40}"#)?;
     /// request.fill_defaults(&defaults);
     /// assert_eq!(request.temperature, Some(0.9));
-    /// assert_eq!(request.extra["top_k"], 40);
+    /// assert_eq!(request.extra.get("top_k").map(|value| value.get()), Some("40"));
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn fill_defaults(&mut self, defaults: &ChatRequest) {
@@ -234,16 +235,12 @@ impl ChatRequest {
         fill(&mut self.drop_params, drop_params);
         fill(&mut self.api_key, api_key);
         fill(&mut self.api_base, api_base);
-        for (key, value) in extra {
-            self.extra
-                .entry(key.clone())
-                .or_insert_with(|| value.clone());
-        }
+        self.extra.fill_from(extra);
     }
 }
 
 /// `stream_options`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct StreamOptions {
     /// Send a last chunk with usage.
@@ -253,6 +250,10 @@ pub struct StreamOptions {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+one_pass!(StreamOptions, "stream options", {
+    opt include_usage = "include_usage",
+});
 
 /// `stop`: one sequence or several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,7 +335,7 @@ impl ReasoningEffort {
 }
 
 /// Anthropic-style `thinking`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Thinking {
     /// `"enabled"` or `"disabled"`.
@@ -348,8 +349,13 @@ pub struct Thinking {
     pub extra: Extra,
 }
 
+one_pass!(Thinking, "a thinking object", {
+    req kind = "type",
+    opt budget_tokens = "budget_tokens",
+});
+
 /// One Gemini safety setting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SafetySetting {
     /// `HARM_CATEGORY_…`.
@@ -361,8 +367,13 @@ pub struct SafetySetting {
     pub extra: Extra,
 }
 
+one_pass!(SafetySetting, "a safety setting", {
+    req category = "category",
+    req threshold = "threshold",
+});
+
 /// `response_format`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ResponseFormat {
     /// `text`, `json_object` or `json_schema`.
@@ -382,6 +393,13 @@ pub struct ResponseFormat {
     pub extra: Extra,
 }
 
+one_pass!(ResponseFormat, "a response format", {
+    req kind = "type",
+    opt json_schema = "json_schema",
+    opt response_schema = "response_schema",
+    opt enforce_validation = "enforce_validation",
+});
+
 impl ResponseFormat {
     /// The requested schema, whichever form carried it.
     pub fn schema(&self) -> Option<&Value> {
@@ -393,7 +411,7 @@ impl ResponseFormat {
 }
 
 /// `response_format.json_schema`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JsonSchemaFormat {
     /// Schema name.
@@ -410,9 +428,15 @@ pub struct JsonSchemaFormat {
     pub extra: Extra,
 }
 
+one_pass!(JsonSchemaFormat, "a json_schema object", {
+    opt name = "name",
+    opt schema = "schema",
+    opt strict = "strict",
+});
+
 /// A tool: `{"type":"function","function":{…}}`, or a provider built-in such as
 /// `{"googleSearch":{}}` or `{"type":"web_search"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Tool {
     /// `"function"`, `"web_search"`, … (absent on built-ins given in Gemini's form).
@@ -426,8 +450,13 @@ pub struct Tool {
     pub extra: Extra,
 }
 
+one_pass!(Tool, "a tool", {
+    opt kind = "type",
+    opt function = "function",
+});
+
 /// A function the model may call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FunctionDefinition {
     /// Function name.
@@ -446,3 +475,10 @@ pub struct FunctionDefinition {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+one_pass!(FunctionDefinition, "a function definition", {
+    req name = "name",
+    opt description = "description",
+    opt parameters = "parameters",
+    opt strict = "strict",
+});

@@ -2,11 +2,12 @@
 //! parts, tools, tool choice, output format and reasoning options.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::response::SummaryText;
 use crate::context::RequestContext;
 use crate::openai::chat::Extra;
+use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
 
 /// A `POST /v1/responses` body.
@@ -21,7 +22,7 @@ use crate::raw_json::RawJson;
 /// assert_eq!(request.max_output_tokens, Some(64));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CreateResponse {
     /// `provider/model` or a configured model name.
@@ -62,9 +63,10 @@ pub struct CreateResponse {
     /// Alternatives per token with `include: ["message.output_text.logprobs"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u32>,
-    /// Key-value pairs kept with the response (not sent upstream).
+    /// Key-value pairs kept with the response (not sent upstream): at most 16, each a
+    /// string of at most 512 characters, as OpenAI documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Map<String, Value>>,
+    pub metadata: Option<Extra>,
     /// End-user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -97,6 +99,31 @@ pub struct CreateResponse {
     #[serde(skip)]
     pub context: RequestContext,
 }
+
+one_pass!(CreateResponse, "a responses request object", {
+    req model = "model",
+    opt input = "input",
+    opt instructions = "instructions",
+    opt previous_response_id = "previous_response_id",
+    opt tools = "tools",
+    opt tool_choice = "tool_choice",
+    opt parallel_tool_calls = "parallel_tool_calls",
+    opt text = "text",
+    opt reasoning = "reasoning",
+    opt max_output_tokens = "max_output_tokens",
+    opt temperature = "temperature",
+    opt top_p = "top_p",
+    opt top_logprobs = "top_logprobs",
+    opt metadata = "metadata",
+    opt user = "user",
+    opt safety_identifier = "safety_identifier",
+    opt prompt_cache_key = "prompt_cache_key",
+    opt store = "store",
+    opt stream = "stream",
+    opt truncation = "truncation",
+    opt include = "include",
+    opt drop_params = "drop_params",
+}, skip context);
 
 impl CreateResponse {
     /// Whether the client asked for a stream.
@@ -248,7 +275,7 @@ impl InputPart {
 }
 
 /// A tool: `{"type":"function","name",…}` or a hosted tool (`web_search`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ResponseTool {
     /// `function`, `web_search`, `web_search_preview`, …
@@ -270,6 +297,14 @@ pub struct ResponseTool {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+one_pass!(ResponseTool, "a tool", {
+    req kind = "type",
+    opt name = "name",
+    opt description = "description",
+    opt parameters = "parameters",
+    opt strict = "strict",
+});
 
 /// `tool_choice`: a mode or a named tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,7 +333,7 @@ pub struct NamedTool {
 }
 
 /// `text`: the output format.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TextConfig {
     /// `{"type":"text"}`, `{"type":"json_object"}` or `{"type":"json_schema",…}`.
@@ -309,8 +344,12 @@ pub struct TextConfig {
     pub extra: Extra,
 }
 
+one_pass!(TextConfig, "a text object", {
+    opt format = "format",
+});
+
 /// `text.format`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TextFormat {
     /// `text`, `json_object` or `json_schema`.
@@ -333,8 +372,16 @@ pub struct TextFormat {
     pub extra: Extra,
 }
 
+one_pass!(TextFormat, "a text format", {
+    req kind = "type",
+    opt name = "name",
+    opt schema = "schema",
+    opt strict = "strict",
+    opt description = "description",
+});
+
 /// `reasoning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ReasoningConfig {
     /// `none`, `minimal`, `low`, `medium`, `high`.
@@ -350,6 +397,12 @@ pub struct ReasoningConfig {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+one_pass!(ReasoningConfig, "a reasoning object", {
+    opt effort = "effort",
+    opt summary = "summary",
+    opt generate_summary = "generate_summary",
+});
 
 impl Default for ResponseToolChoice {
     fn default() -> Self {

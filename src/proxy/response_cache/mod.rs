@@ -267,7 +267,7 @@ struct Control {
 impl Control {
     /// The `cache` field of `extra`, taken out; a 400 naming the field when it is wrong.
     fn take(extra: &mut Extra) -> Result<Self, Error> {
-        let Some(value) = extra.shift_remove("cache") else {
+        let Some(value) = extra.remove("cache").map(|value| value.to_value()) else {
             return Ok(Self::default());
         };
         if value.is_null() {
@@ -474,8 +474,8 @@ mod tests {
     use super::Control;
 
     fn take(cache: serde_json::Value) -> Result<Control, String> {
-        let mut extra = serde_json::Map::new();
-        extra.insert("cache".to_owned(), cache);
+        let mut extra = crate::openai::chat::Extra::new();
+        extra.insert("cache", cache.into());
         let taken = Control::take(&mut extra)
             .map_err(|error| format!("{}|{}", error.param().unwrap_or_default(), error.message()));
         assert!(extra.is_empty(), "the field is taken out");

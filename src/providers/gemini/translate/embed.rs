@@ -344,7 +344,9 @@ mod tests {
     #[test]
     fn unknown_params_are_refused_by_name_unless_dropped() {
         let mut with_extra = request(EmbeddingInput::Text("a".to_owned()));
-        with_extra.extra.insert("truncate".to_owned(), true.into());
+        with_extra
+            .extra
+            .insert("truncate", serde_json::Value::Bool(true).into());
         let error = translate_embedding_request(with_extra.clone(), &TranslateOptions::default())
             .expect_err("refused");
         assert_eq!(error.param(), Some("truncate"));

@@ -62,6 +62,7 @@ use crate::providers::gemini::call::CachePlan;
 use crate::providers::gemini::facts::{self, ThinkingMode};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig, ToolConfig};
+use crate::raw_json::RawJson;
 use crate::upstream::credentials::check_client_credentials;
 use crate::upstream::secret::Secret;
 
@@ -602,22 +603,29 @@ const GENERATION_CONFIG_KEYS: &[&str] = &[
     "routingConfig",
 ];
 
-fn apply_extra(key: String, value: Value, target: Target<'_, '_>, drop: bool) -> Result<(), Error> {
+/// Maps one unknown key of the request. Its value is kept as text until a key that reads
+/// it is found: a refused or ignored key never becomes a tree.
+fn apply_extra(
+    key: String,
+    value: RawJson,
+    target: Target<'_, '_>,
+    drop: bool,
+) -> Result<(), Error> {
     match key.as_str() {
         "cached_content" | "cachedContent" => {
-            target.body.cached_content = Some(typed(&key, value)?)
+            target.body.cached_content = Some(typed(&key, value.to_value())?)
         }
         "web_search_options" => target.tools.add_google_search(),
-        "audio" => apply_audio(target.config, value)?,
-        "service_tier" => match value.as_str() {
-            Some("auto" | "default") => {}
+        "audio" => apply_audio(target.config, value.to_value())?,
+        "service_tier" => match value.parse::<String>().as_deref() {
+            Ok("auto" | "default") => {}
             _ => unsupported(&key, drop)?,
         },
         key if IGNORED_KEYS.contains(&key) => {}
         _ => {
             let camel = camel_case(&key);
             if GENERATION_CONFIG_KEYS.contains(&camel.as_str()) {
-                set_generation_config(target.config, &key, camel, value)?;
+                set_generation_config(target.config, &key, camel, value.to_value())?;
             } else {
                 unsupported(&key, drop)?;
             }

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use super::schema::{SchemaOptions, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
 use crate::error::Error;
-use crate::openai::chat::{FunctionDefinition, ToolChoice};
+use crate::openai::chat::{Extra, FunctionDefinition, ToolChoice};
 use crate::providers::gemini::wire::{FunctionDeclaration, Tool, ToolConfig};
 use crate::raw_json::RawJson;
 
@@ -153,7 +153,7 @@ impl<'c> ToolSet<'c> {
     fn add_builtin_object(
         &mut self,
         kind: Option<&str>,
-        fields: Map<String, Value>,
+        fields: Extra,
         param: &str,
     ) -> Result<(), Error> {
         let mut entries = fields.into_iter();
@@ -173,7 +173,7 @@ impl<'c> ToolSet<'c> {
                 format!("unsupported built-in tool {key:?}"),
             ));
         };
-        self.add_builtin(gemini_key, config);
+        self.add_builtin(gemini_key, config.to_value());
         Ok(())
     }
 
