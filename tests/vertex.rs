@@ -2,8 +2,9 @@
 //! the service account's JWT (its signature checked with the key's public half), Bearer
 //! tokens upstream and never an API key, the exact URLs of a region and `global`, one token
 //! fetch for a burst of first requests, refresh ahead of expiry (paused time) and after a
-//! `401`, streams, token endpoints that fail, and no private key in any output; the proxy
-//! serving a LiteLLM config with `vertex_ai/` deployments, and refusing bad ones at startup.
+//! `401`, streams, embeddings through `:predict`, token endpoints that fail, and no private
+//! key in any output; the proxy serving a LiteLLM config with `vertex_ai/` deployments
+//! (chat and embeddings), and refusing bad ones at startup.
 
 mod common;
 #[path = "common/proxy.rs"]
@@ -87,7 +88,12 @@ fn generate_reply() -> Value {
 }
 
 fn model_path(location: &str, method: &str) -> String {
-    format!("/v1/projects/{PROJECT}/locations/{location}/publishers/google/models/{MODEL}:{method}")
+    path_of(location, MODEL, method)
+}
+
+/// The path of `model`'s `method` in `location`.
+fn path_of(location: &str, model: &str, method: &str) -> String {
+    format!("/v1/projects/{PROJECT}/locations/{location}/publishers/google/models/{model}:{method}")
 }
 
 /// Expects `times` generate calls in `location` carrying `token`, and answers them.
@@ -864,9 +870,7 @@ async fn built_in_tools_beside_functions_are_left_out_on_vertex() {
     let server = MockServer::start().await;
     mount_tokens(&server, Duration::ZERO).await;
     Mock::given(method("POST"))
-        .and(path(format!(
-            "/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{model}:generateContent"
-        )))
+        .and(path(path_of("us-central1", model, "generateContent")))
         .and(wiremock::matchers::body_json(json!({
             "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
             "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
@@ -891,4 +895,176 @@ async fn built_in_tools_beside_functions_are_left_out_on_vertex() {
         .await
         .expect("answered");
     assert_eq!(text_of(answer).await, "Hi from Vertex");
+}
+
+/// Answers a `:predict` call with one vector per instance: `[len(content), i]`, and a
+/// `token_count` of the content's length.
+struct Predictions;
+
+impl Respond for Predictions {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).expect("json body");
+        let predictions: Vec<Value> = body["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .enumerate()
+            .map(|(index, instance)| {
+                let length = instance["content"].as_str().expect("content").len();
+                json!({"embeddings": {
+                    "values": [length as f32, index as f32],
+                    "statistics": {"token_count": length, "truncated": false}
+                }})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"predictions": predictions}))
+    }
+}
+
+/// Expects `times` `:predict` calls of `model` in `us-central1` carrying `token-1` (and
+/// `body`, when given), and answers them with [`Predictions`].
+async fn mount_predict(server: &MockServer, model: &str, body: Option<Value>, times: u64) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(path_of("us-central1", model, "predict")))
+        .and(header("authorization", "Bearer token-1"));
+    if let Some(body) = body {
+        mock = mock.and(wiremock::matchers::body_json(body));
+    }
+    mock.respond_with(Predictions)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn embeddings_are_one_predict_call_with_vertex_s_body_and_token_counts() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({
+        "instances": [
+            {"content": "red", "task_type": "RETRIEVAL_DOCUMENT", "title": "Colours"},
+            {"content": "green", "task_type": "RETRIEVAL_DOCUMENT", "title": "Colours"}
+        ],
+        "parameters": {"outputDimensionality": 2}
+    });
+    mount_predict(&server, "text-embedding-005", Some(body), 1).await;
+    let request: llm_tower::openai::EmbeddingRequest = serde_json::from_value(json!({
+        "model": "text-embedding-005",
+        "input": ["red", "green"],
+        "dimensions": 2,
+        "input_type": "RETRIEVAL_DOCUMENT",
+        "title": "Colours",
+    }))
+    .expect("embedding request");
+
+    let response = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect("embedded");
+    let body = serde_json::to_value(response).expect("serializes");
+    assert_eq!(body["data"][0]["embedding"], json!([3.0, 0.0]), "{body}");
+    assert_eq!(body["data"][1]["embedding"], json!([5.0, 1.0]), "{body}");
+    assert_eq!(body["data"][1]["index"], 1, "{body}");
+    assert_eq!(body["model"], "text-embedding-005", "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 8, "{body}");
+    let requests = server.received_requests().await.expect("recorded");
+    let predict = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":predict"))
+        .expect("predict");
+    assert!(predict.headers.get("x-goog-api-key").is_none());
+    assert!(predict.url.query().is_none(), "{}", predict.url);
+}
+
+#[tokio::test]
+async fn gemini_embedding_models_get_one_instance_per_call_answered_in_order() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    mount_predict(&server, "gemini-embedding-001", None, 3).await;
+    let inputs = ["a", "bb", "ccc"];
+    let request = llm_tower::openai::EmbeddingRequest::new(
+        "gemini-embedding-001",
+        inputs.map(str::to_owned).to_vec(),
+    );
+
+    let response = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect("embedded");
+    let body = serde_json::to_value(response).expect("serializes");
+    let firsts: Vec<&Value> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| &item["embedding"][0])
+        .collect();
+    assert_eq!(firsts, [&json!(1.0), &json!(2.0), &json!(3.0)], "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 6, "{body}");
+    for sent in server.received_requests().await.expect("recorded") {
+        if sent.url.path().ends_with(":predict") {
+            let body: Value = serde_json::from_slice(&sent.body).expect("json");
+            assert_eq!(
+                body["instances"].as_array().map(Vec::len),
+                Some(1),
+                "{body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_predict_error_is_google_s_message_and_status() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(path_of("us-central1", "text-embedding-005", "predict")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Unable to submit request because the input token count is 20481 but the model supports up to 20000."
+        }})))
+        .mount(&server)
+        .await;
+    let request =
+        llm_tower::openai::EmbeddingRequest::new("text-embedding-005", vec!["x".to_owned()]);
+    let error: Error = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect_err("refused");
+    assert_eq!(error.status(), 400);
+    assert!(error.message().contains("supports up to 20000"), "{error}");
+}
+
+#[tokio::test]
+async fn the_proxy_serves_embeddings_for_a_vertex_ai_deployment() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({"instances": [{"content": "hello"}], "parameters": {}});
+    mount_predict(&server, "text-embedding-005", Some(body), 1).await;
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let model_list = format!(
+        "  - model_name: embed
+    litellm_params:
+      model: vertex_ai/text-embedding-005
+      vertex_project: {PROJECT}
+      vertex_location: us-central1
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        base = server.uri(),
+    );
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    let (status, body) = proxy_app::send(
+        &proxy,
+        "POST",
+        "/v1/embeddings",
+        MASTER,
+        Some(json!({"model": "embed", "input": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["embedding"], json!([5.0, 0.0]), "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 5, "{body}");
 }

@@ -244,7 +244,8 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
     }
 
     /// Speaks Vertex AI's wire instead of AI Studio's: no API key header (a layer at the
-    /// HTTP level authenticates), model paths under `publishers/google/` of the base.
+    /// HTTP level authenticates), model paths under `publishers/google/` of the base,
+    /// embeddings through `:predict` in Vertex's batch sizes.
     pub(crate) fn google_cloud(mut self) -> Self {
         self.settings.google_cloud = true;
         self
@@ -389,6 +390,9 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         let mut embed_map = EmbedMapLayer::new(options);
         if let Some(limit) = settings.fan_out {
             embed_map = embed_map.fan_out(limit);
+        }
+        if settings.google_cloud {
+            embed_map = embed_map.batch(crate::providers::vertex::predict::instances_per_call);
         }
         let embeddings = ServiceBuilder::new()
             .layer(embed_map)

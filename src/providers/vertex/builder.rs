@@ -16,7 +16,7 @@ use crate::gemini::{ChatStack, EmbeddingStack, GeminiBuilder};
 use crate::layers::media::MediaFetcher;
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::pricing::ModelPrice;
-use crate::provider::{ChatResponse, EmbeddingService};
+use crate::provider::ChatResponse;
 use crate::store::CacheStore;
 use crate::upstream::{HttpTransport, RetryPolicy};
 
@@ -137,6 +137,12 @@ impl<H, T, O> VertexBuilder<H, T, O> {
         self.map(|gemini| gemini.retry(policy))
     }
 
+    /// As [`GeminiBuilder::fan_out`]: at most `limit` `:predict` calls of one embeddings
+    /// request at a time.
+    pub fn fan_out(self, limit: usize) -> Self {
+        self.map(|gemini| gemini.fan_out(limit))
+    }
+
     /// As [`GeminiBuilder::media_fetcher`].
     pub fn media_fetcher(self, fetcher: MediaFetcher) -> Self {
         self.map(|gemini| gemini.media_fetcher(fetcher))
@@ -247,7 +253,7 @@ impl<H, T, O> VertexBuilder<H, T, O> {
             .build()?;
         Ok(Vertex {
             service: gemini.chat_service(),
-            embeddings: embeddings_refused(),
+            embeddings: gemini.embedding_service(),
         })
     }
 }
@@ -274,13 +280,4 @@ fn check_segment(value: &str, what: &'static str) -> Result<(), BuildError> {
         return Err(BuildError::Invalid(what));
     }
     Ok(())
-}
-
-/// The embeddings service until Vertex's `:predict` is served: a clear `400`.
-fn embeddings_refused() -> EmbeddingService {
-    EmbeddingService::new(tower::service_fn(|_: EmbeddingRequest| async {
-        Err::<EmbeddingResponse, _>(crate::Error::invalid_request(
-            "embeddings are not served on Vertex AI deployments yet",
-        ))
-    }))
 }
