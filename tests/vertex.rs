@@ -307,39 +307,151 @@ async fn count_tokens_sends_vertex_s_body_with_the_request_at_the_top_level() {
     assert_eq!(completion.usage.expect("usage").prompt_tokens, 31);
 }
 
-#[tokio::test]
-async fn a_cache_control_request_is_sent_uncached_without_a_cached_contents_call() {
-    // Vertex's cachedContents are not served: a marked head goes out as if unmarked.
-    let server = MockServer::start().await;
-    mount_tokens(&server, Duration::ZERO).await;
-    mount_generate(&server, "us-central1", "token-1", 1).await;
-    Mock::given(wiremock::matchers::path_regex("cachedContents"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&server)
-        .await;
+/// The name Vertex gives a cache: under the project's number, not its id.
+const CACHE_NAME: &str = "projects/123456/locations/us-central1/cachedContents/789";
+
+/// A chat whose system prompt is marked with `cache_control` (long enough to cache).
+fn marked_chat() -> ChatRequest {
     let long = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
-    let request: ChatRequest = serde_json::from_value(json!({
+    serde_json::from_value(json!({
         "model": MODEL,
         "messages": [
             {"role": "system", "content": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral"}}]},
             {"role": "user", "content": "Hello"}
         ],
     }))
-    .expect("chat request");
+    .expect("chat request")
+}
+
+/// Vertex's cache entry: `CACHE_NAME`, expiring in `expires_in`.
+fn cache_entry(expires_in: Duration) -> Value {
+    json!({
+        "name": CACHE_NAME,
+        "model": format!("projects/123456/locations/us-central1/publishers/google/models/{MODEL}"),
+        "expireTime": humantime::format_rfc3339_millis(std::time::SystemTime::now() + expires_in).to_string(),
+        "usageMetadata": {"totalTokenCount": 9000}
+    })
+}
+
+#[tokio::test]
+async fn a_marked_head_is_cached_in_vertex_s_cached_contents_once_and_referenced() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let caches = format!("/v1/projects/{PROJECT}/locations/us-central1/cachedContents");
+    Mock::given(method("GET"))
+        .and(path(caches.as_str()))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Ten minutes left of an hour: the second request's hit extends it.
+    Mock::given(method("POST"))
+        .and(path(caches.as_str()))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_partial_json(json!({
+            "model": format!("projects/{PROJECT}/locations/us-central1/publishers/google/models/{MODEL}"),
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(600))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1/{CACHE_NAME}")))
+        .and(query_param("updateMask", "ttl"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"cachedContent": CACHE_NAME}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let vertex = vertex(&server, "us-central1");
+    for _ in 0..2 {
+        let answer = vertex
+            .chat_service()
+            .oneshot(marked_chat())
+            .await
+            .expect("answered");
+        assert_eq!(text_of(answer).await, "Hi from Vertex");
+    }
+    let requests = server.received_requests().await.expect("recorded");
+    let create = requests
+        .iter()
+        .find(|request| request.method.as_str() == "POST" && request.url.path() == caches)
+        .expect("create");
+    let created: Value = serde_json::from_slice(&create.body).expect("json");
+    assert!(created["systemInstruction"].is_object(), "{created}");
+    assert!(
+        created["displayName"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("llm-tower:"))
+    );
+    for sent in requests
+        .iter()
+        .filter(|request| request.url.path().ends_with(":generateContent"))
+    {
+        let body: Value = serde_json::from_slice(&sent.body).expect("json");
+        assert!(body.get("systemInstruction").is_none(), "{body}");
+        assert_eq!(body["contents"].as_array().map(Vec::len), Some(1), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_cache_vertex_no_longer_has_is_forgotten_and_the_call_sent_whole() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let caches = format!("/v1/projects/{PROJECT}/locations/us-central1/cachedContents");
+    Mock::given(method("GET"))
+        .and(path(caches.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(caches.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"cachedContent": CACHE_NAME}),
+        ))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "code": 404, "status": "NOT_FOUND",
+            "message": "Not found: cached content metadata for 789."
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "token-1", 1).await;
 
     let answer = vertex(&server, "us-central1")
         .chat_service()
-        .oneshot(request)
+        .oneshot(marked_chat())
         .await
-        .expect("answered");
+        .expect("answered uncached");
     assert_eq!(text_of(answer).await, "Hi from Vertex");
     let requests = server.received_requests().await.expect("recorded");
-    let sent = requests
+    let last = requests
         .iter()
-        .find(|request| request.url.path().ends_with(":generateContent"))
-        .expect("generateContent");
-    let body: Value = serde_json::from_slice(&sent.body).expect("json body");
+        .rfind(|request| request.url.path().ends_with(":generateContent"))
+        .expect("resent");
+    let body: Value = serde_json::from_slice(&last.body).expect("json");
     assert!(body.get("cachedContent").is_none(), "{body}");
     assert!(body["systemInstruction"].is_object(), "{body}");
 }
@@ -742,13 +854,13 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     // One token per deployment (each has its own credentials cache).
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 
-    // Context caching is not served on Vertex AI: /model/info says so.
+    // Context caching is served on Vertex AI as on AI Studio: /model/info says so.
     let (status, info) = proxy_app::send(&proxy, "GET", "/model/info", MASTER, None).await;
     assert_eq!(status, 200, "{info}");
     for entry in info["data"].as_array().expect("data") {
         assert_eq!(
             entry["model_info"]["supports_prompt_caching"],
-            json!(false),
+            json!(true),
             "{entry}"
         );
     }

@@ -177,7 +177,15 @@ fn build_request(
     } else {
         ""
     };
-    let uri = format!("{base}/{parent}{path}");
+    // A Vertex AI cache's name is a full resource name (`projects/{number}/locations/…`):
+    // it goes under the host's version, not under the project's base.
+    let uri = match path.strip_prefix("projects/") {
+        Some(_) if vertex => match base.find("/projects/") {
+            Some(root) => format!("{}/{path}", &base[..root]),
+            None => format!("{base}/{path}"),
+        },
+        _ => format!("{base}/{parent}{path}"),
+    };
     let (body, kind) = match &call.method {
         Method::Generate(body) => (serde_json::to_vec(body), ReplyKind::Generate),
         Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),

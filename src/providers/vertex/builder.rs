@@ -247,7 +247,7 @@ impl<H, T, O> VertexBuilder<H, T, O> {
         check_segment(&location, "location")?;
         let base = api_base(self.host.as_deref(), &project, &location);
         let gemini = gemini
-            .google_cloud()
+            .google_cloud(format!("projects/{project}/locations/{location}/"))
             .api_base(base)
             .http_layer(BearerLayer::new(tokens))
             .build()?;

@@ -22,11 +22,13 @@
 //!   endpoint's host)
 //! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.cachedContents>
 //!
-//! Embeddings go to `publishers/google/models/{model}:predict` ([`predict`]).
-//!
-//! Not yet served: context caching (the cache layer names the model `models/{model}`
-//! where Vertex wants the full resource name: it is left off, and a request marked with
-//! `cache_control` is sent uncached without any `cachedContents` call).
+//! Embeddings go to `publishers/google/models/{model}:predict` ([`predict`]). Context
+//! caches live in `{base}/cachedContents` and name the model
+//! `projects/{project}/locations/{location}/publishers/google/models/{model}` (the
+//! [`ContextCacheLayer`](crate::gemini::ContextCacheLayer)'s
+//! [`model_prefix`](crate::gemini::ContextCacheLayer::model_prefix)); a cache's own name,
+//! `projects/{number}/locations/{location}/cachedContents/{id}`, is a path under the
+//! host's `/v1`.
 
 pub mod auth;
 mod builder;
