@@ -1180,3 +1180,156 @@ async fn the_proxy_serves_embeddings_for_a_vertex_ai_deployment() {
     assert_eq!(body["data"][0]["embedding"], json!([5.0, 0.0]), "{body}");
     assert_eq!(body["usage"]["prompt_tokens"], 5, "{body}");
 }
+
+/// A proxy with one `vertex_ai/` deployment in `location` whose host and token endpoint
+/// are `server`.
+fn vertex_proxy(server: &MockServer, location: &str) -> Proxy {
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let model_list = format!(
+        "  - model_name: gemini
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: {location}
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        base = server.uri(),
+    );
+    build_proxy(&model_list, &key_json).expect("proxy builds")
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_forwards_with_the_deployment_s_token_only() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]});
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(query_param("labels", "a"))
+        .and(wiremock::matchers::body_json(&body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "us-central1");
+
+    let request = http::Request::post(format!(
+        "/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{MODEL}:generateContent?labels=a&key={MASTER}"
+    ))
+    .header("authorization", format!("Bearer {MASTER}"))
+    .header("x-goog-api-key", MASTER)
+    .header("x-litellm-api-key", MASTER)
+    .header("content-type", "application/json")
+    .body(Full::new(Bytes::from(body.to_string())))
+    .expect("request");
+    let response = proxy.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let reply: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(reply, generate_reply());
+
+    let requests = server.received_requests().await.expect("recorded");
+    let sent = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":generateContent"))
+        .expect("forwarded");
+    assert_eq!(sent.url.query(), Some("labels=a"), "the client's key stays");
+    for name in ["x-goog-api-key", "x-litellm-api-key"] {
+        assert!(sent.headers.get(name).is_none(), "{name} forwarded");
+    }
+    assert_eq!(sent.headers["authorization"], "Bearer token-1");
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_passes_a_stream_back() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let sse = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}]}\n\n";
+    Mock::given(method("POST"))
+        .and(path(model_path("global", "streamGenerateContent")))
+        .and(query_param("alt", "sse"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "global");
+
+    let (status, headers, bytes) = proxy_app::exchange(
+        &proxy,
+        "POST",
+        &format!(
+            "/vertex_ai/v1/projects/{PROJECT}/locations/global/publishers/google/models/{MODEL}:streamGenerateContent?alt=sse"
+        ),
+        MASTER,
+        Some(json!({"contents": []})),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(bytes, sse.as_bytes());
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_refuses_paths_outside_its_projects() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    // Nothing but the token endpoint may be called.
+    Mock::given(wiremock::matchers::path_regex("^/v1"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "us-central1");
+    let model = format!("publishers/google/models/{MODEL}:generateContent");
+    for (uri, status, google) in [
+        (
+            format!("/vertex_ai/v1/projects/other-project/locations/us-central1/{model}"),
+            403,
+            "PERMISSION_DENIED",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/europe-west4/{model}"),
+            403,
+            "PERMISSION_DENIED",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/../../other/{model}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/%2e%2e/x/{model}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("/vertex_ai/v2/projects/{PROJECT}/locations/us-central1/{model}"),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "/vertex_ai/v1/publishers/google/models".to_owned(),
+            404,
+            "NOT_FOUND",
+        ),
+    ] {
+        let (code, body) = proxy_app::send(&proxy, "POST", &uri, MASTER, Some(json!({}))).await;
+        assert_eq!(code, status, "{uri}: {body}");
+        assert_eq!(body["error"]["status"], google, "{uri}: {body}");
+    }
+    let (code, body) = proxy_app::send(
+        &proxy,
+        "POST",
+        &format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/{model}"),
+        "sk-wrong",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["error"]["status"], "UNAUTHENTICATED", "{body}");
+}

@@ -236,11 +236,7 @@ impl<H, T, O> VertexBuilder<H, T, O> {
                 TokenSource::new(credentials, client)
             }
         };
-        let project = self
-            .project
-            .or_else(|| env("VERTEXAI_PROJECT"))
-            .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
-            .or_else(|| tokens.credentials().project_id().map(str::to_owned))
+        let project = resolve_project(self.project, tokens.credentials())
             .ok_or(BuildError::MissingProject)?;
         let location = self.location.unwrap_or_else(default_location);
         check_segment(&project, "project")?;
@@ -266,6 +262,18 @@ impl<H, T, O> VertexBuilder<H, T, O> {
 /// ```
 pub fn default_location() -> String {
     env("VERTEXAI_LOCATION").unwrap_or_else(|| DEFAULT_LOCATION.to_owned())
+}
+
+/// The project: `project` when set, else `VERTEXAI_PROJECT`, else `GOOGLE_CLOUD_PROJECT`,
+/// else the key file's.
+pub(crate) fn resolve_project(
+    project: Option<String>,
+    credentials: &Credentials,
+) -> Option<String> {
+    project
+        .or_else(|| env("VERTEXAI_PROJECT"))
+        .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+        .or_else(|| credentials.project_id().map(str::to_owned))
 }
 
 /// A non-empty environment variable.
