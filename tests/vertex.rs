@@ -139,6 +139,16 @@ async fn mount_tokens(server: &MockServer, delay: Duration) -> Arc<AtomicUsize> 
     issued
 }
 
+/// Sends [`chat`] through `vertex` and checks the stand-in's answer.
+async fn answers_hi(vertex: &Vertex) {
+    let answer = vertex
+        .chat_service()
+        .oneshot(chat(false))
+        .await
+        .expect("answered");
+    assert_eq!(text_of(answer).await, "Hi from Vertex");
+}
+
 async fn text_of(response: ChatResponse) -> String {
     match response {
         ChatResponse::Completion(completion) => {
@@ -744,9 +754,9 @@ fn bad_key_files_are_refused_without_printing_the_key() {
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
     }
 
-    let unknown = Credentials::from_json(r#"{"type": "external_account", "audience": "x"}"#);
+    let unknown = Credentials::from_json(r#"{"type": "impersonated_service_account"}"#);
     assert!(
-        matches!(unknown, Err(CredentialsError::UnknownType(kind)) if kind == "external_account")
+        matches!(unknown, Err(CredentialsError::UnknownType(kind)) if kind == "impersonated_service_account")
     );
 
     // A key that is not an RSA key: refused, and the message quotes none of it.
@@ -940,10 +950,10 @@ fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
 
     let unknown = refusal(
         &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
-        r#"{"type": "external_account", "audience": "x"}"#,
+        r#"{"type": "impersonated_service_account"}"#,
     );
     assert!(
-        unknown.contains("model_list[0]") && unknown.contains("external_account"),
+        unknown.contains("model_list[0]") && unknown.contains("impersonated_service_account"),
         "{unknown}"
     );
 
@@ -1332,4 +1342,204 @@ async fn the_vertex_ai_pass_through_refuses_paths_outside_its_projects() {
     .await;
     assert_eq!(code, 401, "{body}");
     assert_eq!(body["error"]["status"], "UNAUTHENTICATED", "{body}");
+}
+
+/// An `external_account` key file (workload identity federation) whose STS is `server`'s
+/// `/sts`, reading its subject token from `source`, impersonating through `server` when
+/// `impersonate`.
+fn external_account_json(server: &MockServer, source: Value, impersonate: bool) -> String {
+    let mut key = json!({
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": format!("{}/sts", server.uri()),
+        "credential_source": source,
+    });
+    if impersonate {
+        key["service_account_impersonation_url"] = json!(format!(
+            "{}/iam/v1/projects/-/serviceAccounts/tower@acme-prod.iam.gserviceaccount.com:generateAccessToken",
+            server.uri()
+        ));
+        key["service_account_impersonation"] = json!({"token_lifetime_seconds": 1800});
+    }
+    key.to_string()
+}
+
+/// Answers the STS exchange with `federated-1`.
+async fn mount_sts(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/sts"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "federated-1",
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The form fields of the STS request `server` received.
+async fn sts_form(server: &MockServer) -> std::collections::BTreeMap<String, String> {
+    let requests = server.received_requests().await.expect("recorded");
+    let sts = requests
+        .iter()
+        .find(|request| request.url.path() == "/sts")
+        .expect("an STS exchange");
+    url::form_urlencoded::parse(&sts.body)
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn workload_identity_federation_exchanges_a_file_s_token_then_impersonates() {
+    let server = MockServer::start().await;
+    let dir = std::env::temp_dir().join(format!("llm-tower-wif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token.json");
+    std::fs::write(
+        &token_file,
+        r#"{"id_token": "k8s-subject-jwt", "other": 1}"#,
+    )
+    .unwrap();
+    mount_sts(&server).await;
+    let expires = std::time::SystemTime::now() + Duration::from_secs(1800);
+    Mock::given(method("POST"))
+        .and(path(
+            "/iam/v1/projects/-/serviceAccounts/tower@acme-prod.iam.gserviceaccount.com:generateAccessToken",
+        ))
+        .and(header("authorization", "Bearer federated-1"))
+        .and(wiremock::matchers::body_json(json!({
+            "scope": ["https://www.googleapis.com/auth/cloud-platform"],
+            "lifetime": "1800s"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "accessToken": "impersonated-1",
+            "expireTime": humantime::format_rfc3339_seconds(expires).to_string()
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "impersonated-1", 2).await;
+    let key = external_account_json(
+        &server,
+        json!({"file": token_file.display().to_string(),
+               "format": {"type": "json", "subject_token_field_name": "id_token"}}),
+        true,
+    );
+    let credentials = Credentials::from_json(&key).expect("external_account");
+    assert!(!format!("{credentials:?}").contains("k8s-subject-jwt"));
+    let vertex = Vertex::builder()
+        .credentials(credentials)
+        .project(PROJECT)
+        .location("us-central1")
+        .api_base(server.uri())
+        .build()
+        .expect("provider builds");
+
+    for _ in 0..2 {
+        answers_hi(&vertex).await;
+    }
+    let form = sts_form(&server).await;
+    let expected: std::collections::BTreeMap<String, String> = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        (
+            "audience",
+            "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s",
+        ),
+        ("scope", "https://www.googleapis.com/auth/cloud-platform"),
+        ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+        ("subject_token", "k8s-subject-jwt"),
+        ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    assert_eq!(form, expected);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn workload_identity_federation_reads_a_url_s_token_and_uses_the_sts_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/subject"))
+        .and(header("metadata", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("azure-subject\n"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_sts(&server).await;
+    mount_generate(&server, "us-central1", "federated-1", 1).await;
+    let key = external_account_json(
+        &server,
+        json!({"url": format!("{}/subject", server.uri()), "headers": {"Metadata": "true"}}),
+        false,
+    );
+    let vertex = Vertex::builder()
+        .credentials(Credentials::from_json(&key).expect("external_account"))
+        .project(PROJECT)
+        .api_base(server.uri())
+        .location("us-central1")
+        .build()
+        .expect("provider builds");
+
+    answers_hi(&vertex).await;
+    assert_eq!(sts_form(&server).await["subject_token"], "azure-subject");
+}
+
+#[tokio::test]
+async fn unreadable_or_unsupported_external_accounts_are_clear_errors() {
+    let server = MockServer::start().await;
+    for (source, says) in [
+        (
+            json!({"environment_id": "aws1", "region_url": "http://x"}),
+            "AWS",
+        ),
+        (
+            json!({"executable": {"command": "/bin/token"}}),
+            "executable",
+        ),
+        (
+            json!({"file": "/t", "format": {"type": "json"}}),
+            "subject_token_field_name",
+        ),
+        (json!({}), "file or url"),
+    ] {
+        let error = Credentials::from_json(&external_account_json(&server, source, false))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains(says), "{error}");
+    }
+
+    // A subject token file that is gone: a 503 naming the file, and no STS call.
+    Mock::given(method("POST"))
+        .and(path("/sts"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let key = external_account_json(
+        &server,
+        json!({"file": "/nonexistent/subject-token"}),
+        false,
+    );
+    let error: Error = Vertex::builder()
+        .credentials(Credentials::from_json(&key).expect("external_account"))
+        .project(PROJECT)
+        .api_base(server.uri())
+        .build()
+        .expect("provider builds")
+        .chat_service()
+        .oneshot(chat(false))
+        .await
+        .expect_err("no token");
+    assert_eq!(error.status(), 503, "{}", error.message());
+    assert!(
+        error.message().contains("/nonexistent/subject-token"),
+        "{}",
+        error.message()
+    );
 }
