@@ -1,6 +1,7 @@
 //! The proxy as one tower service: routes, the master-key door, and the wiring from a
 //! LiteLLM-style [`Config`] to a [`Router`] of deployments: `gemini/…` models to the Gemini
-//! provider, `openai/…` models to the OpenAI-compatible one. Deployments of providers
+//! provider, `vertex_ai/…` models to the Vertex AI one, `openai/…` models to the
+//! OpenAI-compatible one. Deployments of providers
 //! llm-tower does not have are left out; requests for them answer 404 saying why.
 //! Deployments whose key variable is unset are left out of names others serve; alone
 //! under their name they answer 401 naming the variable.
@@ -20,6 +21,7 @@
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
+//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location ([`super::passthrough_vertex`]) |
 
 use std::collections::HashSet;
 use std::convert::Infallible;

@@ -8,13 +8,12 @@
 //!
 //! Guards: `{version}` is `v1` or `v1beta1`; the project and location are those of a
 //! configured deployment (no other project's resources are reachable with its token);
-//! the path has no `.`, `..`, empty or encoded-separator segments
-//! ([`check_path`](super::passthrough::check_path)). The client's credentials (its
-//! `Authorization`, key headers and `key` parameter) are never forwarded: only its
-//! `Content-Type`, `Accept`, query and body are. Body size, the upstream silence limit
-//! (the deployment's `timeout`), the reply cap and streaming are the Gemini
-//! pass-through's ([`relay`](super::passthrough::relay)); errors are written in Google's
-//! envelope ([`google_error`](super::passthrough::google_error)).
+//! the path has no `.`, `..`, empty or encoded-separator segments (the Gemini
+//! pass-through's check). The client's credentials (its `Authorization`, key headers and
+//! `key` parameter) are never forwarded: only its `Content-Type`, `Accept`, query and body
+//! are. Body size, the upstream silence limit (the deployment's `timeout`), the reply cap
+//! and streaming are the [Gemini pass-through](super::passthrough)'s; errors are written
+//! in Google's envelope ([`google_error`](super::passthrough::google_error)).
 //!
 //! Source: <https://docs.litellm.ai/docs/pass_through/vertex_ai> (`/vertex_ai` routes to
 //! `https://{vertex_location}-aiplatform.googleapis.com/`, credentials chosen by the
