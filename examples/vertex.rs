@@ -1,6 +1,7 @@
 //! Vertex AI with credentials, offline: a local stand-in plays Google's token endpoint and
 //! Vertex AI (it checks the refresh-token grant and the `Authorization: Bearer` header),
-//! and the provider calls it through `api_base` and the credentials' `token_uri`.
+//! and the provider calls it through `api_base` and the credentials' `token_uri`: two
+//! chats and an embeddings request (Vertex's `:predict`) on one cached token.
 //!
 //! ```text
 //! cargo run --example vertex
@@ -10,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use llm_tower::Client;
-use llm_tower::openai::ChatRequest;
+use llm_tower::openai::{ChatRequest, EmbeddingRequest};
 use llm_tower::vertex::{Credentials, Vertex};
 use serde_json::{Value, json};
 
@@ -38,8 +39,10 @@ async fn token(State(issued): State<Issued>, body: String) -> (StatusCode, axum:
     )
 }
 
-/// Vertex's generateContent: answers only a call with the token, and no API key.
-async fn generate(
+/// A model's method (`{model}:generateContent`, `{model}:predict`): answers only a call
+/// with the token, and no API key.
+async fn model_call(
+    Path(call): Path<String>,
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> (StatusCode, axum::Json<Value>) {
@@ -50,6 +53,24 @@ async fn generate(
         let error =
             json!({"error": {"code": 401, "message": "no token", "status": "UNAUTHENTICATED"}});
         return (StatusCode::UNAUTHORIZED, axum::Json(error));
+    }
+    if call.ends_with(":predict") {
+        // One vector per instance: its length and its position.
+        let predictions: Vec<Value> = body["instances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, instance)| {
+                let length = instance["content"].as_str().unwrap_or_default().len();
+                json!({"embeddings": {"values": [length, index],
+                                      "statistics": {"token_count": 2, "truncated": false}}})
+            })
+            .collect();
+        return (
+            StatusCode::OK,
+            axum::Json(json!({"predictions": predictions})),
+        );
     }
     let question = body["contents"][0]["parts"][0]["text"]
         .as_str()
@@ -71,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/token", post(token))
         .route(
             "/v1/projects/demo-project/locations/europe-west4/publishers/google/models/{call}",
-            post(generate),
+            post(model_call),
         )
         .with_state(issued.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -95,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .location("europe-west4")
         .api_base(&base)
         .build()?;
-    let client = Client::new(vertex.chat_service());
+    let client = Client::from_provider(&vertex);
 
     for question in ["Hello?", "Still there?"] {
         let request: ChatRequest = serde_json::from_value(json!({
@@ -106,7 +127,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let reply = serde_json::to_value(&completion)?;
         println!("{}", reply["choices"][0]["message"]["content"]);
     }
-    // Both calls used the one cached token.
+    let embeddings = client
+        .embed(EmbeddingRequest::new(
+            "text-embedding-005",
+            vec!["first".to_owned(), "second".to_owned()],
+        ))
+        .await?;
+    let embeddings = serde_json::to_value(&embeddings)?;
+    println!(
+        "embeddings: {} and {} ({} tokens)",
+        embeddings["data"][0]["embedding"],
+        embeddings["data"][1]["embedding"],
+        embeddings["usage"]["prompt_tokens"]
+    );
+    // Every call used the one cached token.
     assert_eq!(issued.load(Ordering::SeqCst), 1);
     println!("tokens fetched: {}", issued.load(Ordering::SeqCst));
     Ok(())

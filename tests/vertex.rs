@@ -2,8 +2,9 @@
 //! the service account's JWT (its signature checked with the key's public half), Bearer
 //! tokens upstream and never an API key, the exact URLs of a region and `global`, one token
 //! fetch for a burst of first requests, refresh ahead of expiry (paused time) and after a
-//! `401`, streams, token endpoints that fail, and no private key in any output; the proxy
-//! serving a LiteLLM config with `vertex_ai/` deployments, and refusing bad ones at startup.
+//! `401`, streams, embeddings through `:predict`, token endpoints that fail, and no private
+//! key in any output; the proxy serving a LiteLLM config with `vertex_ai/` deployments
+//! (chat and embeddings), and refusing bad ones at startup.
 
 mod common;
 #[path = "common/proxy.rs"]
@@ -87,7 +88,12 @@ fn generate_reply() -> Value {
 }
 
 fn model_path(location: &str, method: &str) -> String {
-    format!("/v1/projects/{PROJECT}/locations/{location}/publishers/google/models/{MODEL}:{method}")
+    path_of(location, MODEL, method)
+}
+
+/// The path of `model`'s `method` in `location`.
+fn path_of(location: &str, model: &str, method: &str) -> String {
+    format!("/v1/projects/{PROJECT}/locations/{location}/publishers/google/models/{model}:{method}")
 }
 
 /// Expects `times` generate calls in `location` carrying `token`, and answers them.
@@ -131,6 +137,16 @@ async fn mount_tokens(server: &MockServer, delay: Duration) -> Arc<AtomicUsize> 
         .mount(server)
         .await;
     issued
+}
+
+/// Sends [`chat`] through `vertex` and checks the stand-in's answer.
+async fn answers_hi(vertex: &Vertex) {
+    let answer = vertex
+        .chat_service()
+        .oneshot(chat(false))
+        .await
+        .expect("answered");
+    assert_eq!(text_of(answer).await, "Hi from Vertex");
 }
 
 async fn text_of(response: ChatResponse) -> String {
@@ -301,39 +317,151 @@ async fn count_tokens_sends_vertex_s_body_with_the_request_at_the_top_level() {
     assert_eq!(completion.usage.expect("usage").prompt_tokens, 31);
 }
 
-#[tokio::test]
-async fn a_cache_control_request_is_sent_uncached_without_a_cached_contents_call() {
-    // Vertex's cachedContents are not served: a marked head goes out as if unmarked.
-    let server = MockServer::start().await;
-    mount_tokens(&server, Duration::ZERO).await;
-    mount_generate(&server, "us-central1", "token-1", 1).await;
-    Mock::given(wiremock::matchers::path_regex("cachedContents"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&server)
-        .await;
+/// The name Vertex gives a cache: under the project's number, not its id.
+const CACHE_NAME: &str = "projects/123456/locations/us-central1/cachedContents/789";
+
+/// A chat whose system prompt is marked with `cache_control` (long enough to cache).
+fn marked_chat() -> ChatRequest {
     let long = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
-    let request: ChatRequest = serde_json::from_value(json!({
+    serde_json::from_value(json!({
         "model": MODEL,
         "messages": [
             {"role": "system", "content": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral"}}]},
             {"role": "user", "content": "Hello"}
         ],
     }))
-    .expect("chat request");
+    .expect("chat request")
+}
+
+/// Vertex's cache entry: `CACHE_NAME`, expiring in `expires_in`.
+fn cache_entry(expires_in: Duration) -> Value {
+    json!({
+        "name": CACHE_NAME,
+        "model": format!("projects/123456/locations/us-central1/publishers/google/models/{MODEL}"),
+        "expireTime": humantime::format_rfc3339_millis(std::time::SystemTime::now() + expires_in).to_string(),
+        "usageMetadata": {"totalTokenCount": 9000}
+    })
+}
+
+#[tokio::test]
+async fn a_marked_head_is_cached_in_vertex_s_cached_contents_once_and_referenced() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let caches = format!("/v1/projects/{PROJECT}/locations/us-central1/cachedContents");
+    Mock::given(method("GET"))
+        .and(path(caches.as_str()))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Ten minutes left of an hour: the second request's hit extends it.
+    Mock::given(method("POST"))
+        .and(path(caches.as_str()))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_partial_json(json!({
+            "model": format!("projects/{PROJECT}/locations/us-central1/publishers/google/models/{MODEL}"),
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(600))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1/{CACHE_NAME}")))
+        .and(query_param("updateMask", "ttl"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"cachedContent": CACHE_NAME}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let vertex = vertex(&server, "us-central1");
+    for _ in 0..2 {
+        let answer = vertex
+            .chat_service()
+            .oneshot(marked_chat())
+            .await
+            .expect("answered");
+        assert_eq!(text_of(answer).await, "Hi from Vertex");
+    }
+    let requests = server.received_requests().await.expect("recorded");
+    let create = requests
+        .iter()
+        .find(|request| request.method.as_str() == "POST" && request.url.path() == caches)
+        .expect("create");
+    let created: Value = serde_json::from_slice(&create.body).expect("json");
+    assert!(created["systemInstruction"].is_object(), "{created}");
+    assert!(
+        created["displayName"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("llm-tower:"))
+    );
+    for sent in requests
+        .iter()
+        .filter(|request| request.url.path().ends_with(":generateContent"))
+    {
+        let body: Value = serde_json::from_slice(&sent.body).expect("json");
+        assert!(body.get("systemInstruction").is_none(), "{body}");
+        assert_eq!(body["contents"].as_array().map(Vec::len), Some(1), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_cache_vertex_no_longer_has_is_forgotten_and_the_call_sent_whole() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let caches = format!("/v1/projects/{PROJECT}/locations/us-central1/cachedContents");
+    Mock::given(method("GET"))
+        .and(path(caches.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(caches.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(cache_entry(Duration::from_secs(3600))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"cachedContent": CACHE_NAME}),
+        ))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "code": 404, "status": "NOT_FOUND",
+            "message": "Not found: cached content metadata for 789."
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "token-1", 1).await;
 
     let answer = vertex(&server, "us-central1")
         .chat_service()
-        .oneshot(request)
+        .oneshot(marked_chat())
         .await
-        .expect("answered");
+        .expect("answered uncached");
     assert_eq!(text_of(answer).await, "Hi from Vertex");
     let requests = server.received_requests().await.expect("recorded");
-    let sent = requests
+    let last = requests
         .iter()
-        .find(|request| request.url.path().ends_with(":generateContent"))
-        .expect("generateContent");
-    let body: Value = serde_json::from_slice(&sent.body).expect("json body");
+        .rfind(|request| request.url.path().ends_with(":generateContent"))
+        .expect("resent");
+    let body: Value = serde_json::from_slice(&last.body).expect("json");
     assert!(body.get("cachedContent").is_none(), "{body}");
     assert!(body["systemInstruction"].is_object(), "{body}");
 }
@@ -626,9 +754,9 @@ fn bad_key_files_are_refused_without_printing_the_key() {
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
     }
 
-    let unknown = Credentials::from_json(r#"{"type": "external_account", "audience": "x"}"#);
+    let unknown = Credentials::from_json(r#"{"type": "impersonated_service_account"}"#);
     assert!(
-        matches!(unknown, Err(CredentialsError::UnknownType(kind)) if kind == "external_account")
+        matches!(unknown, Err(CredentialsError::UnknownType(kind)) if kind == "impersonated_service_account")
     );
 
     // A key that is not an RSA key: refused, and the message quotes none of it.
@@ -736,13 +864,13 @@ async fn the_proxy_serves_vertex_ai_deployments_of_a_litellm_config() {
     // One token per deployment (each has its own credentials cache).
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 
-    // Context caching is not served on Vertex AI: /model/info says so.
+    // Context caching is served on Vertex AI as on AI Studio: /model/info says so.
     let (status, info) = proxy_app::send(&proxy, "GET", "/model/info", MASTER, None).await;
     assert_eq!(status, 200, "{info}");
     for entry in info["data"].as_array().expect("data") {
         assert_eq!(
             entry["model_info"]["supports_prompt_caching"],
-            json!(false),
+            json!(true),
             "{entry}"
         );
     }
@@ -822,10 +950,10 @@ fn the_proxy_refuses_unusable_vertex_deployments_naming_the_key() {
 
     let unknown = refusal(
         &deployment("      vertex_project: p\n      vertex_credentials: os.environ/VERTEX_KEY"),
-        r#"{"type": "external_account", "audience": "x"}"#,
+        r#"{"type": "impersonated_service_account"}"#,
     );
     assert!(
-        unknown.contains("model_list[0]") && unknown.contains("external_account"),
+        unknown.contains("model_list[0]") && unknown.contains("impersonated_service_account"),
         "{unknown}"
     );
 
@@ -864,9 +992,7 @@ async fn built_in_tools_beside_functions_are_left_out_on_vertex() {
     let server = MockServer::start().await;
     mount_tokens(&server, Duration::ZERO).await;
     Mock::given(method("POST"))
-        .and(path(format!(
-            "/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{model}:generateContent"
-        )))
+        .and(path(path_of("us-central1", model, "generateContent")))
         .and(wiremock::matchers::body_json(json!({
             "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
             "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}}]}]
@@ -891,4 +1017,529 @@ async fn built_in_tools_beside_functions_are_left_out_on_vertex() {
         .await
         .expect("answered");
     assert_eq!(text_of(answer).await, "Hi from Vertex");
+}
+
+/// Answers a `:predict` call with one vector per instance: `[len(content), i]`, and a
+/// `token_count` of the content's length.
+struct Predictions;
+
+impl Respond for Predictions {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).expect("json body");
+        let predictions: Vec<Value> = body["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .enumerate()
+            .map(|(index, instance)| {
+                let length = instance["content"].as_str().expect("content").len();
+                json!({"embeddings": {
+                    "values": [length as f32, index as f32],
+                    "statistics": {"token_count": length, "truncated": false}
+                }})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"predictions": predictions}))
+    }
+}
+
+/// Expects `times` `:predict` calls of `model` in `us-central1` carrying `token-1` (and
+/// `body`, when given), and answers them with [`Predictions`].
+async fn mount_predict(server: &MockServer, model: &str, body: Option<Value>, times: u64) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(path_of("us-central1", model, "predict")))
+        .and(header("authorization", "Bearer token-1"));
+    if let Some(body) = body {
+        mock = mock.and(wiremock::matchers::body_json(body));
+    }
+    mock.respond_with(Predictions)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn embeddings_are_one_predict_call_with_vertex_s_body_and_token_counts() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({
+        "instances": [
+            {"content": "red", "task_type": "RETRIEVAL_DOCUMENT", "title": "Colours"},
+            {"content": "green", "task_type": "RETRIEVAL_DOCUMENT", "title": "Colours"}
+        ],
+        "parameters": {"outputDimensionality": 2}
+    });
+    mount_predict(&server, "text-embedding-005", Some(body), 1).await;
+    let request: llm_tower::openai::EmbeddingRequest = serde_json::from_value(json!({
+        "model": "text-embedding-005",
+        "input": ["red", "green"],
+        "dimensions": 2,
+        "input_type": "RETRIEVAL_DOCUMENT",
+        "title": "Colours",
+    }))
+    .expect("embedding request");
+
+    let response = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect("embedded");
+    let body = serde_json::to_value(response).expect("serializes");
+    assert_eq!(body["data"][0]["embedding"], json!([3.0, 0.0]), "{body}");
+    assert_eq!(body["data"][1]["embedding"], json!([5.0, 1.0]), "{body}");
+    assert_eq!(body["data"][1]["index"], 1, "{body}");
+    assert_eq!(body["model"], "text-embedding-005", "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 8, "{body}");
+    let requests = server.received_requests().await.expect("recorded");
+    let predict = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":predict"))
+        .expect("predict");
+    assert!(predict.headers.get("x-goog-api-key").is_none());
+    assert!(predict.url.query().is_none(), "{}", predict.url);
+}
+
+#[tokio::test]
+async fn gemini_embedding_models_get_one_instance_per_call_answered_in_order() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    mount_predict(&server, "gemini-embedding-001", None, 3).await;
+    let inputs = ["a", "bb", "ccc"];
+    let request = llm_tower::openai::EmbeddingRequest::new(
+        "gemini-embedding-001",
+        inputs.map(str::to_owned).to_vec(),
+    );
+
+    let response = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect("embedded");
+    let body = serde_json::to_value(response).expect("serializes");
+    let firsts: Vec<&Value> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| &item["embedding"][0])
+        .collect();
+    assert_eq!(firsts, [&json!(1.0), &json!(2.0), &json!(3.0)], "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 6, "{body}");
+    for sent in server.received_requests().await.expect("recorded") {
+        if sent.url.path().ends_with(":predict") {
+            let body: Value = serde_json::from_slice(&sent.body).expect("json");
+            assert_eq!(
+                body["instances"].as_array().map(Vec::len),
+                Some(1),
+                "{body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_predict_error_is_google_s_message_and_status() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(path_of("us-central1", "text-embedding-005", "predict")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Unable to submit request because the input token count is 20481 but the model supports up to 20000."
+        }})))
+        .mount(&server)
+        .await;
+    let request =
+        llm_tower::openai::EmbeddingRequest::new("text-embedding-005", vec!["x".to_owned()]);
+    let error: Error = vertex(&server, "us-central1")
+        .embedding_service()
+        .oneshot(request)
+        .await
+        .expect_err("refused");
+    assert_eq!(error.status(), 400);
+    assert!(error.message().contains("supports up to 20000"), "{error}");
+}
+
+#[tokio::test]
+async fn the_proxy_serves_embeddings_for_a_vertex_ai_deployment() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({"instances": [{"content": "hello"}], "parameters": {}});
+    mount_predict(&server, "text-embedding-005", Some(body), 1).await;
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let model_list = format!(
+        "  - model_name: embed
+    litellm_params:
+      model: vertex_ai/text-embedding-005
+      vertex_project: {PROJECT}
+      vertex_location: us-central1
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        base = server.uri(),
+    );
+    let proxy = build_proxy(&model_list, &key_json).expect("proxy builds");
+
+    let (status, body) = proxy_app::send(
+        &proxy,
+        "POST",
+        "/v1/embeddings",
+        MASTER,
+        Some(json!({"model": "embed", "input": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["embedding"], json!([5.0, 0.0]), "{body}");
+    assert_eq!(body["usage"]["prompt_tokens"], 5, "{body}");
+}
+
+/// A proxy with one `vertex_ai/` deployment in `location` whose host and token endpoint
+/// are `server`.
+fn vertex_proxy(server: &MockServer, location: &str) -> Proxy {
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let model_list = format!(
+        "  - model_name: gemini
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: {location}
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        base = server.uri(),
+    );
+    build_proxy(&model_list, &key_json).expect("proxy builds")
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_forwards_with_the_deployment_s_token_only() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]});
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .and(query_param("labels", "a"))
+        .and(wiremock::matchers::body_json(&body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "us-central1");
+
+    let request = http::Request::post(format!(
+        "/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{MODEL}:generateContent?labels=a&key={MASTER}"
+    ))
+    .header("authorization", format!("Bearer {MASTER}"))
+    .header("x-goog-api-key", MASTER)
+    .header("x-litellm-api-key", MASTER)
+    .header("content-type", "application/json")
+    .body(Full::new(Bytes::from(body.to_string())))
+    .expect("request");
+    let response = proxy.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let reply: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(reply, generate_reply());
+
+    let requests = server.received_requests().await.expect("recorded");
+    let sent = requests
+        .iter()
+        .find(|request| request.url.path().ends_with(":generateContent"))
+        .expect("forwarded");
+    assert_eq!(sent.url.query(), Some("labels=a"), "the client's key stays");
+    for name in ["x-goog-api-key", "x-litellm-api-key"] {
+        assert!(sent.headers.get(name).is_none(), "{name} forwarded");
+    }
+    assert_eq!(sent.headers["authorization"], "Bearer token-1");
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_passes_a_stream_back() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    let sse = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}]}\n\n";
+    Mock::given(method("POST"))
+        .and(path(model_path("global", "streamGenerateContent")))
+        .and(query_param("alt", "sse"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "global");
+
+    let (status, headers, bytes) = proxy_app::exchange(
+        &proxy,
+        "POST",
+        &format!(
+            "/vertex_ai/v1/projects/{PROJECT}/locations/global/publishers/google/models/{MODEL}:streamGenerateContent?alt=sse"
+        ),
+        MASTER,
+        Some(json!({"contents": []})),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(bytes, sse.as_bytes());
+}
+
+#[tokio::test]
+async fn the_vertex_ai_pass_through_refuses_paths_outside_its_projects() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    // Nothing but the token endpoint may be called.
+    Mock::given(wiremock::matchers::path_regex("^/v1"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let proxy = vertex_proxy(&server, "us-central1");
+    let model = format!("publishers/google/models/{MODEL}:generateContent");
+    for (uri, status, google) in [
+        (
+            format!("/vertex_ai/v1/projects/other-project/locations/us-central1/{model}"),
+            403,
+            "PERMISSION_DENIED",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/europe-west4/{model}"),
+            403,
+            "PERMISSION_DENIED",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/../../other/{model}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/%2e%2e/x/{model}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("/vertex_ai/v2/projects/{PROJECT}/locations/us-central1/{model}"),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "/vertex_ai/v1/publishers/google/models".to_owned(),
+            404,
+            "NOT_FOUND",
+        ),
+    ] {
+        let (code, body) = proxy_app::send(&proxy, "POST", &uri, MASTER, Some(json!({}))).await;
+        assert_eq!(code, status, "{uri}: {body}");
+        assert_eq!(body["error"]["status"], google, "{uri}: {body}");
+    }
+    let (code, body) = proxy_app::send(
+        &proxy,
+        "POST",
+        &format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/{model}"),
+        "sk-wrong",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["error"]["status"], "UNAUTHENTICATED", "{body}");
+}
+
+/// An `external_account` key file (workload identity federation) whose STS is `server`'s
+/// `/sts`, reading its subject token from `source`, impersonating through `server` when
+/// `impersonate`.
+fn external_account_json(server: &MockServer, source: Value, impersonate: bool) -> String {
+    let mut key = json!({
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": format!("{}/sts", server.uri()),
+        "credential_source": source,
+    });
+    if impersonate {
+        key["service_account_impersonation_url"] = json!(format!(
+            "{}/iam/v1/projects/-/serviceAccounts/tower@acme-prod.iam.gserviceaccount.com:generateAccessToken",
+            server.uri()
+        ));
+        key["service_account_impersonation"] = json!({"token_lifetime_seconds": 1800});
+    }
+    key.to_string()
+}
+
+/// Answers the STS exchange with `federated-1`.
+async fn mount_sts(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/sts"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "federated-1",
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The form fields of the STS request `server` received.
+async fn sts_form(server: &MockServer) -> std::collections::BTreeMap<String, String> {
+    let requests = server.received_requests().await.expect("recorded");
+    let sts = requests
+        .iter()
+        .find(|request| request.url.path() == "/sts")
+        .expect("an STS exchange");
+    url::form_urlencoded::parse(&sts.body)
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn workload_identity_federation_exchanges_a_file_s_token_then_impersonates() {
+    let server = MockServer::start().await;
+    let dir = std::env::temp_dir().join(format!("llm-tower-wif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token.json");
+    std::fs::write(
+        &token_file,
+        r#"{"id_token": "k8s-subject-jwt", "other": 1}"#,
+    )
+    .unwrap();
+    mount_sts(&server).await;
+    let expires = std::time::SystemTime::now() + Duration::from_secs(1800);
+    Mock::given(method("POST"))
+        .and(path(
+            "/iam/v1/projects/-/serviceAccounts/tower@acme-prod.iam.gserviceaccount.com:generateAccessToken",
+        ))
+        .and(header("authorization", "Bearer federated-1"))
+        .and(wiremock::matchers::body_json(json!({
+            "scope": ["https://www.googleapis.com/auth/cloud-platform"],
+            "lifetime": "1800s"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "accessToken": "impersonated-1",
+            "expireTime": humantime::format_rfc3339_seconds(expires).to_string()
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_generate(&server, "us-central1", "impersonated-1", 2).await;
+    let key = external_account_json(
+        &server,
+        json!({"file": token_file.display().to_string(),
+               "format": {"type": "json", "subject_token_field_name": "id_token"}}),
+        true,
+    );
+    let credentials = Credentials::from_json(&key).expect("external_account");
+    assert!(!format!("{credentials:?}").contains("k8s-subject-jwt"));
+    let vertex = Vertex::builder()
+        .credentials(credentials)
+        .project(PROJECT)
+        .location("us-central1")
+        .api_base(server.uri())
+        .build()
+        .expect("provider builds");
+
+    for _ in 0..2 {
+        answers_hi(&vertex).await;
+    }
+    let form = sts_form(&server).await;
+    let expected: std::collections::BTreeMap<String, String> = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        (
+            "audience",
+            "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s",
+        ),
+        ("scope", "https://www.googleapis.com/auth/cloud-platform"),
+        ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+        ("subject_token", "k8s-subject-jwt"),
+        ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    assert_eq!(form, expected);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn workload_identity_federation_reads_a_url_s_token_and_uses_the_sts_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/subject"))
+        .and(header("metadata", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("azure-subject\n"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_sts(&server).await;
+    mount_generate(&server, "us-central1", "federated-1", 1).await;
+    let key = external_account_json(
+        &server,
+        json!({"url": format!("{}/subject", server.uri()), "headers": {"Metadata": "true"}}),
+        false,
+    );
+    let vertex = Vertex::builder()
+        .credentials(Credentials::from_json(&key).expect("external_account"))
+        .project(PROJECT)
+        .api_base(server.uri())
+        .location("us-central1")
+        .build()
+        .expect("provider builds");
+
+    answers_hi(&vertex).await;
+    assert_eq!(sts_form(&server).await["subject_token"], "azure-subject");
+}
+
+#[tokio::test]
+async fn unreadable_or_unsupported_external_accounts_are_clear_errors() {
+    let server = MockServer::start().await;
+    for (source, says) in [
+        (
+            json!({"environment_id": "aws1", "region_url": "http://x"}),
+            "AWS",
+        ),
+        (
+            json!({"executable": {"command": "/bin/token"}}),
+            "executable",
+        ),
+        (
+            json!({"file": "/t", "format": {"type": "json"}}),
+            "subject_token_field_name",
+        ),
+        (json!({}), "file or url"),
+    ] {
+        let error = Credentials::from_json(&external_account_json(&server, source, false))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains(says), "{error}");
+    }
+
+    // A subject token file that is gone: a 503 naming the file, and no STS call.
+    Mock::given(method("POST"))
+        .and(path("/sts"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let key = external_account_json(
+        &server,
+        json!({"file": "/nonexistent/subject-token"}),
+        false,
+    );
+    let error: Error = Vertex::builder()
+        .credentials(Credentials::from_json(&key).expect("external_account"))
+        .project(PROJECT)
+        .api_base(server.uri())
+        .build()
+        .expect("provider builds")
+        .chat_service()
+        .oneshot(chat(false))
+        .await
+        .expect_err("no token");
+    assert_eq!(error.status(), 503, "{}", error.message());
+    assert!(
+        error.message().contains("/nonexistent/subject-token"),
+        "{}",
+        error.message()
+    );
 }

@@ -1,6 +1,7 @@
 //! The proxy as one tower service: routes, the master-key door, and the wiring from a
 //! LiteLLM-style [`Config`] to a [`ModelRouter`] of deployments: `gemini/…` models to the Gemini
-//! provider, `openai/…` models to the OpenAI-compatible one. Deployments of providers
+//! provider, `vertex_ai/…` models to the Vertex AI one, `openai/…` models to the
+//! OpenAI-compatible one. Deployments of providers
 //! llm-tower does not have are left out; requests for them answer 404 saying why.
 //! Deployments whose key variable is unset are left out of names others serve; alone
 //! under their name they answer 401 naming the variable.
@@ -20,6 +21,7 @@
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
+//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location ([`super::passthrough_vertex`]) |
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -43,6 +45,7 @@ use super::metrics::Metrics;
 use super::models::{Catalogue, check_model_info, deployment_price};
 use super::observe::usage::RecordUsage;
 use super::passthrough::{GEMINI_ROUTES, PREFIX, Passthrough, VERSION, google_error};
+use super::passthrough_vertex::{VERTEX_ROUTES, VertexPassthrough, credentials};
 use super::readiness::Readiness;
 use super::response_cache::{ResponseCache, ResponseCacheLayer, SetupError};
 use super::unset_key;
@@ -64,7 +67,7 @@ use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, Gemini, api_ke
 use crate::providers::openai_compatible::{
     API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE, OpenAiCompatible,
 };
-use crate::providers::vertex::{Credentials, Vertex, default_location, endpoint};
+use crate::providers::vertex::{Vertex, default_location, endpoint};
 use crate::router::{Deployment, ModelRouter, RouteReport, RouterObserver};
 use crate::store::{
     CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
@@ -149,6 +152,7 @@ struct Shared {
     models: Catalogue,
     health: Value,
     passthrough: Passthrough,
+    vertex_passthrough: VertexPassthrough,
     readiness: Readiness,
     router: ModelRouter,
     request_timeout: Option<Duration>,
@@ -308,6 +312,7 @@ impl Proxy {
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
                 router: router.clone(),
+                vertex_passthrough: VertexPassthrough::new(config, &transport),
                 passthrough: passthrough(config, transport),
                 request_timeout: settings.request_timeout,
                 body_limit,
@@ -514,12 +519,13 @@ fn vertex_services(setup: Setup<'_>) -> Services {
         ..
     } = setup;
     let vertex = &params.vertex;
-    let credentials = match &vertex.credentials {
-        Some(value) => Credentials::from_path_or_json(value.expose())
-            .map_err(|error| format!("vertex_credentials: {error}"))?,
-        None => Credentials::from_env()
-            .map_err(|error| format!("GOOGLE_APPLICATION_CREDENTIALS: {error}"))?,
-    };
+    let credentials = credentials(vertex.credentials.as_ref()).map_err(|error| {
+        let key = match vertex.credentials {
+            Some(_) => "vertex_credentials",
+            None => "GOOGLE_APPLICATION_CREDENTIALS",
+        };
+        format!("{key}: {error}")
+    })?;
     let mut builder = Vertex::builder()
         .credentials(credentials)
         .drop_params(config.litellm_settings.drop_params)
@@ -790,6 +796,22 @@ where
 {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
+    if let Some(rest) = path.strip_prefix(VERTEX_ROUTES) {
+        // Vertex AI's SDKs send the proxy key as their access token.
+        if !shared.door.admits(request.headers(), None, false) {
+            return google_error(&unauthenticated());
+        }
+        let query = request.uri().query().map(str::to_owned);
+        let (parts, body) = request.into_parts();
+        let forwarded = async {
+            let body = read_body(body, shared.body_limit).await?;
+            shared
+                .vertex_passthrough
+                .forward(method, rest, query.as_deref(), &parts.headers, body)
+                .await
+        };
+        return forwarded.await.unwrap_or_else(|error| google_error(&error));
+    }
     if let Some(rest) = path.strip_prefix(GEMINI_ROUTES) {
         let query = request.uri().query().map(str::to_owned);
         if !shared

@@ -13,6 +13,7 @@ pub mod observe;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod passthrough;
+pub mod passthrough_vertex;
 pub mod readiness;
 pub mod response_cache;
 pub mod router_metrics;

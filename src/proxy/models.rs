@@ -18,8 +18,7 @@
 //!   `max_tokens`, LiteLLM's older name), `output_vector_size`, `supports_reasoning`,
 //!   `thinking` (its mode: a budget range, or the accepted levels), `cache_min_tokens`,
 //!   `supports_prompt_caching`, `supports_media_resolution`,
-//!   `supports_builtin_tools_with_functions` and `model_family` (`supports_prompt_caching`
-//!   is `false` for a Vertex AI deployment: context caching is off there).
+//!   `supports_builtin_tools_with_functions` and `model_family`.
 //! - A deployment's `model_info` overrides any of these, as LiteLLM allows; the token
 //!   counts among them ([`FACT_KEYS`]) must be whole numbers of 0 or more, or the proxy
 //!   does not start ([`check_model_info`] names the key).
@@ -267,11 +266,6 @@ fn deployment_facts(entry: &ModelEntry) -> Option<Map<String, Value>> {
                 facts.insert(other.to_owned(), value.clone());
             }
         }
-    }
-    if params.provider() == "vertex_ai" {
-        // Context caching is off on Vertex AI deployments (see `llm_tower::vertex`),
-        // whatever `model_info` says.
-        facts.insert("supports_prompt_caching".to_owned(), json!(false));
     }
     Some(facts)
 }

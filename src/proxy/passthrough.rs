@@ -20,7 +20,7 @@ use crate::edge::{EdgeBody, json_response};
 use crate::error::{Error, ErrorKind};
 use crate::providers::gemini::auth::API_KEY_HEADER;
 use crate::upstream::reply::{MAX_REPLY_BYTES, read_body};
-use crate::upstream::{HttpTransport, Secret};
+use crate::upstream::{HttpTransport, Secret, UpstreamBody};
 
 /// The path prefix the pass-through serves.
 pub const PREFIX: &str = "/gemini/v1beta/";
@@ -67,29 +67,7 @@ impl Passthrough {
             )
         })?;
         check_path(rest)?;
-        let mut url = format!("{}/{rest}", self.api_base);
-        let query: Vec<(String, String)> = query
-            .map(|query| {
-                url::form_urlencoded::parse(query.as_bytes())
-                    .filter(|(name, _)| name != "key")
-                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(
-                &url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(query)
-                    .finish(),
-            );
-        }
-        let mut request = http::Request::builder().method(method).uri(url.as_str());
-        for name in [CONTENT_TYPE, ACCEPT] {
-            if let Some(value) = headers.get(&name) {
-                request = request.header(name, value);
-            }
-        }
+        let url = target_url(&self.api_base, rest, query);
         let mut key_header = HeaderValue::from_str(key.expose()).map_err(|_| {
             Error::new(
                 ErrorKind::Authentication,
@@ -97,39 +75,85 @@ impl Passthrough {
             )
         })?;
         key_header.set_sensitive(true);
-        let request = request
-            .header(API_KEY_HEADER, key_header)
-            .body(Full::new(body))
-            .map_err(|_| Error::invalid_request("the pass-through path is not a valid URL"))?;
-        let response = self.transport.clone().oneshot(request).await?;
-        let (parts, body) = response.into_parts();
-        let streamed = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
-        let body = if streamed {
-            body
-        } else {
-            let bytes = read_body(body, MAX_REPLY_BYTES).await?;
-            Full::new(bytes)
-                .map_err(|never| match never {})
-                .boxed_unsync()
-        };
-        let mut reply = http::Response::new(body);
-        *reply.status_mut() = parts.status;
-        if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
-            reply
-                .headers_mut()
-                .insert(CONTENT_TYPE, content_type.clone());
-        }
-        Ok(reply)
+        let mut request = upstream_request(method, &url, headers, body)?;
+        request.headers_mut().insert(API_KEY_HEADER, key_header);
+        relay(self.transport.clone().oneshot(request).await?).await
     }
+}
+
+/// `{base}/{rest}` with the client's query, less its `key` parameter (its proxy key).
+pub(crate) fn target_url(base: &str, rest: &str, query: Option<&str>) -> String {
+    let mut url = format!("{base}/{rest}");
+    let query: Vec<(String, String)> = query
+        .map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name != "key")
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish(),
+        );
+    }
+    url
+}
+
+/// The upstream request: the client's method, body, `Content-Type` and `Accept`, and
+/// none of its other headers (its credentials among them).
+pub(crate) fn upstream_request(
+    method: Method,
+    url: &str,
+    headers: &http::HeaderMap,
+    body: Bytes,
+) -> Result<http::Request<Full<Bytes>>, Error> {
+    let mut request = http::Request::builder().method(method).uri(url);
+    for name in [CONTENT_TYPE, ACCEPT] {
+        if let Some(value) = headers.get(&name) {
+            request = request.header(name, value);
+        }
+    }
+    request
+        .body(Full::new(body))
+        .map_err(|_| Error::invalid_request("the pass-through path is not a valid URL"))
+}
+
+/// The upstream reply for the client: its status and `Content-Type`; a stream as it
+/// comes, a whole body once read (up to [`MAX_REPLY_BYTES`]).
+pub(crate) async fn relay(
+    response: http::Response<UpstreamBody>,
+) -> Result<http::Response<EdgeBody>, Error> {
+    let (parts, body) = response.into_parts();
+    let streamed = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    let body = if streamed {
+        body
+    } else {
+        let bytes = read_body(body, MAX_REPLY_BYTES).await?;
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    };
+    let mut reply = http::Response::new(body);
+    *reply.status_mut() = parts.status;
+    if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
+        reply
+            .headers_mut()
+            .insert(CONTENT_TYPE, content_type.clone());
+    }
+    Ok(reply)
 }
 
 /// Refuses a path that a server could resolve outside the API: `.` or `..` segments, raw or
 /// percent-encoded (`%2e%2e`), encoded separators (`..%2f`, `%5c`), and empty segments.
 /// Nothing is normalised: what is forwarded is what the client sent.
-fn check_path(rest: &str) -> Result<(), Error> {
+pub(crate) fn check_path(rest: &str) -> Result<(), Error> {
     for segment in rest.split('/') {
         let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
         if segment.is_empty() || decoded == "." || decoded == ".." || decoded.contains(['/', '\\'])

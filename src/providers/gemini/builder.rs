@@ -108,8 +108,9 @@ struct Settings {
     cache_store: Option<Arc<dyn CacheStore>>,
     price: Option<ModelPrice>,
     fan_out: Option<usize>,
-    /// Vertex AI's wire: no API key, model paths under `publishers/google/`.
-    google_cloud: bool,
+    /// Vertex AI's wire (no API key, model paths under `publishers/google/`), with the
+    /// project's resource name `projects/{project}/locations/{location}/`.
+    google_cloud: Option<String>,
 }
 
 impl Default for GeminiBuilder {
@@ -244,9 +245,12 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
     }
 
     /// Speaks Vertex AI's wire instead of AI Studio's: no API key header (a layer at the
-    /// HTTP level authenticates), model paths under `publishers/google/` of the base.
-    pub(crate) fn google_cloud(mut self) -> Self {
-        self.settings.google_cloud = true;
+    /// HTTP level authenticates), model paths under `publishers/google/` of the base,
+    /// embeddings through `:predict` in Vertex's batch sizes, context caches whose model
+    /// is `{parent}publishers/google/models/{model}`, where `parent` is
+    /// `projects/{project}/locations/{location}/`.
+    pub(crate) fn google_cloud(mut self, parent: String) -> Self {
+        self.settings.google_cloud = Some(parent);
         self
     }
 
@@ -347,9 +351,9 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         let options = TranslateOptions {
             drop_params: settings.drop_params,
             client_credentials: settings.client_credentials,
-            builtin_tools_with_functions: !settings.google_cloud,
+            builtin_tools_with_functions: settings.google_cloud.is_none(),
         };
-        let (api_key, key_layer, http_layer) = if settings.google_cloud {
+        let (api_key, key_layer, http_layer) = if settings.google_cloud.is_some() {
             let http = GeminiHttpLayer::new(&api_base).models_parent("publishers/google/");
             (None, ApiKeyLayer::disabled(), http)
         } else {
@@ -357,14 +361,15 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             let layer = ApiKeyLayer::new(api_key.clone());
             (api_key, layer, GeminiHttpLayer::new(&api_base))
         };
-        let caching = ContextCacheLayer::new(
+        let mut caching = ContextCacheLayer::new(
             settings
                 .cache_store
                 .unwrap_or_else(|| Arc::new(MemoryCacheStore::default())),
             cache_namespace(&api_base, api_key.as_ref()),
-        )
-        // Off on Vertex AI: its cachedContents name the model by its full resource name.
-        .enabled(!settings.google_cloud);
+        );
+        if let Some(parent) = &settings.google_cloud {
+            caching = caching.model_prefix(format!("{parent}publishers/google/models/"));
+        }
         let mut retry = settings.retry;
         if retry.reads_body_delay().is_none() {
             retry = retry.delay_in_body(retry_info_delay);
@@ -389,6 +394,9 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         let mut embed_map = EmbedMapLayer::new(options);
         if let Some(limit) = settings.fan_out {
             embed_map = embed_map.fan_out(limit);
+        }
+        if settings.google_cloud.is_some() {
+            embed_map = embed_map.batch(crate::providers::vertex::predict::instances_per_call);
         }
         let embeddings = ServiceBuilder::new()
             .layer(embed_map)

@@ -1,6 +1,7 @@
 //! [`EmbedMapLayer`]: the OpenAI ⇄ Gemini boundary for embeddings. It maps an
 //! [`EmbeddingRequest`] (at most [`MAX_EMBEDDING_INPUTS`](crate::openai::embeddings::MAX_EMBEDDING_INPUTS)
-//! inputs) to one `batchEmbedContents` [`Call`] per hundred inputs, sent at most
+//! inputs) to one `batchEmbedContents` [`Call`] per hundred inputs (on Vertex AI, per
+//! [`instances_per_call`](crate::vertex::predict::instances_per_call)), sent at most
 //! [`fan_out`](EmbedMapLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default), and joins
 //! the replies, in order, into an [`EmbeddingResponse`], by calling the pure functions in
 //! [`super::translate::embed`].
@@ -15,7 +16,9 @@ use tower_service::Service;
 use super::call::{Call, Method, Reply, context_key};
 use super::error::Error as GeminiError;
 use super::translate::TranslateOptions;
-use super::translate::embed::{translate_embedding_request, translate_embedding_response};
+use super::translate::embed::{
+    MAX_BATCH, translate_embedding_request_in, translate_embedding_response,
+};
 use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
@@ -31,6 +34,7 @@ use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 pub struct EmbedMapLayer {
     options: TranslateOptions,
     fan_out: usize,
+    batch: fn(&str) -> usize,
 }
 
 impl EmbedMapLayer {
@@ -40,12 +44,20 @@ impl EmbedMapLayer {
         Self {
             options,
             fan_out: DEFAULT_FAN_OUT,
+            batch: |_| MAX_BATCH,
         }
     }
 
     /// Sends at most `limit` batches of one request at a time (at least one).
     pub fn fan_out(mut self, limit: usize) -> Self {
         self.fan_out = limit.max(1);
+        self
+    }
+
+    /// Puts at most `batch(model)` inputs in one call (default [`MAX_BATCH`]): Vertex AI's
+    /// limits depend on the model.
+    pub(crate) fn batch(mut self, batch: fn(&str) -> usize) -> Self {
+        self.batch = batch;
         self
     }
 }
@@ -58,6 +70,7 @@ impl<S> Layer<S> for EmbedMapLayer {
             inner,
             options: self.options,
             fan_out: self.fan_out,
+            batch: self.batch,
         }
     }
 }
@@ -68,6 +81,7 @@ pub struct EmbedMap<S> {
     inner: S,
     options: TranslateOptions,
     fan_out: usize,
+    batch: fn(&str) -> usize,
 }
 
 impl<S> EmbedMap<S> {
@@ -102,7 +116,8 @@ where
 
     fn call(&mut self, mut request: EmbeddingRequest) -> Self::Future {
         let mut context = std::mem::take(&mut request.context);
-        let mut translated = match translate_embedding_request(request, &self.options) {
+        let batch = (self.batch)(&request.model);
+        let mut translated = match translate_embedding_request_in(request, &self.options, batch) {
             Ok(translated) => translated,
             Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
         };

@@ -25,6 +25,7 @@ use tower_service::Service;
 use super::call::{Call, Method, Reply};
 use super::error::Error;
 use super::wire::{Content, CountTokensRequest, ErrorBody, Tool};
+use crate::providers::vertex::predict::{PredictRequest, PredictResponse};
 use crate::upstream::Secret;
 use crate::upstream::body::into_upstream_body;
 use crate::upstream::preview::preview;
@@ -58,7 +59,8 @@ impl GeminiHttpLayer {
 
     /// Puts model paths under `parent` (e.g. `publishers/google/`, Vertex AI's), between
     /// the base and `models/{model}:{method}`; other paths (`cachedContents`) stay under
-    /// the base.
+    /// the base. With a parent, the calls whose bodies differ on Vertex AI take its shape:
+    /// embeddings go to `:predict`, `countTokens` has the request at the top level.
     pub(crate) fn models_parent(mut self, parent: &'static str) -> Self {
         self.models_parent = parent;
         self
@@ -146,6 +148,8 @@ enum ReplyKind {
     Generate,
     EventStream,
     Embeddings,
+    /// Vertex AI's `:predict` reply, read as a `batchEmbedContents` one.
+    Predictions,
     CachedContent,
     CachedContents,
     TokenCount,
@@ -162,22 +166,39 @@ fn build_request(
         .as_deref()
         .unwrap_or(api_base)
         .trim_end_matches('/');
-    let path = call.path();
+    // Vertex AI embeds with `:predict` (see `crate::vertex::predict`).
+    let vertex = !models_parent.is_empty();
+    let path = match &call.method {
+        Method::BatchEmbed(_) if vertex => format!("models/{}:predict", call.model),
+        _ => call.path(),
+    };
     let parent = if path.starts_with("models/") {
         models_parent
     } else {
         ""
     };
-    let uri = format!("{base}/{parent}{path}");
+    // A Vertex AI cache's name is a full resource name (`projects/{number}/locations/…`):
+    // it goes under the host's version, not under the project's base.
+    let uri = match path.strip_prefix("projects/") {
+        Some(_) if vertex => match base.find("/projects/") {
+            Some(root) => format!("{}/{path}", &base[..root]),
+            None => format!("{base}/{path}"),
+        },
+        _ => format!("{base}/{parent}{path}"),
+    };
     let (body, kind) = match &call.method {
         Method::Generate(body) => (serde_json::to_vec(body), ReplyKind::Generate),
         Method::StreamGenerate(body) => (serde_json::to_vec(body), ReplyKind::EventStream),
+        Method::BatchEmbed(body) if vertex => (
+            serde_json::to_vec(&PredictRequest::from(body)),
+            ReplyKind::Predictions,
+        ),
         Method::BatchEmbed(body) => (serde_json::to_vec(body), ReplyKind::Embeddings),
         Method::CreateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
         Method::ListCachedContents { .. } => (Ok(Vec::new()), ReplyKind::CachedContents),
         Method::UpdateCachedContent(body) => (serde_json::to_vec(body), ReplyKind::CachedContent),
         // Vertex AI's `countTokens` takes the request's parts at the top level.
-        Method::CountTokens(body) if !models_parent.is_empty() => (
+        Method::CountTokens(body) if vertex => (
             serde_json::to_vec(&VertexCountTokens::from(body)),
             ReplyKind::TokenCount,
         ),
@@ -249,6 +270,9 @@ where
         ReplyKind::EventStream => Reply::EventBody(into_upstream_body(body)),
         ReplyKind::Generate => Reply::Generate(read_json(body).await?),
         ReplyKind::Embeddings => Reply::Embeddings(read_json(body).await?),
+        ReplyKind::Predictions => {
+            Reply::Embeddings(read_json::<PredictResponse, _>(body).await?.into())
+        }
         ReplyKind::CachedContent => Reply::CachedContent(read_json(body).await?),
         ReplyKind::CachedContents => Reply::CachedContents(read_json(body).await?),
         ReplyKind::TokenCount => Reply::TokenCount(read_json(body).await?),

@@ -16,7 +16,7 @@ use crate::gemini::{ChatStack, EmbeddingStack, GeminiBuilder};
 use crate::layers::media::MediaFetcher;
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::pricing::ModelPrice;
-use crate::provider::{ChatResponse, EmbeddingService};
+use crate::provider::ChatResponse;
 use crate::store::CacheStore;
 use crate::upstream::{HttpTransport, RetryPolicy};
 
@@ -137,6 +137,12 @@ impl<H, T, O> VertexBuilder<H, T, O> {
         self.map(|gemini| gemini.retry(policy))
     }
 
+    /// As [`GeminiBuilder::fan_out`]: at most `limit` `:predict` calls of one embeddings
+    /// request at a time.
+    pub fn fan_out(self, limit: usize) -> Self {
+        self.map(|gemini| gemini.fan_out(limit))
+    }
+
     /// As [`GeminiBuilder::media_fetcher`].
     pub fn media_fetcher(self, fetcher: MediaFetcher) -> Self {
         self.map(|gemini| gemini.media_fetcher(fetcher))
@@ -230,24 +236,20 @@ impl<H, T, O> VertexBuilder<H, T, O> {
                 TokenSource::new(credentials, client)
             }
         };
-        let project = self
-            .project
-            .or_else(|| env("VERTEXAI_PROJECT"))
-            .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
-            .or_else(|| tokens.credentials().project_id().map(str::to_owned))
+        let project = resolve_project(self.project, tokens.credentials())
             .ok_or(BuildError::MissingProject)?;
         let location = self.location.unwrap_or_else(default_location);
         check_segment(&project, "project")?;
         check_segment(&location, "location")?;
         let base = api_base(self.host.as_deref(), &project, &location);
         let gemini = gemini
-            .google_cloud()
+            .google_cloud(format!("projects/{project}/locations/{location}/"))
             .api_base(base)
             .http_layer(BearerLayer::new(tokens))
             .build()?;
         Ok(Vertex {
             service: gemini.chat_service(),
-            embeddings: embeddings_refused(),
+            embeddings: gemini.embedding_service(),
         })
     }
 }
@@ -262,6 +264,18 @@ pub fn default_location() -> String {
     env("VERTEXAI_LOCATION").unwrap_or_else(|| DEFAULT_LOCATION.to_owned())
 }
 
+/// The project: `project` when set, else `VERTEXAI_PROJECT`, else `GOOGLE_CLOUD_PROJECT`,
+/// else the key file's.
+pub(crate) fn resolve_project(
+    project: Option<String>,
+    credentials: &Credentials,
+) -> Option<String> {
+    project
+        .or_else(|| env("VERTEXAI_PROJECT"))
+        .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+        .or_else(|| credentials.project_id().map(str::to_owned))
+}
+
 /// A non-empty environment variable.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
@@ -274,13 +288,4 @@ fn check_segment(value: &str, what: &'static str) -> Result<(), BuildError> {
         return Err(BuildError::Invalid(what));
     }
     Ok(())
-}
-
-/// The embeddings service until Vertex's `:predict` is served: a clear `400`.
-fn embeddings_refused() -> EmbeddingService {
-    EmbeddingService::new(tower::service_fn(|_: EmbeddingRequest| async {
-        Err::<EmbeddingResponse, _>(crate::Error::invalid_request(
-            "embeddings are not served on Vertex AI deployments yet",
-        ))
-    }))
 }

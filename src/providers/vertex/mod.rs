@@ -10,6 +10,7 @@
 //!     /publishers/google/models/{model}:generateContent
 //!     /publishers/google/models/{model}:streamGenerateContent?alt=sse
 //!     /publishers/google/models/{model}:countTokens
+//!     /publishers/google/models/{model}:predict                 (embeddings)
 //! https://aiplatform.googleapis.com/v1/projects/{project}/locations/global/…   (global)
 //! ```
 //!
@@ -21,16 +22,20 @@
 //!   endpoint's host)
 //! - <https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.cachedContents>
 //!
-//! Not yet served: embeddings (Vertex answers them with `:predict`, not
-//! `:batchEmbedContents`; the embeddings service refuses with a clear error) and context
-//! caching (the cache layer names the model `models/{model}` where Vertex wants the full
-//! resource name: it is left off, and a request marked with `cache_control` is sent
-//! uncached without any `cachedContents` call).
+//! Embeddings go to `publishers/google/models/{model}:predict` ([`predict`]). Context
+//! caches live in `{base}/cachedContents` and name the model
+//! `projects/{project}/locations/{location}/publishers/google/models/{model}` (the
+//! [`ContextCacheLayer`](crate::gemini::ContextCacheLayer)'s
+//! [`model_prefix`](crate::gemini::ContextCacheLayer::model_prefix)); a cache's own name,
+//! `projects/{number}/locations/{location}/cachedContents/{id}`, is a path under the
+//! host's `/v1`.
 
 pub mod auth;
 mod builder;
+pub mod predict;
 
 pub use auth::{Bearer, BearerLayer, Credentials, CredentialsError, TokenError, TokenSource};
+pub(crate) use builder::resolve_project;
 pub use builder::{BuildError, VertexBuilder, default_location};
 
 use crate::provider::{ChatService, EmbeddingService, Provider};
@@ -112,8 +117,7 @@ impl Vertex {
         self.service.clone()
     }
 
-    /// The embeddings service (not served on Vertex yet: it answers every request with a
-    /// `400` saying so).
+    /// The embeddings service (`:predict`, see [`predict`]).
     pub fn embedding_service(&self) -> EmbeddingService {
         self.embeddings.clone()
     }
@@ -125,7 +129,7 @@ impl Provider for Vertex {
     }
 
     fn embedding_service(&self) -> Option<EmbeddingService> {
-        None
+        Some(self.embeddings.clone())
     }
 }
 

@@ -220,7 +220,7 @@ where
             };
             let found = page.cached_contents.into_iter().find(|cache| {
                 cache.display_name.as_deref() == Some(display.as_str())
-                    && cache.model.as_deref() == Some(head.body.model.as_str())
+                    && cache.model.as_deref().map(model_id) == Some(call.model.as_str())
                     && head.usable(expire_time(cache, head.ttl))
             });
             if found.is_some() {
@@ -367,20 +367,54 @@ pub(super) fn expire_time(cache: &CachedContent, ttl: Duration) -> SystemTime {
 
 /// `cachedContents/{id}` with an id of Google's characters (a name read from a shared
 /// store goes into a URL path).
+/// AI Studio's `cachedContents/{id}`, or Vertex AI's
+/// `projects/{project}/locations/{location}/cachedContents/{id}`: safe segments only, as
+/// the name becomes a URL path.
 fn valid_name(name: &str) -> bool {
-    name.strip_prefix("cachedContents/").is_some_and(|id| {
-        !id.is_empty()
-            && id
+    let segment = |value: &str| {
+        !value.is_empty()
+            && value
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
-    })
+    };
+    let rest = match name.strip_prefix("projects/") {
+        Some(rest) => {
+            let mut parts = rest.splitn(4, '/');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(project), Some("locations"), Some(location), Some(rest))
+                    if segment(project) && segment(location) =>
+                {
+                    rest
+                }
+                _ => return false,
+            }
+        }
+        None => name,
+    };
+    rest.strip_prefix("cachedContents/").is_some_and(segment)
 }
 
-/// Whether Google says the named cache does not exist (any more).
+/// Whether Google says the named cache does not exist (any more): AI Studio's 403/404
+/// `CachedContent not found`, Vertex AI's 404 `Not found: cached content metadata for
+/// {id}.` and 400 `Cache content {id} is expired.`.
 fn cache_gone(error: &Error) -> bool {
-    matches!(error, Error::Upstream { status, message, .. }
-        if (*status == http::StatusCode::FORBIDDEN || *status == http::StatusCode::NOT_FOUND)
-            && message.contains("CachedContent not found"))
+    let Error::Upstream {
+        status, message, ..
+    } = error
+    else {
+        return false;
+    };
+    match *status {
+        http::StatusCode::FORBIDDEN => message.contains("CachedContent not found"),
+        http::StatusCode::NOT_FOUND => {
+            message.contains("CachedContent not found")
+                || message.contains("cached content metadata")
+        }
+        http::StatusCode::BAD_REQUEST => {
+            message.starts_with("Cache content ") && message.contains(" is expired")
+        }
+        _ => false,
+    }
 }
 
 /// Whether a failed create would fail the call uncached too: no key, or a key Google
@@ -397,6 +431,15 @@ fn uncached_fails_too(error: &Error) -> bool {
     }
 }
 
+/// The model id at the end of a cache's `model` (`models/{id}`, or Vertex AI's
+/// `projects/{project}/locations/{location}/publishers/google/models/{id}`, whose project
+/// may come back as its number).
+fn model_id(resource: &str) -> &str {
+    resource
+        .rsplit_once("models/")
+        .map_or(resource, |(_, id)| id)
+}
+
 /// The minimum a refusal names: `Cached content is too small. total_token_count=97,
 /// min_total_token_count=1024`.
 fn refused_minimum(message: &str) -> Option<u64> {
@@ -408,6 +451,69 @@ fn refused_minimum(message: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_of_ai_studio_and_vertex_caches_are_valid_and_nothing_else() {
+        for name in [
+            "cachedContents/abc-1_2",
+            "projects/123456/locations/us-central1/cachedContents/789",
+            "projects/acme-prod/locations/global/cachedContents/789",
+        ] {
+            assert!(valid_name(name), "{name}");
+        }
+        for name in [
+            "cachedContents/",
+            "cachedContents/a/../b",
+            "projects/p/locations/l/cachedContents/a?b",
+            "projects/p/zones/l/cachedContents/a",
+            "projects//locations/l/cachedContents/a",
+            "projects/p/locations/l/models/a",
+            "https://evil.test/cachedContents/a",
+        ] {
+            assert!(!valid_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn vertex_s_gone_caches_are_recognised_and_a_missing_model_is_not() {
+        let error = |status: u16, message: &str| Error::Upstream {
+            status: http::StatusCode::from_u16(status).expect("status"),
+            google: None,
+            message: message.to_owned(),
+            retry_after: None,
+        };
+        assert!(cache_gone(&error(
+            404,
+            "Not found: cached content metadata for 6116704758662168576."
+        )));
+        assert!(cache_gone(&error(
+            400,
+            "Cache content 7016131366404227072 is expired."
+        )));
+        assert!(cache_gone(&error(
+            403,
+            "CachedContent not found (or permission denied)"
+        )));
+        assert!(!cache_gone(&error(
+            404,
+            "Publisher Model `gemini-x` was not found"
+        )));
+        assert!(!cache_gone(&error(
+            400,
+            "Request contains an invalid argument."
+        )));
+    }
+
+    #[test]
+    fn a_cache_s_model_id_is_the_end_of_its_resource_name() {
+        assert_eq!(model_id("models/gemini-2.5-flash"), "gemini-2.5-flash");
+        assert_eq!(
+            model_id(
+                "projects/123/locations/us-central1/publishers/google/models/gemini-2.5-flash"
+            ),
+            "gemini-2.5-flash"
+        );
+    }
 
     #[test]
     fn the_minimum_a_refusal_names() {

@@ -55,7 +55,7 @@ impl ContextCacheLayer {
             return Err(Box::new(call));
         }
         let head = CachedContentRequest {
-            model: format!("models/{}", call.model),
+            model: format!("{}{}", self.models, call.model),
             display_name: None,
             system_instruction: body.system_instruction.take(),
             contents: body.contents.drain(..plan.contents).collect(),

@@ -69,6 +69,14 @@
 //! A call that created its cache answers [`Reply::CacheWritten`], so that the reply's usage
 //! reports the write (`cache_creation_input_tokens`) and its cost.
 //!
+//! # Vertex AI
+//!
+//! The same layer serves Vertex AI's `projects/{p}/locations/{l}/cachedContents`: the
+//! provider gives the model's resource name ([`model_prefix`](ContextCacheLayer::model_prefix)),
+//! and Vertex's cache names (`projects/{number}/locations/{l}/cachedContents/{id}`) and its
+//! messages for a gone cache (`Not found: cached content metadata for …`, `Cache content …
+//! is expired.`) are understood beside AI Studio's.
+//!
 //! # Events
 //!
 //! Each call with a marked head emits one `tracing` event at `DEBUG` with target
@@ -114,7 +122,6 @@ use crate::store::{CacheStore, MemoryCacheStore};
 use calls::Cached;
 use flight::Flights;
 pub(crate) use head::sha256_hex;
-use head::uncached;
 pub use report::TARGET as EVENT_TARGET;
 use report::{Outcome, StoreErrors};
 
@@ -165,6 +172,8 @@ const LEARNED_CAPACITY: u64 = 1_000;
 pub struct ContextCacheLayer {
     store: Arc<dyn CacheStore>,
     namespace: Arc<str>,
+    /// What a cache's `model` is, before the model id.
+    models: Arc<str>,
     state: Arc<State>,
     settings: Settings,
 }
@@ -214,7 +223,6 @@ struct Settings {
     claim_wait: Duration,
     store_timeout: Duration,
     refresh: bool,
-    enabled: bool,
 }
 
 impl ContextCacheLayer {
@@ -224,6 +232,7 @@ impl ContextCacheLayer {
         Self {
             store,
             namespace: namespace.as_ref().into(),
+            models: "models/".into(),
             state: Arc::new(State {
                 local: OnceLock::new(),
                 listed: OnceLock::new(),
@@ -236,7 +245,6 @@ impl ContextCacheLayer {
                 claim_wait: Duration::from_secs(3),
                 store_timeout: Duration::from_millis(250),
                 refresh: true,
-                enabled: true,
             },
         }
     }
@@ -270,11 +278,20 @@ impl ContextCacheLayer {
         self
     }
 
-    /// Whether marked heads are cached at all (default: on). Off, every call goes out as
-    /// if unmarked and no `cachedContents` call is made: for an upstream without Gemini's
-    /// `cachedContents` (Vertex AI names a cache's model by its full resource name).
-    pub fn enabled(mut self, enabled: bool) -> Self {
-        self.settings.enabled = enabled;
+    /// What comes before the model id in a cache's `model` (default: AI Studio's
+    /// `models/`). Vertex AI names the model by its full resource name,
+    /// `projects/{project}/locations/{location}/publishers/google/models/`, and its
+    /// `cachedContents` live under the same `projects/{project}/locations/{location}` as
+    /// its models, so the HTTP level's base URL serves both.
+    ///
+    /// ```
+    /// use llm_tower::gemini::ContextCacheLayer;
+    ///
+    /// let _vertex = ContextCacheLayer::default()
+    ///     .model_prefix("projects/my-project/locations/us-central1/publishers/google/models/");
+    /// ```
+    pub fn model_prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.models = prefix.as_ref().into();
         self
     }
 }
@@ -293,7 +310,7 @@ impl std::fmt::Debug for ContextCacheLayer {
             .field("claim_wait", &self.settings.claim_wait)
             .field("store_timeout", &self.settings.store_timeout)
             .field("refresh_ttl", &self.settings.refresh)
-            .field("enabled", &self.settings.enabled)
+            .field("model_prefix", &self.models)
             .finish_non_exhaustive()
     }
 }
@@ -354,13 +371,6 @@ where
 
     fn call(&mut self, mut call: Call) -> Self::Future {
         let plan = match (call.cache.take(), &call.method) {
-            (Some(plan), Method::Generate(_) | Method::StreamGenerate(_))
-                if !self.layer.settings.enabled =>
-            {
-                return ContextCacheFuture::Direct {
-                    inner: self.inner.call(uncached(call, &plan)),
-                };
-            }
             (Some(plan), Method::Generate(_) | Method::StreamGenerate(_)) => plan,
             _ => {
                 return ContextCacheFuture::Direct {

@@ -70,6 +70,16 @@ pub fn translate_embedding_request(
     request: EmbeddingRequest,
     options: &TranslateOptions,
 ) -> Result<TranslatedEmbedding, Error> {
+    translate_embedding_request_in(request, options, MAX_BATCH)
+}
+
+/// [`translate_embedding_request`] with at most `batch` inputs per call (at least one).
+pub(crate) fn translate_embedding_request_in(
+    request: EmbeddingRequest,
+    options: &TranslateOptions,
+    batch: usize,
+) -> Result<TranslatedEmbedding, Error> {
+    let batch = batch.max(1);
     let EmbeddingRequest {
         model,
         input,
@@ -111,7 +121,7 @@ pub fn translate_embedding_request(
     let mut batches: Vec<BatchEmbedContentsRequest> = Vec::new();
     for request in requests {
         match batches.last_mut() {
-            Some(batch) if batch.requests.len() < MAX_BATCH => batch.requests.push(request),
+            Some(last) if last.requests.len() < batch => last.requests.push(request),
             _ => batches.push(BatchEmbedContentsRequest {
                 requests: vec![request],
             }),

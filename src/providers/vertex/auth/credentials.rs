@@ -37,6 +37,10 @@ pub enum Credentials {
     ServiceAccount(ServiceAccount),
     /// A user's credentials from `gcloud auth application-default login`: a refresh token.
     AuthorizedUser(AuthorizedUser),
+    /// Workload identity federation (the `"type": "external_account"` file): a token of
+    /// another identity provider exchanged at Google's STS, then, if the file says so, for
+    /// a service account's token.
+    ExternalAccount(ExternalAccount),
     /// The metadata server of the Google Cloud machine the process runs on.
     Metadata {
         /// `http://{host}` (from `GCE_METADATA_HOST`, else [`DEFAULT_METADATA_HOST`]).
@@ -64,6 +68,38 @@ pub struct AuthorizedUser {
     pub(crate) project_id: Option<String>,
 }
 
+/// Workload identity federation credentials (the `"type": "external_account"` file, as
+/// Google's AIP-4117 describes it): the subject token is read from a file or a URL at each
+/// fetch, exchanged at `token_url` (RFC 8693), and the result, when
+/// `service_account_impersonation_url` is set, exchanged for the service account's token.
+/// AWS and executable sources are not read.
+#[derive(Clone)]
+pub struct ExternalAccount {
+    pub(crate) audience: String,
+    pub(crate) subject_token_type: String,
+    pub(crate) token_url: String,
+    pub(crate) impersonation_url: Option<String>,
+    pub(crate) lifetime_seconds: Option<u64>,
+    pub(crate) source: SubjectSource,
+}
+
+/// Where an [`ExternalAccount`]'s subject token is read.
+#[derive(Clone, Debug)]
+pub(crate) enum SubjectSource {
+    /// A file (a Kubernetes projected token, …).
+    File {
+        path: String,
+        /// With a JSON source, the field holding the token.
+        field: Option<String>,
+    },
+    /// A URL answering a `GET` with these headers (Azure's instance metadata, …).
+    Url {
+        url: String,
+        headers: Vec<(String, String)>,
+        field: Option<String>,
+    },
+}
+
 /// Why credentials could not be read. It names the file or the field, never a secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -80,7 +116,9 @@ pub enum CredentialsError {
     #[error("invalid credentials JSON: {0}")]
     Invalid(String),
     /// The `type` is one this provider cannot use.
-    #[error("credentials of type {0:?} are not supported (use service_account or authorized_user)")]
+    #[error(
+        "credentials of type {0:?} are not supported (use service_account, authorized_user or external_account)"
+    )]
     UnknownType(String),
     /// The service account's `private_key` is not a PEM PKCS#8 RSA key.
     #[error("the service account's private_key is not a PEM PKCS#8 RSA key")]
@@ -101,6 +139,38 @@ struct KeyFile {
     client_id: Option<String>,
     client_secret: Option<Secret>,
     refresh_token: Option<Secret>,
+    audience: Option<String>,
+    subject_token_type: Option<String>,
+    token_url: Option<String>,
+    service_account_impersonation_url: Option<String>,
+    service_account_impersonation: Option<Impersonation>,
+    credential_source: Option<CredentialSource>,
+}
+
+/// An `external_account` file's `service_account_impersonation`.
+#[derive(Deserialize)]
+struct Impersonation {
+    token_lifetime_seconds: Option<u64>,
+}
+
+/// An `external_account` file's `credential_source`.
+#[derive(Deserialize)]
+struct CredentialSource {
+    file: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    format: Option<SourceFormat>,
+    environment_id: Option<String>,
+    executable: Option<serde::de::IgnoredAny>,
+}
+
+/// How a subject token is written: `text`, or `json` with the token in a field.
+#[derive(Deserialize)]
+struct SourceFormat {
+    #[serde(rename = "type")]
+    kind: String,
+    subject_token_field_name: Option<String>,
 }
 
 impl Credentials {
@@ -135,6 +205,21 @@ impl Credentials {
                 refresh_token: file.refresh_token.ok_or_else(|| missing("refresh_token"))?,
                 token_uri,
                 project_id: file.quota_project_id,
+            })),
+            "external_account" => Ok(Self::ExternalAccount(ExternalAccount {
+                audience: file.audience.ok_or_else(|| missing("audience"))?,
+                subject_token_type: file
+                    .subject_token_type
+                    .ok_or_else(|| missing("subject_token_type"))?,
+                token_url: file.token_url.ok_or_else(|| missing("token_url"))?,
+                impersonation_url: file.service_account_impersonation_url,
+                lifetime_seconds: file
+                    .service_account_impersonation
+                    .and_then(|impersonation| impersonation.token_lifetime_seconds),
+                source: subject_source(
+                    file.credential_source
+                        .ok_or_else(|| missing("credential_source"))?,
+                )?,
             })),
             other => Err(CredentialsError::UnknownType(other.to_owned())),
         }
@@ -195,7 +280,8 @@ impl Credentials {
         match self {
             Self::ServiceAccount(account) => account.project_id.as_deref(),
             Self::AuthorizedUser(user) => user.project_id.as_deref(),
-            Self::Metadata { .. } => None,
+            // Its audience names the pool's project by number, which a URL cannot use.
+            Self::ExternalAccount(_) | Self::Metadata { .. } => None,
         }
     }
 }
@@ -213,8 +299,57 @@ impl fmt::Debug for Credentials {
                 .field("client_id", &user.client_id)
                 .field("token_uri", &user.token_uri)
                 .finish_non_exhaustive(),
+            Self::ExternalAccount(account) => f
+                .debug_struct("ExternalAccount")
+                .field("audience", &account.audience)
+                .field("token_url", &account.token_url)
+                .field("impersonation_url", &account.impersonation_url)
+                .finish_non_exhaustive(),
             Self::Metadata { base } => f.debug_struct("Metadata").field("base", base).finish(),
         }
+    }
+}
+
+/// A `credential_source` this provider can read: a file or a URL, its token as text or in
+/// a JSON field.
+fn subject_source(source: CredentialSource) -> Result<SubjectSource, CredentialsError> {
+    let unsupported = |what: &str| {
+        CredentialsError::Invalid(format!(
+            "credential_source: {what} sources are not supported (use file or url)"
+        ))
+    };
+    if source.environment_id.is_some() {
+        return Err(unsupported("AWS"));
+    }
+    if source.executable.is_some() {
+        return Err(unsupported("executable"));
+    }
+    let field = match source.format {
+        None => None,
+        Some(format) if format.kind == "text" => None,
+        Some(format) if format.kind == "json" => {
+            Some(format.subject_token_field_name.ok_or_else(|| {
+                CredentialsError::Invalid(
+                    "credential_source.format.subject_token_field_name is missing".to_owned(),
+                )
+            })?)
+        }
+        Some(_) => {
+            return Err(CredentialsError::Invalid(
+                "credential_source.format.type must be text or json".to_owned(),
+            ));
+        }
+    };
+    match (source.file, source.url) {
+        (Some(path), None) => Ok(SubjectSource::File { path, field }),
+        (None, Some(url)) => Ok(SubjectSource::Url {
+            url,
+            headers: source.headers.into_iter().collect(),
+            field,
+        }),
+        _ => Err(CredentialsError::Invalid(
+            "credential_source needs one of file or url".to_owned(),
+        )),
     }
 }
 

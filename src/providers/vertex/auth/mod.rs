@@ -11,7 +11,14 @@
 //! The JWT grant (RFC 7523), the refresh-token grant (RFC 6749 §6) and the metadata
 //! server's token call are three small HTTP requests; what matters is the caching, the
 //! single flight and the bounded fetch, which [`TokenSource`] does. Workload identity
-//! federation (`external_account`) is not read: such a key file is refused by type.
+//! federation (`external_account`, [`ExternalAccount`]) is two or three more: the subject
+//! token read from a file or a URL, the STS token exchange (RFC 8693), and IAM
+//! Credentials' `generateAccessToken` when the file impersonates a service account; its
+//! AWS and executable sources are refused when the file is read.
+//!
+//! Sources: <https://google.aip.dev/auth/4117> (the `external_account` file),
+//! <https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token>,
+//! <https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/generateAccessToken>.
 
 mod bearer;
 mod credentials;
@@ -20,7 +27,7 @@ mod token;
 pub use bearer::{Bearer, BearerLayer};
 pub use credentials::{
     AuthorizedUser, Credentials, CredentialsError, DEFAULT_METADATA_HOST, DEFAULT_TOKEN_URI,
-    ServiceAccount,
+    ExternalAccount, ServiceAccount,
 };
 pub use token::{
     CLOUD_PLATFORM_SCOPE, DEFAULT_TOKEN_TIMEOUT, REFRESH_AHEAD, TokenError, TokenSource,

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, ServiceExt};
 
-use super::credentials::{Credentials, ServiceAccount};
+use super::credentials::{Credentials, ExternalAccount, ServiceAccount, SubjectSource};
 use crate::upstream::Secret;
 use crate::upstream::reply::{read_body, read_error_body};
 
@@ -238,6 +238,7 @@ impl TokenSource {
         match &self.shared.credentials {
             Credentials::ServiceAccount(account) => account.token_uri.clone(),
             Credentials::AuthorizedUser(user) => user.token_uri.clone(),
+            Credentials::ExternalAccount(account) => account.token_url.clone(),
             Credentials::Metadata { base } => format!("{base}{METADATA_TOKEN_PATH}"),
         }
     }
@@ -248,6 +249,7 @@ impl TokenSource {
             reason,
         };
         let request = match &self.shared.credentials {
+            Credentials::ExternalAccount(account) => return self.federate(account).await,
             Credentials::ServiceAccount(account) => {
                 let assertion = sign_jwt(account, SystemTime::now()).map_err(unavailable)?;
                 form_post(
@@ -273,6 +275,161 @@ impl TokenSource {
         }
         .map_err(|error| unavailable(format!("invalid token endpoint: {error}")))?;
         let started = Instant::now();
+        let reply: TokenReply = self.exchange(endpoint, request).await?;
+        reply.into_token(started, endpoint)
+    }
+
+    /// Workload identity federation: the subject token, exchanged at the STS, then for
+    /// the service account's token when the credentials impersonate one.
+    async fn federate(&self, account: &ExternalAccount) -> Result<Token, TokenError> {
+        let subject = self.subject_token(account).await?;
+        let started = Instant::now();
+        let request = form_post(
+            &account.token_url,
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("audience", &account.audience),
+                ("scope", CLOUD_PLATFORM_SCOPE),
+                (
+                    "requested_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+                ("subject_token", subject.expose()),
+                ("subject_token_type", &account.subject_token_type),
+            ],
+        )
+        .map_err(|error| TokenError::Unavailable {
+            endpoint: account.token_url.clone(),
+            reason: format!("invalid token endpoint: {error}"),
+        })?;
+        let federated = self
+            .exchange::<TokenReply>(&account.token_url, request)
+            .await?
+            .into_token(started, &account.token_url)?;
+        let Some(url) = &account.impersonation_url else {
+            return Ok(federated);
+        };
+        let invalid = |reason: String| TokenError::Unavailable {
+            endpoint: url.clone(),
+            reason,
+        };
+        let lifetime = account.lifetime_seconds.unwrap_or(3600);
+        let body = serde_json::json!({"scope": [CLOUD_PLATFORM_SCOPE], "lifetime": format!("{lifetime}s")});
+        let mut request = http::Request::post(url.as_str())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|error| invalid(format!("invalid impersonation URL: {error}")))?;
+        let bearer = federated
+            .value
+            .bearer_header_value()
+            .ok_or_else(|| invalid("the STS token is not a header value".to_owned()))?;
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, bearer);
+        let started = SystemTime::now();
+        let reply: ImpersonatedReply = self.exchange(url, request).await?;
+        if reply.access_token.expose().is_empty() {
+            return Err(invalid("the reply holds an empty token".to_owned()));
+        }
+        let expires = humantime::parse_rfc3339_weak(&reply.expire_time)
+            .ok()
+            .and_then(|at| at.duration_since(started).ok())
+            .ok_or_else(|| invalid("the reply's expireTime is not a time ahead".to_owned()))?;
+        Ok(Token {
+            value: reply.access_token,
+            expires: Instant::now() + expires,
+        })
+    }
+
+    /// The subject token of `account`'s source (at most [`MAX_TOKEN_REPLY`] bytes), as
+    /// text or from its JSON field.
+    async fn subject_token(&self, account: &ExternalAccount) -> Result<Secret, TokenError> {
+        let (origin, field, bytes) = match &account.source {
+            SubjectSource::File { path, field } => {
+                let unreadable = |reason: String| TokenError::Unavailable {
+                    endpoint: path.clone(),
+                    reason,
+                };
+                let owned = path.clone();
+                let bytes = tokio::task::spawn_blocking(move || read_limited(&owned))
+                    .await
+                    .map_err(|error| unreadable(error.to_string()))?
+                    .map_err(|error| unreadable(error.to_string()))?;
+                (path, field, bytes)
+            }
+            SubjectSource::Url {
+                url,
+                headers,
+                field,
+            } => {
+                let mut request = http::Request::get(url.as_str());
+                for (name, value) in headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let request =
+                    request
+                        .body(Full::default())
+                        .map_err(|error| TokenError::Unavailable {
+                            endpoint: url.clone(),
+                            reason: format!("invalid credential_source: {error}"),
+                        })?;
+                let bytes: Bytes = self.exchange_raw(url, request).await?;
+                (url, field, bytes.to_vec())
+            }
+        };
+        let unusable = |reason: &str| TokenError::Unavailable {
+            endpoint: origin.clone(),
+            reason: reason.to_owned(),
+        };
+        let token = match field {
+            None => {
+                String::from_utf8(bytes).map_err(|_| unusable("the subject token is not text"))?
+            }
+            Some(field) => {
+                let json: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&bytes)
+                        .map_err(|_| unusable("the subject token source is not a JSON object"))?;
+                json.get(field)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| unusable("the subject token's field is missing"))?
+            }
+        };
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(unusable("the subject token is empty"));
+        }
+        Ok(Secret::new(token))
+    }
+
+    /// Sends `request` to a token endpoint and reads its JSON reply as `T`; a `4xx` is
+    /// [`TokenError::Refused`] with the OAuth error, anything else that fails
+    /// [`TokenError::Unavailable`].
+    async fn exchange<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<T, TokenError> {
+        let body = self.exchange_raw(endpoint, request).await?;
+        serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable {
+            endpoint: endpoint.to_owned(),
+            reason: "the reply is not an OAuth token".to_owned(),
+        })
+    }
+
+    /// As [`exchange`](Self::exchange), the reply's bytes.
+    async fn exchange_raw(
+        &self,
+        endpoint: &str,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<Bytes, TokenError> {
+        let unavailable = |reason: String| TokenError::Unavailable {
+            endpoint: endpoint.to_owned(),
+            reason,
+        };
         let response = self
             .shared
             .client
@@ -298,19 +455,23 @@ impl TokenSource {
                 unavailable(reason)
             });
         }
-        let body = read_body(body, MAX_TOKEN_REPLY)
+        read_body(body, MAX_TOKEN_REPLY)
             .await
-            .map_err(|error| unavailable(error.to_string()))?;
-        let reply: TokenReply = serde_json::from_slice(&body)
-            .map_err(|_| unavailable("the reply is not an OAuth token".to_owned()))?;
-        if reply.access_token.expose().is_empty() {
-            return Err(unavailable("the reply holds an empty token".to_owned()));
-        }
-        Ok(Token {
-            value: reply.access_token,
-            expires: started + Duration::from_secs(reply.expires_in.unwrap_or(3600)),
-        })
+            .map_err(|error| unavailable(error.to_string()))
     }
+}
+
+/// A file's first [`MAX_TOKEN_REPLY`] bytes; a longer file is an error.
+fn read_limited(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_TOKEN_REPLY as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_TOKEN_REPLY {
+        return Err(std::io::Error::other("the subject token file is too large"));
+    }
+    Ok(bytes)
 }
 
 /// The cached token if it has more than [`REFRESH_AHEAD`] left.
@@ -328,6 +489,31 @@ const METADATA_TOKEN_PATH: &str = "/computeMetadata/v1/instance/service-accounts
 struct TokenReply {
     access_token: Secret,
     expires_in: Option<u64>,
+}
+
+impl TokenReply {
+    /// The token, good for `expires_in` (an hour if unsaid) from `started`; an empty one
+    /// is an error.
+    fn into_token(self, started: Instant, endpoint: &str) -> Result<Token, TokenError> {
+        if self.access_token.expose().is_empty() {
+            return Err(TokenError::Unavailable {
+                endpoint: endpoint.to_owned(),
+                reason: "the reply holds an empty token".to_owned(),
+            });
+        }
+        Ok(Token {
+            value: self.access_token,
+            expires: started + Duration::from_secs(self.expires_in.unwrap_or(3600)),
+        })
+    }
+}
+
+/// IAM Credentials' `generateAccessToken` reply.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImpersonatedReply {
+    access_token: Secret,
+    expire_time: String,
 }
 
 /// A token endpoint's error body (RFC 6749 §5.2).
