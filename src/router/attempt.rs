@@ -31,7 +31,8 @@ pub(crate) async fn serve<R: Routable>(
     mut request: R,
 ) -> Result<R::Reply, Error> {
     let routing = RequestRouting::take(request.extra_mut(), &group.name)?;
-    let report = request.context_mut().get::<RouteReport>().cloned();
+    // Only the router reads it: the copies sent to deployments go without.
+    let report = request.context_mut().remove::<RouteReport>();
     let deadline = request.context_mut().get::<Deadline>().copied();
     let fallbacks = &router.settings.fallbacks;
     // Made on the first fallback: a request served by its own group allocates neither.
