@@ -180,7 +180,7 @@ fn build_request(
     // A Vertex AI cache's name is a full resource name (`projects/{number}/locations/…`):
     // it goes under the host's version, not under the project's base.
     let uri = match path.strip_prefix("projects/") {
-        Some(_) if vertex => match base.find("/projects/") {
+        Some(_) if vertex => match base.rfind("/projects/") {
             Some(root) => format!("{}/{path}", &base[..root]),
             None => format!("{base}/{path}"),
         },
