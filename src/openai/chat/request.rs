@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::Extra;
 use super::message::Message;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 use crate::raw_json::RawJson;
 use crate::upstream::Secret;
 
@@ -445,4 +445,10 @@ pub struct FunctionDefinition {
     /// Unknown keys.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Contextual for ChatRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
 }

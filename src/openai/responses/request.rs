@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::response::SummaryText;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 use crate::openai::chat::Extra;
 use crate::raw_json::RawJson;
 
@@ -354,5 +354,11 @@ pub struct ReasoningConfig {
 impl Default for ResponseToolChoice {
     fn default() -> Self {
         Self::Mode("auto".to_owned())
+    }
+}
+
+impl Contextual for CreateResponse {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
     }
 }
