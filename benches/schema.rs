@@ -2,7 +2,9 @@
 //! validating a ~10 KB reply against a compiled schema (what `SchemaValidationLayer` does per
 //! reply with `enforce_validation`).
 
-use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use llm_tower::gemini::translate::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
 use llm_tower::layers::validate::{ValidatorCache, validate_json};
 use serde_json::{Map, Value, json};

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llm_tower::gemini::translate::stream::StreamTranslator;
+use llm_tower::gemini::translate::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
 use llm_tower::gemini::wire::GenerateContentResponse;
 use llm_tower::openai::ChatCompletionChunk;

@@ -1,5 +1,5 @@
 //! [`RequestContext`]: what an embedding application attached to an HTTP request (its
-//! `http::Extensions`: a tenant id, auth claims, a per-request key, a [`Deadline`]),
+//! `http::Extensions`: a tenant id, auth claims, a per-request key, a [`Deadline`](crate::Deadline)),
 //! carried beside the typed request through every level of a stack.
 //!
 //! The HTTP edge moves the request's extensions into the typed request's `context`
@@ -13,22 +13,15 @@
 //!
 //! | extension | read by |
 //! |---|---|
-//! | [`Deadline`] | the upstream retry: it never waits past it |
-//! | [`Secret`](crate::Secret) | every provider: the API key of this request where the provider allows client credentials, a refusal (401) elsewhere ([`request_key`](crate::upstream::credentials::request_key)) |
+//! | [`Deadline`](crate::Deadline) | the upstream retry: it never waits past it |
+//! | [`Secret`](crate::Secret) | every provider: the API key of this request where the provider allows client credentials, a refusal (401) elsewhere ([`request_key`](crate::credentials::request_key)) |
 //! | [`ResponseNotes`] | the HTTP edge puts one in every request; a layer adds headers for the answer to it (the Gemini provider: `x-llm-tower-dropped-tools`) |
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-
-use tokio::time::Instant;
-
-use crate::anthropic::{CountTokensRequest, CreateMessage};
-use crate::openai::responses::CreateResponse;
-use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
 
 /// The extensions of the request a typed request came from.
 ///
@@ -159,82 +152,4 @@ impl fmt::Debug for ResponseNotes {
 pub trait Contextual {
     /// The request's context.
     fn context_mut(&mut self) -> &mut RequestContext;
-}
-
-impl Contextual for ChatRequest {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.context
-    }
-}
-
-impl Contextual for CompletionRequest {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.context
-    }
-}
-
-impl Contextual for CreateResponse {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.context
-    }
-}
-
-impl Contextual for CreateMessage {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.context
-    }
-}
-
-impl Contextual for CountTokensRequest {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.0.context
-    }
-}
-
-impl Contextual for EmbeddingRequest {
-    fn context_mut(&mut self) -> &mut RequestContext {
-        &mut self.context
-    }
-}
-
-/// The instant by which a request must be answered. The proxy sets it from
-/// `request_timeout`; an application may insert one into a request's extensions (or a
-/// typed request's [`RequestContext`]). The upstream retry never waits past it: when the
-/// wait would end later, the upstream's reply (a `429` with its `Retry-After`) goes back
-/// to the client at once.
-///
-/// ```
-/// use std::time::Duration;
-/// use llm_tower::Deadline;
-///
-/// let deadline = Deadline::after(Duration::from_secs(15));
-/// assert!(deadline.remaining() <= Duration::from_secs(15));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Deadline(Instant);
-
-impl Deadline {
-    /// `timeout` from now (a timeout too long to represent is a deadline decades away).
-    pub fn after(timeout: Duration) -> Self {
-        let now = Instant::now();
-        Self(
-            now.checked_add(timeout)
-                .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400)),
-        )
-    }
-
-    /// At `instant`.
-    pub fn at(instant: Instant) -> Self {
-        Self(instant)
-    }
-
-    /// The instant.
-    pub fn instant(self) -> Instant {
-        self.0
-    }
-
-    /// The time left (zero once it passed).
-    pub fn remaining(self) -> Duration {
-        self.0.saturating_duration_since(Instant::now())
-    }
 }

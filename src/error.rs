@@ -451,21 +451,6 @@ impl From<serde_path_to_error::Error<serde_json::Error>> for Error {
     }
 }
 
-/// Whether `error` or one of its causes is an I/O timeout.
-pub(crate) fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        if current
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        cause = current.source();
-    }
-    false
-}
-
 /// An error and its sources, `: `-separated, each cause once (reqwest's own message is
 /// only "error sending request"; the reason, e.g. "Connection refused", is in the sources).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

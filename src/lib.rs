@@ -24,15 +24,25 @@
 //! | [`edge`] | HTTP edge | OpenAI JSON/SSE ⇄ the typed services; the one place errors become JSON |
 //! | [`openai`] | OpenAI | the wire types |
 //! | [`anthropic`] | OpenAI | Anthropic's Messages API wire types (the `/v1/messages` front door) |
-//! | [`router`], [`provider`] | OpenAI | model routing; the [`Provider`] trait |
+//! | [`router`], [`provider`] | OpenAI | model routing ([`ModelRouter`]); the [`Provider`] trait |
+//! | [`credentials`] | OpenAI | the one rule for a request's own key and base URL |
 //! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses, messages |
-//! | [`providers`] | provider | [`gemini`] and the other upstreams |
-//! | [`upstream`] | upstream HTTP | transport, retry, secrets, URL redaction, the per-request call context |
-//! | [`context`] | all | [`RequestContext`]: the HTTP request's extensions beside a typed request |
+//! | [`providers`] | provider | [`gemini`], [`vertex`], [`openai_compatible`](providers::openai_compatible); the providers' HTTP-layer [`ResponseFuture`](providers::ResponseFuture) |
+//! | [`upstream`] | upstream HTTP | transport, retry, in-flight limit, secrets, URL redaction, the per-request call context |
+//! | [`context`], [`Deadline`], [`RawJson`] | leaves | the HTTP request's extensions beside a typed request; the request's deadline; raw JSON |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
 //! | [`pricing`] | shared | what a request cost, from its usage and LiteLLM-style prices |
 //! | `tokens` | shared | OpenAI's `cl100k_base` token ids and counts (feature `tiktoken`) |
-//! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`) |
+//! | `proxy` | all | the LiteLLM-compatible proxy (feature `proxy`; its Gemini stand-in and `--demo`: feature `stand-in`) |
+//!
+//! ## Levels
+//!
+//! Imports run down the picture above and never back up: [`upstream`] names nothing but
+//! itself and the leaves ([`Deadline`], [`Secret`]); the wire types of [`openai`] name only
+//! the leaves and the OpenAI-level [`Error`]; the Gemini translation
+//! ([`gemini::translate`], the pure core) names no layer (its
+//! [`CachePlan`](gemini::CachePlan) lives there; the media types of file extensions are a
+//! leaf it shares with the media fetcher).
 //!
 //! ## The seam contract
 //!
@@ -41,9 +51,14 @@
 //! OpenAI-compatible builder's `http_layer`, `transport`, `layer`, `build_service`):
 //!
 //! - the request is `http::Request<Full<Bytes>>`, the reply `http::Response<B>` with a body
-//!   of `Bytes` chunks; errors of the layers between convert from [`tower::BoxError`];
+//!   of `Bytes` chunks; errors of the layers between convert from [`tower::BoxError`], and
+//!   their causes stay reachable through `source()` (an upstream failure is the opaque
+//!   [`upstream::Error`] with `is_connect()` / `is_timeout()`);
+//! - the provider's HTTP layer answers with a named future,
+//!   [`providers::ResponseFuture`]: a request it refuses before sending (a body it cannot
+//!   encode, an unusable URL) is answered without a call and without a box;
 //! - a per-request key (a [`Secret`] among the request's extensions) is decided by one rule,
-//!   [`upstream::credentials::request_key`]: that request's key where the provider accepts
+//!   [`credentials::request_key`]: that request's key where the provider accepts
 //!   client credentials, a 401 elsewhere; it never travels on as an extension;
 //! - the request's other extensions ride on to the upstream HTTP request, so a layer at the
 //!   HTTP level reads what the application attached (a [`Deadline`], its own types);
@@ -59,16 +74,19 @@
 pub mod anthropic;
 pub mod client;
 pub mod context;
+pub mod credentials;
+mod deadline;
 pub mod edge;
 pub mod error;
 pub mod layers;
+mod mime;
 pub mod openai;
 pub mod pricing;
 pub mod provider;
 pub mod providers;
 #[cfg(feature = "proxy")]
 pub mod proxy;
-pub mod raw_json;
+mod raw_json;
 pub mod router;
 pub mod sse;
 pub mod store;
@@ -77,7 +95,8 @@ pub mod tokens;
 pub mod upstream;
 
 pub use client::Client;
-pub use context::{Contextual, Deadline, RequestContext, ResponseNotes};
+pub use context::{Contextual, RequestContext, ResponseNotes};
+pub use deadline::Deadline;
 pub use error::{Error, ErrorKind};
 pub use provider::{
     ChatResponse, ChatService, ChunkStream, CompletionResponse, CompletionService,

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::openai::Usage;
+use crate::openai::chat::round_dollars as round;
 
 /// Prompt size above which the `…_above_200k_tokens` prices apply.
 pub const LONG_PROMPT_TOKENS: u64 = 200_000;
@@ -198,12 +199,6 @@ impl Left {
 
 fn tokens(count: u64) -> f64 {
     count as f64
-}
-
-/// Rounds to 1e-12 dollars: the nearest double to a decimal with 12 places, which prints
-/// as that decimal.
-pub fn round(dollars: f64) -> f64 {
-    (dollars * 1e12).round() / 1e12
 }
 
 /// Prices by model id. An entry's other keys (LiteLLM's limits, provider, mode) are

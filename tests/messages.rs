@@ -20,7 +20,7 @@ use common::{
 };
 use llm_tower::edge::MessagesEdge;
 use llm_tower::layers::messages::Messages;
-use llm_tower::layers::messages::signature::ThoughtState;
+use llm_tower::layers::messages::ThoughtState;
 use llm_tower::providers::openai_compatible::OpenAiCompatible;
 use llm_tower::{ChatService, Secret};
 use serde_json::{Value, json};

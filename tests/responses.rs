@@ -16,7 +16,7 @@ use common::{
 };
 use llm_tower::edge::RequestLimits;
 use llm_tower::edge::ResponsesEdge;
-use llm_tower::layers::responses::state::{ItemsQuery, namespace};
+use llm_tower::layers::responses::{ItemsQuery, namespace};
 use llm_tower::layers::responses::{Responses, ResponsesLayer};
 use llm_tower::store::{MemoryResponseStore, ResponseStore};
 use llm_tower::{ChatService, ErrorKind};

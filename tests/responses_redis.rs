@@ -20,7 +20,7 @@ mod redis_server;
 use std::time::{Duration, Instant};
 
 use common::{StandIn, ok_reply, sse_payloads};
-use llm_tower::layers::responses::state::namespace;
+use llm_tower::layers::responses::namespace;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::store::{DEFAULT_RESPONSE_TTL, RedisCacheStore, ResponseStore};
 use proxy_app::{gemini_proxy, send, send_for_bytes};

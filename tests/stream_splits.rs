@@ -7,11 +7,11 @@
 
 mod common;
 
-use llm_tower::gemini::translate::stream::StreamTranslator;
+use llm_tower::gemini::translate::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds, translate_response};
 use llm_tower::gemini::wire::GenerateContentResponse;
-use llm_tower::layers::responses::request::plan;
-use llm_tower::layers::responses::stream::StreamMapper;
+use llm_tower::layers::responses::StreamMapper;
+use llm_tower::layers::responses::plan;
 use llm_tower::openai::ChatCompletionChunk;
 use llm_tower::openai::responses::ResponseEvent;
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ struct Replay {
 /// frames through the provider's own event decoder ([`GeminiEvents`], what the SSE
 /// adapter runs), then the stream translator; the first error ends the replay.
 ///
-/// [`GeminiEvents`]: llm_tower::gemini::sse::GeminiEvents
+/// [`GeminiEvents`]: llm_tower::gemini::GeminiEvents
 fn replay(parts: &[&[u8]], model: &str, include_usage: bool) -> Replay {
     let ids = SequentialIds::new(CREATED);
     let context = ReplyContext {
@@ -871,9 +871,7 @@ impl http_body::Body for Frames {
 /// Drains `GeminiEvents` over `frames` with a no-op waker (the body is always ready).
 fn adapter_events(frames: Vec<bytes::Bytes>) -> Vec<Result<GenerateContentResponse, String>> {
     use futures_core::Stream;
-    let mut events = std::pin::pin!(llm_tower::gemini::sse::GeminiEvents::new(Frames(
-        frames.into()
-    )));
+    let mut events = std::pin::pin!(llm_tower::gemini::GeminiEvents::new(Frames(frames.into())));
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     let mut out = Vec::new();
     loop {

@@ -13,7 +13,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use llm_tower::gemini::translate::stream::StreamTranslator;
+use llm_tower::gemini::translate::StreamTranslator;
 use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
 use llm_tower::gemini::wire::GenerateContentResponse;
 use llm_tower::sse::{SseDecoder, encode_data};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::context::{Contextual, RequestContext};
 use crate::openai::chat::{CacheControl, Extra};
 use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
@@ -402,3 +403,15 @@ pub struct ThinkingConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CountTokensRequest(pub CreateMessage);
+
+impl Contextual for CreateMessage {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}
+
+impl Contextual for CountTokensRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.0.context
+    }
+}

@@ -119,7 +119,7 @@ where
                 ErrorKind::PayloadTooLarge,
                 format!("request body larger than {limit} bytes"),
             )
-        } else if crate::error::is_timeout(&*error) {
+        } else if crate::upstream::error::is_timeout(&*error) {
             Error::new(
                 ErrorKind::RequestTimeout,
                 "the request body stopped arriving before it was complete",

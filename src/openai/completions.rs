@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::chat::{Extra, Stop, StreamOptions, Usage};
 use super::read::one_pass;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 
 /// A legacy completions request. Keys it does not name (`safety_settings`,
 /// `reasoning_effort`, `top_k`, …) are kept in `extra` and mean what they mean in a chat
@@ -194,4 +194,10 @@ pub struct TextLogprobs {
     pub top_logprobs: Vec<Map<String, Value>>,
     /// Character offset of each token in the text.
     pub text_offset: Vec<usize>,
+}
+
+impl Contextual for CompletionRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::chat::Extra;
 use super::read::one_pass;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 use crate::upstream::secret::Secret;
 
 /// An embeddings request.
@@ -228,4 +228,10 @@ pub struct EmbeddingUsage {
     pub prompt_tokens: u64,
     /// The same (embeddings produce no output tokens).
     pub total_tokens: u64,
+}
+
+impl Contextual for EmbeddingRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
 }

@@ -5,6 +5,9 @@
 //! [`Provider`](crate::Provider); the [`ModelRouter`](crate::ModelRouter) picks one by the model's
 //! prefix (`gemini/…`, `openai/…`).
 
+mod future;
 pub mod gemini;
 pub mod openai_compatible;
 pub mod vertex;
+
+pub use self::future::{BoxCall, ResponseFuture};

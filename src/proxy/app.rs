@@ -14,12 +14,12 @@
 //! | `POST /v1/responses`, `/responses` | master key | the Responses API, JSON or SSE |
 //! | `GET`, `DELETE /v1/responses/{id}`; `GET /v1/responses/{id}/input_items` | master key | stored responses (of the master key that created them) |
 //! | `POST /v1/messages`, `/v1/messages/count_tokens` | master key (`x-api-key` or `Authorization: Bearer`) | Anthropic's Messages API, JSON or SSE; errors in Anthropic's envelope |
-//! | `GET /v1/models`, `/models` | master key | the configured model names, and the models a wildcard serves ([`super::models`]) |
+//! | `GET /v1/models`, `/models` | master key | the configured model names, and the models a wildcard serves |
 //! | `GET /v1/models/{id}`, `/models/{id}` | master key | one model (OpenAI's `models.retrieve`) |
 //! | `GET /model/info`, `/v1/model/info` | master key | each deployment: its params (no keys), limits and prices |
 //! | `GET /health` | master key | the configured deployments (no upstream call) |
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
-//! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment ([`Readiness`]) |
+//! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 //! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location ([`super::passthrough_vertex`]) |
 
@@ -49,7 +49,7 @@ use super::passthrough_vertex::{VERTEX_ROUTES, VertexPassthrough, credentials};
 use super::readiness::Readiness;
 use super::response_cache::{ResponseCache, ResponseCacheLayer, SetupError};
 use super::unset_key;
-use crate::context::Deadline;
+use crate::Deadline;
 use crate::edge::{
     ChatEdge, ChatEdgeLayer, CompletionsEdge, CompletionsEdgeLayer, DEFAULT_BODY_LIMIT, EdgeBody,
     EmbeddingsEdge, EmbeddingsEdgeLayer, MessagesEdge, MessagesEdgeLayer, ResponsesEdge,
@@ -59,7 +59,7 @@ use crate::error::{Error, ErrorKind};
 use crate::layers::completions::Completions;
 use crate::layers::media::{FetchPolicy, MediaFetcher};
 use crate::layers::messages::{Messages, MessagesLayer};
-use crate::layers::responses::state::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery};
+use crate::layers::responses::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery};
 use crate::layers::responses::{Responses, ResponsesLayer};
 use crate::pricing::ModelPrice;
 use crate::provider::{ChatService, EmbeddingService};

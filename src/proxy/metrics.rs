@@ -23,7 +23,7 @@
 //! | `llm_tower_requests_in_flight` | gauge | |
 //! | `llm_tower_open_streams` | gauge | |
 //! | `llm_tower_send_stalls_total` | counter | |
-//! | `llm_tower_router_…` | | the router's retries, fallbacks and cooldowns ([`RouterMetrics`]) |
+//! | `llm_tower_router_…` | | the router's retries, fallbacks and cooldowns |
 
 use std::collections::HashMap;
 use std::sync::Arc;

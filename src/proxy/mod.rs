@@ -6,19 +6,21 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod cors;
+#[cfg(feature = "stand-in")]
 pub mod demo;
 pub mod metrics;
-pub mod models;
+pub(crate) mod models;
 pub mod observe;
 #[cfg(feature = "otel")]
 pub mod otel;
-pub mod passthrough;
-pub mod passthrough_vertex;
-pub mod readiness;
-pub mod response_cache;
-pub mod router_metrics;
+pub(crate) mod passthrough;
+pub(crate) mod passthrough_vertex;
+pub(crate) mod readiness;
+pub(crate) mod response_cache;
+pub(crate) mod router_metrics;
 pub mod scrape;
 pub mod server;
 pub mod stack;
+#[cfg(feature = "stand-in")]
 pub mod stand_in;
 mod unset_key;

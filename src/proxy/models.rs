@@ -309,22 +309,6 @@ fn facts_info(facts: &ModelFacts) -> Map<String, Value> {
 
 /// Checks the token counts ([`FACT_KEYS`]) a deployment's `model_info` overrides: each a
 /// whole number, 0 or more. The error names the key.
-///
-/// ```
-/// use llm_tower::proxy::config::Config;
-/// use llm_tower::proxy::models::check_model_info;
-///
-/// let yaml = "
-/// model_list:
-///   - model_name: flash
-///     litellm_params: {model: gemini/gemini-3.8-flash}
-///     model_info: {max_input_tokens: -1}
-/// ";
-/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
-/// let error = check_model_info(&config.model_list[0]).unwrap_err();
-/// assert!(error.contains("model_info.max_input_tokens"), "{error}");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn check_model_info(entry: &ModelEntry) -> Result<(), String> {
     let Some(Value::Object(info)) = &entry.model_info else {
         return Ok(());
@@ -348,24 +332,6 @@ pub fn check_model_info(entry: &ModelEntry) -> Result<(), String> {
 /// `…_above_200k_tokens` counterpart applies to long prompts too). An entry of a model the
 /// table does not know must give at least `input_cost_per_token` and
 /// `output_cost_per_token`.
-///
-/// ```
-/// use llm_tower::proxy::config::Config;
-/// use llm_tower::proxy::models::deployment_price;
-///
-/// let yaml = "
-/// model_list:
-///   - model_name: cheap
-///     litellm_params: {model: gemini/gemini-2.5-pro, input_cost_per_token: 1.0e-6}
-///     model_info: {output_cost_per_token: 8.0e-6}
-/// ";
-/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
-/// let price = deployment_price(&config.model_list[0]).expect("valid").expect("set");
-/// assert_eq!((price.input_cost_per_token, price.output_cost_per_token), (1.0e-6, 8.0e-6));
-/// assert_eq!(price.input_cost_per_token_above_200k_tokens, None);
-/// assert_eq!(price.cache_read_input_token_cost, Some(1.25e-7)); // the table's
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn deployment_price(entry: &ModelEntry) -> Result<Option<ModelPrice>, String> {
     let mut given = Map::new();
     if let Some(Value::Object(info)) = &entry.model_info {
@@ -396,4 +362,48 @@ fn price_keys(map: &Map<String, Value>) -> impl Iterator<Item = (String, Value)>
     map.iter()
         .filter(|(key, _)| PRICE_KEYS.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn check_model_info() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::proxy::config::Config;
+        use crate::proxy::models::check_model_info;
+
+        let yaml = "
+        model_list:
+          - model_name: flash
+            litellm_params: {model: gemini/gemini-3.8-flash}
+            model_info: {max_input_tokens: -1}
+        ";
+        let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+        let error = check_model_info(&config.model_list[0]).unwrap_err();
+        assert!(error.contains("model_info.max_input_tokens"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn deployment_price() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::proxy::config::Config;
+        use crate::proxy::models::deployment_price;
+
+        let yaml = "
+        model_list:
+          - model_name: cheap
+            litellm_params: {model: gemini/gemini-2.5-pro, input_cost_per_token: 1.0e-6}
+            model_info: {output_cost_per_token: 8.0e-6}
+        ";
+        let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+        let price = deployment_price(&config.model_list[0])
+            .expect("valid")
+            .expect("set");
+        assert_eq!(
+            (price.input_cost_per_token, price.output_cost_per_token),
+            (1.0e-6, 8.0e-6)
+        );
+        assert_eq!(price.input_cost_per_token_above_200k_tokens, None);
+        assert_eq!(price.cache_read_input_token_cost, Some(1.25e-7)); // the table's
+        Ok(())
+    }
 }

@@ -168,14 +168,6 @@ pub(crate) fn check_path(rest: &str) -> Result<(), Error> {
 
 /// `error` in Google's error envelope (`{"error": {"code", "message", "status"}}`), with
 /// its HTTP status.
-///
-/// ```
-/// use llm_tower::{Error, ErrorKind};
-/// use llm_tower::proxy::passthrough::google_error;
-///
-/// let response = google_error(&Error::new(ErrorKind::NotFound, "no such route"));
-/// assert_eq!(response.status(), 404);
-/// ```
 pub fn google_error(error: &Error) -> http::Response<EdgeBody> {
     let status = error.status();
     let name = match status.as_u16() {
@@ -227,5 +219,17 @@ mod tests {
         ] {
             assert!(check_path(path).is_ok(), "{path}");
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn google_error() {
+        use crate::proxy::passthrough::google_error;
+        use crate::{Error, ErrorKind};
+
+        let response = google_error(&Error::new(ErrorKind::NotFound, "no such route"));
+        assert_eq!(response.status(), 404);
     }
 }

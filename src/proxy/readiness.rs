@@ -58,14 +58,6 @@ enum Unprobed {
 }
 
 /// The readiness answers of one proxy.
-///
-/// ```
-/// use llm_tower::proxy::{config::Config, readiness::Readiness};
-/// use llm_tower::upstream::transport::HttpTransport;
-///
-/// let _readiness = Readiness::new(&Config::default_gemini(), HttpTransport::builder().build()?);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone)]
 pub struct Readiness {
     targets: Vec<Target>,

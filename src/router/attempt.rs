@@ -17,7 +17,7 @@ use super::reply::{Reply, Routable};
 use super::report::RouteReport;
 use super::state::InFlight;
 use super::strategy::Strategy;
-use crate::context::Deadline;
+use crate::Deadline;
 use crate::error::{Error, ErrorKind};
 use crate::store::minute_of;
 use crate::upstream::SendBudget;

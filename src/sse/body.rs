@@ -141,7 +141,7 @@ impl Silence {
         if !waiting {
             deadline
                 .as_mut()
-                .reset(crate::Deadline::after(limit).instant());
+                .reset(crate::deadline::Deadline::after(limit).instant());
         }
         deadline.as_mut()
     }

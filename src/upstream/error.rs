@@ -93,7 +93,7 @@ impl Error {
         let error = error.into();
         if not_connected(&*error) {
             Self::connect(error)
-        } else if crate::error::is_timeout(&*error) {
+        } else if is_timeout(&*error) {
             Self::new(ErrorKind::Timeout, Some(error))
         } else {
             Self::transport(error)
@@ -104,7 +104,7 @@ impl Error {
     /// middle of the body) is [`Timeout`](ErrorKind::Timeout).
     pub fn reading_body(error: impl Into<BoxError>) -> Self {
         let error = error.into();
-        let kind = if crate::error::is_timeout(&*error) {
+        let kind = if is_timeout(&*error) {
             ErrorKind::Timeout
         } else {
             ErrorKind::Transport
@@ -177,6 +177,21 @@ pub enum BuildError {
     /// is not an [`HttpTransport`](super::HttpTransport)).
     #[error("{0}")]
     Transport(&'static str),
+}
+
+/// Whether `error` or one of its causes is an I/O timeout.
+pub(crate) fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! |---|---|
 //! | [`transport`] | [`HttpTransport`]: the pooled HTTP/1.1 + HTTP/2 client (rustls, proxies) |
 //! | [`secret`] | [`Secret`]: keys that never print themselves |
-//! | [`credentials`] | the check of a request's own `api_key` / `api_base` |
 //! | [`redact`] | [`redact_url`]: URLs fit for logs and errors; [`redact_secret`]: a key out of upstream text |
 //! | [`error`] | [`Error`] (a call failed below the API) and [`BuildError`] |
 //! | [`body`] | [`UpstreamBody`]: the boxed reply body |
@@ -15,16 +14,14 @@
 //! | [`send_budget`] | [`SendBudget`]: the retries one request has left, shared by the seam and the router |
 //! | [`in_flight`] | [`InFlightLimit`]: a bound on the calls in flight, streams until they end |
 //! | [`reply`] | reading a reply body up to a cap |
-//! | [`preview`] | error bodies that are not the API's JSON, made readable for messages |
 //!
 //! Nothing here knows a provider: providers convert [`Error`] into their own errors.
 
 pub mod body;
 pub mod context;
-pub mod credentials;
 pub mod error;
 pub mod in_flight;
-pub mod preview;
+pub(crate) mod preview;
 pub mod redact;
 pub mod reply;
 pub mod retry;

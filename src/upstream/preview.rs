@@ -11,15 +11,7 @@ const PREVIEW_SCAN_BYTES: usize = 64 * 1024;
 /// The start of a body, for messages: for an HTML (or XML) page its readable text (tags,
 /// scripts and styles removed, entities decoded, whitespace collapsed), otherwise its first
 /// non-empty line; at most 200 characters, `…` marking a cut.
-///
-/// ```
-/// use llm_tower::upstream::preview::preview;
-///
-/// let page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
-/// assert_eq!(preview(page), "502 Bad Gateway nginx");
-/// assert_eq!(preview(b"upstream connect error\nreset"), "upstream connect error");
-/// ```
-pub fn preview(body: &[u8]) -> String {
+pub(crate) fn preview(body: &[u8]) -> String {
     // The text that fits in a preview is near the start; don't scan a huge page.
     let text = String::from_utf8_lossy(&body[..body.len().min(PREVIEW_SCAN_BYTES)]);
     let trimmed = text.trim_start();

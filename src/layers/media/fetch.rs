@@ -44,6 +44,17 @@
 //! * **Proxies** from the environment (`HTTP_PROXY`, …) are ignored: through a
 //!   proxy only the proxy's address would be checked, not the target's.
 //!
+//! # Its own HTTP client
+//!
+//! The fetcher does not share the upstream [`HttpTransport`](crate::upstream::HttpTransport):
+//! that one honours the environment's proxy and pools connections to the configured
+//! upstreams, both wrong for hosts a client named. The fetcher's client is reqwest's,
+//! because reqwest takes the guarded resolver above as a hook
+//! ([`reqwest::dns::Resolve`]) and turns redirects off per client; hyper-util's
+//! `HttpConnector::new_with_resolver` could carry the same resolver, which would make both
+//! one client stack (one HTTP client crate) with two pools, at the cost of re-doing here
+//! the request building and error mapping reqwest gives.
+//!
 //! # Limits
 //!
 //! * Only `https`, and `http` when [`FetchPolicy::allow_http`] is set.
@@ -77,8 +88,8 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use url::{Host, Url};
 
 use super::guard::{AllowEntry, Blocked, GuardedResolver, blocked_reason};
-use super::mime::mime_from_extension;
 use super::policy::{FetchError, FetchPolicy, Fetched};
+use crate::mime::mime_from_extension;
 use crate::upstream::redact::{redact, redact_url};
 
 /// How many redirects [`MediaFetcher::fetch`] follows before giving up.

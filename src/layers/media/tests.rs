@@ -6,8 +6,8 @@ use url::Host;
 
 use super::fetch::*;
 use super::guard::*;
-use super::mime::*;
 use super::policy::*;
+use crate::mime::*;
 use std::io::{Read, Write};
 use std::time::Instant;
 use wiremock::matchers::{method, path};

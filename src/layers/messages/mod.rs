@@ -2,9 +2,9 @@
 //! `/v1/messages/count_tokens`) over any chat service, so Claude Code and the Anthropic
 //! SDKs can use every provider the chat level serves.
 //!
-//! A request becomes one chat request ([`request`]); the chat reply, whole ([`reply`]) or
-//! streamed ([`stream`]), becomes the `message` or its events. Thought signatures (Gemini's)
-//! ride in thinking blocks' `signature` and come back on the next turn ([`signature`]).
+//! A request becomes one chat request (`request.rs`); the chat reply, whole (`reply.rs`) or
+//! streamed (`stream.rs`), becomes the `message` or its events. Thought signatures (Gemini's)
+//! ride in thinking blocks' `signature` and come back on the next turn ([`ThoughtState`]).
 //! Under the [`ModelRouter`](crate::ModelRouter) the model name is any name of the config, so a
 //! `claude-…` name can be an alias of a Gemini deployment.
 //!
@@ -13,10 +13,12 @@
 //! without generating; one that does not answers the request, capped at one output token,
 //! and its reported prompt tokens are the count.
 
-pub mod reply;
-pub mod request;
-pub mod signature;
-pub mod stream;
+mod reply;
+mod request;
+mod signature;
+mod stream;
+
+pub use self::signature::ThoughtState;
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -115,6 +117,11 @@ impl<S> Messages<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.

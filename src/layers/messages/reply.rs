@@ -124,20 +124,6 @@ pub(super) fn stop_reason(finish_reason: Option<&str>, has_calls: bool) -> &'sta
 
 /// Chat usage as Anthropic counts it: every input token in exactly one of the three input
 /// counts.
-///
-/// ```
-/// use llm_tower::layers::messages::reply::usage;
-/// use llm_tower::openai::Usage;
-///
-/// let mut chat = Usage::new(5000, 20);
-/// chat.cache_read_input_tokens = Some(4096);
-/// chat.add_cache_write(4096); // this request created the cache it read
-/// let usage = usage(&chat);
-/// assert_eq!(usage.input_tokens, 904);
-/// assert_eq!(usage.cache_creation_input_tokens, Some(4096));
-/// assert_eq!(usage.cache_read_input_tokens, Some(0));
-/// assert_eq!(usage.output_tokens, 20);
-/// ```
 pub fn usage(usage: &Usage) -> MessageUsage {
     let cached = usage
         .prompt_tokens_details
@@ -157,5 +143,23 @@ pub fn usage(usage: &Usage) -> MessageUsage {
         output_tokens: usage.completion_tokens,
         cache_creation_input_tokens: Some(created),
         cache_read_input_tokens: Some(cached - created),
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn usage() {
+        use crate::layers::messages::reply::usage;
+        use crate::openai::Usage;
+
+        let mut chat = Usage::new(5000, 20);
+        chat.cache_read_input_tokens = Some(4096);
+        chat.add_cache_write(4096); // this request created the cache it read
+        let usage = usage(&chat);
+        assert_eq!(usage.input_tokens, 904);
+        assert_eq!(usage.cache_creation_input_tokens, Some(4096));
+        assert_eq!(usage.cache_read_input_tokens, Some(0));
+        assert_eq!(usage.output_tokens, 20);
     }
 }

@@ -59,29 +59,6 @@ pub enum Purpose {
 
 /// Maps a Messages request to chat; `drop_params` drops unknown keys instead of refusing
 /// them.
-///
-/// ```
-/// use llm_tower::layers::messages::request::{Purpose, to_chat};
-///
-/// let request = serde_json::from_value(serde_json::json!({
-///     "model": "claude-sonnet-4", "max_tokens": 64, "system": "Be brief.",
-///     "messages": [{"role": "user", "content": "Hi"}], "top_k": 5
-/// }))?;
-/// let chat = to_chat(request, Purpose::Reply, false)?;
-/// assert_eq!(
-///     serde_json::to_value(&chat)?,
-///     serde_json::json!({
-///         "model": "claude-sonnet-4",
-///         "messages": [
-///             {"role": "system", "content": "Be brief."},
-///             {"role": "user", "content": "Hi"}
-///         ],
-///         "max_tokens": 64,
-///         "top_k": 5
-///     })
-/// );
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn to_chat(
     request: CreateMessage,
     purpose: Purpose,
@@ -793,5 +770,32 @@ fn chat_thinking(thinking: crate::anthropic::ThinkingConfig) -> Result<Reasoning
             "thinking.type",
             format!("thinking.type: `{other}` is not one of enabled, adaptive, disabled"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn to_chat() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::layers::messages::request::{Purpose, to_chat};
+
+        let request = serde_json::from_value(serde_json::json!({
+            "model": "claude-sonnet-4", "max_tokens": 64, "system": "Be brief.",
+            "messages": [{"role": "user", "content": "Hi"}], "top_k": 5
+        }))?;
+        let chat = to_chat(request, Purpose::Reply, false)?;
+        assert_eq!(
+            serde_json::to_value(&chat)?,
+            serde_json::json!({
+                "model": "claude-sonnet-4",
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Hi"}
+                ],
+                "max_tokens": 64,
+                "top_k": 5
+            })
+        );
+        Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! [`ResponsesLayer`]: OpenAI's Responses API (`/v1/responses`) over any chat service.
 //!
-//! A request becomes one chat request ([`request`]): `instructions` as a system message,
+//! A request becomes one chat request ([`plan`]): `instructions` as a system message,
 //! the stored conversation of `previous_response_id`, then the input items as messages.
-//! The chat reply, whole ([`reply`]) or streamed ([`stream`], [`events`]), becomes the
+//! The chat reply, whole (`reply.rs`) or streamed ([`StreamMapper`], [`ResponseEvents`]), becomes the
 //! `response` object or its typed events. It is provider-agnostic: under the
 //! [`ModelRouter`](crate::ModelRouter) it serves every chat provider, which still maps, refuses or
 //! drops each param; Gemini's thought signatures ride where the chat reply carries them (in
@@ -10,16 +10,21 @@
 //!
 //! With `store` (OpenAI's default), the response, its input items and the conversation are
 //! kept in a [`ResponseStore`] under the owner's namespace
-//! ([`state`]) before the reply (or its `response.completed` event) is let out;
+//! ([`namespace`]) before the reply (or its `response.completed` event) is let out;
 //! [`Responses::retrieve`], [`Responses::delete`] and [`Responses::input_items`] serve
 //! `GET` and `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
 
-pub mod events;
+mod events;
 mod reference;
-pub mod reply;
-pub mod request;
-pub mod state;
-pub mod stream;
+mod reply;
+mod request;
+mod state;
+mod stream;
+
+pub use self::events::ResponseEvents;
+pub use self::request::{Plan, Show, plan};
+pub use self::state::{DEFAULT_MAX_RECORD_BYTES, ItemsQuery, namespace};
+pub use self::stream::StreamMapper;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,12 +36,8 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use self::events::{Keep, ResponseEvents};
-use self::request::plan;
-use self::state::{
-    DEFAULT_MAX_RECORD_BYTES, ItemsQuery, Records, StoredResponse, namespace, new_response_id,
-};
-use self::stream::StreamMapper;
+use self::events::Keep;
+use self::state::{Records, StoredResponse, new_response_id};
 use super::mismatch;
 use crate::edge::RequestLimits;
 use crate::error::Error;
@@ -204,6 +205,11 @@ impl<S> Responses<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.

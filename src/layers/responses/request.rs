@@ -124,7 +124,7 @@ impl ReasoningState {
 /// Maps a Responses request to chat; `id` and `created_at` are the new response's.
 ///
 /// ```
-/// use llm_tower::layers::responses::request::plan;
+/// use llm_tower::layers::responses::plan;
 ///
 /// let request = serde_json::from_value(serde_json::json!({
 ///     "model": "gemini/gemini-2.5-flash", "instructions": "Be brief.",

@@ -176,7 +176,7 @@ fn schema_hash(schema: &Value) -> (u64, u64) {
 
 fn compile(schema: &Value) -> Result<Validator, Error> {
     jsonschema::validator_for(schema).map_err(|error| {
-        let path = error.instance_path.as_str();
+        let path = error.instance_path().as_str();
         Error::invalid_param(
             "response_format",
             format!(

@@ -79,7 +79,7 @@ pub(super) fn validate_choice(
         if position > 0 {
             message.push_str("; ");
         }
-        let path = error.instance_path.as_str();
+        let path = error.instance_path().as_str();
         let path = if path.is_empty() { "(root)" } else { path };
         let _ = write!(message, "{path}: {}", truncate(&error.to_string()));
     }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::Extra;
 use super::message::Message;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
 use crate::upstream::Secret;
@@ -482,3 +482,9 @@ one_pass!(FunctionDefinition, "a function definition", {
     opt parameters = "parameters",
     opt strict = "strict",
 });
+
+impl Contextual for ChatRequest {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
+    }
+}

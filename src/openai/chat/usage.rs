@@ -129,7 +129,7 @@ impl AddAssign for Usage {
             other.cache_creation_input_tokens,
         );
         self.cost = match (self.cost(), other_cost) {
-            (Some(a), Some(b)) => Some(crate::pricing::round(a + b)).filter(|sum| sum.is_finite()),
+            (Some(a), Some(b)) => Some(round_dollars(a + b)).filter(|sum| sum.is_finite()),
             (a, b) => a.or(b),
         };
     }
@@ -249,4 +249,10 @@ impl AddAssign for CompletionTokensDetails {
         add_count(&mut self.audio_tokens, other.audio_tokens);
         add_count(&mut self.image_tokens, other.image_tokens);
     }
+}
+
+/// Rounds to 1e-12 dollars: the nearest double to a decimal with 12 places, which prints
+/// as that decimal.
+pub(crate) fn round_dollars(dollars: f64) -> f64 {
+    (dollars * 1e12).round() / 1e12
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::response::SummaryText;
-use crate::context::RequestContext;
+use crate::context::{Contextual, RequestContext};
 use crate::openai::chat::Extra;
 use crate::openai::read::one_pass;
 use crate::raw_json::RawJson;
@@ -407,5 +407,11 @@ one_pass!(ReasoningConfig, "a reasoning object", {
 impl Default for ResponseToolChoice {
     fn default() -> Self {
         Self::Mode("auto".to_owned())
+    }
+}
+
+impl Contextual for CreateResponse {
+    fn context_mut(&mut self) -> &mut RequestContext {
+        &mut self.context
     }
 }

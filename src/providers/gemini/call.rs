@@ -6,15 +6,15 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use super::error::Error;
-use super::translate::request::CallOptions;
+use super::translate::request::{CachePlan, CallOptions};
 use super::wire::{
     BatchEmbedContentsRequest, BatchEmbedContentsResponse, CachedContent, CachedContentRequest,
     CachedContentUpdate, CountTokensRequest, CountTokensResponse, GenerateContentRequest,
     GenerateContentResponse, ListCachedContentsResponse,
 };
 use crate::context::RequestContext;
+use crate::credentials::request_key;
 use crate::upstream::UpstreamBody;
-use crate::upstream::credentials::request_key;
 
 /// Typed events of a streamed reply.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, Error>> + Send>>;
@@ -37,7 +37,7 @@ pub struct Call {
     /// Per-call key and base URL.
     pub options: CallOptions,
     /// The head of the conversation to keep in a context cache, if the request marked one
-    /// (see [`super::cache`]).
+    /// (see [`ContextCacheLayer`](super::ContextCacheLayer)).
     pub cache: Option<CachePlan>,
     /// The extensions of the client's request; they become the upstream HTTP request's
     /// extensions, for the layers at the HTTP level (a [`Deadline`](crate::Deadline) for the
@@ -47,7 +47,7 @@ pub struct Call {
 }
 
 /// Settles the call's key by the rule every provider shares
-/// ([`request_key`](crate::upstream::credentials::request_key)): the body's own, else a
+/// ([`request_key`](crate::credentials::request_key)): the body's own, else a
 /// [`Secret`](crate::Secret) the application put among the request's extensions (refused when
 /// `client_credentials` is off). The key never travels on as an extension.
 pub(crate) fn context_key(
@@ -57,19 +57,6 @@ pub(crate) fn context_key(
 ) -> Result<(), crate::Error> {
     options.api_key = request_key(options.api_key.take(), context, client_credentials)?;
     Ok(())
-}
-
-/// Which head of a `generateContent` body goes into a context cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachePlan {
-    /// How many leading `contents` (with the system instruction, tools and tool config).
-    pub contents: usize,
-    /// The cache's lifetime, `"{seconds}s"`, when the request set one.
-    pub ttl: Option<String>,
-    /// Whether the head ends inside what would otherwise be one turn (a marked user
-    /// message followed by an unmarked one): sent uncached, `contents[contents - 1]` and
-    /// `contents[contents]` are one content again.
-    pub split_turn: bool,
 }
 
 /// A context cache the call created on its way: what the reply's usage and cost report
@@ -153,7 +140,7 @@ pub enum Reply {
     Embeddings(BatchEmbedContentsResponse),
     /// A created or updated `CachedContent`.
     CachedContent(CachedContent),
-    /// The reply of a call that created a context cache first (see [`super::cache`]).
+    /// The reply of a call that created a context cache first (see [`ContextCacheLayer`](super::ContextCacheLayer)).
     CacheWritten {
         /// The call's own reply.
         reply: Box<Reply>,

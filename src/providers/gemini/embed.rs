@@ -14,7 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{Call, Method, Reply, context_key};
-use super::error::Error as GeminiError;
+use super::error::{Error as GeminiError, InvalidCall};
 use super::translate::TranslateOptions;
 use super::translate::embed::{
     MAX_BATCH, translate_embedding_request_in, translate_embedding_response,
@@ -93,6 +93,11 @@ impl<S> EmbedMap<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.
@@ -192,7 +197,7 @@ where
                     .map(|reply| match reply {
                         Reply::Embeddings(reply) => Ok(reply),
                         _ => Err(Error::from(GeminiError::InvalidCall(
-                            "an embeddings call was answered with another kind of reply".to_owned(),
+                            InvalidCall::OtherReply("an embeddings call"),
                         ))),
                     })
                     .collect::<Result<Vec<_>, Error>>()?;

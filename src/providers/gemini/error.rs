@@ -55,18 +55,87 @@ pub enum Error {
     /// nothing was sent.
     #[error(transparent)]
     Saturated(#[from] Saturated),
-    /// The reply was not what the API documents.
+    /// The reply was not what the API documents; what was wrong (and the parser's error)
+    /// is the [`source`](std::error::Error::source).
     #[error("malformed Gemini reply: {0}")]
-    Decode(String),
+    Decode(#[source] MalformedReply),
     /// The event stream broke.
     #[error("malformed Gemini event stream: {0}")]
     Stream(#[from] SseError),
     /// The event stream ended in the middle of an event or before any event.
     #[error("Gemini event stream ended early: {0}")]
     Truncated(&'static str),
-    /// The call was invalid before it was sent (an unusable base URL, …).
+    /// The call was invalid before it was sent (an unusable base URL, …); why is the
+    /// [`source`](std::error::Error::source).
     #[error("{0}")]
-    InvalidCall(String),
+    InvalidCall(#[source] InvalidCall),
+}
+
+/// Why a Gemini reply could not be read: the source of [`Error::Decode`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedReply {
+    /// A reply body is not the JSON the API documents.
+    #[error("{source} in {preview}")]
+    Json {
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+        /// The readable start of the body (an HTML page's text, …).
+        preview: String,
+    },
+    /// An event of a stream is not the JSON the API documents.
+    #[error("event {data}: {source}")]
+    Event {
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+        /// The start of the event's data.
+        data: String,
+    },
+    /// The reply body was larger than the reader's limit.
+    #[error("reply larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A candidate index Gemini never sends.
+    #[error("candidate index {index} is out of range (Gemini answers at most {max} candidates)")]
+    CandidateIndex {
+        /// The index the reply carried.
+        index: u32,
+        /// How many candidates Gemini answers at most.
+        max: u32,
+    },
+    /// A call was answered with another kind of reply (the call, named).
+    #[error("{0} was answered with another kind of reply")]
+    OtherReply(&'static str),
+}
+
+/// Why a call could not be sent, or reached a layer that cannot take it: the source of
+/// [`Error::InvalidCall`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidCall {
+    /// The request body could not be encoded.
+    #[error("cannot encode request: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The URL built under the base URL is not a valid URI.
+    #[error("invalid Gemini URL under {base}: {source}")]
+    Url {
+        /// The base URL, without credentials.
+        base: String,
+        /// Why the request could not be built.
+        #[source]
+        source: http::Error,
+    },
+    /// A streamed reply reached a layer that reads typed events: the stack lacks an
+    /// [`SseAdapterLayer`](super::SseAdapterLayer) below it.
+    #[error("a streamed reply reached {0} undecoded: add SseAdapterLayer below it")]
+    Undecoded(&'static str),
+    /// A call was answered with another kind of reply (the call, named).
+    #[error("{0} was answered with another kind of reply")]
+    OtherReply(&'static str),
 }
 
 impl From<UpstreamError> for Error {
@@ -74,7 +143,7 @@ impl From<UpstreamError> for Error {
         match error.kind() {
             _ if error.is_timeout() => Self::Timeout,
             UpstreamErrorKind::TooLarge { limit } => {
-                Self::Decode(format!("reply larger than {limit} bytes"))
+                Self::Decode(MalformedReply::TooLarge { limit })
             }
             _ => Self::Transport(error),
         }

@@ -11,7 +11,7 @@
 //! the largest cache minimum. Either way one warning is logged per id.
 //!
 //! The translation reads the facts to send only what a model accepts
-//! ([`super::translate::thinking`], the built-in tools), the context cache reads its
+//! (thinking levels and budgets, the built-in tools), the context cache reads its
 //! minimum, and the proxy shows them in `/model/info` and `/v1/models/{id}`.
 
 use std::collections::{HashMap, HashSet};

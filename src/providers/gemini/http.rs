@@ -8,7 +8,6 @@
 //! Google's JSON keeps a short preview as the message: an HTML page from a load balancer
 //! its readable text, anything else its first line.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -23,8 +22,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{Call, Method, Reply};
-use super::error::Error;
+use super::error::{Error, InvalidCall, MalformedReply};
 use super::wire::{Content, CountTokensRequest, ErrorBody, Tool};
+use crate::providers::future::{BoxCall, ResponseFuture};
 use crate::providers::vertex::predict::{PredictRequest, PredictResponse};
 use crate::upstream::Secret;
 use crate::upstream::body::into_upstream_body;
@@ -103,6 +103,11 @@ impl<S> GeminiHttp<S> {
         &self.inner
     }
 
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     /// Unwraps the inner service.
     pub fn into_inner(self) -> S {
         self.inner
@@ -119,7 +124,7 @@ where
 {
     type Response = Reply;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send>>;
+    type Future = GeminiHttpFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner
@@ -128,19 +133,24 @@ where
     }
 
     fn call(&mut self, call: Call) -> Self::Future {
-        let request = build_request(&self.api_base, self.models_parent, call);
+        let (request, kind) = match build_request(&self.api_base, self.models_parent, call) {
+            Ok(built) => built,
+            Err(error) => return ResponseFuture::refused(error),
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let (request, kind) = request?;
+        ResponseFuture::called(Box::pin(async move {
             let response = inner
                 .call(request)
                 .await
                 .map_err(|error| Error::from(error.into()))?;
             read_reply(response, kind).await
-        })
+        }))
     }
 }
+
+/// The future of [`GeminiHttp`].
+pub type GeminiHttpFuture = ResponseFuture<BoxCall<Reply, Error>, Error>;
 
 /// What the body of a successful reply is.
 #[derive(Clone, Copy)]
@@ -204,8 +214,7 @@ fn build_request(
         ),
         Method::CountTokens(body) => (serde_json::to_vec(body), ReplyKind::TokenCount),
     };
-    let body =
-        body.map_err(|error| Error::InvalidCall(format!("cannot encode request: {error}")))?;
+    let body = body.map_err(|error| Error::InvalidCall(InvalidCall::Encode(error)))?;
     let builder = match &call.method {
         Method::ListCachedContents { .. } => http::Request::get(uri),
         Method::UpdateCachedContent(_) => http::Request::patch(uri)
@@ -217,8 +226,10 @@ fn build_request(
         .body(Full::new(Bytes::from(body)))
         .map_err(|error| {
             // The base may carry credentials; name it only without them.
-            let base = crate::upstream::redact_url(base);
-            Error::InvalidCall(format!("invalid Gemini URL under {base}: {error}"))
+            Error::InvalidCall(InvalidCall::Url {
+                base: crate::upstream::redact_url(base),
+                source: error,
+            })
         })?;
     // The client's extensions go on to the HTTP level; the key is the call's own, never
     // one that came in with them.
@@ -288,8 +299,12 @@ where
     B::Error: Into<BoxError>,
 {
     let bytes = read_body(body, MAX_REPLY_BYTES).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|error| Error::Decode(format!("{error} in {}", preview(&bytes))))
+    serde_json::from_slice(&bytes).map_err(|error| {
+        Error::Decode(MalformedReply::Json {
+            source: error,
+            preview: preview(&bytes),
+        })
+    })
 }
 
 /// The `RetryInfo.retryDelay` of a Google error body, for the retry.

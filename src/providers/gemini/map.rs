@@ -19,7 +19,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{CacheWrite, Call, EventStream, Method, Reply, context_key};
-use super::error::Error as GeminiError;
+use super::error::{Error as GeminiError, InvalidCall};
 use super::facts::WarnedIds;
 use super::pricing::{bundled, price_usage};
 use super::translate::stream::StreamTranslator;
@@ -122,6 +122,11 @@ impl<S> ParamMap<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.
@@ -251,8 +256,7 @@ impl ReplyState {
                 })))
             }
             Reply::EventBody(_) => Err(Error::from(GeminiError::InvalidCall(
-                "a streamed reply reached ParamMap undecoded: add SseAdapterLayer below it"
-                    .to_owned(),
+                InvalidCall::Undecoded("ParamMap"),
             ))),
             Reply::TokenCount(count) => Ok(ChatResponse::Completion(ChatCompletion {
                 id: self.ids.completion_id(),
@@ -270,7 +274,7 @@ impl ReplyState {
             | Reply::CachedContent(_)
             | Reply::CachedContents(_)
             | Reply::CacheWritten { .. } => Err(Error::from(GeminiError::InvalidCall(
-                "a chat call was answered with another kind of reply".to_owned(),
+                InvalidCall::OtherReply("a chat call"),
             ))),
         }
     }

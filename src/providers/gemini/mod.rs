@@ -21,33 +21,34 @@
 //! ([`GeminiBuilder::http_layer`]) and the OpenAI level ([`GeminiBuilder::layer`]); every
 //! layer is public for users who assemble their own.
 
-pub mod auth;
+pub(crate) mod auth;
 mod builder;
-pub mod cache;
-pub mod call;
-pub mod embed;
-pub mod error;
+pub(crate) mod cache;
+pub(crate) mod call;
+pub(crate) mod embed;
+pub(crate) mod error;
 pub mod facts;
-pub mod http;
-pub mod map;
-pub mod model;
+pub(crate) mod http;
+pub(crate) mod map;
+pub(crate) mod model;
 pub mod pricing;
-pub mod sse;
+pub(crate) mod sse;
 pub mod translate;
 pub mod wire;
 
-pub use auth::{API_KEY_HEADER, ApiKeyLayer, ApiKeyService, api_key_from_env};
+pub use auth::{API_KEY_HEADER, ApiKeyFuture, ApiKeyLayer, ApiKeyService, api_key_from_env};
 pub use builder::{
     ChatStack, EmbeddingStack, GeminiBuilder, GeminiServices, HttpStack, cache_namespace,
 };
-pub use cache::{ContextCache, ContextCacheLayer};
-pub use call::{CachePlan, CacheWrite, Call, Method, Reply};
-pub use embed::{EmbedMap, EmbedMapLayer};
-pub use error::{Error, MissingApiKey};
-pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer};
-pub use map::{ParamMap, ParamMapLayer};
-pub use model::ModelInfo;
-pub use sse::{SseAdapter, SseAdapterLayer};
+pub use cache::{ContextCache, ContextCacheFuture, ContextCacheLayer, EVENT_TARGET};
+pub use call::{CacheWrite, Call, EventStream, Method, Reply};
+pub use embed::{EmbedMap, EmbedMapFuture, EmbedMapLayer};
+pub use error::{Error, InvalidCall, MalformedReply, MissingApiKey};
+pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpFuture, GeminiHttpLayer};
+pub use map::{DROPPED_TOOLS_HEADER, ParamMap, ParamMapFuture, ParamMapLayer};
+pub use model::{ModelInfo, SizeClass};
+pub use sse::{GeminiEvents, SseAdapter, SseAdapterFuture, SseAdapterLayer};
+pub use translate::CachePlan;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 /// ```
 /// use llm_tower::gemini::ModelInfo;
 ///
-/// use llm_tower::gemini::model::SizeClass;
+/// use llm_tower::gemini::SizeClass;
 ///
 /// let model = ModelInfo::parse("gemini-3.1-flash-lite-preview");
 /// assert_eq!(model.version(), Some((3, 1)));

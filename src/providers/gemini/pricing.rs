@@ -40,7 +40,9 @@ pub fn price_usage(usage: &mut Usage, price: Option<&ModelPrice>, write: Option<
     let storage = write
         .and_then(|write| price.storage_cost(write.tokens, write.ttl.as_secs_f64()))
         .unwrap_or(0.0);
-    usage.cost = Some(crate::pricing::round(price.cost(usage) + storage));
+    usage.cost = Some(crate::openai::chat::round_dollars(
+        price.cost(usage) + storage,
+    ));
 }
 
 #[cfg(test)]

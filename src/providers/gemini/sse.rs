@@ -24,7 +24,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{Call, Reply};
-use super::error::Error;
+use super::error::{Error, MalformedReply};
 use super::http::upstream_error;
 use super::translate::stream::MAX_CANDIDATES;
 use super::wire::GenerateContentResponse;
@@ -83,6 +83,11 @@ impl<S> SseAdapter<S> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.
@@ -232,10 +237,10 @@ fn parse_event(event: &SseEvent) -> Result<GenerateContentResponse, Error> {
         if error.is_eof() {
             Error::Truncated("an event ended in the middle of its JSON")
         } else {
-            Error::Decode(format!(
-                "event {}: {error}",
-                event.data.chars().take(120).collect::<String>()
-            ))
+            Error::Decode(MalformedReply::Event {
+                source: error,
+                data: event.data.chars().take(120).collect(),
+            })
         }
     })?;
     if let Some(index) = reply
@@ -244,9 +249,10 @@ fn parse_event(event: &SseEvent) -> Result<GenerateContentResponse, Error> {
         .filter_map(|candidate| candidate.index)
         .find(|index| *index >= MAX_CANDIDATES)
     {
-        return Err(Error::Decode(format!(
-            "candidate index {index} is out of range (Gemini answers at most {MAX_CANDIDATES} candidates)"
-        )));
+        return Err(Error::Decode(MalformedReply::CandidateIndex {
+            index,
+            max: MAX_CANDIDATES,
+        }));
     }
     Ok(reply)
 }
@@ -272,7 +278,7 @@ mod tests {
         .await;
         assert_eq!(events.len(), 1);
         assert!(
-            matches!(&events[0], Err(Error::Decode(message)) if message.contains("candidate index 4294967295")),
+            matches!(&events[0], Err(error @ Error::Decode(MalformedReply::CandidateIndex { index: 4294967295, .. })) if error.to_string().contains("candidate index 4294967295")),
             "{events:?}"
         );
     }

@@ -10,7 +10,6 @@
 //! if one is set. An error status becomes an [`Error`] as
 //! [`error`](super::error) describes.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,6 +32,7 @@ use crate::error::{Error, ErrorKind};
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::pricing::ModelPrice;
 use crate::provider::ChatResponse;
+use crate::providers::future::{BoxCall, ResponseFuture};
 use crate::upstream::preview::preview;
 use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::{Secret, redact_url};
@@ -169,6 +169,11 @@ impl<S> OpenAiCompatibleHttp<S> {
         &self.inner
     }
 
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     /// Unwraps the inner service.
     pub fn into_inner(self) -> S {
         self.inner
@@ -248,8 +253,8 @@ impl<S> OpenAiCompatibleHttp<S> {
     }
 }
 
-/// A boxed reply future.
-type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
+/// The future of [`OpenAiCompatibleHttp`] for replies of type `T`.
+pub type OpenAiCompatibleFuture<T> = ResponseFuture<BoxCall<T, Error>, Error>;
 
 impl<S, B> Service<ChatRequest> for OpenAiCompatibleHttp<S>
 where
@@ -261,7 +266,7 @@ where
 {
     type Response = ChatResponse;
     type Error = Error;
-    type Future = BoxFuture<ChatResponse>;
+    type Future = OpenAiCompatibleFuture<ChatResponse>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner
@@ -272,17 +277,17 @@ where
     fn call(&mut self, request: ChatRequest) -> Self::Future {
         let prepared = match chat_body(request, self.endpoint.options) {
             Ok(prepared) => prepared,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
+            Err(error) => return ResponseFuture::refused(error),
         };
         let stream = prepared.stream;
         let (request, key) = match self.request("chat/completions", prepared) {
             Ok(request) => request,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
+            Err(error) => return ResponseFuture::refused(error),
         };
         let sent = self.send(request);
         let event_timeout = self.event_timeout;
         let price = self.endpoint.price;
-        Box::pin(async move {
+        ResponseFuture::called(Box::pin(async move {
             let (status, body) = success(sent.await?, key.as_ref()).await?;
             let response = if !stream {
                 ChatResponse::Completion(read_json::<ChatCompletion, _>(body).await?)
@@ -309,7 +314,7 @@ where
                 Some(price) => priced(response, price),
                 None => response,
             })
-        })
+        }))
     }
 }
 
@@ -323,7 +328,7 @@ where
 {
     type Response = EmbeddingResponse;
     type Error = Error;
-    type Future = BoxFuture<EmbeddingResponse>;
+    type Future = OpenAiCompatibleFuture<EmbeddingResponse>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner
@@ -336,13 +341,13 @@ where
             .and_then(|prepared| self.request("embeddings", prepared));
         let (request, key) = match request {
             Ok(request) => request,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
+            Err(error) => return ResponseFuture::refused(error),
         };
         let sent = self.send(request);
-        Box::pin(async move {
+        ResponseFuture::called(Box::pin(async move {
             let (_, body) = success(sent.await?, key.as_ref()).await?;
             read_json(body).await
-        })
+        }))
     }
 }
 

@@ -37,7 +37,7 @@
 //! The HTTP level is the one every provider shares: requests are
 //! `http::Request<Full<Bytes>>`, and a per-request key (a [`Secret`](crate::Secret) among a
 //! request's extensions) follows the shared rule of
-//! [`request_key`](crate::upstream::credentials::request_key): sent as this request's
+//! [`request_key`](crate::credentials::request_key): sent as this request's
 //! `Authorization` where [`client_credentials`](OpenAiCompatibleBuilder::client_credentials) allows
 //! it, refused otherwise.
 //!
@@ -60,7 +60,7 @@ use std::time::Duration;
 pub use self::builder::{
     ChatStack, EmbeddingStack, HttpStack, OpenAiCompatibleBuilder, OpenAiCompatibleServices,
 };
-pub use self::http::{OpenAiCompatibleHttp, OpenAiCompatibleHttpLayer};
+pub use self::http::{OpenAiCompatibleFuture, OpenAiCompatibleHttp, OpenAiCompatibleHttpLayer};
 pub use self::stream::ChunkEvents;
 use crate::provider::{ChatService, EmbeddingService, Provider};
 

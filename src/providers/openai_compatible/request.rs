@@ -2,11 +2,11 @@
 //! the JSON body an OpenAI-compatible server takes, as the table in the provider's module
 //! docs says.
 
+use crate::credentials::{check_client_credentials, request_key};
 use crate::error::Error;
 use crate::openai::chat::{JsonSchemaFormat, ReasoningEffort, ResponseFormat, split_thought_id};
 use crate::openai::{ChatRequest, Content, EmbeddingRequest};
 use crate::upstream::Secret;
-use crate::upstream::credentials::{check_client_credentials, request_key};
 
 /// The provider's name in errors.
 const PROVIDER: &str = "openai";

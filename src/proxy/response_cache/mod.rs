@@ -36,7 +36,6 @@ use serde::{Deserialize, Serialize};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use store::MEMORY_BYTES;
 use store::ReplyStore;
 
 use super::config::{CacheBackend, CacheSettings, DEFAULT_LOCAL_TTL};
@@ -75,19 +74,6 @@ pub enum SetupError {
 }
 
 /// Puts the response cache in front of a chat or embeddings service.
-///
-/// ```
-/// use llm_tower::proxy::config::Config;
-/// use llm_tower::proxy::response_cache::ResponseCacheLayer;
-///
-/// let yaml = "litellm_settings: {cache: true, cache_params: {type: local, ttl: 60}}";
-/// let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
-/// let settings = config.litellm_settings.cache.as_ref();
-/// let layer = ResponseCacheLayer::new(settings, None)?;
-/// assert!(layer.is_on());
-/// assert!(!ResponseCacheLayer::off().is_on());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug)]
 pub struct ResponseCacheLayer {
     shared: Option<Arc<Shared>>,
@@ -134,11 +120,6 @@ impl ResponseCacheLayer {
                 embeddings: settings.embeddings,
             })),
         })
-    }
-
-    /// Whether replies are cached.
-    pub fn is_on(&self) -> bool {
-        self.shared.is_some()
     }
 }
 
@@ -502,5 +483,22 @@ mod tests {
                 "{cache}: {error}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn responsecachelayer() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::proxy::config::Config;
+        use crate::proxy::response_cache::ResponseCacheLayer;
+
+        let yaml = "litellm_settings: {cache: true, cache_params: {type: local, ttl: 60}}";
+        let (config, _) = Config::from_yaml(yaml, "config.yaml", &|_: &str| None)?;
+        let settings = config.litellm_settings.cache.as_ref();
+        let layer = ResponseCacheLayer::new(settings, None)?;
+        assert!(layer.shared.is_some());
+        assert!(ResponseCacheLayer::off().shared.is_none());
+        Ok(())
     }
 }

@@ -94,7 +94,7 @@ impl InFlightLimitLayer {
     }
 
     /// Waits up to `wait` for a permit (never past the request's
-    /// [`Deadline`](crate::Deadline)); zero refuses at once.
+    /// [`Deadline`](crate::deadline::Deadline)); zero refuses at once.
     pub fn queue_wait(mut self, wait: Duration) -> Self {
         self.queue_wait = wait;
         self

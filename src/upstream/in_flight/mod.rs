@@ -39,7 +39,7 @@ pub use self::error::Saturated;
 pub use self::future::ResponseFuture;
 use self::layer::Permits;
 pub use self::layer::{DEFAULT_QUEUE_WAIT, InFlightLimitLayer};
-use crate::Deadline;
+use crate::deadline::Deadline;
 
 /// Bounds the calls in flight through an HTTP client service; see the [module](self) docs.
 /// Clones share the permits.
@@ -177,7 +177,7 @@ mod tests {
     use tower::{ServiceExt, service_fn};
 
     use super::{InFlightLimitLayer, Saturated};
-    use crate::Deadline;
+    use crate::deadline::Deadline;
     use tower_layer::Layer;
 
     fn request() -> http::Request<Bytes> {

@@ -34,7 +34,7 @@ pub use self::body::RetryBody;
 pub use self::future::ResponseFuture;
 pub use self::layer::RetryLayer;
 pub use self::policy::{DelayInBody, RetryPolicy, parse_retry_after};
-use crate::Deadline;
+use crate::deadline::Deadline;
 use crate::upstream::SendBudget;
 
 /// Most bytes of a `429` body read to find a retry delay in it.
@@ -191,7 +191,7 @@ mod tests {
     use tower::{ServiceExt, service_fn};
 
     use super::{DelayInBody, Retry, RetryPolicy};
-    use crate::Deadline;
+    use crate::deadline::Deadline;
 
     /// A body sent in chunks.
     type Chunked = StreamBody<

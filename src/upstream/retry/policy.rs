@@ -22,7 +22,7 @@ pub type DelayInBody = fn(&[u8]) -> Option<Duration>;
 /// The wait before an attempt is the upstream's `Retry-After` (seconds or an HTTP date),
 /// or a delay found in the error body by [`delay_in_body`](Self::delay_in_body), else an
 /// exponential backoff with jitter. A wait longer than [`max_wait`](Self::max_wait), or
-/// one that would end past the request's [`Deadline`](crate::Deadline), is not waited: the
+/// one that would end past the request's [`Deadline`](crate::deadline::Deadline), is not waited: the
 /// upstream's reply (a `429` with its `Retry-After`) goes back to the client instead. A
 /// shared [`TpsBudget`] caps retries at a fraction of the calls (default: 20 % over ten
 /// seconds, plus ten a second), so a failing upstream is not hit with a multiple of the

@@ -63,7 +63,7 @@ where
             Poll::Ready(frame) => {
                 this.silence
                     .as_mut()
-                    .reset(crate::Deadline::after(*this.limit).instant());
+                    .reset(crate::deadline::Deadline::after(*this.limit).instant());
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
             Poll::Pending => match this.silence.poll(cx) {

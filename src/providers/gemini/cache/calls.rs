@@ -15,8 +15,9 @@ use super::store::claim_token;
 use super::{
     ContextCacheLayer, EVENT_TARGET, MAX_LIST_PAGES, REFRESH_CLAIM_TTL, REFUSAL_MEMORY, Resolved,
 };
-use crate::providers::gemini::call::{CachePlan, CacheWrite, Call, Method, Reply};
-use crate::providers::gemini::error::Error;
+use crate::providers::gemini::call::{CacheWrite, Call, Method, Reply};
+use crate::providers::gemini::error::{Error, InvalidCall, MalformedReply};
+use crate::providers::gemini::translate::CachePlan;
 use crate::providers::gemini::wire::{
     CachedContent, CachedContentUpdate, CountTokensRequest, GoogleStatus,
 };
@@ -214,9 +215,7 @@ where
                 context: call.context.clone(),
             };
             let Reply::CachedContents(page) = self.inner.clone().oneshot(list).await? else {
-                return Err(Error::Decode(
-                    "listing caches was answered with another kind of reply".to_owned(),
-                ));
+                return Err(Error::Decode(MalformedReply::OtherReply("listing caches")));
             };
             let found = page.cached_contents.into_iter().find(|cache| {
                 cache.display_name.as_deref() == Some(display.as_str())
@@ -271,9 +270,9 @@ where
         };
         match self.inner.clone().oneshot(create).await {
             Ok(Reply::CachedContent(created)) => Ok(Some(created)),
-            Ok(_) => Err(Error::InvalidCall(
-                "creating a context cache was answered with another kind of reply".to_owned(),
-            )),
+            Ok(_) => Err(Error::InvalidCall(InvalidCall::OtherReply(
+                "creating a context cache",
+            ))),
             // A head Google will not cache (too small, a model without caching); a bad key
             // fails the same way uncached, so it is the caller's error at once.
             Err(Error::Upstream {

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use super::size::{self, Size};
 use super::{ContextCacheLayer, DEFAULT_TTL, DISPLAY_PREFIX};
-use crate::providers::gemini::call::{CachePlan, Call, Method};
+use crate::providers::gemini::call::{Call, Method};
+use crate::providers::gemini::translate::CachePlan;
 use crate::providers::gemini::translate::messages::join_split_turn;
 use crate::providers::gemini::wire::CachedContentRequest;
 

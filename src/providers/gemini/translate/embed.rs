@@ -47,33 +47,18 @@ pub struct TranslatedEmbedding {
     pub estimated_tokens: u64,
 }
 
-/// Maps an OpenAI embeddings request (its `model` already a bare Gemini id).
-///
-/// ```
-/// use llm_tower::gemini::translate::TranslateOptions;
-/// use llm_tower::gemini::translate::embed::translate_embedding_request;
-/// use llm_tower::openai::EmbeddingRequest;
-///
-/// let mut request = EmbeddingRequest::new("gemini-embedding-001", vec!["hello".to_owned(), "world".to_owned()]);
-/// request.dimensions = Some(4);
-/// let translated = translate_embedding_request(request, &TranslateOptions::default())?;
-/// assert_eq!(
-///     serde_json::to_value(&translated.batches[0])?,
-///     serde_json::json!({"requests": [
-///         {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "hello"}]}, "outputDimensionality": 4},
-///         {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "world"}]}, "outputDimensionality": 4}
-///     ]})
-/// );
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn translate_embedding_request(
+/// Maps an OpenAI embeddings request (its `model` already a bare Gemini id), in calls of
+/// the Gemini API's size (the tests' shorthand).
+#[cfg(test)]
+pub(crate) fn translate_embedding_request(
     request: EmbeddingRequest,
     options: &TranslateOptions,
 ) -> Result<TranslatedEmbedding, Error> {
     translate_embedding_request_in(request, options, MAX_BATCH)
 }
 
-/// [`translate_embedding_request`] with at most `batch` inputs per call (at least one).
+/// Maps an OpenAI embeddings request (its `model` already a bare Gemini id), with at most
+/// `batch` inputs per call (at least one).
 pub(crate) fn translate_embedding_request_in(
     request: EmbeddingRequest,
     options: &TranslateOptions,
@@ -211,18 +196,6 @@ fn count_tokens(_: &str) -> u64 {
 /// Joins the replies of a request's batches (in order; `batch_sizes[i]` inputs were sent
 /// in batch `i`) into the OpenAI reply. A batch answered with more or fewer vectors than it
 /// sent is an error: the indices after it would be wrong.
-///
-/// ```
-/// use llm_tower::gemini::translate::embed::translate_embedding_response;
-/// use llm_tower::gemini::wire::BatchEmbedContentsResponse;
-/// use llm_tower::openai::{EmbeddingVector, EncodingFormat};
-///
-/// let reply: BatchEmbedContentsResponse =
-///     serde_json::from_str(r#"{"embeddings": [{"values": [0.5, -1.0]}]}"#)?;
-/// let response = translate_embedding_response("gemini-embedding-001", vec![reply], &[1], EncodingFormat::Float)?;
-/// assert_eq!(response.data[0].embedding, EmbeddingVector::Float(vec![0.5, -1.0]));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn translate_embedding_response(
     model: &str,
     replies: Vec<BatchEmbedContentsResponse>,
@@ -405,5 +378,51 @@ mod tests {
     #[test]
     fn base64_is_little_endian_f32() {
         assert_eq!(base64_floats(&[1.0, -2.5]), "AACAPwAAIMA=");
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn translate_embedding_request() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::translate::TranslateOptions;
+        use crate::gemini::translate::embed::translate_embedding_request;
+        use crate::openai::EmbeddingRequest;
+
+        let mut request = EmbeddingRequest::new(
+            "gemini-embedding-001",
+            vec!["hello".to_owned(), "world".to_owned()],
+        );
+        request.dimensions = Some(4);
+        let translated = translate_embedding_request(request, &TranslateOptions::default())?;
+        assert_eq!(
+            serde_json::to_value(&translated.batches[0])?,
+            serde_json::json!({"requests": [
+                {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "hello"}]}, "outputDimensionality": 4},
+                {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "world"}]}, "outputDimensionality": 4}
+            ]})
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn translate_embedding_response() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::translate::embed::translate_embedding_response;
+        use crate::gemini::wire::BatchEmbedContentsResponse;
+        use crate::openai::{EmbeddingVector, EncodingFormat};
+
+        let reply: BatchEmbedContentsResponse =
+            serde_json::from_str(r#"{"embeddings": [{"values": [0.5, -1.0]}]}"#)?;
+        let response = translate_embedding_response(
+            "gemini-embedding-001",
+            vec![reply],
+            &[1],
+            EncodingFormat::Float,
+        )?;
+        assert_eq!(
+            response.data[0].embedding,
+            EmbeddingVector::Float(vec![0.5, -1.0])
+        );
+        Ok(())
     }
 }

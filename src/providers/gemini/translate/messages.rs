@@ -39,9 +39,9 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::layers::media::mime_from_extension;
+use crate::mime::mime_from_extension;
 use crate::openai::chat::{Content, ContentPart, Message, Role, ToolCall, split_thought_id};
-use crate::providers::gemini::facts::{self, ModelFacts};
+use crate::providers::gemini::facts::ModelFacts;
 use crate::providers::gemini::wire::{
     self, Blob, FileData, FunctionResponse, MediaResolution, Part,
 };
@@ -70,16 +70,6 @@ pub struct Conversation {
 
 /// Joins `contents[at]` into `contents[at - 1]`, undoing a split the head boundary made:
 /// the contents become those of the request without `cache_control`.
-///
-/// ```
-/// use llm_tower::gemini::translate::messages::join_split_turn;
-/// use llm_tower::gemini::wire::{Content, Part};
-///
-/// let user = |text: &str| Content { role: Some("user".into()), parts: vec![Part::text(text)] };
-/// let mut contents = vec![user("a"), user("b")];
-/// join_split_turn(&mut contents, 1);
-/// assert_eq!(contents, [Content { role: Some("user".into()), parts: vec![Part::text("a"), Part::text("b")] }]);
-/// ```
 pub fn join_split_turn(contents: &mut Vec<wire::Content>, at: usize) {
     if at > 0 && at < contents.len() {
         let next = contents.remove(at);
@@ -104,25 +94,7 @@ impl Turn {
     }
 }
 
-/// Translates `messages` for the model `model` (an id such as `gemini-2.5-flash`).
-///
-/// ```
-/// use llm_tower::gemini::translate::messages::translate_messages;
-/// use llm_tower::openai::{Message, Role};
-///
-/// let conversation = translate_messages(
-///     vec![Message::text(Role::System, "Be brief."), Message::text(Role::User, "Hi")],
-///     "gemini-2.5-flash",
-/// )?;
-/// assert_eq!(conversation.contents.len(), 1);
-/// assert!(conversation.system_instruction.is_some());
-/// # Ok::<(), llm_tower::Error>(())
-/// ```
-pub fn translate_messages(messages: Vec<Message>, model: &str) -> Result<Conversation, Error> {
-    translate_conversation(messages, facts::facts(model), None)
-}
-
-/// [`translate_messages`], keeping messages `0..=cache_end` apart as the head of the
+/// Translates `messages` for a model with `facts`, keeping messages `0..=cache_end` apart as the head of the
 /// conversation for a context cache: the turn after it is never merged into it. A system
 /// message after the head makes the head uncachable (a cache holds the system instruction
 /// and a request naming a cache may not carry one).
@@ -696,4 +668,46 @@ fn data_uri_part(
         }),
         ..Part::default()
     }))
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn join_split_turn() {
+        use crate::gemini::translate::messages::join_split_turn;
+        use crate::gemini::wire::{Content, Part};
+
+        let user = |text: &str| Content {
+            role: Some("user".into()),
+            parts: vec![Part::text(text)],
+        };
+        let mut contents = vec![user("a"), user("b")];
+        join_split_turn(&mut contents, 1);
+        assert_eq!(
+            contents,
+            [Content {
+                role: Some("user".into()),
+                parts: vec![Part::text("a"), Part::text("b")]
+            }]
+        );
+    }
+
+    #[test]
+    fn translate_conversation() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::facts::facts;
+        use crate::gemini::translate::messages::translate_conversation;
+        use crate::openai::{Message, Role};
+
+        let conversation = translate_conversation(
+            vec![
+                Message::text(Role::System, "Be brief."),
+                Message::text(Role::User, "Hi"),
+            ],
+            facts("gemini-2.5-flash"),
+            None,
+        )?;
+        assert_eq!(conversation.contents.len(), 1);
+        assert!(conversation.system_instruction.is_some());
+        Ok(())
+    }
 }

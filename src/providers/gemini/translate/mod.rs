@@ -2,18 +2,22 @@
 //! except an injected [`IdSource`]. The layers call these functions; the criterion
 //! benchmarks and most unit tests call them directly.
 
-pub mod embed;
-pub mod ids;
-pub mod messages;
-pub mod request;
-pub mod response;
+pub(crate) mod embed;
+mod ids;
+pub(crate) mod messages;
+pub(crate) mod request;
+pub(crate) mod response;
 pub mod schema;
-pub mod schema_cache;
-pub mod stream;
-pub mod thinking;
-pub mod tools;
+pub(crate) mod schema_cache;
+pub(crate) mod stream;
+pub(crate) mod thinking;
+pub(crate) mod tools;
 
 pub use ids::{IdSource, RandomIds, SequentialIds};
-pub use request::{TranslateOptions, translate_request, translate_request_cached};
+pub use request::{
+    CachePlan, CallOptions, TranslateOptions, TranslatedRequest, translate_request,
+    translate_request_cached,
+};
 pub use response::{ReplyContext, translate_response};
 pub use schema_cache::ToolSchemaCache;
+pub use stream::StreamTranslator;

@@ -56,14 +56,13 @@ use super::schema::{SchemaOptions, to_json_schema, to_openapi_schema};
 use super::schema_cache::ToolSchemaCache;
 use super::thinking::{from_reasoning_effort, from_thinking, known_effort};
 use super::tools::{ToolSet, tool_config};
+use crate::credentials::check_client_credentials;
 use crate::error::Error;
 use crate::openai::chat::{ChatRequest, Message, ResponseFormat, Stop};
-use crate::providers::gemini::call::CachePlan;
 use crate::providers::gemini::facts::{self, ThinkingMode};
 use crate::providers::gemini::model::ModelInfo;
 use crate::providers::gemini::wire::{GenerateContentRequest, GenerationConfig, ToolConfig};
 use crate::raw_json::RawJson;
-use crate::upstream::credentials::check_client_credentials;
 use crate::upstream::secret::Secret;
 
 /// Provider-wide translation settings.
@@ -79,7 +78,7 @@ pub struct TranslateOptions {
     /// Send built-in tools beside function declarations to models that take the mix, with
     /// `toolConfig.includeServerSideToolInvocations` (on by default). Vertex AI refuses that
     /// field: with this off, the mix is treated as for a model that refuses it (see
-    /// [`ToolSet::fit_builtins`](super::tools::ToolSet::fit_builtins)).
+    /// [`dropped_tools`](TranslatedRequest::dropped_tools)).
     pub builtin_tools_with_functions: bool,
 }
 
@@ -114,6 +113,19 @@ impl std::fmt::Debug for CallOptions {
     }
 }
 
+/// Which head of a `generateContent` body goes into a context cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePlan {
+    /// How many leading `contents` (with the system instruction, tools and tool config).
+    pub contents: usize,
+    /// The cache's lifetime, `"{seconds}s"`, when the request set one.
+    pub ttl: Option<String>,
+    /// Whether the head ends inside what would otherwise be one turn (a marked user
+    /// message followed by an unmarked one): sent uncached, `contents[contents - 1]` and
+    /// `contents[contents]` are one content again.
+    pub split_turn: bool,
+}
+
 /// The Gemini side of a chat request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranslatedRequest {
@@ -132,7 +144,7 @@ pub struct TranslatedRequest {
     /// The head of the conversation to keep in a context cache.
     pub cache: Option<CachePlan>,
     /// Built-in tools left out because the model does not take them beside function
-    /// declarations (their Gemini names; see [`ToolSet::fit_builtins`](super::tools::ToolSet::fit_builtins)).
+    /// declarations (their Gemini names).
     pub dropped_tools: Vec<String>,
 }
 

@@ -343,13 +343,6 @@ fn translate_candidate(
 }
 
 /// Gemini `finishReason` → OpenAI `finish_reason` (without the tool-call override).
-///
-/// ```
-/// use llm_tower::gemini::translate::response::finish_reason;
-/// assert_eq!(finish_reason(Some("MAX_TOKENS")), "length");
-/// assert_eq!(finish_reason(Some("SPII")), "content_filter");
-/// assert_eq!(finish_reason(Some("SOMETHING_NEW")), "stop");
-/// ```
 pub fn finish_reason(reason: Option<&str>) -> &'static str {
     match reason {
         Some("MAX_TOKENS") => "length",
@@ -649,5 +642,16 @@ mod tests {
             })
         );
         assert_eq!(usage.completion_tokens, 240);
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn finish_reason() {
+        use crate::gemini::translate::response::finish_reason;
+        assert_eq!(finish_reason(Some("MAX_TOKENS")), "length");
+        assert_eq!(finish_reason(Some("SPII")), "content_filter");
+        assert_eq!(finish_reason(Some("SOMETHING_NEW")), "stop");
     }
 }

@@ -33,7 +33,7 @@ const ENTRY_OVERHEAD: u64 = 64;
 /// schema without properties).
 ///
 /// ```
-/// use llm_tower::gemini::translate::schema_cache::ToolSchemaCache;
+/// use llm_tower::gemini::translate::ToolSchemaCache;
 /// let cache = ToolSchemaCache::new(1024 * 1024);
 /// assert!(cache.is_empty());
 /// ```
@@ -53,7 +53,7 @@ fn weight(text: &str, converted: &Option<RawJson>) -> u64 {
 
 impl ToolSchemaCache {
     /// A cache of at most `max_bytes` of schema text and converted schemas, each entry at
-    /// most [`DEFAULT_MAX_ENTRY_BYTES`] (or `max_bytes`, if smaller).
+    /// most 1 MiB (or `max_bytes`, if smaller).
     pub fn new(max_bytes: u64) -> Self {
         Self {
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES.min(max_bytes),
@@ -70,7 +70,7 @@ impl ToolSchemaCache {
     /// schemas are converted for each request.
     ///
     /// ```
-    /// use llm_tower::gemini::translate::schema_cache::ToolSchemaCache;
+    /// use llm_tower::gemini::translate::ToolSchemaCache;
     /// let cache = ToolSchemaCache::new(32 * 1024 * 1024).max_entry_bytes(256 * 1024);
     /// # let _ = cache;
     /// ```
@@ -125,7 +125,7 @@ impl ToolSchemaCache {
 }
 
 impl Default for ToolSchemaCache {
-    /// [`DEFAULT_MAX_BYTES`].
+    /// At most 32 MiB.
     fn default() -> Self {
         Self::new(DEFAULT_MAX_BYTES)
     }

@@ -55,7 +55,7 @@ struct ChoiceState {
 ///
 /// ```
 /// use llm_tower::gemini::translate::{ReplyContext, SequentialIds};
-/// use llm_tower::gemini::translate::stream::StreamTranslator;
+/// use llm_tower::gemini::translate::StreamTranslator;
 ///
 /// let ids = SequentialIds::new(0);
 /// let context = ReplyContext { model: "gemini-2.5-flash", legacy_functions: false };

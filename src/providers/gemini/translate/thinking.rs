@@ -47,31 +47,11 @@ fn parse_effort(level: &str) -> Option<Effort> {
 }
 
 /// Whether `level` is a `reasoning_effort` this module maps.
-///
-/// ```
-/// use llm_tower::gemini::translate::thinking::known_effort;
-///
-/// assert!(known_effort("minimal"));
-/// assert!(known_effort("disable"));
-/// assert!(!known_effort("extreme"));
-/// ```
 pub fn known_effort(level: &str) -> bool {
     parse_effort(level).is_some()
 }
 
 /// `reasoning_effort` → `thinkingConfig` for a model with `facts`.
-///
-/// ```
-/// use llm_tower::gemini::{facts::facts, translate::thinking::from_reasoning_effort};
-///
-/// let config = from_reasoning_effort("low", facts("gemini-2.5-flash"))?;
-/// assert_eq!(config.thinking_budget, Some(1024));
-/// assert_eq!(config.include_thoughts, Some(true));
-/// // 3.8 Flash accepts no `minimal`: the nearest accepted level is sent.
-/// let config = from_reasoning_effort("minimal", facts("gemini-3.8-flash"))?;
-/// assert_eq!(config.thinking_level.as_deref(), Some("low"));
-/// # Ok::<(), llm_tower::Error>(())
-/// ```
 pub fn from_reasoning_effort(level: &str, facts: &ModelFacts) -> Result<ThinkingConfig, Error> {
     const PARAM: &str = "reasoning_effort";
     let asked = match parse_effort(level) {
@@ -94,16 +74,6 @@ pub fn from_reasoning_effort(level: &str, facts: &ModelFacts) -> Result<Thinking
 }
 
 /// Anthropic-style `thinking` → `thinkingConfig` for a model with `facts`.
-///
-/// ```
-/// use llm_tower::gemini::{facts::facts, translate::thinking::from_thinking};
-/// use llm_tower::openai::chat::Thinking;
-///
-/// let thinking: Thinking = serde_json::from_str(r#"{"type":"enabled","budget_tokens":3000}"#).unwrap();
-/// let config = from_thinking(&thinking, facts("gemini-3-flash-preview"))?;
-/// assert_eq!(config.thinking_level.as_deref(), Some("medium"));
-/// # Ok::<(), llm_tower::Error>(())
-/// ```
 pub fn from_thinking(thinking: &Thinking, facts: &ModelFacts) -> Result<ThinkingConfig, Error> {
     const PARAM: &str = "thinking";
     match (thinking.kind.as_str(), thinking.budget_tokens) {
@@ -412,5 +382,42 @@ mod tests {
                 .thinking_budget,
             Some(0)
         );
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn known_effort() {
+        use crate::gemini::translate::thinking::known_effort;
+
+        assert!(known_effort("minimal"));
+        assert!(known_effort("disable"));
+        assert!(!known_effort("extreme"));
+    }
+
+    #[test]
+    fn from_reasoning_effort() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::{facts::facts, translate::thinking::from_reasoning_effort};
+
+        let config = from_reasoning_effort("low", facts("gemini-2.5-flash"))?;
+        assert_eq!(config.thinking_budget, Some(1024));
+        assert_eq!(config.include_thoughts, Some(true));
+        // 3.8 Flash accepts no `minimal`: the nearest accepted level is sent.
+        let config = from_reasoning_effort("minimal", facts("gemini-3.8-flash"))?;
+        assert_eq!(config.thinking_level.as_deref(), Some("low"));
+        Ok(())
+    }
+
+    #[test]
+    fn from_thinking() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::{facts::facts, translate::thinking::from_thinking};
+        use crate::openai::chat::Thinking;
+
+        let thinking: Thinking =
+            serde_json::from_str(r#"{"type":"enabled","budget_tokens":3000}"#).unwrap();
+        let config = from_thinking(&thinking, facts("gemini-3-flash-preview"))?;
+        assert_eq!(config.thinking_level.as_deref(), Some("medium"));
+        Ok(())
     }
 }

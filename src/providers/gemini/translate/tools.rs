@@ -121,21 +121,6 @@ impl<'c> ToolSet<'c> {
     /// tools beside function declarations) and functions declared, the built-in tools are
     /// dropped and their Gemini names returned, or, when `web_search_options` asked for a
     /// search, the request is refused (see the module docs).
-    ///
-    /// ```
-    /// use llm_tower::gemini::translate::tools::ToolSet;
-    ///
-    /// let mut tools = ToolSet::default();
-    /// let web: llm_tower::openai::Tool = serde_json::from_str(r#"{"type":"web_search"}"#).unwrap();
-    /// let shell: llm_tower::openai::Tool = serde_json::from_str(
-    ///     r#"{"type":"function","function":{"name":"shell"}}"#,
-    /// ).unwrap();
-    /// tools.add_tool(web, 0)?;
-    /// tools.add_tool(shell, 1)?;
-    /// assert_eq!(tools.fit_builtins(false)?, ["googleSearch"]);
-    /// assert_eq!(tools.into_tools().len(), 1);
-    /// # Ok::<(), llm_tower::Error>(())
-    /// ```
     pub fn fit_builtins(&mut self, combine: bool) -> Result<Vec<String>, Error> {
         if combine || self.functions.is_empty() || self.builtins.is_empty() {
             return Ok(Vec::new());
@@ -199,11 +184,6 @@ impl<'c> ToolSet<'c> {
         self.functions.iter().any(|function| function.name == name)
     }
 
-    /// Whether any function was declared.
-    pub fn has_functions(&self) -> bool {
-        !self.functions.is_empty()
-    }
-
     /// The Gemini `tools` list.
     pub fn into_tools(self) -> Vec<Tool> {
         let mut tools = Vec::with_capacity(1 + self.builtins.len());
@@ -258,15 +238,6 @@ fn is_empty_object_schema(schema: &Value) -> bool {
 }
 
 /// `tool_choice` (or legacy `function_call`, named by `param`) → `toolConfig`.
-///
-/// ```
-/// use llm_tower::gemini::translate::tools::tool_config;
-/// use llm_tower::openai::chat::ToolChoice;
-///
-/// let config = tool_config(&ToolChoice::Mode("required".into()), "tool_choice")?;
-/// assert_eq!(config.function_calling_config.mode, "ANY");
-/// # Ok::<(), llm_tower::Error>(())
-/// ```
 pub fn tool_config(choice: &ToolChoice, param: &str) -> Result<ToolConfig, Error> {
     let (mode, allowed) = match choice {
         ToolChoice::Mode(mode) => match mode.as_str() {
@@ -374,5 +345,33 @@ mod tests {
             (config.mode.as_str(), config.allowed_function_names),
             ("ANY", Some(vec!["f".to_owned()]))
         );
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn fit_builtins() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::translate::tools::ToolSet;
+
+        let mut tools = ToolSet::default();
+        let web: crate::openai::Tool = serde_json::from_str(r#"{"type":"web_search"}"#).unwrap();
+        let shell: crate::openai::Tool =
+            serde_json::from_str(r#"{"type":"function","function":{"name":"shell"}}"#).unwrap();
+        tools.add_tool(web, 0)?;
+        tools.add_tool(shell, 1)?;
+        assert_eq!(tools.fit_builtins(false)?, ["googleSearch"]);
+        assert_eq!(tools.into_tools().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn tool_config() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::gemini::translate::tools::tool_config;
+        use crate::openai::chat::ToolChoice;
+
+        let config = tool_config(&ToolChoice::Mode("required".into()), "tool_choice")?;
+        assert_eq!(config.function_calling_config.mode, "ANY");
+        Ok(())
     }
 }

@@ -5,13 +5,13 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::SchemaError;
-use super::converter::{Converter, Loc, Raw};
+use super::converter::Converter;
 use super::pointer::{lookup, pointer_tokens};
 use super::rules::{
     append_sentence, check_format, count_objects, implied_type, resolve_enum, string_enum,
     tidy_object,
 };
+use super::types::{Loc, Raw, SchemaError};
 
 impl<'a> Converter<'a> {
     /// `anyOf` / `oneOf` (rule 4).

@@ -7,39 +7,7 @@ use serde_json::{Map, Value};
 
 use super::pointer::{escape, expected, kind, pointer, unsupported};
 use super::rules::{apply_types, gemini_type};
-use super::{MAX_DEPTH, MAX_NODES, SchemaError, SchemaOptions, TUPLE_NOTE};
-
-/// A location in the input, as JSON pointer tokens.
-pub(super) type Loc<'a> = Vec<Cow<'a, str>>;
-
-/// A converted node before its type-dependent tidying (see [`Converter::finalize`]): merges
-/// (`$ref`, `allOf`, unions) happen on this form. Children in `map` are already final.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct Raw {
-    pub(super) map: Map<String, Value>,
-    /// Sentences for `description` about constraints Gemini cannot express.
-    pub(super) notes: Vec<String>,
-    /// Alternatives, each still to be merged with `map` (rule 5).
-    pub(super) any_of: Option<Vec<Raw>>,
-}
-
-impl Raw {
-    pub(super) fn of_type(name: &str) -> Self {
-        let mut raw = Self::default();
-        raw.map.insert("type".to_owned(), name.into());
-        raw
-    }
-
-    pub(super) fn note(&mut self, sentence: String) {
-        if !self.notes.contains(&sentence) {
-            self.notes.push(sentence);
-        }
-    }
-
-    pub(super) fn is_null(&self) -> bool {
-        self.any_of.is_none() && self.map.get("type").and_then(Value::as_str) == Some("NULL")
-    }
-}
+use super::types::{Loc, MAX_DEPTH, MAX_NODES, Raw, SchemaError, SchemaOptions, TUPLE_NOTE};
 
 pub(super) struct Converter<'a> {
     pub(super) root: &'a Value,

@@ -102,60 +102,14 @@ mod pointer;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod types;
 
 use converter::Converter;
 use pointer::{check_refs, kind};
+pub use types::{SchemaError, SchemaOptions};
 
-/// Deepest nesting of schemas (counting inlined `$ref`s) that [`to_openapi_schema`] accepts.
-pub(super) const MAX_DEPTH: usize = 64;
-/// Most schema nodes [`to_openapi_schema`] produces once `$ref`s are inlined.
-pub(super) const MAX_NODES: usize = 100_000;
-/// Gemini's type names; JSON Schema's are the same in lower case.
-pub(super) const TYPES: [&str; 7] = [
-    "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL",
-];
 /// Keys removed from the root by [`to_json_schema`].
 const JSON_SCHEMA_DROPPED: [&str; 3] = ["strict", "$schema", "$id"];
-/// Description added to an array whose `items` came from a tuple (rule 10).
-pub(super) const TUPLE_NOTE: &str =
-    "A tuple: its items match the alternatives of `items` in order.";
-
-/// Options for converting a JSON Schema into Gemini's OpenAPI subset.
-///
-/// ```rust
-/// use llm_tower::gemini::translate::schema::SchemaOptions;
-///
-/// // Response schemas: keep the declared property order in the model's output.
-/// let response = SchemaOptions { property_ordering: true };
-/// // Tool parameters: no ordering needed.
-/// let parameters = SchemaOptions::default();
-/// assert!(response.property_ordering && !parameters.property_ordering);
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SchemaOptions {
-    /// Add `propertyOrdering` (the key order of `properties`) to every object with properties.
-    pub property_ordering: bool,
-}
-
-/// A schema that cannot be converted, with the place in the input that is at fault.
-///
-/// ```rust
-/// use llm_tower::gemini::translate::schema::{to_openapi_schema, SchemaOptions};
-/// use serde_json::json;
-///
-/// let schema = json!({"properties": {"a": {"type": "text"}}});
-/// let error = to_openapi_schema(&schema, SchemaOptions::default()).unwrap_err();
-/// assert_eq!(error.path, "#/properties/a/type");
-/// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("invalid schema at {path}: {message}")]
-pub struct SchemaError {
-    /// JSON pointer into the input schema, such as `#/properties/items/anyOf/1`.
-    pub path: String,
-    /// What is wrong there.
-    pub message: String,
-}
-
 /// Converts a JSON Schema into a Gemini `Schema` (the OpenAPI 3.0 subset) for function
 /// `parameters` or `responseSchema`, following the rules listed in the [module docs](self).
 ///

@@ -5,8 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::SchemaError;
-use super::converter::Loc;
+use super::types::{Loc, SchemaError};
 
 pub(super) fn unsupported(what: &str) -> String {
     format!(

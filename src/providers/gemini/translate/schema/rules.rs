@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::converter::Raw;
-use super::{SchemaOptions, TYPES};
+use super::types::{Raw, SchemaOptions, TYPES};
 
 /// Rule 4: alternatives that are all string constants, as one `enum`.
 pub(super) fn string_enum(alternatives: &[Raw]) -> Option<Raw> {

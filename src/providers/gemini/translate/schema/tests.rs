@@ -1,5 +1,6 @@
 use serde_json::{Map, json};
 
+use super::types::TUPLE_NOTE;
 use super::*;
 
 fn convert(schema: Value) -> Value {

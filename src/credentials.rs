@@ -3,8 +3,8 @@
 //! ([`check_client_credentials`]), and a [`Secret`] an application put among a request's
 //! extensions, its tenant's key ([`request_key`]).
 
-use super::Secret;
 use crate::error::{Error, ErrorKind};
+use crate::upstream::Secret;
 
 /// Checks a request's own `api_key` / `api_base`: refused unless the provider `allowed`
 /// client-side credentials, and an `api_base` only with its own `api_key`, so the configured
@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 ///
 /// ```
 /// use llm_tower::Secret;
-/// use llm_tower::upstream::credentials::check_client_credentials;
+/// use llm_tower::credentials::check_client_credentials;
 ///
 /// let key = Secret::new("sk-client");
 /// assert!(check_client_credentials(Some(&key), None, true).is_ok());
@@ -54,7 +54,7 @@ pub fn check_client_credentials(
 ///
 /// ```
 /// use llm_tower::Secret;
-/// use llm_tower::upstream::credentials::request_key;
+/// use llm_tower::credentials::request_key;
 ///
 /// let mut extensions = http::Extensions::new();
 /// extensions.insert(Secret::new("key-of-acme"));

@@ -1,4 +1,5 @@
-//! Media types from file extensions, for the formats Gemini takes.
+//! Media types from file extensions, for the formats Gemini takes: a leaf the translation
+//! and the media fetcher both read.
 
 /// The media type for a path's file extension, for the formats Gemini takes.
 ///
