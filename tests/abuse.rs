@@ -1,8 +1,8 @@
 //! Abuse the proxy should shrug off: a hostile or restarting Redis (a raw TCP stand-in on
 //! 127.0.0.1 that speaks just enough RESP, so nothing here needs a real Redis),
-//! credentials in an `api_base` that must stay out of every log line, and request bodies
-//! built to cost far more memory to parse than they weigh (measured by an allocator that
-//! counts what each thread holds).
+//! credentials in an `api_base` that must stay out of every log line, request bodies
+//! built to cost far more memory to parse than they weigh, and configs of many
+//! deployments (the last two measured by an allocator that counts what each thread holds).
 #![cfg(feature = "proxy")]
 
 use std::alloc::{GlobalAlloc, Layout, System};

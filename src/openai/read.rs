@@ -16,9 +16,8 @@ use serde::de::{self, Deserializer, Visitor};
 /// `impl Deserialize` for a request struct, read in one pass: each listed field is read
 /// from its key, refused if sent twice, and the rest go to the struct's `extra`.
 ///
-/// A field is `opt` (an `Option` field: absent or `null` is `None`), `req` (absent is a
-/// `missing field` error) or `def` (absent is the type's default); `"name" | "alias"`
-/// reads either key. `skip field` sets a field that is not JSON (a request's context) to
+/// A field is `opt` (an `Option` field: absent or `null` is `None`) or `req` (absent is a
+/// `missing field` error); `"name" | "alias"` reads either key. `skip field` sets a field that is not JSON (a request's context) to
 /// its default.
 macro_rules! one_pass {
     (
@@ -72,12 +71,10 @@ macro_rules! one_pass {
     };
     (@read opt $map:ident) => { $map.next_value()? };
     (@read req $map:ident) => { Some($map.next_value()?) };
-    (@read def $map:ident) => { Some($map.next_value()?) };
     (@finish opt $field:ident $name:literal) => { $field };
     (@finish req $field:ident $name:literal) => {
         $field.ok_or_else(|| A::Error::missing_field($name))?
     };
-    (@finish def $field:ident $name:literal) => { $field.unwrap_or_default() };
 }
 
 pub(crate) use one_pass;
