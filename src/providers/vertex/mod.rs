@@ -35,6 +35,7 @@ mod builder;
 pub mod predict;
 
 pub use auth::{Bearer, BearerLayer, Credentials, CredentialsError, TokenError, TokenSource};
+#[cfg(feature = "proxy")]
 pub(crate) use builder::resolve_project;
 pub use builder::{BuildError, VertexBuilder, default_location};
 
