@@ -21,7 +21,7 @@
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
-//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location ([`super::passthrough_vertex`]) |
+//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
 
 use std::collections::HashSet;
 use std::convert::Infallible;
