@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod demo;
+pub mod keys;
 pub mod metrics;
 pub mod models;
 pub mod observe;
