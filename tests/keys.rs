@@ -8,6 +8,8 @@
 mod common;
 #[path = "common/proxy.rs"]
 mod proxy_app;
+#[path = "common/redis.rs"]
+mod redis_server;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -445,4 +447,103 @@ async fn a_silent_database_is_a_bounded_503_and_the_master_key_still_works() {
     assert_eq!(status, 200);
     let (_, headers, _) = exchange(&proxy, "GET", "/v1/models", MASTER, None).await;
     assert!(!format!("{headers:?}").contains("secret-pw"));
+}
+
+/// Waits out the end of a minute, so that a test's requests count in one minute.
+async fn early_in_a_minute() {
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second >= 50 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_of_a_key_answer_429_with_retry_after() {
+    let sqlite = TempDb::new();
+    let (_stand_in, proxy) = priced(&sqlite.url()).await;
+    early_in_a_minute().await;
+    let key = generate(&proxy, json!({"rpm_limit": 2})).await;
+    assert_eq!(chat_status(&proxy, &key, "gemini-flash").await.0, 200);
+    assert_eq!(chat_status(&proxy, &key, "gemini-flash").await.0, 200);
+    let (status, headers, body) = exchange(
+        &proxy,
+        "POST",
+        "/v1/chat/completions",
+        &key,
+        Some(ask("gemini-flash")),
+    )
+    .await;
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+
+    // 1,100 tokens spent of a 1,000 tokens-per-minute limit.
+    let key = generate(&proxy, json!({"tpm_limit": 1000})).await;
+    assert_eq!(chat_status(&proxy, &key, "gemini-flash").await.0, 200);
+    let started = Instant::now();
+    while chat_status(&proxy, &key, "gemini-flash").await.0 != 429 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "tokens not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn max_parallel_requests_of_a_key() {
+    let sqlite = TempDb::new();
+    let stand_in = StandIn::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(priced_reply())
+                .set_delay(Duration::from_millis(500)),
+        )
+        .mount(&stand_in.server)
+        .await;
+    let proxy = proxy_on(&stand_in, &sqlite.url()).await;
+    let key = generate(&proxy, json!({"max_parallel_requests": 1})).await;
+    let (first, second) = tokio::join!(chat_status(&proxy, &key, "gemini-flash"), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        chat_status(&proxy, &key, "gemini-flash").await
+    });
+    assert_eq!((first.0, second.0), (200, 429), "{second:?}");
+    // The first one is done: its place is free again.
+    assert_eq!(chat_status(&proxy, &key, "gemini-flash").await.0, 200);
+}
+
+#[tokio::test]
+async fn an_rpm_limit_holds_across_replicas_sharing_redis() {
+    let Some(redis) = redis_server::redis_url("an_rpm_limit_holds_across_replicas_sharing_redis")
+    else {
+        return;
+    };
+    let (_sqlite, urls) = databases();
+    for url in urls {
+        let stand_in = StandIn::start().await;
+        stand_in
+            .reply_json("gemini-2.5-flash", 200, &priced_reply())
+            .await;
+        let extra =
+            format!("  database_url: \"{url}\"\nrouter_settings:\n  redis_url: \"{redis}\"\n");
+        let (a, b) = (
+            gemini_proxy(&stand_in, MASTER, &extra),
+            gemini_proxy(&stand_in, MASTER, &extra),
+        );
+        a.open_keys().await.unwrap();
+        b.open_keys().await.unwrap();
+        early_in_a_minute().await;
+        let key = generate(&a, json!({"rpm_limit": 3})).await;
+        assert_eq!(chat_status(&a, &key, "gemini-flash").await.0, 200);
+        assert_eq!(chat_status(&b, &key, "gemini-flash").await.0, 200);
+        assert_eq!(chat_status(&a, &key, "gemini-flash").await.0, 200);
+        let (status, reply) = chat_status(&b, &key, "gemini-flash").await;
+        assert_eq!(status, 429, "{reply}");
+        assert_eq!(chat_status(&a, &key, "gemini-flash").await.0, 429);
+    }
 }

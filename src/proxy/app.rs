@@ -73,7 +73,8 @@ use crate::providers::openai::{
 use crate::providers::vertex::{Credentials, Vertex, default_location, endpoint};
 use crate::router::{Deployment, RouteReport, Router, RouterObserver};
 use crate::store::{
-    CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
+    CacheStore, MemoryCacheStore, MemoryResponseStore, MemoryRouterStore, RedisCacheStore,
+    ResponseStore, RouterStore,
 };
 use crate::upstream::{HttpTransport, InFlightLimitLayer, RetryPolicy, Secret};
 
@@ -226,6 +227,10 @@ impl Proxy {
             .retries(routing.retries())
             .cooldowns(routing.cooldowns())
             .fallbacks(routing.fallbacks.clone());
+        // Virtual keys' rate limits count where the router's do.
+        let counters = router_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryRouterStore::default()));
         if let Some(store) = router_store {
             router = router.store(store);
         }
@@ -316,7 +321,7 @@ impl Proxy {
                 responses,
                 messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
-                keys: Keys::from_config(config),
+                keys: Keys::from_config(config, counters),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
@@ -1041,11 +1046,7 @@ async fn caller(
     else {
         return Err(unauthenticated());
     };
-    let grant = keys.admit(&presented).await?;
-    Ok(Caller::Key(KeyCall {
-        keys: keys.clone(),
-        grant,
-    }))
+    Ok(Caller::Key(keys.enter(&presented).await?))
 }
 
 /// The routes of keys, teams and spend: the master key's alone.

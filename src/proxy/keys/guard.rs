@@ -14,6 +14,7 @@ use tower_service::Service;
 
 use super::Keys;
 use super::gate::Grant;
+use super::limits::Slot;
 use super::store::LogRow;
 use crate::error::Error;
 use crate::openai::{EmbeddingUsage, Usage};
@@ -26,6 +27,8 @@ use crate::upstream::context::CallContext;
 pub(crate) struct KeyCall {
     pub(crate) keys: Arc<Keys>,
     pub(crate) grant: Arc<Grant>,
+    /// Its place among the key's requests in flight, held until the reply is done.
+    pub(crate) _slot: Option<Arc<Slot>>,
 }
 
 /// Wraps a service in [`KeyGuard`].
@@ -205,7 +208,12 @@ impl Drop for Ticket {
             start_ms: self.start_ms,
             end_ms: unix_ms(),
         };
-        self.call.keys.book.record(&self.call.grant, log);
+        let keys = &self.call.keys;
+        keys.limits.add_tokens(
+            &self.call.grant,
+            spent.prompt.saturating_add(spent.completion),
+        );
+        keys.book.record(&self.call.grant, log);
     }
 }
 

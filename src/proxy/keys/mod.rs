@@ -15,6 +15,7 @@
 //! | `duration.rs` | `30d`, `1h`: LiteLLM's durations |
 //! | `gate.rs` | a presented key → its grant (cached for [`CACHE_TTL`]), or why not |
 //! | `guard.rs` | at the OpenAI level: the key's models, and a ticket that adds the reply's cost to its spend |
+//! | `limits.rs` | `rpm_limit`, `tpm_limit`, `max_parallel_requests` of keys and teams |
 //! | `spend.rs` | spend waiting to be written, written in batches off the request path |
 //! | `admin.rs` | the `/key/…`, `/team/…` and `/spend/logs` routes |
 
@@ -22,6 +23,7 @@ mod admin;
 mod duration;
 pub(crate) mod gate;
 pub(crate) mod guard;
+mod limits;
 mod spend;
 mod store;
 mod token;
@@ -31,9 +33,12 @@ use std::sync::{Arc, Once, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind};
+use crate::store::RouterStore;
 
 pub(crate) use self::admin::is_admin_route;
 pub use self::gate::CACHE_TTL;
+use self::guard::KeyCall;
+use self::limits::Limits;
 use self::spend::SpendBook;
 use self::store::{Database, Location};
 use super::config::Config;
@@ -87,13 +92,18 @@ impl From<KeysError> for Error {
 pub(crate) struct Keys {
     db: Database,
     gate: gate::Gate,
+    limits: Limits,
     book: SpendBook,
     flusher: Once,
 }
 
 impl Keys {
-    /// The keys of `config`: `None` without a master key (nobody could make one).
-    pub(crate) fn from_config(config: &Config) -> Option<Arc<Self>> {
+    /// The keys of `config`, counting their rate limits in `counters` (the router's
+    /// store): `None` without a master key (nobody could make one).
+    pub(crate) fn from_config(
+        config: &Config,
+        counters: Arc<dyn RouterStore>,
+    ) -> Option<Arc<Self>> {
         let general = &config.general_settings;
         general.master_key.as_ref()?;
         let location = match &general.database_url {
@@ -108,6 +118,7 @@ impl Keys {
         Some(Arc::new(Self {
             db: Database::new(location),
             gate: gate::Gate::default(),
+            limits: Limits::new(counters),
             book: SpendBook::default(),
             flusher: Once::new(),
         }))
@@ -121,6 +132,18 @@ impl Keys {
         }
         self.start_flusher();
         Ok(())
+    }
+
+    /// The call of a request presenting virtual key `presented`: admitted (known, not
+    /// expired, within its budgets and rate limits), or why not.
+    pub(crate) async fn enter(self: &Arc<Self>, presented: &str) -> Result<KeyCall, Error> {
+        let grant = self.admit(presented).await?;
+        let slot = self.limits.admit(&grant).await?.map(Arc::new);
+        Ok(KeyCall {
+            keys: self.clone(),
+            grant,
+            _slot: slot,
+        })
     }
 
     /// What the startup log says of the database.
