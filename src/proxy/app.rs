@@ -44,7 +44,7 @@ use tower_service::Service;
 use super::auth::{self, MasterKey};
 use super::config::{Config, LitellmParams, ModelEntry, is_provider_param, unserved};
 use super::keys::guard::{KeyCall, KeyGuard, KeyGuardLayer};
-use super::keys::{Keys, KeysError, is_admin_route};
+use super::keys::{KeyMetrics, Keys, KeysError, is_admin_route};
 use super::metrics::Metrics;
 use super::models::{Catalogue, check_model_info, deployment_price};
 use super::observe::usage::RecordUsage;
@@ -185,18 +185,19 @@ pub struct Proxy {
 impl Proxy {
     /// Builds the router and routes from a config.
     pub fn from_config(config: &Config) -> Result<Self, BuildError> {
-        Self::build(config, None)
+        Self::build(config, None, None)
     }
 
     /// As [`from_config`](Self::from_config), with the router's retries, fallbacks and
-    /// cooldowns counted in `metrics`.
+    /// cooldowns, and virtual keys' requests and spend, counted in `metrics`.
     pub fn from_config_observed(config: &Config, metrics: &Metrics) -> Result<Self, BuildError> {
-        Self::build(config, Some(metrics.router()))
+        Self::build(config, Some(metrics.router()), Some(metrics.keys()))
     }
 
     fn build(
         config: &Config,
         observer: Option<Arc<dyn RouterObserver>>,
+        key_metrics: Option<Arc<KeyMetrics>>,
     ) -> Result<Self, BuildError> {
         let settings = &config.litellm_settings;
         let fetcher = MediaFetcher::new(FetchPolicy::allowing(
@@ -321,7 +322,7 @@ impl Proxy {
                 responses,
                 messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
-                keys: Keys::from_config(config, counters),
+                keys: Keys::from_config(config, counters, key_metrics),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),

@@ -213,6 +213,9 @@ impl Drop for Ticket {
             &self.call.grant,
             spent.prompt.saturating_add(spent.completion),
         );
+        if let Some(metrics) = &keys.metrics {
+            metrics.spent(&self.call.grant, log.spend);
+        }
         keys.book.record(&self.call.grant, log);
     }
 }

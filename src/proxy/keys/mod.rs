@@ -16,6 +16,7 @@
 //! | `gate.rs` | a presented key → its grant (cached for [`CACHE_TTL`]), or why not |
 //! | `guard.rs` | at the OpenAI level: the key's models, and a ticket that adds the reply's cost to its spend |
 //! | `limits.rs` | `rpm_limit`, `tpm_limit`, `max_parallel_requests` of keys and teams |
+//! | `metrics.rs` | requests and spend by key alias and team in `/metrics` |
 //! | `spend.rs` | spend waiting to be written, written in batches off the request path |
 //! | `admin.rs` | the `/key/…`, `/team/…` and `/spend/logs` routes |
 
@@ -24,6 +25,7 @@ mod duration;
 pub(crate) mod gate;
 pub(crate) mod guard;
 mod limits;
+mod metrics;
 mod spend;
 mod store;
 mod token;
@@ -39,6 +41,7 @@ pub(crate) use self::admin::is_admin_route;
 pub use self::gate::CACHE_TTL;
 use self::guard::KeyCall;
 use self::limits::Limits;
+pub use self::metrics::{KeyMetrics, MAX_LABEL_SETS};
 use self::spend::SpendBook;
 use self::store::{Database, Location};
 use super::config::Config;
@@ -93,16 +96,19 @@ pub(crate) struct Keys {
     db: Database,
     gate: gate::Gate,
     limits: Limits,
+    metrics: Option<Arc<KeyMetrics>>,
     book: SpendBook,
     flusher: Once,
 }
 
 impl Keys {
     /// The keys of `config`, counting their rate limits in `counters` (the router's
-    /// store): `None` without a master key (nobody could make one).
+    /// store), and their requests and spend in `metrics`: `None` without a master key
+    /// (nobody could make one).
     pub(crate) fn from_config(
         config: &Config,
         counters: Arc<dyn RouterStore>,
+        metrics: Option<Arc<KeyMetrics>>,
     ) -> Option<Arc<Self>> {
         let general = &config.general_settings;
         general.master_key.as_ref()?;
@@ -119,6 +125,7 @@ impl Keys {
             db: Database::new(location),
             gate: gate::Gate::default(),
             limits: Limits::new(counters),
+            metrics,
             book: SpendBook::default(),
             flusher: Once::new(),
         }))
@@ -139,6 +146,9 @@ impl Keys {
     pub(crate) async fn enter(self: &Arc<Self>, presented: &str) -> Result<KeyCall, Error> {
         let grant = self.admit(presented).await?;
         let slot = self.limits.admit(&grant).await?.map(Arc::new);
+        if let Some(metrics) = &self.metrics {
+            metrics.admitted(&grant);
+        }
         Ok(KeyCall {
             keys: self.clone(),
             grant,
