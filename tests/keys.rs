@@ -139,6 +139,20 @@ async fn a_key_calls_its_models_only_until_it_is_deleted() {
 
         let (status, reply) = chat_status(&proxy, &key, "gemini-flash").await;
         assert_eq!(status, 200, "{reply}");
+        // Legacy completions and the Responses API spend through the same key.
+        for (path, body) in [
+            (
+                "/v1/completions",
+                json!({"model": "gemini-flash", "prompt": "Hi"}),
+            ),
+            (
+                "/v1/responses",
+                json!({"model": "gemini-flash", "input": "Hi"}),
+            ),
+        ] {
+            let (status, reply) = send(&proxy, "POST", path, &key, Some(body)).await;
+            assert_eq!(status, 200, "{path}: {reply}");
+        }
 
         // Another model: 403 in the OpenAI envelope, in Anthropic's on /v1/messages.
         let (status, reply) = chat_status(&proxy, &key, "gemini-pro").await;
@@ -158,7 +172,7 @@ async fn a_key_calls_its_models_only_until_it_is_deleted() {
         proxy.flush_spend().await;
         let info = key_info(&proxy, &key).await;
         assert!(
-            (info["spend"].as_f64().unwrap() - COST).abs() < 1e-12,
+            (info["spend"].as_f64().unwrap() - 3.0 * COST).abs() < 1e-12,
             "{info}"
         );
         assert_eq!(info["key_alias"], "app-1");
@@ -173,7 +187,7 @@ async fn a_key_calls_its_models_only_until_it_is_deleted() {
         .await;
         assert_eq!(status, 200, "{logs}");
         let logs = logs.as_array().unwrap();
-        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(logs.len(), 3, "{logs:?}");
         assert_eq!(logs[0]["model"], "gemini-flash");
         assert_eq!(logs[0]["key_alias"], "app-1");
         assert_eq!(

@@ -1,8 +1,9 @@
 //! The master key's routes for keys, teams and spend, with LiteLLM's request and reply
-//! shapes: `POST /key/generate`, `/key/update`, `/key/delete`, `/key/regenerate` (or
-//! `/key/{key}/regenerate`), `GET /key/info?key=`, `/key/list`; `POST /team/new`,
-//! `/team/update`, `/team/delete`, `GET /team/info?team_id=`; `GET /spend/logs`.
-//! A body that does not fit is a 400 naming its field.
+//! shapes: `POST /key/generate`, `/key/update`, `/key/delete`, `/key/regenerate`,
+//! `GET /key/info?key=`, `/key/list`; `POST /team/new`, `/team/update`, `/team/delete`,
+//! `GET /team/info?team_id=`; `GET /spend/logs`. A body that does not fit is a 400 naming
+//! its field. LiteLLM's `/key/{key}/regenerate` is not served: a key never goes in a
+//! path, which is logged.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -209,10 +210,6 @@ impl Keys {
                 let body: Body = parse(&body)?;
                 let key = required(body.key, "key")?;
                 self.regenerate(&key).await
-            }
-            (&Method::POST, path) if path.ends_with("/regenerate") && path.starts_with("/key/") => {
-                let key = &path["/key/".len()..path.len() - "/regenerate".len()];
-                self.regenerate(key).await
             }
             (&Method::GET, "/key/info") => {
                 let key = required(params("key"), "key")?;

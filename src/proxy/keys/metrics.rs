@@ -28,7 +28,17 @@ struct KeyLabels {
     team: String,
 }
 
-/// The metrics of virtual keys; see the [module](self).
+/// Requests and spend of virtual keys in `/metrics`: `llm_tower_key_requests_total` and
+/// `llm_tower_key_spend_usd_total`, labelled `key_alias` and `team` (never a key; at most
+/// [`MAX_LABEL_SETS`] pairs, then `other`). The proxy's [`Metrics`](crate::proxy::metrics::Metrics)
+/// registers them.
+///
+/// ```
+/// use llm_tower::proxy::{config::Config, metrics::Metrics};
+///
+/// let metrics = Metrics::new(&Config::default_gemini());
+/// let _keys = metrics.keys();
+/// ```
 #[derive(Debug, Default)]
 pub struct KeyMetrics {
     requests: Family<KeyLabels, Counter>,
