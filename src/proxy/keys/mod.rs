@@ -98,6 +98,9 @@ pub(crate) struct Keys {
     limits: Limits,
     metrics: Option<Arc<KeyMetrics>>,
     book: SpendBook,
+    /// Held while a batch is written: a flush waits for the one under way, so that spend
+    /// is in the database when it returns.
+    flushing: tokio::sync::Mutex<()>,
     flusher: Once,
 }
 
@@ -127,6 +130,7 @@ impl Keys {
             limits: Limits::new(counters),
             metrics,
             book: SpendBook::default(),
+            flushing: tokio::sync::Mutex::new(()),
             flusher: Once::new(),
         }))
     }
@@ -161,8 +165,9 @@ impl Keys {
         self.db.location().describe()
     }
 
-    /// Writes the spend waiting to be written.
+    /// Writes the spend waiting to be written (after any write under way).
     pub(crate) async fn flush(&self) {
+        let _writing = self.flushing.lock().await;
         let pending = self.book.take();
         if pending.is_empty() {
             return;
@@ -171,9 +176,13 @@ impl Keys {
         let written = timed(self.db.add_spend(&keys, &teams, &pending.logs)).await;
         match written {
             Ok(()) => {
-                // The next request of these keys reads their spend again.
+                // The next request of these keys reads their spend again (before the
+                // batch stops counting as being written: never counted too little).
                 for (token, _) in &keys {
                     self.gate.forget(token);
+                }
+                if !teams.is_empty() {
+                    self.gate.forget_all();
                 }
             }
             Err(error) => {
@@ -181,6 +190,7 @@ impl Keys {
                 self.book.restore(pending);
             }
         }
+        self.book.written();
     }
 
     /// Starts the task that writes spend every [`FLUSH_INTERVAL`] (sooner when much is

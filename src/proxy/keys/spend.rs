@@ -19,6 +19,9 @@ pub(crate) const MAX_PENDING_LOGS: usize = 20_000;
 #[derive(Debug, Default)]
 pub(crate) struct SpendBook {
     pending: Mutex<Pending>,
+    /// The totals of the batch being written: still counted against budgets until the
+    /// database has them.
+    writing: Mutex<(HashMap<String, f64>, HashMap<String, f64>)>,
     wake: Notify,
 }
 
@@ -73,14 +76,26 @@ impl SpendBook {
         }
     }
 
+    fn writing(&self) -> MutexGuard<'_, (HashMap<String, f64>, HashMap<String, f64>)> {
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Spend of the key with hash `token` not written yet.
     pub(crate) fn key_pending(&self, token: &str) -> f64 {
-        self.pending().keys.get(token).copied().unwrap_or(0.0)
+        let waiting = self.pending().keys.get(token).copied().unwrap_or(0.0);
+        waiting + self.writing().0.get(token).copied().unwrap_or(0.0)
     }
 
     /// Spend of `team_id` not written yet.
     pub(crate) fn team_pending(&self, team_id: &str) -> f64 {
-        self.pending().teams.get(team_id).copied().unwrap_or(0.0)
+        let waiting = self.pending().teams.get(team_id).copied().unwrap_or(0.0);
+        waiting + self.writing().1.get(team_id).copied().unwrap_or(0.0)
+    }
+
+    /// The batch being written is in the database (or back in the book): it no longer
+    /// counts as being written.
+    pub(crate) fn written(&self) {
+        *self.writing() = Default::default();
     }
 
     /// Resolves when much is waiting.
@@ -88,9 +103,11 @@ impl SpendBook {
         self.wake.notified()
     }
 
-    /// Everything waiting, leaving the book empty.
+    /// Everything waiting, leaving the book empty; its totals count as being written
+    /// until [`written`](Self::written).
     pub(crate) fn take(&self) -> Pending {
         let pending = std::mem::take(&mut *self.pending());
+        *self.writing() = (pending.keys.clone(), pending.teams.clone());
         if pending.dropped > 0 {
             tracing::warn!(
                 dropped = pending.dropped,

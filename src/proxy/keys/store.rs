@@ -532,27 +532,33 @@ impl Database {
     }
 
     /// Adds what requests spent, in one transaction: to keys, to teams, and their log rows.
+    /// A key or team whose budget period ended starts the next one with this spend.
     pub(crate) async fn add_spend(
         &self,
         keys: &[(String, f64)],
         teams: &[(String, f64)],
         logs: &[LogRow],
     ) -> Result<(), KeysError> {
+        let now = super::unix_now();
         let mut transaction = self.pool().await?.begin().await?;
-        for (sql, rows) in [
-            (
-                "UPDATE llm_tower_keys SET spend = spend + $1 WHERE token = $2",
-                keys,
-            ),
-            (
-                "UPDATE llm_tower_teams SET spend = spend + $1 WHERE team_id = $2",
-                teams,
-            ),
+        for (table, id_column, rows) in [
+            ("llm_tower_keys", "token", keys),
+            ("llm_tower_teams", "team_id", teams),
         ] {
+            // Spend after a budget period ended starts the next one (the periodic reset
+            // may not have run yet).
+            let sql = format!(
+                "UPDATE {table} SET \
+                 spend = CASE WHEN budget_reset_at <= $3 THEN $1 ELSE spend + $1 END, \
+                 budget_reset_at = CASE WHEN budget_reset_at <= $3 \
+                 THEN $3 + budget_duration_secs ELSE budget_reset_at END \
+                 WHERE {id_column} = $2"
+            );
             for (id, spent) in rows {
-                sqlx::query(sql)
+                sqlx::query(&sql)
                     .bind(*spent)
                     .bind(id.as_str())
+                    .bind(now)
                     .execute(&mut *transaction)
                     .await?;
             }
@@ -621,5 +627,79 @@ impl Database {
         .fetch_all(self.pool().await?)
         .await?;
         Ok(rows.iter().map(LogRow::read).collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(token: &str, reset_at: Option<i64>) -> KeyRow {
+        KeyRow {
+            token: token.into(),
+            key_name: "sk-...abcd".into(),
+            key_alias: None,
+            expires: None,
+            team_id: None,
+            user_id: None,
+            created_at: 0,
+            terms: Terms {
+                max_budget: Some(1.0),
+                budget_duration: Some("1h".into()),
+                budget_duration_secs: Some(3_600),
+                budget_reset_at: reset_at,
+                ..Terms::default()
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn spend_adds_up_and_an_ended_period_starts_again_at_zero() {
+        let dir = std::env::temp_dir().join(format!("llm-tower-store-{:x}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::new(Location::File(dir.join("keys.db")));
+        assert!(db.untouched());
+        assert_eq!(
+            db.key("a").await.unwrap(),
+            None,
+            "no file made for a lookup"
+        );
+        assert!(!dir.join("keys.db").exists());
+        let now = super::super::unix_now();
+        db.insert_key(key("ended", Some(now - 10))).await.unwrap();
+        db.insert_key(key("running", Some(now + 100)))
+            .await
+            .unwrap();
+        let spent = [("ended".to_owned(), 0.25), ("running".to_owned(), 0.5)];
+        db.add_spend(&spent, &[], &[]).await.unwrap();
+        db.add_spend(&spent, &[], &[]).await.unwrap();
+        // Spend after its period ended started the next period.
+        let ended = db.key("ended").await.unwrap().unwrap();
+        assert_eq!(ended.terms.spend, 0.5);
+        assert!(ended.terms.budget_reset_at >= Some(now + 3_600));
+        let running = db.key("running").await.unwrap().unwrap();
+        assert_eq!(
+            (running.terms.spend, running.terms.budget_reset_at),
+            (1.0, Some(now + 100))
+        );
+        // The periodic reset, once the running period ended.
+        db.reset_budgets(now + 200).await.unwrap();
+        let reset = db.key("running").await.unwrap().unwrap();
+        assert_eq!(
+            (reset.terms.spend, reset.terms.budget_reset_at),
+            (0.0, Some(now + 3_800))
+        );
+        assert_eq!(db.key("ended").await.unwrap().unwrap().terms.spend, 0.5);
+        // An update leaves the spend alone.
+        let mut changed = running.clone();
+        changed.terms.spend = 9.0;
+        changed.key_alias = Some("renamed".into());
+        assert!(db.update_key(changed).await.unwrap());
+        let running = db.key("running").await.unwrap().unwrap();
+        assert_eq!(
+            (running.terms.spend, running.key_alias.as_deref()),
+            (0.0, Some("renamed"))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
