@@ -339,6 +339,12 @@ async fn run(args: Args) -> Result<(), String> {
             "no general_settings.master_key: the proxy is open to anyone who can reach it"
         );
     }
+    // A key database that cannot be reached stops the proxy here, not at the first key.
+    proxy.open_keys().await.map_err(|error| error.to_string())?;
+    if let Some(database) = proxy.keys_database() {
+        tracing::info!(target: STARTUP, "virtual keys, teams and spend in {database}");
+    }
+    let spend = proxy.clone();
     let options = StackOptions {
         metrics_public: args.metrics_public,
         metrics_elsewhere: args.metrics_port.is_some(),
@@ -385,6 +391,8 @@ async fn run(args: Args) -> Result<(), String> {
         "llm-tower listening on http://{bound}"
     );
     serve(listener, service, shutdown_signal(), server_options).await;
+    // What the last requests of virtual keys spent.
+    spend.flush_spend().await;
     #[cfg(feature = "otel")]
     llm_tower::proxy::otel::shutdown();
     Ok(())

@@ -22,6 +22,11 @@
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 //! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
+//! | `/key/…`, `/team/…`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
+//!
+//! Where the table says "master key", a virtual key made with `/key/generate` is taken
+//! too (not on `/health` nor the Vertex AI pass-through, which takes the master key only),
+//! for the models it and its team may call.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -39,8 +44,10 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::auth::MasterKey;
+use super::auth::{self, MasterKey};
 use super::config::{Config, LitellmParams, ModelEntry, is_provider_param, unserved};
+use super::keys::guard::{KeyCall, KeyGuard, KeyGuardLayer};
+use super::keys::{KeyMetrics, Keys, KeysError, is_admin_route};
 use super::metrics::Metrics;
 use super::models::{Catalogue, check_model_info, deployment_price};
 use super::observe::usage::RecordUsage;
@@ -70,7 +77,8 @@ use crate::providers::openai_compatible::{
 use crate::providers::vertex::{Vertex, default_location, endpoint};
 use crate::router::{Deployment, ModelRouter, RouteReport, RouterObserver};
 use crate::store::{
-    CacheStore, MemoryCacheStore, MemoryResponseStore, RedisCacheStore, ResponseStore, RouterStore,
+    CacheStore, MemoryCacheStore, MemoryResponseStore, MemoryRouterStore, RedisCacheStore,
+    ResponseStore, RouterStore,
 };
 use crate::upstream::{HttpTransport, InFlightLimitLayer, RetryPolicy, Secret};
 
@@ -137,9 +145,13 @@ const X_LITELLM_ATTEMPTED_RETRIES: http::HeaderName =
 const X_LITELLM_ATTEMPTED_FALLBACKS: http::HeaderName =
     http::HeaderName::from_static("x-litellm-attempted-fallbacks");
 
-/// The router behind every route: the response cache (on chat and embeddings when
-/// configured; elsewhere it only takes the `cache` field out), then usage recording.
-type Routed = ResponseCache<RecordUsage<ModelRouter>>;
+/// The router behind every route: a virtual key's model check and spend, the response
+/// cache (on chat and embeddings when configured; elsewhere it only takes the `cache`
+/// field out), then usage recording.
+type Routed = KeyGuard<ResponseCache<RecordUsage<ModelRouter>>>;
+
+/// The largest body of a key or team route.
+const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Everything a request needs, shared by clones of [`Proxy`].
 struct Shared {
@@ -149,6 +161,8 @@ struct Shared {
     responses: ResponsesEdge<Responses<Routed>>,
     messages: MessagesEdge<Messages<Routed>>,
     door: MasterKey,
+    /// Virtual keys: with a master key only.
+    keys: Option<Arc<Keys>>,
     models: Catalogue,
     health: Value,
     passthrough: Passthrough,
@@ -176,18 +190,19 @@ pub struct Proxy {
 impl Proxy {
     /// Builds the router and routes from a config.
     pub fn from_config(config: &Config) -> Result<Self, BuildError> {
-        Self::build(config, None)
+        Self::build(config, None, None)
     }
 
     /// As [`from_config`](Self::from_config), with the router's retries, fallbacks and
-    /// cooldowns counted in `metrics`.
+    /// cooldowns, and virtual keys' requests and spend, counted in `metrics`.
     pub fn from_config_observed(config: &Config, metrics: &Metrics) -> Result<Self, BuildError> {
-        Self::build(config, Some(metrics.router()))
+        Self::build(config, Some(metrics.router()), Some(metrics.keys()))
     }
 
     fn build(
         config: &Config,
         observer: Option<Arc<dyn RouterObserver>>,
+        key_metrics: Option<Arc<KeyMetrics>>,
     ) -> Result<Self, BuildError> {
         let settings = &config.litellm_settings;
         let fetcher = MediaFetcher::new(FetchPolicy::allowing(
@@ -218,6 +233,10 @@ impl Proxy {
             .retries(routing.retries())
             .cooldowns(routing.cooldowns())
             .fallbacks(routing.fallbacks.clone());
+        // Virtual keys' rate limits count where the router's do.
+        let counters = router_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryRouterStore::default()));
         if let Some(store) = router_store {
             router = router.store(store);
         }
@@ -275,16 +294,16 @@ impl Proxy {
         let router = router.build();
         let body_limit = DEFAULT_BODY_LIMIT;
         let routed = RecordUsage::new(router.clone());
-        let uncached = ResponseCacheLayer::off().layer(routed.clone());
+        let uncached = KeyGuardLayer.layer(ResponseCacheLayer::off().layer(routed.clone()));
         let chat = ChatEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(cache.layer(routed.clone()));
+            .layer(KeyGuardLayer.layer(cache.layer(routed.clone())));
         let completions = CompletionsEdgeLayer::new()
             .body_limit(body_limit)
             .layer(Completions::new(uncached.clone()));
         let embeddings = EmbeddingsEdgeLayer::new()
             .body_limit(body_limit)
-            .layer(cache.layer(routed));
+            .layer(KeyGuardLayer.layer(cache.layer(routed)));
         // Stored responses are kept under a hash of the master key that created them.
         let owner = config.general_settings.master_key.as_ref();
         let responses = ResponsesEdgeLayer::new().body_limit(body_limit).layer(
@@ -308,6 +327,7 @@ impl Proxy {
                 responses,
                 messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
+                keys: Keys::from_config(config, counters, key_metrics),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
@@ -323,6 +343,38 @@ impl Proxy {
     /// Whether requests need the master key.
     pub fn requires_key(&self) -> bool {
         self.shared.door.is_set()
+    }
+
+    /// Opens the database of virtual keys (running its migrations) and starts writing
+    /// their spend; call it at startup, so that a database that cannot be reached stops
+    /// the proxy with a clear error. Without a master key, or with the default SQLite file
+    /// not made yet, there is nothing to open.
+    ///
+    /// ```
+    /// use llm_tower::proxy::{app::Proxy, config::Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let proxy = Proxy::from_config(&Config::default_gemini())?;
+    /// proxy.open_keys().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_keys(&self) -> Result<(), KeysError> {
+        match &self.shared.keys {
+            Some(keys) => keys.open().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Where virtual keys are kept (for the startup log), when they are on.
+    pub fn keys_database(&self) -> Option<String> {
+        self.shared.keys.as_ref().map(|keys| keys.describe())
+    }
+
+    /// Writes the spend of virtual keys not written yet (at shutdown).
+    pub async fn flush_spend(&self) {
+        if let Some(keys) = &self.shared.keys {
+            keys.flush().await;
+        }
     }
 }
 
@@ -789,7 +841,7 @@ fn with_route_headers(
     response
 }
 
-async fn route<B>(shared: &Shared, request: http::Request<B>) -> http::Response<EdgeBody>
+async fn route<B>(shared: &Shared, mut request: http::Request<B>) -> http::Response<EdgeBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -814,11 +866,14 @@ where
     }
     if let Some(rest) = path.strip_prefix(GEMINI_ROUTES) {
         let query = request.uri().query().map(str::to_owned);
-        if !shared
-            .door
-            .admits(request.headers(), query.as_deref(), true)
+        let caller = match caller(shared, request.headers(), query.as_deref(), true).await {
+            Ok(caller) => caller,
+            Err(error) => return google_error(&error),
+        };
+        if let Caller::Key(call) = &caller
+            && let Err(error) = call.grant.check_passthrough(rest)
         {
-            return google_error(&unauthenticated());
+            return google_error(&error);
         }
         let Some(rest) = rest.strip_prefix(VERSION) else {
             return google_error(&Error::new(
@@ -855,8 +910,9 @@ where
         _ => {}
     }
     if matches!(path.as_str(), "/v1/messages" | "/v1/messages/count_tokens") {
-        if !shared.door.admits(request.headers(), None, false) {
-            return messages_error_response(&unauthenticated());
+        match caller(shared, request.headers(), None, false).await {
+            Ok(caller) => caller.enter(&mut request),
+            Err(error) => return messages_error_response(&error),
         }
         return shared
             .messages
@@ -865,9 +921,17 @@ where
             .await
             .unwrap_or_else(|never| match never {});
     }
-    if !shared.door.admits(request.headers(), None, false) {
-        return unauthorized();
+    let caller = match caller(shared, request.headers(), None, false).await {
+        Ok(caller) => caller,
+        Err(error) => return error_response(&error),
+    };
+    if is_admin_route(&path) {
+        return admin(shared, &caller, request).await;
     }
+    if matches!(caller, Caller::Key(_)) && path == "/health" {
+        return error_response(&master_only());
+    }
+    caller.enter(&mut request);
     match (method, path.as_str()) {
         (_, "/v1/chat/completions" | "/chat/completions") => shared
             .chat
@@ -968,6 +1032,82 @@ async fn stored_response(
             ));
         }
     })
+}
+
+/// Who calls: the master key (or anyone, without one), or a virtual key.
+enum Caller {
+    Master,
+    Key(KeyCall),
+}
+
+impl Caller {
+    /// Marks a virtual key's request, for the checks at the OpenAI level.
+    fn enter<B>(self, request: &mut http::Request<B>) {
+        if let Self::Key(call) = self {
+            request.extensions_mut().insert(call);
+        }
+    }
+}
+
+/// The caller of a request presenting `headers` (and `query` on the pass-through), or
+/// why it may not call: no key, an unknown, expired or over-budget key, or a key
+/// database that does not answer (503; the master key still works).
+async fn caller(
+    shared: &Shared,
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+    google_forms: bool,
+) -> Result<Caller, Error> {
+    if shared.door.admits(headers, query, google_forms) {
+        return Ok(Caller::Master);
+    }
+    let Some(keys) = &shared.keys else {
+        return Err(unauthenticated());
+    };
+    // Every virtual key starts with `sk-`: anything else is not looked up.
+    let Some(presented) =
+        auth::presented(headers, query, google_forms).filter(|key| key.starts_with("sk-"))
+    else {
+        return Err(unauthenticated());
+    };
+    Ok(Caller::Key(keys.enter(&presented).await?))
+}
+
+/// The routes of keys, teams and spend: the master key's alone.
+async fn admin<B>(
+    shared: &Shared,
+    caller: &Caller,
+    request: http::Request<B>,
+) -> http::Response<EdgeBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Some(keys) = &shared.keys else {
+        return error_response(&Error::new(
+            ErrorKind::NotFound,
+            "virtual keys need general_settings.master_key",
+        ));
+    };
+    if !matches!(caller, Caller::Master) {
+        return error_response(&master_only());
+    }
+    let (parts, body) = request.into_parts();
+    let answered = async {
+        let body = read_body(body, ADMIN_BODY_LIMIT).await?;
+        keys.admin(&parts.method, parts.uri.path(), parts.uri.query(), body)
+            .await
+    };
+    answered
+        .await
+        .unwrap_or_else(|error| error_response(&error))
+}
+
+fn master_only() -> Error {
+    Error::new(
+        ErrorKind::PermissionDenied,
+        "only the master key may call this route",
+    )
 }
 
 fn unauthorized() -> http::Response<EdgeBody> {

@@ -69,6 +69,27 @@ impl MasterKey {
     }
 }
 
+/// The key a request presents, for the virtual-key lookup when it is not the master key:
+/// the first of `Authorization`, `x-api-key`, `api-key`, `x-litellm-api-key` (and, with
+/// `google_forms`, `x-goog-api-key` and `?key=`).
+pub(crate) fn presented(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    google_forms: bool,
+) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let authorization = header(http::header::AUTHORIZATION.as_str()).map(strip_scheme);
+    let google_header = google_forms.then(|| header("x-goog-api-key")).flatten();
+    [authorization]
+        .into_iter()
+        .chain(KEY_HEADERS.iter().map(|name| header(name)))
+        .chain([google_header])
+        .flatten()
+        .map(|value| value.trim().to_owned())
+        .find(|value| !value.is_empty())
+        .or_else(|| google_forms.then(|| query.and_then(key_param)).flatten())
+}
+
 /// The token of an `Authorization` value: after `Bearer ` (any case), else the whole value
 /// (LiteLLM accepts a bare `Authorization: sk-…`).
 fn strip_scheme(value: &str) -> &str {
@@ -152,6 +173,31 @@ mod tests {
         assert!(door().admits(&headers, None, true));
         assert!(door().admits(&HeaderMap::new(), Some("alt=sse&key=sk-1234"), true));
         assert!(!door().admits(&HeaderMap::new(), Some("key=nope"), true));
+    }
+
+    #[test]
+    fn the_presented_key_is_found_where_litellm_looks() {
+        assert_eq!(
+            presented(&with("authorization", "Bearer sk-a"), None, false).as_deref(),
+            Some("sk-a")
+        );
+        assert_eq!(
+            presented(&with("x-api-key", " sk-b "), None, false).as_deref(),
+            Some("sk-b")
+        );
+        assert_eq!(
+            presented(&with("x-goog-api-key", "sk-c"), None, false),
+            None
+        );
+        assert_eq!(
+            presented(&with("x-goog-api-key", "sk-c"), None, true).as_deref(),
+            Some("sk-c")
+        );
+        assert_eq!(
+            presented(&HeaderMap::new(), Some("key=sk-d"), true).as_deref(),
+            Some("sk-d")
+        );
+        assert_eq!(presented(&HeaderMap::new(), Some("key=sk-d"), false), None);
     }
 
     #[test]

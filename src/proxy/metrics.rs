@@ -30,6 +30,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
+
+use super::keys::KeyMetrics;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
@@ -255,6 +257,7 @@ pub struct Metrics {
     open_streams: Gauge,
     send_stalls: Counter,
     router: Arc<RouterMetrics>,
+    keys: Arc<KeyMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -348,9 +351,11 @@ impl Metrics {
             send_stalls.clone(),
         );
         let router = Arc::new(RouterMetrics::registered(&mut registry));
+        let keys = Arc::new(KeyMetrics::registered(&mut registry));
         Self {
             registry,
             router,
+            keys,
             models: ModelTable::new(config),
             requests,
             duration,
@@ -371,6 +376,11 @@ impl Metrics {
     /// The router's metrics: its [`RouterObserver`](crate::router::RouterObserver).
     pub fn router(&self) -> Arc<RouterMetrics> {
         self.router.clone()
+    }
+
+    /// The metrics of virtual keys.
+    pub fn keys(&self) -> Arc<KeyMetrics> {
+        self.keys.clone()
     }
 
     /// The model table the labels come from.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the real clients against the release proxy, which talks to the Gemini stand-in
 # (examples/stand_in.rs): tests/clients/test_clients.py and test_anthropic.py (the official
-# `openai`, `openai-agents`, `google-genai` and `anthropic` Python SDKs), then
+# `openai`, `openai-agents`, `google-genai` and `anthropic` Python SDKs; test_keys.py, the
+# `openai` SDK with a virtual key), then
 # tests/clients/vercel/ (the Vercel AI SDK, `ai` + `@ai-sdk/openai`, under `node --test`).
 #
 #   PYTHON=/path/to/venv/bin/python tests/clients/run.sh [extra pytest args]
@@ -80,6 +81,7 @@ model_list:
       api_base: $STAND_IN_URL/v1beta
 general_settings:
   master_key: sk-test-1234
+  database_path: $WORK/keys.db
 YAML
 
 free_port() {
@@ -111,7 +113,8 @@ wait_for "$PROXY_URL/health/liveliness" "the proxy"
 
 status=0
 if [[ " $CLIENT_TESTS " == *" python "* ]]; then
-    (cd "$ROOT" && "$PYTHON" -m pytest -q tests/clients/test_clients.py tests/clients/test_anthropic.py "$@") ||
+    (cd "$ROOT" && "$PYTHON" -m pytest -q tests/clients/test_clients.py tests/clients/test_anthropic.py \
+        tests/clients/test_keys.py "$@") ||
         status=$?
 fi
 

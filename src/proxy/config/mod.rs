@@ -40,6 +40,7 @@
 //! | `litellm_settings.cache`, `cache_params` | [`LitellmSettings::cache`] (see [`CacheSettings`]) |
 //! | `general_settings.master_key` | [`GeneralSettings::master_key`] |
 //! | `general_settings.allow_client_side_credentials` | [`GeneralSettings::allow_client_side_credentials`] |
+//! | `general_settings.database_url`, `database_path` | [`GeneralSettings::database_url`], [`GeneralSettings::database_path`]: where virtual keys are kept |
 //! | `router_settings.redis_url`, `redis_host`, `redis_port`, `redis_password` | [`RouterSettings::redis_url`]: the Redis replicas share context caches and stored responses through |
 //! | `router_settings.default_max_parallel_requests` | [`RouterSettings::default_max_parallel_requests`] |
 //! | `environment_variables` | [`Config::environment_variables`] |
@@ -53,7 +54,7 @@
 //!
 //! Any other key at the top level, in `router_settings` (`routing_strategy`, ...), in
 //! `litellm_settings` (`success_callback`, `set_verbose`, ...), in
-//! `general_settings` (`database_url`, ...) or in a `model_list` entry is
+//! `general_settings` (`alerting`, ...) or in a `model_list` entry is
 //! ignored and reported as one warning naming its full path, e.g.
 //! `litellm_settings.success_callback: unknown key, ignored`. So a LiteLLM
 //! config with callbacks, caching or a database still loads. Keys inside

@@ -216,4 +216,12 @@ pub struct GeneralSettings {
     /// `allow_client_side_credentials`); off by default, because a client-chosen
     /// `api_base` makes the proxy call hosts the client picks.
     pub allow_client_side_credentials: bool,
+    /// Where virtual keys, teams and spend are kept (`database_url`, LiteLLM's):
+    /// `postgresql://…` (shared by replicas) or `sqlite://path`. With a master key and no
+    /// URL, they are kept in the SQLite file [`database_path`](Self::database_path).
+    pub database_url: Option<Secret>,
+    /// The SQLite file of virtual keys when no `database_url` is set (`database_path`,
+    /// llm-tower's own): default `llm-tower-keys.db` in the working directory, created by
+    /// the first key or team made.
+    pub database_path: Option<std::path::PathBuf>,
 }

@@ -153,6 +153,10 @@ struct RawGeneralSettings {
     master_key: Option<String>,
     #[serde(default)]
     allow_client_side_credentials: bool,
+    #[serde(default)]
+    database_url: Option<String>,
+    #[serde(default)]
+    database_path: Option<std::path::PathBuf>,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -349,6 +353,8 @@ impl RawConfig {
         let general_settings = GeneralSettings {
             master_key: master_key(&resolver, general_settings.master_key)?,
             allow_client_side_credentials: general_settings.allow_client_side_credentials,
+            database_url: database_url(&resolver, general_settings.database_url)?,
+            database_path: general_settings.database_path,
         };
 
         let model_list = self
@@ -398,20 +404,49 @@ fn environment_table(
 /// `general_settings.master_key`: an unset variable or an empty key is an
 /// error, never a silently open proxy.
 fn master_key(resolver: &Resolver<'_>, raw: Option<String>) -> Result<Option<Secret>, ConfigError> {
-    const FIELD: &str = "general_settings.master_key";
+    required_setting(resolver, "general_settings.master_key", raw, |key| {
+        key.is_empty()
+            .then_some("empty master key; remove the setting to run without one")
+    })
+}
+
+/// `general_settings.database_url`: `postgresql://…`, `postgres://…` or `sqlite:…`; an
+/// unset variable is an error (keys would silently go to another database).
+fn database_url(
+    resolver: &Resolver<'_>,
+    raw: Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    required_setting(resolver, "general_settings.database_url", raw, |url| {
+        let served = ["postgresql://", "postgres://", "sqlite:"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+        (!served).then_some("expected a postgresql://… or sqlite:… URL")
+    })
+}
+
+/// A secret setting whose `os.environ/NAME` must be set, and whose value `invalid`
+/// finds nothing wrong with.
+fn required_setting(
+    resolver: &Resolver<'_>,
+    field: &str,
+    raw: Option<String>,
+    invalid: impl Fn(&str) -> Option<&'static str>,
+) -> Result<Option<Secret>, ConfigError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    match resolver.resolve(FIELD, raw)? {
+    match resolver.resolve(field, raw)? {
         Resolved::Missing { var } => Err(ConfigError::MissingEnv {
-            field: FIELD.to_string(),
+            field: field.to_string(),
             var,
         }),
-        Resolved::Value(key) if key.is_empty() => Err(ConfigError::Invalid {
-            field: FIELD.to_string(),
-            message: "empty master key; remove the setting to run without one".to_string(),
-        }),
-        Resolved::Value(key) => Ok(Some(Secret::new(key))),
+        Resolved::Value(value) => match invalid(&value) {
+            Some(message) => Err(ConfigError::Invalid {
+                field: field.to_string(),
+                message: message.to_string(),
+            }),
+            None => Ok(Some(Secret::new(value))),
+        },
     }
 }
 

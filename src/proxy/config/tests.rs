@@ -259,6 +259,26 @@ fn empty_master_key_is_invalid() {
 }
 
 #[test]
+fn database_url_is_a_postgres_or_sqlite_url_from_the_environment() {
+    let yaml = "general_settings:\n  database_url: os.environ/DATABASE_URL\n";
+    let (config, _) = parse_ok(yaml, &[("DATABASE_URL", "postgres://db/keys")]);
+    assert_eq!(
+        key(&config.general_settings.database_url),
+        Some("postgres://db/keys")
+    );
+    let err = parse(yaml, &[]).expect_err("unset variable");
+    assert!(
+        matches!(&err, ConfigError::MissingEnv { var, .. } if var == "DATABASE_URL"),
+        "{err:?}"
+    );
+    let err = parse(yaml, &[("DATABASE_URL", "mysql://db")]).expect_err("not served");
+    assert!(
+        matches!(&err, ConfigError::Invalid { field, .. } if field == "general_settings.database_url"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn litellm_only_settings_load_with_one_warning_per_unknown_key() {
     let (config, warnings) = parse_ok(LITELLM_EXTRAS, &[("GEMINI_API_KEY", "k")]);
     assert_eq!(
@@ -267,8 +287,11 @@ fn litellm_only_settings_load_with_one_warning_per_unknown_key() {
             "litellm_settings.callbacks: unknown key, ignored",
             "litellm_settings.set_verbose: unknown key, ignored",
             "litellm_settings.success_callback: unknown key, ignored",
-            "general_settings.database_url: unknown key, ignored",
         ]
+    );
+    assert_eq!(
+        key(&config.general_settings.database_url),
+        Some("postgresql://user:pass@localhost:5432/litellm")
     );
     assert_eq!(
         config.model_list[0].litellm_params.routing.tpm,

@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use super::record::Record;
 use crate::error::Error;
-use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
+use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, Usage};
 use crate::provider::{ChatResponse, CountTokens};
 
 /// Tells the request's [`Record`] the model and tokens of each request to `inner`. Outside
@@ -29,27 +29,46 @@ impl<S> RecordUsage<S> {
     }
 }
 
-/// A reply whose token counts the [`Record`] learns.
+/// Who learns the usage of replies: the request's [`Record`], a virtual key's spend.
+pub(crate) trait UsageSink: Send + Sync + 'static {
+    /// A chat or completion reply reported `usage`.
+    fn usage(&self, usage: &Usage);
+
+    /// An embeddings reply reported `usage`.
+    fn embedding_usage(&self, usage: &EmbeddingUsage);
+}
+
+impl UsageSink for Record {
+    fn usage(&self, usage: &Usage) {
+        Record::usage(self, usage);
+    }
+
+    fn embedding_usage(&self, usage: &EmbeddingUsage) {
+        Record::embedding_usage(self, usage);
+    }
+}
+
+/// A reply whose token counts a [`UsageSink`] learns (a stream's as its chunks pass).
 pub(crate) trait Counted: Sized {
-    fn count(self, record: &Arc<Record>) -> Self;
+    fn count<S: UsageSink>(self, sink: &Arc<S>) -> Self;
 }
 
 impl Counted for ChatResponse {
-    fn count(self, record: &Arc<Record>) -> Self {
+    fn count<S: UsageSink>(self, sink: &Arc<S>) -> Self {
         match self {
             Self::Completion(completion) => {
                 if let Some(usage) = &completion.usage {
-                    record.usage(usage);
+                    sink.usage(usage);
                 }
                 Self::Completion(completion)
             }
             Self::Stream(chunks) => {
-                let record = record.clone();
+                let sink = sink.clone();
                 Self::Stream(Box::pin(chunks.inspect(move |chunk| {
                     if let Ok(chunk) = chunk
                         && let Some(usage) = &chunk.usage
                     {
-                        record.usage(usage);
+                        sink.usage(usage);
                     }
                 })))
             }
@@ -58,8 +77,8 @@ impl Counted for ChatResponse {
 }
 
 impl Counted for EmbeddingResponse {
-    fn count(self, record: &Arc<Record>) -> Self {
-        record.embedding_usage(&self.usage);
+    fn count<S: UsageSink>(self, sink: &Arc<S>) -> Self {
+        sink.embedding_usage(&self.usage);
         self
     }
 }
