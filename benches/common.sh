@@ -122,6 +122,7 @@ YAML
 
 # start_forwarder [PREFIX...]: nginx as a bare reverse proxy of the stand-in (one worker,
 # HTTP/1.1 with upstream keep-alive, no buffering, no logs): the floor for any gateway.
+# FORWARDER_CONNECTIONS (default 16,384) bounds its connections and descriptors.
 # Sets FORWARDER_PID (the worker's) and FORWARDER_URL.
 start_forwarder() {
     local port dir="$WORK/nginx"
@@ -130,10 +131,11 @@ start_forwarder() {
     mkdir -p "$dir"
     cat >"$dir/nginx.conf" <<NGINX
 worker_processes 1;
+worker_rlimit_nofile ${FORWARDER_CONNECTIONS:-16384};
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 16384; }
+events { worker_connections ${FORWARDER_CONNECTIONS:-16384}; }
 http {
     access_log off;
     client_body_temp_path $dir/body;
@@ -171,5 +173,6 @@ STREAM_BODY='{"model":"gemini-flash","messages":[{"role":"user","content":"hi"}]
 GROUP_BODY='{"model":"gemini-trio","messages":[{"role":"user","content":"hi"}]}'
 CHAT_HEADER="Authorization: Bearer $MASTER_KEY"
 direct_url() { echo "$STAND_IN_URL/v1beta/models/gemini-2.5-flash:generateContent"; }
-direct_stream_url() { echo "$STAND_IN_URL/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"; }
+DIRECT_STREAM_PATH='/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
+direct_stream_url() { echo "$STAND_IN_URL$DIRECT_STREAM_PATH"; }
 chat_url() { echo "$PROXY_URL/v1/chat/completions"; }

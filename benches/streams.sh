@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Many concurrent paced SSE streams, direct to the stand-in and through the release proxy,
-# with examples/stream_load.rs as the client. See benches/README.md for the table.
+# Many concurrent paced SSE streams, direct to the stand-in, through nginx forwarding them
+# (the floor for any gateway) and through the release proxy, with examples/stream_load.rs as
+# the client. The three paths run one after another, so each has the descriptors to itself.
+# See benches/README.md for the table.
 #
 #   benches/streams.sh                               # 1,000 streams of 100 events 20 ms apart
 #   STREAMS="1000 5000 10000" benches/streams.sh
 #   STREAMS=200 FIRST_EVENT_MS=300 EVENTS=100 GAP_MS=20 JITTER_MS=5 benches/streams.sh
 #
-# Needs: cargo, python3. Everything listens on 127.0.0.1; each run ends when its streams do
+# Needs: cargo, python3, nginx (NO_NGINX=1 leaves its rows out). Everything listens on 127.0.0.1; each run ends when its streams do
 # or after TIMEOUT seconds (default: the stream's length plus 60 s), whichever is first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -42,6 +44,10 @@ fi
 start_stand_in -- --threads "$STAND_IN_THREADS" --first-event-ms "$FIRST_EVENT_MS" --events "$EVENTS" \
     --gap-ms "$GAP_MS" --jitter-ms "$JITTER_MS"
 start_proxy -- ${PROXY_WORKERS:+--num_workers "$PROXY_WORKERS"}
+if [[ -z "${NO_NGINX:-}" ]]; then
+    # Each stream holds two of nginx's connections (client and upstream).
+    FORWARDER_CONNECTIONS="$need" start_forwarder
+fi
 
 # run NAME PID URL BODY HEADER COUNT: the client's JSON plus PID's RSS, fds and CPU, sampled
 # from /proc every 20 ms while the client runs, in $WORK/NAME.json.
@@ -77,13 +83,18 @@ PY
 for n in $STREAMS; do
     echo "$n streams direct to the stand-in ..." >&2
     run "direct-$n" "$STAND_IN_PID" "$(direct_stream_url)" "$DIRECT_BODY" "$DIRECT_HEADER" "$n"
+    if [[ -z "${NO_NGINX:-}" ]]; then
+        echo "$n streams through nginx ..." >&2
+        run "nginx-$n" "$FORWARDER_PID" "$FORWARDER_URL${DIRECT_STREAM_PATH}" "$DIRECT_BODY" "$DIRECT_HEADER" "$n"
+    fi
     echo "$n streams through the proxy ..." >&2
     run "proxy-$n" "$PROXY_PID" "$(chat_url)" "$STREAM_BODY" "$CHAT_HEADER" "$n"
 done
 
-python3 - "$WORK" "$STREAMS" <<PY
-import json, sys
-work, sizes = sys.argv[1], [int(n) for n in sys.argv[2].split()]
+python3 - "$WORK" "$STREAMS" "${NO_NGINX:-}" <<PY
+import json, os, sys
+work, sizes, nginx = sys.argv[1], [int(n) for n in sys.argv[2].split()], not sys.argv[3]
+events = ${EVENTS}
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"stream_load streams; stand-in: ${FIRST_EVENT_MS} ms to the first event, ${EVENTS} events ${GAP_MS} ± ${JITTER_MS} ms "
       f"apart, ${STAND_IN_THREADS} thread(s); client ${LOAD_THREADS} thread(s); proxy --num_workers "
@@ -94,23 +105,36 @@ print("|---|---|---|---|---|---|---|---|---|---|")
 rows = []
 for n in sizes:
     d, p = (json.load(open(f"{work}/{path}-{n}.json")) for path in ("direct", "proxy"))
-    for name, r in (("direct", d), ("llm-tower", p)):
+    g = json.load(open(f"{work}/nginx-{n}.json")) if nginx else None
+    for name, r in (("direct", d), ("nginx", g), ("llm-tower", p)):
+        if r is None:
+            continue
         kinds = ", ".join(f"{k} {v}" for k, v in r["error_kinds"].items())
         print(f"| {n:,} | {name} | {r['ok']:,} | {r['errors']}{' (' + kinds + ')' if kinds else ''} | "
               f"{r['peak_open']:,} | {r['first_event_ms']['p50']:.1f} ms | {r['first_event_ms']['p99']:.1f} ms | "
               f"{r['worst_gap_ms']['p99']:.1f} ms | {r['gap_ms']['p99']:.1f} ms | "
               f"{r['events_min']}–{r['events_max']} |")
-    rows.append((n, d, p))
+    rows.append((n, d, g, p))
 print()
-print("| streams | added first event p50 | added p99 | added worst gap p99 | proxy RSS idle → peak | per stream | proxy CPU | per stream | proxy fds idle → peak |")
-print("|---|---|---|---|---|---|---|---|---|")
-for n, d, p in rows:
-    added = lambda key, q: p[key][q] - d[key][q]
-    per_stream_kib = (p["rss_peak_kb"] - p["rss_idle_kb"]) / n
-    print(f"| {n:,} | {added('first_event_ms', 'p50'):+.2f} ms | {added('first_event_ms', 'p99'):+.2f} ms | "
-          f"{added('worst_gap_ms', 'p99'):+.2f} ms | {p['rss_idle_kb'] / 1024:.1f} → {p['rss_peak_kb'] / 1024:.1f} MiB | "
-          f"{per_stream_kib:.1f} KiB | {p['cpu_s']:.2f} s | {p['cpu_s'] / n * 1e3:.2f} ms | "
-          f"{p['fds_idle']} → {p['fds_peak']:,} |")
-failed = sum(r["errors"] for _, d, p in rows for r in (d, p))
+print("What each gateway adds to the direct streams; CPU per event is the gateway process's CPU")
+print("over the run divided by the events it forwarded.")
+print()
+print("| streams | gateway | added first event p50 | added p99 | added worst gap p99 | RSS idle → peak | per stream | CPU | per event | fds idle → peak |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for n, d, g, p in rows:
+    for name, r in (("nginx", g), ("llm-tower", p)):
+        if r is None:
+            continue
+        added = lambda key, q: r[key][q] - d[key][q]
+        per_stream_kib = (r["rss_peak_kb"] - r["rss_idle_kb"]) / n
+        per_event_us = r["cpu_s"] / max(1, r["ok"] * events) * 1e6
+        print(f"| {n:,} | {name} | {added('first_event_ms', 'p50'):+.2f} ms | {added('first_event_ms', 'p99'):+.2f} ms | "
+              f"{added('worst_gap_ms', 'p99'):+.2f} ms | {r['rss_idle_kb'] / 1024:.1f} → {r['rss_peak_kb'] / 1024:.1f} MiB | "
+              f"{per_stream_kib:.1f} KiB | {r['cpu_s']:.2f} s | {per_event_us:.1f} µs | "
+              f"{r['fds_idle']} → {r['fds_peak']:,} |")
+    if g is not None:
+        ratio = (p["cpu_s"] / max(1, p["ok"])) / max(1e-9, g["cpu_s"] / max(1, g["ok"]))
+        print(f"| {n:,} | llm-tower ÷ nginx | | | | | | | {ratio:.2f}× CPU per event | |")
+failed = sum(r["errors"] for _, d, g, p in rows for r in (d, g, p) if r is not None)
 sys.exit(f"{failed} streams failed" if failed else 0)
 PY
