@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::Method;
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
@@ -28,15 +29,17 @@ pub(crate) fn answer<F>(handled: F, render: fn(&Error) -> http::Response<EdgeBod
 where
     F: Future<Output = Result<http::Response<EdgeBody>, Error>> + Send + 'static,
 {
-    Box::pin(async move { Ok(handled.await.unwrap_or_else(|error| render(&error))) })
+    // A `map`, not an `async` block: a block would keep `handled` twice (as what it
+    // captured and as what it awaits), doubling the box and the bytes copied into it.
+    Box::pin(handled.map(move |handled| Ok(handled.unwrap_or_else(|error| render(&error)))))
 }
 
 /// Puts a [`ResponseNotes`] in `request`'s context, lets `respond` answer it, and writes
 /// the headers the stack noted (`x-llm-tower-dropped-tools`, …) on the answer.
-pub(crate) async fn with_notes<T, F, R>(
+pub(crate) fn with_notes<T, F, R>(
     mut request: T,
     respond: F,
-) -> Result<http::Response<EdgeBody>, Error>
+) -> impl Future<Output = Result<http::Response<EdgeBody>, Error>>
 where
     T: Contextual,
     F: FnOnce(T) -> R,
@@ -44,9 +47,12 @@ where
 {
     let notes = ResponseNotes::default();
     request.context_mut().insert(notes.clone());
-    let mut response = respond(request).await?;
-    notes.apply(response.headers_mut());
-    Ok(response)
+    // The request goes into `respond` at once rather than being kept beside its future.
+    respond(request).map(move |response| {
+        let mut response = response?;
+        notes.apply(response.headers_mut());
+        Ok(response)
+    })
 }
 
 /// Checks the method, decodes the body as `T` within `limits` with the request's

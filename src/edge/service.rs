@@ -217,8 +217,10 @@ where
         answer(
             async move {
                 let decoded = accept(&mut inner, request, limit, &limits).await?;
-                with_notes(decoded, |decoded| async move {
-                    inner.call(decoded).await?.into_http().await
+                with_notes(decoded, |decoded| {
+                    // Called here, so the future does not keep the request beside the call.
+                    let called = inner.call(decoded);
+                    async move { called.await?.into_http().await }
                 })
                 .await
             },

@@ -796,9 +796,10 @@ where
             } else {
                 error_response
             };
-            let handled = route(&shared, request);
+            // `route` is made where it is awaited: a future kept in a local first would
+            // take its room twice in this one.
             let response = match shared.request_timeout {
-                Some(limit) => tokio::time::timeout(limit, handled)
+                Some(limit) => tokio::time::timeout(limit, route(&shared, request))
                     .await
                     .unwrap_or_else(|_| {
                         render(&Error::new(
@@ -809,7 +810,7 @@ where
                             ),
                         ))
                     }),
-                None => handled.await,
+                None => route(&shared, request).await,
             };
             if let Some((method, path, started)) = access {
                 tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
@@ -855,18 +856,21 @@ where
         }
         let query = request.uri().query().map(str::to_owned);
         let (parts, body) = request.into_parts();
-        let forwarded = async {
+        // Boxed, as every route but the OpenAI ones: an inline future would make every
+        // request's future as large as the largest route's.
+        let forwarded = Box::pin(async {
             let body = read_body(body, shared.body_limit).await?;
             shared
                 .vertex_passthrough
                 .forward(method, rest, query.as_deref(), &parts.headers, body)
                 .await
-        };
+        });
         return forwarded.await.unwrap_or_else(|error| google_error(&error));
     }
     if let Some(rest) = path.strip_prefix(GEMINI_ROUTES) {
         let query = request.uri().query().map(str::to_owned);
-        let caller = match caller(shared, request.headers(), query.as_deref(), true).await {
+        let caller = match Box::pin(caller(shared, request.headers(), query.as_deref(), true)).await
+        {
             Ok(caller) => caller,
             Err(error) => return google_error(&error),
         };
@@ -882,14 +886,14 @@ where
             ));
         };
         let (parts, body) = request.into_parts();
-        let forwarded = async {
+        let forwarded = Box::pin(async {
             let body = read_body(body, shared.body_limit).await?;
             let query = query.as_deref();
             shared
                 .passthrough
                 .forward(method, rest, query, &parts.headers, body)
                 .await
-        };
+        });
         return forwarded.await.unwrap_or_else(|error| google_error(&error));
     }
     match (&method, path.as_str()) {
@@ -905,12 +909,12 @@ where
             if check && !shared.door.admits(request.headers(), None, false) {
                 return unauthorized();
             }
-            return shared.readiness.answer(check).await;
+            return Box::pin(shared.readiness.answer(check)).await;
         }
         _ => {}
     }
     if matches!(path.as_str(), "/v1/messages" | "/v1/messages/count_tokens") {
-        match caller(shared, request.headers(), None, false).await {
+        match Box::pin(caller(shared, request.headers(), None, false)).await {
             Ok(caller) => caller.enter(&mut request),
             Err(error) => return messages_error_response(&error),
         }
@@ -921,12 +925,19 @@ where
             .await
             .unwrap_or_else(|never| match never {});
     }
-    let caller = match caller(shared, request.headers(), None, false).await {
+    // The master key is checked here, so its requests never hold the (boxed) future of
+    // a virtual key's lookup.
+    let caller = if shared.door.admits(request.headers(), None, false) {
+        Ok(Caller::Master)
+    } else {
+        Box::pin(caller(shared, request.headers(), None, false)).await
+    };
+    let caller = match caller {
         Ok(caller) => caller,
         Err(error) => return error_response(&error),
     };
     if is_admin_route(&path) {
-        return admin(shared, &caller, request).await;
+        return Box::pin(admin(shared, &caller, request)).await;
     }
     if matches!(caller, Caller::Key(_)) && path == "/health" {
         return error_response(&master_only());
@@ -959,9 +970,14 @@ where
             .unwrap_or_else(|never| match never {}),
         (method, path) if path.starts_with("/v1/responses/") || path.starts_with("/responses/") => {
             let query = request.uri().query();
-            stored_response(shared.responses.get_ref(), &method, path, query)
-                .await
-                .unwrap_or_else(|error| error_response(&error))
+            Box::pin(stored_response(
+                shared.responses.get_ref(),
+                &method,
+                path,
+                query,
+            ))
+            .await
+            .unwrap_or_else(|error| error_response(&error))
         }
         (Method::GET, "/v1/models" | "/models") => {
             json_response(StatusCode::OK, shared.models.list())
@@ -981,9 +997,7 @@ where
         }
         (Method::GET, "/health") => {
             let mut health = shared.health.clone();
-            let cooling: Vec<Value> = shared
-                .router
-                .cooling_down()
+            let cooling: Vec<Value> = Box::pin(shared.router.cooling_down())
                 .await
                 .into_iter()
                 .map(|cooling| json!({"model_name": cooling.model_group, "model_id": cooling.model_id}))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use super::Inner;
 use super::class::ErrorClass;
@@ -225,17 +225,25 @@ impl Call<'_> {
                 continue;
             }
             excluded.mark_tried(position);
-            let Some(service) = R::service(deployment).cloned() else {
+            let Some(mut service) = R::service(deployment).cloned() else {
                 unreachable!("choose takes only deployments that serve the request");
             };
-            let mut leg = request.clone();
-            self.group.prepare(&mut leg, position, self.rest);
-            leg.context_mut().insert(budget.clone());
             self.group.report(self.report, position, calls);
             let in_flight = matches!(strategy, Strategy::LeastBusy).then(|| state.call_started());
             let started = Instant::now();
-            let settled = match service.oneshot(leg).await {
-                Ok(reply) => reply.settle().await,
+            // The copy is made once the service is ready and goes into its call at once,
+            // so this future never holds it beside the original.
+            let called = service.ready().await.map(|service| {
+                let mut leg = request.clone();
+                self.group.prepare(&mut leg, position, self.rest);
+                leg.context_mut().insert(budget.clone());
+                service.call(leg)
+            });
+            let settled = match called {
+                Ok(called) => match called.await {
+                    Ok(reply) => reply.settle().await,
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             };
             let now = Instant::now();
@@ -274,7 +282,8 @@ impl Call<'_> {
                     let time = settings
                         .cooldowns
                         .length(deployment.cooldown_time, error.retry_after());
-                    self.cool_down(position, time).await;
+                    // Boxed: a rare wait that would otherwise enlarge every call's future.
+                    Box::pin(self.cool_down(position, time)).await;
                 }
             }
             if class == ErrorClass::Authentication {
