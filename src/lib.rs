@@ -26,8 +26,8 @@
 //! | [`anthropic`] | OpenAI | Anthropic's Messages API wire types (the `/v1/messages` front door) |
 //! | [`router`], [`provider`] | OpenAI | model routing ([`ModelRouter`]); the [`Provider`] trait |
 //! | [`credentials`] | OpenAI | the one rule for a request's own key and base URL |
-//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses, messages |
-//! | [`providers`] | provider | [`gemini`], [`vertex`], [`openai_compatible`](providers::openai_compatible); the providers' HTTP-layer [`ResponseFuture`](providers::ResponseFuture) |
+//! | [`layers`] | OpenAI | provider-agnostic layers: schema validation, media fetch, completions, responses, messages; [`Refusable`](layers::Refusable), the named future of every layer that may refuse before the call |
+//! | [`providers`] | provider | [`gemini`], [`vertex`], [`openai_compatible`](providers::openai_compatible) |
 //! | [`upstream`] | upstream HTTP | transport, retry, in-flight limit, secrets, URL redaction, the per-request call context |
 //! | [`context`], [`Deadline`], [`RawJson`] | leaves | the HTTP request's extensions beside a typed request; the request's deadline; raw JSON |
 //! | [`sse`], [`store`] | shared | the SSE codec; cache stores |
@@ -55,7 +55,7 @@
 //!   their causes stay reachable through `source()` (an upstream failure is the opaque
 //!   [`upstream::Error`] with `is_connect()` / `is_timeout()`);
 //! - the provider's HTTP layer answers with a named future,
-//!   [`providers::ResponseFuture`]: a request it refuses before sending (a body it cannot
+//!   [`layers::Refusable`]: a request it refuses before sending (a body it cannot
 //!   encode, an unusable URL) is answered without a call and without a box;
 //! - a per-request key (a [`Secret`] among the request's extensions) is decided by one rule,
 //!   [`credentials::request_key`]: that request's key where the provider accepts

@@ -2,8 +2,10 @@
 //! their text rather than walked as a tree (tool parameter schemas, the unknown keys of a
 //! request).
 
+use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::value::MapDeserializer;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,13 +39,17 @@ impl RawJson {
     /// Checks that `text` is JSON nested at most [`MAX_DEPTH`](Self::MAX_DEPTH) levels and
     /// keeps it.
     pub fn from_string(text: String) -> Result<Self, serde_json::Error> {
-        if nesting(&text) > Self::MAX_DEPTH {
-            return Err(de::Error::custom(format_args!(
-                "JSON nested deeper than {} levels",
-                Self::MAX_DEPTH
-            )));
-        }
+        check_depth(&text)?;
         RawValue::from_string(text).map(Self)
+    }
+
+    /// Keeps `text`, which `serde_json` captured as one value (so it is JSON already), once
+    /// its depth is checked. It is handed back to `serde_json`'s own reader of a
+    /// `Box<RawValue>`, which copies it once; [`RawValue::from_string`] would parse it again.
+    fn from_captured(text: &str) -> Result<Self, serde_json::Error> {
+        check_depth(text)?;
+        let entry = std::iter::once((RAW_TOKEN, text));
+        Box::<RawValue>::deserialize(MapDeserializer::new(entry)).map(Self)
     }
 
     /// The JSON text.
@@ -93,6 +99,17 @@ impl fmt::Debug for RawJson {
     }
 }
 
+/// Refuses `text` nested deeper than [`RawJson::MAX_DEPTH`].
+fn check_depth(text: &str) -> Result<(), serde_json::Error> {
+    if nesting(text) > RawJson::MAX_DEPTH {
+        return Err(de::Error::custom(format_args!(
+            "JSON nested deeper than {} levels",
+            RawJson::MAX_DEPTH
+        )));
+    }
+    Ok(())
+}
+
 /// How deep the arrays and objects of `text` (JSON) nest, found without building them.
 fn nesting(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
@@ -139,18 +156,19 @@ impl<'de> Visitor<'de> for RawVisitor {
         formatter.write_str("any JSON value")
     }
 
-    /// `serde_json`: one entry, the token and the text.
+    /// `serde_json`: one entry, the token and the text (both borrowed from the input when
+    /// it is a slice or a string).
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawJson, A::Error> {
-        match map.next_key::<String>()? {
-            Some(key) if key == RAW_TOKEN => {
-                let text: String = map.next_value()?;
-                RawJson::from_string(text).map_err(de::Error::custom)
+        match map.next_key::<Text<'de>>()? {
+            Some(Text(key)) if key == RAW_TOKEN => {
+                let Text(text) = map.next_value()?;
+                RawJson::from_captured(&text).map_err(de::Error::custom)
             }
             // A deserializer that reads a newtype as what it holds, and holds an object.
             first => {
                 let mut object = serde_json::Map::new();
-                if let Some(key) = first {
-                    object.insert(key, map.next_value()?);
+                if let Some(Text(key)) = first {
+                    object.insert(key.into_owned(), map.next_value()?);
                     while let Some((key, value)) = map.next_entry()? {
                         object.insert(key, value);
                     }
@@ -166,6 +184,38 @@ impl<'de> Visitor<'de> for RawVisitor {
         deserializer: D,
     ) -> Result<RawJson, D::Error> {
         Value::deserialize(deserializer).map(RawJson::from)
+    }
+}
+
+/// A string, borrowed from the input when it has no escapes (an object key, a raw value's
+/// text).
+pub(crate) struct Text<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(text)))
     }
 }
 

@@ -349,15 +349,20 @@ fn api_base_credentials_never_reach_debug_output() {
     );
 }
 
-/// The system allocator, counting the bytes each thread holds and the most it held.
+/// The system allocator, counting the bytes each thread holds and the most it held, and
+/// the allocations it made.
 struct Counting;
 
 thread_local! {
     static HELD: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn held(change: isize) {
+    if change > 0 {
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+    }
     // `try_with`: a thread's last frees can come after its counters are gone.
     let _ = HELD.try_with(|held| {
         let now = held.get() + change;
@@ -408,6 +413,13 @@ fn peak_while<T>(parse: impl FnOnce() -> T) -> (usize, T) {
     let parsed = parse();
     let peak = PEAK.with(Cell::get) - before;
     (usize::try_from(peak).unwrap_or(0), parsed)
+}
+
+/// The allocations this thread made while running `parse`.
+fn allocations_while<T>(parse: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let parsed = parse();
+    (ALLOCATIONS.with(Cell::get) - before, parsed)
 }
 
 /// `[0,0,…]` of about `bytes` bytes: two million JSON values in 4 MB.
@@ -488,6 +500,31 @@ fn unknown_keys_cost_their_bytes_to_parse_not_a_tree() {
             r#"{{"model":"m","max_tokens":1,"messages":[{message}],"metadata":{{"user_id":"u","x":{zeros}}},"x":{zeros}}}"#
         ),
     );
+}
+
+/// A value kept as text (a tool's `parameters`, an unknown key) costs what serde_json's own
+/// `Box<RawValue>` costs to read, one copy of its text: its key is not copied, nor its
+/// text parsed a second time.
+#[test]
+fn a_value_kept_as_text_is_read_as_cheaply_as_serde_json_reads_it() {
+    use llm_tower::RawJson;
+    use serde_json::value::RawValue;
+
+    let schema = br#"{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}},"required":["query"]}"#;
+    let (raw, _) = allocations_while(|| serde_json::from_slice::<Box<RawValue>>(schema).unwrap());
+    let (kept, json) = allocations_while(|| serde_json::from_slice::<RawJson>(schema).unwrap());
+    assert_eq!(json.get().as_bytes(), schema);
+    assert_eq!(
+        kept, raw,
+        "RawJson: {kept} allocations, Box<RawValue>: {raw}"
+    );
+    // Still bounded: too deep is refused.
+    let deep = format!(
+        "{}{}",
+        "[".repeat(RawJson::MAX_DEPTH + 1),
+        "]".repeat(RawJson::MAX_DEPTH + 1)
+    );
+    assert!(serde_json::from_str::<RawJson>(&deep).is_err());
 }
 
 /// What each configured deployment keeps on the heap once the proxy is built (its

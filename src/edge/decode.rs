@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use super::body::EdgeBody;
-use super::limits::{Bounded, RequestLimits};
 use crate::context::{Contextual, RequestContext, ResponseNotes};
 use crate::error::{Error, ErrorKind};
+use crate::openai::limits::{Bounded, RequestLimits};
 
 /// The future of an edge: it always answers, errors included.
 pub(crate) type EdgeFuture =

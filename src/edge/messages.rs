@@ -22,7 +22,6 @@ use tower_service::Service;
 use super::body::{EdgeBody, error_reply, json_response, with_error_headers};
 use super::commit::SseEncoding;
 use super::decode::{EdgeFuture, accept, answer, with_notes};
-use super::limits::{Bounded, Counts, RequestLimits};
 use super::service::DEFAULT_BODY_LIMIT;
 use crate::anthropic::{
     CountTokensRequest, CreateMessage, ErrorEnvelope, InputBlock, MessageContent, StreamEvent,
@@ -30,6 +29,7 @@ use crate::anthropic::{
 };
 use crate::error::Error;
 use crate::layers::messages::{MessageEventStream, MessagesReply};
+use crate::openai::limits::{Bounded, Counts, RequestLimits};
 
 /// Puts a [`MessagesEdge`] in front of a service.
 ///

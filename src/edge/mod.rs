@@ -12,16 +12,15 @@
 mod body;
 mod commit;
 mod decode;
-mod limits;
 mod messages;
 mod reply;
 mod service;
 
+pub use crate::openai::limits::{Bounded, Counts, RequestLimits};
 #[cfg(feature = "proxy")]
 pub(crate) use body::ErrorReply;
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
-pub use limits::{Bounded, Counts, RequestLimits};
 pub use messages::{MessagesEdge, MessagesEdgeLayer, error_response as messages_error_response};
 pub use reply::{EdgeReply, RESPONSE_COST_HEADER};
 pub use service::{

@@ -26,7 +26,6 @@ use tower_service::Service;
 
 use super::body::{EdgeBody, error_response};
 use super::decode::{EdgeFuture, accept, answer, with_notes};
-use super::limits::{Bounded, RequestLimits};
 use super::reply::EdgeReply;
 use crate::context::Contextual;
 use crate::error::Error;
@@ -34,6 +33,7 @@ use crate::error::Error;
 use crate::layers::responses::{Responses, ResponsesReply};
 #[cfg(doc)]
 use crate::openai::EmbeddingResponse;
+use crate::openai::limits::{Bounded, RequestLimits};
 use crate::openai::responses::CreateResponse;
 use crate::openai::{ChatRequest, CompletionRequest, EmbeddingRequest};
 #[cfg(doc)]

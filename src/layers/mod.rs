@@ -9,18 +9,21 @@
 //! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
 //! | [`messages`] | [`MessagesLayer`]: Anthropic's Messages API (`/v1/messages`) over chat |
 //! | [`fan_out`] | bounded fan-out: one request's several upstream calls, at most `k` at a time |
+//! | [`refusable`] | [`Refusable`]: the named future of a layer that may refuse a request before calling its inner service |
 
 mod chat_params;
 pub mod completions;
 pub mod fan_out;
 pub mod media;
 pub mod messages;
+pub mod refusable;
 pub mod responses;
 pub mod validate;
 
 pub use completions::CompletionsLayer;
 pub use media::MediaFetchLayer;
 pub use messages::MessagesLayer;
+pub use refusable::Refusable;
 pub use responses::ResponsesLayer;
 pub use validate::SchemaValidationLayer;
 

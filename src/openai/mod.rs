@@ -11,6 +11,7 @@ pub mod chunk;
 pub mod completions;
 pub mod embeddings;
 mod extra;
+pub(crate) mod limits;
 pub(crate) mod read;
 pub mod responses;
 

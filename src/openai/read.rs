@@ -7,12 +7,6 @@
 //! megabytes. [`one_pass!`] writes the `Deserialize` impl a derive would, without the
 //! buffer: unknown values go straight to [`RawJson`](crate::RawJson) text.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
-
 /// `impl Deserialize` for a request struct, read in one pass: each listed field is read
 /// from its key, refused if sent twice, and the rest go to the struct's `extra`.
 ///
@@ -80,32 +74,4 @@ macro_rules! one_pass {
 pub(crate) use one_pass;
 
 /// An object key, borrowed from the input when it has no escapes.
-pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(key)))
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key)))
-    }
-}
+pub(crate) use crate::raw_json::Text as Key;

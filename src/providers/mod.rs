@@ -5,9 +5,13 @@
 //! [`Provider`](crate::Provider); the [`ModelRouter`](crate::ModelRouter) picks one by the model's
 //! prefix (`gemini/…`, `openai/…`).
 
-mod future;
 pub mod gemini;
 pub mod openai_compatible;
 pub mod vertex;
 
-pub use self::future::{BoxCall, ResponseFuture};
+use std::pin::Pin;
+
+/// A boxed call: what a provider HTTP layer sends and reads, as one future. The layer's
+/// named future is [`Refusable`](crate::layers::Refusable) over it: a request refused
+/// before anything was sent (no body, an unusable URL, …) is answered without a box.
+pub type BoxCall<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;

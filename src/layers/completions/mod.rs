@@ -9,25 +9,27 @@
 //! [`fan_out`](CompletionsLayer::fan_out) at a time ([`DEFAULT_FAN_OUT`] by default) with
 //! the shared [`fan_out`](crate::layers::fan_out) helper.
 
+mod answer;
 mod convert;
 pub use convert::MAX_PROMPTS;
 mod stream;
 
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
+use futures_util::future::OptionFuture;
 use futures_util::stream::{iter, once};
 use futures_util::{StreamExt, TryStreamExt};
-use pin_project_lite::pin_project;
 use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use self::convert::{Plan, plan, text_completion};
+use self::answer::Answer;
+use self::convert::{Plan, plan};
 use self::stream::{TextChunks, merge};
 use super::mismatch;
 use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
+use crate::layers::refusable::Refusable;
 use crate::openai::{ChatRequest, CompletionRequest};
 use crate::provider::{ChatResponse, CompletionResponse, TextChunkStream};
 
@@ -119,7 +121,7 @@ where
 {
     type Response = CompletionResponse;
     type Error = Error;
-    type Future = CompletionsFuture<FanOut<S, ChatRequest>>;
+    type Future = CompletionsFuture<OptionFuture<FanOut<S, ChatRequest>>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // Each prompt is sent on its own clone, which is made ready when it is sent.
@@ -130,81 +132,26 @@ where
         let stream = request.stream == Some(true);
         let plan = match plan(request) {
             Ok(plan) => plan,
-            Err(error) => return CompletionsFuture::Failed { error: Some(error) },
+            Err(error) => return Refusable::refused(error),
         };
         if stream {
+            // Its prompts are sent as the stream is read: no call before the answer.
             let streams = streamed(self.inner.clone(), plan, self.fan_out);
-            return CompletionsFuture::Streaming {
-                stream: Some(streams),
-            };
+            return Refusable::called(None.into(), Answer::Stream(streams));
         }
-        CompletionsFuture::Calling {
-            calls: fan_out(self.inner.clone(), plan.chats, self.fan_out),
-            echo: plan.echo,
-            n: plan.n,
-        }
+        Refusable::called(
+            Some(fan_out(self.inner.clone(), plan.chats, self.fan_out)).into(),
+            Answer::Whole {
+                echo: plan.echo,
+                n: plan.n,
+            },
+        )
     }
 }
 
-pin_project! {
-    /// Future of [`Completions`].
-    #[project = CompletionsFutureProj]
-    pub enum CompletionsFuture<F> {
-        /// The prompts of a whole completion are under way.
-        Calling {
-            #[pin]
-            calls: F,
-            echo: Option<Vec<String>>,
-            n: u32,
-        },
-        /// A streamed completion: its prompts are sent as the stream is read.
-        Streaming { stream: Option<TextChunkStream> },
-        /// The request was refused before any call.
-        Failed { error: Option<Error> },
-    }
-}
-
-impl<F> Future for CompletionsFuture<F>
-where
-    F: Future<Output = Result<Vec<ChatResponse>, Error>>,
-{
-    type Output = Result<CompletionResponse, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            CompletionsFutureProj::Calling { calls, echo, n } => {
-                let replies = ready!(calls.poll(cx))?;
-                Poll::Ready(whole(replies, echo.as_deref(), *n))
-            }
-            CompletionsFutureProj::Streaming { stream } => Poll::Ready(
-                stream
-                    .take()
-                    .map(CompletionResponse::Stream)
-                    .ok_or_else(Error::polled_after_completion),
-            ),
-            CompletionsFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-        }
-    }
-}
-
-fn whole(
-    replies: Vec<ChatResponse>,
-    echo: Option<&[String]>,
-    n: u32,
-) -> Result<CompletionResponse, Error> {
-    let chats = replies
-        .into_iter()
-        .map(|reply| match reply {
-            ChatResponse::Completion(chat) => Ok(chat),
-            ChatResponse::Stream(_) => Err(mismatch("a stream", "a whole completion")),
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(CompletionResponse::Completion(text_completion(
-        chats, echo, n,
-    )))
-}
+/// Future of [`Completions`]: the request refused before any call, the prompts of a whole
+/// completion under way (`Some` calls), or a streamed completion (no call yet).
+pub type CompletionsFuture<F> = Refusable<F, Answer>;
 
 /// The prompts' streams merged into one. A prompt's call is made only when fewer than
 /// `limit` prompt streams are open (a stream stays open until it ends), so a streamed

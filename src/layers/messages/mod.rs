@@ -13,6 +13,7 @@
 //! without generating; one that does not answers the request, capped at one output token,
 //! and its reported prompt tokens are the count.
 
+mod answer;
 mod reply;
 mod request;
 mod signature;
@@ -25,15 +26,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use self::answer::{Answer, Count};
 use self::request::{Purpose, to_chat};
 use self::stream::StreamMapper;
-use super::mismatch;
 use crate::anthropic::{CountTokensRequest, CreateMessage, MessageReply, StreamEvent, TokenCount};
 use crate::error::{Error, ErrorKind};
+use crate::layers::refusable::Refusable;
 use crate::openai::ChatRequest;
 use crate::provider::{ChatResponse, ChunkStream, CountTokens};
 
@@ -145,68 +146,18 @@ where
     fn call(&mut self, request: CreateMessage) -> Self::Future {
         let model = request.model.clone();
         match to_chat(request, Purpose::Reply, self.drop_params) {
-            Ok(chat) => MessagesFuture::Waiting {
-                stream: chat.is_stream(),
-                inner: self.inner.call(chat),
-                model: Some(model),
-            },
-            Err(error) => MessagesFuture::Failed { error: Some(error) },
-        }
-    }
-}
-
-pin_project! {
-    /// Future of [`Messages`] for [`CreateMessage`].
-    #[project = MessagesFutureProj]
-    pub enum MessagesFuture<F> {
-        /// The request could not be mapped.
-        Failed { error: Option<Error> },
-        /// Waiting for the chat service.
-        Waiting { #[pin] inner: F, stream: bool, model: Option<String> },
-    }
-}
-
-impl<F> Future for MessagesFuture<F>
-where
-    F: Future<Output = Result<ChatResponse, Error>>,
-{
-    type Output = Result<MessagesReply, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            MessagesFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-            MessagesFutureProj::Waiting {
-                inner,
-                stream,
-                model,
-            } => {
-                let reply = ready!(inner.poll(cx))?;
-                let model = model.take().ok_or_else(Error::polled_after_completion)?;
-                let id = reply::message_id();
-                Poll::Ready(match (reply, *stream) {
-                    (ChatResponse::Completion(completion), false) => Ok(MessagesReply::Message(
-                        Box::new(reply::complete(id, model, completion)),
-                    )),
-                    (ChatResponse::Stream(chunks), true) => {
-                        Ok(MessagesReply::Stream(Box::pin(MessageEvents {
-                            chunks,
-                            mapper: Some(StreamMapper::new(id, model)),
-                            pending: VecDeque::new(),
-                        })))
-                    }
-                    (ChatResponse::Stream(_), false) => {
-                        Err(mismatch("a stream", "a whole completion"))
-                    }
-                    (ChatResponse::Completion(_), true) => {
-                        Err(mismatch("a whole completion", "a stream"))
-                    }
-                })
+            Ok(chat) => {
+                let stream = chat.is_stream();
+                Refusable::called(self.inner.call(chat), Answer { stream, model })
             }
+            Err(error) => Refusable::refused(error),
         }
     }
 }
+
+/// Future of [`Messages`] for [`CreateMessage`]: the request refused before the call (it
+/// could not be mapped), or the chat service's future and the `message` made of its reply.
+pub type MessagesFuture<F> = Refusable<F, Answer>;
 
 impl<S> Service<CountTokensRequest> for Messages<S>
 where
@@ -226,52 +177,16 @@ where
                 // A provider that cannot count answers instead: one output token at most.
                 chat.max_tokens = Some(1);
                 chat.context.insert(CountTokens);
-                CountFuture::Waiting {
-                    inner: self.inner.call(chat),
-                }
+                Refusable::called(self.inner.call(chat), Count)
             }
-            Err(error) => CountFuture::Failed { error: Some(error) },
+            Err(error) => Refusable::refused(error),
         }
     }
 }
 
-pin_project! {
-    /// Future of [`Messages`] for [`CountTokensRequest`].
-    #[project = CountFutureProj]
-    pub enum CountFuture<F> {
-        /// The request could not be mapped.
-        Failed { error: Option<Error> },
-        /// Waiting for the chat service.
-        Waiting { #[pin] inner: F },
-    }
-}
-
-impl<F> Future for CountFuture<F>
-where
-    F: Future<Output = Result<ChatResponse, Error>>,
-{
-    type Output = Result<TokenCount, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            CountFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-            CountFutureProj::Waiting { inner } => Poll::Ready(match ready!(inner.poll(cx))? {
-                ChatResponse::Completion(completion) => completion
-                    .usage
-                    .map(|usage| TokenCount::new(usage.prompt_tokens))
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Api,
-                            "the provider reported no token count for this request",
-                        )
-                    }),
-                ChatResponse::Stream(_) => Err(mismatch("a stream", "a token count")),
-            }),
-        }
-    }
-}
+/// Future of [`Messages`] for [`CountTokensRequest`]: the request refused before the call
+/// (it could not be mapped), or the chat service's future and the count read off its reply.
+pub type CountFuture<F> = Refusable<F, Count>;
 
 /// Chat chunks as Messages events; the events of one chunk are yielded in a row.
 struct MessageEvents {

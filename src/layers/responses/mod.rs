@@ -39,9 +39,9 @@ use tower_service::Service;
 use self::events::Keep;
 use self::state::{Records, StoredResponse, new_response_id};
 use super::mismatch;
-use crate::edge::RequestLimits;
 use crate::error::Error;
 use crate::openai::ChatRequest;
+use crate::openai::limits::RequestLimits;
 use crate::openai::responses::{
     CreateResponse, DeletedResponse, InputItemList, Response, ResponseEvent,
 };

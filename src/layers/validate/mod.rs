@@ -39,30 +39,27 @@
 //!    ends the stream without `[DONE]`.
 //! 7. An error from the inner service or the inner stream passes through unchanged.
 
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use jsonschema::Validator;
-use pin_project_lite::pin_project;
 use serde_json::Value;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::Error;
+use crate::layers::refusable::Refusable;
 use crate::openai::ChatRequest;
 use crate::provider::ChatResponse;
 
 mod cache;
 mod check;
+mod reply;
 mod stream;
 #[cfg(test)]
 mod tests;
 
 pub use cache::{DEFAULT_MAX_ENTRY_BYTES, ValidatorCache};
-use check::validate_completion;
 pub use check::validate_json;
-use stream::ValidatedStream;
+use reply::Check;
 
 /// How many bytes a [`ValidatorCache`]'s entries weigh together by default (each 16 times
 /// its schema's JSON text): 16 MiB.
@@ -207,9 +204,7 @@ where
             .as_ref()
             .filter(|format| format.enforce_validation == Some(true))
         else {
-            return SchemaValidationFuture::Passthrough {
-                inner: self.inner.call(request),
-            };
+            return Refusable::called(self.inner.call(request), Check::Off);
         };
         let compiled = match format.schema() {
             Some(schema) => self.cache.get_or_compile(schema),
@@ -221,65 +216,18 @@ where
             None => self.cache.get_or_compile(&Value::Bool(true)),
         };
         match compiled {
-            Ok(validator) => SchemaValidationFuture::Checking {
-                inner: self.inner.call(request),
-                validator: Some(validator),
-                max_stream_content: self.max_stream_content,
-            },
-            Err(error) => SchemaValidationFuture::Failed { error: Some(error) },
+            Ok(validator) => Refusable::called(
+                self.inner.call(request),
+                Check::On {
+                    validator,
+                    max_stream_content: self.max_stream_content,
+                },
+            ),
+            Err(error) => Refusable::refused(error),
         }
     }
 }
 
-pin_project! {
-    /// Future of [`SchemaValidation`].
-    #[project = SchemaValidationFutureProj]
-    pub enum SchemaValidationFuture<F> {
-        /// No validation asked for: the inner future as it is.
-        Passthrough { #[pin] inner: F },
-        /// Waiting for the reply to validate.
-        Checking {
-            #[pin]
-            inner: F,
-            validator: Option<Arc<Validator>>,
-            max_stream_content: usize,
-        },
-        /// The schema did not compile.
-        Failed { error: Option<Error> },
-    }
-}
-
-impl<F> Future for SchemaValidationFuture<F>
-where
-    F: Future<Output = Result<ChatResponse, Error>>,
-{
-    type Output = Result<ChatResponse, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            SchemaValidationFutureProj::Passthrough { inner } => inner.poll(cx),
-            SchemaValidationFutureProj::Checking {
-                inner,
-                validator,
-                max_stream_content,
-            } => {
-                let response = ready!(inner.poll(cx))?;
-                let Some(validator) = validator.take() else {
-                    return Poll::Ready(Err(Error::polled_after_completion()));
-                };
-                Poll::Ready(match response {
-                    ChatResponse::Completion(completion) => {
-                        validate_completion(&validator, &completion)
-                            .map(|()| ChatResponse::Completion(completion))
-                    }
-                    ChatResponse::Stream(stream) => Ok(ChatResponse::Stream(Box::pin(
-                        ValidatedStream::new(stream, validator, *max_stream_content),
-                    ))),
-                })
-            }
-            SchemaValidationFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-        }
-    }
-}
+/// Future of [`SchemaValidation`]: the request refused before the call (its schema did not
+/// compile), or the inner service's future and the check of its reply.
+pub type SchemaValidationFuture<F> = Refusable<F, Check>;

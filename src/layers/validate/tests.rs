@@ -1,3 +1,7 @@
+use std::sync::Arc;
+
+use jsonschema::Validator;
+
 use super::stream::ValidatedStream;
 use super::*;
 use crate::error::ErrorKind;

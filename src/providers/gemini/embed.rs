@@ -6,10 +6,8 @@
 //! the replies, in order, into an [`EmbeddingResponse`], by calling the pure functions in
 //! [`super::translate::embed`].
 
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -21,6 +19,7 @@ use super::translate::embed::{
 };
 use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
+use crate::layers::refusable::{OnReply, Refusable};
 use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 
 /// Maps OpenAI embeddings requests to Gemini calls and replies back.
@@ -124,14 +123,14 @@ where
         let batch = (self.batch)(&request.model);
         let mut translated = match translate_embedding_request_in(request, &self.options, batch) {
             Ok(translated) => translated,
-            Err(error) => return EmbedMapFuture::Failed { error: Some(error) },
+            Err(error) => return Refusable::refused(error),
         };
         if let Err(error) = context_key(
             &mut translated.options,
             &mut context,
             self.options.client_credentials,
         ) {
-            return EmbedMapFuture::Failed { error: Some(error) };
+            return Refusable::refused(error);
         }
         let batch_sizes = translated
             .batches
@@ -149,70 +148,56 @@ where
                 context: context.clone(),
             })
             .collect();
-        EmbedMapFuture::Calling {
-            calls: fan_out(self.inner.clone(), calls, self.fan_out),
-            model: translated.model,
-            batch_sizes,
-            encoding: translated.encoding,
-            estimated_tokens: translated.estimated_tokens,
-        }
-    }
-}
-
-pin_project! {
-    /// Future of [`EmbedMap`].
-    #[project = EmbedMapFutureProj]
-    pub enum EmbedMapFuture<F> {
-        /// The batches are under way.
-        Calling {
-            #[pin]
-            calls: F,
-            model: String,
-            batch_sizes: Vec<usize>,
-            encoding: EncodingFormat,
-            estimated_tokens: u64,
-        },
-        /// The request was refused before any call.
-        Failed { error: Option<Error> },
-    }
-}
-
-impl<F> Future for EmbedMapFuture<F>
-where
-    F: Future<Output = Result<Vec<Reply>, GeminiError>>,
-{
-    type Output = Result<EmbeddingResponse, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            EmbedMapFutureProj::Calling {
-                calls,
-                model,
+        Refusable::called(
+            fan_out(self.inner.clone(), calls, self.fan_out),
+            Batches {
+                model: translated.model,
                 batch_sizes,
-                encoding,
-                estimated_tokens,
-            } => {
-                let replies = ready!(calls.poll(cx))?
-                    .into_iter()
-                    .map(|reply| match reply {
-                        Reply::Embeddings(reply) => Ok(reply),
-                        _ => Err(Error::from(GeminiError::InvalidCall(
-                            InvalidCall::OtherReply("an embeddings call"),
-                        ))),
-                    })
-                    .collect::<Result<Vec<_>, Error>>()?;
-                let mut response =
-                    translate_embedding_response(model, replies, batch_sizes, *encoding)?;
-                // Gemini's embedding replies carry no counts: LiteLLM's estimate instead.
-                if response.usage.prompt_tokens == 0 {
-                    response.usage.prompt_tokens = *estimated_tokens;
-                    response.usage.total_tokens = *estimated_tokens;
-                }
-                Poll::Ready(Ok(response))
-            }
-            EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-        }
+                encoding: translated.encoding,
+                estimated_tokens: translated.estimated_tokens,
+            },
+        )
     }
 }
+
+/// What joining the batches' replies needs, kept while they are under way (public only to
+/// name [`EmbedMapFuture`]).
+#[derive(Debug)]
+pub struct Batches {
+    model: String,
+    batch_sizes: Vec<usize>,
+    encoding: EncodingFormat,
+    estimated_tokens: u64,
+}
+
+impl OnReply<Result<Vec<Reply>, GeminiError>> for Batches {
+    type Response = EmbeddingResponse;
+    type Error = Error;
+
+    fn on_reply(
+        self,
+        replies: Result<Vec<Reply>, GeminiError>,
+    ) -> Result<EmbeddingResponse, Error> {
+        let replies = replies?
+            .into_iter()
+            .map(|reply| match reply {
+                Reply::Embeddings(reply) => Ok(reply),
+                _ => Err(Error::from(GeminiError::InvalidCall(
+                    InvalidCall::OtherReply("an embeddings call"),
+                ))),
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut response =
+            translate_embedding_response(&self.model, replies, &self.batch_sizes, self.encoding)?;
+        // Gemini's embedding replies carry no counts: LiteLLM's estimate instead.
+        if response.usage.prompt_tokens == 0 {
+            response.usage.prompt_tokens = self.estimated_tokens;
+            response.usage.total_tokens = self.estimated_tokens;
+        }
+        Ok(response)
+    }
+}
+
+/// Future of [`EmbedMap`]: the request refused before any call, or its batches under way
+/// and the join of their replies.
+pub type EmbedMapFuture<F> = Refusable<F, Batches>;

@@ -24,7 +24,8 @@ use tower_service::Service;
 use super::call::{Call, Method, Reply};
 use super::error::{Error, InvalidCall, MalformedReply};
 use super::wire::{Content, CountTokensRequest, ErrorBody, Tool};
-use crate::providers::future::{BoxCall, ResponseFuture};
+use crate::layers::refusable::{Refusable, Unchanged};
+use crate::providers::BoxCall;
 use crate::providers::vertex::predict::{PredictRequest, PredictResponse};
 use crate::upstream::Secret;
 use crate::upstream::body::into_upstream_body;
@@ -135,22 +136,25 @@ where
     fn call(&mut self, call: Call) -> Self::Future {
         let (request, kind) = match build_request(&self.api_base, self.models_parent, call) {
             Ok(built) => built,
-            Err(error) => return ResponseFuture::refused(error),
+            Err(error) => return Refusable::refused(error),
         };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::called(Box::pin(async move {
-            let response = inner
-                .call(request)
-                .await
-                .map_err(|error| Error::from(error.into()))?;
-            read_reply(response, kind).await
-        }))
+        Refusable::called(
+            Box::pin(async move {
+                let response = inner
+                    .call(request)
+                    .await
+                    .map_err(|error| Error::from(error.into()))?;
+                read_reply(response, kind).await
+            }),
+            Unchanged,
+        )
     }
 }
 
 /// The future of [`GeminiHttp`].
-pub type GeminiHttpFuture = ResponseFuture<BoxCall<Reply, Error>, Error>;
+pub type GeminiHttpFuture = Refusable<BoxCall<Reply, Error>, Unchanged, Error>;
 
 /// What the body of a successful reply is.
 #[derive(Clone, Copy)]

@@ -14,7 +14,6 @@ use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -30,6 +29,7 @@ use super::translate::{
 use super::wire::{CachedContentRequest, CountTokensRequest, GenerateContentRequest};
 use crate::context::{RequestContext, ResponseNotes};
 use crate::error::Error;
+use crate::layers::refusable::{OnReply, Refusable};
 use crate::openai::{ChatCompletion, ChatCompletionChunk, ChatRequest, Usage};
 use crate::pricing::ModelPrice;
 use crate::provider::{ChatResponse, CountTokens};
@@ -151,14 +151,14 @@ where
         let mut context = std::mem::take(&mut request.context);
         let mut translated = match translate_request_cached(request, self.options, &self.schemas) {
             Ok(translated) => translated,
-            Err(error) => return ParamMapFuture::Failed { error: Some(error) },
+            Err(error) => return Refusable::refused(error),
         };
         if let Err(error) = context_key(
             &mut translated.options,
             &mut context,
             self.options.client_credentials,
         ) {
-            return ParamMapFuture::Failed { error: Some(error) };
+            return Refusable::refused(error);
         }
         if !translated.dropped_tools.is_empty() {
             note_dropped_tools(&translated.model, &translated.dropped_tools, &context);
@@ -179,9 +179,9 @@ where
             cache: translated.cache,
             context,
         };
-        ParamMapFuture::Waiting {
-            inner: self.inner.call(call),
-            reply: Some(ReplyState {
+        Refusable::called(
+            self.inner.call(call),
+            ReplyState {
                 price: self
                     .price
                     .or_else(|| bundled().get(&translated.model).copied()),
@@ -189,8 +189,8 @@ where
                 legacy_functions: translated.legacy_functions,
                 include_usage: translated.include_usage,
                 ids: self.ids.clone(),
-            }),
-        }
+            },
+        )
     }
 }
 
@@ -210,8 +210,9 @@ fn count_request(model: &str, body: GenerateContentRequest) -> CountTokensReques
     }
 }
 
-/// What the reply translation needs, kept while the call is in flight.
-struct ReplyState {
+/// What the reply translation needs, kept while the call is in flight (public only to name
+/// [`ParamMapFuture`]).
+pub struct ReplyState {
     model: String,
     price: Option<ModelPrice>,
     legacy_functions: bool,
@@ -280,40 +281,18 @@ impl ReplyState {
     }
 }
 
-pin_project! {
-    /// Future of [`ParamMap`].
-    #[project = ParamMapFutureProj]
-    pub enum ParamMapFuture<F> {
-        /// The request could not be translated.
-        Failed { error: Option<Error> },
-        /// Waiting for Gemini.
-        Waiting { #[pin] inner: F, reply: Option<ReplyState> },
+impl OnReply<Result<Reply, GeminiError>> for ReplyState {
+    type Response = ChatResponse;
+    type Error = Error;
+
+    fn on_reply(self, reply: Result<Reply, GeminiError>) -> Result<ChatResponse, Error> {
+        self.into_response(reply?)
     }
 }
 
-impl<F> Future for ParamMapFuture<F>
-where
-    F: Future<Output = Result<Reply, GeminiError>>,
-{
-    type Output = Result<ChatResponse, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ParamMapFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-            ParamMapFutureProj::Waiting { inner, reply } => {
-                let result = ready!(inner.poll(cx));
-                let state = reply.take().ok_or_else(Error::polled_after_completion);
-                Poll::Ready(
-                    result
-                        .map_err(Error::from)
-                        .and_then(|reply| state?.into_response(reply)),
-                )
-            }
-        }
-    }
-}
+/// Future of [`ParamMap`]: the request refused before the call (it could not be
+/// translated), or the Gemini call and its reply's translation.
+pub type ParamMapFuture<F> = Refusable<F, ReplyState>;
 
 /// Gemini events → OpenAI chunks, as a stream. It polls the events only when polled
 /// itself (a slow consumer slows the upstream read), holds the chunks of at most one

@@ -29,10 +29,11 @@ use super::price::priced;
 use super::request::{Options, Prepared, chat_body, embeddings_body};
 use super::stream::ChunkEvents;
 use crate::error::{Error, ErrorKind};
+use crate::layers::refusable::{Refusable, Unchanged};
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::pricing::ModelPrice;
 use crate::provider::ChatResponse;
-use crate::providers::future::{BoxCall, ResponseFuture};
+use crate::providers::BoxCall;
 use crate::upstream::preview::preview;
 use crate::upstream::reply::{MAX_REPLY_BYTES, read_body, read_error_body};
 use crate::upstream::{Secret, redact_url};
@@ -254,7 +255,7 @@ impl<S> OpenAiCompatibleHttp<S> {
 }
 
 /// The future of [`OpenAiCompatibleHttp`] for replies of type `T`.
-pub type OpenAiCompatibleFuture<T> = ResponseFuture<BoxCall<T, Error>, Error>;
+pub type OpenAiCompatibleFuture<T> = Refusable<BoxCall<T, Error>, Unchanged, Error>;
 
 impl<S, B> Service<ChatRequest> for OpenAiCompatibleHttp<S>
 where
@@ -277,44 +278,47 @@ where
     fn call(&mut self, request: ChatRequest) -> Self::Future {
         let prepared = match chat_body(request, self.endpoint.options) {
             Ok(prepared) => prepared,
-            Err(error) => return ResponseFuture::refused(error),
+            Err(error) => return Refusable::refused(error),
         };
         let stream = prepared.stream;
         let (request, key) = match self.request("chat/completions", prepared) {
             Ok(request) => request,
-            Err(error) => return ResponseFuture::refused(error),
+            Err(error) => return Refusable::refused(error),
         };
         let sent = self.send(request);
         let event_timeout = self.event_timeout;
         let price = self.endpoint.price;
-        ResponseFuture::called(Box::pin(async move {
-            let (status, body) = success(sent.await?, key.as_ref()).await?;
-            let response = if !stream {
-                ChatResponse::Completion(read_json::<ChatCompletion, _>(body).await?)
-            } else {
-                match status {
-                    Reply::EventStream => {
-                        let chunks = ChunkEvents::new(body).redacting(key);
-                        ChatResponse::Stream(Box::pin(match event_timeout {
-                            Some(limit) => chunks.with_event_timeout(limit),
-                            None => chunks,
-                        }))
+        Refusable::called(
+            Box::pin(async move {
+                let (status, body) = success(sent.await?, key.as_ref()).await?;
+                let response = if !stream {
+                    ChatResponse::Completion(read_json::<ChatCompletion, _>(body).await?)
+                } else {
+                    match status {
+                        Reply::EventStream => {
+                            let chunks = ChunkEvents::new(body).redacting(key);
+                            ChatResponse::Stream(Box::pin(match event_timeout {
+                                Some(limit) => chunks.with_event_timeout(limit),
+                                None => chunks,
+                            }))
+                        }
+                        Reply::Other(content_type) => {
+                            return Err(Error::new(
+                                ErrorKind::BadGateway,
+                                format!(
+                                    "a stream was asked for, but the upstream answered with {content_type}"
+                                ),
+                            ));
+                        }
                     }
-                    Reply::Other(content_type) => {
-                        return Err(Error::new(
-                            ErrorKind::BadGateway,
-                            format!(
-                                "a stream was asked for, but the upstream answered with {content_type}"
-                            ),
-                        ));
-                    }
-                }
-            };
-            Ok(match price {
-                Some(price) => priced(response, price),
-                None => response,
-            })
-        }))
+                };
+                Ok(match price {
+                    Some(price) => priced(response, price),
+                    None => response,
+                })
+            }),
+            Unchanged,
+        )
     }
 }
 
@@ -341,13 +345,16 @@ where
             .and_then(|prepared| self.request("embeddings", prepared));
         let (request, key) = match request {
             Ok(request) => request,
-            Err(error) => return ResponseFuture::refused(error),
+            Err(error) => return Refusable::refused(error),
         };
         let sent = self.send(request);
-        ResponseFuture::called(Box::pin(async move {
-            let (_, body) = success(sent.await?, key.as_ref()).await?;
-            read_json(body).await
-        }))
+        Refusable::called(
+            Box::pin(async move {
+                let (_, body) = success(sent.await?, key.as_ref()).await?;
+                read_json(body).await
+            }),
+            Unchanged,
+        )
     }
 }
 

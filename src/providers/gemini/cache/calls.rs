@@ -220,7 +220,7 @@ where
             let found = page.cached_contents.into_iter().find(|cache| {
                 cache.display_name.as_deref() == Some(display.as_str())
                     && cache.model.as_deref().map(model_id) == Some(call.model.as_str())
-                    && head.usable(expire_time(cache, head.ttl))
+                    && head.usable(head.expire_time(cache))
             });
             if found.is_some() {
                 return Ok(found);
@@ -353,15 +353,6 @@ fn written_by(reply: Reply, tokens: Option<u64>, ttl: Duration) -> Reply {
         },
         None => reply,
     }
-}
-
-/// When Google drops `cache`: its `expireTime`, else `ttl` from now.
-pub(super) fn expire_time(cache: &CachedContent, ttl: Duration) -> SystemTime {
-    cache
-        .expire_time
-        .as_deref()
-        .and_then(|time| humantime::parse_rfc3339_weak(time).ok())
-        .unwrap_or_else(|| SystemTime::now() + ttl)
 }
 
 /// `cachedContents/{id}` with an id of Google's characters (a name read from a shared

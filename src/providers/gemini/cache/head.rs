@@ -9,7 +9,7 @@ use super::{ContextCacheLayer, DEFAULT_TTL, DISPLAY_PREFIX};
 use crate::providers::gemini::call::{Call, Method};
 use crate::providers::gemini::translate::CachePlan;
 use crate::providers::gemini::translate::messages::join_split_turn;
-use crate::providers::gemini::wire::CachedContentRequest;
+use crate::providers::gemini::wire::{CachedContent, CachedContentRequest};
 
 /// A head to cache, as the layer works with it.
 pub(super) struct Head {
@@ -29,6 +29,16 @@ impl Head {
     /// The margin before `expireTime` at which an entry is treated as gone.
     pub(super) fn margin(&self) -> Duration {
         (self.ttl / 10).min(Duration::from_secs(60))
+    }
+
+    /// When Google drops `cache` of this head: its `expireTime`, else the head's lifetime
+    /// from now.
+    pub(super) fn expire_time(&self, cache: &CachedContent) -> SystemTime {
+        cache
+            .expire_time
+            .as_deref()
+            .and_then(|time| humantime::parse_rfc3339_weak(time).ok())
+            .unwrap_or_else(|| SystemTime::now() + self.ttl)
     }
 
     /// Whether a cache expiring at `expire_time` may still be named.

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::calls::expire_time;
 use super::head::Head;
 use super::report::Outcome;
 use super::{ContextCacheLayer, EVENT_TARGET, Resolved};
@@ -73,7 +72,7 @@ impl ContextCacheLayer {
 
     /// Stores the entry of a cache Google holds; returns its name.
     pub(super) async fn remember_cache(&self, head: &Head, cache: CachedContent) -> String {
-        let expire_time = expire_time(&cache, head.ttl);
+        let expire_time = head.expire_time(&cache);
         let keep = expire_time
             .duration_since(SystemTime::now())
             .unwrap_or_default()

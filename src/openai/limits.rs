@@ -10,7 +10,9 @@
 //!   body gets the same answer.
 //!
 //! A request over a limit is a 400 whose `param` names the field and whose message names
-//! the limit.
+//! the limit. The limits are the OpenAI level's (the Responses layer checks a stored
+//! conversation with them too); the edge re-exports them as
+//! [`edge::RequestLimits`](crate::edge::RequestLimits).
 
 use std::fmt;
 
