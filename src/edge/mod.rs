@@ -14,11 +14,15 @@ mod commit;
 mod decode;
 mod limits;
 mod messages;
+#[cfg(feature = "proxy")]
+pub(crate) mod multipart;
 mod reply;
 mod service;
 
 #[cfg(feature = "proxy")]
 pub(crate) use body::ErrorReply;
+#[cfg(feature = "proxy")]
+pub(crate) use body::bytes_response;
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
 pub use limits::{Bounded, Counts, RequestLimits};
