@@ -84,8 +84,10 @@ impl Files {
     /// The deployment an upload goes to: the one asked for, else (for a batch file) the
     /// model its lines name when a deployment has that name, else the only one.
     pub fn deployment_of(&self, file: &NewFile) -> Result<String, Error> {
+        // With one deployment there is nothing to infer (and the file is read once).
+        let several = self.registry.deployments().nth(1).is_some();
         let asked = file.deployment.clone().or_else(|| {
-            (file.purpose == FilePurpose::Batch)
+            (several && file.purpose == FilePurpose::Batch)
                 .then(|| input::check(&file.bytes).ok()?.model)
                 .flatten()
                 .filter(|model| self.registry.deployments().any(|name| name == model))
