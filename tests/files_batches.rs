@@ -82,6 +82,16 @@ async fn assert_nothing_upstream(server: &MockServer) {
 
 /// A `files.create` form, as the OpenAI SDK sends it.
 fn upload(purpose: &str, content: &[u8], extra: &[(&str, &str)]) -> http::Request<Full<Bytes>> {
+    upload_named("requests.jsonl", purpose, content, extra)
+}
+
+/// As [`upload`], of a file named `filename` sent as `application/octet-stream`.
+fn upload_named(
+    filename: &str,
+    purpose: &str,
+    content: &[u8],
+    extra: &[(&str, &str)],
+) -> http::Request<Full<Bytes>> {
     let mut body = Vec::new();
     let mut field = |name: &str, value: &str| {
         body.extend_from_slice(
@@ -95,7 +105,7 @@ fn upload(purpose: &str, content: &[u8], extra: &[(&str, &str)]) -> http::Reques
     for (name, value) in extra {
         field(name, value);
     }
-    body.extend_from_slice(b"--XBOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"requests.jsonl\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    body.extend_from_slice(format!("--XBOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
     body.extend_from_slice(content);
     body.extend_from_slice(b"\r\n--XBOUNDARY--\r\n");
     http::Request::post("/v1/files")
@@ -438,6 +448,9 @@ async fn an_upload_cut_before_it_is_finalized_leaves_no_file() {
     Mock::given(method("POST"))
         .and(path("/upload/v1beta/files"))
         .and(header("x-goog-upload-command", "start"))
+        // Sent as application/octet-stream: its type is told from its name.
+        .and(header("x-goog-upload-header-content-type", "image/png"))
+        .and(body_json(json!({"file": {"display_name": "photo.png"}})))
         .respond_with(ResponseTemplate::new(200).insert_header(
             "x-goog-upload-url",
             format!("{}/upload/v1beta/files?upload_id=session-2", server.uri()),
@@ -451,7 +464,11 @@ async fn an_upload_cut_before_it_is_finalized_leaves_no_file() {
         .expect(1)
         .mount(server)
         .await;
-    let (status, body) = json_of(&proxy, upload("user_data", b"some bytes", &[])).await;
+    let (status, body) = json_of(
+        &proxy,
+        upload_named("photo.png", "user_data", b"some bytes", &[]),
+    )
+    .await;
     assert_eq!(status, 503, "{body}");
     // Google makes the file only when the finalizing request succeeds: nothing is left
     // to delete, and nothing is listed.

@@ -29,6 +29,7 @@ use crate::error::{Error, ErrorKind};
 use crate::layers::batches::Batches;
 use crate::layers::files::ids::IdSigner;
 use crate::layers::files::{DEFAULT_MAX_FILE_BYTES, FileRegistry, Files, NewFile};
+use crate::layers::media::mime_from_extension;
 use crate::openai::batches::CreateBatchRequest;
 use crate::openai::files::FilePurpose;
 use crate::providers::gemini::files::{GeminiFileProvider, GeminiFiles};
@@ -264,9 +265,15 @@ impl FileRoutes {
         else {
             return Err(Error::invalid_request("the `file` field is missing").with_param("file"));
         };
+        let filename = filename.unwrap_or_else(|| "upload".to_owned());
+        // The SDKs send most files as `application/octet-stream`: the name says more.
+        let mime = content_type
+            .filter(|mime| mime != "application/octet-stream")
+            .or_else(|| mime_from_extension(&filename).map(str::to_owned))
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
         Ok(NewFile {
-            filename: filename.unwrap_or_else(|| "upload".to_owned()),
-            mime: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+            filename,
+            mime,
             bytes: data,
             purpose,
             deployment,
