@@ -174,9 +174,10 @@ async fn mock_upload(server: &MockServer) {
         .await;
 }
 
-async fn mock_create(server: &MockServer) {
+/// `verb` (`batchGenerateContent`, `asyncBatchEmbedContent`) answers the created batch.
+async fn mock_create(server: &MockServer, verb: &str) {
     Mock::given(method("POST"))
-        .and(path("/v1beta/models/gemini-2.5-flash:batchGenerateContent"))
+        .and(path(format!("/v1beta/models/gemini-2.5-flash:{verb}")))
         .and(header("x-goog-api-key", TEST_KEY))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(fixture("batch_mode.json")["created"].clone()),
@@ -208,7 +209,7 @@ async fn uploaded_lines(server: &MockServer) -> Vec<Value> {
 /// Uploads the batch file and starts its batch; the file and the batch objects.
 async fn start_batch(proxy: &Proxy, server: &MockServer) -> (Value, Value) {
     mock_upload(server).await;
-    mock_create(server).await;
+    mock_create(server, "batchGenerateContent").await;
     let file_bytes = batch_file();
     let (status, file) = json_of(proxy, upload("batch", file_bytes.as_bytes(), &[])).await;
     assert_eq!(status, 200, "{file}");
@@ -530,4 +531,66 @@ async fn two_replicas_sharing_redis_serve_one_batchs_ids() {
     assert_eq!(status, 200, "{retrieved}");
     assert_eq!(retrieved["filename"], "requests.jsonl");
     assert_eq!(retrieved["bytes"], batch_file().len());
+}
+
+#[tokio::test]
+async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
+    let (stand_in, proxy) = start("").await;
+    let server = &stand_in.server;
+    mock_upload(server).await;
+    let embed = |id: &str, input: Value| {
+        json!({"custom_id": id, "method": "POST", "url": "/v1/embeddings", "body": {"model": "gemini-flash", "input": input}})
+            .to_string()
+    };
+    let file = format!(
+        "{}\n{}\n",
+        embed("e1", json!("hello")),
+        embed("e2", json!(["two", "inputs"]))
+    );
+    let (status, uploaded) = json_of(&proxy, upload("batch", file.as_bytes(), &[])).await;
+    assert_eq!(status, 200, "{uploaded}");
+    let lines = uploaded_lines(server).await;
+    assert_eq!(
+        lines.len(),
+        1,
+        "the line of two inputs is refused: {lines:?}"
+    );
+    assert_eq!(lines[0]["key"], "e1");
+    assert_eq!(lines[0]["request"]["content"]["parts"][0]["text"], "hello");
+
+    mock_create(server, "asyncBatchEmbedContent").await;
+    mock_batch(server, "succeeded").await;
+    Mock::given(method("GET"))
+        .and(path("/download/v1beta/files/batch-b-1-out:download"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            "{\"key\": \"e1\", \"response\": {\"embedding\": {\"values\": [0.5, -0.25]}}}\n",
+        ))
+        .mount(server)
+        .await;
+    let (status, batch) = api(
+        &proxy,
+        "POST",
+        "/v1/batches",
+        Some(json!({"input_file_id": uploaded["id"], "endpoint": "/v1/embeddings", "completion_window": "24h"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["endpoint"], "/v1/embeddings");
+    let id = batch["id"].as_str().unwrap();
+    let (_, done) = api(&proxy, "GET", &format!("/v1/batches/{id}"), None).await;
+    let out = file_lines(&proxy, done["output_file_id"].as_str().expect("output")).await;
+    assert_eq!(out.len(), 1, "{out:?}");
+    let body = &out[0]["response"]["body"];
+    assert_eq!(out[0]["custom_id"], "e1");
+    assert_eq!(body["object"], "list");
+    assert_eq!(body["data"][0]["embedding"], json!([0.5, -0.25]));
+    let errors = file_lines(&proxy, done["error_file_id"].as_str().expect("errors")).await;
+    assert_eq!(errors[0]["custom_id"], "e2");
+    assert!(
+        errors[0]["response"]["body"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one input"),
+        "{errors:?}"
+    );
 }

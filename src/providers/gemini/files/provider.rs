@@ -1,7 +1,8 @@
 //! [`GeminiFileProvider`]: Gemini's [`FileProvider`]: files through the Files API, chat
-//! batches through `batchGenerateContent`, each request line translated by the live
-//! call's [`translate_request`] and each result by [`translate_response`], priced at the
-//! model's batch rate.
+//! batches through `batchGenerateContent` and embeddings batches through
+//! `asyncBatchEmbedContent`, each request line translated by the live call's translation
+//! ([`translate_request`], the embeddings one) and each result back by it
+//! ([`translate_response`]); chat priced at the model's batch rate.
 
 use std::time::UNIX_EPOCH;
 
@@ -13,14 +14,19 @@ use crate::error::{Error, ErrorKind};
 use crate::layers::files::{
     FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };
-use crate::openai::ChatRequest;
 use crate::openai::batches::{BatchEndpoint, LineError, RequestCounts};
+use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat};
 use crate::pricing::ModelPrice;
 use crate::providers::gemini::pricing::{bundled, price_usage};
+use crate::providers::gemini::translate::embed::{
+    translate_embedding_request_in, translate_embedding_response,
+};
 use crate::providers::gemini::translate::{
     RandomIds, ReplyContext, TranslateOptions, translate_request, translate_response,
 };
-use crate::providers::gemini::wire::GenerateContentResponse;
+use crate::providers::gemini::wire::{
+    BatchEmbedContentsResponse, ContentEmbedding, GenerateContentResponse,
+};
 use crate::raw_json::RawJson;
 
 /// Gemini's files and batches for one deployment (its key, endpoint and model).
@@ -64,10 +70,13 @@ impl GeminiFileProvider {
         self
     }
 
-    fn chat_result(&self, line: ResultLine) -> LineResult {
+    fn result(&self, endpoint: BatchEndpoint, line: ResultLine) -> LineResult {
         let custom_id = line.key.unwrap_or_default();
         let outcome = match (line.response, line.error) {
             (_, Some(status)) => Err(line_error(&status)),
+            (Some(response), None) if endpoint == BatchEndpoint::Embeddings => {
+                self.embedding(&response)
+            }
             (Some(response), None) => self.completion(&response),
             (None, None) => Err(LineError {
                 code: "api_error".to_owned(),
@@ -78,12 +87,23 @@ impl GeminiFileProvider {
         LineResult { custom_id, outcome }
     }
 
+    /// An `EmbedContentResponse` as OpenAI's embeddings list.
+    fn embedding(&self, response: &RawJson) -> Result<serde_json::Value, LineError> {
+        let reply: EmbedContentResponse = response.parse().map_err(|error| {
+            failed(format!(
+                "Gemini's result is not an EmbedContentResponse: {error}"
+            ))
+        })?;
+        let replies = vec![BatchEmbedContentsResponse {
+            embeddings: vec![reply.embedding],
+            usage_metadata: None,
+        }];
+        let list = translate_embedding_response(&self.model, replies, &[1], EncodingFormat::Float)
+            .map_err(|error| failed(error.message().to_owned()))?;
+        serde_json::to_value(&list).map_err(|error| failed(error.to_string()))
+    }
+
     fn completion(&self, response: &RawJson) -> Result<serde_json::Value, LineError> {
-        let failed = |error: String| LineError {
-            code: "api_error".to_owned(),
-            message: error,
-            line: None,
-        };
         let reply: GenerateContentResponse = response.parse().map_err(|error| {
             failed(format!(
                 "Gemini's result is not a GenerateContentResponse: {error}"
@@ -109,23 +129,38 @@ impl FileProvider for GeminiFileProvider {
         custom_id: &str,
         body: &RawJson,
     ) -> Result<String, Error> {
-        if endpoint != BatchEndpoint::ChatCompletions {
-            return Err(Error::new(
-                ErrorKind::InvalidRequest,
-                "Gemini batches of /v1/embeddings are not served yet; /v1/chat/completions is",
-            ));
-        }
-        let mut request: ChatRequest = body
-            .parse()
-            .map_err(|error| Error::invalid_request(format!("invalid request body: {error}")))?;
-        // The batch runs the deployment's model, whatever alias the line names.
-        request.model = self.model.clone();
-        let translated = translate_request(request, self.options)?;
-        let line = InputLine {
-            key: custom_id,
-            request: &translated.body,
+        let invalid = |error: serde_json::Error| {
+            Error::invalid_request(format!("invalid request body: {error}"))
         };
-        serde_json::to_string(&line).map_err(|error| Error::new(ErrorKind::Api, error.to_string()))
+        let line = match endpoint {
+            BatchEndpoint::ChatCompletions => {
+                let mut request: ChatRequest = body.parse().map_err(invalid)?;
+                // The batch runs the deployment's model, whatever alias the line names.
+                request.model = self.model.clone();
+                let translated = translate_request(request, self.options)?;
+                serde_json::to_string(&InputLine {
+                    key: custom_id,
+                    request: &translated.body,
+                })
+            }
+            BatchEndpoint::Embeddings => {
+                let mut request: EmbeddingRequest = body.parse().map_err(invalid)?;
+                request.model = self.model.clone();
+                let translated = translate_embedding_request_in(request, &self.options, 1)?;
+                // Gemini's batch takes one `EmbedContentRequest` a line.
+                let (Some(call), 1) = (translated.batches.first(), translated.batches.len()) else {
+                    return Err(Error::invalid_request(
+                        "a batch line of /v1/embeddings embeds one input; give each input its own line",
+                    )
+                    .with_param("input"));
+                };
+                serde_json::to_string(&InputLine {
+                    key: custom_id,
+                    request: &call.requests[0],
+                })
+            }
+        };
+        line.map_err(|error| Error::new(ErrorKind::Api, error.to_string()))
     }
 
     fn upload<'a>(
@@ -182,9 +217,6 @@ impl FileProvider for GeminiFileProvider {
         results: &'a str,
     ) -> ProviderFuture<'a, Vec<LineResult>> {
         Box::pin(async move {
-            if endpoint != BatchEndpoint::ChatCompletions {
-                return Ok(Vec::new());
-            }
             let bytes = self.client.download(results).await?;
             let text = String::from_utf8_lossy(&bytes);
             let mut lines = Vec::new();
@@ -194,7 +226,7 @@ impl FileProvider for GeminiFileProvider {
                 .filter(|(_, text)| !text.trim().is_empty())
             {
                 match serde_json::from_str::<ResultLine>(text) {
-                    Ok(line) => lines.push(self.chat_result(line)),
+                    Ok(line) => lines.push(self.result(endpoint, line)),
                     // A line that cannot be read is reported, not dropped silently.
                     Err(error) => lines.push(LineResult {
                         custom_id: format!("line-{}", index + 1),
@@ -253,6 +285,21 @@ fn provider_batch(operation: Operation) -> ProviderBatch {
         results,
         error: operation.error.map(|status| status.message),
     }
+}
+
+/// A result Gemini answered that cannot be read as its kind.
+fn failed(message: String) -> LineError {
+    LineError {
+        code: "api_error".to_owned(),
+        message,
+        line: None,
+    }
+}
+
+/// One result of an embeddings batch: `{"embedding": {"values"}}`.
+#[derive(serde::Deserialize)]
+struct EmbedContentResponse {
+    embedding: ContentEmbedding,
 }
 
 /// A result line's error, under Google's status name.
