@@ -42,6 +42,8 @@ pub const PRICE_KEYS: &[&str] = &[
     "output_cost_per_reasoning_token",
     "output_cost_per_image_token",
     "output_cost_per_audio_token",
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
 ];
 
 /// The prices of one model, in US dollars per token, under LiteLLM's key names.
@@ -93,6 +95,12 @@ pub struct ModelPrice {
     /// Audio output tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_cost_per_audio_token: Option<f64>,
+    /// Input tokens of a batch (else half the input price, as Google's Batch Mode bills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_cost_per_token_batches: Option<f64>,
+    /// Output tokens of a batch (else half the output price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_token_batches: Option<f64>,
 }
 
 impl ModelPrice {
@@ -102,6 +110,47 @@ impl ModelPrice {
             input_cost_per_token: input,
             output_cost_per_token: output,
             ..Self::default()
+        }
+    }
+
+    /// The price of the same tokens sent in a batch: the `…_batches` prices where given,
+    /// every other price halved (Gemini's Batch Mode bills half the live price, cache
+    /// reads and long prompts included: <https://ai.google.dev/gemini-api/docs/batch-mode>).
+    ///
+    /// ```
+    /// use llm_tower::pricing::ModelPrice;
+    ///
+    /// let batch = ModelPrice::new(3e-7, 2.5e-6).batch();
+    /// assert_eq!((batch.input_cost_per_token, batch.output_cost_per_token), (1.5e-7, 1.25e-6));
+    /// ```
+    pub fn batch(&self) -> Self {
+        let half = |price: Option<f64>| price.map(|price| price / 2.0);
+        Self {
+            input_cost_per_token: self
+                .input_cost_per_token_batches
+                .unwrap_or(self.input_cost_per_token / 2.0),
+            output_cost_per_token: self
+                .output_cost_per_token_batches
+                .unwrap_or(self.output_cost_per_token / 2.0),
+            input_cost_per_token_above_200k_tokens: half(
+                self.input_cost_per_token_above_200k_tokens,
+            ),
+            output_cost_per_token_above_200k_tokens: half(
+                self.output_cost_per_token_above_200k_tokens,
+            ),
+            cache_read_input_token_cost: half(self.cache_read_input_token_cost),
+            cache_read_input_token_cost_above_200k_tokens: half(
+                self.cache_read_input_token_cost_above_200k_tokens,
+            ),
+            cache_creation_input_token_cost: half(self.cache_creation_input_token_cost),
+            cache_storage_cost_per_token_hour: self.cache_storage_cost_per_token_hour,
+            input_cost_per_audio_token: half(self.input_cost_per_audio_token),
+            input_cost_per_image_token: half(self.input_cost_per_image_token),
+            output_cost_per_reasoning_token: half(self.output_cost_per_reasoning_token),
+            output_cost_per_image_token: half(self.output_cost_per_image_token),
+            output_cost_per_audio_token: half(self.output_cost_per_audio_token),
+            input_cost_per_token_batches: None,
+            output_cost_per_token_batches: None,
         }
     }
 

@@ -13,12 +13,16 @@ mod body;
 mod commit;
 mod decode;
 mod messages;
+#[cfg(feature = "proxy")]
+pub(crate) mod multipart;
 mod reply;
 mod service;
 
 pub use crate::openai::limits::{Bounded, Counts, RequestLimits};
 #[cfg(feature = "proxy")]
 pub(crate) use body::ErrorReply;
+#[cfg(feature = "proxy")]
+pub(crate) use body::bytes_response;
 pub use body::{EdgeBody, error_response, json_response};
 pub use decode::read_body;
 pub use messages::{MessagesEdge, MessagesEdgeLayer, error_response as messages_error_response};

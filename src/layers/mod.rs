@@ -8,12 +8,15 @@
 //! | [`completions`] | [`CompletionsLayer`]: legacy `/v1/completions` over chat |
 //! | [`responses`] | [`ResponsesLayer`]: the Responses API (`/v1/responses`) over chat |
 //! | [`messages`] | [`MessagesLayer`]: Anthropic's Messages API (`/v1/messages`) over chat |
+//! | [`files`], [`batches`] | OpenAI's `/v1/files` and `/v1/batches` over any provider that holds files |
 //! | [`fan_out`] | bounded fan-out: one request's several upstream calls, at most `k` at a time |
 //! | [`refusable`] | [`Refusable`]: the named future of a layer that may refuse a request before calling its inner service |
 
+pub mod batches;
 mod chat_params;
 pub mod completions;
 pub mod fan_out;
+pub mod files;
 pub mod media;
 pub mod messages;
 pub mod refusable;

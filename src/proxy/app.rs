@@ -23,6 +23,7 @@
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 //! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
 //! | `/key/…`, `/team/…`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
+//! | `/v1/files…`, `/v1/batches…` (and without `/v1`) | master key | files and batches of Gemini deployments ([`super::files`]) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
 //! too (not on `/health` nor the Vertex AI pass-through, which takes the master key only),
@@ -46,6 +47,7 @@ use tower_service::Service;
 
 use super::auth::{self, MasterKey};
 use super::config::{Config, LitellmParams, ModelEntry, is_provider_param, unserved};
+use super::files::FileRoutes;
 use super::keys::guard::{KeyCall, KeyGuard, KeyGuardLayer};
 use super::keys::{KeyMetrics, Keys, KeysError, is_admin_route};
 use super::metrics::Metrics;
@@ -166,6 +168,7 @@ struct Shared {
     models: Catalogue,
     health: Value,
     passthrough: Passthrough,
+    files: FileRoutes,
     vertex_passthrough: VertexPassthrough,
     readiness: Readiness,
     router: ModelRouter,
@@ -333,6 +336,7 @@ impl Proxy {
                 readiness: Readiness::new(config, transport.clone()),
                 router: router.clone(),
                 vertex_passthrough: VertexPassthrough::new(config, &transport),
+                files: FileRoutes::new(config, &transport, redis.as_ref()),
                 passthrough: passthrough(config, transport),
                 request_timeout: settings.request_timeout,
                 body_limit,
@@ -941,6 +945,13 @@ where
     }
     if matches!(caller, Caller::Key(_)) && path == "/health" {
         return error_response(&master_only());
+    }
+    if FileRoutes::serves(&path) {
+        let grant = match &caller {
+            Caller::Key(call) => Some(call.grant.as_ref()),
+            Caller::Master => None,
+        };
+        return shared.files.answer(request, grant).await;
     }
     caller.enter(&mut request);
     match (method, path.as_str()) {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod cors;
 #[cfg(feature = "stand-in")]
 pub mod demo;
+pub(crate) mod files;
 pub mod keys;
 pub mod metrics;
 pub(crate) mod models;

@@ -26,6 +26,7 @@
 //! | `GET /v1beta/models` | the model list of fixture 53 | the same |
 //! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent | the same |
 //! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) | the same |
+//! | the Files API (resumable upload, get, delete, download) and Batch Mode (`batchGenerateContent`, batches get and cancel) | kept in memory, each batch line answered as `generateContent` is ([`batches`]'s table) | the same |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` | the same |
 //! | anything else | 404 | 404 |
 //!
@@ -46,6 +47,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+mod batches;
 mod example;
 mod from_request;
 
@@ -209,6 +211,8 @@ struct Replies {
     token_count: Bytes,
     /// Fixture 75's created cache (its `expireTime` is set when it is sent).
     created_cache: Value,
+    /// Uploaded files and batches ([`batches`]).
+    files: batches::Store,
 }
 
 /// The recorded `response` object of one exchange of fixture `{number}`.
@@ -284,6 +288,7 @@ impl Replies {
             bad_key: bytes(&body_of("68", 0)),
             token_count: bytes(&body_of("78", 0)),
             created_cache: body_of("75", 0),
+            files: batches::Store::default(),
         }
     }
 
@@ -408,12 +413,45 @@ fn has_key(request: &Request<Incoming>, key: &str) -> bool {
         })
 }
 
+/// A request of the Files API or Batch Mode ([`batches`]).
+async fn files(replies: &Replies, answers: Answers, request: Request<Incoming>) -> Response<Body> {
+    if !has_key(&request, &replies.key) {
+        return reply(StatusCode::BAD_REQUEST, JSON, replies.bad_key.clone());
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = http_body_util::Limited::new(body, BODY_LIMIT)
+        .collect()
+        .await
+    else {
+        let body = bytes(
+            &json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body too large"}}),
+        );
+        return reply(StatusCode::BAD_REQUEST, JSON, body);
+    };
+    let generate = |body: &[u8]| match answers {
+        Answers::Recorded => replies.generate(body),
+        Answers::FromRequest => from_request::generate(body),
+    };
+    let answer = replies.files.answer(&parts, &body.to_bytes(), &generate);
+    let mut response = reply(answer.status, answer.content_type, answer.body);
+    if let Some(url) = answer
+        .upload_url
+        .and_then(|url| HeaderValue::from_str(&url).ok())
+    {
+        response.headers_mut().insert("x-goog-upload-url", url);
+    }
+    response
+}
+
 async fn handle(
     replies: Arc<Replies>,
     pacing: Pacing,
     answers: Answers,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    if batches::serves(request.uri().path()) {
+        return Ok(files(&replies, answers, request).await);
+    }
     let Some(rest) = request.uri().path().strip_prefix("/v1beta/") else {
         let body = bytes(
             &json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "not a /v1beta/ path"}}),

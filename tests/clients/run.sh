@@ -2,7 +2,7 @@
 # Runs the real clients against the release proxy, which talks to the Gemini stand-in
 # (examples/stand_in.rs): tests/clients/test_clients.py and test_anthropic.py (the official
 # `openai`, `openai-agents`, `google-genai` and `anthropic` Python SDKs; test_keys.py, the
-# `openai` SDK with a virtual key), then
+# `openai` SDK with a virtual key; test_batches.py, its files and batches calls), then
 # tests/clients/vercel/ (the Vercel AI SDK, `ai` + `@ai-sdk/openai`, under `node --test`).
 #
 #   PYTHON=/path/to/venv/bin/python tests/clients/run.sh [extra pytest args]
@@ -114,7 +114,7 @@ wait_for "$PROXY_URL/health/liveliness" "the proxy"
 status=0
 if [[ " $CLIENT_TESTS " == *" python "* ]]; then
     (cd "$ROOT" && "$PYTHON" -m pytest -q tests/clients/test_clients.py tests/clients/test_anthropic.py \
-        tests/clients/test_keys.py "$@") ||
+        tests/clients/test_keys.py tests/clients/test_batches.py "$@") ||
         status=$?
 fi
 

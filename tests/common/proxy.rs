@@ -78,6 +78,14 @@ pub async fn exchange(
             Bytes::from(body.to_string())
         })))
         .expect("request");
+    answer(proxy, request).await
+}
+
+/// The status, headers and bytes of the proxy's answer to `request`.
+pub async fn answer(
+    proxy: &Proxy,
+    request: http::Request<Full<Bytes>>,
+) -> (u16, http::HeaderMap, Bytes) {
     let response = proxy
         .clone()
         .oneshot(request)

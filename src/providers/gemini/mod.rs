@@ -28,6 +28,7 @@ pub(crate) mod call;
 pub(crate) mod embed;
 pub(crate) mod error;
 pub mod facts;
+pub mod files;
 pub(crate) mod http;
 pub(crate) mod map;
 pub(crate) mod model;

@@ -224,4 +224,7 @@ pub struct GeneralSettings {
     /// llm-tower's own): default `llm-tower-keys.db` in the working directory, created by
     /// the first key or team made.
     pub database_path: Option<std::path::PathBuf>,
+    /// The largest file `POST /v1/files` takes, in megabytes (`max_file_size_mb`,
+    /// llm-tower's own): default 200, OpenAI's limit for a batch file; larger is a 413.
+    pub max_file_size_mb: Option<u64>,
 }

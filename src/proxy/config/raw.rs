@@ -157,6 +157,8 @@ struct RawGeneralSettings {
     database_url: Option<String>,
     #[serde(default)]
     database_path: Option<std::path::PathBuf>,
+    #[serde(default)]
+    max_file_size_mb: Option<u64>,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -355,6 +357,7 @@ impl RawConfig {
             allow_client_side_credentials: general_settings.allow_client_side_credentials,
             database_url: database_url(&resolver, general_settings.database_url)?,
             database_path: general_settings.database_path,
+            max_file_size_mb: general_settings.max_file_size_mb,
         };
 
         let model_list = self

@@ -1,0 +1,305 @@
+//! The proxy's `/v1/files` and `/v1/batches` (and the forms without `/v1`), over the
+//! [`Files`] and [`Batches`] services of every Gemini deployment with a key (wildcard
+//! names left out).
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/files` | multipart upload: `file`, `purpose` (`batch` or `user_data`), `target_model_names` or `model` (the deployment); over `general_settings.max_file_size_mb`: 413 |
+//! | `GET /v1/files`, `/v1/files/{id}`, `/v1/files/{id}/content`; `DELETE /v1/files/{id}` | the caller's files; content of a batch's output and error files |
+//! | `POST /v1/batches`; `GET /v1/batches`, `/v1/batches/{id}`; `POST /v1/batches/{id}/cancel` | the caller's batches |
+//!
+//! Ids are signed with a key derived from the master key and name the hash of the key
+//! that made them: another key's id, like a forged one, is a 404. Records of files and
+//! batches go to the Redis of `router_settings` when there is one (so replicas share
+//! them), else to memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body::Body;
+
+use super::auth;
+use super::config::Config;
+use super::keys::gate::Grant;
+use crate::edge::multipart::{self, Part};
+use crate::edge::{EdgeBody, error_response, json_response, read_body};
+use crate::error::{Error, ErrorKind};
+use crate::layers::batches::Batches;
+use crate::layers::files::ids::IdSigner;
+use crate::layers::files::{DEFAULT_MAX_FILE_BYTES, FileRegistry, Files, NewFile};
+use crate::layers::media::mime_from_extension;
+use crate::openai::batches::CreateBatchRequest;
+use crate::openai::files::FilePurpose;
+use crate::providers::gemini::files::{GeminiFileProvider, GeminiFiles};
+use crate::providers::gemini::translate::TranslateOptions;
+use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT};
+use crate::store::{MemoryResponseStore, RedisCacheStore, ResponseStore};
+use crate::upstream::{HttpTransport, Secret};
+
+/// How long records of files and batches are kept: longer than Google keeps a file (48
+/// hours) or lets a batch run.
+const RECORD_TTL: Duration = Duration::from_secs(72 * 60 * 60);
+
+/// The bytes of records kept in memory.
+const MEMORY_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The largest `POST /v1/batches` body.
+const BATCH_BODY_LIMIT: usize = 64 * 1024;
+
+/// Room in a multipart body beyond the file: the other fields and the boundaries.
+const FORM_OVERHEAD: usize = 64 * 1024;
+
+/// The files and batches routes.
+#[derive(Clone, Debug)]
+pub(crate) struct FileRoutes {
+    files: Files,
+    batches: Batches,
+}
+
+impl FileRoutes {
+    /// The services of `config`'s Gemini deployments, sharing `transport` and `redis`.
+    pub(crate) fn new(
+        config: &Config,
+        transport: &HttpTransport,
+        redis: Option<&RedisCacheStore>,
+    ) -> Self {
+        let master = config.general_settings.master_key.as_ref();
+        let store: Arc<dyn ResponseStore> = match redis {
+            Some(redis) => Arc::new(redis.response_store().with_ttl(RECORD_TTL)),
+            None => Arc::new(MemoryResponseStore::new(MEMORY_RECORD_BYTES, RECORD_TTL)),
+        };
+        let limit = config
+            .general_settings
+            .max_file_size_mb
+            .map_or(DEFAULT_MAX_FILE_BYTES, |mb| {
+                usize::try_from(mb * 1_000_000).unwrap_or(usize::MAX)
+            });
+        let mut registry = FileRegistry::new(
+            IdSigner::new(master.map_or(&b""[..], |key| key.expose().as_bytes())),
+            store,
+        )
+        .max_file_bytes(limit);
+        let options = TranslateOptions {
+            drop_params: config.litellm_settings.drop_params,
+            ..TranslateOptions::default()
+        };
+        let mut named = std::collections::HashSet::new();
+        for entry in &config.model_list {
+            let params = &entry.litellm_params;
+            let (Some(key), Some(model)) = (&params.api_key, params.model.strip_prefix("gemini/"))
+            else {
+                continue;
+            };
+            if model.contains('*')
+                || entry.model_name.contains('*')
+                || !named.insert(entry.model_name.clone())
+            {
+                continue;
+            }
+            let api_base = params
+                .api_base
+                .clone()
+                .or_else(|| {
+                    std::env::var("GEMINI_API_BASE")
+                        .ok()
+                        .filter(|base| !base.is_empty())
+                })
+                .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+            let transport = transport
+                .clone()
+                .with_timeout(params.timeout.unwrap_or(DEFAULT_TIMEOUT));
+            let client = GeminiFiles::new(transport, &api_base, Secret::new(key.expose()));
+            let mut provider = GeminiFileProvider::new(client, model, options);
+            if let Ok(Some(price)) = super::models::deployment_price(entry) {
+                provider = provider.with_price(price);
+            }
+            registry = registry.provider(entry.model_name.clone(), Arc::new(provider));
+        }
+        let registry = Arc::new(registry);
+        Self {
+            files: Files::new(registry.clone()),
+            batches: Batches::new(registry),
+        }
+    }
+
+    /// Whether `path` is one of these routes.
+    pub(crate) fn serves(path: &str) -> bool {
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        ["/files", "/batches"].iter().any(|root| {
+            path == *root
+                || path
+                    .strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    /// Answers a request of these routes; `grant` is a virtual key's.
+    pub(crate) async fn answer<B>(
+        &self,
+        request: http::Request<B>,
+        grant: Option<&Grant>,
+    ) -> http::Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let owner =
+            IdSigner::owner(&auth::presented(request.headers(), None, false).unwrap_or_default());
+        self.route(request, &owner, grant)
+            .await
+            .unwrap_or_else(|error| error_response(&error))
+    }
+
+    async fn route<B>(
+        &self,
+        request: http::Request<B>,
+        owner: &str,
+        grant: Option<&Grant>,
+    ) -> Result<http::Response<EdgeBody>, Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let path = request.uri().path().to_owned();
+        let path = path.strip_prefix("/v1").unwrap_or(&path);
+        let query = request.uri().query().map(str::to_owned);
+        let method = request.method().clone();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (&method, segments.as_slice()) {
+            (&Method::POST, ["files"]) => {
+                let file = self.upload(request).await?;
+                let deployment = self.files.deployment_of(&file)?;
+                if let Some(grant) = grant {
+                    grant.check_model(&deployment)?;
+                }
+                ok(&self.files.create(file, &deployment, owner).await?)
+            }
+            (&Method::GET, ["files"]) => ok(&self.files.list(owner).await?),
+            (&Method::GET, ["files", id]) => ok(&self.files.retrieve(id, owner).await?),
+            (&Method::DELETE, ["files", id]) => ok(&self.files.delete(id, owner).await?),
+            (&Method::GET, ["files", id, "content"]) => Ok(crate::edge::bytes_response(
+                StatusCode::OK,
+                "application/octet-stream",
+                self.files.content(id, owner).await?,
+            )),
+            (&Method::POST, ["batches"]) => {
+                let body = read_body(request.into_body(), BATCH_BODY_LIMIT).await?;
+                let create: CreateBatchRequest =
+                    serde_json::from_slice(&body).map_err(|error| {
+                        Error::invalid_request(format!("invalid request body: {error}"))
+                    })?;
+                ok(&self.batches.create(create, owner).await?)
+            }
+            (&Method::GET, ["batches"]) => {
+                ok(&self.batches.list(owner, limit(query.as_deref())?).await?)
+            }
+            (&Method::GET, ["batches", id]) => ok(&self.batches.retrieve(id, owner).await?),
+            (&Method::POST, ["batches", id, "cancel"]) => {
+                ok(&self.batches.cancel(id, owner).await?)
+            }
+            _ => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no route for {method} {}", request_path(&segments)),
+            )),
+        }
+    }
+
+    /// Reads a multipart upload.
+    async fn upload<B>(&self, request: http::Request<B>) -> Result<NewFile, Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let limit = self.files.registry().file_limit();
+        let boundary = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(multipart::boundary)
+            .ok_or_else(|| Error::invalid_request("send the file as multipart/form-data"))?;
+        let body = read_body(request.into_body(), limit.saturating_add(FORM_OVERHEAD))
+            .await
+            .map_err(|error| match error.kind() {
+                ErrorKind::PayloadTooLarge => Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    format!("the file is larger than {limit} bytes"),
+                ),
+                _ => error,
+            })?;
+        let parts = multipart::parse(&boundary, &body)?;
+        let text = |name: &str| {
+            parts
+                .iter()
+                .find(|part| part.name == name)
+                .map(|part| String::from_utf8_lossy(&part.data).trim().to_owned())
+                .filter(|text| !text.is_empty())
+        };
+        let purpose = text("purpose").ok_or_else(|| {
+            Error::invalid_request("the `purpose` field is missing").with_param("purpose")
+        })?;
+        let purpose = FilePurpose::parse(&purpose).ok_or_else(|| {
+            Error::invalid_request(format!(
+                "purpose `{purpose}` is not served; `batch` and `user_data` are"
+            ))
+            .with_param("purpose")
+        })?;
+        // LiteLLM's field may list several names; files live in one deployment.
+        let deployment = text("target_model_names")
+            .map(|names| {
+                names
+                    .split(',')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            })
+            .or_else(|| text("model"));
+        let Some(Part {
+            filename,
+            content_type,
+            data,
+            ..
+        }) = parts.into_iter().find(|part| part.name == "file")
+        else {
+            return Err(Error::invalid_request("the `file` field is missing").with_param("file"));
+        };
+        let filename = filename.unwrap_or_else(|| "upload".to_owned());
+        // The SDKs send most files as `application/octet-stream`: the name says more.
+        let mime = content_type
+            .filter(|mime| mime != "application/octet-stream")
+            .or_else(|| mime_from_extension(&filename).map(str::to_owned))
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        Ok(NewFile {
+            filename,
+            mime,
+            bytes: data,
+            purpose,
+            deployment,
+        })
+    }
+}
+
+/// `?limit=` of a list: 1 to 100, default 20.
+fn limit(query: Option<&str>) -> Result<usize, Error> {
+    let Some(value) = query.and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find_map(|(name, value)| (name == "limit").then(|| value.into_owned()))
+    }) else {
+        return Ok(20);
+    };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|limit| (1..=100).contains(limit))
+        .ok_or_else(|| Error::invalid_request("limit must be 1 to 100").with_param("limit"))
+}
+
+fn request_path(segments: &[&str]) -> String {
+    format!("/v1/{}", segments.join("/"))
+}
+
+fn ok<T: serde::Serialize>(value: &T) -> Result<http::Response<EdgeBody>, Error> {
+    Ok(json_response(StatusCode::OK, value))
+}
