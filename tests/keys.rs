@@ -508,18 +508,24 @@ async fn rate_limits_of_a_key_answer_429_with_retry_after() {
     }
 }
 
-#[tokio::test]
-async fn max_parallel_requests_of_a_key() {
-    let sqlite = TempDb::new();
+/// A stand-in whose priced replies take `delay`.
+async fn slow_stand_in(delay: Duration) -> StandIn {
     let stand_in = StandIn::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(
             wiremock::ResponseTemplate::new(200)
                 .set_body_json(priced_reply())
-                .set_delay(Duration::from_millis(500)),
+                .set_delay(delay),
         )
         .mount(&stand_in.server)
         .await;
+    stand_in
+}
+
+#[tokio::test]
+async fn max_parallel_requests_of_a_key() {
+    let sqlite = TempDb::new();
+    let stand_in = slow_stand_in(Duration::from_millis(500)).await;
     let proxy = proxy_on(&stand_in, &sqlite.url()).await;
     let key = generate(&proxy, json!({"max_parallel_requests": 1})).await;
     let (first, second) = tokio::join!(chat_status(&proxy, &key, "gemini-flash"), async {
@@ -560,4 +566,94 @@ async fn an_rpm_limit_holds_across_replicas_sharing_redis() {
         assert_eq!(status, 429, "{reply}");
         assert_eq!(chat_status(&a, &key, "gemini-flash").await.0, 429);
     }
+}
+
+#[tokio::test]
+async fn max_parallel_requests_hold_across_replicas_sharing_redis() {
+    let Some(redis) =
+        redis_server::redis_url("max_parallel_requests_hold_across_replicas_sharing_redis")
+    else {
+        return;
+    };
+    let sqlite = TempDb::new();
+    let stand_in = slow_stand_in(Duration::from_millis(800)).await;
+    let extra = format!(
+        "  database_url: \"{}\"\nrouter_settings:\n  redis_url: \"{redis}\"\n",
+        sqlite.url()
+    );
+    let (a, b) = (
+        gemini_proxy(&stand_in, MASTER, &extra),
+        gemini_proxy(&stand_in, MASTER, &extra),
+    );
+    a.open_keys().await.unwrap();
+    b.open_keys().await.unwrap();
+    let key = generate(&a, json!({"max_parallel_requests": 2})).await;
+    let held = |proxy: &Proxy| {
+        let (proxy, key) = (proxy.clone(), key.clone());
+        tokio::spawn(async move { chat_status(&proxy, &key, "gemini-flash").await.0 })
+    };
+    let (first, second) = (held(&a), held(&b));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for proxy in [&a, &b] {
+        let (status, headers, body) = exchange(
+            proxy,
+            "POST",
+            "/v1/chat/completions",
+            &key,
+            Some(ask("gemini-flash")),
+        )
+        .await;
+        assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+        assert!(headers.contains_key("retry-after"));
+    }
+    assert_eq!((first.await.unwrap(), second.await.unwrap()), (200, 200));
+    // Both places are given back.
+    let started = Instant::now();
+    while chat_status(&b, &key, "gemini-flash").await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "places not given back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_place_held_by_a_replica_that_stopped_ends_with_its_lease() {
+    use llm_tower::store::{RedisCacheStore, RouterStore};
+    let Some(redis) =
+        redis_server::redis_url("a_place_held_by_a_replica_that_stopped_ends_with_its_lease")
+    else {
+        return;
+    };
+    let store = RedisCacheStore::open(&redis)
+        .unwrap()
+        .with_prefix(format!("lease-{:x}:", fastrand::u64(..)))
+        .router_store();
+    let counters = [("key:k".to_owned(), 1), ("team:t".to_owned(), 5)];
+    let lease = Duration::from_millis(300);
+    assert!(store.hold(&counters, "crashed", lease).await.unwrap());
+    assert!(!store.hold(&counters, "next", lease).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store
+        .renew(&["key:k".to_owned()], "crashed", lease)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !store.hold(&counters, "next", lease).await.unwrap(),
+        "renewed"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        store.hold(&counters, "next", lease).await.unwrap(),
+        "expired"
+    );
+    store
+        .release(&["key:k".to_owned(), "team:t".to_owned()], "next")
+        .await
+        .unwrap();
+    assert!(
+        store.hold(&counters, "after", lease).await.unwrap(),
+        "given back"
+    );
 }
