@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::StandIn;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::keys::CACHE_TTL;
-use proxy_app::{exchange, gemini_proxy, send};
+use proxy_app::{exchange, gemini_proxy, gemini_proxy_with, send};
 use serde_json::{Value, json};
 
 const MASTER: &str = "sk-master-key-1234";
@@ -309,15 +309,47 @@ async fn a_budget_stops_the_key_once_spent() {
     }
 }
 
+/// A price of 2^-20 dollars a prompt token: with [`exact_reply`]'s 1,024 prompt tokens
+/// and none out, a request costs [`EXACT_COST`], 2^-10, and sums of such costs are exact
+/// in binary floating point whatever their order.
+const EXACT_RATE: &str = "9.5367431640625e-07";
+const EXACT_COST: f64 = 1.0 / 1024.0;
+
+fn exact_reply() -> Value {
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 1024, "candidatesTokenCount": 0, "totalTokenCount": 1024}
+    })
+}
+
 #[tokio::test]
 async fn two_replicas_share_keys_and_lose_no_spend() {
-    const REQUESTS: usize = 200;
+    const REQUESTS: usize = 1_000;
+    // With Redis too when there is one, as replicas are deployed.
+    let redis = std::env::var("LLM_TOWER_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
     let (_sqlite, urls) = databases();
     for url in urls {
-        let (stand_in, a) = priced(&url).await;
-        let b = proxy_on(&stand_in, &url).await;
+        let stand_in = StandIn::start().await;
+        stand_in
+            .reply_json("gemini-2.5-flash", 200, &exact_reply())
+            .await;
+        let mut extra = format!("  database_url: \"{url}\"\n");
+        if let Some(redis) = &redis {
+            extra.push_str(&format!("router_settings:\n  redis_url: \"{redis}\"\n"));
+        }
+        let params = format!("      input_cost_per_token: {EXACT_RATE}\n");
+        let (a, b) = (
+            gemini_proxy_with(&stand_in, MASTER, &params, &extra),
+            gemini_proxy_with(&stand_in, MASTER, &params, &extra),
+        );
+        a.open_keys().await.unwrap();
+        b.open_keys().await.unwrap();
         // Made on one, used on the other.
-        let key = generate(&a, json!({"key_alias": "shared"})).await;
+        let team = format!("team-{:x}", fastrand::u64(..));
+        post_ok(&a, "/team/new", json!({"team_id": team})).await;
+        let key = generate(&a, json!({"key_alias": "shared", "team_id": team})).await;
         let calls = (0..REQUESTS).map(|i| {
             let proxy = if i % 2 == 0 { a.clone() } else { b.clone() };
             let key = key.clone();
@@ -327,12 +359,21 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
             assert_eq!(call.unwrap(), 200);
         }
         tokio::join!(a.flush_spend(), b.flush_spend());
+        let expected = EXACT_COST * REQUESTS as f64;
         let info = key_info(&b, &key).await;
-        let spend = info["spend"].as_f64().unwrap();
-        assert!(
-            (spend - COST * REQUESTS as f64).abs() < 1e-9,
-            "spend {spend}, expected {}",
-            COST * REQUESTS as f64
+        assert_eq!(info["spend"].as_f64(), Some(expected), "key: {info}");
+        let (_, team_info) = send(
+            &a,
+            "GET",
+            &format!("/team/info?team_id={team}"),
+            MASTER,
+            None,
+        )
+        .await;
+        assert_eq!(
+            team_info["team_info"]["spend"].as_f64(),
+            Some(expected),
+            "team: {team_info}"
         );
         let token = info_token(&a, &key).await;
         let (_, logs) = send(
@@ -343,7 +384,10 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
             None,
         )
         .await;
-        assert_eq!(logs.as_array().map(Vec::len), Some(REQUESTS));
+        let logs = logs.as_array().unwrap();
+        assert_eq!(logs.len(), REQUESTS);
+        let logged: f64 = logs.iter().filter_map(|log| log["spend"].as_f64()).sum();
+        assert_eq!(logged, expected, "the spend log's sum");
 
         // Deleted on one, refused on the other within the cache's bound.
         let (status, _) = send(
