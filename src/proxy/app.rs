@@ -327,7 +327,7 @@ impl Proxy {
                 responses,
                 messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
-                keys: Keys::from_config(config, counters, key_metrics),
+                keys: Keys::from_config(config, counters, redis.clone(), key_metrics),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),

@@ -275,6 +275,7 @@ impl Keys {
                     self.gate.forget(token);
                 }
                 self.gate.forget_all();
+                self.changes.announce().await;
                 Ok(json_response(
                     StatusCode::OK,
                     &serde_json::json!({"deleted_teams": teams, "deleted_keys": keys.len()}),
@@ -378,6 +379,7 @@ impl Keys {
             return Err(not_found("no such key".to_owned()));
         }
         self.gate.forget(&row.token);
+        self.changes.announce().await;
         Ok(json_response(StatusCode::OK, &KeyView::of(&row, None)))
     }
 
@@ -405,6 +407,7 @@ impl Keys {
         for token in &deleted {
             self.gate.forget(token);
         }
+        self.changes.announce().await;
         let deleted_keys: Vec<&String> = named
             .iter()
             .zip(&tokens)
@@ -431,6 +434,7 @@ impl Keys {
             return Err(not_found("no such key".to_owned()));
         }
         self.gate.forget(&old);
+        self.changes.announce().await;
         let row = self.key_row(&hash).await?;
         Ok(json_response(
             StatusCode::OK,
@@ -466,6 +470,7 @@ impl Keys {
         }
         // Its keys' grants hold the team's terms.
         self.gate.forget_all();
+        self.changes.announce().await;
         Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({"team_id": row.team_id, "data": TeamView::of(&row)}),
