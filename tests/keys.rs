@@ -349,7 +349,12 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
         // Made on one, used on the other.
         let team = format!("team-{:x}", fastrand::u64(..));
         post_ok(&a, "/team/new", json!({"team_id": team})).await;
-        let key = generate(&a, json!({"key_alias": "shared", "team_id": team})).await;
+        let user = format!("user-{:x}", fastrand::u64(..));
+        let key = generate(
+            &a,
+            json!({"key_alias": "shared", "team_id": team, "user_id": user}),
+        )
+        .await;
         let calls = (0..REQUESTS).map(|i| {
             let proxy = if i % 2 == 0 { a.clone() } else { b.clone() };
             let key = key.clone();
@@ -375,6 +380,25 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
             Some(expected),
             "team: {team_info}"
         );
+        let (status, user_info) = send(
+            &b,
+            "GET",
+            &format!("/user/info?user_id={user}"),
+            MASTER,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{user_info}");
+        assert_eq!(
+            (
+                user_info["user_id"].as_str(),
+                user_info["user_info"]["spend"].as_f64()
+            ),
+            (Some(user.as_str()), Some(expected)),
+            "user: {user_info}"
+        );
+        assert_eq!(user_info["keys"][0]["key_alias"], "shared");
+        assert_eq!(user_info["teams"][0]["team_id"], team.as_str());
         let token = info_token(&a, &key).await;
         let (_, logs) = send(
             &a,
@@ -390,23 +414,21 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
         assert_eq!(logged, expected, "the spend log's sum");
 
         // Deleted on one, refused on the other: at once through Redis, else within the
-        // cache's bound.
-        assert_eq!(chat_status(&b, &key, "gemini-flash").await.0, 200, "held");
+        // cache's bound. The key is held by the other (it spends nothing, so no written
+        // spend makes that replica read it again).
+        let watched = generate(&a, json!({})).await;
+        let models = |proxy: &Proxy| {
+            let (proxy, watched) = (proxy.clone(), watched.clone());
+            async move { send(&proxy, "GET", "/v1/models", &watched, None).await.0 }
+        };
+        assert_eq!(models(&b).await, 200);
         let bound = match redis {
             Some(_) => Duration::from_secs(1),
             None => CACHE_TTL + Duration::from_secs(1),
         };
-        let (status, _) = send(
-            &a,
-            "POST",
-            "/key/delete",
-            MASTER,
-            Some(json!({"keys": [key]})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        post_ok(&a, "/key/delete", json!({"keys": [watched]})).await;
         let deleted = Instant::now();
-        while chat_status(&b, &key, "gemini-flash").await.0 != 401 {
+        while models(&b).await != 401 {
             assert!(deleted.elapsed() < bound, "still admitted");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -447,6 +469,10 @@ async fn malformed_key_requests_name_their_field() {
     assert_eq!(status, 400);
     let (status, _) = send(&proxy, "GET", "/key/info?key=sk-unknown", MASTER, None).await;
     assert_eq!(status, 404);
+    let (status, _) = send(&proxy, "GET", "/user/info?user_id=nobody", MASTER, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = send(&proxy, "GET", "/user/info", MASTER, None).await;
+    assert_eq!(status, 400);
     let (status, _) = chat_status(&proxy, "sk-unknown", "gemini-flash").await;
     assert_eq!(status, 401);
     let (status, _) = send(

@@ -22,7 +22,7 @@
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 //! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
-//! | `/key/…`, `/team/…`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
+//! | `/key/…`, `/team/…`, `GET /user/info`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
 //! too (not on `/health` nor the Vertex AI pass-through, which takes the master key only),

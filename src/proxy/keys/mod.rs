@@ -1,7 +1,8 @@
 //! Virtual keys, teams and budgets, as LiteLLM's proxy has them: the master key makes
 //! keys (`/key/generate`) and teams (`/team/new`) with the models they may call, a budget
 //! and rate limits; clients call the OpenAI, Anthropic and Gemini routes with a key; each
-//! request's cost is added to its key's and team's spend and logged (`/spend/logs`).
+//! request's cost is added to its key's, team's and user's spend and logged
+//! (`/spend/logs`; a user's spend and keys in `/user/info`).
 //!
 //! Keys live in a database (`store.rs`): PostgreSQL when `general_settings.database_url`
 //! names one (every replica shares it), else an SQLite file
@@ -179,8 +180,8 @@ impl Keys {
         if pending.is_empty() {
             return;
         }
-        let (keys, teams) = pending.totals();
-        let written = timed(self.db.add_spend(&keys, &teams, &pending.logs)).await;
+        let (keys, teams, users) = pending.totals();
+        let written = timed(self.db.add_spend(&keys, &teams, &users, &pending.logs)).await;
         match written {
             Ok(()) => {
                 // The next request of these keys reads their spend again (before the
