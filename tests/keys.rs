@@ -730,3 +730,50 @@ async fn a_place_held_by_a_replica_that_stopped_ends_with_its_lease() {
         "given back"
     );
 }
+
+#[tokio::test]
+async fn a_key_lists_the_models_it_may_call() {
+    let sqlite = TempDb::new();
+    let stand_in = StandIn::start().await;
+    // A second model name beside the stand-in's gemini-flash.
+    let second = format!(
+        "  - model_name: gemini-pro\n    litellm_params:\n      model: gemini/gemini-2.5-pro\n      api_key: test-key\n      api_base: {}/v1beta\n",
+        stand_in.server.uri()
+    );
+    let extra = format!("  database_url: \"{}\"\n", sqlite.url());
+    let proxy = gemini_proxy_with(&stand_in, MASTER, &second, &extra);
+    proxy.open_keys().await.unwrap();
+    let listed = |key: String| {
+        let proxy = proxy.clone();
+        async move {
+            let mut ids = Vec::new();
+            for path in ["/v1/models", "/models"] {
+                let (status, list) = send(&proxy, "GET", path, &key, None).await;
+                assert_eq!(status, 200, "{list}");
+                let names: Vec<String> = list["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|model| model["id"].as_str().unwrap().to_owned())
+                    .collect();
+                ids.push(names);
+            }
+            assert_eq!(ids[0], ids[1]);
+            ids.swap_remove(0)
+        }
+    };
+    assert_eq!(listed(MASTER.into()).await, ["gemini-flash", "gemini-pro"]);
+    let flash = generate(&proxy, json!({"models": ["gemini-flash"]})).await;
+    assert_eq!(listed(flash).await, ["gemini-flash"]);
+    let every = generate(&proxy, json!({})).await;
+    assert_eq!(listed(every).await, ["gemini-flash", "gemini-pro"]);
+    // The team's models bound the key's.
+    post_ok(
+        &proxy,
+        "/team/new",
+        json!({"team_id": "pro-only", "models": ["gemini-pro"]}),
+    )
+    .await;
+    let in_team = generate(&proxy, json!({"team_id": "pro-only"})).await;
+    assert_eq!(listed(in_team).await, ["gemini-pro"]);
+}

@@ -963,9 +963,14 @@ where
                 .await
                 .unwrap_or_else(|error| error_response(&error))
         }
-        (Method::GET, "/v1/models" | "/models") => {
-            json_response(StatusCode::OK, shared.models.list())
-        }
+        // A virtual key sees the models it (and its team) may call, as in LiteLLM.
+        (Method::GET, "/v1/models" | "/models") => match request.extensions().get::<KeyCall>() {
+            Some(call) => json_response(
+                StatusCode::OK,
+                &shared.models.list_for(|id| call.grant.may_call(id)),
+            ),
+            None => json_response(StatusCode::OK, shared.models.list()),
+        },
         (Method::GET, "/model/info" | "/v1/model/info") => {
             json_response(StatusCode::OK, shared.models.info())
         }

@@ -108,6 +108,15 @@ impl Keys {
 }
 
 impl Grant {
+    /// Whether the key and its team may call `model`.
+    pub(crate) fn may_call(&self, model: &str) -> bool {
+        allows(&self.key.terms.models, model)
+            && self
+                .team
+                .as_ref()
+                .is_none_or(|team| allows(&team.terms.models, model))
+    }
+
     /// Whether the key (and its team) may call `model`: 403 naming the models it may.
     pub(crate) fn check_model(&self, model: &str) -> Result<(), Error> {
         let scopes = std::iter::once(("key", &self.key.terms.models))
