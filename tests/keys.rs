@@ -777,3 +777,38 @@ async fn a_key_lists_the_models_it_may_call() {
     let in_team = generate(&proxy, json!({"team_id": "pro-only"})).await;
     assert_eq!(listed(in_team).await, ["gemini-pro"]);
 }
+
+#[tokio::test]
+async fn embeddings_of_a_priced_model_add_to_the_key_spend() {
+    let sqlite = TempDb::new();
+    let stand_in = StandIn::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(
+            "/v1beta/models/gemini-embedding-001:batchEmbedContents",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"embeddings": [{"values": [0.5, -0.25]}]})),
+        )
+        .mount(&stand_in.server)
+        .await;
+    let embedder = format!(
+        "  - model_name: embedder\n    litellm_params:\n      model: gemini/gemini-embedding-001\n      api_key: {}\n      api_base: {}/v1beta\n      input_cost_per_token: 1.5e-7\n      output_cost_per_token: 0\n",
+        common::TEST_KEY,
+        stand_in.server.uri()
+    );
+    let extra = format!("  database_url: \"{}\"\n", sqlite.url());
+    let proxy = gemini_proxy_with(&stand_in, MASTER, &embedder, &extra);
+    proxy.open_keys().await.unwrap();
+    let key = generate(&proxy, json!({})).await;
+    let body = json!({"model": "embedder", "input": "The quick brown fox jumps over the lazy dog"});
+    let (status, reply) = send(&proxy, "POST", "/v1/embeddings", &key, Some(body)).await;
+    assert_eq!(status, 200, "{reply}");
+    let tokens = reply["usage"]["prompt_tokens"].as_f64().unwrap();
+    assert!(tokens > 0.0, "{reply}");
+    let cost = reply["usage"]["cost"].as_f64().expect("a priced reply");
+    assert!((cost - tokens * 1.5e-7).abs() < 1e-12, "{reply}");
+    proxy.flush_spend().await;
+    let info = key_info(&proxy, &key).await;
+    assert_eq!(info["spend"].as_f64(), Some(cost), "{info}");
+}

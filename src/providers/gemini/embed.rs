@@ -22,6 +22,7 @@ use super::translate::embed::{
 use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+use crate::pricing::ModelPrice;
 
 /// Maps OpenAI embeddings requests to Gemini calls and replies back.
 ///
@@ -35,6 +36,7 @@ pub struct EmbedMapLayer {
     options: TranslateOptions,
     fan_out: usize,
     batch: fn(&str) -> usize,
+    price: Option<ModelPrice>,
 }
 
 impl EmbedMapLayer {
@@ -45,7 +47,15 @@ impl EmbedMapLayer {
             options,
             fan_out: DEFAULT_FAN_OUT,
             batch: |_| MAX_BATCH,
+            price: None,
         }
+    }
+
+    /// Prices every reply at `price` (default: the bundled table's price of the model,
+    /// if it has one): its input tokens at `input_cost_per_token`, in `usage.cost`.
+    pub fn with_price(mut self, price: ModelPrice) -> Self {
+        self.price = Some(price);
+        self
     }
 
     /// Sends at most `limit` batches of one request at a time (at least one).
@@ -71,6 +81,7 @@ impl<S> Layer<S> for EmbedMapLayer {
             options: self.options,
             fan_out: self.fan_out,
             batch: self.batch,
+            price: self.price,
         }
     }
 }
@@ -82,6 +93,7 @@ pub struct EmbedMap<S> {
     options: TranslateOptions,
     fan_out: usize,
     batch: fn(&str) -> usize,
+    price: Option<ModelPrice>,
 }
 
 impl<S> EmbedMap<S> {
@@ -149,8 +161,12 @@ where
                 context: context.clone(),
             })
             .collect();
+        let price = self
+            .price
+            .or_else(|| super::pricing::bundled().get(&translated.model).copied());
         EmbedMapFuture::Calling {
             calls: fan_out(self.inner.clone(), calls, self.fan_out),
+            price,
             model: translated.model,
             batch_sizes,
             encoding: translated.encoding,
@@ -167,6 +183,7 @@ pin_project! {
         Calling {
             #[pin]
             calls: F,
+            price: Option<ModelPrice>,
             model: String,
             batch_sizes: Vec<usize>,
             encoding: EncodingFormat,
@@ -187,6 +204,7 @@ where
         match self.project() {
             EmbedMapFutureProj::Calling {
                 calls,
+                price,
                 model,
                 batch_sizes,
                 encoding,
@@ -208,6 +226,11 @@ where
                     response.usage.prompt_tokens = *estimated_tokens;
                     response.usage.total_tokens = *estimated_tokens;
                 }
+                response.usage.cost = price.map(|price| {
+                    crate::openai::chat::round_dollars(
+                        response.usage.prompt_tokens as f64 * price.input_cost_per_token,
+                    )
+                });
                 Poll::Ready(Ok(response))
             }
             EmbedMapFutureProj::Failed { error } => Poll::Ready(Err(error
