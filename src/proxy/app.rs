@@ -21,7 +21,7 @@
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
-//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
+//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key, a virtual key for its models | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
 //! | `/key/…`, `/team/…`, `GET /user/info`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
@@ -849,10 +849,16 @@ where
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     if let Some(rest) = path.strip_prefix(VERTEX_ROUTES) {
-        // Vertex AI's SDKs send the proxy key as their access token.
-        if !shared.door.admits(request.headers(), None, false) {
-            return google_error(&unauthenticated());
-        }
+        // Vertex AI's SDKs send the proxy key (or a virtual key) as their access token; a
+        // virtual key calls the models it may, read from the path. Held until the reply.
+        let _caller = match caller(shared, request.headers(), None, false).await {
+            Ok(Caller::Key(call)) => match call.grant.check_vertex(rest) {
+                Ok(()) => Caller::Key(call),
+                Err(error) => return google_error(&error),
+            },
+            Ok(caller) => caller,
+            Err(error) => return google_error(&error),
+        };
         let query = request.uri().query().map(str::to_owned);
         let (parts, body) = request.into_parts();
         let forwarded = async {

@@ -153,6 +153,26 @@ impl Grant {
     }
 }
 
+impl Grant {
+    /// On the Vertex AI pass-through (`path` after `/vertex_ai`): only a model's call
+    /// (`…/publishers/google/models/{model}:{method}`), of a `{model}` or
+    /// `vertex_ai/{model}` the key (and its team) may call; 403 otherwise.
+    pub(crate) fn check_vertex(&self, path: &str) -> Result<(), Error> {
+        let Some((_, rest)) = path.split_once("/publishers/google/models/") else {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "a virtual key calls models only on the Vertex AI pass-through \
+                 (…/publishers/google/models/{model}:{method})",
+            ));
+        };
+        let model = rest.split([':', '/', '?']).next().unwrap_or_default();
+        if self.check_model(model).is_ok() {
+            return Ok(());
+        }
+        self.check_model(&format!("vertex_ai/{model}"))
+    }
+}
+
 /// Whether `models` lets a key call `model`: empty, LiteLLM's `all-proxy-models`, the
 /// name, or a `prefix/*` it falls under.
 pub(crate) fn allows(models: &[String], model: &str) -> bool {
