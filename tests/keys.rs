@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::StandIn;
 use llm_tower::proxy::app::Proxy;
 use llm_tower::proxy::keys::CACHE_TTL;
-use proxy_app::{exchange, gemini_proxy, send};
+use proxy_app::{exchange, gemini_proxy, gemini_proxy_with, send};
 use serde_json::{Value, json};
 
 const MASTER: &str = "sk-master-key-1234";
@@ -309,15 +309,52 @@ async fn a_budget_stops_the_key_once_spent() {
     }
 }
 
+/// A price of 2^-20 dollars a prompt token: with [`exact_reply`]'s 1,024 prompt tokens
+/// and none out, a request costs [`EXACT_COST`], 2^-10, and sums of such costs are exact
+/// in binary floating point whatever their order.
+const EXACT_RATE: &str = "9.5367431640625e-07";
+const EXACT_COST: f64 = 1.0 / 1024.0;
+
+fn exact_reply() -> Value {
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 1024, "candidatesTokenCount": 0, "totalTokenCount": 1024}
+    })
+}
+
 #[tokio::test]
 async fn two_replicas_share_keys_and_lose_no_spend() {
-    const REQUESTS: usize = 200;
+    const REQUESTS: usize = 1_000;
+    // With Redis too when there is one, as replicas are deployed.
+    let redis = std::env::var("LLM_TOWER_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
     let (_sqlite, urls) = databases();
     for url in urls {
-        let (stand_in, a) = priced(&url).await;
-        let b = proxy_on(&stand_in, &url).await;
+        let stand_in = StandIn::start().await;
+        stand_in
+            .reply_json("gemini-2.5-flash", 200, &exact_reply())
+            .await;
+        let mut extra = format!("  database_url: \"{url}\"\n");
+        if let Some(redis) = &redis {
+            extra.push_str(&format!("router_settings:\n  redis_url: \"{redis}\"\n"));
+        }
+        let params = format!("      input_cost_per_token: {EXACT_RATE}\n");
+        let (a, b) = (
+            gemini_proxy_with(&stand_in, MASTER, &params, &extra),
+            gemini_proxy_with(&stand_in, MASTER, &params, &extra),
+        );
+        a.open_keys().await.unwrap();
+        b.open_keys().await.unwrap();
         // Made on one, used on the other.
-        let key = generate(&a, json!({"key_alias": "shared"})).await;
+        let team = format!("team-{:x}", fastrand::u64(..));
+        post_ok(&a, "/team/new", json!({"team_id": team})).await;
+        let user = format!("user-{:x}", fastrand::u64(..));
+        let key = generate(
+            &a,
+            json!({"key_alias": "shared", "team_id": team, "user_id": user}),
+        )
+        .await;
         let calls = (0..REQUESTS).map(|i| {
             let proxy = if i % 2 == 0 { a.clone() } else { b.clone() };
             let key = key.clone();
@@ -327,13 +364,41 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
             assert_eq!(call.unwrap(), 200);
         }
         tokio::join!(a.flush_spend(), b.flush_spend());
+        let expected = EXACT_COST * REQUESTS as f64;
         let info = key_info(&b, &key).await;
-        let spend = info["spend"].as_f64().unwrap();
-        assert!(
-            (spend - COST * REQUESTS as f64).abs() < 1e-9,
-            "spend {spend}, expected {}",
-            COST * REQUESTS as f64
+        assert_eq!(info["spend"].as_f64(), Some(expected), "key: {info}");
+        let (_, team_info) = send(
+            &a,
+            "GET",
+            &format!("/team/info?team_id={team}"),
+            MASTER,
+            None,
+        )
+        .await;
+        assert_eq!(
+            team_info["team_info"]["spend"].as_f64(),
+            Some(expected),
+            "team: {team_info}"
         );
+        let (status, user_info) = send(
+            &b,
+            "GET",
+            &format!("/user/info?user_id={user}"),
+            MASTER,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{user_info}");
+        assert_eq!(
+            (
+                user_info["user_id"].as_str(),
+                user_info["user_info"]["spend"].as_f64()
+            ),
+            (Some(user.as_str()), Some(expected)),
+            "user: {user_info}"
+        );
+        assert_eq!(user_info["keys"][0]["key_alias"], "shared");
+        assert_eq!(user_info["teams"][0]["team_id"], team.as_str());
         let token = info_token(&a, &key).await;
         let (_, logs) = send(
             &a,
@@ -343,25 +408,29 @@ async fn two_replicas_share_keys_and_lose_no_spend() {
             None,
         )
         .await;
-        assert_eq!(logs.as_array().map(Vec::len), Some(REQUESTS));
+        let logs = logs.as_array().unwrap();
+        assert_eq!(logs.len(), REQUESTS);
+        let logged: f64 = logs.iter().filter_map(|log| log["spend"].as_f64()).sum();
+        assert_eq!(logged, expected, "the spend log's sum");
 
-        // Deleted on one, refused on the other within the cache's bound.
-        let (status, _) = send(
-            &a,
-            "POST",
-            "/key/delete",
-            MASTER,
-            Some(json!({"keys": [key]})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        // Deleted on one, refused on the other: at once through Redis, else within the
+        // cache's bound. The key is held by the other (it spends nothing, so no written
+        // spend makes that replica read it again).
+        let watched = generate(&a, json!({})).await;
+        let models = |proxy: &Proxy| {
+            let (proxy, watched) = (proxy.clone(), watched.clone());
+            async move { send(&proxy, "GET", "/v1/models", &watched, None).await.0 }
+        };
+        assert_eq!(models(&b).await, 200);
+        let bound = match redis {
+            Some(_) => Duration::from_secs(1),
+            None => CACHE_TTL + Duration::from_secs(1),
+        };
+        post_ok(&a, "/key/delete", json!({"keys": [watched]})).await;
         let deleted = Instant::now();
-        while chat_status(&b, &key, "gemini-flash").await.0 != 401 {
-            assert!(
-                deleted.elapsed() <= CACHE_TTL + Duration::from_secs(1),
-                "still admitted"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        while models(&b).await != 401 {
+            assert!(deleted.elapsed() < bound, "still admitted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -400,6 +469,10 @@ async fn malformed_key_requests_name_their_field() {
     assert_eq!(status, 400);
     let (status, _) = send(&proxy, "GET", "/key/info?key=sk-unknown", MASTER, None).await;
     assert_eq!(status, 404);
+    let (status, _) = send(&proxy, "GET", "/user/info?user_id=nobody", MASTER, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = send(&proxy, "GET", "/user/info", MASTER, None).await;
+    assert_eq!(status, 400);
     let (status, _) = chat_status(&proxy, "sk-unknown", "gemini-flash").await;
     assert_eq!(status, 401);
     let (status, _) = send(
@@ -508,18 +581,24 @@ async fn rate_limits_of_a_key_answer_429_with_retry_after() {
     }
 }
 
-#[tokio::test]
-async fn max_parallel_requests_of_a_key() {
-    let sqlite = TempDb::new();
+/// A stand-in whose priced replies take `delay`.
+async fn slow_stand_in(delay: Duration) -> StandIn {
     let stand_in = StandIn::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(
             wiremock::ResponseTemplate::new(200)
                 .set_body_json(priced_reply())
-                .set_delay(Duration::from_millis(500)),
+                .set_delay(delay),
         )
         .mount(&stand_in.server)
         .await;
+    stand_in
+}
+
+#[tokio::test]
+async fn max_parallel_requests_of_a_key() {
+    let sqlite = TempDb::new();
+    let stand_in = slow_stand_in(Duration::from_millis(500)).await;
     let proxy = proxy_on(&stand_in, &sqlite.url()).await;
     let key = generate(&proxy, json!({"max_parallel_requests": 1})).await;
     let (first, second) = tokio::join!(chat_status(&proxy, &key, "gemini-flash"), async {
@@ -560,4 +639,176 @@ async fn an_rpm_limit_holds_across_replicas_sharing_redis() {
         assert_eq!(status, 429, "{reply}");
         assert_eq!(chat_status(&a, &key, "gemini-flash").await.0, 429);
     }
+}
+
+#[tokio::test]
+async fn max_parallel_requests_hold_across_replicas_sharing_redis() {
+    let Some(redis) =
+        redis_server::redis_url("max_parallel_requests_hold_across_replicas_sharing_redis")
+    else {
+        return;
+    };
+    let sqlite = TempDb::new();
+    let stand_in = slow_stand_in(Duration::from_millis(800)).await;
+    let extra = format!(
+        "  database_url: \"{}\"\nrouter_settings:\n  redis_url: \"{redis}\"\n",
+        sqlite.url()
+    );
+    let (a, b) = (
+        gemini_proxy(&stand_in, MASTER, &extra),
+        gemini_proxy(&stand_in, MASTER, &extra),
+    );
+    a.open_keys().await.unwrap();
+    b.open_keys().await.unwrap();
+    let key = generate(&a, json!({"max_parallel_requests": 2})).await;
+    let held = |proxy: &Proxy| {
+        let (proxy, key) = (proxy.clone(), key.clone());
+        tokio::spawn(async move { chat_status(&proxy, &key, "gemini-flash").await.0 })
+    };
+    let (first, second) = (held(&a), held(&b));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for proxy in [&a, &b] {
+        let (status, headers, body) = exchange(
+            proxy,
+            "POST",
+            "/v1/chat/completions",
+            &key,
+            Some(ask("gemini-flash")),
+        )
+        .await;
+        assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+        assert!(headers.contains_key("retry-after"));
+    }
+    assert_eq!((first.await.unwrap(), second.await.unwrap()), (200, 200));
+    // Both places are given back.
+    let started = Instant::now();
+    while chat_status(&b, &key, "gemini-flash").await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "places not given back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_place_held_by_a_replica_that_stopped_ends_with_its_lease() {
+    use llm_tower::store::{RedisCacheStore, RouterStore};
+    let Some(redis) =
+        redis_server::redis_url("a_place_held_by_a_replica_that_stopped_ends_with_its_lease")
+    else {
+        return;
+    };
+    let store = RedisCacheStore::open(&redis)
+        .unwrap()
+        .with_prefix(format!("lease-{:x}:", fastrand::u64(..)))
+        .router_store();
+    let counters = [("key:k".to_owned(), 1), ("team:t".to_owned(), 5)];
+    let lease = Duration::from_millis(300);
+    assert!(store.hold(&counters, "crashed", lease).await.unwrap());
+    assert!(!store.hold(&counters, "next", lease).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store
+        .renew(&["key:k".to_owned()], "crashed", lease)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !store.hold(&counters, "next", lease).await.unwrap(),
+        "renewed"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        store.hold(&counters, "next", lease).await.unwrap(),
+        "expired"
+    );
+    store
+        .release(&["key:k".to_owned(), "team:t".to_owned()], "next")
+        .await
+        .unwrap();
+    assert!(
+        store.hold(&counters, "after", lease).await.unwrap(),
+        "given back"
+    );
+}
+
+#[tokio::test]
+async fn a_key_lists_the_models_it_may_call() {
+    let sqlite = TempDb::new();
+    let stand_in = StandIn::start().await;
+    // A second model name beside the stand-in's gemini-flash.
+    let second = format!(
+        "  - model_name: gemini-pro\n    litellm_params:\n      model: gemini/gemini-2.5-pro\n      api_key: test-key\n      api_base: {}/v1beta\n",
+        stand_in.server.uri()
+    );
+    let extra = format!("  database_url: \"{}\"\n", sqlite.url());
+    let proxy = gemini_proxy_with(&stand_in, MASTER, &second, &extra);
+    proxy.open_keys().await.unwrap();
+    let listed = |key: String| {
+        let proxy = proxy.clone();
+        async move {
+            let mut ids = Vec::new();
+            for path in ["/v1/models", "/models"] {
+                let (status, list) = send(&proxy, "GET", path, &key, None).await;
+                assert_eq!(status, 200, "{list}");
+                let names: Vec<String> = list["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|model| model["id"].as_str().unwrap().to_owned())
+                    .collect();
+                ids.push(names);
+            }
+            assert_eq!(ids[0], ids[1]);
+            ids.swap_remove(0)
+        }
+    };
+    assert_eq!(listed(MASTER.into()).await, ["gemini-flash", "gemini-pro"]);
+    let flash = generate(&proxy, json!({"models": ["gemini-flash"]})).await;
+    assert_eq!(listed(flash).await, ["gemini-flash"]);
+    let every = generate(&proxy, json!({})).await;
+    assert_eq!(listed(every).await, ["gemini-flash", "gemini-pro"]);
+    // The team's models bound the key's.
+    post_ok(
+        &proxy,
+        "/team/new",
+        json!({"team_id": "pro-only", "models": ["gemini-pro"]}),
+    )
+    .await;
+    let in_team = generate(&proxy, json!({"team_id": "pro-only"})).await;
+    assert_eq!(listed(in_team).await, ["gemini-pro"]);
+}
+
+#[tokio::test]
+async fn embeddings_of_a_priced_model_add_to_the_key_spend() {
+    let sqlite = TempDb::new();
+    let stand_in = StandIn::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(
+            "/v1beta/models/gemini-embedding-001:batchEmbedContents",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"embeddings": [{"values": [0.5, -0.25]}]})),
+        )
+        .mount(&stand_in.server)
+        .await;
+    let embedder = format!(
+        "  - model_name: embedder\n    litellm_params:\n      model: gemini/gemini-embedding-001\n      api_key: {}\n      api_base: {}/v1beta\n      input_cost_per_token: 1.5e-7\n      output_cost_per_token: 0\n",
+        common::TEST_KEY,
+        stand_in.server.uri()
+    );
+    let extra = format!("  database_url: \"{}\"\n", sqlite.url());
+    let proxy = gemini_proxy_with(&stand_in, MASTER, &embedder, &extra);
+    proxy.open_keys().await.unwrap();
+    let key = generate(&proxy, json!({})).await;
+    let body = json!({"model": "embedder", "input": "The quick brown fox jumps over the lazy dog"});
+    let (status, reply) = send(&proxy, "POST", "/v1/embeddings", &key, Some(body)).await;
+    assert_eq!(status, 200, "{reply}");
+    let tokens = reply["usage"]["prompt_tokens"].as_f64().unwrap();
+    assert!(tokens > 0.0, "{reply}");
+    let cost = reply["usage"]["cost"].as_f64().expect("a priced reply");
+    assert!((cost - tokens * 1.5e-7).abs() < 1e-12, "{reply}");
+    proxy.flush_spend().await;
+    let info = key_info(&proxy, &key).await;
+    assert_eq!(info["spend"].as_f64(), Some(cost), "{info}");
 }

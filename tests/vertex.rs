@@ -809,7 +809,13 @@ fn refusal(model_list: &str, key_json: &str) -> String {
 
 /// A proxy over `model_list`, with `VERTEX_KEY` holding `key_json` in its environment.
 fn build_proxy(model_list: &str, key_json: &str) -> Result<Proxy, String> {
-    let yaml = format!("model_list:\n{model_list}\ngeneral_settings:\n  master_key: {MASTER}\n");
+    build_proxy_with(model_list, key_json, "")
+}
+
+/// As [`build_proxy`], with `general` (lines of `general_settings`) after the master key.
+fn build_proxy_with(model_list: &str, key_json: &str, general: &str) -> Result<Proxy, String> {
+    let yaml =
+        format!("model_list:\n{model_list}\ngeneral_settings:\n  master_key: {MASTER}\n{general}");
     let key_json = key_json.to_owned();
     let env = move |name: &str| (name == "VERTEX_KEY").then(|| key_json.clone());
     let (config, warnings) =
@@ -1542,4 +1548,76 @@ async fn unreadable_or_unsupported_external_accounts_are_clear_errors() {
         "{}",
         error.message()
     );
+}
+
+#[tokio::test]
+async fn a_virtual_key_calls_its_models_on_the_vertex_ai_pass_through() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path(model_path("us-central1", "generateContent")))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(generate_reply()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let key_json = service_account_json(&format!("{}/token", server.uri()));
+    let dir = std::env::temp_dir().join(format!(
+        "llm-tower-vertex-keys-{}-{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model_list = format!(
+        "  - model_name: gemini
+    litellm_params:
+      model: vertex_ai/{MODEL}
+      vertex_project: {PROJECT}
+      vertex_location: us-central1
+      vertex_credentials: os.environ/VERTEX_KEY
+      api_base: {base}",
+        base = server.uri(),
+    );
+    let general = format!(
+        "  database_url: \"sqlite://{}/keys.db?mode=rwc\"\n",
+        dir.display()
+    );
+    let proxy = build_proxy_with(&model_list, &key_json, &general).expect("proxy builds");
+    proxy.open_keys().await.unwrap();
+    let generate = |models: Value| {
+        let proxy = proxy.clone();
+        async move {
+            let (status, reply) = proxy_app::send(
+                &proxy,
+                "POST",
+                "/key/generate",
+                MASTER,
+                Some(json!({"models": models})),
+            )
+            .await;
+            assert_eq!(status, 200, "{reply}");
+            reply["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let allowed = generate(json!([format!("vertex_ai/{MODEL}")])).await;
+    let other = generate(json!(["gemini-2.5-pro"])).await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]});
+    let call = |key: String, route: String| {
+        let (proxy, body) = (proxy.clone(), body.clone());
+        async move { proxy_app::send(&proxy, "POST", &route, &key, Some(body)).await }
+    };
+    let route = format!(
+        "/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/publishers/google/models/{MODEL}:generateContent"
+    );
+    let (status, reply) = call(other.clone(), route.clone()).await;
+    assert_eq!(status, 403, "{reply}");
+    let (status, reply) = call("sk-unknown".into(), route.clone()).await;
+    assert_eq!(status, 401, "{reply}");
+    let not_a_model =
+        format!("/vertex_ai/v1/projects/{PROJECT}/locations/us-central1/cachedContents");
+    let (status, reply) = call(allowed.clone(), not_a_model).await;
+    assert_eq!(status, 403, "{reply}");
+    let (status, reply) = call(allowed, route).await;
+    assert_eq!(status, 200, "{reply}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

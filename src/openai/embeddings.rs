@@ -220,14 +220,18 @@ pub enum EmbeddingVector {
     Base64(String),
 }
 
-/// Token counts of an embeddings request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Token counts of an embeddings request, and its cost where the model's price is known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EmbeddingUsage {
     /// Input tokens.
     pub prompt_tokens: u64,
     /// The same (embeddings produce no output tokens).
     pub total_tokens: u64,
+    /// What the request cost, in US dollars (LiteLLM's `usage.cost`): its input tokens at
+    /// the model's `input_cost_per_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
 }
 
 impl Contextual for EmbeddingRequest {

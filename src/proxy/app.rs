@@ -21,8 +21,8 @@
 //! | `GET /health/liveliness`, `/health/liveness`, `/health/readiness` | none | process checks for orchestrators |
 //! | `GET /health/readiness?check=upstream` | master key | one `models.get` call per deployment |
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
-//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
-//! | `/key/…`, `/team/…`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
+//! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key, a virtual key for its models | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
+//! | `/key/…`, `/team/…`, `GET /user/info`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
 //! | `/v1/files…`, `/v1/batches…` (and without `/v1`) | master key | files and batches of Gemini deployments ([`super::files`]) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
@@ -330,7 +330,7 @@ impl Proxy {
                 responses,
                 messages,
                 door: MasterKey::new(config.general_settings.master_key.clone()),
-                keys: Keys::from_config(config, counters, key_metrics),
+                keys: Keys::from_config(config, counters, redis.clone(), key_metrics),
                 models: Catalogue::new(&config.model_list, &prices, router.clone()),
                 health: health_report(config),
                 readiness: Readiness::new(config, transport.clone()),
@@ -854,10 +854,16 @@ where
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     if let Some(rest) = path.strip_prefix(VERTEX_ROUTES) {
-        // Vertex AI's SDKs send the proxy key as their access token.
-        if !shared.door.admits(request.headers(), None, false) {
-            return google_error(&unauthenticated());
-        }
+        // Vertex AI's SDKs send the proxy key (or a virtual key) as their access token; a
+        // virtual key calls the models it may, read from the path. Held until the reply.
+        let _caller = match Box::pin(caller(shared, request.headers(), None, false)).await {
+            Ok(Caller::Key(call)) => match call.grant.check_vertex(rest) {
+                Ok(()) => Caller::Key(call),
+                Err(error) => return google_error(&error),
+            },
+            Ok(caller) => caller,
+            Err(error) => return google_error(&error),
+        };
         let query = request.uri().query().map(str::to_owned);
         let (parts, body) = request.into_parts();
         // Boxed, as every route but the OpenAI ones: an inline future would make every
@@ -951,7 +957,7 @@ where
             Caller::Key(call) => Some(call.grant.as_ref()),
             Caller::Master => None,
         };
-        return shared.files.answer(request, grant).await;
+        return Box::pin(shared.files.answer(request, grant)).await;
     }
     caller.enter(&mut request);
     match (method, path.as_str()) {
@@ -990,9 +996,14 @@ where
             .await
             .unwrap_or_else(|error| error_response(&error))
         }
-        (Method::GET, "/v1/models" | "/models") => {
-            json_response(StatusCode::OK, shared.models.list())
-        }
+        // A virtual key sees the models it (and its team) may call, as in LiteLLM.
+        (Method::GET, "/v1/models" | "/models") => match request.extensions().get::<KeyCall>() {
+            Some(call) => json_response(
+                StatusCode::OK,
+                &shared.models.list_for(|id| call.grant.may_call(id)),
+            ),
+            None => json_response(StatusCode::OK, shared.models.list()),
+        },
         (Method::GET, "/model/info" | "/v1/model/info") => {
             json_response(StatusCode::OK, shared.models.info())
         }

@@ -27,6 +27,7 @@
 //!   its `model_info` (`litellm_params` wins), over the bundled price of its model.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -37,6 +38,15 @@ use crate::pricing::{ModelPrice, PRICE_KEYS};
 use crate::raw_json::RawJson;
 use crate::router::ModelRouter;
 use crate::upstream::redact_url;
+
+/// OpenAI's list of the models `ids`.
+fn model_list(ids: &[impl AsRef<str>]) -> RawJson {
+    json_text(
+        r#"{"object":"list","data":["#,
+        ids.iter().map(|id| model_object(id.as_ref())),
+        "]}",
+    )
+}
 
 /// `created` of every listed model (OpenAI's list needs one; LiteLLM sends a constant).
 const CREATED: u64 = 1_677_610_602;
@@ -57,6 +67,8 @@ pub struct Catalogue {
     /// The replies of `/v1/models` and `/model/info`, kept as the JSON text they are
     /// sent as: as trees they took about 6 KB per deployment.
     list: RawJson,
+    /// The ids `list` holds, in its order.
+    ids: Arc<[String]>,
     info: RawJson,
     /// The facts of each configured name (its first deployment's), as JSON text.
     facts: HashMap<String, RawJson>,
@@ -82,11 +94,7 @@ impl Catalogue {
         }
         ids.sort_unstable();
         ids.dedup();
-        let list = json_text(
-            r#"{"object":"list","data":["#,
-            ids.iter().map(|id| model_object(id)),
-            "]}",
-        );
+        let list = model_list(&ids);
         // One deployment's tree at a time: printed, then dropped.
         let info = json_text(
             r#"{"data":["#,
@@ -108,6 +116,7 @@ impl Catalogue {
         Self {
             router,
             list,
+            ids: ids.into(),
             info,
             facts,
         }
@@ -116,6 +125,13 @@ impl Catalogue {
     /// `GET /v1/models`.
     pub fn list(&self) -> &RawJson {
         &self.list
+    }
+
+    /// `GET /v1/models` for a caller that may call only the models `allows` lets through
+    /// (a virtual key): those of the list.
+    pub(crate) fn list_for(&self, allows: impl Fn(&str) -> bool) -> RawJson {
+        let ids: Vec<&String> = self.ids.iter().filter(|id| allows(id)).collect();
+        model_list(&ids)
     }
 
     /// `GET /v1/models/{id}`: the model, if a request naming it would be served, with the

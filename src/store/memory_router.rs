@@ -1,8 +1,9 @@
 //! [`MemoryRouterStore`]: a [`RouterStore`] in this process's memory, for routers of one
 //! process that share deployments (and for tests); Redis shares them between processes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -34,6 +35,8 @@ pub struct MemoryRouterStore {
     counts: Cache<(Arc<str>, u64, Count), Arc<AtomicU64>>,
     /// deployment → end of its cooldown.
     cooldowns: Cache<Arc<str>, Instant>,
+    /// Requests in flight: counter → holder → end of its lease.
+    places: Arc<Mutex<HashMap<String, HashMap<String, Instant>>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,6 +53,7 @@ impl Default for MemoryRouterStore {
                 .time_to_live(COUNT_LIFETIME)
                 .build(),
             cooldowns: Cache::builder().max_capacity(MAX_ENTRIES).build(),
+            places: Arc::default(),
         }
     }
 }
@@ -67,6 +71,10 @@ impl MemoryRouterStore {
     fn counter(&self, deployment: &str, minute: u64, count: Count) -> Arc<AtomicU64> {
         self.counts
             .get_with((deployment.into(), minute, count), Default::default)
+    }
+
+    fn places(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Instant>>> {
+        self.places.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read(&self, deployment: &Arc<str>, minute: u64, count: Count) -> u64 {
@@ -136,6 +144,60 @@ impl RouterStore for MemoryRouterStore {
         });
         Box::pin(std::future::ready(Ok(())))
     }
+
+    fn hold<'a>(
+        &'a self,
+        counters: &'a [(String, u64)],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, bool> {
+        let now = Instant::now();
+        let mut places = self.places();
+        let full = counters.iter().any(|(id, limit)| {
+            places.get_mut(id).is_some_and(|held| {
+                held.retain(|_, until| *until > now);
+                held.len() as u64 >= *limit
+            })
+        });
+        if !full {
+            for (id, _) in counters {
+                places
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(holder.to_owned(), now + lease);
+            }
+        }
+        Box::pin(std::future::ready(Ok(!full)))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        counters: &'a [String],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, ()> {
+        let until = Instant::now() + lease;
+        let mut places = self.places();
+        for id in counters {
+            if let Some(held) = places.get_mut(id).and_then(|held| held.get_mut(holder)) {
+                *held = until;
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn release<'a>(&'a self, counters: &'a [String], holder: &'a str) -> RouterStoreFuture<'a, ()> {
+        let mut places = self.places();
+        for id in counters {
+            if let Some(held) = places.get_mut(id) {
+                held.remove(holder);
+                if held.is_empty() {
+                    places.remove(id);
+                }
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +222,30 @@ mod tests {
         store.cool_down("a", Duration::from_secs(5)).await.unwrap();
         tokio::time::advance(Duration::from_secs(6)).await;
         assert!(store.load(&ids, 0).await.unwrap()[0].cooling_down);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_place_not_renewed_is_free_after_its_lease() {
+        let store = MemoryRouterStore::default();
+        let lease = Duration::from_secs(30);
+        let counters = [("key:a".to_owned(), 1), ("team:t".to_owned(), 2)];
+        assert!(store.hold(&counters, "one", lease).await.unwrap());
+        assert!(!store.hold(&counters, "two", lease).await.unwrap());
+        tokio::time::advance(Duration::from_secs(20)).await;
+        store
+            .renew(&["key:a".to_owned()], "one", lease)
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(
+            !store.hold(&counters, "two", lease).await.unwrap(),
+            "renewed"
+        );
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(
+            store.hold(&counters, "two", lease).await.unwrap(),
+            "expired"
+        );
     }
 
     #[tokio::test]

@@ -8,6 +8,10 @@
 //! [`RedisRouterStore`](super::RedisRouterStore) across replicas), a cooldown one router
 //! starts is seen by all, and a deployment's `rpm` is counted once for all of them. A store
 //! that fails or is slow is passed over: the router goes on with what it knows itself.
+//!
+//! The same store counts requests in flight against a limit ([`RouterStore::hold`]):
+//! places are leases, given back when the request ends and free again when their holder
+//! stops renewing them (a replica that crashed holds none for long).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -109,4 +113,56 @@ pub trait RouterStore: Send + Sync + 'static {
         minute: u64,
         tokens: u64,
     ) -> RouterStoreFuture<'a, ()>;
+
+    /// Takes a place for `holder` among the requests in flight of every counter of
+    /// `counters` (`(id, limit)` pairs), unless one of them has `limit` places held
+    /// already: whether it was taken. Atomic, so callers together never hold more than a
+    /// limit. A place neither given back ([`release`](Self::release)) nor renewed
+    /// ([`renew`](Self::renew)) within `lease` is free again.
+    ///
+    /// A store without places answers an error (this default): the caller counts on its
+    /// own then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llm_tower::store::{MemoryRouterStore, RouterStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), llm_tower::store::StoreError> {
+    /// let store = MemoryRouterStore::default();
+    /// let lease = Duration::from_secs(30);
+    /// let counters = [("key:a".to_owned(), 1)];
+    /// assert!(store.hold(&counters, "request-1", lease).await?);
+    /// assert!(!store.hold(&counters, "request-2", lease).await?, "one place only");
+    /// store.release(&["key:a".to_owned()], "request-1").await?;
+    /// assert!(store.hold(&counters, "request-2", lease).await?);
+    /// # Ok(()) }
+    /// ```
+    fn hold<'a>(
+        &'a self,
+        counters: &'a [(String, u64)],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, bool> {
+        let _ = (counters, holder, lease);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "this store does not count requests in flight",
+        ))))
+    }
+
+    /// Extends `holder`'s places in `counters` to `lease` from now.
+    fn renew<'a>(
+        &'a self,
+        counters: &'a [String],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, ()> {
+        let _ = (counters, holder, lease);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Gives back `holder`'s places in `counters`.
+    fn release<'a>(&'a self, counters: &'a [String], holder: &'a str) -> RouterStoreFuture<'a, ()> {
+        let _ = (counters, holder);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

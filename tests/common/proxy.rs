@@ -16,6 +16,12 @@ use crate::common::{StandIn, TEST_KEY};
 /// A proxy with master key `master` whose `gemini-flash` is `gemini-2.5-flash` at the
 /// stand-in; `extra` is appended to the config (other top-level sections).
 pub fn gemini_proxy(stand_in: &StandIn, master: &str, extra: &str) -> Proxy {
+    gemini_proxy_with(stand_in, master, "", extra)
+}
+
+/// As [`gemini_proxy`], with `params` (lines of six-space indented YAML) added to the
+/// deployment's `litellm_params`.
+pub fn gemini_proxy_with(stand_in: &StandIn, master: &str, params: &str, extra: &str) -> Proxy {
     let yaml = format!(
         "model_list:
   - model_name: gemini-flash
@@ -23,7 +29,7 @@ pub fn gemini_proxy(stand_in: &StandIn, master: &str, extra: &str) -> Proxy {
       model: gemini/gemini-2.5-flash
       api_key: {TEST_KEY}
       api_base: {}/v1beta
-general_settings:
+{params}general_settings:
   master_key: {master}
 {extra}",
         stand_in.server.uri()

@@ -392,6 +392,9 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             .layer(&http)
             .service(self.http_layers.layer(transport.clone()));
         let mut embed_map = EmbedMapLayer::new(options);
+        if let Some(price) = settings.price {
+            embed_map = embed_map.with_price(price);
+        }
         if let Some(limit) = settings.fan_out {
             embed_map = embed_map.fan_out(limit);
         }

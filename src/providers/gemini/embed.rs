@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::layers::fan_out::{DEFAULT_FAN_OUT, FanOut, fan_out};
 use crate::layers::refusable::{OnReply, Refusable};
 use crate::openai::{EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+use crate::pricing::ModelPrice;
 
 /// Maps OpenAI embeddings requests to Gemini calls and replies back.
 ///
@@ -34,6 +35,7 @@ pub struct EmbedMapLayer {
     options: TranslateOptions,
     fan_out: usize,
     batch: fn(&str) -> usize,
+    price: Option<ModelPrice>,
 }
 
 impl EmbedMapLayer {
@@ -44,7 +46,15 @@ impl EmbedMapLayer {
             options,
             fan_out: DEFAULT_FAN_OUT,
             batch: |_| MAX_BATCH,
+            price: None,
         }
+    }
+
+    /// Prices every reply at `price` (default: the bundled table's price of the model,
+    /// if it has one): its input tokens at `input_cost_per_token`, in `usage.cost`.
+    pub fn with_price(mut self, price: ModelPrice) -> Self {
+        self.price = Some(price);
+        self
     }
 
     /// Sends at most `limit` batches of one request at a time (at least one).
@@ -70,6 +80,7 @@ impl<S> Layer<S> for EmbedMapLayer {
             options: self.options,
             fan_out: self.fan_out,
             batch: self.batch,
+            price: self.price,
         }
     }
 }
@@ -81,6 +92,7 @@ pub struct EmbedMap<S> {
     options: TranslateOptions,
     fan_out: usize,
     batch: fn(&str) -> usize,
+    price: Option<ModelPrice>,
 }
 
 impl<S> EmbedMap<S> {
@@ -148,9 +160,13 @@ where
                 context: context.clone(),
             })
             .collect();
+        let price = self
+            .price
+            .or_else(|| super::pricing::bundled().get(&translated.model).copied());
         Refusable::called(
             fan_out(self.inner.clone(), calls, self.fan_out),
             Batches {
+                price,
                 model: translated.model,
                 batch_sizes,
                 encoding: translated.encoding,
@@ -164,6 +180,7 @@ where
 /// name [`EmbedMapFuture`]).
 #[derive(Debug)]
 pub struct Batches {
+    price: Option<ModelPrice>,
     model: String,
     batch_sizes: Vec<usize>,
     encoding: EncodingFormat,
@@ -194,6 +211,11 @@ impl OnReply<Result<Vec<Reply>, GeminiError>> for Batches {
             response.usage.prompt_tokens = self.estimated_tokens;
             response.usage.total_tokens = self.estimated_tokens;
         }
+        response.usage.cost = self.price.map(|price| {
+            crate::openai::chat::round_dollars(
+                response.usage.prompt_tokens as f64 * price.input_cost_per_token,
+            )
+        });
         Ok(response)
     }
 }

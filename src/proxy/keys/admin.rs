@@ -1,7 +1,7 @@
 //! The master key's routes for keys, teams and spend, with LiteLLM's request and reply
 //! shapes: `POST /key/generate`, `/key/update`, `/key/delete`, `/key/regenerate`,
 //! `GET /key/info?key=`, `/key/list`; `POST /team/new`, `/team/update`, `/team/delete`,
-//! `GET /team/info?team_id=`; `GET /spend/logs`. A body that does not fit is a 400 naming
+//! `GET /team/info?team_id=`; `GET /user/info?user_id=`; `GET /spend/logs`. A body that does not fit is a 400 naming
 //! its field. LiteLLM's `/key/{key}/regenerate` is not served: a key never goes in a
 //! path, which is logged.
 
@@ -13,7 +13,7 @@ use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::store::{KeyRow, LogFilter, LogRow, MAX_ROWS, TeamRow, Terms};
+use super::store::{KeyFilter, KeyRow, LogFilter, LogRow, MAX_ROWS, TeamRow, Terms};
 use super::{Keys, KeysError, duration, timed, token, unix_now};
 use crate::edge::{EdgeBody, json_response};
 use crate::error::{Error, ErrorKind};
@@ -30,7 +30,9 @@ const MAX_PAGE_SIZE: i64 = 100;
 
 /// Whether `path` is one of the routes of this module (the master key's alone).
 pub(crate) fn is_admin_route(path: &str) -> bool {
-    path.starts_with("/key/") || path.starts_with("/team/") || path == "/spend/logs"
+    path.starts_with("/key/")
+        || path.starts_with("/team/")
+        || matches!(path, "/spend/logs" | "/user/info")
 }
 
 /// Every field the routes' bodies take; each route reads its own.
@@ -234,13 +236,13 @@ impl Keys {
                 let full = params("return_full_object").is_some_and(|value| value == "true");
                 let team = params("team_id");
                 let alias = params("key_alias");
-                let (rows, total) = timed(self.db.keys(
-                    team.as_deref(),
-                    alias.as_deref(),
-                    (page - 1).saturating_mul(size),
-                    size,
-                ))
-                .await?;
+                let filter = KeyFilter {
+                    team_id: team.as_deref(),
+                    key_alias: alias.as_deref(),
+                    user_id: None,
+                };
+                let (rows, total) =
+                    timed(self.db.keys(&filter, (page - 1).saturating_mul(size), size)).await?;
                 let keys: Vec<Value> = rows
                     .iter()
                     .map(|row| {
@@ -275,6 +277,7 @@ impl Keys {
                     self.gate.forget(token);
                 }
                 self.gate.forget_all();
+                self.changes.announce().await;
                 Ok(json_response(
                     StatusCode::OK,
                     &serde_json::json!({"deleted_teams": teams, "deleted_keys": keys.len()}),
@@ -283,7 +286,11 @@ impl Keys {
             (&Method::GET, "/team/info") => {
                 let team_id = required(params("team_id"), "team_id")?;
                 let team = self.team_row(&team_id).await?;
-                let (keys, _) = timed(self.db.keys(Some(&team_id), None, 0, MAX_ROWS)).await?;
+                let filter = KeyFilter {
+                    team_id: Some(&team_id),
+                    ..KeyFilter::default()
+                };
+                let (keys, _) = timed(self.db.keys(&filter, 0, MAX_ROWS)).await?;
                 let keys: Vec<KeyView<'_>> =
                     keys.iter().map(|row| KeyView::of(row, None)).collect();
                 Ok(json_response(
@@ -294,6 +301,10 @@ impl Keys {
                         "keys": keys,
                     }),
                 ))
+            }
+            (&Method::GET, "/user/info") => {
+                let user_id = required(params("user_id"), "user_id")?;
+                self.user_info(&user_id).await
             }
             (&Method::GET, "/spend/logs") => {
                 let date = |name: &str| -> Result<Option<i64>, Error> {
@@ -311,6 +322,43 @@ impl Keys {
             }
             (method, path) => Err(not_found(format!("no route for {method} {path}"))),
         }
+    }
+
+    /// LiteLLM's `/user/info`: the user's spend (of every key naming it), its keys and
+    /// their teams; 404 for a user no key names and nothing was spent by.
+    async fn user_info(&self, user_id: &str) -> Result<http::Response<EdgeBody>, Error> {
+        let filter = KeyFilter {
+            user_id: Some(user_id),
+            ..KeyFilter::default()
+        };
+        let (keys, _) = timed(self.db.keys(&filter, 0, MAX_ROWS)).await?;
+        let spend = timed(self.db.user_spend(user_id)).await?;
+        if keys.is_empty() && spend.is_none() {
+            return Err(not_found(format!("no user with user_id {user_id}")));
+        }
+        let mut team_ids: Vec<&str> = keys
+            .iter()
+            .filter_map(|key| key.team_id.as_deref())
+            .collect();
+        team_ids.sort_unstable();
+        team_ids.dedup();
+        let mut teams = Vec::with_capacity(team_ids.len());
+        for team_id in &team_ids {
+            if let Some(team) = timed(self.db.team(team_id)).await? {
+                teams.push(team);
+            }
+        }
+        let keys: Vec<KeyView<'_>> = keys.iter().map(|row| KeyView::of(row, None)).collect();
+        let teams: Vec<TeamView<'_>> = teams.iter().map(TeamView::of).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "user_id": user_id,
+                "user_info": {"user_id": user_id, "spend": spend.unwrap_or(0.0), "teams": team_ids},
+                "keys": keys,
+                "teams": teams,
+            }),
+        ))
     }
 
     async fn key_row(&self, token: &str) -> Result<KeyRow, Error> {
@@ -378,6 +426,7 @@ impl Keys {
             return Err(not_found("no such key".to_owned()));
         }
         self.gate.forget(&row.token);
+        self.changes.announce().await;
         Ok(json_response(StatusCode::OK, &KeyView::of(&row, None)))
     }
 
@@ -405,6 +454,7 @@ impl Keys {
         for token in &deleted {
             self.gate.forget(token);
         }
+        self.changes.announce().await;
         let deleted_keys: Vec<&String> = named
             .iter()
             .zip(&tokens)
@@ -431,6 +481,7 @@ impl Keys {
             return Err(not_found("no such key".to_owned()));
         }
         self.gate.forget(&old);
+        self.changes.announce().await;
         let row = self.key_row(&hash).await?;
         Ok(json_response(
             StatusCode::OK,
@@ -466,6 +517,7 @@ impl Keys {
         }
         // Its keys' grants hold the team's terms.
         self.gate.forget_all();
+        self.changes.announce().await;
         Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({"team_id": row.team_id, "data": TeamView::of(&row)}),

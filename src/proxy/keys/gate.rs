@@ -108,6 +108,15 @@ impl Keys {
 }
 
 impl Grant {
+    /// Whether the key and its team may call `model`.
+    pub(crate) fn may_call(&self, model: &str) -> bool {
+        allows(&self.key.terms.models, model)
+            && self
+                .team
+                .as_ref()
+                .is_none_or(|team| allows(&team.terms.models, model))
+    }
+
     /// Whether the key (and its team) may call `model`: 403 naming the models it may.
     pub(crate) fn check_model(&self, model: &str) -> Result<(), Error> {
         let scopes = std::iter::once(("key", &self.key.terms.models))
@@ -141,6 +150,26 @@ impl Grant {
             return Ok(());
         }
         self.check_model(&format!("gemini/{model}"))
+    }
+}
+
+impl Grant {
+    /// On the Vertex AI pass-through (`path` after `/vertex_ai`): only a model's call
+    /// (`…/publishers/google/models/{model}:{method}`), of a `{model}` or
+    /// `vertex_ai/{model}` the key (and its team) may call; 403 otherwise.
+    pub(crate) fn check_vertex(&self, path: &str) -> Result<(), Error> {
+        let Some((_, rest)) = path.split_once("/publishers/google/models/") else {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "a virtual key calls models only on the Vertex AI pass-through \
+                 (…/publishers/google/models/{model}:{method})",
+            ));
+        };
+        let model = rest.split([':', '/', '?']).next().unwrap_or_default();
+        if self.check_model(model).is_ok() {
+            return Ok(());
+        }
+        self.check_model(&format!("vertex_ai/{model}"))
     }
 }
 

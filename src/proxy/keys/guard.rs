@@ -182,6 +182,10 @@ impl UsageSink for Ticket {
 
     fn embedding_usage(&self, usage: &EmbeddingUsage) {
         let mut spent = self.spent();
+        let cost = spent.cost + usage.cost.unwrap_or(0.0);
+        if cost.is_finite() {
+            spent.cost = cost;
+        }
         spent.prompt = spent.prompt.saturating_add(usage.prompt_tokens);
         spent.reported = true;
     }

@@ -2,24 +2,34 @@
 //! `max_parallel_requests`. Requests and tokens per minute are counted in the router's
 //! [`RouterStore`] — Redis when `router_settings` names one, so every replica counts
 //! against one limit; this process's memory otherwise — under `key:{hash}` and
-//! `team:{id}`. Requests in flight are counted per replica. Past a limit, a 429 with
-//! `Retry-After`. A store that fails is passed over (the request goes on), as the router
-//! does.
+//! `team:{id}`. Requests in flight are places held in the same store
+//! ([`RouterStore::hold`]): leases of [`LEASE`], renewed while the request lasts and given
+//! back when it ends, so a replica that stops holds its places no longer than a lease.
+//! Past a limit, a 429 with `Retry-After`. A store that fails is passed over for the
+//! per-minute limits (the request goes on), as the router does; requests in flight are
+//! then counted on this replica alone.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use futures_util::FutureExt as _;
 
 use super::gate::Grant;
 use super::store::Terms;
 use crate::error::{Error, ErrorKind};
-use crate::store::{RouterStore, minute_of};
+use crate::store::{MemoryRouterStore, RouterStore, minute_of};
+
+/// How long a place among requests in flight is held unless renewed.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How often a request renews its place while it lasts.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// The counters of virtual keys; see the [module](self).
 pub(crate) struct Limits {
     store: Arc<dyn RouterStore>,
-    /// Requests in flight per counter id, on this replica.
-    in_flight: Arc<Mutex<HashMap<String, i64>>>,
+    /// Where places are held while `store` fails: this replica alone.
+    local: Arc<dyn RouterStore>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -28,27 +38,68 @@ impl std::fmt::Debug for Limits {
     }
 }
 
-/// A request's place among its key's (and team's) requests in flight, given back when
-/// dropped.
+/// A request's place among its key's (and team's) requests in flight, renewed while it
+/// is held and given back when dropped.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    in_flight: Arc<Mutex<HashMap<String, i64>>>,
-    ids: Vec<String>,
+    place: Arc<Place>,
+    renewal: Option<tokio::task::AbortHandle>,
+}
+
+/// Who holds a place, in which counters, in which store.
+struct Place {
+    store: Arc<dyn RouterStore>,
+    counters: Vec<String>,
+    holder: String,
+}
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Place")
+            .field("counters", &self.counters.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Slot {
+    /// Holds `place`, renewing it every [`RENEW_EVERY`] (on a runtime).
+    fn new(place: Place) -> Self {
+        let place = Arc::new(place);
+        let renewal = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+            let held = place.clone();
+            runtime
+                .spawn(async move {
+                    loop {
+                        tokio::time::sleep(RENEW_EVERY).await;
+                        let renewed = held.store.renew(&held.counters, &held.holder, LEASE);
+                        if let Err(error) = renewed.await {
+                            tracing::warn!(%error, "key limits: place not renewed");
+                        }
+                    }
+                })
+                .abort_handle()
+        });
+        Self { place, renewal }
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for id in &self.ids {
-            if let Some(count) = in_flight.get_mut(id) {
-                *count -= 1;
-                if *count <= 0 {
-                    in_flight.remove(id);
-                }
+        if let Some(renewal) = &self.renewal {
+            renewal.abort();
+        }
+        let place = self.place.clone();
+        let mut release = Box::pin(async move {
+            let released = place.store.release(&place.counters, &place.holder);
+            if let Err(error) = released.await {
+                tracing::warn!(%error, "key limits: place not given back (its lease ends it)");
             }
+        });
+        // In memory it is given back at once; a shared store's answer is not waited for.
+        if (&mut release).now_or_never().is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(release);
         }
     }
 }
@@ -80,7 +131,7 @@ impl Limits {
     pub(crate) fn new(store: Arc<dyn RouterStore>) -> Self {
         Self {
             store,
-            in_flight: Arc::default(),
+            local: Arc::new(MemoryRouterStore::default()),
         }
     }
 
@@ -119,34 +170,38 @@ impl Limits {
                 }
             }
         }
-        let parallel: Vec<(String, i64)> = scopes
+        let counters: Vec<(String, u64)> = scopes
             .iter()
-            .filter_map(|(id, terms)| terms.max_parallel_requests.map(|max| (id.clone(), max)))
+            .filter_map(|(id, terms)| {
+                let max = terms.max_parallel_requests?;
+                Some((id.clone(), u64::try_from(max).unwrap_or(0)))
+            })
             .collect();
-        if parallel.is_empty() {
+        if counters.is_empty() {
             return Ok(None);
         }
-        let mut in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, max)) = parallel
-            .iter()
-            .find(|(id, max)| in_flight.get(id).copied().unwrap_or(0) >= *max)
-        {
+        let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let (store, taken) = match self.store.hold(&counters, &holder, LEASE).await {
+            Ok(taken) => (self.store.clone(), taken),
+            Err(error) => {
+                tracing::warn!(%error, "key limits: store unavailable; counting on this replica");
+                let taken = self.local.hold(&counters, &holder, LEASE).await;
+                (self.local.clone(), taken.unwrap_or(true))
+            }
+        };
+        if !taken {
+            let max = counters.iter().map(|(_, max)| *max).min().unwrap_or(0);
             return Err(Error::new(
                 ErrorKind::RateLimit,
                 format!("Rate limit exceeded: max_parallel_requests of {max} in flight"),
             )
             .with_retry_after(Duration::from_secs(1)));
         }
-        for (id, _) in &parallel {
-            *in_flight.entry(id.clone()).or_default() += 1;
-        }
-        Ok(Some(Slot {
-            in_flight: self.in_flight.clone(),
-            ids: parallel.into_iter().map(|(id, _)| id).collect(),
-        }))
+        Ok(Some(Slot::new(Place {
+            store,
+            counters: counters.into_iter().map(|(id, _)| id).collect(),
+            holder,
+        })))
     }
 
     /// Adds a finished request's `tokens` to its key's and team's minute (in the

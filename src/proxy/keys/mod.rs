@@ -1,7 +1,8 @@
 //! Virtual keys, teams and budgets, as LiteLLM's proxy has them: the master key makes
 //! keys (`/key/generate`) and teams (`/team/new`) with the models they may call, a budget
 //! and rate limits; clients call the OpenAI, Anthropic and Gemini routes with a key; each
-//! request's cost is added to its key's and team's spend and logged (`/spend/logs`).
+//! request's cost is added to its key's, team's and user's spend and logged
+//! (`/spend/logs`; a user's spend and keys in `/user/info`).
 //!
 //! Keys live in a database (`store.rs`): PostgreSQL when `general_settings.database_url`
 //! names one (every replica shares it), else an SQLite file
@@ -14,6 +15,7 @@
 //! | `token.rs` | making keys, hashing them |
 //! | `duration.rs` | `30d`, `1h`: LiteLLM's durations |
 //! | `gate.rs` | a presented key → its grant (cached for [`CACHE_TTL`]), or why not |
+//! | `changes.rs` | a key or team changed: every replica sharing Redis forgets its keys |
 //! | `guard.rs` | at the OpenAI level: the key's models, and a ticket that adds the reply's cost to its spend |
 //! | `limits.rs` | `rpm_limit`, `tpm_limit`, `max_parallel_requests` of keys and teams |
 //! | `metrics.rs` | requests and spend by key alias and team in `/metrics` |
@@ -21,6 +23,7 @@
 //! | `admin.rs` | the `/key/…`, `/team/…` and `/spend/logs` routes |
 
 mod admin;
+mod changes;
 mod duration;
 pub(crate) mod gate;
 pub(crate) mod guard;
@@ -35,9 +38,10 @@ use std::sync::{Arc, Once, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind};
-use crate::store::RouterStore;
+use crate::store::{RedisCacheStore, RouterStore};
 
 pub(crate) use self::admin::is_admin_route;
+use self::changes::Changes;
 pub use self::gate::CACHE_TTL;
 use self::guard::KeyCall;
 use self::limits::Limits;
@@ -95,6 +99,7 @@ impl From<KeysError> for Error {
 pub(crate) struct Keys {
     db: Database,
     gate: gate::Gate,
+    changes: Changes,
     limits: Limits,
     metrics: Option<Arc<KeyMetrics>>,
     book: SpendBook,
@@ -106,11 +111,13 @@ pub(crate) struct Keys {
 
 impl Keys {
     /// The keys of `config`, counting their rate limits in `counters` (the router's
-    /// store), and their requests and spend in `metrics`: `None` without a master key
-    /// (nobody could make one).
+    /// store), telling other replicas of changes through `redis`, and counting their
+    /// requests and spend in `metrics`: `None` without a master key (nobody could make
+    /// one).
     pub(crate) fn from_config(
         config: &Config,
         counters: Arc<dyn RouterStore>,
+        redis: Option<RedisCacheStore>,
         metrics: Option<Arc<KeyMetrics>>,
     ) -> Option<Arc<Self>> {
         let general = &config.general_settings;
@@ -127,6 +134,7 @@ impl Keys {
         Some(Arc::new(Self {
             db: Database::new(location),
             gate: gate::Gate::default(),
+            changes: Changes::new(redis),
             limits: Limits::new(counters),
             metrics,
             book: SpendBook::default(),
@@ -172,8 +180,8 @@ impl Keys {
         if pending.is_empty() {
             return;
         }
-        let (keys, teams) = pending.totals();
-        let written = timed(self.db.add_spend(&keys, &teams, &pending.logs)).await;
+        let (keys, teams, users) = pending.totals();
+        let written = timed(self.db.add_spend(&keys, &teams, &users, &pending.logs)).await;
         match written {
             Ok(()) => {
                 // The next request of these keys reads their spend again (before the
@@ -194,10 +202,12 @@ impl Keys {
     }
 
     /// Starts the task that writes spend every [`FLUSH_INTERVAL`] (sooner when much is
-    /// waiting) and resets ended budget periods; it stops when the keys are dropped.
+    /// waiting) and resets ended budget periods, and the one that watches for changes
+    /// made on other replicas; they stop when the keys are dropped.
     fn start_flusher(self: &Arc<Self>) {
         self.flusher.call_once(|| {
             let weak: Weak<Self> = Arc::downgrade(self);
+            self.changes.watch(weak.clone());
             tokio::spawn(async move {
                 let mut last_reset = None::<tokio::time::Instant>;
                 loop {

@@ -1,6 +1,6 @@
 //! [`SpendBook`]: what requests spent and the database has not been told yet. Requests
 //! add to it without waiting (a lock held for a few additions); the keys' flusher takes
-//! it every second and writes it in one transaction. Totals per key and team are summed
+//! it every second and writes it in one transaction. Totals per key, team and user are summed
 //! here, so they never grow with the number of requests and are never dropped; log rows
 //! are bounded ([`MAX_PENDING_LOGS`]), past which a row is counted as dropped, not kept.
 
@@ -33,6 +33,7 @@ pub(crate) type Totals = Vec<(String, f64)>;
 pub(crate) struct Pending {
     keys: HashMap<String, f64>,
     teams: HashMap<String, f64>,
+    users: HashMap<String, f64>,
     pub(crate) logs: Vec<LogRow>,
     /// Log rows dropped because too many were waiting.
     dropped: u64,
@@ -40,15 +41,18 @@ pub(crate) struct Pending {
 
 impl Pending {
     pub(crate) fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.teams.is_empty() && self.logs.is_empty()
+        self.keys.is_empty()
+            && self.teams.is_empty()
+            && self.users.is_empty()
+            && self.logs.is_empty()
     }
 
-    /// The spend per key hash and per team.
-    pub(crate) fn totals(&self) -> (Totals, Totals) {
+    /// The spend per key hash, per team and per user.
+    pub(crate) fn totals(&self) -> (Totals, Totals, Totals) {
         let list = |map: &HashMap<String, f64>| {
             map.iter().map(|(id, spent)| (id.clone(), *spent)).collect()
         };
-        (list(&self.keys), list(&self.teams))
+        (list(&self.keys), list(&self.teams), list(&self.users))
     }
 }
 
@@ -64,6 +68,9 @@ impl SpendBook {
             *pending.keys.entry(grant.key.token.clone()).or_default() += log.spend;
             if let Some(team) = &grant.team {
                 *pending.teams.entry(team.team_id.clone()).or_default() += log.spend;
+            }
+            if let Some(user_id) = &grant.key.user_id {
+                *pending.users.entry(user_id.clone()).or_default() += log.spend;
             }
         }
         if pending.logs.len() < MAX_PENDING_LOGS {
@@ -125,6 +132,9 @@ impl SpendBook {
         }
         for (team, spent) in batch.teams {
             *pending.teams.entry(team).or_default() += spent;
+        }
+        for (user, spent) in batch.users {
+            *pending.users.entry(user).or_default() += spent;
         }
         let room = MAX_PENDING_LOGS.saturating_sub(pending.logs.len());
         let kept = batch.logs.len().min(room);

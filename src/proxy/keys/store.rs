@@ -28,11 +28,14 @@ pub(crate) const MAX_ROWS: i64 = 1_000;
 const MAX_CONNECTIONS: u32 = 8;
 
 /// The schema, in the order it is applied.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "keys teams spend_logs",
-    include_str!("migrations/0001_keys.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "keys teams spend_logs",
+        include_str!("migrations/0001_keys.sql"),
+    ),
+    (2, "users", include_str!("migrations/0002_users.sql")),
+];
 
 /// Where the database is.
 #[derive(Clone, Debug)]
@@ -138,6 +141,14 @@ pub(crate) struct LogRow {
 const LOG_COLUMNS: &str = "request_id, api_key, key_alias, team_id, user_id, model, \
                            prompt_tokens, completion_tokens, spend, start_ms, end_ms";
 const LOG_COUNT: usize = 11;
+
+/// Which keys to list: every one, or those of a team, an alias, a user.
+#[derive(Debug, Default)]
+pub(crate) struct KeyFilter<'a> {
+    pub(crate) team_id: Option<&'a str>,
+    pub(crate) key_alias: Option<&'a str>,
+    pub(crate) user_id: Option<&'a str>,
+}
 
 /// Which spend log rows to read.
 #[derive(Debug, Default)]
@@ -374,11 +385,10 @@ impl Database {
         Ok(row.as_ref().map(KeyRow::read).transpose()?)
     }
 
-    /// Keys, oldest first, `size` from `offset`; of one team or alias when named.
+    /// Keys, oldest first, `size` from `offset`; of one team, alias or user when named.
     pub(crate) async fn keys(
         &self,
-        team_id: Option<&str>,
-        key_alias: Option<&str>,
+        filter: &KeyFilter<'_>,
         offset: i64,
         size: i64,
     ) -> Result<(Vec<KeyRow>, i64), KeysError> {
@@ -386,21 +396,24 @@ impl Database {
             return Ok((Vec::new(), 0));
         }
         let pool = self.pool().await?;
-        let filter = "($1 IS NULL OR team_id = $1) AND ($2 IS NULL OR key_alias = $2)";
+        let matching = "($1 IS NULL OR team_id = $1) AND ($2 IS NULL OR key_alias = $2) \
+                        AND ($3 IS NULL OR user_id = $3)";
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM llm_tower_keys WHERE {filter}"
+            "SELECT COUNT(*) AS n FROM llm_tower_keys WHERE {matching}"
         ))
-        .bind(team_id)
-        .bind(key_alias)
+        .bind(filter.team_id)
+        .bind(filter.key_alias)
+        .bind(filter.user_id)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
         let rows = sqlx::query(&format!(
-            "SELECT * FROM llm_tower_keys WHERE {filter} \
-             ORDER BY created_at, token LIMIT $3 OFFSET $4"
+            "SELECT * FROM llm_tower_keys WHERE {matching} \
+             ORDER BY created_at, token LIMIT $4 OFFSET $5"
         ))
-        .bind(team_id)
-        .bind(key_alias)
+        .bind(filter.team_id)
+        .bind(filter.key_alias)
+        .bind(filter.user_id)
         .bind(size.clamp(0, MAX_ROWS))
         .bind(offset.max(0))
         .fetch_all(pool)
@@ -531,12 +544,14 @@ impl Database {
         Ok((teams, keys))
     }
 
-    /// Adds what requests spent, in one transaction: to keys, to teams, and their log rows.
-    /// A key or team whose budget period ended starts the next one with this spend.
+    /// Adds what requests spent, in one transaction: to keys, teams and users, and their
+    /// log rows. A key or team whose budget period ended starts the next one with this
+    /// spend.
     pub(crate) async fn add_spend(
         &self,
         keys: &[(String, f64)],
         teams: &[(String, f64)],
+        users: &[(String, f64)],
         logs: &[LogRow],
     ) -> Result<(), KeysError> {
         let now = super::unix_now();
@@ -563,6 +578,16 @@ impl Database {
                     .await?;
             }
         }
+        for (user_id, spent) in users {
+            sqlx::query(
+                "INSERT INTO llm_tower_users (user_id, spend) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET spend = llm_tower_users.spend + $2",
+            )
+            .bind(user_id.as_str())
+            .bind(*spent)
+            .execute(&mut *transaction)
+            .await?;
+        }
         for chunk in logs.chunks(50) {
             let values = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(1 + i * LOG_COUNT, LOG_COUNT)))
@@ -588,6 +613,18 @@ impl Database {
         }
         transaction.commit().await?;
         Ok(())
+    }
+
+    /// What `user_id`'s requests spent, if any request of theirs was recorded.
+    pub(crate) async fn user_spend(&self, user_id: &str) -> Result<Option<f64>, KeysError> {
+        if self.untouched() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT spend FROM llm_tower_users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool().await?)
+            .await?;
+        Ok(row.map(|row| row.try_get("spend")).transpose()?)
     }
 
     /// Sets to zero the spend of keys and teams whose budget period ended by `now`, and
@@ -671,8 +708,8 @@ mod tests {
             .await
             .unwrap();
         let spent = [("ended".to_owned(), 0.25), ("running".to_owned(), 0.5)];
-        db.add_spend(&spent, &[], &[]).await.unwrap();
-        db.add_spend(&spent, &[], &[]).await.unwrap();
+        db.add_spend(&spent, &[], &[], &[]).await.unwrap();
+        db.add_spend(&spent, &[], &[], &[]).await.unwrap();
         // Spend after its period ended started the next period.
         let ended = db.key("ended").await.unwrap().unwrap();
         assert_eq!(ended.terms.spend, 0.5);

@@ -225,7 +225,11 @@ impl Cacheable for EmbeddingRequest {
         Some(reply)
     }
 
-    fn replay(&self, kept: EmbeddingResponse) -> EmbeddingResponse {
+    fn replay(&self, mut kept: EmbeddingResponse) -> EmbeddingResponse {
+        // A reply from the cache cost nothing, as a chat reply's.
+        if kept.usage.cost.is_some() {
+            kept.usage.cost = Some(0.0);
+        }
         kept
     }
 }

@@ -97,6 +97,24 @@ impl RedisCacheStore {
         RedisRouterStore::new(self.connection.clone())
     }
 
+    /// Adds one to the counter `{prefix}{name}`: how replicas tell each other that
+    /// something they keep changed.
+    #[cfg(feature = "proxy")]
+    pub(crate) async fn bump(&self, name: &str) -> Result<(), StoreError> {
+        let mut command = redis::cmd("INCR");
+        command.arg(format!("{}{name}", self.connection.prefix()));
+        self.connection.query::<i64>(command).await.map(drop)
+    }
+
+    /// The counter `{prefix}{name}` (0 before its first [`bump`](Self::bump)).
+    #[cfg(feature = "proxy")]
+    pub(crate) async fn count(&self, name: &str) -> Result<u64, StoreError> {
+        let mut command = redis::cmd("GET");
+        command.arg(format!("{}{name}", self.connection.prefix()));
+        let count: Option<u64> = self.connection.query(command).await?;
+        Ok(count.unwrap_or(0))
+    }
+
     /// The connection (opened on first use, shared by clones of this store and its
     /// [`response_store`](Self::response_store)), for other state kept in the same Redis.
     ///

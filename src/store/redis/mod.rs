@@ -1,7 +1,7 @@
 //! State in Redis, shared by every replica pointed at it (feature `redis`): the
 //! context-cache registry ([`RedisCacheStore`], [`cache`]) and the stored responses of the
-//! Responses API ([`RedisResponseStore`], [`response`]) and the router's cooldowns and
-//! per-minute counts ([`RedisRouterStore`], [`router`]), all over one connection
+//! Responses API ([`RedisResponseStore`], [`response`]) and the router's cooldowns, per-minute counts and
+//! requests in flight ([`RedisRouterStore`], [`router`]), all over one connection
 //! ([`connection`]) to one Redis.
 //!
 //! Keys (`{prefix}` is `llm-tower:` unless set):
@@ -12,6 +12,8 @@
 //! | `{prefix}cc-claim:{head hash}` | the random token of the claim's owner | the claim's (`SET … NX PX`), extended by its owner while it creates, deleted by its owner (compare and delete) when done |
 //! | `{prefix}rt-cool:{deployment id}` | `1`: the deployment is cooling down | the cooldown's (`SET … PX`) |
 //! | `{prefix}rt-rpm:{deployment id}:{minute}`, `{prefix}rt-tpm:…` | the requests, the tokens counted in that minute since the Unix epoch | two minutes |
+//! | `{prefix}rt-held:{counter}` | requests in flight: a sorted set of holders scored by the end of their lease (ms, Redis's clock); expired ones are dropped by the next take | a lease past its last take or renewal |
+//! | `{prefix}keys-changed` | a count the proxy adds one to whenever a virtual key or team changes; every replica reads it four times a second and forgets the keys it holds when it moved | none |
 //! | `{prefix}reply:[{namespace}:]{request hash}` | a cached chat or embeddings reply and when it was stored, as JSON (the proxy's response cache) | its `ttl` (`SET … PX`), or until Redis evicts it |
 //! | `{prefix}resp:{owner hash}:{response id}` | the stored response (the response object, its input items and the conversation, as JSON) | the store's time to live (`SET … PX`; a day by default), or until `DELETE /v1/responses/{id}` |
 //!

@@ -1,7 +1,7 @@
 //! [`RedisRouterStore`]: the router's cooldowns and per-minute counts in Redis, so every
 //! replica skips a deployment one of them saw fail and `rpm` limits hold across all of
-//! them (keys `{prefix}rt-cool:`, `{prefix}rt-rpm:`, `{prefix}rt-tpm:`, see the
-//! [module](super)).
+//! them, and requests in flight are counted against one limit (keys `{prefix}rt-cool:`,
+//! `{prefix}rt-rpm:`, `{prefix}rt-tpm:`, `{prefix}rt-held:`, see the [module](super)).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,40 @@ if left < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], 1, 'PX', ARGV[1]) en
 return 1
 ";
 
+/// Takes a place in every counter unless one is full, in one step. Each counter is a
+/// sorted set of holders scored by the end of their lease (Redis's clock, the same for
+/// every replica): expired leases are dropped first, so a replica that stopped without
+/// giving its places back holds them no longer than a lease. `KEYS` the counters,
+/// `ARGV[1]` the lease in ms, `ARGV[2]` the holder, `ARGV[3…]` each counter's limit.
+const HOLD: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[i + 2]) then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now + lease, ARGV[2])
+  redis.call('PEXPIRE', key, lease)
+end
+return 1
+";
+
+/// Extends a holder's leases to `ARGV[1]` ms from now (Redis's clock), in the counters
+/// it holds a place in. `KEYS` the counters, `ARGV[2]` the holder.
+const RENEW: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  if redis.call('ZADD', key, 'XX', 'CH', now + lease, ARGV[2]) == 1 then
+    redis.call('PEXPIRE', key, lease)
+  end
+end
+return 1
+";
+
 /// A [`RouterStore`] in Redis, made with
 /// [`RedisCacheStore::router_store`](super::RedisCacheStore::router_store) over the same
 /// connection.
@@ -53,6 +87,8 @@ pub struct RedisRouterStore {
     connection: Connection,
     take_request: Arc<redis::Script>,
     cool_down: Arc<redis::Script>,
+    hold: Arc<redis::Script>,
+    renew: Arc<redis::Script>,
 }
 
 impl std::fmt::Debug for RedisRouterStore {
@@ -67,11 +103,17 @@ impl RedisRouterStore {
             connection,
             take_request: Arc::new(redis::Script::new(TAKE_REQUEST)),
             cool_down: Arc::new(redis::Script::new(COOL_DOWN)),
+            hold: Arc::new(redis::Script::new(HOLD)),
+            renew: Arc::new(redis::Script::new(RENEW)),
         }
     }
 
     fn count_key(&self, kind: &str, deployment: &str, minute: u64) -> String {
         self.connection.key(kind, &format!("{deployment}:{minute}"))
+    }
+
+    fn held_key(&self, counter: &str) -> String {
+        self.connection.key("rt-held", counter)
     }
 }
 
@@ -153,6 +195,58 @@ impl RouterStore for RedisRouterStore {
                 .arg(&key)
                 .arg(millis(COUNT_LIFETIME))
                 .ignore();
+            let pipeline = &pipeline;
+            self.connection
+                .run(|mut connection| async move { pipeline.query_async(&mut connection).await })
+                .await
+        })
+    }
+
+    fn hold<'a>(
+        &'a self,
+        counters: &'a [(String, u64)],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut invocation = self.hold.prepare_invoke();
+            invocation.arg(millis(lease)).arg(holder);
+            for (counter, limit) in counters {
+                invocation
+                    .key(self.held_key(counter))
+                    .arg(i64::try_from(*limit).unwrap_or(i64::MAX));
+            }
+            let taken: i64 = self.connection.invoke(invocation).await?;
+            Ok(taken == 1)
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        counters: &'a [String],
+        holder: &'a str,
+        lease: Duration,
+    ) -> RouterStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut invocation = self.renew.prepare_invoke();
+            invocation.arg(millis(lease)).arg(holder);
+            for counter in counters {
+                invocation.key(self.held_key(counter));
+            }
+            self.connection.invoke::<()>(invocation).await
+        })
+    }
+
+    fn release<'a>(&'a self, counters: &'a [String], holder: &'a str) -> RouterStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut pipeline = redis::pipe();
+            for counter in counters {
+                pipeline
+                    .cmd("ZREM")
+                    .arg(self.held_key(counter))
+                    .arg(holder)
+                    .ignore();
+            }
             let pipeline = &pipeline;
             self.connection
                 .run(|mut connection| async move { pipeline.query_async(&mut connection).await })

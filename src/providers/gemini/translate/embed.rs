@@ -248,6 +248,7 @@ pub fn translate_embedding_response(
         usage: EmbeddingUsage {
             prompt_tokens,
             total_tokens: prompt_tokens,
+            cost: None,
         },
     })
 }
