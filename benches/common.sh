@@ -50,10 +50,10 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-wait_http() { # URL: waits up to 10 s for any HTTP answer
-    python3 - "$1" <<'PY'
+wait_http() { # URL: waits up to WAIT_S (default 10) seconds for any HTTP answer
+    python3 - "$1" "${WAIT_S:-10}" <<'PY'
 import sys, time, urllib.error, urllib.request
-deadline = time.monotonic() + 10
+deadline = time.monotonic() + float(sys.argv[2])
 while True:
     try:
         urllib.request.urlopen(sys.argv[1], timeout=1).read()
@@ -84,12 +84,9 @@ start_stand_in() {
     [[ -n "$STAND_IN_URL" ]] || { echo "$BENCH: the stand-in did not start" >&2; cat "$WORK/stand_in.out" >&2; exit 1; }
 }
 
-# start_proxy [PREFIX...] -- [PROXY ARGS...]: the proxy with `gemini-flash` -> the stand-in;
-# sets PROXY_PID and PROXY_URL.
-start_proxy() {
-    local prefix=() port
-    while [[ $# -gt 0 && "$1" != "--" ]]; do prefix+=("$1"); shift; done
-    shift
+# write_config: $WORK/config.yaml, `gemini-flash` (one deployment) and `gemini-trio` (a
+# group of three) -> the stand-in.
+write_config() {
     cat >"$WORK/config.yaml" <<YAML
 model_list:
   - model_name: gemini-flash
@@ -111,6 +108,15 @@ done)
 general_settings:
   master_key: $MASTER_KEY
 YAML
+}
+
+# start_proxy [PREFIX...] -- [PROXY ARGS...]: the proxy with write_config's models; sets
+# PROXY_PID and PROXY_URL. WAIT_S (default 10) bounds the wait for its first answer.
+start_proxy() {
+    local prefix=() port
+    while [[ $# -gt 0 && "$1" != "--" ]]; do prefix+=("$1"); shift; done
+    shift
+    write_config
     port="$(free_port)"
     PROXY_URL="http://127.0.0.1:$port"
     RUST_LOG=warn "${prefix[@]}" "$PROXY_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$port" \
