@@ -23,7 +23,7 @@
 //! | `* /gemini/v1beta/{…}` | master key (also as `x-goog-api-key` or `?key=`) | Gemini pass-through |
 //! | `* /vertex_ai/{v1,v1beta1}/projects/{p}/locations/{l}/{…}` | master key, a virtual key for its models | Vertex AI pass-through to the `vertex_ai/` deployment of that project and location |
 //! | `/key/…`, `/team/…`, `GET /user/info`, `GET /spend/logs` | master key | virtual keys, teams and spend ([`super::keys`]) |
-//! | `/v1/files…`, `/v1/batches…` (and without `/v1`) | master key | files and batches of Gemini deployments ([`super::files`]) |
+//! | `/v1/files…`, `/v1/batches…` (and without `/v1`) | master key | files and batches of Gemini deployments (`proxy/files.rs`) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
 //! too (not on `/health` nor the Vertex AI pass-through, which takes the master key only),

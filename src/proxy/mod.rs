@@ -25,4 +25,5 @@ pub mod server;
 pub mod stack;
 #[cfg(feature = "stand-in")]
 pub mod stand_in;
+mod trace_parent;
 mod unset_key;

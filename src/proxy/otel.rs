@@ -17,7 +17,7 @@ use tracing::Subscriber;
 use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::observe::TraceParent;
+use super::trace_parent::TraceParent;
 
 /// The provider, kept to flush it at exit.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();

@@ -26,7 +26,7 @@
 //! | `GET /v1beta/models` | the model list of fixture 53 | the same |
 //! | `POST /v1beta/models/{m}:countTokens` | fixture 78's count (7 tokens), whatever was sent | the same |
 //! | `POST /v1beta/cachedContents` | fixture 75's created cache, expiring an hour from now (a context cache the proxy makes for `cache_control` marks) | the same |
-//! | the Files API (resumable upload, get, delete, download) and Batch Mode (`batchGenerateContent`, batches get and cancel) | kept in memory, each batch line answered as `generateContent` is ([`batches`]'s table) | the same |
+//! | the Files API (resumable upload, get, delete, download) and Batch Mode (`batchGenerateContent`, batches get and cancel) | kept in memory, each batch line answered as `generateContent` is (the table in `stand_in/batches.rs`) | the same |
 //! | anything else under `/v1beta/` | `{"path": …, "ok": true}` | the same |
 //! | anything else | 404 | 404 |
 //!

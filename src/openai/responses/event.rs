@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::response::{
-    OutputContent, OutputItem, OutputLogprob, Response, SummaryText, UrlCitation,
-};
+use super::response::{OutputContent, OutputItem, OutputLogprob, Response, UrlCitation};
+use super::summary::SummaryText;
 
 /// One streamed event; `sequence_number` counts from 0 in each stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

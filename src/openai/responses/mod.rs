@@ -15,12 +15,14 @@
 //! | `request.rs` | [`CreateResponse`]: the request, its input items, tools and options |
 //! | `response.rs` | [`Response`]: the `response` object, its output items and usage |
 //! | `event.rs` | [`ResponseEvent`]: the typed stream events |
+//! | `summary.rs` | [`SummaryText`]: a thought summary, in requests and responses alike |
 //! | `stored.rs` | [`InputItemList`], [`DeletedResponse`]: the replies about stored responses |
 
 mod event;
 mod request;
 mod response;
 mod stored;
+mod summary;
 
 pub use event::ResponseEvent;
 pub use request::{
@@ -30,6 +32,7 @@ pub use request::{
 pub use response::{
     FunctionCallItem, IncompleteDetails, InputTokensDetails, OutputContent, OutputItem,
     OutputLogprob, OutputMessage, OutputText, OutputTokensDetails, ReasoningItem, Response,
-    ResponseError, ResponseUsage, SummaryText, TopLogprob, UrlCitation,
+    ResponseError, ResponseUsage, TopLogprob, UrlCitation,
 };
 pub use stored::{DeletedResponse, InputItemList};
+pub use summary::SummaryText;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::response::SummaryText;
+use super::summary::SummaryText;
 use crate::context::{Contextual, RequestContext};
 use crate::openai::chat::Extra;
 use crate::openai::read::one_pass;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::request::{ReasoningConfig, ResponseTool, ResponseToolChoice, TextConfig};
+use super::summary::SummaryText;
 
 /// The `response` object.
 ///
@@ -168,27 +169,6 @@ pub struct ReasoningItem {
     /// `in_progress` or `completed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-}
-
-/// `{"type":"summary_text","text":…}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SummaryText {
-    /// `"summary_text"`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The summary.
-    pub text: String,
-}
-
-impl SummaryText {
-    /// A summary part.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            kind: "summary_text".to_owned(),
-            text: text.into(),
-        }
-    }
 }
 
 /// A `message` output item.

@@ -11,8 +11,8 @@ use std::time::Instant;
 use http::{HeaderValue, Method, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
+use super::TraceParent;
 use super::record::Record;
-use super::trace::TraceParent;
 use super::{AccessLog, SpanResults};
 use crate::proxy::metrics::{Metrics, RequestOutcome};
 

@@ -23,7 +23,6 @@ mod future;
 mod new_id;
 pub(crate) mod record;
 mod request_id;
-mod trace;
 pub(crate) mod usage;
 
 use std::sync::Arc;
@@ -33,11 +32,11 @@ use std::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
+pub use super::trace_parent::TraceParent;
 pub use body::ObservedBody;
 pub use future::ObserveFuture;
 pub use new_id::RandomRequestId;
 pub use request_id::{MAX_REQUEST_ID_LEN, SaneRequestId, SaneRequestIdLayer};
-pub use trace::TraceParent;
 
 use self::body::Finish;
 use self::record::Record;
