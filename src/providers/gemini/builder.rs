@@ -16,6 +16,7 @@ use super::auth::{ApiKeyLayer, ApiKeyService, api_key_from_env};
 use super::cache::{self, ContextCache, ContextCacheLayer};
 use super::embed::{EmbedMap, EmbedMapLayer};
 use super::http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpLayer, retry_info_delay};
+use super::large_media::{LargeMedia, LargeMediaLayer};
 use super::map::{ParamMap, ParamMapLayer};
 use super::sse::{SseAdapter, SseAdapterLayer};
 use super::translate::{IdSource, RandomIds, TranslateOptions};
@@ -38,8 +39,9 @@ use crate::upstream::{
 pub type HttpStack<S> = GeminiHttp<ApiKeyService<Retry<S>>>;
 
 /// The chat stack [`GeminiBuilder::build_service`] assembles over the HTTP service `S`.
-pub type ChatStack<S> =
-    SchemaValidation<MediaFetchService<ParamMap<ContextCache<SseAdapter<HttpStack<S>>>>>>;
+pub type ChatStack<S> = SchemaValidation<
+    MediaFetchService<ParamMap<ContextCache<LargeMedia<SseAdapter<HttpStack<S>>>>>>,
+>;
 
 /// The embeddings stack [`GeminiBuilder::build_service`] assembles over the HTTP service
 /// `S`.
@@ -56,7 +58,8 @@ pub type GeminiServices<C, E> = Services<C, E>;
 ///
 /// ```text
 /// O  your layers         OpenAI level   (layer)
-///    SchemaValidation, MediaFetch, ParamMap, ContextCache, SseAdapter   (chat)
+///    SchemaValidation, MediaFetch, ParamMap, ContextCache, LargeMedia,
+///    SseAdapter                                                         (chat)
 ///    EmbedMap                                                           (embeddings)
 ///    GeminiHttp          URL, JSON body, error bodies
 ///    ApiKeyService       x-goog-api-key
@@ -108,6 +111,10 @@ struct Settings {
     cache_store: Option<Arc<dyn CacheStore>>,
     price: Option<ModelPrice>,
     fan_out: Option<usize>,
+    /// The inline media limit of a call, if not the default.
+    inline_limit: Option<usize>,
+    /// Media past the limit stay inline (Google refuses the call).
+    keep_media_inline: bool,
     /// Vertex AI's wire (no API key, model paths under `publishers/google/`), with the
     /// project's resource name `projects/{project}/locations/{location}/`.
     google_cloud: Option<String>,
@@ -231,6 +238,23 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
     /// (default: [`DEFAULT_FAN_OUT`](crate::layers::fan_out::DEFAULT_FAN_OUT)).
     pub fn fan_out(mut self, limit: usize) -> Self {
         self.settings.fan_out = Some(limit);
+        self
+    }
+
+    /// Inline media (base64 text, all parts of a call together) past `bytes` go through
+    /// the Files API, largest first (default
+    /// [`DEFAULT_INLINE_LIMIT`](super::DEFAULT_INLINE_LIMIT), under Google's 20 MB per
+    /// request); see [`LargeMediaLayer`].
+    pub fn inline_limit(mut self, bytes: usize) -> Self {
+        self.settings.inline_limit = Some(bytes);
+        self
+    }
+
+    /// Uploads inline media past the [`inline_limit`](Self::inline_limit) through the
+    /// Files API (default: on, with the pooled [`HttpTransport`]; a transport of another
+    /// type, and Vertex AI, keep media inline).
+    pub fn upload_large_media(mut self, upload: bool) -> Self {
+        self.settings.keep_media_inline = !upload;
         self
     }
 
@@ -370,6 +394,19 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
         if let Some(parent) = &settings.google_cloud {
             caching = caching.model_prefix(format!("{parent}publishers/google/models/"));
         }
+        // Vertex AI does not read AI Studio's file URIs (and has no `x-goog-api-key` for
+        // the upload): there, media stay inline. Uploads go through the pooled transport,
+        // so a transport of another type keeps them inline too.
+        let pooled = (&transport as &dyn Any).downcast_ref::<HttpTransport>();
+        let mut large_media = match pooled {
+            Some(pooled) if settings.google_cloud.is_none() && !settings.keep_media_inline => {
+                LargeMediaLayer::new(pooled.clone(), &api_base, api_key.clone())
+            }
+            _ => LargeMediaLayer::disabled(),
+        };
+        if let Some(limit) = settings.inline_limit {
+            large_media = large_media.limit(limit);
+        }
         let mut retry = settings.retry;
         if retry.reads_body_delay().is_none() {
             retry = retry.delay_in_body(retry_info_delay);
@@ -388,6 +425,7 @@ impl<H, T, O> GeminiBuilder<H, T, O> {
             .layer(MediaFetchLayer::new(fetcher))
             .layer(param_map)
             .layer(caching)
+            .layer(large_media)
             .layer(SseAdapterLayer::new().event_timeout(timeout))
             .layer(&http)
             .service(self.http_layers.layer(transport.clone()));

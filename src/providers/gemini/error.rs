@@ -69,6 +69,10 @@ pub enum Error {
     /// [`source`](std::error::Error::source).
     #[error("{0}")]
     InvalidCall(#[source] InvalidCall),
+    /// Media too large to send inline could not go through the Files API (see
+    /// [`LargeMediaLayer`](super::LargeMediaLayer)): the client's error, as it is.
+    #[error(transparent)]
+    Files(Box<ApiError>),
 }
 
 /// Why a Gemini reply could not be read: the source of [`Error::Decode`].
@@ -200,6 +204,10 @@ const CONTEXT_WINDOW_PHRASES: &[&str] = &[
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
+        let error = match error {
+            Error::Files(api) => return *api,
+            other => other,
+        };
         let api = match &error {
             Error::Upstream {
                 status,
@@ -257,6 +265,8 @@ impl From<Error> for ApiError {
                 ApiError::new(ErrorKind::BadGateway, error.to_string())
             }
             Error::InvalidCall(_) => ApiError::invalid_request(error.to_string()),
+            // Answered as it is above.
+            Error::Files(_) => ApiError::new(ErrorKind::Api, error.to_string()),
         };
         api.with_source(error)
     }

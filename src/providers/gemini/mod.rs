@@ -9,6 +9,7 @@
 //! ParamMapLayer     OpenAI ⇄ Gemini   translate::{request, response, stream}
 //!                   (embeddings: EmbedMapLayer, translate::embed, then the layers below)
 //! ContextCacheLayer Gemini   the cache_control-marked head → cachedContents, reused
+//! LargeMediaLayer   Gemini   inline media past ~20 MB → Files API uploads, fileData parts
 //! SseAdapterLayer   Gemini   text/event-stream body → typed events
 //! GeminiHttpLayer   Gemini ⇄ HTTP     {api_base}/models/{model}:{method}, error bodies
 //! ApiKeyLayer       HTTP     x-goog-api-key header (never the URL)
@@ -30,6 +31,7 @@ pub(crate) mod error;
 pub mod facts;
 pub mod files;
 pub(crate) mod http;
+pub(crate) mod large_media;
 pub(crate) mod map;
 pub(crate) mod model;
 pub mod pricing;
@@ -46,6 +48,9 @@ pub use call::{CacheWrite, Call, EventStream, Method, Reply};
 pub use embed::{EmbedMap, EmbedMapFuture, EmbedMapLayer};
 pub use error::{Error, InvalidCall, MalformedReply, MissingApiKey};
 pub use http::{DEFAULT_API_BASE, GeminiHttp, GeminiHttpFuture, GeminiHttpLayer};
+pub use large_media::{
+    DEFAULT_INLINE_LIMIT, DEFAULT_PROCESSING_WAIT, LargeMedia, LargeMediaFuture, LargeMediaLayer,
+};
 pub use map::{DROPPED_TOOLS_HEADER, ParamMap, ParamMapFuture, ParamMapLayer};
 pub use model::{ModelInfo, SizeClass};
 pub use sse::{GeminiEvents, SseAdapter, SseAdapterFuture, SseAdapterLayer};

@@ -1,0 +1,226 @@
+//! Inline media past the inline limit go through the Files API: against a wiremock Gemini,
+//! a chat request with a 21 MB image makes exactly one resumable upload of its bytes, waits
+//! for the file to be `ACTIVE`, sends `generateContent` with a `fileData` part instead of
+//! the `inlineData`, then deletes the file; a small image stays inline; a refused upload is
+//! the client's error with Google's status.
+//!
+//! The Files API shapes (the `File` resource, its `PROCESSING`/`ACTIVE` states, the
+//! resumable upload's headers) are those of Google's reference,
+//! <https://ai.google.dev/api/files> (read 2026-12-07).
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{StandIn, TEST_KEY, chat};
+use llm_tower::ErrorKind;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, headers, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FLASH: &str = "gemini-2.5-flash";
+
+/// A 21 MB image: past Google's 20 MB per request.
+const LARGE: usize = 21 * 1024 * 1024;
+
+const FILE_URI: &str = "https://generativelanguage.googleapis.com/v1beta/files/media-abc";
+
+/// A `generateContent` reply of one text part.
+fn ok_reply() -> Value {
+    json!({
+        "candidates": [{
+            "content": {"parts": [{"text": "ok"}], "role": "model"},
+            "finishReason": "STOP",
+            "index": 0
+        }],
+        "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 1, "totalTokenCount": 6}
+    })
+}
+
+/// The Files API's `File` of the upload, in `state`.
+fn file(state: &str) -> Value {
+    json!({
+        "name": "files/media-abc",
+        "mimeType": "image/png",
+        "sizeBytes": LARGE.to_string(),
+        "createTime": "2026-12-07T13:00:00.000000Z",
+        "expirationTime": "2026-12-09T13:00:00.000000Z",
+        "uri": FILE_URI,
+        "state": state,
+        "source": "UPLOADED"
+    })
+}
+
+/// A chat request of one text part and one `data:` image of `bytes`.
+fn with_image(bytes: &[u8]) -> llm_tower::openai::ChatRequest {
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    chat(json!({
+        "model": FLASH,
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}}
+        ]}]
+    }))
+}
+
+/// The start of the resumable upload (checked headers), answering with `status`.
+async fn mock_upload_start(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/upload/v1beta/files"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(header("x-goog-upload-protocol", "resumable"))
+        .and(header("x-goog-upload-command", "start"))
+        .and(header(
+            "x-goog-upload-header-content-length",
+            LARGE.to_string().as_str(),
+        ))
+        .and(header("x-goog-upload-header-content-type", "image/png"))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The requests Gemini received, as `METHOD path`.
+async fn calls(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|request| format!("{} {}", request.method, request.url.path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_large_image_is_uploaded_sent_as_a_file_and_deleted() {
+    let stand_in = StandIn::start().await;
+    let server = &stand_in.server;
+    mock_upload_start(
+        server,
+        ResponseTemplate::new(200).insert_header(
+            "x-goog-upload-url",
+            format!(
+                "{}/upload/v1beta/files?upload_id=session-1&upload_protocol=resumable",
+                server.uri()
+            ),
+        ),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/upload/v1beta/files"))
+        .and(query_param("upload_id", "session-1"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .and(headers("x-goog-upload-command", vec!["upload", "finalize"]))
+        .and(header("x-goog-upload-offset", "0"))
+        // Google is still reading the file: the call waits for it.
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"file": file("PROCESSING")})))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/files/media-abc"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(file("ACTIVE")))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1beta/files/media-abc"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(server)
+        .await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+
+    let image: Vec<u8> = (0..LARGE).map(|index| (index % 251) as u8).collect();
+    let completion = stand_in
+        .client()
+        .chat(with_image(&image))
+        .await
+        .expect("answered");
+    assert_eq!(completion.choices[0].message.content.as_deref(), Some("ok"));
+
+    // The file is deleted once the reply is over, in the background.
+    let mut seen = calls(server).await;
+    for _ in 0..50 {
+        if seen.iter().any(|call| call.starts_with("DELETE")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = calls(server).await;
+    }
+    assert_eq!(
+        seen,
+        [
+            "POST /upload/v1beta/files",
+            "POST /upload/v1beta/files",
+            "GET /v1beta/files/media-abc",
+            "POST /v1beta/models/gemini-2.5-flash:generateContent",
+            "DELETE /v1beta/files/media-abc",
+        ]
+    );
+    let received = server.received_requests().await.expect("recorded");
+    assert_eq!(
+        received[1].body, image,
+        "the upload carries the image's bytes"
+    );
+    let sent: Value = serde_json::from_slice(&received[3].body).expect("JSON");
+    assert_eq!(
+        sent["contents"][0]["parts"],
+        json!([
+            {"text": "What is in this picture?"},
+            {"fileData": {"mimeType": "image/png", "fileUri": FILE_URI}}
+        ])
+    );
+    assert!(
+        !String::from_utf8_lossy(&received[3].body).contains("inlineData"),
+        "nothing stays inline"
+    );
+}
+
+#[tokio::test]
+async fn a_small_image_stays_inline() {
+    let stand_in = StandIn::start().await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let image = vec![7u8; 1024];
+    stand_in
+        .client()
+        .chat(with_image(&image))
+        .await
+        .expect("answered");
+    let sent = stand_in.received_body().await;
+    assert_eq!(
+        sent["contents"][0]["parts"][1]["inlineData"]["data"],
+        base64::engine::general_purpose::STANDARD.encode(&image)
+    );
+}
+
+#[tokio::test]
+async fn a_refused_upload_is_the_clients_error_with_googles_status() {
+    let stand_in = StandIn::start().await;
+    mock_upload_start(
+        &stand_in.server,
+        ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": 403,
+            "message": "The caller does not have permission",
+            "status": "PERMISSION_DENIED"
+        }})),
+    )
+    .await;
+    let image = vec![1u8; LARGE];
+    let error = stand_in
+        .client()
+        .chat(with_image(&image))
+        .await
+        .expect_err("the upload was refused");
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(error.status().as_u16(), 403);
+    assert!(
+        error.message().contains("does not have permission"),
+        "{error}"
+    );
+    assert_eq!(calls(&stand_in.server).await, ["POST /upload/v1beta/files"]);
+}
