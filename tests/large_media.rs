@@ -2,13 +2,17 @@
 //! a chat request with a 21 MB image makes exactly one resumable upload of its bytes, waits
 //! for the file to be `ACTIVE`, sends `generateContent` with a `fileData` part instead of
 //! the `inlineData`, then deletes the file; a small image stays inline; a refused upload is
-//! the client's error with Google's status.
+//! the client's error with Google's status. Through the proxy, a request past the default
+//! body limit is let in when `max_request_size_mb` allows it.
 //!
 //! The Files API shapes (the `File` resource, its `PROCESSING`/`ACTIVE` states, the
 //! resumable upload's headers) are those of Google's reference,
 //! <https://ai.google.dev/api/files> (read 2026-12-07).
 
 mod common;
+#[cfg(feature = "proxy")]
+#[path = "common/proxy.rs"]
+mod proxy_app;
 
 use std::time::Duration;
 
@@ -64,8 +68,8 @@ fn with_image(bytes: &[u8]) -> llm_tower::openai::ChatRequest {
     }))
 }
 
-/// The start of the resumable upload (checked headers), answering with `status`.
-async fn mock_upload_start(server: &MockServer, response: ResponseTemplate) {
+/// The start of the resumable upload of `size` bytes (checked headers), answering `response`.
+async fn mock_upload_start(server: &MockServer, size: usize, response: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path("/upload/v1beta/files"))
         .and(header("x-goog-api-key", TEST_KEY))
@@ -73,7 +77,7 @@ async fn mock_upload_start(server: &MockServer, response: ResponseTemplate) {
         .and(header("x-goog-upload-command", "start"))
         .and(header(
             "x-goog-upload-header-content-length",
-            LARGE.to_string().as_str(),
+            size.to_string().as_str(),
         ))
         .and(header("x-goog-upload-header-content-type", "image/png"))
         .respond_with(response)
@@ -93,12 +97,12 @@ async fn calls(server: &MockServer) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_large_image_is_uploaded_sent_as_a_file_and_deleted() {
-    let stand_in = StandIn::start().await;
-    let server = &stand_in.server;
+/// The whole upload of `size` bytes (the file `PROCESSING` at first, then `ACTIVE`) and
+/// its deletion, each expected once.
+async fn mock_files(server: &MockServer, size: usize) {
     mock_upload_start(
         server,
+        size,
         ResponseTemplate::new(200).insert_header(
             "x-goog-upload-url",
             format!(
@@ -133,17 +137,10 @@ async fn a_large_image_is_uploaded_sent_as_a_file_and_deleted() {
         .expect(1)
         .mount(server)
         .await;
-    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+}
 
-    let image: Vec<u8> = (0..LARGE).map(|index| (index % 251) as u8).collect();
-    let completion = stand_in
-        .client()
-        .chat(with_image(&image))
-        .await
-        .expect("answered");
-    assert_eq!(completion.choices[0].message.content.as_deref(), Some("ok"));
-
-    // The file is deleted once the reply is over, in the background.
+/// The calls Gemini received once the file's deletion (spawned) arrived, within 5 s.
+async fn calls_after_delete(server: &MockServer) -> Vec<String> {
     let mut seen = calls(server).await;
     for _ in 0..50 {
         if seen.iter().any(|call| call.starts_with("DELETE")) {
@@ -152,16 +149,40 @@ async fn a_large_image_is_uploaded_sent_as_a_file_and_deleted() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         seen = calls(server).await;
     }
-    assert_eq!(
-        seen,
-        [
-            "POST /upload/v1beta/files",
-            "POST /upload/v1beta/files",
-            "GET /v1beta/files/media-abc",
-            "POST /v1beta/models/gemini-2.5-flash:generateContent",
-            "DELETE /v1beta/files/media-abc",
-        ]
-    );
+    seen
+}
+
+/// What a request with one uploaded image makes Gemini receive, in order.
+const UPLOADED_CALLS: [&str; 5] = [
+    "POST /upload/v1beta/files",
+    "POST /upload/v1beta/files",
+    "GET /v1beta/files/media-abc",
+    "POST /v1beta/models/gemini-2.5-flash:generateContent",
+    "DELETE /v1beta/files/media-abc",
+];
+
+/// `size` bytes of an image.
+fn image_of(size: usize) -> Vec<u8> {
+    (0..size).map(|index| (index % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn a_large_image_is_uploaded_sent_as_a_file_and_deleted() {
+    let stand_in = StandIn::start().await;
+    let server = &stand_in.server;
+    mock_files(server, LARGE).await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+
+    let image = image_of(LARGE);
+    let completion = stand_in
+        .client()
+        .chat(with_image(&image))
+        .await
+        .expect("answered");
+    assert_eq!(completion.choices[0].message.content.as_deref(), Some("ok"));
+
+    // The file is deleted once the reply is over, in the background.
+    assert_eq!(calls_after_delete(server).await, UPLOADED_CALLS);
     let received = server.received_requests().await.expect("recorded");
     assert_eq!(
         received[1].body, image,
@@ -203,6 +224,7 @@ async fn a_refused_upload_is_the_clients_error_with_googles_status() {
     let stand_in = StandIn::start().await;
     mock_upload_start(
         &stand_in.server,
+        LARGE,
         ResponseTemplate::new(403).set_body_json(json!({"error": {
             "code": 403,
             "message": "The caller does not have permission",
@@ -223,4 +245,49 @@ async fn a_refused_upload_is_the_clients_error_with_googles_status() {
         "{error}"
     );
     assert_eq!(calls(&stand_in.server).await, ["POST /upload/v1beta/files"]);
+}
+
+/// Through the proxy: a 26 MiB image (a body past the default 32 MiB) is a 413, and goes
+/// through the Files API with `max_request_size_mb: 64`.
+#[cfg(feature = "proxy")]
+#[tokio::test]
+async fn the_proxy_lets_large_media_in_up_to_max_request_size_mb() {
+    const SIZE: usize = 26 * 1024 * 1024;
+    let data = base64::engine::general_purpose::STANDARD.encode(image_of(SIZE));
+    let body = json!({
+        "model": "gemini-flash",
+        "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}}
+        ]}]
+    });
+    drop(data);
+
+    let stand_in = StandIn::start().await;
+    let proxy = proxy_app::gemini_proxy(&stand_in, "sk-master", "");
+    let (status, error) = proxy_app::send(
+        &proxy,
+        "POST",
+        "/v1/chat/completions",
+        "sk-master",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 413, "{error}");
+    assert!(calls(&stand_in.server).await.is_empty());
+
+    let stand_in = StandIn::start().await;
+    mock_files(&stand_in.server, SIZE).await;
+    stand_in.reply_json(FLASH, 200, &ok_reply()).await;
+    let proxy = proxy_app::gemini_proxy(&stand_in, "sk-master", "  max_request_size_mb: 64\n");
+    let (status, reply) = proxy_app::send(
+        &proxy,
+        "POST",
+        "/v1/chat/completions",
+        "sk-master",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["choices"][0]["message"]["content"], "ok");
+    assert_eq!(calls_after_delete(&stand_in.server).await, UPLOADED_CALLS);
 }

@@ -295,7 +295,12 @@ impl Proxy {
             router = router.alias(alias.clone(), group.clone());
         }
         let router = router.build();
-        let body_limit = DEFAULT_BODY_LIMIT;
+        let body_limit = config
+            .general_settings
+            .max_request_size_mb
+            .map_or(DEFAULT_BODY_LIMIT, |mb| {
+                usize::try_from(mb * 1024 * 1024).unwrap_or(usize::MAX)
+            });
         let routed = RecordUsage::new(router.clone());
         let uncached = KeyGuardLayer.layer(ResponseCacheLayer::off().layer(routed.clone()));
         let chat = ChatEdgeLayer::new()

@@ -29,8 +29,10 @@ pub const MAX_IMAGES: usize = 16;
 /// Downloads in flight for one request.
 pub const CONCURRENT_DOWNLOADS: usize = 4;
 
-/// Most bytes downloaded for one request, all images together (Gemini takes 20 MB inline).
-pub const MAX_TOTAL_BYTES: usize = 20 * 1024 * 1024;
+/// Most bytes downloaded for one request, all images together. Past Gemini's 20 MB a
+/// request, the largest go through the Files API (see
+/// [`LargeMediaLayer`](crate::gemini::LargeMediaLayer)); this bounds what one request holds.
+pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 
 /// Host whose URLs Gemini fetches itself.
 const GOOGLE_API_HOST: &str = "generativelanguage.googleapis.com";

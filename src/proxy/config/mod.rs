@@ -126,7 +126,9 @@ mod tests;
 pub use crate::upstream::secret::Secret;
 pub use cache::{CacheBackend, CacheSettings, DEFAULT_LOCAL_TTL};
 pub use error::ConfigError;
-pub use model::{GeneralSettings, LitellmParams, LitellmSettings, ModelEntry, VertexParams};
+pub use model::{
+    GeneralSettings, LitellmParams, LitellmSettings, MAX_REQUEST_SIZE_MB, ModelEntry, VertexParams,
+};
 pub(crate) use params::is_provider_param;
 use raw::{
     MAX_CONFIG_BYTES, RawConfig, Resolver, UnknownKeys, call_limit, parse_error, seconds,

@@ -227,4 +227,13 @@ pub struct GeneralSettings {
     /// The largest file `POST /v1/files` takes, in megabytes (`max_file_size_mb`,
     /// llm-tower's own): default 200, OpenAI's limit for a batch file; larger is a 413.
     pub max_file_size_mb: Option<u64>,
+    /// The largest request body of the API routes, in MiB (`max_request_size_mb`,
+    /// LiteLLM's): default 32 ([`DEFAULT_BODY_LIMIT`](crate::edge::DEFAULT_BODY_LIMIT));
+    /// 1 to [`MAX_REQUEST_SIZE_MB`]; larger is a 413. Inline media past Gemini's 20 MB go
+    /// through the Files API, so a request may carry more: raise it for larger media.
+    pub max_request_size_mb: Option<u64>,
 }
+
+/// The largest [`max_request_size_mb`](GeneralSettings::max_request_size_mb) a config may
+/// set: a bound on what one request holds in memory.
+pub const MAX_REQUEST_SIZE_MB: u64 = 256;

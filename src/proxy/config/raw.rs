@@ -11,8 +11,8 @@ use serde::de::IgnoredAny;
 
 use super::{
     Config, ConfigError, DeploymentRouting, ENV_PREFIX, GeneralSettings, LitellmParams,
-    LitellmSettings, ModelEntry, Routing, Secret, VertexParams, cache, params, router, routing,
-    unserved,
+    LitellmSettings, MAX_REQUEST_SIZE_MB, ModelEntry, Routing, Secret, VertexParams, cache, params,
+    router, routing, unserved,
 };
 
 /// Deepest nesting a config file may have; LiteLLM's configs need five or six levels.
@@ -159,6 +159,8 @@ struct RawGeneralSettings {
     database_path: Option<std::path::PathBuf>,
     #[serde(default)]
     max_file_size_mb: Option<u64>,
+    #[serde(default)]
+    max_request_size_mb: Option<u64>,
     #[serde(flatten)]
     unknown: UnknownKeys,
 }
@@ -358,6 +360,7 @@ impl RawConfig {
             database_url: database_url(&resolver, general_settings.database_url)?,
             database_path: general_settings.database_path,
             max_file_size_mb: general_settings.max_file_size_mb,
+            max_request_size_mb: request_size(general_settings.max_request_size_mb)?,
         };
 
         let model_list = self
@@ -411,6 +414,17 @@ fn master_key(resolver: &Resolver<'_>, raw: Option<String>) -> Result<Option<Sec
         key.is_empty()
             .then_some("empty master key; remove the setting to run without one")
     })
+}
+
+/// `general_settings.max_request_size_mb`: 1 to [`MAX_REQUEST_SIZE_MB`].
+fn request_size(raw: Option<u64>) -> Result<Option<u64>, ConfigError> {
+    match raw {
+        Some(mb) if mb == 0 || mb > MAX_REQUEST_SIZE_MB => Err(ConfigError::Invalid {
+            field: "general_settings.max_request_size_mb".to_owned(),
+            message: format!("{mb}: give 1 to {MAX_REQUEST_SIZE_MB} (megabytes)"),
+        }),
+        other => Ok(other),
+    }
 }
 
 /// `general_settings.database_url`: `postgresql://…`, `postgres://…` or `sqlite:…`; an

@@ -250,6 +250,20 @@ fn missing_master_key_variable_is_an_error() {
 }
 
 #[test]
+fn max_request_size_mb_is_read_and_bounded() {
+    let (config, _) = parse_ok("general_settings:\n  max_request_size_mb: 100\n", &[]);
+    assert_eq!(config.general_settings.max_request_size_mb, Some(100));
+    for bad in [0, MAX_REQUEST_SIZE_MB + 1] {
+        let yaml = format!("general_settings:\n  max_request_size_mb: {bad}\n");
+        let err = parse(&yaml, &[]).expect_err("out of range");
+        assert!(
+            matches!(&err, ConfigError::Invalid { field, .. } if field == "general_settings.max_request_size_mb"),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
 fn empty_master_key_is_invalid() {
     let err = parse("general_settings:\n  master_key: \"\"\n", &[]).expect_err("empty key");
     assert!(
