@@ -594,3 +594,48 @@ async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
         "{errors:?}"
     );
 }
+
+#[tokio::test]
+async fn batch_lines_get_the_deployments_default_params() {
+    let stand_in = StandIn::start().await;
+    let proxy = proxy_app::gemini_proxy_with(
+        &stand_in,
+        MASTER,
+        "      temperature: 0.3
+      safety_settings: [{category: HARM_CATEGORY_HARASSMENT, threshold: BLOCK_NONE}]
+",
+        "",
+    );
+    let server = &stand_in.server;
+    mock_upload(server).await;
+    let ask = |extra: Value| {
+        let mut body =
+            json!({"model": "gemini-flash", "messages": [{"role": "user", "content": "hi"}]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let file = [
+        line("defaults", ask(json!({}))),
+        line("own", ask(json!({"temperature": 0.9}))),
+    ]
+    .join("\n");
+    let (status, uploaded) = json_of(&proxy, upload("batch", file.as_bytes(), &[])).await;
+    assert_eq!(status, 200, "{uploaded}");
+    let lines = uploaded_lines(server).await;
+    let safety = json!([{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]);
+    assert_eq!(lines[0]["key"], "defaults");
+    assert_eq!(
+        lines[0]["request"]["generationConfig"],
+        json!({"temperature": 0.3})
+    );
+    assert_eq!(lines[0]["request"]["safetySettings"], safety);
+    // A line's own param wins, as in a live call.
+    assert_eq!(lines[1]["key"], "own");
+    assert_eq!(
+        lines[1]["request"]["generationConfig"],
+        json!({"temperature": 0.9})
+    );
+    assert_eq!(lines[1]["request"]["safetySettings"], safety);
+}

@@ -388,7 +388,7 @@ impl Proxy {
 }
 
 /// The params of an entry that go into its requests: not the router's, not its prices.
-fn provider_params(entry: &ModelEntry) -> serde_json::Map<String, Value> {
+pub(crate) fn provider_params(entry: &ModelEntry) -> serde_json::Map<String, Value> {
     entry
         .litellm_params
         .extra

@@ -35,6 +35,7 @@ use crate::openai::files::FilePurpose;
 use crate::providers::gemini::files::{GeminiFileProvider, GeminiFiles};
 use crate::providers::gemini::translate::TranslateOptions;
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT};
+use crate::router::chat_defaults;
 use crate::store::{MemoryResponseStore, RedisCacheStore, ResponseStore};
 use crate::upstream::{HttpTransport, Secret};
 
@@ -114,6 +115,10 @@ impl FileRoutes {
             let mut provider = GeminiFileProvider::new(client, model, options);
             if let Ok(Some(price)) = super::models::deployment_price(entry) {
                 provider = provider.with_price(price);
+            }
+            // The router refused the config already if the params do not parse.
+            if let Ok(Some(defaults)) = chat_defaults(super::app::provider_params(entry)) {
+                provider = provider.with_defaults(defaults);
             }
             registry = registry.provider(entry.model_name.clone(), Arc::new(provider));
         }

@@ -73,21 +73,7 @@ impl Deployment {
     /// Params set on every chat request unless the request sets them itself. They are
     /// checked here, once: a param of the wrong type is an error naming it.
     pub fn with_params(mut self, params: Map<String, Value>) -> Result<Self, Error> {
-        if params.is_empty() {
-            return Ok(self);
-        }
-        let mut object = params;
-        object.insert("model".to_owned(), Value::String(String::new()));
-        object.insert("messages".to_owned(), Value::Array(Vec::new()));
-        let defaults: ChatRequest = serde_path_to_error::deserialize(Value::Object(object))
-            .map_err(|error| {
-                let path = error.path().to_string();
-                Error::invalid_param(
-                    path.clone(),
-                    format!("deployment param `{path}`: {}", error.into_inner()),
-                )
-            })?;
-        self.params = Some(Arc::new(defaults));
+        self.params = chat_defaults(params)?.map(Arc::new);
         Ok(self)
     }
 
@@ -161,4 +147,25 @@ impl std::fmt::Debug for Deployment {
             .field("order", &self.order)
             .finish_non_exhaustive()
     }
+}
+
+/// A deployment's params as the chat request whose fields are its defaults (see
+/// [`ChatRequest::fill_defaults`]); `None` when there are none. A param of the wrong type
+/// is an error naming it.
+pub(crate) fn chat_defaults(params: Map<String, Value>) -> Result<Option<ChatRequest>, Error> {
+    if params.is_empty() {
+        return Ok(None);
+    }
+    let mut object = params;
+    object.insert("model".to_owned(), Value::String(String::new()));
+    object.insert("messages".to_owned(), Value::Array(Vec::new()));
+    serde_path_to_error::deserialize(Value::Object(object))
+        .map(Some)
+        .map_err(|error| {
+            let path = error.path().to_string();
+            Error::invalid_param(
+                path.clone(),
+                format!("deployment param `{path}`: {}", error.into_inner()),
+            )
+        })
 }

@@ -4,6 +4,7 @@
 //! ([`translate_request`], the embeddings one) and each result back by it
 //! ([`translate_response`]); chat priced at the model's batch rate.
 
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
@@ -48,6 +49,7 @@ pub struct GeminiFileProvider {
     model: String,
     options: TranslateOptions,
     price: Option<ModelPrice>,
+    defaults: Option<Arc<ChatRequest>>,
 }
 
 impl GeminiFileProvider {
@@ -61,7 +63,16 @@ impl GeminiFileProvider {
             model,
             options,
             price,
+            defaults: None,
         }
+    }
+
+    /// Fills each chat line's unset params from `defaults` (a deployment's params:
+    /// `temperature`, `safety_settings`, …), as a live call to the deployment does (see
+    /// [`ChatRequest::fill_defaults`]).
+    pub fn with_defaults(mut self, defaults: ChatRequest) -> Self {
+        self.defaults = Some(Arc::new(defaults));
+        self
     }
 
     /// Prices batch usage at `price`'s batch rate instead (a deployment's own price).
@@ -135,6 +146,9 @@ impl FileProvider for GeminiFileProvider {
         let line = match endpoint {
             BatchEndpoint::ChatCompletions => {
                 let mut request: ChatRequest = body.parse().map_err(invalid)?;
+                if let Some(defaults) = &self.defaults {
+                    request.fill_defaults(defaults);
+                }
                 // The batch runs the deployment's model, whatever alias the line names.
                 request.model = self.model.clone();
                 let translated = translate_request(request, self.options)?;
