@@ -584,6 +584,12 @@ async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
     assert_eq!(out[0]["custom_id"], "e1");
     assert_eq!(body["object"], "list");
     assert_eq!(body["data"][0]["embedding"], json!([0.5, -0.25]));
+    // Gemini's results carry no counts: the estimate of the input ("hello", 1 token) at
+    // gemini-2.5-flash's batch price: $0.15 per million, half of the live $0.30.
+    assert_eq!(body["usage"]["prompt_tokens"], 1, "{body}");
+    assert_eq!(body["usage"]["total_tokens"], 1);
+    let cost = body["usage"]["cost"].as_f64().expect("a cost");
+    assert!((cost - 0.15e-6).abs() < 1e-15, "{cost}");
     let errors = file_lines(&proxy, done["error_file_id"].as_str().expect("errors")).await;
     assert_eq!(errors[0]["custom_id"], "e2");
     assert!(

@@ -63,6 +63,7 @@ use tower_service::Service;
 
 pub use self::class::{ErrorClass, PerClass, UnknownClass};
 pub use self::deployment::Deployment;
+#[cfg(feature = "proxy")]
 pub(crate) use self::deployment::chat_defaults;
 pub use self::fallback::{DEFAULT_MAX_FALLBACKS, FallbackError, Fallbacks};
 use self::group::Group;

@@ -4,6 +4,8 @@
 //! breaks one of these is refused (400 naming the line); a line whose body the provider's
 //! translation refuses is kept as that line's error, for the batch's error file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::super::files::FileProvider;
@@ -119,20 +121,33 @@ fn shown(model: Option<&str>) -> String {
     model.map_or_else(|| "none".to_owned(), |model| format!("`{model}`"))
 }
 
+/// The provider's batch file of `checked`'s lines.
+pub(crate) struct Translated {
+    /// The provider's JSONL.
+    pub(crate) file: String,
+    /// Lines in it.
+    pub(crate) count: u64,
+    /// The lines its translation refused.
+    pub(crate) refused: Vec<Refused>,
+    /// The input tokens of the lines the provider's results will not count, by `custom_id`.
+    pub(crate) input_tokens: BTreeMap<String, u64>,
+}
+
 /// The provider's batch file of `checked`'s lines, and the lines its translation refused.
-pub(crate) fn translate(
-    provider: &dyn FileProvider,
-    checked: &Checked,
-) -> (String, u64, Vec<Refused>) {
+pub(crate) fn translate(provider: &dyn FileProvider, checked: &Checked) -> Translated {
     let mut out = String::new();
     let mut count = 0;
     let mut refused = Vec::new();
+    let mut input_tokens = BTreeMap::new();
     for (number, line) in &checked.lines {
         match provider.batch_line(checked.endpoint, &line.custom_id, &line.body) {
             Ok(translated) => {
-                out.push_str(&translated);
+                out.push_str(&translated.line);
                 out.push('\n');
                 count += 1;
+                if let Some(tokens) = translated.input_tokens {
+                    input_tokens.insert(line.custom_id.clone(), tokens);
+                }
             }
             Err(error) => refused.push(Refused {
                 custom_id: line.custom_id.clone(),
@@ -144,7 +159,12 @@ pub(crate) fn translate(
             }),
         }
     }
-    (out, count, refused)
+    Translated {
+        file: out,
+        count,
+        refused,
+        input_tokens,
+    }
 }
 
 #[cfg(test)]

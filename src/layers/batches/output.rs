@@ -37,7 +37,19 @@ pub(crate) async fn content(registry: &FileRegistry, parts: &IdParts) -> Result<
     }
     for result in &results {
         match (&result.outcome, errors) {
-            (Ok(body), false) => push(&mut out, line(&parts.upstream, &result.custom_id, Ok(body))),
+            (Ok(body), false) => {
+                let tokens = record
+                    .as_ref()
+                    .and_then(|record| record.input_tokens.get(&result.custom_id));
+                let body = match tokens {
+                    Some(&tokens) => counted(body, tokens, provider.input_cost(tokens)),
+                    None => body.clone(),
+                };
+                push(
+                    &mut out,
+                    line(&parts.upstream, &result.custom_id, Ok(&body)),
+                );
+            }
             (Err(error), true) => push(
                 &mut out,
                 line(&parts.upstream, &result.custom_id, Err(error)),
@@ -46,6 +58,23 @@ pub(crate) async fn content(registry: &FileRegistry, parts: &IdParts) -> Result<
         }
     }
     Ok(Bytes::from(out))
+}
+
+/// `body` with the input `tokens` its provider's result did not count, as a live call's
+/// usage, and their `cost` when the price is known.
+fn counted(body: &serde_json::Value, tokens: u64, cost: Option<f64>) -> serde_json::Value {
+    let mut body = body.clone();
+    if let Some(usage) = body
+        .get_mut("usage")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        usage.insert("prompt_tokens".to_owned(), tokens.into());
+        usage.insert("total_tokens".to_owned(), tokens.into());
+        if let Some(cost) = cost {
+            usage.insert("cost".to_owned(), cost.into());
+        }
+    }
+    body
 }
 
 fn push(out: &mut Vec<u8>, line: OutputLine) {

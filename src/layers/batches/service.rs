@@ -32,6 +32,9 @@ pub(crate) struct BatchRecord {
     pub(crate) metadata: Option<BTreeMap<String, String>>,
     /// Lines refused when the input was uploaded: they go to the error file.
     pub(crate) refused: Vec<Refused>,
+    /// Input tokens the provider's results will not count, by `custom_id`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) input_tokens: BTreeMap<String, u64>,
     /// Cancelling was asked for.
     #[serde(default)]
     pub(crate) cancelling: bool,
@@ -139,6 +142,7 @@ impl Batches {
             created_at: now(),
             metadata: request.metadata,
             refused: lines.refused,
+            input_tokens: lines.input_tokens,
             cancelling: false,
         };
         self.registry
@@ -215,6 +219,7 @@ impl Batches {
                 created_at: 0,
                 metadata: None,
                 refused: Vec::new(),
+                input_tokens: BTreeMap::new(),
                 cancelling: false,
             })
     }

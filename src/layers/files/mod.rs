@@ -9,7 +9,7 @@ mod registry;
 mod service;
 
 pub use provider::{
-    FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
+    BatchLine, FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };
 pub use registry::{DEFAULT_MAX_FILE_BYTES, FileRegistry, MAX_LISTED};
 pub(crate) use service::{BatchInput, FileRecord, now};

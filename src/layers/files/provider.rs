@@ -68,6 +68,17 @@ pub struct LineResult {
     pub outcome: Result<serde_json::Value, LineError>,
 }
 
+/// One request of a batch file as the provider's batch line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchLine {
+    /// The line, without its newline.
+    pub line: String,
+    /// The request's input tokens, when the provider's results will not say them (an
+    /// estimate): the output line reports them, and their
+    /// [`input_cost`](FileProvider::input_cost).
+    pub input_tokens: Option<u64>,
+}
+
 /// A provider that holds files and runs batches.
 pub trait FileProvider: Send + Sync + 'static {
     /// Translates one request of a batch file (`body`, the OpenAI request for `endpoint`)
@@ -78,7 +89,15 @@ pub trait FileProvider: Send + Sync + 'static {
         endpoint: BatchEndpoint,
         custom_id: &str,
         body: &RawJson,
-    ) -> Result<String, Error>;
+    ) -> Result<BatchLine, Error>;
+
+    /// What `tokens` input tokens of a batch cost (US dollars), if the provider knows its
+    /// price: the `usage.cost` of an output line whose [`BatchLine::input_tokens`] were
+    /// given.
+    fn input_cost(&self, tokens: u64) -> Option<f64> {
+        let _ = tokens;
+        None
+    }
 
     /// Uploads a file.
     fn upload<'a>(

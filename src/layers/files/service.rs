@@ -2,6 +2,7 @@
 //! checked and translated line by line as it arrives), retrieval, the owner's list,
 //! content and deletion; ids signed by the [`FileRegistry`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -37,6 +38,9 @@ pub(crate) struct BatchInput {
     pub(crate) translated: u64,
     /// Lines its translation refused.
     pub(crate) refused: Vec<Refused>,
+    /// Input tokens the provider's results will not count, by `custom_id`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) input_tokens: BTreeMap<String, u64>,
 }
 
 /// An upload, as the edge read it.
@@ -116,15 +120,16 @@ impl Files {
         let (bytes, mime, batch) = match file.purpose {
             FilePurpose::Batch => {
                 let checked = input::check(&file.bytes)?;
-                let (translated, count, refused) = input::translate(provider.as_ref(), &checked);
+                let translated = input::translate(provider.as_ref(), &checked);
                 let batch = BatchInput {
                     endpoint: checked.endpoint,
                     model: checked.model,
-                    translated: count,
-                    refused,
+                    translated: translated.count,
+                    refused: translated.refused,
+                    input_tokens: translated.input_tokens,
                 };
                 (
-                    Bytes::from(translated),
+                    Bytes::from(translated.file),
                     "application/jsonl".to_owned(),
                     Some(batch),
                 )

@@ -13,10 +13,10 @@ use super::client::{BatchMethod, GeminiFiles};
 use super::wire::{File, InputLine, Operation, ResultLine, Status};
 use crate::error::{Error, ErrorKind};
 use crate::layers::files::{
-    FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
+    BatchLine, FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };
 use crate::openai::batches::{BatchEndpoint, LineError, RequestCounts};
-use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat};
+use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat, Usage};
 use crate::pricing::ModelPrice;
 use crate::providers::gemini::pricing::{bundled, price_usage};
 use crate::providers::gemini::translate::embed::{
@@ -139,11 +139,11 @@ impl FileProvider for GeminiFileProvider {
         endpoint: BatchEndpoint,
         custom_id: &str,
         body: &RawJson,
-    ) -> Result<String, Error> {
+    ) -> Result<BatchLine, Error> {
         let invalid = |error: serde_json::Error| {
             Error::invalid_request(format!("invalid request body: {error}"))
         };
-        let line = match endpoint {
+        let (line, input_tokens) = match endpoint {
             BatchEndpoint::ChatCompletions => {
                 let mut request: ChatRequest = body.parse().map_err(invalid)?;
                 if let Some(defaults) = &self.defaults {
@@ -152,10 +152,11 @@ impl FileProvider for GeminiFileProvider {
                 // The batch runs the deployment's model, whatever alias the line names.
                 request.model = self.model.clone();
                 let translated = translate_request(request, self.options)?;
-                serde_json::to_string(&InputLine {
+                let line = serde_json::to_string(&InputLine {
                     key: custom_id,
                     request: &translated.body,
-                })
+                });
+                (line, None)
             }
             BatchEndpoint::Embeddings => {
                 let mut request: EmbeddingRequest = body.parse().map_err(invalid)?;
@@ -168,13 +169,25 @@ impl FileProvider for GeminiFileProvider {
                     )
                     .with_param("input"));
                 };
-                serde_json::to_string(&InputLine {
+                let line = serde_json::to_string(&InputLine {
                     key: custom_id,
                     request: &call.requests[0],
-                })
+                });
+                // Gemini's embedding results carry no counts: the live call's estimate.
+                (line, Some(translated.estimated_tokens))
             }
         };
-        line.map_err(|error| Error::new(ErrorKind::Api, error.to_string()))
+        let line = line.map_err(|error| Error::new(ErrorKind::Api, error.to_string()))?;
+        Ok(BatchLine { line, input_tokens })
+    }
+
+    fn input_cost(&self, tokens: u64) -> Option<f64> {
+        let usage = Usage {
+            prompt_tokens: tokens,
+            total_tokens: tokens,
+            ..Usage::default()
+        };
+        self.price.as_ref().map(|price| price.cost(&usage))
     }
 
     fn upload<'a>(
