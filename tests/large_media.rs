@@ -291,3 +291,49 @@ async fn the_proxy_lets_large_media_in_up_to_max_request_size_mb() {
     assert_eq!(reply["choices"][0]["message"]["content"], "ok");
     assert_eq!(calls_after_delete(&stand_in.server).await, UPLOADED_CALLS);
 }
+
+#[tokio::test]
+async fn a_streamed_reply_keeps_the_file_until_the_stream_is_over() {
+    use futures_util::StreamExt;
+
+    let stand_in = StandIn::start().await;
+    let server = &stand_in.server;
+    mock_files(server, LARGE).await;
+    stand_in
+        .reply_sse(
+            FLASH,
+            "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"o\"}], \"role\": \"model\"}, \"index\": 0}]}\r\n\r\n\
+             data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"k\"}], \"role\": \"model\"}, \"finishReason\": \"STOP\", \"index\": 0}]}\r\n\r\n",
+        )
+        .await;
+    let mut request = with_image(&image_of(LARGE));
+    request.stream = Some(true);
+    let mut stream = stand_in
+        .client()
+        .chat_stream(request)
+        .await
+        .expect("a stream");
+    let first = stream.next().await.expect("a chunk").expect("not an error");
+    assert!(
+        first
+            .choices
+            .iter()
+            .any(|choice| choice.delta.content.is_some())
+    );
+    // The stream is open: its file is still there.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !calls(server)
+            .await
+            .iter()
+            .any(|call| call.starts_with("DELETE")),
+        "deleted while the stream is read"
+    );
+    while let Some(chunk) = stream.next().await {
+        chunk.expect("not an error");
+    }
+    drop(stream);
+    let mut expected = UPLOADED_CALLS.map(str::to_owned);
+    expected[3] = "POST /v1beta/models/gemini-2.5-flash:streamGenerateContent".to_owned();
+    assert_eq!(calls_after_delete(server).await, expected);
+}
