@@ -16,7 +16,8 @@ use crate::layers::files::{
     BatchLine, FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };
 use crate::openai::batches::{BatchEndpoint, LineError, RequestCounts};
-use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat, Usage};
+use crate::openai::chat::round_dollars;
+use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat};
 use crate::pricing::ModelPrice;
 use crate::providers::gemini::pricing::{bundled, price_usage};
 use crate::providers::gemini::translate::embed::{
@@ -182,12 +183,10 @@ impl FileProvider for GeminiFileProvider {
     }
 
     fn input_cost(&self, tokens: u64) -> Option<f64> {
-        let usage = Usage {
-            prompt_tokens: tokens,
-            total_tokens: tokens,
-            ..Usage::default()
-        };
-        self.price.as_ref().map(|price| price.cost(&usage))
+        // As a live embeddings call prices its input.
+        self.price
+            .as_ref()
+            .map(|price| round_dollars(tokens as f64 * price.input_cost_per_token))
     }
 
     fn upload<'a>(
