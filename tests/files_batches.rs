@@ -1,5 +1,5 @@
 //! `/v1/files` and `/v1/batches` against a wiremock Gemini that answers with the Files
-//! API's and Batch Mode's documented shapes (`tests/fixtures/gemini/batch_mode.json`, its
+//! API's and Batch Mode's documented shapes (`tests/fixtures/files/batch_mode.json`, its
 //! provenance inside): the exact upstream requests (resumable upload, the translated
 //! JSONL, `batchGenerateContent`, polling, the results download, cancel), OpenAI's batch
 //! output and error files, the batch price, refusals before anything goes upstream, ids
@@ -13,7 +13,7 @@ mod proxy_app;
 mod redis_server;
 
 use bytes::Bytes;
-use common::{StandIn, TEST_KEY, fixture};
+use common::{StandIn, TEST_KEY};
 use http_body_util::Full;
 use llm_tower::layers::files::ids::{IdKind, IdParts, IdSigner};
 use llm_tower::proxy::app::Proxy;
@@ -63,14 +63,23 @@ async fn json_of(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> (u16, Va
     (status, value)
 }
 
+/// The documented shapes of the Files API and Batch Mode (`tests/fixtures/files/`: not
+/// recorded exchanges, so kept apart from `tests/fixtures/gemini/`).
+fn shapes() -> serde_json::Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/files/batch_mode.json"
+    );
+    let text = std::fs::read_to_string(path).expect("tests/fixtures/files/batch_mode.json");
+    serde_json::from_str(&text).expect("the shapes fixture is JSON")
+}
+
 /// Polling answers the batch in `state` (a fixture's entry).
 async fn mock_batch(server: &MockServer, state: &str) {
     Mock::given(method("GET"))
         .and(path("/v1beta/batches/b-1"))
         .and(header("x-goog-api-key", TEST_KEY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("batch_mode.json")[state].clone()),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(shapes()[state].clone()))
         .mount(server)
         .await;
 }
@@ -165,10 +174,7 @@ async fn mock_upload(server: &MockServer) {
         // `upload, finalize`, which wiremock reads as a list.
         .and(headers("x-goog-upload-command", vec!["upload", "finalize"]))
         .and(header("x-goog-upload-offset", "0"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(fixture("batch_mode.json")["uploaded"].clone()),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(shapes()["uploaded"].clone()))
         .expect(1)
         .mount(server)
         .await;
@@ -179,9 +185,7 @@ async fn mock_create(server: &MockServer, verb: &str) {
     Mock::given(method("POST"))
         .and(path(format!("/v1beta/models/gemini-2.5-flash:{verb}")))
         .and(header("x-goog-api-key", TEST_KEY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture("batch_mode.json")["created"].clone()),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(shapes()["created"].clone()))
         .expect(1)
         .mount(server)
         .await;
@@ -271,7 +275,7 @@ async fn a_batch_runs_from_upload_to_output_and_error_files() {
 
     // Polled: done, with Google's results file.
     mock_batch(server, "succeeded").await;
-    let results: String = fixture("batch_mode.json")["results"]
+    let results: String = shapes()["results"]
         .as_array()
         .unwrap()
         .iter()
