@@ -26,7 +26,7 @@
 //! | `/v1/files…`, `/v1/batches…` (and without `/v1`) | master key | files and batches of Gemini deployments (`proxy/files.rs`) |
 //!
 //! Where the table says "master key", a virtual key made with `/key/generate` is taken
-//! too (not on `/health` nor the Vertex AI pass-through, which takes the master key only),
+//! too (not on `/health`; on the Vertex AI pass-through for the model paths it may call),
 //! for the models it and its team may call.
 
 use std::collections::HashSet;

@@ -154,7 +154,8 @@ impl RouterStore for MemoryRouterStore {
         let now = Instant::now();
         let mut places = self.places();
         let full = counters.iter().any(|(id, limit)| {
-            places.get_mut(id).is_some_and(|held| {
+            // A limit of 0 admits nothing, as the Redis script's count of 0 >= 0 says.
+            places.get_mut(id).map_or(*limit == 0, |held| {
                 held.retain(|_, until| *until > now);
                 held.len() as u64 >= *limit
             })
@@ -246,6 +247,14 @@ mod tests {
             store.hold(&counters, "two", lease).await.unwrap(),
             "expired"
         );
+    }
+
+    #[tokio::test]
+    async fn a_limit_of_zero_admits_nothing() {
+        let store = MemoryRouterStore::default();
+        let counters = [("key:a".to_owned(), 0)];
+        let lease = Duration::from_secs(30);
+        assert!(!store.hold(&counters, "one", lease).await.unwrap());
     }
 
     #[tokio::test]

@@ -35,24 +35,22 @@ pub(crate) async fn content(registry: &FileRegistry, parts: &IdParts) -> Result<
             );
         }
     }
-    for result in &results {
-        match (&result.outcome, errors) {
+    // Taken by value: each body goes into its line without a copy.
+    for result in results {
+        match (result.outcome, errors) {
             (Ok(body), false) => {
                 let tokens = record
                     .as_ref()
                     .and_then(|record| record.input_tokens.get(&result.custom_id));
                 let body = match tokens {
                     Some(&tokens) => counted(body, tokens, provider.input_cost(tokens)),
-                    None => body.clone(),
+                    None => body,
                 };
-                push(
-                    &mut out,
-                    line(&parts.upstream, &result.custom_id, Ok(&body)),
-                );
+                push(&mut out, line(&parts.upstream, &result.custom_id, Ok(body)));
             }
             (Err(error), true) => push(
                 &mut out,
-                line(&parts.upstream, &result.custom_id, Err(error)),
+                line(&parts.upstream, &result.custom_id, Err(&error)),
             ),
             _ => {}
         }
@@ -62,8 +60,7 @@ pub(crate) async fn content(registry: &FileRegistry, parts: &IdParts) -> Result<
 
 /// `body` with the input `tokens` its provider's result did not count, as a live call's
 /// usage, and their `cost` when the price is known.
-fn counted(body: &serde_json::Value, tokens: u64, cost: Option<f64>) -> serde_json::Value {
-    let mut body = body.clone();
+fn counted(mut body: serde_json::Value, tokens: u64, cost: Option<f64>) -> serde_json::Value {
     if let Some(usage) = body
         .get_mut("usage")
         .and_then(serde_json::Value::as_object_mut)
@@ -88,7 +85,7 @@ fn push(out: &mut Vec<u8>, line: OutputLine) {
 fn line(
     batch: &str,
     custom_id: &str,
-    outcome: Result<&serde_json::Value, &LineError>,
+    outcome: Result<serde_json::Value, &LineError>,
 ) -> OutputLine {
     let digest = ring::digest::digest(
         &ring::digest::SHA256,
@@ -99,7 +96,7 @@ fn line(
         .map(|byte| format!("{byte:02x}"))
         .collect();
     let (status_code, body) = match outcome {
-        Ok(body) => (200, body.clone()),
+        Ok(body) => (200, body),
         Err(error) => (
             status_of(&error.code),
             json!({"error": {"message": error.message, "type": error.code, "param": null, "code": null}}),

@@ -6,7 +6,6 @@
 //! |---|---|
 //! | [`upload`](GeminiFiles::upload) | `POST {root}/upload/{version}/files` with `X-Goog-Upload-Protocol: resumable`, `X-Goog-Upload-Command: start`; then the bytes to the `X-Goog-Upload-URL` it answers, with `X-Goog-Upload-Command: upload, finalize` and `X-Goog-Upload-Offset: 0` |
 //! | [`get`](GeminiFiles::get), [`delete`](GeminiFiles::delete) | `GET`, `DELETE {base}/files/{id}` |
-//! | [`list`](GeminiFiles::list) | `GET {base}/files?pageSize=100` |
 //! | [`download`](GeminiFiles::download) | `GET {root}/download/{version}/files/{id}:download?alt=media` (generated files: a batch's results) |
 //! | [`create_batch`](GeminiFiles::create_batch) | `POST {base}/models/{model}:batchGenerateContent` or `:asyncBatchEmbedContent` |
 //! | [`batch`](GeminiFiles::batch), [`cancel_batch`](GeminiFiles::cancel_batch) | `GET {base}/batches/{id}`, `POST {base}/batches/{id}:cancel` |
@@ -24,10 +23,7 @@ use http_body_util::Full;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
-use super::wire::{
-    CreateBatch, File, InputConfig, ListFilesResponse, ListOperationsResponse, NewBatch, Operation,
-    UploadedFile,
-};
+use super::wire::{CreateBatch, File, InputConfig, NewBatch, Operation, UploadedFile};
 use crate::error::{Error, ErrorKind};
 use crate::providers::gemini::auth::API_KEY_HEADER;
 use crate::providers::gemini::http::upstream_error;
@@ -155,12 +151,6 @@ impl GeminiFiles {
         self.call_json(Method::GET, &self.url(name), None).await
     }
 
-    /// One page of the key's files, from `page_token`.
-    pub async fn list(&self, page_token: Option<&str>) -> Result<ListFilesResponse, Error> {
-        self.call_json(Method::GET, &self.url(&page("files", page_token)), None)
-            .await
-    }
-
     /// Deletes the file `name`.
     pub async fn delete(&self, name: &str) -> Result<(), Error> {
         let reply = self
@@ -214,12 +204,6 @@ impl GeminiFiles {
     /// The batch `name` (`batches/{id}`).
     pub async fn batch(&self, name: &str) -> Result<Operation, Error> {
         self.call_json(Method::GET, &self.url(name), None).await
-    }
-
-    /// One page of the key's batches, from `page_token`.
-    pub async fn batches(&self, page_token: Option<&str>) -> Result<ListOperationsResponse, Error> {
-        self.call_json(Method::GET, &self.url(&page("batches", page_token)), None)
-            .await
     }
 
     /// Asks Google to cancel the batch `name`.
@@ -288,16 +272,6 @@ impl GeminiFiles {
             })?
             .map_err(Error::from)
     }
-}
-
-/// `{collection}?pageSize=100`, from `page_token`.
-fn page(collection: &str, page_token: Option<&str>) -> String {
-    let mut path = format!("{collection}?pageSize=100");
-    if let Some(token) = page_token {
-        path.push_str("&pageToken=");
-        path.extend(url::form_urlencoded::byte_serialize(token.as_bytes()));
-    }
-    path
 }
 
 /// The body of a successful reply (up to `limit` bytes), or Google's error.

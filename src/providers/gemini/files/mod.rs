@@ -1,5 +1,5 @@
 //! Gemini's Files API and Batch Mode: [`GeminiFiles`], the HTTP client (resumable upload,
-//! get, list, delete, download of generated files; batch create, get, cancel), its
+//! get, delete, download of generated files; batch create, get, cancel), its
 //! [`wire`] shapes, and [`GeminiFileProvider`], Gemini's implementation of the
 //! provider-agnostic [`FileProvider`](crate::layers::files::FileProvider) that serves
 //! OpenAI's `/v1/files` and `/v1/batches`.

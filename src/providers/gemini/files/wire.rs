@@ -53,16 +53,6 @@ pub(crate) struct UploadedFile {
     pub(crate) file: File,
 }
 
-/// A page of `GET files`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ListFilesResponse {
-    /// The files of this page.
-    pub files: Vec<File>,
-    /// The next page's token, if there is one.
-    pub next_page_token: Option<String>,
-}
-
 /// The body of `models/{model}:batchGenerateContent` (and `:asyncBatchEmbedContent`).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct CreateBatch<'a> {
@@ -171,16 +161,6 @@ pub struct Status {
     pub code: i32,
     /// Google's message.
     pub message: String,
-}
-
-/// A page of `GET batches`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ListOperationsResponse {
-    /// The batches of this page.
-    pub operations: Vec<Operation>,
-    /// The next page's token, if there is one.
-    pub next_page_token: Option<String>,
 }
 
 /// One line of a batch's input file: `{"key", "request"}`.
