@@ -55,14 +55,6 @@ async fn file_lines(proxy: &Proxy, id: &str) -> Vec<Value> {
         .collect()
 }
 
-/// An upload: the status and the JSON reply.
-async fn json_of(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> (u16, Value) {
-    let (status, _, body) = proxy_app::answer(proxy, request).await;
-    let value = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&body)));
-    (status, value)
-}
-
 /// The documented shapes of the Files API and Batch Mode (`tests/fixtures/files/`: not
 /// recorded exchanges, so kept apart from `tests/fixtures/gemini/`).
 fn shapes() -> serde_json::Value {
@@ -215,7 +207,8 @@ async fn start_batch(proxy: &Proxy, server: &MockServer) -> (Value, Value) {
     mock_upload(server).await;
     mock_create(server, "batchGenerateContent").await;
     let file_bytes = batch_file();
-    let (status, file) = json_of(proxy, upload("batch", file_bytes.as_bytes(), &[])).await;
+    let (status, file) =
+        proxy_app::answer_json(proxy, upload("batch", file_bytes.as_bytes(), &[])).await;
     assert_eq!(status, 200, "{file}");
     let (status, batch) = api(proxy, "POST",
             "/v1/batches",
@@ -407,19 +400,20 @@ async fn bad_files_and_batches_are_refused_before_anything_goes_upstream() {
             "batches run /v1/chat/completions and /v1/embeddings",
         ),
     ] {
-        let (status, body) = json_of(&proxy, upload("batch", content.as_bytes(), &[])).await;
+        let (status, body) =
+            proxy_app::answer_json(&proxy, upload("batch", content.as_bytes(), &[])).await;
         assert_eq!(status, 400, "{body}");
         assert!(
             body["error"]["message"].as_str().unwrap().contains(says),
             "{body}"
         );
     }
-    let (status, body) = json_of(&proxy, upload("fine-tune", b"{}", &[])).await;
+    let (status, body) = proxy_app::answer_json(&proxy, upload("fine-tune", b"{}", &[])).await;
     assert_eq!(
         (status, body["error"]["param"].as_str()),
         (400, Some("purpose"))
     );
-    let (status, body) = json_of(
+    let (status, body) = proxy_app::answer_json(
         &proxy,
         upload("batch", b"{}", &[("target_model_names", "nope")]),
     )
@@ -434,7 +428,7 @@ async fn bad_files_and_batches_are_refused_before_anything_goes_upstream() {
     );
     // Over the configured megabyte: 413.
     let big = vec![b'x'; 1_000_001];
-    let (status, body) = json_of(&proxy, upload("user_data", &big, &[])).await;
+    let (status, body) = proxy_app::answer_json(&proxy, upload("user_data", &big, &[])).await;
     assert_eq!(status, 413, "{body}");
     // A batch of an endpoint not served, a window not offered.
     let (status, body) = api(&proxy, "POST", "/v1/batches", Some(json!({"input_file_id": "file-x", "endpoint": "/v1/responses", "completion_window": "24h"})))
@@ -469,7 +463,7 @@ async fn an_upload_cut_before_it_is_finalized_leaves_no_file() {
         .expect(1)
         .mount(server)
         .await;
-    let (status, body) = json_of(
+    let (status, body) = proxy_app::answer_json(
         &proxy,
         upload_named("photo.png", "user_data", b"some bytes", &[]),
     )
@@ -551,7 +545,8 @@ async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
         embed("e1", json!("hello")),
         embed("e2", json!(["two", "inputs"]))
     );
-    let (status, uploaded) = json_of(&proxy, upload("batch", file.as_bytes(), &[])).await;
+    let (status, uploaded) =
+        proxy_app::answer_json(&proxy, upload("batch", file.as_bytes(), &[])).await;
     assert_eq!(status, 200, "{uploaded}");
     let lines = uploaded_lines(server).await;
     assert_eq!(
@@ -631,7 +626,8 @@ async fn batch_lines_get_the_deployments_default_params() {
         line("own", ask(json!({"temperature": 0.9}))),
     ]
     .join("\n");
-    let (status, uploaded) = json_of(&proxy, upload("batch", file.as_bytes(), &[])).await;
+    let (status, uploaded) =
+        proxy_app::answer_json(&proxy, upload("batch", file.as_bytes(), &[])).await;
     assert_eq!(status, 200, "{uploaded}");
     let lines = uploaded_lines(server).await;
     let safety = json!([{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]);

@@ -140,6 +140,10 @@ pub struct BatchList {
     pub object: String,
     /// The batches.
     pub data: Vec<Batch>,
+    /// The first one's id (OpenAI's cursor fields).
+    pub first_id: Option<String>,
+    /// The last one's id: the `after` of the next page.
+    pub last_id: Option<String>,
     /// Whether more are left.
     pub has_more: bool,
 }

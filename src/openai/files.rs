@@ -62,6 +62,10 @@ pub struct FileList {
     pub object: String,
     /// The files.
     pub data: Vec<FileObject>,
+    /// The first one's id (OpenAI's cursor fields).
+    pub first_id: Option<String>,
+    /// The last one's id: the `after` of the next page.
+    pub last_id: Option<String>,
     /// Whether more are left.
     pub has_more: bool,
 }

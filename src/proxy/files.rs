@@ -1,6 +1,6 @@
 //! The proxy's `/v1/files` and `/v1/batches` (and the forms without `/v1`), over the
-//! [`Files`] and [`Batches`] services of every Gemini deployment with a key (wildcard
-//! names left out).
+//! [`Files`] and [`Batches`] services of every Gemini deployment with a key and every
+//! OpenAI-compatible one (wildcard names left out; see [`file_provider`]).
 //!
 //! | route | what |
 //! |---|---|
@@ -21,20 +21,26 @@ use http::{Method, StatusCode};
 use http_body::Body;
 
 use super::auth;
-use super::config::Config;
+use super::config::{Config, ModelEntry};
 use super::keys::gate::Grant;
 use crate::edge::multipart::{self, Part};
 use crate::edge::{EdgeBody, error_response, json_response, read_body};
 use crate::error::{Error, ErrorKind};
 use crate::layers::batches::Batches;
 use crate::layers::files::ids::IdSigner;
-use crate::layers::files::{DEFAULT_MAX_FILE_BYTES, FileRegistry, Files, NewFile};
+use crate::layers::files::{
+    DEFAULT_MAX_FILE_BYTES, FileProvider, FileRegistry, Files, NewFile, Page,
+};
 use crate::layers::media::mime_from_extension;
 use crate::openai::batches::CreateBatchRequest;
 use crate::openai::files::FilePurpose;
 use crate::providers::gemini::files::{GeminiFileProvider, GeminiFiles};
 use crate::providers::gemini::translate::TranslateOptions;
 use crate::providers::gemini::{DEFAULT_API_BASE, DEFAULT_TIMEOUT};
+use crate::providers::openai_compatible::files::{OpenAiFileProvider, OpenAiFiles};
+use crate::providers::openai_compatible::{
+    API_KEY_VAR as OPENAI_KEY_VAR, DEFAULT_API_BASE as OPENAI_API_BASE,
+};
 use crate::router::chat_defaults;
 use crate::store::{MemoryResponseStore, RedisCacheStore, ResponseStore};
 use crate::upstream::{HttpTransport, Secret};
@@ -82,45 +88,17 @@ impl FileRoutes {
             store,
         )
         .max_file_bytes(limit);
-        let options = TranslateOptions {
-            drop_params: config.litellm_settings.drop_params,
-            ..TranslateOptions::default()
-        };
         let mut named = std::collections::HashSet::new();
         for entry in &config.model_list {
-            let params = &entry.litellm_params;
-            let (Some(key), Some(model)) = (&params.api_key, params.model.strip_prefix("gemini/"))
-            else {
+            if entry.model_name.contains('*') || entry.litellm_params.model.contains('*') {
+                continue;
+            }
+            let Some(provider) = file_provider(entry, config, transport) else {
                 continue;
             };
-            if model.contains('*')
-                || entry.model_name.contains('*')
-                || !named.insert(entry.model_name.clone())
-            {
-                continue;
+            if named.insert(entry.model_name.clone()) {
+                registry = registry.provider(entry.model_name.clone(), provider);
             }
-            let api_base = params
-                .api_base
-                .clone()
-                .or_else(|| {
-                    std::env::var("GEMINI_API_BASE")
-                        .ok()
-                        .filter(|base| !base.is_empty())
-                })
-                .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-            let transport = transport
-                .clone()
-                .with_timeout(params.timeout.unwrap_or(DEFAULT_TIMEOUT));
-            let client = GeminiFiles::new(transport, &api_base, Secret::new(key.expose()));
-            let mut provider = GeminiFileProvider::new(client, model, options);
-            if let Ok(Some(price)) = super::models::deployment_price(entry) {
-                provider = provider.with_price(price);
-            }
-            // The router refused the config already if the params do not parse.
-            if let Ok(Some(defaults)) = chat_defaults(super::app::provider_params(entry)) {
-                provider = provider.with_defaults(defaults);
-            }
-            registry = registry.provider(entry.model_name.clone(), Arc::new(provider));
         }
         let registry = Arc::new(registry);
         Self {
@@ -181,7 +159,20 @@ impl FileRoutes {
                 }
                 ok(&self.files.create(file, &deployment, owner).await?)
             }
-            (&Method::GET, ["files"]) => ok(&self.files.list(owner).await?),
+            (&Method::GET, ["files"]) => {
+                let query = query.as_deref();
+                let purpose = match param(query, "purpose") {
+                    Some(purpose) => Some(FilePurpose::parse(&purpose).ok_or_else(|| {
+                        Error::invalid_request(format!("purpose `{purpose}` is not served"))
+                            .with_param("purpose")
+                    })?),
+                    None => None,
+                };
+                ok(&self
+                    .files
+                    .list(owner, &page(query, 10_000, 10_000)?, purpose)
+                    .await?)
+            }
             (&Method::GET, ["files", id]) => ok(&self.files.retrieve(id, owner).await?),
             (&Method::DELETE, ["files", id]) => ok(&self.files.delete(id, owner).await?),
             (&Method::GET, ["files", id, "content"]) => Ok(crate::edge::bytes_response(
@@ -197,9 +188,10 @@ impl FileRoutes {
                     })?;
                 ok(&self.batches.create(create, owner).await?)
             }
-            (&Method::GET, ["batches"]) => {
-                ok(&self.batches.list(owner, limit(query.as_deref())?).await?)
-            }
+            (&Method::GET, ["batches"]) => ok(&self
+                .batches
+                .list(owner, &page(query.as_deref(), 20, 100)?)
+                .await?),
             (&Method::GET, ["batches", id]) => ok(&self.batches.retrieve(id, owner).await?),
             (&Method::POST, ["batches", id, "cancel"]) => {
                 ok(&self.batches.cancel(id, owner).await?)
@@ -286,19 +278,107 @@ impl FileRoutes {
     }
 }
 
-/// `?limit=` of a list: 1 to 100, default 20.
-fn limit(query: Option<&str>) -> Result<usize, Error> {
-    let Some(value) = query.and_then(|query| {
-        url::form_urlencoded::parse(query.as_bytes())
-            .find_map(|(name, value)| (name == "limit").then(|| value.into_owned()))
-    }) else {
-        return Ok(20);
+/// The files and batches of `entry`, for a deployment that can hold them: a Gemini one
+/// with its own key, an OpenAI-compatible one with a key (its own, or `OPENAI_API_KEY` for
+/// OpenAI's endpoint). Vertex AI's batches read and write Cloud Storage, which the
+/// proxy's configuration does not name: its deployments have none.
+fn file_provider(
+    entry: &ModelEntry,
+    config: &Config,
+    transport: &HttpTransport,
+) -> Option<Arc<dyn FileProvider>> {
+    let params = &entry.litellm_params;
+    let transport = transport
+        .clone()
+        .with_timeout(params.timeout.unwrap_or(DEFAULT_TIMEOUT));
+    let drop_params = config.litellm_settings.drop_params;
+    let price = super::models::deployment_price(entry).ok().flatten();
+    // The router refused the config already if the params do not parse.
+    let defaults = chat_defaults(super::app::provider_params(entry))
+        .ok()
+        .flatten();
+    match params.provider() {
+        "gemini" => {
+            let key = params.api_key.as_ref()?;
+            let model = params.model.strip_prefix("gemini/")?;
+            let api_base = params
+                .api_base
+                .clone()
+                .or_else(|| {
+                    std::env::var("GEMINI_API_BASE")
+                        .ok()
+                        .filter(|base| !base.is_empty())
+                })
+                .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+            let client = GeminiFiles::new(transport, &api_base, key.clone());
+            let options = TranslateOptions {
+                drop_params,
+                ..TranslateOptions::default()
+            };
+            let mut provider = GeminiFileProvider::new(client, model, options);
+            if let Some(price) = price {
+                provider = provider.with_price(price);
+            }
+            if let Some(defaults) = defaults {
+                provider = provider.with_defaults(defaults);
+            }
+            Some(Arc::new(provider))
+        }
+        "openai" => {
+            let model = params.model.strip_prefix("openai/")?;
+            let api_base = params.api_base.as_deref().unwrap_or(OPENAI_API_BASE);
+            let official = api_base.trim_end_matches('/') == OPENAI_API_BASE;
+            let key = params.api_key.clone().or_else(|| {
+                std::env::var(OPENAI_KEY_VAR)
+                    .ok()
+                    .filter(|key| official && !key.is_empty() && params.api_key_unset.is_none())
+                    .map(Secret::new)
+            })?;
+            let mut client = OpenAiFiles::new(transport, api_base, Some(key));
+            if let Some(organization) = params
+                .organization
+                .as_deref()
+                .and_then(|organization| http::HeaderValue::try_from(organization).ok())
+            {
+                client = client.organization(organization);
+            }
+            let mut provider = OpenAiFileProvider::new(client, model).drop_params(drop_params);
+            if let Some(price) = price {
+                provider = provider.with_price(price);
+            }
+            if let Some(defaults) = defaults {
+                provider = provider.with_defaults(defaults);
+            }
+            Some(Arc::new(provider))
+        }
+        _ => None,
+    }
+}
+
+/// The page a list's query asks for: `?limit=` (1 to `most`, else `default`: OpenAI's
+/// 20 of at most 100 for batches, 10,000 for files) and `?after=`.
+fn page(query: Option<&str>, default: usize, most: usize) -> Result<Page, Error> {
+    let after = param(query, "after");
+    let Some(value) = param(query, "limit") else {
+        return Ok(Page {
+            limit: default,
+            after,
+        });
     };
-    value
+    let limit = value
         .parse::<usize>()
         .ok()
-        .filter(|limit| (1..=100).contains(limit))
-        .ok_or_else(|| Error::invalid_request("limit must be 1 to 100").with_param("limit"))
+        .filter(|limit| (1..=most).contains(limit))
+        .ok_or_else(|| {
+            Error::invalid_request(format!("limit must be 1 to {most}")).with_param("limit")
+        })?;
+    Ok(Page { limit, after })
+}
+
+/// The query parameter `name`.
+fn param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find_map(|(key, value)| (key == name).then(|| value.into_owned()))
 }
 
 fn request_path(segments: &[&str]) -> String {

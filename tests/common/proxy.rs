@@ -107,3 +107,11 @@ pub async fn answer(
         .to_bytes();
     (status, headers, bytes)
 }
+
+/// The status and JSON reply of the proxy's answer to `request`.
+pub async fn answer_json(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> (u16, Value) {
+    let (status, _, body) = answer(proxy, request).await;
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&body)));
+    (status, value)
+}

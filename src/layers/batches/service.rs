@@ -12,7 +12,7 @@ use super::input::Refused;
 use crate::error::{Error, ErrorKind};
 use crate::layers::files::ids::{IdKind, IdParts};
 use crate::layers::files::{
-    BatchInput, FileRecord, FileRegistry, ProviderBatch, ProviderState, now,
+    BatchInput, FileRecord, FileRegistry, Page, ProviderBatch, ProviderState, now,
 };
 use crate::openai::batches::{
     Batch, BatchEndpoint, BatchErrors, BatchList, BatchStatus, CreateBatchRequest, LineError,
@@ -185,11 +185,14 @@ impl Batches {
         Ok(self.describe(&parts, &record, &upstream))
     }
 
-    /// `owner`'s batches, newest first, at most `limit`.
-    pub async fn list(&self, owner: &str, limit: usize) -> Result<BatchList, Error> {
+    /// `owner`'s batches, newest first: the `page` of them.
+    pub async fn list(&self, owner: &str, page: &Page) -> Result<BatchList, Error> {
         let ids = self.registry.listed("batches", owner).await;
+        let mut rest = page.rest(&ids).iter();
         let mut data = Vec::new();
-        for id in ids.iter().take(limit) {
+        while data.len() < page.limit
+            && let Some(id) = rest.next()
+        {
             match self.retrieve(id, owner).await {
                 Ok(batch) => data.push(batch),
                 // A batch the provider no longer has leaves the list.
@@ -199,8 +202,10 @@ impl Batches {
         }
         Ok(BatchList {
             object: "list".to_owned(),
+            first_id: data.first().map(|batch| batch.id.clone()),
+            last_id: data.last().map(|batch| batch.id.clone()),
             data,
-            has_more: ids.len() > limit,
+            has_more: rest.next().is_some(),
         })
     }
 

@@ -4,10 +4,12 @@
 //! services share, and signed [`ids`] that any replica reads without a database.
 
 pub mod ids;
+mod page;
 mod provider;
 mod registry;
 mod service;
 
+pub use page::Page;
 pub use provider::{
     BatchLine, FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::error::Error;
 use crate::openai::batches::{BatchEndpoint, LineError, RequestCounts};
+use crate::openai::files::FilePurpose;
 use crate::raw_json::RawJson;
 
 /// The future of a [`FileProvider`] call.
@@ -99,11 +100,13 @@ pub trait FileProvider: Send + Sync + 'static {
         None
     }
 
-    /// Uploads a file.
+    /// Uploads a file for `purpose` (a `batch` file: the translated
+    /// [`batch_line`](Self::batch_line)s).
     fn upload<'a>(
         &'a self,
         filename: &'a str,
         mime: &'a str,
+        purpose: FilePurpose,
         bytes: Bytes,
     ) -> ProviderFuture<'a, ProviderFile>;
 

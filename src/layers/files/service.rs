@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{IdKind, IdParts};
+use super::page::Page;
 use super::registry::FileRegistry;
 use crate::error::{Error, ErrorKind};
 use crate::layers::batches::input::{self, Refused};
@@ -136,7 +137,9 @@ impl Files {
             }
             _ => (file.bytes, file.mime, None),
         };
-        let uploaded = provider.upload(&file.filename, &mime, bytes).await?;
+        let uploaded = provider
+            .upload(&file.filename, &mime, file.purpose, bytes)
+            .await?;
         let record = FileRecord {
             filename: file.filename,
             bytes: size,
@@ -186,25 +189,38 @@ impl Files {
         }
     }
 
-    /// `owner`'s uploaded files, newest first.
-    pub async fn list(&self, owner: &str) -> Result<FileList, Error> {
+    /// `owner`'s uploaded files of `purpose` (any, when `None`), newest first: the
+    /// `page` of them.
+    pub async fn list(
+        &self,
+        owner: &str,
+        page: &Page,
+        purpose: Option<FilePurpose>,
+    ) -> Result<FileList, Error> {
+        let ids = self.registry.listed("files", owner).await;
+        let mut rest = page.rest(&ids).iter();
         let mut data = Vec::new();
-        for id in self.registry.listed("files", owner).await {
-            let Ok(parts) = self.read(&id, owner) else {
+        while data.len() < page.limit
+            && let Some(id) = rest.next()
+        {
+            let Ok(parts) = self.read(id, owner) else {
                 continue;
             };
             if let Some(record) = self
                 .registry
                 .record::<FileRecord>(&parts.deployment, &parts.upstream)
                 .await
+                .filter(|record| purpose.is_none_or(|purpose| record.purpose == purpose))
             {
-                data.push(object(id, &record));
+                data.push(object(id.clone(), &record));
             }
         }
         Ok(FileList {
             object: "list".to_owned(),
+            first_id: data.first().map(|file| file.id.clone()),
+            last_id: data.last().map(|file| file.id.clone()),
             data,
-            has_more: false,
+            has_more: rest.next().is_some(),
         })
     }
 

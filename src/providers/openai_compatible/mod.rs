@@ -50,6 +50,7 @@
 
 mod builder;
 mod error;
+pub mod files;
 mod http;
 mod price;
 mod request;

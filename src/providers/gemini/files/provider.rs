@@ -17,6 +17,7 @@ use crate::layers::files::{
 };
 use crate::openai::batches::{BatchEndpoint, LineError, RequestCounts};
 use crate::openai::chat::round_dollars;
+use crate::openai::files::FilePurpose;
 use crate::openai::{ChatRequest, EmbeddingRequest, EncodingFormat};
 use crate::pricing::ModelPrice;
 use crate::providers::gemini::pricing::{bundled, price_usage};
@@ -193,6 +194,7 @@ impl FileProvider for GeminiFileProvider {
         &'a self,
         filename: &'a str,
         mime: &'a str,
+        _purpose: FilePurpose,
         bytes: Bytes,
     ) -> ProviderFuture<'a, ProviderFile> {
         Box::pin(async move {
