@@ -167,11 +167,6 @@ impl Error {
         }
     }
 
-    /// The error of a future polled again after it completed.
-    pub(crate) fn polled_after_completion() -> Self {
-        Self::new(ErrorKind::Api, "polled after completion")
-    }
-
     /// A 400 about the request.
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, message)

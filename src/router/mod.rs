@@ -51,12 +51,10 @@ mod state;
 mod strategy;
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::future::BoxFuture;
-use pin_project_lite::pin_project;
+use futures_util::future::{BoxFuture, Either};
 use tower::ServiceExt;
 use tower::util::{BoxCloneSyncService, Oneshot};
 use tower_service::Service;
@@ -74,6 +72,7 @@ pub use self::shared::STORE_BUDGET;
 use self::shared::SharedState;
 pub use self::strategy::{LatencyArgs, Strategy, UnknownStrategy};
 use crate::error::{Error, ErrorKind};
+use crate::layers::refusable::{Refusable, Unchanged};
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::provider::{ChatResponse, ChatService, EmbeddingService, Provider};
 use crate::store::RouterStore;
@@ -388,21 +387,16 @@ impl ModelRouter {
         let (group, rest) = match self.route(request.model(), prefixes) {
             Ok(Target::Prefix(service, model)) => {
                 request.set_model(model);
-                return RouterFuture::Routed {
-                    inner: service.oneshot(request),
-                };
+                return Refusable::called(Either::Left(service.oneshot(request)), Unchanged);
             }
             Ok(Target::Group(group, rest)) => (group, rest),
-            Err(error) => return RouterFuture::Failed { error: Some(error) },
+            Err(error) => return Refusable::refused(error),
         };
         if let Some(service) = self.direct(&group, &mut request, rest.as_deref()) {
-            return RouterFuture::Routed {
-                inner: service.oneshot(request),
-            };
+            return Refusable::called(Either::Left(service.oneshot(request)), Unchanged);
         }
-        RouterFuture::Failover {
-            inner: Box::pin(attempt::serve(self.inner.clone(), group, rest, request)),
-        }
+        let failover = attempt::serve(self.inner.clone(), group, rest, request);
+        Refusable::called(Either::Right(Box::pin(failover)), Unchanged)
     }
 
     /// The service of a group with nothing to fail over to (one deployment without
@@ -465,32 +459,15 @@ impl Service<EmbeddingRequest> for ModelRouter {
     }
 }
 
-pin_project! {
-    /// Future of [`ModelRouter`], for requests of type `Req` answered with `Res`.
-    #[project = RouterFutureProj]
-    pub enum RouterFuture<Req, Res> {
-        /// Sent to a provider, or the one deployment of a group with no failover.
-        Routed { #[pin] inner: Oneshot<BoxCloneSyncService<Req, Res, Error>, Req> },
-        /// Through the failover loop.
-        Failover { inner: BoxFuture<'static, Result<Res, Error>> },
-        /// No route.
-        Failed { error: Option<Error> },
-    }
-}
-
-impl<Req, Res> Future for RouterFuture<Req, Res> {
-    type Output = Result<Res, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            RouterFutureProj::Routed { inner } => inner.poll(cx),
-            RouterFutureProj::Failover { inner } => inner.as_mut().poll(cx),
-            RouterFutureProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-        }
-    }
-}
+/// Future of [`ModelRouter`], for requests of type `Req` answered with `Res`: refused
+/// when no model group or provider serves the request; else the call of a provider or of
+/// the one deployment of a group with no failover (left), or the failover loop (right).
+pub type RouterFuture<Req, Res> = Refusable<
+    Either<
+        Oneshot<BoxCloneSyncService<Req, Res, Error>, Req>,
+        BoxFuture<'static, Result<Res, Error>>,
+    >,
+>;
 
 #[cfg(test)]
 mod tests {

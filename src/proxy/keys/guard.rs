@@ -4,9 +4,8 @@
 //! renders the error — and an admitted one carries a [`Ticket`] that adds its reply's
 //! cost and tokens to the key's spend when the reply (or its stream) is done.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tower_layer::Layer;
@@ -17,8 +16,9 @@ use super::gate::Grant;
 use super::limits::Slot;
 use super::store::LogRow;
 use crate::error::Error;
+use crate::layers::refusable::Refusable;
 use crate::openai::{EmbeddingUsage, Usage};
-use crate::proxy::observe::usage::{Counted, NamesModel, UsageSink};
+use crate::proxy::observe::usage::{CountInto, Counted, NamesModel, UsageSink};
 use crate::upstream::context::CallContext;
 
 /// A request made with a virtual key: the keys and the key's grant, in the request's
@@ -66,12 +66,10 @@ where
 
     fn call(&mut self, request: Req) -> Self::Future {
         let Some(call) = request.extensions().get::<KeyCall>().cloned() else {
-            return KeyGuardFuture::passing(self.inner.call(request), None);
+            return Refusable::called(self.inner.call(request), CountInto(None));
         };
         if let Err(error) = call.grant.check_model(request.model()) {
-            return KeyGuardFuture {
-                state: State::Refused { error: Some(error) },
-            };
+            return Refusable::refused(error);
         }
         let ticket = (!request.counts_only()).then(|| {
             let request_id = CallContext::of(request.extensions())
@@ -86,62 +84,13 @@ where
                 spent: Mutex::default(),
             })
         });
-        KeyGuardFuture::passing(self.inner.call(request), ticket)
+        Refusable::called(self.inner.call(request), CountInto(ticket))
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`KeyGuard`].
-    pub(crate) struct KeyGuardFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        Passing {
-            #[pin]
-            inner: F,
-            ticket: Option<Arc<Ticket>>,
-        },
-        Refused {
-            error: Option<Error>,
-        },
-    }
-}
-
-impl<F> KeyGuardFuture<F> {
-    fn passing(inner: F, ticket: Option<Arc<Ticket>>) -> Self {
-        Self {
-            state: State::Passing { inner, ticket },
-        }
-    }
-}
-
-impl<F, R> Future for KeyGuardFuture<F>
-where
-    F: Future<Output = Result<R, Error>>,
-    R: Counted,
-{
-    type Output = Result<R, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Refused { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-            StateProj::Passing { inner, ticket } => {
-                let reply = ready!(inner.poll(cx))?;
-                Poll::Ready(Ok(match ticket.take() {
-                    Some(ticket) => reply.count(&ticket),
-                    None => reply,
-                }))
-            }
-        }
-    }
-}
+/// The future of [`KeyGuard`]: a 403 for a model the key may not call, else the inner
+/// call, its reply counted against the key.
+pub(crate) type KeyGuardFuture<F> = Refusable<F, CountInto<Ticket>>;
 
 /// What one request of a virtual key spent; written to the key's spend when the last
 /// holder (the reply, or its stream) lets it go.

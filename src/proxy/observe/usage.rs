@@ -3,15 +3,15 @@
 //! is read from its chunks as they pass). A request for a token count ([`CountTokens`])
 //! spent none: only its model is recorded.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
 use tower_service::Service;
 
 use super::record::Record;
 use crate::error::Error;
+use crate::layers::refusable::{OnReply, Refusable};
 use crate::openai::{ChatRequest, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, Usage};
 use crate::provider::{ChatResponse, CountTokens};
 
@@ -142,35 +142,28 @@ where
         if request.counts_only() {
             record = None;
         }
-        RecordUsageFuture {
-            inner: self.inner.call(request),
-            record,
-        }
+        Refusable::called(self.inner.call(request), CountInto(record))
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`RecordUsage`].
-    pub(crate) struct RecordUsageFuture<F> {
-        #[pin]
-        inner: F,
-        record: Option<Arc<Record>>,
-    }
-}
+/// The future of [`RecordUsage`]: the inner call, its reply counted into the request's
+/// record.
+pub(crate) type RecordUsageFuture<F> = Refusable<F, CountInto<Record>>;
 
-impl<F, R> Future for RecordUsageFuture<F>
-where
-    F: Future<Output = Result<R, Error>>,
-    R: Counted,
-{
-    type Output = Result<R, Error>;
+/// What a layer does with a reply that counts: its usage (and its stream's, when it ends)
+/// goes to the sink `S`, if the request has one.
+#[derive(Debug)]
+pub(crate) struct CountInto<S>(pub(crate) Option<Arc<S>>);
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let reply = ready!(this.inner.poll(cx))?;
-        Poll::Ready(Ok(match this.record.take() {
-            Some(record) => reply.count(&record),
+impl<S: UsageSink, R: Counted> OnReply<Result<R, Error>> for CountInto<S> {
+    type Response = R;
+    type Error = Error;
+
+    fn on_reply(self, reply: Result<R, Error>) -> Result<R, Error> {
+        let reply = reply?;
+        Ok(match self.0 {
+            Some(sink) => reply.count(&sink),
             None => reply,
-        }))
+        })
     }
 }

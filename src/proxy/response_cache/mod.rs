@@ -24,12 +24,11 @@ mod key;
 mod replay;
 mod store;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::{BoxFuture, Either};
 use http::{HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -42,6 +41,7 @@ use super::config::{CacheBackend, CacheSettings, DEFAULT_LOCAL_TTL};
 use super::observe::record::Record;
 use crate::context::{Contextual, ResponseNotes};
 use crate::error::Error;
+use crate::layers::refusable::{Refusable, Unchanged};
 use crate::openai::chat::Extra;
 use crate::openai::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use crate::provider::ChatResponse;
@@ -313,15 +313,15 @@ where
     fn call(&mut self, mut request: Req) -> Self::Future {
         let control = match Control::take(request.extra_mut()) {
             Ok(control) => control,
-            Err(error) => return ResponseCacheFuture::refused(error),
+            Err(error) => return Refusable::refused(error),
         };
         let shared = match &self.shared {
             Some(shared) if Req::served(shared.chat, shared.embeddings) => shared.clone(),
-            _ => return ResponseCacheFuture::direct(self.inner.call(request)),
+            _ => return Refusable::called(Either::Left(self.inner.call(request)), Unchanged),
         };
         let namespace = control.namespace.as_deref().or(shared.namespace.as_deref());
         let Some(key) = key::of(Req::ENDPOINT, namespace, &request) else {
-            return ResponseCacheFuture::direct(self.inner.call(request));
+            return Refusable::called(Either::Left(self.inner.call(request)), Unchanged);
         };
         if let (Some(notes), Ok(value)) = (
             request.context_mut().get::<ResponseNotes>(),
@@ -337,7 +337,10 @@ where
             control,
             record: Record::of(request.context_mut()),
         };
-        ResponseCacheFuture::cached(Box::pin(lookup(call, request, inner)))
+        Refusable::called(
+            Either::Right(Box::pin(lookup(call, request, inner))),
+            Unchanged,
+        )
     }
 }
 
@@ -394,63 +397,9 @@ where
     Ok(reply)
 }
 
-/// A boxed lookup.
-type Lookup<R> = Pin<Box<dyn Future<Output = Result<R, Error>> + Send>>;
-
-pin_project_lite::pin_project! {
-    /// The future of [`ResponseCache`]: the inner call itself when the route is not
-    /// cached, the lookup and call when it is, or a 400 for a wrong `cache` field.
-    pub struct ResponseCacheFuture<F, R> {
-        #[pin]
-        state: State<F, R>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = StateProj]
-    enum State<F, R> {
-        Direct { #[pin] inner: F },
-        Cached { lookup: Lookup<R> },
-        Refused { error: Option<Error> },
-    }
-}
-
-impl<F, R> ResponseCacheFuture<F, R> {
-    fn direct(inner: F) -> Self {
-        Self {
-            state: State::Direct { inner },
-        }
-    }
-
-    fn cached(lookup: Lookup<R>) -> Self {
-        Self {
-            state: State::Cached { lookup },
-        }
-    }
-
-    fn refused(error: Error) -> Self {
-        Self {
-            state: State::Refused { error: Some(error) },
-        }
-    }
-}
-
-impl<F, R> Future for ResponseCacheFuture<F, R>
-where
-    F: Future<Output = Result<R, Error>>,
-{
-    type Output = Result<R, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Direct { inner } => inner.poll(cx),
-            StateProj::Cached { lookup } => lookup.as_mut().poll(cx),
-            StateProj::Refused { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(Error::polled_after_completion))),
-        }
-    }
-}
+/// The future of [`ResponseCache`]: the inner call itself when the route is not cached,
+/// the boxed lookup and call when it is, or a 400 for a wrong `cache` field.
+pub type ResponseCacheFuture<F, R> = Refusable<Either<F, BoxFuture<'static, Result<R, Error>>>>;
 
 #[cfg(test)]
 mod tests {
