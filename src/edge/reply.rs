@@ -1,7 +1,11 @@
 //! [`EdgeReply`]: how a service's reply is written as an HTTP response. A whole reply
 //! whose cost is known carries it in LiteLLM's `x-litellm-response-cost` header (US
 //! dollars); a streamed one carries it in its usage chunk.
+//!
+//! A whole reply is written at once and answered with a ready future: no `async fn`, whose
+//! state would hold the reply twice (as its argument and as its local).
 
+use futures_util::future::Either;
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::body::{EdgeBody, json_response};
@@ -33,25 +37,27 @@ fn with_cost(
 }
 
 impl EdgeReply for ChatResponse {
-    async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
+    fn into_http(self) -> impl Future<Output = Result<http::Response<EdgeBody>, Error>> + Send {
         match self {
             Self::Completion(completion) => {
                 let cost = completion.usage.as_ref().and_then(|usage| usage.cost());
-                Ok(with_cost(json_response(StatusCode::OK, &completion), cost))
+                let response = with_cost(json_response(StatusCode::OK, &completion), cost);
+                Either::Left(std::future::ready(Ok(response)))
             }
-            Self::Stream(chunks) => commit_stream(chunks).await,
+            Self::Stream(chunks) => Either::Right(commit_stream(chunks)),
         }
     }
 }
 
 impl EdgeReply for CompletionResponse {
-    async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
+    fn into_http(self) -> impl Future<Output = Result<http::Response<EdgeBody>, Error>> + Send {
         match self {
             Self::Completion(completion) => {
                 let cost = completion.usage.as_ref().and_then(|usage| usage.cost());
-                Ok(with_cost(json_response(StatusCode::OK, &completion), cost))
+                let response = with_cost(json_response(StatusCode::OK, &completion), cost);
+                Either::Left(std::future::ready(Ok(response)))
             }
-            Self::Stream(chunks) => commit_stream(chunks).await,
+            Self::Stream(chunks) => Either::Right(commit_stream(chunks)),
         }
     }
 }
@@ -63,10 +69,13 @@ impl EdgeReply for EmbeddingResponse {
 }
 
 impl EdgeReply for ResponsesReply {
-    async fn into_http(self) -> Result<http::Response<EdgeBody>, Error> {
+    fn into_http(self) -> impl Future<Output = Result<http::Response<EdgeBody>, Error>> + Send {
         match self {
-            Self::Response(response) => Ok(json_response(StatusCode::OK, &response)),
-            Self::Stream(events) => commit_events(events).await,
+            Self::Response(response) => Either::Left(std::future::ready(Ok(json_response(
+                StatusCode::OK,
+                &response,
+            )))),
+            Self::Stream(events) => Either::Right(commit_events(events)),
         }
     }
 }

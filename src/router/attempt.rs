@@ -24,93 +24,105 @@ use crate::upstream::SendBudget;
 
 /// Serves `request` from `group` (for a wildcard group, `rest` is the provider's model),
 /// falling back as configured; see the [module](self).
-pub(crate) async fn serve<R: Routable>(
+///
+/// An `async` block rather than an `async fn`: the block works on the request it captured,
+/// where an `async fn` would keep a second copy of it (a moved argument is a new local).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the request twice"
+)]
+pub(crate) fn serve<R: Routable>(
     router: Arc<Inner>,
     group: Arc<Group>,
     rest: Option<String>,
     mut request: R,
-) -> Result<R::Reply, Error> {
-    let routing = RequestRouting::take(request.extra_mut(), &group.name)?;
-    // Only the router reads it: the copies sent to deployments go without.
-    let report = request.context_mut().remove::<RouteReport>();
-    let deadline = request.context_mut().get::<Deadline>().copied();
-    let fallbacks = &router.settings.fallbacks;
-    // Made on the first fallback: a request served by its own group allocates neither.
-    let mut visited: Vec<Arc<str>> = Vec::new();
-    let mut pending: VecDeque<Arc<Group>> = VecDeque::new();
-    // A reply blocked for safety, kept while fallbacks try to do better.
-    let mut blocked = None;
-    let mut tried_fallbacks = 0_u32;
-    let mut current = group;
-    let mut original = true;
-    loop {
-        let call = Call {
-            router: &router,
-            group: &current,
-            rest: rest.as_deref().filter(|_| original),
-            routing: &routing,
-            original,
-            deadline,
-            report: report.as_ref(),
-        };
-        let error = match call.run(&request).await {
-            Ok(reply) => return Ok(reply),
-            Err(Failed {
-                error,
-                blocked: reply,
-            }) => {
-                blocked = reply.or(blocked);
-                error
-            }
-        };
-        // What the client gets when no fallback does better: the blocked answer, else
-        // the last error.
-        let give_up = |error, blocked: Option<R::Reply>| blocked.ok_or(error);
-        let class = ErrorClass::of(&error);
-        if routing.disable_fallbacks || tried_fallbacks as usize >= fallbacks.max() {
-            return give_up(error, blocked);
-        }
-        let list = match routing.for_failure(class).filter(|_| original) {
-            Some(list) => list,
-            None => fallbacks.for_failure(&current.name, class),
-        };
-        if visited.is_empty() {
-            visited.push(current.name.clone());
-        }
-        // Depth first: a fallback's own fallbacks come before the next of this list.
-        let mut insert_at = 0;
-        for name in list {
-            if visited.iter().any(|seen| **seen == **name) {
-                continue;
-            }
-            match router.groups.get(name.as_str()) {
-                Some(fallback) => {
-                    visited.push(fallback.name.clone());
-                    pending.insert(insert_at, fallback.clone());
-                    insert_at += 1;
+) -> impl Future<Output = Result<R::Reply, Error>> + Send {
+    async move {
+        let routing = RequestRouting::take(request.extra_mut(), &group.name)?;
+        // Only the router reads it: the copies sent to deployments go without.
+        let report = request.context_mut().remove::<RouteReport>();
+        let deadline = request.context_mut().get::<Deadline>().copied();
+        let fallbacks = &router.settings.fallbacks;
+        // Made on the first fallback: a request served by its own group allocates neither.
+        let mut visited: Vec<Arc<str>> = Vec::new();
+        let mut pending: VecDeque<Arc<Group>> = VecDeque::new();
+        // A reply blocked for safety, kept while fallbacks try to do better.
+        let mut blocked: Option<Box<R::Reply>> = None;
+        let mut tried_fallbacks = 0_u32;
+        let mut current = group;
+        let mut original = true;
+        loop {
+            let call = Call {
+                router: &router,
+                group: &current,
+                rest: rest.as_deref().filter(|_| original),
+                routing: &routing,
+                original,
+                deadline,
+                report: report.as_ref(),
+            };
+            let error = match call.run(&request).await {
+                Ok(reply) => return Ok(reply),
+                Err(Failed {
+                    error,
+                    blocked: reply,
+                }) => {
+                    blocked = reply.or(blocked);
+                    error
                 }
-                None => tracing::debug!(fallback = %name, "not a configured model name; skipped"),
+            };
+            // What the client gets when no fallback does better: the blocked answer, else
+            // the last error.
+            let give_up =
+                |error, blocked: Option<Box<R::Reply>>| blocked.map(|reply| *reply).ok_or(error);
+            let class = ErrorClass::of(&error);
+            if routing.disable_fallbacks || tried_fallbacks as usize >= fallbacks.max() {
+                return give_up(error, blocked);
             }
+            let list = match routing.for_failure(class).filter(|_| original) {
+                Some(list) => list,
+                None => fallbacks.for_failure(&current.name, class),
+            };
+            if visited.is_empty() {
+                visited.push(current.name.clone());
+            }
+            // Depth first: a fallback's own fallbacks come before the next of this list.
+            let mut insert_at = 0;
+            for name in list {
+                if visited.iter().any(|seen| **seen == **name) {
+                    continue;
+                }
+                match router.groups.get(name.as_str()) {
+                    Some(fallback) => {
+                        visited.push(fallback.name.clone());
+                        pending.insert(insert_at, fallback.clone());
+                        insert_at += 1;
+                    }
+                    None => {
+                        tracing::debug!(fallback = %name, "not a configured model name; skipped")
+                    }
+                }
+            }
+            let Some(next) = pending.pop_front() else {
+                return give_up(error, blocked);
+            };
+            tried_fallbacks += 1;
+            tracing::warn!(
+                from = %current.name,
+                to = %next.name,
+                error = class.litellm_name(),
+                status = error.status().as_u16(),
+                "model group failed; falling back"
+            );
+            if let Some(observer) = &router.observer {
+                observer.fell_back(&current.name, &next.name);
+            }
+            if let Some(report) = &report {
+                report.update(|route| route.fallbacks = tried_fallbacks);
+            }
+            current = next;
+            original = false;
         }
-        let Some(next) = pending.pop_front() else {
-            return give_up(error, blocked);
-        };
-        tried_fallbacks += 1;
-        tracing::warn!(
-            from = %current.name,
-            to = %next.name,
-            error = class.litellm_name(),
-            status = error.status().as_u16(),
-            "model group failed; falling back"
-        );
-        if let Some(observer) = &router.observer {
-            observer.fell_back(&current.name, &next.name);
-        }
-        if let Some(report) = &report {
-            report.update(|route| route.fallbacks = tried_fallbacks);
-        }
-        current = next;
-        original = false;
     }
 }
 
@@ -118,7 +130,7 @@ pub(crate) async fn serve<R: Routable>(
 /// that a fallback was to improve on.
 struct Failed<Reply> {
     error: Error,
-    blocked: Option<Reply>,
+    blocked: Option<Box<Reply>>,
 }
 
 impl<Reply> From<Error> for Failed<Reply> {
@@ -263,7 +275,7 @@ impl Call<'_> {
                             ErrorKind::ContentPolicyViolation,
                             "Response output was blocked.",
                         ),
-                        blocked: Some(reply),
+                        blocked: Some(Box::new(reply)),
                     });
                 }
                 Err(error) => error,
