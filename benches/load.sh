@@ -18,6 +18,7 @@ DURATION="${DURATION:-5}"           # seconds of the throughput runs
 CONNECTIONS="${CONNECTIONS:-32}"    # concurrency of the throughput runs
 WARMUP="${WARMUP:-1}"               # seconds of warm-up before each measured run
 COLD_STARTS="${COLD_STARTS:-5}"     # cold start: best of this many
+GROUP_ROUNDS="${GROUP_ROUNDS:-2}"   # more alternating one-deployment / group runs for their ratio
 LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core (and the stand-in's in the throughput runs)
 PROXY_CPU="${PROXY_CPU:-1}"         # the proxy's core (and the stand-in's in the latency runs)
 
@@ -148,6 +149,17 @@ warm "$CHAT_URL" "$GROUP_BODY" "$CHAT_HEADER" "$CONNECTIONS"
 group_before="$(cpu_ticks "$PROXY_PID")"
 measure GN "$CHAT_URL" "$GROUP_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
 group_after="$(cpu_ticks "$PROXY_PID")"
+# The group's ratio to one deployment is a few percent: one pair of runs moves more than
+# that with the machine, so more pairs alternate and the report takes the median ratio.
+GROUP_PAIRS="$R_GN_RPS / $R_PN_RPS"
+for round in $(seq "$GROUP_ROUNDS"); do
+    echo "proxy, one deployment and a group of three again ($round of $GROUP_ROUNDS), $DURATION s each ..." >&2
+    measure "PN$round" "$CHAT_URL" "$CHAT_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+    measure "GN$round" "$CHAT_URL" "$GROUP_BODY" "$CHAT_HEADER" -c "$CONNECTIONS" -z "${DURATION}s" -w
+    pn_var="R_PN${round}_RPS"
+    gn_var="R_GN${round}_RPS"
+    GROUP_PAIRS+=", ${!gn_var} / ${!pn_var}"
+done
 echo "pass-through, concurrency $CONNECTIONS, $DURATION s ..." >&2
 warm "$PASS_URL" "$DIRECT_BODY" "$PASS_HEADER" "$CONNECTIONS"
 pass_before="$(cpu_ticks "$PROXY_PID")"
@@ -235,6 +247,8 @@ dn_rps, pn_rps, pn_req, tn_rps, tn_req, on_rps = $R_DN_RPS, $R_PN_RPS, $R_PN_REQ
 fn_rps, fn_req, sn_rps, sn_req, fs_rps = $R_FN_RPS, $R_FN_REQ, $R_SN_RPS, $R_SN_REQ, $R_FS_RPS
 gn_rps, gn_req = $R_GN_RPS, $R_GN_REQ
 group_cpu_us = ($group_after - $group_before) / $CLK_TCK / gn_req * 1e6
+group_ratios = sorted([$GROUP_PAIRS])
+group_ratio = group_ratios[len(group_ratios) // 2]
 ratio = pn_rps / dn_rps
 fwd_cpu_us = ($forwarder_after - $forwarder_before) / $CLK_TCK / fn_req * 1e6
 stream_cpu_us = ($stream_after - $stream_before) / $CLK_TCK / sn_req * 1e6
@@ -256,7 +270,7 @@ rows = [
     ("throughput, c=$CONNECTIONS", f"{dn_rps:,.0f} req/s", f"{pn_rps:,.0f} req/s", "", ""),
     ("throughput ratio (proxy ÷ direct)", "", f"{ratio:.2f}×", "", ""),
     ("three-deployment group, c=$CONNECTIONS", "", f"{gn_rps:,.0f} req/s, {group_cpu_us:.1f} µs CPU", "", ""),
-    ("three-deployment group ÷ one deployment", "", f"{gn_rps / pn_rps:.2f}×", "≥ 0.95×", ok(gn_rps / pn_rps >= 0.95)),
+    (f"three-deployment group ÷ one deployment (median of {len(group_ratios)} alternating pairs: {', '.join(f'{r:.3f}' for r in group_ratios)})", "", f"{group_ratio:.2f}×", "≥ 0.95×", ok(group_ratio >= 0.95)),
     ("throughput with JSON access logs, c=$CONNECTIONS (÷ without)", "", f"{on_rps:,.0f} req/s ({on_rps / pn_rps:.2f}×)", "≥ 0.9×", ok(on_rps / pn_rps >= 0.9)),
     ("pass-through throughput, c=$CONNECTIONS (no translation)", "", f"{tn_rps:,.0f} req/s ({tn_rps / dn_rps:.2f}×)", "", ""),
     ("forwarder (nginx) throughput, c=$CONNECTIONS", "", f"{fn_rps:,.0f} req/s ({fn_rps / dn_rps:.2f}×)", "", ""),

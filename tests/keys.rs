@@ -309,6 +309,38 @@ async fn a_budget_stops_the_key_once_spent() {
     }
 }
 
+#[tokio::test]
+async fn a_team_budget_spent_by_one_key_stops_its_other_keys_after_the_spend_is_written() {
+    let (_sqlite, urls) = databases();
+    for url in urls {
+        let (_stand_in, proxy) = priced(&url).await;
+        let team = format!("team-{:x}", fastrand::u64(..));
+        post_ok(
+            &proxy,
+            "/team/new",
+            json!({"team_id": team, "max_budget": 0.001}),
+        )
+        .await;
+        let spender = generate(&proxy, json!({"team_id": team})).await;
+        let teammate = generate(&proxy, json!({"team_id": team})).await;
+        let outsider = generate(&proxy, json!({})).await;
+        // The teammate's grant is read, and kept, without spending (its model list).
+        assert_eq!(
+            send(&proxy, "GET", "/v1/models", &teammate, None).await.0,
+            200
+        );
+        assert_eq!(chat_status(&proxy, &outsider, "gemini-flash").await.0, 200);
+        assert_eq!(chat_status(&proxy, &spender, "gemini-flash").await.0, 200);
+        assert_eq!(chat_status(&proxy, &spender, "gemini-flash").await.0, 200);
+        // The team's $0.0011 is written: the teammate's kept grant is read again.
+        proxy.flush_spend().await;
+        let (status, reply) = chat_status(&proxy, &teammate, "gemini-flash").await;
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["error"]["code"], "budget_exceeded");
+        assert_eq!(chat_status(&proxy, &outsider, "gemini-flash").await.0, 200);
+    }
+}
+
 /// A price of 2^-20 dollars a prompt token: with [`exact_reply`]'s 1,024 prompt tokens
 /// and none out, a request costs [`EXACT_COST`], 2^-10, and sums of such costs are exact
 /// in binary floating point whatever their order.

@@ -38,6 +38,7 @@ impl Default for Gate {
             cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(CACHE_TTL)
+                .support_invalidation_closures()
                 .build(),
         }
     }
@@ -52,6 +53,20 @@ impl Gate {
     /// Forgets every key (a team changed: its keys' grants hold it).
     pub(crate) fn forget_all(&self) {
         self.cache.invalidate_all();
+    }
+
+    /// Forgets the keys of the teams `ids` (their spend changed), and no other.
+    pub(crate) fn forget_teams(&self, ids: Vec<String>) {
+        let of_team = move |_: &String, grant: &Option<Arc<Grant>>| {
+            grant
+                .as_ref()
+                .and_then(|grant| grant.team.as_ref())
+                .is_some_and(|team| ids.contains(&team.team_id))
+        };
+        // Refused only by a cache built without invalidation closures; this one has them.
+        if self.cache.invalidate_entries_if(of_team).is_err() {
+            self.cache.invalidate_all();
+        }
     }
 }
 

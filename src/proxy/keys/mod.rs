@@ -190,7 +190,8 @@ impl Keys {
                     self.gate.forget(token);
                 }
                 if !teams.is_empty() {
-                    self.gate.forget_all();
+                    self.gate
+                        .forget_teams(teams.into_iter().map(|(team, _)| team).collect());
                 }
             }
             Err(error) => {
