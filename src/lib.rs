@@ -92,6 +92,7 @@ pub mod sse;
 pub mod store;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;
+mod unix_time;
 pub mod upstream;
 
 pub use client::Client;

@@ -12,7 +12,7 @@ use super::input::Refused;
 use crate::error::{Error, ErrorKind};
 use crate::layers::files::ids::{IdKind, IdParts};
 use crate::layers::files::{
-    BatchInput, FileRecord, FileRegistry, Page, ProviderBatch, ProviderState, now,
+    BatchInput, FileRecord, FileRegistry, Page, ProviderBatch, ProviderState,
 };
 use crate::openai::batches::{
     Batch, BatchEndpoint, BatchErrors, BatchList, BatchStatus, CreateBatchRequest, LineError,
@@ -139,7 +139,7 @@ impl Batches {
         let record = BatchRecord {
             input_file_id: request.input_file_id,
             endpoint,
-            created_at: now(),
+            created_at: crate::unix_time::seconds(),
             metadata: request.metadata,
             refused: lines.refused,
             input_tokens: lines.input_tokens,

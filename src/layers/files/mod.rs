@@ -14,5 +14,5 @@ pub use provider::{
     BatchLine, FileProvider, LineResult, ProviderBatch, ProviderFile, ProviderFuture, ProviderState,
 };
 pub use registry::{DEFAULT_MAX_FILE_BYTES, FileRegistry, MAX_LISTED};
-pub(crate) use service::{BatchInput, FileRecord, now};
+pub(crate) use service::{BatchInput, FileRecord};
 pub use service::{Files, NewFile};

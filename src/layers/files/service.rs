@@ -143,7 +143,7 @@ impl Files {
         let record = FileRecord {
             filename: file.filename,
             bytes: size,
-            created_at: now(),
+            created_at: crate::unix_time::seconds(),
             expires_at: uploaded.expires_at,
             purpose: file.purpose,
             batch,
@@ -288,17 +288,10 @@ fn generated(id: String, bytes: u64) -> FileObject {
         id,
         object: "file".to_owned(),
         bytes,
-        created_at: now(),
+        created_at: crate::unix_time::seconds(),
         expires_at: None,
         filename: "batch_output.jsonl".to_owned(),
         purpose: FilePurpose::BatchOutput,
         status: "processed".to_owned(),
     }
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }

@@ -29,7 +29,6 @@ pub use self::stream::StreamMapper;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_core::Stream;
 use tower::ServiceExt;
@@ -307,9 +306,7 @@ where
     S::Future: Send,
 {
     reference::resolve(&records, &mut request.input).await?;
-    let created_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let created_at = crate::unix_time::seconds();
     let plan = plan(request, new_response_id()?, created_at)?;
     let conversation = match &plan.response.previous_response_id {
         Some(previous) => records.load_previous(previous).await?.conversation,

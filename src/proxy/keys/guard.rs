@@ -6,7 +6,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tower_layer::Layer;
 use tower_service::Service;
@@ -173,11 +172,7 @@ impl Drop for Ticket {
     }
 }
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, as the spend log stores them.
 fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
+    i64::try_from(crate::unix_time::millis()).unwrap_or(i64::MAX)
 }

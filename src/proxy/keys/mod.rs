@@ -35,7 +35,7 @@ mod token;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Once, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 use crate::store::{RedisCacheStore, RouterStore};
@@ -238,11 +238,7 @@ async fn timed<T>(call: impl Future<Output = Result<T, KeysError>>) -> Result<T,
         .unwrap_or(Err(KeysError::Timeout))
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch, as the key tables store them.
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
+    i64::try_from(crate::unix_time::seconds()).unwrap_or(i64::MAX)
 }

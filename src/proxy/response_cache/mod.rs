@@ -26,7 +26,7 @@ mod store;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::future::{BoxFuture, Either};
 use http::{HeaderName, HeaderValue};
@@ -288,14 +288,6 @@ struct Stored<T> {
     reply: T,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
-}
-
 impl<S, Req> Service<Req> for ResponseCache<S>
 where
     Req: Cacheable,
@@ -368,9 +360,9 @@ where
     if !control.no_cache
         && let Some(text) = shared.store.get(&key).await
         && let Ok(stored) = serde_json::from_str::<Stored<Req::Kept>>(&text)
-        && control
-            .s_maxage
-            .is_none_or(|max| now_ms().saturating_sub(stored.stored_at) as f64 <= max * 1000.0)
+        && control.s_maxage.is_none_or(|max| {
+            crate::unix_time::millis().saturating_sub(stored.stored_at) as f64 <= max * 1000.0
+        })
     {
         if let Some(record) = &record {
             record.response_cache(request.model(), "hit");
@@ -386,7 +378,7 @@ where
         .filter(|_| !control.no_store && ttl.is_none_or(|ttl| !ttl.is_zero()))
         .and_then(|kept| {
             let stored = Stored {
-                stored_at: now_ms(),
+                stored_at: crate::unix_time::millis(),
                 reply: kept,
             };
             serde_json::to_string(&stored).ok()

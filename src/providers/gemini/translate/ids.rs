@@ -2,7 +2,6 @@
 //! they stay deterministic under test.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Supplies tool-call ids, completion ids and the `created` timestamp of replies.
 pub trait IdSource: Send + Sync {
@@ -34,9 +33,7 @@ impl IdSource for RandomIds {
     }
 
     fn created(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs())
+        crate::unix_time::seconds()
     }
 }
 
