@@ -18,7 +18,7 @@ DURATION="${DURATION:-5}"           # seconds of the throughput runs
 CONNECTIONS="${CONNECTIONS:-32}"    # concurrency of the throughput runs
 WARMUP="${WARMUP:-1}"               # seconds of warm-up before each measured run
 COLD_STARTS="${COLD_STARTS:-5}"     # cold start: best of this many
-GROUP_ROUNDS="${GROUP_ROUNDS:-2}"   # more alternating one-deployment / group runs for their ratio
+GROUP_ROUNDS="${GROUP_ROUNDS:-4}"   # more alternating one-deployment / group runs for their ratio
 LOADGEN_CPU="${LOADGEN_CPU:-0}"     # oha's core (and the stand-in's in the throughput runs)
 PROXY_CPU="${PROXY_CPU:-1}"         # the proxy's core (and the stand-in's in the latency runs)
 
