@@ -335,6 +335,41 @@ async fn a_batch_runs_from_upload_to_output_and_error_files() {
 }
 
 #[tokio::test]
+async fn a_deleted_file_is_deleted_at_google_and_leaves_the_list() {
+    let (stand_in, proxy) = start("").await;
+    let server = &stand_in.server;
+    mock_upload(server).await;
+    let (status, file) =
+        proxy_app::answer_json(&proxy, upload("batch", batch_file().as_bytes(), &[])).await;
+    assert_eq!(status, 200, "{file}");
+    let id = file["id"].as_str().expect("an id");
+    Mock::given(method("DELETE"))
+        .and(path("/v1beta/files/in-1"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/files/in-1"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "code": 404, "message": "File files/in-1 not found", "status": "NOT_FOUND"
+        }})))
+        .mount(server)
+        .await;
+    let (status, deleted) = api(&proxy, "DELETE", &format!("/v1/files/{id}"), None).await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(
+        deleted,
+        json!({"id": id, "object": "file", "deleted": true})
+    );
+    let (status, gone) = api(&proxy, "GET", &format!("/v1/files/{id}"), None).await;
+    assert_eq!(status, 404, "{gone}");
+    let (_, list) = api(&proxy, "GET", "/v1/files", None).await;
+    assert_eq!(list["data"], json!([]), "{list}");
+}
+
+#[tokio::test]
 async fn another_keys_ids_and_forged_ids_are_not_found() {
     let (stand_in, proxy) = start("").await;
     let server = &stand_in.server;

@@ -220,6 +220,55 @@ async fn a_small_image_stays_inline() {
 }
 
 #[tokio::test]
+async fn a_file_google_cannot_process_is_a_400_and_is_deleted() {
+    let stand_in = StandIn::start().await;
+    let server = &stand_in.server;
+    mock_upload_start(
+        server,
+        LARGE,
+        ResponseTemplate::new(200).insert_header(
+            "x-goog-upload-url",
+            format!(
+                "{}/upload/v1beta/files?upload_id=session-1&upload_protocol=resumable",
+                server.uri()
+            ),
+        ),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/upload/v1beta/files"))
+        .and(query_param("upload_id", "session-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"file": file("FAILED")})))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1beta/files/media-abc"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(server)
+        .await;
+
+    let error = stand_in
+        .client()
+        .chat(with_image(&image_of(LARGE)))
+        .await
+        .expect_err("Google could not read the file");
+    assert_eq!(error.status().as_u16(), 400, "{error}");
+    assert_eq!(error.param(), Some("messages"));
+    // No call is made with it, and it is not left behind.
+    assert_eq!(
+        calls_after_delete(server).await,
+        [
+            "POST /upload/v1beta/files",
+            "POST /upload/v1beta/files",
+            "DELETE /v1beta/files/media-abc"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_refused_upload_is_the_clients_error_with_googles_status() {
     let stand_in = StandIn::start().await;
     mock_upload_start(

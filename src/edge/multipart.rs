@@ -127,6 +127,20 @@ mod tests {
     }
 
     #[test]
+    fn a_form_of_more_parts_than_the_bound_is_refused() {
+        let part = "--xyz\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n";
+        let at_bound = format!("{}--xyz--\r\n", part.repeat(MAX_PARTS));
+        assert_eq!(
+            parse("xyz", &Bytes::from(at_bound)).unwrap().len(),
+            MAX_PARTS
+        );
+        let over = format!("{}--xyz--\r\n", part.repeat(MAX_PARTS + 1));
+        let error = parse("xyz", &Bytes::from(over)).unwrap_err();
+        assert_eq!(error.status(), 400);
+        assert!(error.message().contains("too many parts"), "{error}");
+    }
+
+    #[test]
     fn a_cut_form_is_refused() {
         let body = Bytes::from_static(
             b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nhalf",

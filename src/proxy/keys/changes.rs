@@ -32,6 +32,8 @@ impl std::fmt::Debug for Changes {
 }
 
 impl Changes {
+    /// Changes announced through `redis`'s counter; without Redis, announced nowhere: the
+    /// other replicas read a changed key again when their cached grant expires.
     pub(crate) fn new(redis: Option<RedisCacheStore>) -> Self {
         Self { redis }
     }

@@ -128,6 +128,8 @@ fn limited(what: &str, limit: i64, retry_after: Duration) -> Error {
 }
 
 impl Limits {
+    /// Limits counted in `store` (the router's Redis, shared by the replicas), and in
+    /// this replica's memory while the store does not answer.
     pub(crate) fn new(store: Arc<dyn RouterStore>) -> Self {
         Self {
             store,
