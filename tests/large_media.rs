@@ -86,6 +86,22 @@ async fn mock_upload_start(server: &MockServer, size: usize, response: ResponseT
         .await;
 }
 
+/// The start of the resumable upload of `size` bytes, answering its session URL.
+async fn mock_upload_session(server: &MockServer, size: usize) {
+    mock_upload_start(
+        server,
+        size,
+        ResponseTemplate::new(200).insert_header(
+            "x-goog-upload-url",
+            format!(
+                "{}/upload/v1beta/files?upload_id=session-1&upload_protocol=resumable",
+                server.uri()
+            ),
+        ),
+    )
+    .await;
+}
+
 /// The requests Gemini received, as `METHOD path`.
 async fn calls(server: &MockServer) -> Vec<String> {
     server
@@ -100,18 +116,7 @@ async fn calls(server: &MockServer) -> Vec<String> {
 /// The whole upload of `size` bytes (the file `PROCESSING` at first, then `ACTIVE`) and
 /// its deletion, each expected once.
 async fn mock_files(server: &MockServer, size: usize) {
-    mock_upload_start(
-        server,
-        size,
-        ResponseTemplate::new(200).insert_header(
-            "x-goog-upload-url",
-            format!(
-                "{}/upload/v1beta/files?upload_id=session-1&upload_protocol=resumable",
-                server.uri()
-            ),
-        ),
-    )
-    .await;
+    mock_upload_session(server, size).await;
     Mock::given(method("POST"))
         .and(path("/upload/v1beta/files"))
         .and(query_param("upload_id", "session-1"))
@@ -223,18 +228,7 @@ async fn a_small_image_stays_inline() {
 async fn a_file_google_cannot_process_is_a_400_and_is_deleted() {
     let stand_in = StandIn::start().await;
     let server = &stand_in.server;
-    mock_upload_start(
-        server,
-        LARGE,
-        ResponseTemplate::new(200).insert_header(
-            "x-goog-upload-url",
-            format!(
-                "{}/upload/v1beta/files?upload_id=session-1&upload_protocol=resumable",
-                server.uri()
-            ),
-        ),
-    )
-    .await;
+    mock_upload_session(server, LARGE).await;
     Mock::given(method("POST"))
         .and(path("/upload/v1beta/files"))
         .and(query_param("upload_id", "session-1"))
