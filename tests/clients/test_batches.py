@@ -1,5 +1,5 @@
 """The official OpenAI Python SDK's files and batches calls (`files.create`,
-`batches.create`, `batches.retrieve`, `batches.cancel`, `files.content`) through the proxy,
+`batches.create`, `batches.retrieve`, `batches.cancel`, `files.content`, the lists' paging) through the proxy,
 whose Gemini is the stand-in's Files API and Batch Mode (tests/clients/run.sh starts both)."""
 
 import json
@@ -82,3 +82,20 @@ def test_unknown_ids_and_unserved_endpoints_are_refused(tmp_path):
         sdk.batches.create(
             input_file_id=upload(tmp_path, 1).id, endpoint="/v1/responses", completion_window="24h"
         )
+
+
+def test_lists_page_through_the_sdk(tmp_path):
+    sdk = client()
+    uploaded = [upload(tmp_path, 1).id for _ in range(3)]
+    # The SDK's auto-paging follows `has_more` with `after` = the last id of each page.
+    first = sdk.files.list(limit=2, purpose="batch")
+    assert [file.id for file in first.data] == [uploaded[2], uploaded[1]]
+    assert first.has_more
+    listed = [file.id for file in sdk.files.list(limit=2, purpose="batch")]
+    assert listed[:3] == [uploaded[2], uploaded[1], uploaded[0]]
+    batches = [
+        sdk.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h").id
+        for file_id in uploaded[:2]
+    ]
+    paged = [batch.id for batch in sdk.batches.list(limit=1)]
+    assert paged[:2] == [batches[1], batches[0]]
