@@ -10,7 +10,8 @@ pub(crate) fn seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch (the proxy's response cache and spend log).
+#[cfg(feature = "proxy")]
 pub(crate) fn millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

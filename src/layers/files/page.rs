@@ -1,7 +1,7 @@
 //! [`Page`]: which part of an owner's list a list call answers, OpenAI's cursor paging:
 //! at most `limit` objects after the one named by `after`, newest first.
 
-/// A page of a list: see the [module](self).
+/// A page of a list: at most `limit` objects after the one named by `after`, newest first.
 ///
 /// ```
 /// use llm_tower::layers::files::Page;
