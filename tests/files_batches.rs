@@ -37,24 +37,6 @@ async fn api(proxy: &Proxy, method: &str, uri: &str, body: Option<Value>) -> (u1
     proxy_app::send(proxy, method, uri, MASTER, body).await
 }
 
-/// The JSON lines of a file's content.
-async fn file_lines(proxy: &Proxy, id: &str) -> Vec<Value> {
-    let (status, bytes) = proxy_app::send_for_bytes(
-        proxy,
-        "GET",
-        &format!("/v1/files/{id}/content"),
-        MASTER,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
-    String::from_utf8(bytes.to_vec())
-        .expect("UTF-8")
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect()
-}
-
 /// The documented shapes of the Files API and Batch Mode (`tests/fixtures/files/`: not
 /// recorded exchanges, so kept apart from `tests/fixtures/gemini/`).
 fn shapes() -> serde_json::Value {
@@ -292,7 +274,7 @@ async fn a_batch_runs_from_upload_to_output_and_error_files() {
     );
     let output = done["output_file_id"].as_str().expect("an output file");
 
-    let out = file_lines(&proxy, output).await;
+    let out = proxy_app::file_lines(&proxy, MASTER, output).await;
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0]["custom_id"], "a");
     assert!(out[0]["id"].as_str().unwrap().starts_with("batch_req_"));
@@ -311,7 +293,7 @@ async fn a_batch_runs_from_upload_to_output_and_error_files() {
     assert!((cost - 7.75e-6).abs() < 1e-12, "{cost}");
 
     let errors = done["error_file_id"].as_str().unwrap();
-    let errs = file_lines(&proxy, errors).await;
+    let errs = proxy_app::file_lines(&proxy, MASTER, errors).await;
     assert_eq!(errs.len(), 2, "{errs:?}");
     assert_eq!(errs[0]["custom_id"], "b");
     assert_eq!(errs[0]["response"]["status_code"], 400);
@@ -612,7 +594,12 @@ async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
     assert_eq!(batch["endpoint"], "/v1/embeddings");
     let id = batch["id"].as_str().unwrap();
     let (_, done) = api(&proxy, "GET", &format!("/v1/batches/{id}"), None).await;
-    let out = file_lines(&proxy, done["output_file_id"].as_str().expect("output")).await;
+    let out = proxy_app::file_lines(
+        &proxy,
+        MASTER,
+        done["output_file_id"].as_str().expect("output"),
+    )
+    .await;
     assert_eq!(out.len(), 1, "{out:?}");
     let body = &out[0]["response"]["body"];
     assert_eq!(out[0]["custom_id"], "e1");
@@ -624,7 +611,12 @@ async fn an_embeddings_batch_runs_through_async_batch_embed_content() {
     assert_eq!(body["usage"]["total_tokens"], 1);
     let cost = body["usage"]["cost"].as_f64().expect("a cost");
     assert!((cost - 0.15e-6).abs() < 1e-15, "{cost}");
-    let errors = file_lines(&proxy, done["error_file_id"].as_str().expect("errors")).await;
+    let errors = proxy_app::file_lines(
+        &proxy,
+        MASTER,
+        done["error_file_id"].as_str().expect("errors"),
+    )
+    .await;
     assert_eq!(errors[0]["custom_id"], "e2");
     assert!(
         errors[0]["response"]["body"]["error"]["message"]

@@ -63,18 +63,6 @@ fn upload(purpose: &str, content: &str) -> http::Request<Full<Bytes>> {
         .expect("request")
 }
 
-/// The JSON lines of a file's content at the proxy.
-async fn lines(proxy: &Proxy, id: &str) -> Vec<Value> {
-    let uri = format!("/v1/files/{id}/content");
-    let (status, bytes) = proxy_app::send_for_bytes(proxy, "GET", &uri, MASTER, None).await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
-    String::from_utf8(bytes.to_vec())
-        .expect("UTF-8")
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect()
-}
-
 fn line(custom_id: &str, body: Value) -> String {
     json!({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body})
         .to_string()
@@ -210,8 +198,9 @@ async fn a_batch_runs_on_the_openai_server_with_each_line_sent_as_the_live_call_
             .mount(&server)
             .await;
     }
-    let out = lines(
+    let out = proxy_app::file_lines(
         &proxy,
+        MASTER,
         batch["output_file_id"].as_str().expect("an output file"),
     )
     .await;
@@ -223,8 +212,9 @@ async fn a_batch_runs_on_the_openai_server_with_each_line_sent_as_the_live_call_
     let cost = body["usage"]["cost"].as_f64().expect("a cost");
     assert!((cost - 0.00001).abs() < 1e-12, "{cost}");
 
-    let errors = lines(
+    let errors = proxy_app::file_lines(
         &proxy,
+        MASTER,
         batch["error_file_id"].as_str().expect("an error file"),
     )
     .await;

@@ -113,28 +113,22 @@ async fn calls(server: &MockServer) -> Vec<String> {
         .collect()
 }
 
-/// The whole upload of `size` bytes (the file `PROCESSING` at first, then `ACTIVE`) and
-/// its deletion, each expected once.
-async fn mock_files(server: &MockServer, size: usize) {
-    mock_upload_session(server, size).await;
+/// The upload's finalizing request (checked headers), answering the file in `state`.
+async fn mock_upload_finalize(server: &MockServer, state: &str) {
     Mock::given(method("POST"))
         .and(path("/upload/v1beta/files"))
         .and(query_param("upload_id", "session-1"))
         .and(header("x-goog-api-key", TEST_KEY))
         .and(headers("x-goog-upload-command", vec!["upload", "finalize"]))
         .and(header("x-goog-upload-offset", "0"))
-        // Google is still reading the file: the call waits for it.
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"file": file("PROCESSING")})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"file": file(state)})))
         .expect(1)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1beta/files/media-abc"))
-        .and(header("x-goog-api-key", TEST_KEY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(file("ACTIVE")))
-        .expect(1)
-        .mount(server)
-        .await;
+}
+
+/// The uploaded file's deletion, expected once.
+async fn mock_delete(server: &MockServer) {
     Mock::given(method("DELETE"))
         .and(path("/v1beta/files/media-abc"))
         .and(header("x-goog-api-key", TEST_KEY))
@@ -142,6 +136,22 @@ async fn mock_files(server: &MockServer, size: usize) {
         .expect(1)
         .mount(server)
         .await;
+}
+
+/// The whole upload of `size` bytes (the file `PROCESSING` at first, then `ACTIVE`) and
+/// its deletion, each expected once.
+async fn mock_files(server: &MockServer, size: usize) {
+    mock_upload_session(server, size).await;
+    // Google is still reading the file: the call waits for it.
+    mock_upload_finalize(server, "PROCESSING").await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/files/media-abc"))
+        .and(header("x-goog-api-key", TEST_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(file("ACTIVE")))
+        .expect(1)
+        .mount(server)
+        .await;
+    mock_delete(server).await;
 }
 
 /// The calls Gemini received once the file's deletion (spawned) arrived, within 5 s.
@@ -229,20 +239,8 @@ async fn a_file_google_cannot_process_is_a_400_and_is_deleted() {
     let stand_in = StandIn::start().await;
     let server = &stand_in.server;
     mock_upload_session(server, LARGE).await;
-    Mock::given(method("POST"))
-        .and(path("/upload/v1beta/files"))
-        .and(query_param("upload_id", "session-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"file": file("FAILED")})))
-        .expect(1)
-        .mount(server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/v1beta/files/media-abc"))
-        .and(header("x-goog-api-key", TEST_KEY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .expect(1)
-        .mount(server)
-        .await;
+    mock_upload_finalize(server, "FAILED").await;
+    mock_delete(server).await;
 
     let error = stand_in
         .client()

@@ -11,8 +11,8 @@
 //! SDKs read ([`google_error`]).
 
 use bytes::Bytes;
+use http::Method;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderValue, Method};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 
@@ -68,13 +68,12 @@ impl Passthrough {
         })?;
         check_path(rest)?;
         let url = target_url(&self.api_base, rest, query);
-        let mut key_header = HeaderValue::from_str(key.expose()).map_err(|_| {
+        let key_header = key.header_value().ok_or_else(|| {
             Error::new(
                 ErrorKind::Authentication,
                 "the configured Gemini API key is not a valid header value",
             )
         })?;
-        key_header.set_sensitive(true);
         let mut request = upstream_request(method, &url, headers, body)?;
         request.headers_mut().insert(API_KEY_HEADER, key_header);
         relay(self.transport.clone().oneshot(request).await?).await

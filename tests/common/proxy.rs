@@ -115,3 +115,15 @@ pub async fn answer_json(proxy: &Proxy, request: http::Request<Full<Bytes>>) -> 
         .unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&body)));
     (status, value)
 }
+
+/// The JSON lines of the file `id`'s content (`GET /v1/files/{id}/content` with `key`).
+pub async fn file_lines(proxy: &Proxy, key: &str, id: &str) -> Vec<Value> {
+    let uri = format!("/v1/files/{id}/content");
+    let (status, bytes) = send_for_bytes(proxy, "GET", &uri, key, None).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    String::from_utf8(bytes.to_vec())
+        .expect("UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}

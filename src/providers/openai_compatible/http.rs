@@ -210,14 +210,12 @@ impl<S> OpenAiCompatibleHttp<S> {
                 ))
             })?;
         if let Some(key) = key {
-            let mut value =
-                HeaderValue::try_from(format!("Bearer {}", key.expose())).map_err(|_| {
-                    Error::new(
-                        ErrorKind::Authentication,
-                        "the API key is not a valid HTTP header value",
-                    )
-                })?;
-            value.set_sensitive(true);
+            let value = key.bearer_header_value().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Authentication,
+                    "the API key is not a valid HTTP header value",
+                )
+            })?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         if let (None, Some(organization)) = (&prepared.credentials, &endpoint.organization) {

@@ -29,6 +29,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tower::ServiceExt;
 use tower_service::Service;
 
 use self::connect::{Connector, ProxyConnector};
@@ -81,6 +82,20 @@ impl HttpTransport {
     /// The silence limit, if any.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// Sends `request`, its reply's head awaited at most `time` (the body goes on under
+    /// the silence limit): a call with a bound of its own beside that limit, such as an
+    /// upload or a poll of a batch. Past `time` it fails with a
+    /// [`Timeout`](super::error::ErrorKind::Timeout) error.
+    pub(crate) async fn send_within(
+        &self,
+        request: http::Request<Full<Bytes>>,
+        time: Duration,
+    ) -> Result<http::Response<UpstreamBody>, Error> {
+        tokio::time::timeout(time, self.clone().oneshot(request))
+            .await
+            .map_err(|_| Error::timeout())?
     }
 }
 
@@ -271,4 +286,31 @@ fn check_proxy_url(url: &str) -> Result<(), String> {
         return Err(format!("{shown} has no host"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::error::ErrorKind;
+
+    #[tokio::test]
+    async fn a_reply_head_later_than_its_bound_is_a_timeout() {
+        // A server that takes the connection and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let held = tokio::spawn(async move {
+            let (_connection, _) = listener.accept().await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        let transport = HttpTransport::builder().no_proxy().build().unwrap();
+        let request = http::Request::get(format!("http://{address}/files/x"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let error = transport
+            .send_within(request, Duration::from_millis(100))
+            .await
+            .expect_err("no answer");
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        held.abort();
+    }
 }

@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Method;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method};
 use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tower::ServiceExt;
 
 use super::wire::{CreateBatch, File, InputConfig, NewBatch, Operation, UploadedFile};
 use crate::error::{Error, ErrorKind};
@@ -251,26 +250,17 @@ impl GeminiFiles {
         body: Bytes,
         time: Duration,
     ) -> Result<http::Response<crate::upstream::UpstreamBody>, Error> {
-        let mut key = HeaderValue::from_str(self.key.expose()).map_err(|_| {
+        let key = self.key.header_value().ok_or_else(|| {
             Error::new(
                 ErrorKind::Authentication,
                 "the configured Gemini API key is not a valid header value",
             )
         })?;
-        key.set_sensitive(true);
         let mut request = request
             .body(Full::new(body))
             .map_err(|_| Error::new(ErrorKind::Api, "not a valid Files API URL"))?;
         request.headers_mut().insert(API_KEY_HEADER, key);
-        tokio::time::timeout(time, self.transport.clone().oneshot(request))
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("Gemini did not answer within {} s", time.as_secs()),
-                )
-            })?
-            .map_err(Error::from)
+        Ok(self.transport.send_within(request, time).await?)
     }
 }
 

@@ -18,7 +18,6 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tower::ServiceExt;
 
 use super::wire::{NewBatch, UpstreamBatch, UpstreamFile};
 use crate::error::{Error, ErrorKind};
@@ -193,14 +192,12 @@ impl OpenAiFiles {
             .body(Full::new(body))
             .map_err(|_| Error::new(ErrorKind::Api, "not a valid Files API URL"))?;
         if let Some(key) = &self.key {
-            let mut value =
-                HeaderValue::try_from(format!("Bearer {}", key.expose())).map_err(|_| {
-                    Error::new(
-                        ErrorKind::Authentication,
-                        "the configured API key is not a valid header value",
-                    )
-                })?;
-            value.set_sensitive(true);
+            let value = key.bearer_header_value().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Authentication,
+                    "the configured API key is not a valid header value",
+                )
+            })?;
             request.headers_mut().insert(AUTHORIZATION, value);
             if let Some(organization) = &self.organization {
                 request
@@ -208,15 +205,7 @@ impl OpenAiFiles {
                     .insert("openai-organization", organization.clone());
             }
         }
-        let reply = tokio::time::timeout(time, self.transport.clone().oneshot(request))
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("the server did not answer within {} s", time.as_secs()),
-                )
-            })?
-            .map_err(Error::from)?;
+        let reply = self.transport.send_within(request, time).await?;
         if reply.status().is_success() {
             return Ok(reply);
         }
